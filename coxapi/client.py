@@ -1,0 +1,204 @@
+"""A small HTTP client for the coxswain API with master failover and watch.
+
+Every master answers every request, so the client sticks to the server that
+last answered and moves to the next one on a connection error or a 503
+(no quorum, or shutting down). API errors come back as ``coxapi.errors``
+exceptions; when no server answers at all, ``ClusterUnreachable``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import requests
+
+from . import kinds
+from .errors import ApiError, ClusterUnreachable, Unavailable
+
+log = logging.getLogger(__name__)
+
+Obj = dict[str, Any]
+
+
+class Client:
+    def __init__(self, servers: list[str] | str, token: str | None = None, timeout: float = 10.0,
+                 user_agent: str = "coxswain") -> None:
+        if isinstance(servers, str):
+            servers = [servers]
+        if not servers:
+            raise ValueError("at least one API server address is required")
+        self.servers = [s.rstrip("/") for s in servers]
+        self.timeout = timeout
+        self._current = 0
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._headers = {"User-Agent": user_agent, "Accept": "application/json"}
+        if token:
+            self._headers["Authorization"] = f"Bearer {token}"
+
+    # ---- transport -------------------------------------------------------
+
+    def _session(self) -> requests.Session:
+        # requests.Session is not thread-safe; one per thread.
+        s = getattr(self._local, "session", None)
+        if s is None:
+            s = requests.Session()
+            s.headers.update(self._headers)
+            self._local.session = s
+        return s
+
+    def _order(self) -> list[int]:
+        with self._lock:
+            start = self._current
+        return [(start + i) % len(self.servers) for i in range(len(self.servers))]
+
+    def _send(self, method: str, path: str, *, params: dict | None = None, body: Any = None,
+              content_type: str = "application/json", stream: bool = False,
+              timeout: float | None = None) -> requests.Response:
+        data = None if body is None else json.dumps(body)
+        headers = {"Content-Type": content_type} if data is not None else {}
+        last_error: Exception | None = None
+        for idx in self._order():
+            url = self.servers[idx] + path
+            try:
+                resp = self._session().request(
+                    method, url, params=params, data=data, headers=headers, stream=stream,
+                    timeout=(3.0, timeout if timeout is not None else self.timeout),
+                )
+            except (requests.ConnectionError, requests.Timeout) as e:
+                last_error = e
+                log.debug("%s %s failed: %s; trying next master", method, url, e)
+                continue
+            if resp.status_code == 503:
+                last_error = _error_from(resp)
+                resp.close()
+                continue
+            with self._lock:
+                self._current = idx
+            return resp
+        if isinstance(last_error, ApiError):
+            raise last_error
+        raise ClusterUnreachable(
+            f"no API server answered ({', '.join(self.servers)}): {last_error}"
+        )
+
+    def request(self, method: str, path: str, *, params: dict | None = None, body: Any = None,
+                content_type: str = "application/json", timeout: float | None = None) -> Any:
+        resp = self._send(method, path, params=params, body=body, content_type=content_type,
+                          timeout=timeout)
+        if resp.status_code >= 400:
+            raise _error_from(resp)
+        if not resp.content:
+            return None
+        if resp.headers.get("Content-Type", "").startswith("application/json"):
+            return resp.json()
+        return resp.text
+
+    def stream_text(self, path: str, params: dict | None = None) -> Iterator[str]:
+        """Stream a text response (logs) line by line."""
+        resp = self._send("GET", path, params=params, stream=True, timeout=None)
+        if resp.status_code >= 400:
+            raise _error_from(resp)
+        with resp:
+            yield from resp.iter_lines(decode_unicode=True)
+
+    # ---- typed verbs -----------------------------------------------------
+
+    @staticmethod
+    def _kind(kind: str | kinds.Kind) -> kinds.Kind:
+        return kind if isinstance(kind, kinds.Kind) else kinds.lookup(kind)
+
+    def get(self, kind: str | kinds.Kind, name: str, namespace: str | None = "default") -> Obj:
+        k = self._kind(kind)
+        return self.request("GET", k.path(namespace, name))
+
+    def list(self, kind: str | kinds.Kind, namespace: str | None = None,
+             label_selector: str | None = None, field_selector: str | None = None,
+             limit: int | None = None, continue_token: str | None = None) -> Obj:
+        k = self._kind(kind)
+        params = _params(labelSelector=label_selector, fieldSelector=field_selector,
+                         limit=limit, **{"continue": continue_token})
+        return self.request("GET", k.path(namespace), params=params)
+
+    def create(self, obj: Obj, namespace: str | None = None) -> Obj:
+        k = kinds.for_object(obj)
+        ns = namespace or obj.get("metadata", {}).get("namespace") or "default"
+        return self.request("POST", k.path(ns), body=obj)
+
+    def update(self, obj: Obj, subresource: str | None = None) -> Obj:
+        k = kinds.for_object(obj)
+        meta = obj.get("metadata", {})
+        ns = meta.get("namespace") or "default"
+        return self.request("PUT", k.path(ns, meta["name"], subresource), body=obj)
+
+    def update_status(self, obj: Obj) -> Obj:
+        return self.update(obj, "status")
+
+    def patch(self, kind: str | kinds.Kind, name: str, patch: Obj,
+              namespace: str | None = "default", subresource: str | None = None) -> Obj:
+        k = self._kind(kind)
+        return self.request("PATCH", k.path(namespace, name, subresource), body=patch,
+                            content_type="application/merge-patch+json")
+
+    def delete(self, kind: str | kinds.Kind, name: str, namespace: str | None = "default",
+               propagation: str | None = None, grace_period: int | None = None) -> Obj | None:
+        k = self._kind(kind)
+        body: Obj = {"kind": "DeleteOptions", "apiVersion": "v1"}
+        if propagation:
+            body["propagationPolicy"] = propagation
+        if grace_period is not None:
+            body["gracePeriodSeconds"] = grace_period
+        return self.request("DELETE", k.path(namespace, name), body=body)
+
+    def watch(self, kind: str | kinds.Kind, namespace: str | None = None,
+              resource_version: str | int | None = None, label_selector: str | None = None,
+              field_selector: str | None = None,
+              timeout_seconds: int | None = None) -> Iterator[tuple[str, Obj]]:
+        """Yield ``(type, object)`` for ADDED/MODIFIED/DELETED (and BOOKMARK).
+
+        An ``ERROR`` event (e.g. 410 Gone when the revision was compacted) is
+        raised as the matching ``ApiError``; the caller re-lists and watches
+        again from the new list's resourceVersion.
+        """
+        k = self._kind(kind)
+        params = _params(watch="true", resourceVersion=resource_version,
+                         labelSelector=label_selector, fieldSelector=field_selector,
+                         timeoutSeconds=timeout_seconds, allowWatchBookmarks="true")
+        resp = self._send("GET", k.path(namespace), params=params, stream=True, timeout=None)
+        if resp.status_code >= 400:
+            raise _error_from(resp)
+        with resp:
+            for line in resp.iter_lines():
+                if not line:
+                    continue
+                event = json.loads(line)
+                if event.get("type") == "ERROR":
+                    raise ApiError.from_status(event.get("object") or {})
+                yield event["type"], event["object"]
+
+    def close(self) -> None:
+        s = getattr(self._local, "session", None)
+        if s is not None:
+            s.close()
+
+
+def _params(**kw: Any) -> dict[str, Any]:
+    return {k: v for k, v in kw.items() if v is not None and v != ""}
+
+
+def _error_from(resp: requests.Response) -> ApiError:
+    try:
+        body = resp.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and body.get("kind") == "Status":
+        return ApiError.from_status(body, resp.status_code)
+    text = (resp.text or "").strip()[:200] or resp.reason
+    err = ApiError.from_status({"code": resp.status_code, "message": text}, resp.status_code)
+    if resp.status_code == 503 and not isinstance(err, Unavailable):
+        return Unavailable(text)
+    return err

@@ -1,0 +1,116 @@
+"""Small helpers over API objects (plain dicts in the Kubernetes shape)."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+Obj = dict[str, Any]
+
+
+def now_rfc3339(micro: bool = False) -> str:
+    t = datetime.now(UTC)
+    if micro:
+        return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def new_uid() -> str:
+    return str(uuid.uuid4())
+
+
+def name_of(obj: Obj) -> str:
+    return obj.get("metadata", {}).get("name", "")
+
+
+def namespace_of(obj: Obj) -> str:
+    return obj.get("metadata", {}).get("namespace", "")
+
+
+def key_of(obj: Obj) -> str:
+    """``namespace/name`` (or ``name`` for cluster-scoped objects): a work-queue key."""
+    ns = namespace_of(obj)
+    return f"{ns}/{name_of(obj)}" if ns else name_of(obj)
+
+
+def labels_of(obj: Obj) -> dict[str, str]:
+    return obj.get("metadata", {}).get("labels") or {}
+
+
+def controller_ref(obj: Obj) -> Obj | None:
+    for ref in obj.get("metadata", {}).get("ownerReferences") or []:
+        if ref.get("controller"):
+            return ref
+    return None
+
+
+def owner_reference(owner: Obj, controller: bool = True) -> Obj:
+    return {
+        "apiVersion": owner.get("apiVersion"),
+        "kind": owner.get("kind"),
+        "name": name_of(owner),
+        "uid": owner.get("metadata", {}).get("uid"),
+        "controller": controller,
+        "blockOwnerDeletion": True,
+    }
+
+
+def is_terminating(obj: Obj) -> bool:
+    return bool(obj.get("metadata", {}).get("deletionTimestamp"))
+
+
+def get_condition(obj: Obj, ctype: str) -> Obj | None:
+    for c in obj.get("status", {}).get("conditions") or []:
+        if c.get("type") == ctype:
+            return c
+    return None
+
+
+def set_condition(obj: Obj, ctype: str, status: str, reason: str = "", message: str = "") -> bool:
+    """Set a status condition; returns True if anything but timestamps changed."""
+    conds = obj.setdefault("status", {}).setdefault("conditions", [])
+    now = now_rfc3339()
+    for c in conds:
+        if c.get("type") == ctype:
+            changed = (c.get("status"), c.get("reason"), c.get("message")) != (status, reason, message)
+            if c.get("status") != status:
+                c["lastTransitionTime"] = now
+            c.update(status=status, reason=reason, message=message)
+            return changed
+    conds.append({"type": ctype, "status": status, "reason": reason, "message": message,
+                  "lastTransitionTime": now})
+    return True
+
+
+def pod_is_ready(pod: Obj) -> bool:
+    c = get_condition(pod, "Ready")
+    return bool(c and c.get("status") == "True") and not is_terminating(pod)
+
+
+def node_is_ready(node: Obj) -> bool:
+    c = get_condition(node, "Ready")
+    return bool(c and c.get("status") == "True")
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386 JSON merge patch; returns a new object, leaves both inputs alone."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    result = copy.deepcopy(target) if isinstance(target, dict) else {}
+    for k, v in patch.items():
+        if v is None:
+            result.pop(k, None)
+        else:
+            result[k] = merge_patch(result.get(k), v)
+    return result

@@ -1,0 +1,237 @@
+"""API objects over the replicated store.
+
+The one place that knows how an API object is kept in raftstore: its key,
+how ``resourceVersion`` maps to the key's ``mod_revision``, and which
+metadata the server owns (uid, creationTimestamp, generation). The API
+handlers and the controllers both go through it, so an update is always a
+compare-and-swap on the version the writer read: a stale writer gets
+``Conflict``, never a silent overwrite.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from coxapi import errors, kinds, labels
+from coxapi.meta import new_uid, now_rfc3339
+from raftstore import errors as store_errors
+
+Obj = dict[str, Any]
+Kind = kinds.Kind
+
+# Fields the server owns; a client cannot set them on create.
+_SERVER_META = ("uid", "creationTimestamp", "resourceVersion", "generation", "deletionTimestamp")
+
+
+def _resolve(kind: Kind | str) -> Kind:
+    return kind if isinstance(kind, kinds.Kind) else kinds.lookup(kind)
+
+
+def to_object(kind: Kind, kv: Any) -> Obj:
+    obj = copy.deepcopy(kv.value)
+    obj["apiVersion"] = kind.api_version
+    obj["kind"] = kind.kind
+    obj.setdefault("metadata", {})["resourceVersion"] = str(kv.mod_revision)
+    return obj
+
+
+def _stored(obj: Obj) -> Obj:
+    out = copy.deepcopy(obj)
+    out.get("metadata", {}).pop("resourceVersion", None)
+    return out
+
+
+def _spec_changed(old: Obj, new: Obj) -> bool:
+    def body(o: Obj) -> str:
+        return json.dumps({k: v for k, v in o.items()
+                           if k not in ("metadata", "status", "apiVersion", "kind")},
+                          sort_keys=True)
+    return body(old) != body(new)
+
+
+def translate_store_error(e: Exception, kind: Kind, name: str) -> errors.ApiError:
+    if isinstance(e, store_errors.CompareFailed):
+        return errors.Conflict(
+            f'Operation cannot be fulfilled on {kind.plural} "{name}": the object has been '
+            "modified; please apply your changes to the latest version and try again")
+    if isinstance(e, store_errors.KeyNotFound):
+        return errors.NotFound(f'{kind.plural} "{name}" not found')
+    if isinstance(e, store_errors.Compacted):
+        return errors.Gone(f"too old resource version: {e}")
+    if isinstance(e, store_errors.QuotaExceeded):
+        return errors.ApiError.from_status(
+            {"code": 507, "reason": "InsufficientStorage",
+             "message": f"the store is full (quota exceeded): {e}"})
+    if isinstance(e, store_errors.Unavailable):
+        return errors.Unavailable(f"the control plane has no quorum: {e}")
+    return errors.InternalError(f"store error: {e}")
+
+
+class ObjectStore:
+    def __init__(self, store: Any, clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.clock = clock
+
+    # ---- reads -----------------------------------------------------------
+
+    def get(self, kind: Kind | str, namespace: str | None, name: str,
+            linearizable: bool = True) -> Obj:
+        k = _resolve(kind)
+        try:
+            kv = self.store.get(k.storage_key(namespace, name), linearizable=linearizable)
+        except store_errors.StoreError as e:
+            raise translate_store_error(e, k, name) from e
+        if kv is None:
+            raise errors.NotFound(f'{k.plural} "{name}" not found')
+        return to_object(k, kv)
+
+    def list(self, kind: Kind | str, namespace: str | None = None,
+             selector: labels.Selector = (), predicate: Callable[[Obj], bool] | None = None,
+             limit: int = 0, continue_token: str | None = None,
+             linearizable: bool = True) -> tuple[list[Obj], str, str | None]:
+        """Return ``(items, resourceVersion, continue)``; ``continue`` is the
+        last key returned when more remain (opaque to clients)."""
+        k = _resolve(kind)
+        prefix = k.storage_prefix(namespace)
+        items: list[Obj] = []
+        start_after = continue_token
+        revision = 0
+        while True:
+            try:
+                res = self.store.range(prefix, limit=limit, start_after=start_after,
+                                       linearizable=linearizable)
+            except store_errors.StoreError as e:
+                raise translate_store_error(e, k, prefix) from e
+            revision = revision or res.revision
+            last_key = None
+            for kv in res.kvs:
+                last_key = kv.key
+                obj = to_object(k, kv)
+                if selector and not labels.matches(selector, obj["metadata"].get("labels")):
+                    continue
+                if predicate and not predicate(obj):
+                    continue
+                items.append(obj)
+                if limit and len(items) >= limit:
+                    more = res.more or kv is not res.kvs[-1]
+                    return items, str(revision), (kv.key if more else None)
+            if not res.more or not limit:
+                return items, str(revision), None
+            start_after = last_key
+
+    # ---- writes ----------------------------------------------------------
+
+    def create(self, obj: Obj) -> Obj:
+        k = _resolve(obj["kind"])
+        obj = copy.deepcopy(obj)
+        meta = obj.setdefault("metadata", {})
+        for f in _SERVER_META:
+            meta.pop(f, None)
+        if not k.namespaced:
+            meta.pop("namespace", None)
+        meta["uid"] = new_uid()
+        meta["creationTimestamp"] = now_rfc3339()
+        meta["generation"] = 1
+        key = k.storage_key(meta.get("namespace"), meta["name"])
+        try:
+            kv = self.store.put(key, _stored(obj), expect_mod_revision=0)
+        except store_errors.CompareFailed:
+            raise errors.AlreadyExists(f'{k.plural} "{meta["name"]}" already exists',
+                                       {"name": meta["name"], "kind": k.plural}) from None
+        except store_errors.StoreError as e:
+            raise translate_store_error(e, k, meta["name"]) from e
+        return to_object(k, kv)
+
+    def update(self, obj: Obj, old: Obj | None = None) -> Obj:
+        """Compare-and-swap replace at ``metadata.resourceVersion`` (or
+        unconditionally when it is empty). Server-owned metadata is kept from
+        the stored object; ``generation`` grows when the spec changes."""
+        k = _resolve(obj["kind"])
+        meta = obj.get("metadata", {})
+        name, ns = meta["name"], meta.get("namespace")
+        if old is None:
+            old = self.get(k, ns, name)
+        new = copy.deepcopy(obj)
+        new_meta = new.setdefault("metadata", {})
+        for f in ("uid", "creationTimestamp", "generation"):
+            if f in old["metadata"]:
+                new_meta[f] = old["metadata"][f]
+        if "deletionTimestamp" in old["metadata"]:
+            new_meta["deletionTimestamp"] = old["metadata"]["deletionTimestamp"]
+            if "deletionGracePeriodSeconds" in old["metadata"]:
+                new_meta["deletionGracePeriodSeconds"] = old["metadata"]["deletionGracePeriodSeconds"]
+        if _spec_changed(old, new):
+            new_meta["generation"] = int(old["metadata"].get("generation", 1)) + 1
+        rv = meta.get("resourceVersion")
+        expect = int(rv) if rv else int(old["metadata"]["resourceVersion"])
+        try:
+            kv = self.store.put(k.storage_key(ns, name), _stored(new), expect_mod_revision=expect)
+        except store_errors.StoreError as e:
+            raise translate_store_error(e, k, name) from e
+        return to_object(k, kv)
+
+    def guaranteed_update(self, kind: Kind | str, namespace: str | None, name: str,
+                          mutate: Callable[[Obj], Obj | None], attempts: int = 8) -> Obj:
+        """Read, mutate, compare-and-swap; retry on Conflict. ``mutate`` returns
+        the new object, or None to leave the object unchanged."""
+        k = _resolve(kind)
+        for _ in range(attempts):
+            cur = self.get(k, namespace, name)
+            new = mutate(copy.deepcopy(cur))
+            if new is None or new == cur:
+                return cur
+            try:
+                return self.update(new, old=cur)
+            except errors.Conflict:
+                continue
+        raise errors.Conflict(f'{k.plural} "{name}": too many concurrent updates, try again')
+
+    def delete(self, kind: Kind | str, namespace: str | None, name: str,
+               expect_resource_version: str | None = None) -> Obj:
+        k = _resolve(kind)
+        try:
+            kv = self.store.delete(
+                k.storage_key(namespace, name),
+                expect_mod_revision=int(expect_resource_version) if expect_resource_version else None)
+        except store_errors.StoreError as e:
+            raise translate_store_error(e, k, name) from e
+        return to_object(k, kv)
+
+    # ---- watch -----------------------------------------------------------
+
+    def watch(self, kind: Kind | str, namespace: str | None = None,
+              resource_version: str | None = None,
+              stop: Callable[[], bool] = lambda: False,
+              poll: float = 1.0) -> Iterator[tuple[str, Obj] | None]:
+        """Yield ``(ADDED|MODIFIED|DELETED, obj)`` after ``resource_version``
+        (exclusive, as in Kubernetes). Yields ``None`` every ``poll`` seconds
+        with no event so the caller can check ``stop`` or send a bookmark.
+        Raises ``Gone`` when the version is compacted."""
+        k = _resolve(kind)
+        start = int(resource_version) + 1 if resource_version not in (None, "", "0") else 0
+        try:
+            w = self.store.watch(k.storage_prefix(namespace), start_revision=start)
+        except store_errors.StoreError as e:
+            raise translate_store_error(e, k, "") from e
+        try:
+            while not stop():
+                try:
+                    ev = w.get(timeout=poll)
+                except store_errors.StoreError as e:
+                    raise translate_store_error(e, k, "") from e
+                if ev is None:
+                    yield None
+                    continue
+                if ev.type == "DELETE":
+                    obj = to_object(k, ev.kv)
+                    obj["metadata"]["resourceVersion"] = str(ev.revision)
+                    yield "DELETED", obj
+                else:
+                    created = ev.kv.create_revision == ev.kv.mod_revision
+                    yield ("ADDED" if created else "MODIFIED"), to_object(k, ev.kv)
+        finally:
+            w.close()
