@@ -125,7 +125,8 @@ class ObjectStore:
 
     # ---- writes ----------------------------------------------------------
 
-    def create(self, obj: Obj) -> Obj:
+    def create(self, obj: Obj, lease: int = 0) -> Obj:
+        """Store a new object; ``lease`` (a store lease id) gives it a TTL."""
         k = _resolve(obj["kind"])
         obj = copy.deepcopy(obj)
         meta = obj.setdefault("metadata", {})
@@ -138,7 +139,7 @@ class ObjectStore:
         meta["generation"] = 1
         key = k.storage_key(meta.get("namespace"), meta["name"])
         try:
-            kv = self.store.put(key, _stored(obj), expect_mod_revision=0)
+            kv = self.store.put(key, _stored(obj), lease=lease, expect_mod_revision=0)
         except store_errors.CompareFailed:
             raise errors.AlreadyExists(f'{k.plural} "{meta["name"]}" already exists',
                                        {"name": meta["name"], "kind": k.plural}) from None
@@ -146,10 +147,11 @@ class ObjectStore:
             raise translate_store_error(e, k, meta["name"]) from e
         return to_object(k, kv)
 
-    def update(self, obj: Obj, old: Obj | None = None) -> Obj:
+    def update(self, obj: Obj, old: Obj | None = None, lease: int = 0) -> Obj:
         """Compare-and-swap replace at ``metadata.resourceVersion`` (or
         unconditionally when it is empty). Server-owned metadata is kept from
-        the stored object; ``generation`` grows when the spec changes."""
+        the stored object; ``generation`` grows when the spec changes. A put
+        replaces the key's lease: pass ``lease`` to keep one."""
         k = _resolve(obj["kind"])
         meta = obj.get("metadata", {})
         name, ns = meta["name"], meta.get("namespace")
@@ -169,7 +171,8 @@ class ObjectStore:
         rv = meta.get("resourceVersion")
         expect = int(rv) if rv else int(old["metadata"]["resourceVersion"])
         try:
-            kv = self.store.put(k.storage_key(ns, name), _stored(new), expect_mod_revision=expect)
+            kv = self.store.put(k.storage_key(ns, name), _stored(new), lease=lease,
+                                expect_mod_revision=expect)
         except store_errors.StoreError as e:
             raise translate_store_error(e, k, name) from e
         return to_object(k, kv)

@@ -1,0 +1,100 @@
+"""Processes the cluster starts, identified and ended by pid only.
+
+A recorded pid counts as ours only while ``/proc/PID/cmdline`` still shows the
+argv we started it with, so a pid the kernel reused for someone else's process
+is never signalled.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import psutil
+
+from .argv import program_argv
+
+
+def start(argv: Sequence[str], log: Path, env: dict[str, str] | None = None) -> int:
+    """Start ``argv`` in its own session (a Ctrl-C in the terminal that ran
+    ``cox cluster up`` must not stop the cluster), output appended to ``log``."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True, env=env,
+                                close_fds=True)
+    return proc.pid
+
+
+def matches(pid: int | None, argv: Sequence[str]) -> bool:
+    """Is ``pid`` alive and still the process started with ``argv``?"""
+    if not pid:
+        return False
+    try:
+        p = psutil.Process(pid)
+        if p.status() == psutil.STATUS_ZOMBIE:
+            _reap(pid)
+            return False
+        return p.cmdline() == program_argv(argv)
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return False
+
+
+def exited(pid: int) -> bool:
+    _reap(pid)
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def exit_code(pid: int) -> int | None:
+    """The exit status of our own child if it has ended, else None."""
+    try:
+        done, status = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return None
+    return os.waitstatus_to_exitcode(status) if done else None
+
+
+def stop(pid: int, timeout: float = 10.0) -> bool:
+    """SIGTERM, then SIGKILL after ``timeout``; True once the process is gone."""
+    for sig, wait in ((signal.SIGCONT, 0.0), (signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            _reap(pid)
+            return True
+        deadline = time.monotonic() + wait
+        while True:
+            if exited(pid):
+                return True
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(0.05)
+    return exited(pid)
+
+
+def pids_mentioning(path: Path) -> list[int]:
+    """Processes whose command line names ``path``: what a node's dockerd left
+    running (its containerd and shims carry its exec root in their argv)."""
+    needle = str(path).rstrip("/")
+    out = []
+    for p in psutil.process_iter(["pid", "cmdline"]):
+        cmd = p.info.get("cmdline") or []
+        if p.info["pid"] != os.getpid() and any(
+                arg == needle or needle + "/" in arg for arg in cmd):
+            out.append(p.info["pid"])
+    return out
+
+
+def _reap(pid: int) -> None:
+    """Collect our own child's exit status so it does not linger as a zombie."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass

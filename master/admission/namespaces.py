@@ -1,0 +1,67 @@
+"""Namespace rules: objects live only in namespaces that exist and are not
+being deleted; the system namespaces exist from the start and cannot be deleted."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from coxapi import errors, meta
+
+log = logging.getLogger(__name__)
+
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-node-lease")
+# Kubernetes refuses to delete these.
+PROTECTED_NAMESPACES = ("default", "kube-system", "kube-public")
+
+
+def check_writable(objects: Any, namespace: str, kind_plural: str, name: str) -> None:
+    """Raise NotFound if ``namespace`` does not exist, Forbidden if it is terminating."""
+    try:
+        ns = objects.get("Namespace", None, namespace)
+    except errors.NotFound:
+        raise errors.NotFound(f'namespaces "{namespace}" not found',
+                              {"name": namespace, "kind": "namespaces"}) from None
+    if meta.is_terminating(ns) or (ns.get("status") or {}).get("phase") == "Terminating":
+        raise errors.Forbidden(
+            f'{kind_plural} "{name}" is forbidden: unable to create new content in namespace '
+            f"{namespace} because it is being terminated",
+            {"name": name, "kind": kind_plural,
+             "causes": [{"reason": "NamespaceTerminating", "field": "metadata.namespace",
+                         "message": f"namespace {namespace} is being terminated"}]})
+
+
+def mark_terminating(ns: dict, now: str) -> dict | None:
+    """The namespace as the namespace controller expects it once deleted; None if
+    it is already terminating."""
+    if meta.is_terminating(ns):
+        return None
+    ns["metadata"]["deletionTimestamp"] = now
+    ns.setdefault("status", {})["phase"] = "Terminating"
+    return ns
+
+
+def ensure_system_namespaces(objects: Any, stop: threading.Event | None = None,
+                             retry_interval: float = 1.0) -> None:
+    """Create the system namespaces if missing; safe on every master at once
+    (AlreadyExists is success). Retries while the store has no quorum."""
+    pending = list(SYSTEM_NAMESPACES)
+    while pending:
+        name = pending[0]
+        try:
+            objects.create({"apiVersion": "v1", "kind": "Namespace",
+                            "metadata": {"name": name},
+                            "spec": {"finalizers": ["kubernetes"]},
+                            "status": {"phase": "Active"}})
+            log.info("created namespace %s", name)
+        except errors.AlreadyExists:
+            pass
+        except errors.ApiError as e:
+            log.info("cannot create namespace %s yet: %s", name, e)
+            if stop is None:
+                raise
+            if stop.wait(retry_interval):
+                return
+            continue
+        pending.pop(0)

@@ -1,0 +1,26 @@
+"""Settings of one API server (defaults here; the master command fills them from flags)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..auth import TokenAuthenticator
+
+
+@dataclass
+class ApiConfig:
+    name: str = "master"
+    authenticator: TokenAuthenticator = field(default_factory=TokenAuthenticator)
+    # Longest watch when the client gives no timeoutSeconds (Kubernetes: 30-60 min).
+    watch_max_seconds: int = 1800
+    # How often an idle watch wakes to check for shutdown / send a bookmark.
+    watch_poll_seconds: float = 1.0
+    bookmark_interval_seconds: float = 15.0
+    # Events created through the API expire after this long (a store lease).
+    event_ttl_seconds: int = 3600
+    # /readyz: a replica this many entries behind its commit index is not ready.
+    ready_max_lag: int = 100
+    # Connect timeout towards node agents (pod logs).
+    agent_connect_timeout: float = 3.0
+    max_body_bytes: int = 3 * 1024 * 1024
+    git_version: str = "v1.29.0-coxswain.0.1.0"

@@ -1,0 +1,71 @@
+"""Field selectors (``spec.nodeName=n1,status.phase!=Running``), as Kubernetes
+supports them: a small set of fields per kind, with ``=``, ``==`` and ``!=``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from coxapi import errors
+
+_COMMON = ("metadata.name", "metadata.namespace")
+SUPPORTED: dict[str, tuple[str, ...]] = {
+    "Pod": ("spec.nodeName", "spec.restartPolicy", "spec.schedulerName",
+            "spec.serviceAccountName", "status.phase", "status.podIP", "status.nominatedNodeName"),
+    "Event": ("involvedObject.kind", "involvedObject.namespace", "involvedObject.name",
+              "involvedObject.uid", "involvedObject.apiVersion", "involvedObject.resourceVersion",
+              "involvedObject.fieldPath", "reason", "reportingComponent", "source", "type"),
+    "Node": ("spec.unschedulable",),
+    "Namespace": ("status.phase",),
+    "Secret": ("type",),
+    "ReplicaSet": ("status.replicas",),
+}
+
+
+@dataclass(frozen=True)
+class FieldRequirement:
+    field: str
+    equal: bool
+    value: str
+
+
+FieldSelector = tuple[FieldRequirement, ...]
+
+
+def parse(text: str | None, kind: str) -> FieldSelector:
+    """Parse a field selector for ``kind``; unknown fields are a 400 like Kubernetes."""
+    if not text:
+        return ()
+    allowed = _COMMON + SUPPORTED.get(kind, ())
+    reqs = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        for op, equal in (("!=", False), ("==", True), ("=", True)):
+            if op in part:
+                field, value = (s.strip() for s in part.split(op, 1))
+                break
+        else:
+            raise errors.BadRequest(f"fieldSelector: invalid selector {part!r}: "
+                                    "expected field=value, field==value or field!=value")
+        if field not in allowed:
+            raise errors.BadRequest(f'fieldSelector: field label not supported: "{field}"')
+        reqs.append(FieldRequirement(field, equal, value))
+    return tuple(reqs)
+
+
+def value_of(obj: dict[str, Any], field: str) -> str:
+    cur: Any = obj
+    for part in field.split("."):
+        cur = cur.get(part) if isinstance(cur, dict) else None
+    if field == "source" and isinstance(cur, dict):  # Event.source is an object
+        cur = cur.get("component")
+    if cur is None:
+        return ""
+    if isinstance(cur, bool):
+        return "true" if cur else "false"
+    return str(cur)
+
+
+def matches(selector: FieldSelector, obj: dict[str, Any]) -> bool:
+    return all((value_of(obj, r.field) == r.value) == r.equal for r in selector)

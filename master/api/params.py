@@ -1,0 +1,156 @@
+"""Parsing of request bodies and query parameters into typed options.
+
+Everything a client sends passes through here first: a malformed value is a
+400 naming the parameter, before any handler or the store sees it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from coxapi import errors, labels
+
+from ..admission.deletion import DeleteOptions
+from . import fields
+
+MERGE_PATCH = "application/merge-patch+json"
+STRATEGIC_PATCH = "application/strategic-merge-patch+json"
+JSON_PATCH = "application/json-patch+json"
+_YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml")
+PROPAGATION_POLICIES = ("Background", "Foreground", "Orphan")
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_body(raw: bytes, mimetype: str, *, allow_empty: bool = False) -> Any:
+    """Decode a JSON (or YAML) body; 400 when it is not a well-formed object."""
+    if not raw.strip():
+        if allow_empty:
+            return None
+        raise errors.BadRequest("the request body is empty; an object is required")
+    try:
+        text = raw.decode("utf-8")
+        if mimetype in _YAML_TYPES:
+            body = yaml.safe_load(text)
+        else:
+            body = json.loads(text, parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError, yaml.YAMLError) as e:
+        kind = "YAML" if mimetype in _YAML_TYPES else "JSON"
+        raise errors.BadRequest(f"the request body is not valid {kind}: {_short(e)}") from None
+    if not isinstance(body, dict):
+        raise errors.BadRequest("the request body must be a JSON object")
+    return body
+
+
+def _short(e: Exception) -> str:
+    return str(e).splitlines()[0][:200]
+
+
+def _int(query: Mapping[str, str], name: str, minimum: int = 0) -> int | None:
+    raw = query.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise errors.BadRequest(f"{name}: invalid value {raw!r}: must be an integer") from None
+    if value < minimum:
+        raise errors.BadRequest(f"{name}: invalid value {value}: must be >= {minimum}")
+    return value
+
+
+def _bool(query: Mapping[str, str], name: str) -> bool:
+    raw = (query.get(name) or "").lower()
+    if raw in ("", "false", "0"):
+        return False
+    if raw in ("true", "1"):
+        return True
+    raise errors.BadRequest(f"{name}: invalid value {raw!r}: must be true or false")
+
+
+def resource_version(query: Mapping[str, str]) -> str | None:
+    rv = query.get("resourceVersion")
+    if rv in (None, ""):
+        return None
+    if not rv.isdigit():
+        raise errors.BadRequest(f"resourceVersion: invalid value {rv!r}: must be a number")
+    return rv
+
+
+def encode_continue(key: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"k": key}).encode()).decode()
+
+
+def decode_continue(token: str, prefix: str) -> str:
+    try:
+        key = json.loads(base64.urlsafe_b64decode(token.encode()))["k"]
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        raise errors.BadRequest("continue: invalid continue token") from None
+    if not isinstance(key, str) or not key.startswith(prefix):
+        raise errors.BadRequest("continue: the continue token is for a different collection")
+    return key
+
+
+@dataclass(frozen=True)
+class ListOptions:
+    label_selector: labels.Selector = ()
+    field_selector: fields.FieldSelector = ()
+    limit: int = 0
+    continue_key: str | None = None
+    resource_version: str | None = None
+    watch: bool = False
+    timeout_seconds: int | None = None
+    allow_bookmarks: bool = False
+
+    @property
+    def stale_ok(self) -> bool:
+        """``resourceVersion=0`` on a read means "any version": a local read."""
+        return self.resource_version == "0"
+
+
+def list_options(query: Mapping[str, str], kind: str, storage_prefix: str) -> ListOptions:
+    try:
+        label_selector = labels.parse_selector(query.get("labelSelector"))
+    except labels.SelectorError as e:
+        raise errors.BadRequest(f"labelSelector: {e}") from None
+    token = query.get("continue")
+    return ListOptions(
+        label_selector=label_selector,
+        field_selector=fields.parse(query.get("fieldSelector"), kind),
+        limit=_int(query, "limit") or 0,
+        continue_key=decode_continue(token, storage_prefix) if token else None,
+        resource_version=resource_version(query),
+        watch=_bool(query, "watch"),
+        timeout_seconds=_int(query, "timeoutSeconds"),
+        allow_bookmarks=_bool(query, "allowWatchBookmarks"),
+    )
+
+
+def delete_options(body: Mapping[str, Any] | None, query: Mapping[str, str]) -> DeleteOptions:
+    body = body or {}
+    if body.get("kind") not in (None, "DeleteOptions"):
+        raise errors.BadRequest(f"the body of a DELETE must be DeleteOptions, not {body['kind']!r}")
+    grace = body.get("gracePeriodSeconds")
+    if grace is None:
+        grace = _int(query, "gracePeriodSeconds")
+    elif not isinstance(grace, int) or isinstance(grace, bool) or grace < 0:
+        raise errors.BadRequest(f"gracePeriodSeconds: invalid value {grace!r}: must be an integer >= 0")
+    policy = body.get("propagationPolicy") or query.get("propagationPolicy")
+    if body.get("orphanDependents") is True and not policy:
+        policy = "Orphan"
+    if policy is not None and policy not in PROPAGATION_POLICIES:
+        raise errors.BadRequest(f"propagationPolicy: unsupported value {policy!r}: "
+                                f"supported values: {', '.join(PROPAGATION_POLICIES)}")
+    pre = body.get("preconditions") or {}
+    if not isinstance(pre, dict):
+        raise errors.BadRequest("preconditions: must be an object")
+    return DeleteOptions(grace, policy, pre.get("uid"), pre.get("resourceVersion"))

@@ -1,0 +1,63 @@
+"""Resolve a resource URL under one group-version to (kind, namespace, name, subresource).
+
+Pure. Kubernetes' URL shapes, relative to ``/api/v1`` or ``/apis/<group>/<version>``::
+
+    <plural>                              list across namespaces / cluster-scoped collection
+    <plural>/<name>[/<sub>]               a cluster-scoped object
+    namespaces/<ns>/<plural>              a namespaced collection
+    namespaces/<ns>/<plural>/<name>[/<sub>]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from coxapi import errors, kinds
+
+
+@dataclass(frozen=True)
+class Target:
+    kind: kinds.Kind
+    namespace: str | None = None
+    name: str | None = None
+    subresource: str | None = None
+
+
+def _not_found() -> errors.NotFound:
+    return errors.NotFound("the server could not find the requested resource")
+
+
+def _kind(group_version: str, plural: str) -> kinds.Kind:
+    for k in kinds.group_versions().get(group_version, []):
+        if k.plural == plural:
+            return k
+    raise _not_found()
+
+
+def _check_sub(kind: kinds.Kind, sub: str | None) -> str | None:
+    if sub is not None and sub not in kind.subresources:
+        raise _not_found()
+    return sub
+
+
+def parse(group_version: str, rest: str) -> Target:
+    parts = [p for p in rest.split("/") if p != ""]
+    if not parts or len(parts) > 5:
+        raise _not_found()
+    if parts[0] == "namespaces" and len(parts) >= 3 and group_version == "v1" \
+            and parts[2] in kinds.lookup("Namespace").subresources and len(parts) == 3:
+        return Target(kinds.lookup("Namespace"), None, parts[1], parts[2])
+    if parts[0] == "namespaces" and len(parts) >= 3:
+        kind = _kind(group_version, parts[2])
+        if not kind.namespaced:
+            raise _not_found()
+        name = parts[3] if len(parts) >= 4 else None
+        sub = _check_sub(kind, parts[4] if len(parts) == 5 else None)
+        return Target(kind, parts[1], name, sub)
+    if len(parts) > 3:
+        raise _not_found()
+    kind = _kind(group_version, parts[0])
+    if kind.namespaced and len(parts) > 1:
+        raise _not_found()
+    name = parts[1] if len(parts) >= 2 else None
+    return Target(kind, None, name, _check_sub(kind, parts[2] if len(parts) == 3 else None))

@@ -1,0 +1,56 @@
+"""JSON responses and the mapping of every error to a Kubernetes ``Status``.
+
+No traceback ever reaches a client: unexpected exceptions are logged here
+and answered with a 500 ``Status``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException
+
+from coxapi import errors
+
+log = logging.getLogger(__name__)
+
+_HTTP_REASONS = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
+                 405: "MethodNotAllowed", 406: "NotAcceptable", 413: "RequestEntityTooLarge",
+                 415: "UnsupportedMediaType"}
+
+
+def json_response(obj: Any, code: int = 200) -> Response:
+    return Response(json.dumps(obj, separators=(",", ":")) + "\n", status=code,
+                    mimetype="application/json")
+
+
+def status_response(err: errors.ApiError) -> Response:
+    resp = json_response(err.to_status(), err.code)
+    if err.code == 401:
+        resp.headers["WWW-Authenticate"] = 'Bearer realm="coxswain"'
+    return resp
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(errors.ApiError)
+    def _api_error(e: errors.ApiError) -> Response:
+        return status_response(e)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(e: HTTPException) -> Response:
+        code = e.code or 500
+        err = errors.ApiError(e.description or e.name)
+        err.code, err.reason = code, _HTTP_REASONS.get(code, e.name.replace(" ", ""))
+        if code == 404:
+            err.message = "the server could not find the requested resource"
+        return status_response(err)
+
+    @app.errorhandler(Exception)
+    def _unexpected(e: Exception) -> Response:
+        # Log the failure, never the body (it may hold secrets) nor headers (tokens).
+        log.exception("internal error serving %s %s", request.method, request.path)
+        return status_response(errors.InternalError("an internal error occurred; see the "
+                                                    "master's log"))

@@ -1,0 +1,53 @@
+"""What the request handlers share: the stores, the config and the shutdown flag."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import current_app
+
+from ..objects import ObjectStore
+from .config import ApiConfig
+
+
+class EventLeases:
+    """One store lease per minute shared by the Events created in it, so each
+    Event expires after about ``ttl`` seconds without a Raft command per Event."""
+
+    def __init__(self, store: Any, ttl: int, window: float = 60.0,
+                 clock: Any = time.monotonic) -> None:
+        self.store, self.ttl, self.window, self.clock = store, ttl, window, clock
+        self._lock = threading.Lock()
+        self._lease = 0
+        self._granted_at = 0.0
+
+    def current(self) -> int:
+        """A lease id (0 when the store has no leases)."""
+        if not hasattr(self.store, "lease_grant"):
+            return 0
+        with self._lock:
+            if not self._lease or self.clock() - self._granted_at >= self.window:
+                self._lease = self.store.lease_grant(self.ttl)
+                self._granted_at = self.clock()
+            return self._lease
+
+    def forget(self, lease: int) -> None:
+        with self._lock:
+            if self._lease == lease:
+                self._lease = 0
+
+
+@dataclass
+class ApiState:
+    config: ApiConfig
+    store: Any
+    objects: ObjectStore
+    event_leases: EventLeases
+    stopping: threading.Event = field(default_factory=threading.Event)
+
+
+def state() -> ApiState:
+    return current_app.extensions["coxswain"]

@@ -1,0 +1,180 @@
+"""Authentication by bearer token, and the credential files of a cluster.
+
+Tokens come from a static token file in Kubernetes' CSV format
+(``token,user,uid,"group1,group2"``). ``init_cluster_dir`` writes that file,
+the Raft cluster secret and an admin kubeconfig; it keeps whatever already
+exists, so running it twice changes nothing. Token values are never logged.
+"""
+
+from __future__ import annotations
+
+import csv
+import hmac
+import io
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+MASTERS_GROUP = "system:masters"
+NODES_GROUP = "system:nodes"
+ADMIN_USER = "admin"
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    uid: str
+    groups: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TokenEntry:
+    token: str
+    user: User
+
+
+class TokenFileError(ValueError):
+    pass
+
+
+def parse_tokens(text: str) -> list[TokenEntry]:
+    entries = []
+    for lineno, row in enumerate(csv.reader(io.StringIO(text)), 1):
+        if not row or not "".join(row).strip() or row[0].lstrip().startswith("#"):
+            continue
+        if len(row) < 3 or not row[0] or not row[1]:
+            raise TokenFileError(f"line {lineno}: expected token,user,uid[,\"groups\"]")
+        groups = tuple(g.strip() for g in row[3].split(",") if g.strip()) if len(row) > 3 else ()
+        entries.append(TokenEntry(row[0].strip(), User(row[1].strip(), row[2].strip(), groups)))
+    return entries
+
+
+def format_tokens(entries: list[TokenEntry]) -> str:
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+    for e in entries:
+        w.writerow([e.token, e.user.name, e.user.uid, ",".join(e.user.groups)])
+    return out.getvalue()
+
+
+def load_tokens(path: str | os.PathLike) -> list[TokenEntry]:
+    return parse_tokens(Path(path).read_text())
+
+
+class TokenAuthenticator:
+    """Maps an ``Authorization`` header to a ``User`` (or None)."""
+
+    def __init__(self, entries: list[TokenEntry] | None = None) -> None:
+        self._entries = list(entries or [])
+
+    def authenticate(self, authorization: str | None) -> User | None:
+        if not authorization:
+            return None
+        scheme, _, token = authorization.strip().partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            return None
+        found = None
+        for e in self._entries:  # compare all, in constant time each
+            if hmac.compare_digest(e.token.encode(), token.encode()):
+                found = e.user
+        return found
+
+    def token_for_group(self, group: str) -> str | None:
+        for e in self._entries:
+            if group in e.user.groups:
+                return e.token
+        return None
+
+
+# ---- cluster credential files ---------------------------------------------
+
+
+def _new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write a 0600 file atomically (never world-readable, even briefly)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
+@dataclass
+class InitResult:
+    directory: Path
+    created: list[str] = field(default_factory=list)
+
+
+def kubeconfig(servers: list[str], token: str, name: str = "coxswain") -> dict:
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": name, "cluster": {"server": servers[0],
+                                                "x-coxswain-servers": list(servers)}}],
+        "users": [{"name": ADMIN_USER, "user": {"token": token}}],
+        "contexts": [{"name": name, "context": {"cluster": name, "user": ADMIN_USER}}],
+        "current-context": name,
+        "preferences": {},
+    }
+
+
+def _servers_in(path: Path) -> list[str]:
+    try:
+        cfg = yaml.safe_load(path.read_text()) or {}
+        cluster = cfg["clusters"][0]["cluster"]
+        return list(cluster.get("x-coxswain-servers") or [cluster["server"]])
+    except (OSError, KeyError, IndexError, TypeError, yaml.YAMLError):
+        return []
+
+
+def init_cluster_dir(directory: str | os.PathLike, nodes: list[str] | tuple[str, ...] = (),
+                     master_urls: list[str] | tuple[str, ...] = ()) -> InitResult:
+    """Write (or complete) DIR/cluster-secret, DIR/tokens.csv, DIR/<node>.token
+    and DIR/kubeconfig. Existing secrets and tokens are kept."""
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    result = InitResult(d)
+
+    secret_path = d / "cluster-secret"
+    if not secret_path.exists() or not secret_path.read_text().strip():
+        _write_private(secret_path, secrets.token_urlsafe(32) + "\n")
+        result.created.append(str(secret_path))
+
+    tokens_path = d / "tokens.csv"
+    entries = load_tokens(tokens_path) if tokens_path.exists() else []
+    changed = False
+    admin = next((e for e in entries if MASTERS_GROUP in e.user.groups), None)
+    if admin is None:
+        admin = TokenEntry(_new_token(), User(ADMIN_USER, ADMIN_USER, (MASTERS_GROUP,)))
+        entries.insert(0, admin)
+        changed = True
+    for node in nodes:
+        user = f"system:node:{node}"
+        entry = next((e for e in entries if e.user.name == user), None)
+        if entry is None:
+            entry = TokenEntry(_new_token(), User(user, user, (NODES_GROUP,)))
+            entries.append(entry)
+            changed = True
+        token_path = d / f"{node}.token"
+        if not token_path.exists() or token_path.read_text().strip() != entry.token:
+            _write_private(token_path, entry.token + "\n")
+            result.created.append(str(token_path))
+    if changed or not tokens_path.exists():
+        _write_private(tokens_path, format_tokens(entries))
+        result.created.append(str(tokens_path))
+
+    kc_path = d / "kubeconfig"
+    servers = list(master_urls) or _servers_in(kc_path) or ["http://127.0.0.1:6443"]
+    text = yaml.safe_dump(kubeconfig(servers, admin.token), sort_keys=False)
+    if not kc_path.exists() or kc_path.read_text() != text:
+        _write_private(kc_path, text)
+        result.created.append(str(kc_path))
+    return result

@@ -1,0 +1,172 @@
+"""The shape every controller shares (Kubernetes' sample-controller).
+
+Event handlers only enqueue keys; workers take a key, read the informer
+caches and reconcile toward the spec. ``reconcile`` returns None when done
+or a delay to look again; ``NotFound`` counts as done; any other exception
+is logged and the key requeued with back-off. Workers never die.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from coxapi import errors
+
+from ..informer import Informer
+from ..workqueue import WorkQueue
+from .config import ControllerConfig
+from .events import EventRecorder
+
+log = logging.getLogger(__name__)
+
+Obj = dict[str, Any]
+
+
+class InformerFactory:
+    """One shared informer per kind, so controllers share caches and watches."""
+
+    def __init__(self, objects: Any, poll: float = 0.1) -> None:
+        self.objects = objects
+        self.poll = poll
+        self._informers: dict[str, Informer] = {}
+
+    def __getitem__(self, kind: str) -> Informer:
+        inf = self._informers.get(kind)
+        if inf is None:
+            inf = self._informers[kind] = Informer(self.objects, kind, poll=self.poll)
+        return inf
+
+    def all(self) -> list[Informer]:
+        return list(self._informers.values())
+
+    def start(self) -> None:
+        for inf in self.all():
+            inf.start()
+
+    def wait_for_sync(self, timeout: float, stop: threading.Event | None = None) -> bool:
+        """True once every informer has listed; False on timeout or stop."""
+        import time
+        deadline = time.monotonic() + timeout
+        for inf in self.all():
+            while not inf.wait_for_sync(0.05):
+                if (stop is not None and stop.is_set()) or time.monotonic() > deadline:
+                    return False
+        return True
+
+    def stop(self) -> None:
+        for inf in self.all():
+            inf.stop()
+
+    def relist(self) -> None:
+        """List every kind again now (tests drive the caches with this)."""
+        for inf in self.all():
+            inf.relist()
+
+
+@dataclass
+class Context:
+    objects: Any  # ObjectStore (over a fenced store while leading)
+    config: ControllerConfig = field(default_factory=ControllerConfig)
+    informers: InformerFactory = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.informers is None:
+            self.informers = InformerFactory(self.objects, self.config.informer_poll)
+
+    def recorder(self, component: str) -> EventRecorder:
+        return EventRecorder(self.objects, component, clock=self.config.clock)
+
+
+class Controller:
+    name = "controller"
+    # seconds between calls of ``periodic`` (0 = never)
+    period: float = 0.0
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.objects = ctx.objects
+        self.config = ctx.config
+        self.queue = WorkQueue()
+        self.events = ctx.recorder(self.name)
+
+    # ---- to override ------------------------------------------------------
+
+    def reconcile(self, key: str) -> float | None:
+        raise NotImplementedError
+
+    def periodic(self) -> None:
+        """Called every ``period`` seconds (e.g. to enqueue every key)."""
+
+    # ---- plumbing -----------------------------------------------------------
+
+    def enqueue(self, obj: Obj) -> None:
+        meta = obj.get("metadata") or {}
+        ns, name = meta.get("namespace"), meta.get("name", "")
+        self.queue.add(f"{ns}/{name}" if ns else name)
+
+    def handlers(self, fn: Callable[[Obj], None] | None = None) -> dict[str, Callable]:
+        """add/update/delete handlers that all call ``fn`` (default: enqueue)."""
+        fn = fn or self.enqueue
+        return {"on_add": fn, "on_update": lambda old, new: fn(new), "on_delete": fn}
+
+    def process(self, key: str) -> None:
+        """One reconcile of ``key`` with the never-die error policy."""
+        try:
+            after = self.reconcile(key)
+        except errors.NotFound:
+            self.queue.forget(key)
+        except Exception as e:  # noqa: BLE001 - logged, retried with back-off
+            if isinstance(e, errors.Conflict | errors.Unavailable | errors.AlreadyExists):
+                log.info("%s: %s: %s; retrying", self.name, key, e)
+            else:
+                log.exception("%s: reconciling %s failed; retrying", self.name, key)
+            self.queue.add_rate_limited(key)
+        else:
+            self.queue.forget(key)
+            if after is not None:
+                self.queue.add_after(key, after)
+
+    def run_worker(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            key = self.queue.get(timeout=0.1)
+            if key is None:
+                continue
+            try:
+                if not stop.is_set():
+                    self.process(key)
+            finally:
+                self.queue.done(key)
+
+    def run_periodic(self, stop: threading.Event) -> None:
+        while not stop.wait(self.period):
+            try:
+                self.periodic()
+            except Exception:  # noqa: BLE001 - the loop never dies
+                log.exception("%s: periodic pass failed", self.name)
+
+    def threads(self, stop: threading.Event) -> list[threading.Thread]:
+        ts = [threading.Thread(target=self.run_worker, args=(stop,), daemon=True,
+                               name=f"{self.name}-{i}") for i in range(self.config.workers)]
+        if self.period:
+            ts.append(threading.Thread(target=self.run_periodic, args=(stop,), daemon=True,
+                                       name=f"{self.name}-periodic"))
+        return ts
+
+    def drain(self, rounds: int = 1000) -> int:
+        """Process every key queued now (not delayed ones), synchronously.
+        For tests and for the bench; returns how many keys were processed."""
+        n = 0
+        while n < rounds and len(self.queue):
+            key = self.queue.get(timeout=0)
+            if key is None:
+                break
+            try:
+                self.process(key)
+            finally:
+                self.queue.done(key)
+            n += 1
+        return n

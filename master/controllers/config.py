@@ -1,0 +1,34 @@
+"""Tunables of the leader-only control loops, with Kubernetes' defaults
+where Kubernetes has one. Clocks are injected so tests control time."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass
+class ControllerConfig:
+    cluster_cidr: str = "10.244.0.0/16"
+    node_cidr_mask: int = 24
+    service_cidr: str = "10.96.0.0/16"
+    node_port_range: tuple[int, int] = (30000, 32767)
+    # node lifecycle: NotReady after a lease this old, pods evicted this much later
+    node_grace_period: float = 20.0
+    eviction_timeout: float = 10.0
+    node_monitor_period: float = 1.0
+    # pod GC: terminated pods beyond this many are deleted, oldest first
+    terminated_pod_gc_threshold: int = 12500
+    pod_gc_period: float = 20.0
+    workers: int = 2
+    scheduler_name: str = "default-scheduler"
+    scheduler_bind_workers: int = 8
+    # unschedulable pods are retried with back-off from ..._initial up to ..._max
+    scheduler_backoff_initial: float = 1.0
+    scheduler_backoff_max: float = 30.0
+    seed: int | None = None  # the scheduler's tie-break RNG; None = pick by name
+    # wall clock (timestamps written into objects) and monotonic clock (ages)
+    clock: Callable[[], float] = time.time
+    monotonic: Callable[[], float] = time.monotonic
+    informer_poll: float = 0.1

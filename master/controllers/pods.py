@@ -1,0 +1,84 @@
+"""Pod facts the controllers share: activity, readiness, availability, and
+deleting a pod the way the API does (graceful when a node may run it)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from coxapi import errors
+from coxapi.meta import get_condition, is_terminating
+
+from ..admission.deletion import DeleteOptions, plan
+from . import times
+
+Obj = dict[str, Any]
+
+
+def is_active(pod: Obj) -> bool:
+    """Counts toward a controller's replicas: not finished, not terminating."""
+    phase = (pod.get("status") or {}).get("phase")
+    return phase not in ("Succeeded", "Failed") and not is_terminating(pod)
+
+
+def is_ready(pod: Obj) -> bool:
+    c = get_condition(pod, "Ready")
+    return bool(c and c.get("status") == "True")
+
+
+def ready_since(pod: Obj) -> float | None:
+    c = get_condition(pod, "Ready")
+    if not c or c.get("status") != "True":
+        return None
+    return times.parse(c.get("lastTransitionTime")) or 0.0
+
+
+def available_in(pod: Obj, min_ready_seconds: float, now: float) -> float | None:
+    """0 if the pod is available now (ready for ``min_ready_seconds``), the
+    seconds until it will be if it is ready, None if it is not ready."""
+    since = ready_since(pod)
+    if since is None or not is_active(pod):
+        return None
+    if min_ready_seconds <= 0:
+        return 0.0
+    return max(0.0, since + min_ready_seconds - now)
+
+
+def delete_pod(objects: Any, pod: Obj, now: float, grace: int | None = None) -> None:
+    """Delete like ``DELETE .../pods/{name}``: a bound pod is marked with a
+    deletionTimestamp for its node agent to stop; an unbound one (or
+    ``grace=0``) is removed at once. NotFound is success."""
+    meta = pod["metadata"]
+    ns, name = meta.get("namespace"), meta["name"]
+    uid = meta.get("uid")
+
+    def mark(cur: Obj) -> Obj | None:
+        if cur["metadata"].get("uid") != uid:
+            return None
+        p = plan(_POD_KIND, cur, DeleteOptions(grace_period_seconds=grace),
+                 datetime.fromtimestamp(now, UTC))
+        if p.remove:
+            raise _RemoveNow
+        return p.updated
+
+    try:
+        objects.guaranteed_update("Pod", ns, name, mark)
+    except _RemoveNow:
+        try:
+            objects.delete("Pod", ns, name)
+        except errors.NotFound:
+            pass
+    except errors.NotFound:
+        pass
+
+
+class _RemoveNow(Exception):
+    pass
+
+
+def _pod_kind() -> Any:
+    from coxapi import kinds
+    return kinds.lookup("Pod")
+
+
+_POD_KIND = _pod_kind()

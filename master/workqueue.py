@@ -1,0 +1,126 @@
+"""A rate-limited work queue of keys, in the shape of client-go's workqueue.
+
+Invariants (the ones controllers rely on):
+- a key is in the queue at most once, however often it is added;
+- a key being processed is never handed to a second worker: an ``add``
+  while it is processing marks it dirty and it is queued again on ``done``;
+- ``add_rate_limited`` delays a key with per-key exponential back-off until
+  ``forget`` resets it (after a successful reconcile).
+"""
+
+from __future__ import annotations
+
+import heapq
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Hashable
+
+
+class WorkQueue:
+    def __init__(self, base_delay: float = 0.005, max_delay: float = 30.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._cond = threading.Condition()
+        self._queue: deque[Hashable] = deque()
+        self._queued: set[Hashable] = set()
+        self._processing: set[Hashable] = set()
+        self._dirty: set[Hashable] = set()
+        self._delayed: list[tuple[float, int, Hashable]] = []
+        self._seq = 0
+        self._failures: dict[Hashable, int] = {}
+        self._base = base_delay
+        self._max = max_delay
+        self._clock = clock
+        self._shutdown = False
+
+    def __len__(self) -> int:
+        with self._cond:
+            return len(self._queue)
+
+    @property
+    def shutting_down(self) -> bool:
+        return self._shutdown
+
+    def add(self, key: Hashable) -> None:
+        with self._cond:
+            self._add_locked(key)
+
+    def _add_locked(self, key: Hashable) -> None:
+        if self._shutdown:
+            return
+        if key in self._processing:
+            self._dirty.add(key)
+            return
+        if key in self._queued:
+            return
+        self._queued.add(key)
+        self._queue.append(key)
+        self._cond.notify()
+
+    def add_after(self, key: Hashable, delay: float) -> None:
+        if delay <= 0:
+            self.add(key)
+            return
+        with self._cond:
+            if self._shutdown:
+                return
+            self._seq += 1
+            heapq.heappush(self._delayed, (self._clock() + delay, self._seq, key))
+            self._cond.notify()
+
+    def add_rate_limited(self, key: Hashable) -> float:
+        """Requeue after this key's next back-off delay; returns the delay."""
+        with self._cond:
+            n = self._failures.get(key, 0)
+            self._failures[key] = n + 1
+        delay = min(self._max, self._base * (2 ** min(n, 30)))
+        self.add_after(key, delay)
+        return delay
+
+    def forget(self, key: Hashable) -> None:
+        with self._cond:
+            self._failures.pop(key, None)
+
+    def failures(self, key: Hashable) -> int:
+        with self._cond:
+            return self._failures.get(key, 0)
+
+    def _promote_due_locked(self) -> float | None:
+        """Move due delayed keys into the queue; return seconds to the next one."""
+        now = self._clock()
+        while self._delayed and self._delayed[0][0] <= now:
+            _, _, key = heapq.heappop(self._delayed)
+            self._add_locked(key)
+        return self._delayed[0][0] - now if self._delayed else None
+
+    def get(self, timeout: float | None = None) -> Hashable | None:
+        """The next key (now marked processing), or None on timeout/shutdown."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while True:
+                if self._shutdown:
+                    return None
+                wait = self._promote_due_locked()
+                if self._queue:
+                    key = self._queue.popleft()
+                    self._queued.discard(key)
+                    self._processing.add(key)
+                    return key
+                if deadline is not None:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        return None
+                    wait = left if wait is None else min(wait, left)
+                self._cond.wait(wait)
+
+    def done(self, key: Hashable) -> None:
+        with self._cond:
+            self._processing.discard(key)
+            if key in self._dirty:
+                self._dirty.discard(key)
+                self._add_locked(key)
+
+    def shutdown(self) -> None:
+        with self._cond:
+            self._shutdown = True
+            self._cond.notify_all()

@@ -1,0 +1,137 @@
+"""RaftStore: the store replicated over pysyncobj.
+
+Writes become commands, batched by group commit into Raft entries; each
+returns once its entry is committed and applied on this replica. A write whose
+entry is lost to a leader change is retried with the same request id (the
+state machine answers a repeat with the first result) until the write deadline,
+then ``Unavailable`` (outcome unknown). A linearizable read sends a no-op
+through the same path and reads locally once it has been applied.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from pysyncobj import SyncObj
+
+from . import commands as C
+from .base import StoreBase
+from .config import StoreConfig
+from .errors import Compacted, Unavailable
+from .groupcommit import GroupCommit
+from .mvcc import MVCCState
+from .replica import StateMachine, raft_conf
+
+log = logging.getLogger(__name__)
+
+ROLES = {0: "follower", 1: "candidate", 2: "leader"}
+LEADER = 2
+RETRY_SLICE = 0.25  # re-check stalled proposals this often while waiting
+RETRY_BACKOFF = 0.02
+
+
+class RaftStore(StoreBase):
+    def __init__(self, config: StoreConfig) -> None:
+        config.validate()
+        super().__init__(config, time.monotonic)
+        self._closed = False
+        self._leader = False
+        self._last_lease_check = 0.0
+        self._sm = StateMachine(self._apply, self._restored)
+        self._state = self._sm.state
+        self._gc = GroupCommit(self._propose, max_batch=config.max_batch)
+        self._raft = SyncObj(config.self_addr, list(config.peers),
+                             conf=raft_conf(config, self._on_state_changed),
+                             consumers=[self._sm])
+        self._raft.addOnTickCallback(self._on_tick)
+
+    # ---- log plumbing ----
+
+    def _propose(self, cmds: list[dict], callback: Any) -> None:
+        batch = C.batch(cmds, time.time(), self.config.limits())
+        self._sm.apply(batch, callback=callback)
+
+    def _restored(self, state: MVCCState) -> None:
+        with self._lock:
+            self._state = state
+            # events between the old state and the snapshot were never seen here
+            self._hub.fail_all(Compacted(state.compact_revision,
+                                         "replica state was replaced by a snapshot; re-watch"))
+
+    def _submit(self, cmd: dict) -> Any:
+        if self._closed:
+            raise Unavailable("store is closed")
+        deadline = time.monotonic() + self.config.write_timeout
+        while True:
+            p = self._gc.submit(cmd)
+            while not p.done.wait(min(RETRY_SLICE, max(0.0, deadline - time.monotonic()))):
+                if time.monotonic() >= deadline:
+                    raise Unavailable(
+                        f"no quorum or no leader within {self.config.write_timeout:g}s "
+                        f"(leader: {self._leader_id() or 'none'}); the outcome of a write is unknown")
+                self._gc.flush()
+            if p.failure == 0:
+                return p.result
+            if time.monotonic() + RETRY_BACKOFF >= deadline:
+                raise Unavailable(f"write not committed within {self.config.write_timeout:g}s "
+                                  f"(last failure: pysyncobj reason {p.failure}); outcome unknown")
+            time.sleep(RETRY_BACKOFF)  # the leader changed; give the election a moment
+
+    def _read_barrier(self) -> None:
+        self._submit(C.barrier())
+
+    # ---- leadership and leases (Raft thread) ----
+
+    def _on_state_changed(self, old: int, new: int) -> None:
+        leader = new == LEADER
+        if leader == self._leader:
+            return
+        self._leader = leader
+        if leader:
+            with self._lock:
+                leases = [(ls.id, ls.ttl) for ls in self._state.leases.values()]
+            self._leases.reset(leases)
+        self._notify_leadership(leader)
+
+    def _on_tick(self) -> None:
+        now = time.monotonic()
+        if not self._leader or now - self._last_lease_check < 0.1:
+            return
+        self._last_lease_check = now
+        for lid in self._leases.due():
+            # fire and forget: the lease clock re-proposes if this one is lost
+            self._gc.submit(C.lease_expire(lid))
+
+    # ---- introspection ----
+
+    def is_leader(self) -> bool:
+        return self._leader and not self._closed
+
+    def _leader_id(self) -> str | None:
+        leader = self._raft.raftLeader  # Node or None
+        return leader.id if leader is not None else None
+
+    def status(self) -> dict:
+        st = self._raft.getStatus()
+        peers = [{"id": p, "connected": st.get(f"partner_node_status_server_{p}", 0) == 2}
+                 for p in self.config.peers]
+        return {"id": self.config.self_addr, "role": ROLES.get(st["state"], "follower"),
+                "leader": st["leader"].id if st["leader"] is not None else None,
+                "term": st["raft_term"], "commit_index": st["commit_idx"],
+                "applied_index": st["last_applied"], "peers": peers,
+                "has_quorum": st["has_quorum"], "log_len": st["log_len"],
+                "raft_entries_proposed": self._gc.entries,
+                "commands_proposed": self._gc.commands,
+                **self._base_status()}
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._raft.destroy()
+        self._hub.close_all()
+        if self._leader:
+            self._leader = False
+            self._notify_leadership(False)

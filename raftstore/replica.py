@@ -1,0 +1,64 @@
+"""The pysyncobj side: one replicated method that hands each committed log
+entry to the store's apply path, and the Raft settings derived from
+StoreConfig. The replicated state is ``StateMachine.state`` alone, so a
+snapshot (pysyncobj's full dump) is exactly the MVCC state."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from pysyncobj import SyncObjConf, SyncObjConsumer, replicated
+
+from .config import StoreConfig
+from .mvcc import MVCCState
+
+
+class StateMachine(SyncObjConsumer):
+    def __init__(self, apply: Callable[[dict], Any],
+                 on_restore: Callable[[MVCCState], None]) -> None:
+        # attributes set before SyncObjConsumer.__init__ are not replicated
+        self._apply_fn = apply
+        self._on_restore = on_restore
+        super().__init__()
+        self.state = MVCCState()
+
+    @replicated
+    def apply(self, command: dict) -> Any:
+        return self._apply_fn(command)
+
+    def _deserialize(self, data: dict) -> None:
+        # a snapshot replaced our state (restart, or the leader sent a full dump)
+        super()._deserialize(data)
+        self._on_restore(self.state)
+
+
+def raft_conf(cfg: StoreConfig, on_state_changed: Callable[[int, int], None]) -> SyncObjConf:
+    journal = dump = None
+    if cfg.data_dir:
+        os.makedirs(cfg.data_dir, mode=0o700, exist_ok=True)
+        journal = os.path.join(cfg.data_dir, "raft.journal")
+        dump = os.path.join(cfg.data_dir, "raft.snapshot")
+    return SyncObjConf(
+        password=cfg.secret,
+        bindAddress=cfg.bind_addr,
+        journalFile=journal,
+        fullDumpFile=dump,
+        # send each entry at once instead of waiting for the next batch tick:
+        # the tick thread is woken through a pipe (group commit does the batching)
+        appendEntriesUseBatch=False,
+        appendEntriesPeriod=cfg.heartbeat_period,
+        raftMinTimeout=cfg.election_timeout_min,
+        raftMaxTimeout=cfg.election_timeout_max,
+        connectionTimeout=max(cfg.connection_timeout, cfg.election_timeout_max),
+        connectionRetryTime=0.2,
+        leaderFallbackTimeout=cfg.leader_fallback_timeout,
+        logCompactionMinEntries=cfg.snapshot_entries,
+        logCompactionMinTime=cfg.snapshot_seconds,
+        logCompactionSplit=False,
+        useFork=True,
+        commandsWaitLeader=True,
+        dynamicMembershipChange=False,
+        onStateChanged=on_state_changed,
+    )

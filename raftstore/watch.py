@@ -1,0 +1,136 @@
+"""Fan-out of applied events to watchers.
+
+Publishing never blocks the apply path: each watcher has a bounded queue, and a
+watcher that falls too far behind is closed with ``Compacted`` (the client
+re-watches from the last revision it saw, as with etcd)."""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Iterable, Iterator
+
+from .errors import Compacted
+from .mvcc import HistoryEntry, to_event
+from .types import Event
+
+DEFAULT_QUEUE_SIZE = 10_000
+
+
+class Watch:
+    """Events on one prefix, in revision order. ``get`` returns the next event,
+    or None on timeout or once closed; it raises ``Compacted`` if the watcher
+    overflowed."""
+
+    def __init__(self, hub: WatchHub, prefix: str, max_queue: int) -> None:
+        self._hub = hub
+        self.prefix = prefix
+        self._max = max_queue
+        self._queue: deque[Event] = deque()
+        self._cond = threading.Condition()
+        self._error: Exception | None = None
+        self.closed = False
+        self.last_revision = 0
+
+    def _offer(self, events: list[Event]) -> None:
+        with self._cond:
+            if self.closed:
+                return
+            if len(self._queue) + len(events) > self._max:
+                self._queue.clear()
+                self._error = Compacted(
+                    self.last_revision,
+                    f"watch on {self.prefix!r} fell more than {self._max} events behind; "
+                    f"re-watch from revision {self.last_revision + 1}")
+                self.closed = True
+                self._hub._remove(self)
+            else:
+                self._queue.extend(events)
+            self._cond.notify_all()
+
+    def get(self, timeout: float | None = None) -> Event | None:
+        with self._cond:
+            if not self._queue and not self.closed:
+                self._cond.wait_for(lambda: self._queue or self.closed, timeout)
+            if self._queue:
+                ev = self._queue.popleft()
+                self.last_revision = ev.revision
+                return ev
+            if self._error is not None:
+                err, self._error = self._error, None
+                raise err
+            return None
+
+    def __iter__(self) -> Iterator[Event]:
+        while True:
+            ev = self.get(timeout=None)
+            if ev is None:
+                return
+            yield ev
+
+    def close(self) -> None:
+        with self._cond:
+            self.closed = True
+            self._cond.notify_all()
+        self._hub._remove(self)
+
+    def __enter__(self) -> Watch:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class WatchHub:
+    """Holds the watchers. ``register`` and ``publish`` must be called under the
+    store's apply lock so a new watcher sees history and live events exactly once."""
+
+    def __init__(self, max_queue: int = DEFAULT_QUEUE_SIZE) -> None:
+        self._watchers: set[Watch] = set()
+        self._lock = threading.Lock()
+        self.max_queue = max_queue
+
+    def register(self, prefix: str, replay: Iterable[HistoryEntry]) -> Watch:
+        w = Watch(self, prefix, self.max_queue)
+        # the replay may exceed the queue bound; only live events count against it
+        w._queue.extend(to_event(h) for h in replay)
+        with self._lock:
+            if not w.closed:
+                self._watchers.add(w)
+        return w
+
+    def publish(self, entries: list[HistoryEntry]) -> None:
+        if not entries or not self._watchers:
+            return
+        with self._lock:
+            watchers = list(self._watchers)
+        events = [to_event(h) for h in entries]
+        for w in watchers:
+            mine = [e for e in events if e.kv.key.startswith(w.prefix)]
+            if mine:
+                w._offer(mine)
+
+    def _remove(self, w: Watch) -> None:
+        with self._lock:
+            self._watchers.discard(w)
+
+    def fail_all(self, error: Exception) -> None:
+        """End every watch with ``error`` (raised from its next ``get``)."""
+        with self._lock:
+            watchers = list(self._watchers)
+            self._watchers.clear()
+        for w in watchers:
+            with w._cond:
+                w._queue.clear()
+                w._error = error
+                w.closed = True
+                w._cond.notify_all()
+
+    def close_all(self) -> None:
+        with self._lock:
+            watchers = list(self._watchers)
+        for w in watchers:
+            w.close()
+
+    def __len__(self) -> int:
+        return len(self._watchers)
