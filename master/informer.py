@@ -88,7 +88,7 @@ class Informer:
             keys = self._indices.get(name, {}).get(value, ())
             return [self._items[k] for k in keys if k in self._items]
 
-    def keys(self) -> list[str]:
+    def list_keys(self) -> list[str]:
         with self._lock:
             return list(self._items)
 
@@ -172,6 +172,10 @@ class Informer:
 
     def stop(self) -> None:
         self._stop.set()
+
+    @property
+    def thread(self) -> threading.Thread | None:
+        return self._thread
 
     def join(self, timeout: float) -> None:
         if self._thread is not None:

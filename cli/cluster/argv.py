@@ -36,6 +36,8 @@ def master_init_argv(spec: ClusterSpec) -> list[str]:
     argv = cox("master", "init", "--dir", str(spec.dir))
     for node in spec.all_nodes():
         argv += ["--node", node.name]
+    for url in spec.api_urls:
+        argv += ["--master-url", url]
     return argv
 
 

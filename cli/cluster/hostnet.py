@@ -58,13 +58,24 @@ def uplinks() -> set[str]:
 # ---- bridge ------------------------------------------------------------------
 
 
-def ensure_bridge(spec: ClusterSpec) -> None:
+def ensure_bridge(spec: ClusterSpec, alias: str) -> None:
+    """The bridge, up, with its address; ``alias`` names the owning cluster."""
     with IPRoute() as ipr:
         if not ipr.link_lookup(ifname=spec.bridge):
             _nl(lambda: ipr.link("add", ifname=spec.bridge, kind="bridge"), f"create {spec.bridge}")
+            idx = ipr.link_lookup(ifname=spec.bridge)[0]
+            ipr.link("set", index=idx, ifalias=alias)
         idx = ipr.link_lookup(ifname=spec.bridge)[0]
         _add_address(ipr, idx, spec.bridge_address, spec.network.prefixlen)
         ipr.link("set", index=idx, state="up")
+
+
+def link_alias(name: str) -> str | None:
+    with IPRoute() as ipr:
+        found = ipr.link_lookup(ifname=name)
+        if not found:
+            return None
+        return ipr.get_links(found[0])[0].get_attr("IFLA_IFALIAS")
 
 
 def delete_link(name: str) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 from . import dockerd, hostnet, image, procs, readiness, seal
 from . import state as state_mod
 from .argv import agent_argv, master_argv, master_init_argv
-from .plan import Observed, Step, plan_down, plan_up
+from .plan import Observed, Step, conflict, owner_tag, plan_down, plan_up
 from .spec import ClusterSpec
 from .state import ClusterState, MasterRecord, NodeRecord
 
@@ -38,8 +38,11 @@ class LocalCluster:
         self.spec = spec
         self.say = say
         self.ready_timeout = ready_timeout
-        self.state = state_mod.load(spec.cluster_json) or ClusterState.empty(spec)
+        loaded = state_mod.load(spec.cluster_json)
+        self.recorded = loaded is not None  # a cluster.json names what is ours
+        self.state = loaded or ClusterState.empty(spec)
         self.timings: dict[str, float] = {}
+        self._started: dict[str, float] = {}  # node -> when its dockerd was started
 
     # ---- observation ---------------------------------------------------------
 
@@ -58,20 +61,31 @@ class LocalCluster:
                         tables=frozenset(seal.tables()),
                         forward_filter=hostnet.forward_filter_present(),
                         forward_allowed=hostnet.forward_allowed(self.spec.bridge),
-                        live=frozenset(live))
+                        live=frozenset(live),
+                        bridge_owner=hostnet.link_alias(self.spec.bridge))
+
+    def _observe(self) -> Observed:
+        try:
+            seen = self.observe()
+        except Exception as e:  # noqa: BLE001 - reported as one line
+            raise ClusterError(f"cannot read this machine's network and processes: {e}") from e
+        problem = conflict(self.spec, seen)
+        if problem:
+            raise ClusterError(problem)
+        return seen
 
     # ---- up / down -------------------------------------------------------------
 
     def up(self, *, with_control_plane: bool = True) -> None:
         self._check_shape()
-        steps = plan_up(self.spec, self.observe(), with_control_plane=with_control_plane)
+        steps = plan_up(self.spec, self._observe(), with_control_plane=with_control_plane)
         self._save()
         for step in steps:
             self._run(step)
         self._save()
 
     def down(self) -> None:
-        for step in plan_down(self.spec, self.observe()):
+        for step in plan_down(self.spec, self._observe(), recorded=self.recorded):
             self._run(step)
 
     # ---- steps --------------------------------------------------------------------
@@ -83,7 +97,7 @@ class LocalCluster:
             handler(step.target)
         except ClusterError:
             raise
-        except (OSError, RuntimeError, ValueError) as e:
+        except Exception as e:  # noqa: BLE001 - one line naming the step beats a traceback
             raise ClusterError(f"{step}: {e}") from e
         self.timings[str(step)] = time.monotonic() - t0
 
@@ -91,10 +105,10 @@ class LocalCluster:
 
     def _create_bridge(self, _target: str) -> None:
         self.say(f"creating bridge {self.spec.bridge} ({self.spec.bridge_cidr})")
-        hostnet.ensure_bridge(self.spec)
+        hostnet.ensure_bridge(self.spec, owner_tag(self.spec))
 
     def _configure_bridge(self, _target: str) -> None:
-        hostnet.ensure_bridge(self.spec)
+        hostnet.ensure_bridge(self.spec, owner_tag(self.spec))
 
     def _create_seal(self, _target: str) -> None:
         self.say(f"sealing: nftables table {self.spec.seal_table}")
@@ -150,10 +164,18 @@ class LocalCluster:
         rec = self._node_record(name)
         rec.pids["dockerd"], rec.argv["dockerd"] = pid, argv
         self._save()
-        took = dockerd.wait_ready(node, pid)
-        self.timings[f"dockerd-ready {name}"] = took
-        self.say(f"node {name}: dockerd pid {pid} answered in {took:.1f}s "
-                 f"({node.docker_host})")
+        self._started[name] = time.monotonic()
+
+    def _wait_dockerd(self, name: str) -> None:
+        node = self.spec.node(_index(name))
+        pid = self._node_record(name).pids["dockerd"]
+        assert pid
+        dockerd.wait_ready(node, pid)
+        if name in self._started:
+            took = time.monotonic() - self._started.pop(name)
+            self.timings[f"dockerd-ready {name}"] = took
+            self.say(f"node {name}: dockerd pid {pid} answered {took:.1f}s after its start "
+                     f"({node.docker_host})")
 
     def _load_image(self, tag: str) -> None:
         nodes = self.spec.all_nodes()
@@ -168,6 +190,12 @@ class LocalCluster:
         for n, what in zip(nodes, done, strict=True):
             if what != "present":
                 self.say(f"node {n.name}: image {tag} {what}")
+            # Proof the node can run pods before its agent is given any.
+            t0 = time.monotonic()
+            got = dockerd.run_probe(n, tag)
+            if got != f"probe-{n.name}":
+                raise ClusterError(f"node {n.name}: a test container of {tag} said {got!r}")
+            self.timings[f"probe {n.name}"] = time.monotonic() - t0
         self.state.image = tag
 
     def _start_agent(self, name: str) -> None:

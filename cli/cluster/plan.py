@@ -23,6 +23,7 @@ class Observed:
     forward_allowed: bool = False  # the host firewall lets bridge-to-bridge traffic pass
     forward_filter: bool = False  # the host has a filter (Docker's) that needs that allowance
     live: frozenset[str] = frozenset()  # "master/m1", "dockerd/n1", "agent/n1" alive as recorded
+    bridge_owner: str | None = None  # the cluster dir the bridge's alias names, if any
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,22 @@ class Step:
 
     def __str__(self) -> str:
         return f"{self.action} {self.target}".strip()
+
+
+def owner_tag(spec: ClusterSpec) -> str:
+    """What the bridge's alias says, so another cluster's up or down knows it is not theirs."""
+    return f"coxswain {spec.dir}"
+
+
+def conflict(spec: ClusterSpec, seen: Observed) -> str | None:
+    """Why this cluster must not touch what it sees, or None. Two clusters with
+    the same prefix would share (and tear down) one bridge, table and routes."""
+    if (spec.bridge in seen.links and seen.bridge_owner
+            and seen.bridge_owner != owner_tag(spec)):
+        other = seen.bridge_owner.removeprefix("coxswain ")
+        return (f"bridge {spec.bridge} belongs to the cluster in {other}; use that --dir, "
+                "or another --prefix for a second cluster")
+    return None
 
 
 def plan_network_up(spec: ClusterSpec, seen: Observed) -> list[Step]:
@@ -60,8 +77,10 @@ def plan_nodes_network_up(spec: ClusterSpec, seen: Observed) -> list[Step]:
 
 
 def plan_dockerds_up(spec: ClusterSpec, seen: Observed) -> list[Step]:
-    return [Step("start-dockerd", n.name) for n in spec.all_nodes()
-            if f"dockerd/{n.name}" not in seen.live]
+    """Start every missing dockerd before waiting on any: they come up in parallel."""
+    nodes = spec.all_nodes()
+    return ([Step("start-dockerd", n.name) for n in nodes if f"dockerd/{n.name}" not in seen.live]
+            + [Step("wait-dockerd", n.name) for n in nodes])
 
 
 def plan_masters_up(spec: ClusterSpec, seen: Observed) -> list[Step]:
@@ -92,9 +111,14 @@ def plan_up(spec: ClusterSpec, seen: Observed, *, with_control_plane: bool = Tru
     return steps
 
 
-def plan_down(spec: ClusterSpec, seen: Observed) -> list[Step]:
+def plan_down(spec: ClusterSpec, seen: Observed, *, recorded: bool = True) -> list[Step]:
     """Stop what runs (agents before their dockerd, masters last so agents do
-    not flap against a dying API), then remove kernel objects and state."""
+    not flap against a dying API), then remove kernel objects and state.
+
+    Blackhole routes carry no cluster's name; without a cluster.json
+    (``recorded=False``) they are removed only along with this cluster's own
+    bridge, so a ``down`` for a cluster that is gone never takes another
+    cluster's routes."""
     steps: list[Step] = []
     nodes = spec.all_nodes()
     steps += [Step("stop-agent", n.name) for n in nodes if f"agent/{n.name}" in seen.live]
@@ -111,7 +135,8 @@ def plan_down(spec: ClusterSpec, seen: Observed) -> list[Step]:
         steps.append(Step("delete-link", spec.bridge))
     if spec.seal_table in seen.tables:
         steps.append(Step("delete-seal", spec.seal_table))
-    steps += [Step("delete-blackhole", c) for c in spec.blackholes if c in seen.blackholes]
+    if recorded or spec.bridge in seen.links:
+        steps += [Step("delete-blackhole", c) for c in spec.blackholes if c in seen.blackholes]
     if seen.forward_allowed:
         steps.append(Step("disallow-bridge-forward", spec.bridge))
     steps.append(Step("remove-state"))

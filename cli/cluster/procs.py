@@ -52,15 +52,6 @@ def exited(pid: int) -> bool:
         return True
 
 
-def exit_code(pid: int) -> int | None:
-    """The exit status of our own child if it has ended, else None."""
-    try:
-        done, status = os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        return None
-    return os.waitstatus_to_exitcode(status) if done else None
-
-
 def stop(pid: int, timeout: float = 10.0) -> bool:
     """SIGTERM, then SIGKILL after ``timeout``; True once the process is gone."""
     for sig, wait in ((signal.SIGCONT, 0.0), (signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):

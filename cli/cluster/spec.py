@@ -123,9 +123,21 @@ class ClusterSpec:
             raise SpecError(f"bad network: {e}") from None
         if net.num_addresses < 16 + self.nodes:
             raise SpecError(f"subnet {self.subnet} is too small for {self.nodes} nodes")
+        if not self.prefix or not self.prefix.replace("-", "").isalnum():
+            raise SpecError(f"prefix {self.prefix!r} must be letters, digits and dashes")
         longest = max([self.bridge, f"{self.prefix}-n{self.nodes}-h"], key=len)
         if len(longest) > IFNAMSIZ:
             raise SpecError(f"interface name {longest!r} is longer than {IFNAMSIZ} characters")
+
+    @classmethod
+    def named(cls, dir: Path, prefix: str = "cox", **kw: object) -> ClusterSpec:
+        """A spec whose bridge, nftables table and run directory follow ``prefix``,
+        so a second local cluster (a test's) can live beside the default one."""
+        if prefix != "cox":
+            kw.setdefault("bridge", f"{prefix}0")
+            kw.setdefault("seal_table", f"{prefix}-seal")
+            kw.setdefault("run_root", Path("/run") / prefix)
+        return cls(dir=dir, prefix=prefix, **kw)  # type: ignore[arg-type]
 
     # ---- network -----------------------------------------------------------
 

@@ -49,6 +49,8 @@ class NetworkRecord:
     run_root: str
     cluster_cidr: str
     service_cidr: str
+    api_port_base: int = 6443
+    raft_port_base: int = 7001
 
 
 @dataclass
@@ -67,7 +69,9 @@ class ClusterState:
                                          blackholes=list(spec.blackholes),
                                          run_root=str(spec.run_root),
                                          cluster_cidr=spec.cluster_cidr,
-                                         service_cidr=spec.service_cidr))
+                                         service_cidr=spec.service_cidr,
+                                         api_port_base=spec.api_port_base,
+                                         raft_port_base=spec.raft_port_base))
 
     def master(self, name: str) -> MasterRecord | None:
         return next((m for m in self.masters if m.name == name), None)
@@ -103,6 +107,7 @@ class ClusterState:
                            prefix=n.prefix, bridge=n.bridge, subnet=n.subnet,
                            run_root=Path(n.run_root), cluster_cidr=n.cluster_cidr,
                            service_cidr=n.service_cidr, seal_table=n.seal_table,
+                           api_port_base=n.api_port_base, raft_port_base=n.raft_port_base,
                            image=self.image)
 
 

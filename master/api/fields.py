@@ -41,16 +41,14 @@ def parse(text: str | None, kind: str) -> FieldSelector:
     for part in (p.strip() for p in text.split(",")):
         if not part:
             continue
-        for op, equal in (("!=", False), ("==", True), ("=", True)):
-            if op in part:
-                field, value = (s.strip() for s in part.split(op, 1))
-                break
-        else:
+        op = next((o for o in ("!=", "==", "=") if o in part), None)
+        if op is None:
             raise errors.BadRequest(f"fieldSelector: invalid selector {part!r}: "
                                     "expected field=value, field==value or field!=value")
+        field, value = (s.strip() for s in part.split(op, 1))
         if field not in allowed:
             raise errors.BadRequest(f'fieldSelector: field label not supported: "{field}"')
-        reqs.append(FieldRequirement(field, equal, value))
+        reqs.append(FieldRequirement(field, op != "!=", value))
     return tuple(reqs)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,7 +50,6 @@ class InformerFactory:
 
     def wait_for_sync(self, timeout: float, stop: threading.Event | None = None) -> bool:
         """True once every informer has listed; False on timeout or stop."""
-        import time
         deadline = time.monotonic() + timeout
         for inf in self.all():
             while not inf.wait_for_sync(0.05):

@@ -6,13 +6,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from coxapi import errors
+from coxapi import errors, kinds
 from coxapi.meta import get_condition, is_terminating
 
 from ..admission.deletion import DeleteOptions, plan
 from . import times
 
 Obj = dict[str, Any]
+_POD = kinds.lookup("Pod")
 
 
 def is_active(pod: Obj) -> bool:
@@ -44,41 +45,29 @@ def available_in(pod: Obj, min_ready_seconds: float, now: float) -> float | None
     return max(0.0, since + min_ready_seconds - now)
 
 
-def delete_pod(objects: Any, pod: Obj, now: float, grace: int | None = None) -> None:
+def delete_pod(objects: Any, pod: Obj, now: float, grace: int | None = None,
+               attempts: int = 5) -> None:
     """Delete like ``DELETE .../pods/{name}``: a bound pod is marked with a
     deletionTimestamp for its node agent to stop; an unbound one (or
-    ``grace=0``) is removed at once. NotFound is success."""
+    ``grace=0``) is removed at once. Only the pod with this uid is touched
+    (compare-and-swap on what was read); NotFound is success."""
     meta = pod["metadata"]
-    ns, name = meta.get("namespace"), meta["name"]
-    uid = meta.get("uid")
-
-    def mark(cur: Obj) -> Obj | None:
-        if cur["metadata"].get("uid") != uid:
-            return None
-        p = plan(_POD_KIND, cur, DeleteOptions(grace_period_seconds=grace),
-                 datetime.fromtimestamp(now, UTC))
-        if p.remove:
-            raise _RemoveNow
-        return p.updated
-
-    try:
-        objects.guaranteed_update("Pod", ns, name, mark)
-    except _RemoveNow:
+    ns, name, uid = meta.get("namespace"), meta["name"], meta.get("uid")
+    for _ in range(attempts):
         try:
-            objects.delete("Pod", ns, name)
+            cur = objects.get("Pod", ns, name)
+            if uid and cur["metadata"].get("uid") != uid:
+                return
+            p = plan(_POD, cur, DeleteOptions(grace_period_seconds=grace),
+                     datetime.fromtimestamp(now, UTC))
+            if p.remove:
+                objects.delete("Pod", ns, name,
+                               expect_resource_version=cur["metadata"]["resourceVersion"])
+            elif p.updated is not None:
+                objects.update(p.updated, old=cur)
+            return
         except errors.NotFound:
-            pass
-    except errors.NotFound:
-        pass
-
-
-class _RemoveNow(Exception):
-    pass
-
-
-def _pod_kind() -> Any:
-    from coxapi import kinds
-    return kinds.lookup("Pod")
-
-
-_POD_KIND = _pod_kind()
+            return
+        except errors.Conflict:
+            continue
+    raise errors.Conflict(f'pods "{name}": too many concurrent updates while deleting')

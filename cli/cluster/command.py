@@ -1,0 +1,100 @@
+"""``cox cluster up`` / ``cox cluster down``: a whole cluster on this machine.
+
+Registered in cli/main.py as ``cli.cluster.command:cluster``; other
+subcommands (``status``) may be added to this group by the CLI.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import click
+
+from .dockerd import DockerdError
+from .hostnet import NetworkError
+from .image import ImageError
+from .machinery import ClusterError, LocalCluster, load_spec
+from .spec import ClusterSpec, SpecError
+from .state import StateError
+
+FAILURES = (ClusterError, SpecError, StateError, NetworkError, DockerdError, ImageError)
+
+
+def _say(msg: str) -> None:
+    click.echo(f"==> {msg}", err=True)
+
+
+def _need_root(what: str) -> None:
+    if os.geteuid() != 0:
+        raise click.ClickException(
+            f"cox cluster {what} needs root (network namespaces, nftables, dockerd)")
+
+
+@click.group()
+def cluster() -> None:
+    """Run a whole cluster on this machine: 3 masters and N nodes, each node in
+    its own network namespace with its own dockerd."""
+
+
+@cluster.command()
+@click.option("--masters", default=3, show_default=True, type=click.IntRange(1, 7),
+              help="Number of master replicas (Raft members).")
+@click.option("--nodes", default=2, show_default=True, type=click.IntRange(0, 50),
+              help="Number of nodes, each in its own network namespace.")
+@click.option("--dir", "dir_", default="./.cluster", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Where the cluster keeps its state, secrets and logs.")
+@click.option("--timeout", default=180, show_default=True, type=click.IntRange(1),
+              help="Seconds to wait for the API and for every node to be Ready.")
+@click.option("--prefix", default="cox", show_default=True,
+              help="Names of namespaces (PREFIX-n1), bridge (PREFIX0), nftables table "
+                   "and /run directory; a second cluster on the machine needs its own.")
+@click.option("--subnet", default="10.250.0.0/24", show_default=True,
+              help="Bridge subnet: the bridge (and APIs) at .1, node K at .(10+K).")
+@click.option("--cluster-cidr", default="10.244.0.0/16", show_default=True,
+              help="Pod addresses (one /24 per node).")
+@click.option("--service-cidr", default="10.96.0.0/16", show_default=True,
+              help="ClusterIP addresses.")
+@click.option("--api-port", default=6443, show_default=True, type=click.IntRange(1, 65535),
+              help="API port of the first master; the others follow.")
+@click.option("--raft-port", default=7001, show_default=True, type=click.IntRange(1, 65535),
+              help="Raft port (on 127.0.0.1) of the first master; the others follow.")
+def up(masters: int, nodes: int, dir_: Path, timeout: int, prefix: str, subnet: str,
+       cluster_cidr: str, service_cidr: str, api_port: int, raft_port: int) -> None:
+    """Bring the cluster up (safe to run again: what runs is kept)."""
+    _need_root("up")
+    t0 = time.monotonic()
+    try:
+        spec = ClusterSpec.named(dir_.resolve(), prefix, masters=masters, nodes=nodes,
+                                 subnet=subnet, cluster_cidr=cluster_cidr,
+                                 service_cidr=service_cidr, api_port_base=api_port,
+                                 raft_port_base=raft_port)
+        LocalCluster(spec, say=_say, ready_timeout=timeout).up()
+    except FAILURES as e:
+        raise click.ClickException(f"{e}\n(`cox cluster down --dir {dir_}` removes what was "
+                                   "started)") from None
+    except KeyboardInterrupt:
+        raise click.ClickException(f"interrupted; `cox cluster down --dir {dir_}` removes "
+                                   "what was started") from None
+    click.echo(f"cluster up in {time.monotonic() - t0:.1f}s: {masters} masters, {nodes} nodes")
+    click.echo(f"export KUBECONFIG={spec.kubeconfig}")
+
+
+@cluster.command()
+@click.option("--dir", "dir_", default="./.cluster", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="The directory given to `cox cluster up`.")
+@click.option("--prefix", default="cox", show_default=True,
+              help="The names to remove when DIR/cluster.json is gone (as given to `up`).")
+def down(dir_: Path, prefix: str) -> None:
+    """Stop everything `up` started and remove what it created (logs stay)."""
+    _need_root("down")
+    dir_ = dir_.resolve()
+    try:
+        spec = load_spec(dir_, ClusterSpec.named(dir_, prefix))
+        LocalCluster(spec, say=_say).down()
+    except FAILURES as e:
+        raise click.ClickException(str(e)) from None
+    click.echo("cluster down")

@@ -1,0 +1,57 @@
+"""The HTTP API of a master: ``create_app(config, store)`` builds the Flask app.
+
+Blueprints: discovery and ``/version``; health and ``/status/raft``; one per
+API group-version for the resources. Every request but the open health and
+version endpoints needs a valid bearer token.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, g, request
+
+from coxapi import errors, kinds
+
+from ..objects import ObjectStore
+from . import discovery, health, resources, responses
+from .config import ApiConfig
+from .state import ApiState, EventLeases
+
+log = logging.getLogger(__name__)
+
+# Open to anonymous callers, as Kubernetes' health and version endpoints are.
+OPEN_PATHS = frozenset({"/healthz", "/livez", "/readyz", "/version"})
+
+
+def create_app(config: ApiConfig, store: Any, objects: ObjectStore | None = None) -> Flask:
+    app = Flask("coxswain.master")
+    app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
+    objects = objects or ObjectStore(store)
+    app.extensions["coxswain"] = ApiState(
+        config=config, store=store, objects=objects,
+        event_leases=EventLeases(store, config.event_ttl_seconds))
+    responses.register(app)
+
+    @app.before_request
+    def authenticate() -> None:
+        if request.path in OPEN_PATHS:
+            return
+        user = config.authenticator.authenticate(request.headers.get("Authorization"))
+        if user is None:
+            raise errors.Unauthorized("Unauthorized")
+        g.user = user
+
+    app.register_blueprint(discovery.create_blueprint())
+    app.register_blueprint(health.create_blueprint())
+    for group_version in kinds.group_versions():
+        app.register_blueprint(resources.create_blueprint(group_version))
+    return app
+
+
+def state_of(app: Flask) -> ApiState:
+    return app.extensions["coxswain"]
+
+
+__all__ = ["ApiConfig", "create_app", "state_of"]

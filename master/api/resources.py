@@ -1,0 +1,359 @@
+"""The resource endpoints: one blueprint per API group-version, serving every
+kind of that group with Kubernetes' verbs (get, list, watch, create, update,
+patch, delete, deletecollection) and the status, scale and log subresources.
+
+Handlers parse and check the request, let the admission layer prepare the
+object (pure), then make one compare-and-swap write through the ObjectStore.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, Response, request
+
+from coxapi import errors, kinds
+from coxapi.meta import merge_patch
+from raftstore import errors as store_errors
+
+from ..admission import deletion, names, namespaces, strategy
+from . import discovery, fields, params, paths, podlogs, scale, watch
+from .responses import json_response
+from .state import state
+
+Obj = dict[str, Any]
+
+# Kinds Kubernetes lets a PUT create (AllowCreateOnUpdate).
+_CREATE_ON_UPDATE = ("Endpoints", "Event", "Lease")
+_PATCH_TYPES = (params.MERGE_PATCH, params.STRATEGIC_PATCH)
+_ATTEMPTS = 8
+
+
+def create_blueprint(group_version: str) -> Blueprint:
+    ks = kinds.group_versions()[group_version]
+    name = "api_" + group_version.replace("/", "_").replace(".", "_")
+    bp = Blueprint(name, __name__, url_prefix=ks[0].group_version_prefix)
+
+    @bp.get("")
+    @bp.get("/")
+    def resource_list() -> Response:
+        return json_response(discovery.api_resource_list(group_version))
+
+    @bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    def dispatch(rest: str) -> Response:
+        return _dispatch(paths.parse(group_version, rest))
+
+    return bp
+
+
+def _dispatch(t: paths.Target) -> Response:
+    method = request.method
+    handler: Callable[[paths.Target], Response] | None
+    if t.name is None:
+        handler = {"GET": _list, "POST": _create, "DELETE": _delete_collection}.get(method)
+    elif t.subresource == "scale":
+        handler = {"GET": _get_scale, "PUT": _update_scale, "PATCH": _patch}.get(method)
+    elif t.subresource == "log":
+        handler = _logs if method == "GET" else None
+    elif t.subresource == "status":
+        handler = {"GET": _get, "PUT": _update, "PATCH": _patch}.get(method)
+    else:
+        handler = {"GET": _get, "PUT": _update, "PATCH": _patch, "DELETE": _delete}.get(method)
+    if handler is None:
+        raise errors.MethodNotAllowed(f"the server does not allow this method on the requested "
+                                      f"resource ({method} {request.path})")
+    return handler(t)
+
+
+# ---- request helpers -------------------------------------------------------
+
+
+def _body(allow_empty: bool = False) -> Any:
+    raw = request.get_data(cache=False)
+    if len(raw) > state().config.max_body_bytes:
+        raise errors.ApiError.from_status({"code": 413, "reason": "RequestEntityTooLarge",
+                                           "message": "the request body is too large"})
+    return params.parse_body(raw, request.mimetype, allow_empty=allow_empty)
+
+
+def _check_type(kind: kinds.Kind, body: Obj) -> None:
+    if body.get("kind") not in (None, "", kind.kind):
+        raise errors.BadRequest(f"the kind of the object ({body['kind']}) does not match the "
+                                f"kind on the URL ({kind.kind})")
+    if body.get("apiVersion") not in (None, "", kind.api_version):
+        raise errors.BadRequest(f"the apiVersion of the object ({body['apiVersion']}) does not "
+                                f"match the URL ({kind.api_version})")
+    body["kind"], body["apiVersion"] = kind.kind, kind.api_version
+    meta = body.setdefault("metadata", {})
+    if not isinstance(meta, dict):
+        raise errors.BadRequest("metadata: must be an object")
+
+
+def _check_identity(t: paths.Target, body: Obj) -> None:
+    """Name and namespace in the body must agree with the URL (filled when absent)."""
+    meta = body["metadata"]
+    if t.name is not None:
+        if meta.get("name") not in (None, "", t.name):
+            raise errors.BadRequest(f"the name of the object ({meta['name']}) does not match "
+                                    f"the name on the URL ({t.name})")
+        meta["name"] = t.name
+    if t.kind.namespaced:
+        if meta.get("namespace") not in (None, "", t.namespace):
+            raise errors.BadRequest(f"the namespace of the provided object ({meta['namespace']}) "
+                                    f"does not match the namespace sent on the request "
+                                    f"({t.namespace})")
+        meta["namespace"] = t.namespace
+    else:
+        meta.pop("namespace", None)
+
+
+def _now() -> datetime:
+    return datetime.fromtimestamp(state().objects.clock(), UTC)
+
+
+def _rfc3339_now() -> str:
+    return _now().strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _lease_of(kind: kinds.Kind, obj: Obj) -> int:
+    """The store lease currently attached to an Event (kept across updates)."""
+    if kind.kind != "Event":
+        return 0
+    kv = state().store.get(kind.storage_key(obj["metadata"].get("namespace"),
+                                            obj["metadata"]["name"]), linearizable=False)
+    return kv.lease if kv is not None else 0
+
+
+# ---- reads -----------------------------------------------------------------
+
+
+def _get(t: paths.Target) -> Response:
+    stale = params.resource_version(request.args) == "0"
+    return json_response(state().objects.get(t.kind, t.namespace, t.name, linearizable=not stale))
+
+
+def _list(t: paths.Target) -> Response:
+    st = state()
+    opts = params.list_options(request.args, t.kind.kind, t.kind.storage_prefix(t.namespace))
+
+    def predicate(o: Obj) -> bool:
+        return fields.matches(opts.field_selector, o)
+
+    if opts.watch:
+        initial, start = None, opts.resource_version
+        if opts.resource_version in (None, "0"):
+            initial, start, _ = st.objects.list(t.kind, t.namespace, opts.label_selector,
+                                                predicate, linearizable=not opts.stale_ok)
+        cfg = st.config
+        stream = watch.events(st.objects, t.kind, t.namespace, opts, initial, str(start),
+                              max_seconds=cfg.watch_max_seconds, poll=cfg.watch_poll_seconds,
+                              bookmark_interval=cfg.bookmark_interval_seconds,
+                              stopping=st.stopping)
+        resp = Response(stream, mimetype="application/json", direct_passthrough=True)
+        resp.headers["Cache-Control"] = "no-cache, private"
+        return resp
+    items, rv, last_key = st.objects.list(
+        t.kind, t.namespace, opts.label_selector, predicate, limit=opts.limit,
+        continue_token=opts.continue_key, linearizable=not opts.stale_ok)
+    meta: Obj = {"resourceVersion": rv}
+    if last_key:
+        meta["continue"] = params.encode_continue(last_key)
+    return json_response({"kind": f"{t.kind.kind}List", "apiVersion": t.kind.api_version,
+                          "metadata": meta, "items": items})
+
+
+# ---- create ----------------------------------------------------------------
+
+
+def _create(t: paths.Target) -> Response:
+    if t.kind.namespaced and t.namespace is None:
+        raise errors.MethodNotAllowed(f"{t.kind.plural} are namespaced: POST to "
+                                      f"{t.kind.path('NAMESPACE')}")
+    body = _body()
+    _check_type(t.kind, body)
+    _check_identity(t, body)
+    return json_response(_create_object(t.kind, body), 201)
+
+
+def _create_object(kind: kinds.Kind, body: Obj) -> Obj:
+    st = state()
+    meta = body["metadata"]
+    generated = not meta.get("name") and isinstance(meta.get("generateName"), str) \
+        and bool(meta.get("generateName"))
+    for _ in range(_ATTEMPTS):
+        if generated:
+            meta["name"] = names.generate(meta["generateName"])
+        obj = strategy.prepare_create(kind, body)
+        if kind.namespaced:
+            namespaces.check_writable(st.objects, obj["metadata"]["namespace"], kind.plural,
+                                      obj["metadata"]["name"])
+        lease = st.event_leases.current() if kind.kind == "Event" else 0
+        try:
+            return st.objects.create(obj, lease=lease)
+        except errors.AlreadyExists:
+            if not generated:
+                raise
+        except errors.ApiError as e:
+            if lease and isinstance(e.__cause__, store_errors.LeaseNotFound):
+                st.event_leases.forget(lease)
+                continue
+            raise
+    raise errors.ApiError.from_status({"code": 500, "reason": "ServerTimeout",
+                                       "message": "could not generate a unique name; try again"})
+
+
+# ---- update and patch ------------------------------------------------------
+
+
+def _commit_update(kind: kinds.Kind, cur: Obj, new: Obj) -> Obj:
+    st = state()
+    if deletion.finished_finalizing(kind, new):
+        m = new["metadata"]
+        st.objects.delete(kind, m.get("namespace"), m["name"],
+                          expect_resource_version=m.get("resourceVersion")
+                          or cur["metadata"]["resourceVersion"])
+        return new
+    return st.objects.update(new, old=cur, lease=_lease_of(kind, cur))
+
+
+def _prepare(t: paths.Target, cur: Obj, body: Obj) -> Obj:
+    uid = body["metadata"].get("uid")
+    if uid and uid != cur["metadata"].get("uid"):
+        raise errors.Conflict(f"Precondition failed: UID in precondition: {uid}, "
+                              f"UID in object meta: {cur['metadata'].get('uid')}")
+    if t.subresource == "status":
+        return strategy.prepare_status_update(t.kind, cur, body)
+    return strategy.prepare_update(t.kind, cur, body)
+
+
+def _update(t: paths.Target) -> Response:
+    st = state()
+    body = _body()
+    _check_type(t.kind, body)
+    _check_identity(t, body)
+    try:
+        cur = st.objects.get(t.kind, t.namespace, t.name)
+    except errors.NotFound:
+        if t.kind.kind in _CREATE_ON_UPDATE and t.subresource is None:
+            return json_response(_create_object(t.kind, body), 201)
+        raise
+    return json_response(_commit_update(t.kind, cur, _prepare(t, cur, body)))
+
+
+def _patch(t: paths.Target) -> Response:
+    if request.mimetype not in _PATCH_TYPES:
+        raise errors.UnsupportedMediaType(
+            f"the patch type {request.mimetype!r} is not supported; use "
+            f"{params.MERGE_PATCH} or {params.STRATEGIC_PATCH}")
+    st = state()
+    patch = _body()
+    precondition = isinstance(patch.get("metadata"), dict) and \
+        bool(patch["metadata"].get("resourceVersion"))
+    for _ in range(_ATTEMPTS):
+        cur = st.objects.get(t.kind, t.namespace, t.name)
+        if t.subresource == "scale":
+            target = scale.apply_scale(cur, merge_patch(scale.to_scale(cur), patch))
+            new = strategy.prepare_update(t.kind, cur, target)
+        else:
+            merged = merge_patch(cur, patch)
+            if not isinstance(merged, dict):
+                raise errors.BadRequest("the patch must be a JSON object")
+            _check_type(t.kind, merged)
+            _check_identity(t, merged)
+            new = _prepare(t, cur, merged)
+        try:
+            result = _commit_update(t.kind, cur, new)
+        except errors.Conflict:
+            if precondition:
+                raise
+            continue
+        return json_response(scale.to_scale(result) if t.subresource == "scale" else result)
+    raise errors.Conflict(f'{t.kind.plural} "{t.name}": too many concurrent updates, try again')
+
+
+# ---- scale -----------------------------------------------------------------
+
+
+def _get_scale(t: paths.Target) -> Response:
+    return json_response(scale.to_scale(state().objects.get(t.kind, t.namespace, t.name)))
+
+
+def _update_scale(t: paths.Target) -> Response:
+    st = state()
+    body = _body()
+    cur = st.objects.get(t.kind, t.namespace, t.name)
+    new = strategy.prepare_update(t.kind, cur, scale.apply_scale(cur, body))
+    return json_response(scale.to_scale(_commit_update(t.kind, cur, new)))
+
+
+# ---- delete ----------------------------------------------------------------
+
+
+def _delete(t: paths.Target) -> Response:
+    body = _body(allow_empty=True)
+    opts = params.delete_options(body, request.args)
+    return json_response(_delete_object(t.kind, t.namespace, t.name, opts))
+
+
+def _delete_object(kind: kinds.Kind, namespace: str | None, name: str,
+                   opts: deletion.DeleteOptions) -> Obj:
+    st = state()
+    for _ in range(_ATTEMPTS):
+        cur = st.objects.get(kind, namespace, name)
+        deletion.check_preconditions(cur, opts)
+        try:
+            if kind.kind == "Namespace":
+                return _delete_namespace(cur)
+            plan = deletion.plan(kind, cur, opts, _now())
+            if not plan.remove:
+                return cur if plan.updated is None else st.objects.update(plan.updated, old=cur)
+            if opts.propagation_policy == "Orphan":
+                deletion.orphan_dependents(st.objects, cur)
+            return st.objects.delete(kind, namespace, name,
+                                     expect_resource_version=cur["metadata"]["resourceVersion"])
+        except errors.Conflict:
+            if opts.precondition_resource_version:
+                raise
+            continue
+    raise errors.Conflict(f'{kind.plural} "{name}": too many concurrent updates, try again')
+
+
+def _delete_namespace(ns: Obj) -> Obj:
+    name = ns["metadata"]["name"]
+    if name in namespaces.PROTECTED_NAMESPACES:
+        raise errors.Forbidden(f'namespaces "{name}" is forbidden: this namespace may not be deleted',
+                               {"name": name, "kind": "namespaces"})
+    marked = namespaces.mark_terminating(copy.deepcopy(ns), _rfc3339_now())
+    if marked is None:
+        return ns
+    return state().objects.update(marked, old=ns)
+
+
+def _delete_collection(t: paths.Target) -> Response:
+    st = state()
+    opts = params.list_options(request.args, t.kind.kind, t.kind.storage_prefix(t.namespace))
+    dopts = params.delete_options(_body(allow_empty=True), request.args)
+    items, rv, _ = st.objects.list(t.kind, t.namespace, opts.label_selector,
+                                   lambda o: fields.matches(opts.field_selector, o))
+    done = []
+    for item in items:
+        m = item["metadata"]
+        try:
+            done.append(_delete_object(t.kind, m.get("namespace"), m["name"], dopts))
+        except (errors.NotFound, errors.Forbidden):
+            continue
+    return json_response({"kind": f"{t.kind.kind}List", "apiVersion": t.kind.api_version,
+                          "metadata": {"resourceVersion": rv}, "items": done})
+
+
+# ---- logs ------------------------------------------------------------------
+
+
+def _logs(t: paths.Target) -> Response:
+    st = state()
+    return podlogs.proxy(st.objects, t.namespace or "default", t.name or "", request.args,
+                         st.config.authenticator.token_for_group("system:masters"),
+                         st.config.agent_connect_timeout)

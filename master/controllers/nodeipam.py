@@ -1,0 +1,88 @@
+"""Node IPAM: give each Node a pod CIDR (a ``/node_cidr_mask`` of the
+cluster CIDR), unique through store-backed claims, freed when the Node is
+deleted. The agent waits for ``spec.podCIDR`` before it runs pods."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from coxapi.meta import key_of
+
+from .allocator import Allocator, owner_of, subnet_candidates
+from .base import Context, Controller
+
+log = logging.getLogger(__name__)
+
+Obj = dict[str, Any]
+
+
+class NodeIpamController(Controller):
+    name = "node-ipam-controller"
+    period = 60.0
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        gen, size = subnet_candidates(self.config.cluster_cidr, self.config.node_cidr_mask)
+        self.cidrs = Allocator(self.objects.store, "podcidrs", gen, size, clock=self.config.clock)
+        self.nodes = ctx.informers["Node"]
+        self.nodes.add_handler(self.enqueue, lambda old, new: self.enqueue(new),
+                               self._node_deleted)
+
+    def _node_deleted(self, node: Obj) -> None:
+        self.queue.add(f"deleted:{key_of(node)}:{node['metadata'].get('uid', '')}")
+
+    def periodic(self) -> None:
+        """Free claims of nodes that no longer exist (missed deletes)."""
+        live = {n["metadata"].get("uid") for n in self.nodes.list()}
+        for value, claim in self.cidrs.claims().items():
+            uid = (claim.get("owner") or {}).get("uid")
+            if uid not in live and self.config.clock() - float(claim.get("claimedAt") or 0) > 60:
+                self.cidrs.release(value, uid)
+
+    def reconcile(self, key: str) -> float | None:
+        if key.startswith("deleted:"):
+            _, _, uid = key.split(":", 2)
+            for cidr in self.cidrs.held_by(uid):
+                self.cidrs.release(cidr, uid)
+            return None
+        node = self.nodes.get(key)
+        if node is None:
+            return None
+        spec = node.get("spec") or {}
+        owner = owner_of(node)
+        if spec.get("podCIDR"):
+            # keep the claim in step with what the node says (e.g. after restore)
+            if not self.cidrs.claim(spec["podCIDR"], owner):
+                self.events.warning(node, "CIDRNotAvailable",
+                                    f"pod CIDR {spec['podCIDR']} of node {key} is also "
+                                    "assigned to another node")
+            return None
+        cidr = self.cidrs.allocate(owner)
+        if cidr is None:
+            self.events.warning(node, "CIDRNotAvailable",
+                                f"Node {key} status is now: CIDRNotAvailable "
+                                f"(no free /{self.config.node_cidr_mask} in "
+                                f"{self.config.cluster_cidr})")
+            return 30.0
+        uid = owner["uid"]
+        lost = False
+
+        def write(cur: Obj) -> Obj | None:
+            nonlocal lost
+            if cur["metadata"].get("uid") != uid or (cur.get("spec") or {}).get("podCIDR"):
+                lost = True
+                return None
+            cur.setdefault("spec", {})["podCIDR"] = cidr
+            cur["spec"]["podCIDRs"] = [cidr]
+            return cur
+        try:
+            self.objects.guaranteed_update("Node", None, key, write)
+        except Exception:
+            self.cidrs.release(cidr, uid)
+            raise
+        if lost:
+            self.cidrs.release(cidr, uid)
+            return None
+        self.events.normal(node, "CIDRAssignmentSucceeded", f"Assigned pod CIDR {cidr}")
+        return None

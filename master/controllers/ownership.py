@@ -1,0 +1,67 @@
+"""Controller references: finding a pod's controlling owner, adopting
+orphans and releasing pods that no longer match (ControllerRefManager)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from coxapi import errors
+from coxapi.meta import controller_ref, is_terminating, owner_reference
+
+Obj = dict[str, Any]
+
+
+def owned_by(obj: Obj, owner: Obj) -> bool:
+    ref = controller_ref(obj)
+    return bool(ref and ref.get("uid") == owner["metadata"].get("uid"))
+
+
+def adopt(objects: Any, kind: str, obj: Obj, owner: Obj) -> Obj | None:
+    """Make ``owner`` the controller of orphan ``obj``; None if it was
+    claimed by someone else (or vanished) in the meantime."""
+    ref = owner_reference(owner, controller=True)
+
+    def claim(cur: Obj) -> Obj | None:
+        if controller_ref(cur) is not None or is_terminating(cur):
+            raise _Skip
+        refs = [r for r in cur["metadata"].get("ownerReferences") or []
+                if r.get("uid") != ref["uid"]]
+        cur["metadata"]["ownerReferences"] = [*refs, ref]
+        return cur
+    try:
+        return objects.guaranteed_update(kind, obj["metadata"].get("namespace"),
+                                         obj["metadata"]["name"], claim)
+    except (_Skip, errors.NotFound):
+        return None
+
+
+def release(objects: Any, kind: str, obj: Obj, owner: Obj) -> None:
+    """Drop ``owner``'s reference from ``obj`` (its labels stopped matching)."""
+    uid = owner["metadata"].get("uid")
+
+    def drop(cur: Obj) -> Obj | None:
+        refs = cur["metadata"].get("ownerReferences") or []
+        keep = [r for r in refs if r.get("uid") != uid]
+        if len(keep) == len(refs):
+            return None
+        if keep:
+            cur["metadata"]["ownerReferences"] = keep
+        else:
+            cur["metadata"].pop("ownerReferences", None)
+        return cur
+    try:
+        objects.guaranteed_update(kind, obj["metadata"].get("namespace"),
+                                  obj["metadata"]["name"], drop)
+    except errors.NotFound:
+        pass
+
+
+def with_owner(obj: Obj, owner: Obj) -> Obj:
+    out = copy.deepcopy(obj)
+    out["metadata"]["ownerReferences"] = [owner_reference(owner, controller=True)]
+    return out
+
+
+class _Skip(Exception):
+    pass

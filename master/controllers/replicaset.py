@@ -1,0 +1,246 @@
+"""ReplicaSet controller: keep exactly ``spec.replicas`` active pods that
+match the selector, and report status.
+
+- Pods are claimed like Kubernetes' ControllerRefManager: matching orphans
+  are adopted, owned pods whose labels stopped matching are released.
+- Finished (Succeeded/Failed) and terminating pods do not count, so a
+  failed or deleted pod is replaced.
+- Expectations make sure creations/deletions issued once are observed by
+  the informer before the controller acts on that ReplicaSet again.
+- Scale-down deletes the least valuable pods first: unscheduled, then
+  pending, then not ready, then the most recently ready/created.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import secrets
+from typing import Any
+
+from coxapi import errors, labels
+from coxapi.defaults import apply_defaults
+from coxapi.meta import controller_ref, is_terminating, key_of
+
+from . import pods as podutil
+from . import times
+from .base import Context, Controller
+from .expectations import Expectations
+from .ownership import adopt, owned_by, release, with_owner
+
+log = logging.getLogger(__name__)
+
+Obj = dict[str, Any]
+_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+BURST = 500  # Kubernetes' burstReplicas
+
+
+def random_suffix(n: int = 5) -> str:
+    return "".join(secrets.choice(_ALPHABET) for _ in range(n))
+
+
+def pod_from_template(rs: Obj) -> Obj:
+    """A new pod for ``rs``: the template's labels, annotations and spec, a
+    generateName-style name and a controller reference."""
+    tmpl = (rs.get("spec") or {}).get("template") or {}
+    tmeta = tmpl.get("metadata") or {}
+    name = rs["metadata"]["name"]
+    meta: Obj = {"name": f"{name[:57]}-{random_suffix()}", "generateName": f"{name}-",
+                 "namespace": rs["metadata"].get("namespace", "default"),
+                 "labels": dict(tmeta.get("labels") or {})}
+    if tmeta.get("annotations"):
+        meta["annotations"] = dict(tmeta["annotations"])
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": meta,
+           "spec": copy.deepcopy(tmpl.get("spec") or {}), "status": {"phase": "Pending"}}
+    return apply_defaults(with_owner(pod, rs))
+
+
+def deletion_rank(pod: Obj) -> tuple:
+    """Sort key: pods to delete first sort first (Kubernetes' ActivePods order)."""
+    spec, status = pod.get("spec") or {}, pod.get("status") or {}
+    phase_rank = {"Pending": 0, "Unknown": 1, "Running": 2}.get(status.get("phase", ""), 0)
+    ready = podutil.is_ready(pod)
+    ready_at = podutil.ready_since(pod) or 0.0
+    created = times.parse(pod["metadata"].get("creationTimestamp")) or 0.0
+    return (bool(spec.get("nodeName")), phase_rank, ready,
+            -ready_at if ready else 0.0, -created, pod["metadata"].get("name", ""))
+
+
+def rs_selector(rs: Obj) -> labels.Selector:
+    sel = labels.from_label_selector((rs.get("spec") or {}).get("selector"))
+    if not sel:
+        raise labels.SelectorError("empty selector matches every pod")
+    return sel
+
+
+class ReplicaSetController(Controller):
+    name = "replicaset-controller"
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.expectations = Expectations(clock=self.config.monotonic)
+        self.sets = ctx.informers["ReplicaSet"]
+        self.pods = ctx.informers["Pod"]
+        self.sets.add_handler(**self.handlers())
+        self.pods.add_handler(self._pod_added, self._pod_updated, self._pod_deleted)
+
+    # ---- pod events -> the ReplicaSets they concern -----------------------
+
+    def _owner_key(self, pod: Obj) -> str | None:
+        ref = controller_ref(pod)
+        if not ref or ref.get("kind") != "ReplicaSet":
+            return None
+        ns = pod["metadata"].get("namespace")
+        rs = self.sets.get_by(ns, ref.get("name", ""))
+        if rs is None or rs["metadata"].get("uid") != ref.get("uid"):
+            return None
+        return key_of(rs)
+
+    def _matching_sets(self, pod: Obj) -> list[str]:
+        out = []
+        for rs in self.sets.list(pod["metadata"].get("namespace")):
+            try:
+                if labels.matches(rs_selector(rs), pod["metadata"].get("labels")):
+                    out.append(key_of(rs))
+            except labels.SelectorError:
+                continue
+        return out
+
+    def _pod_added(self, pod: Obj) -> None:
+        key = self._owner_key(pod)
+        if key:
+            self.expectations.creation_observed(key)
+            self.queue.add(key)
+        elif controller_ref(pod) is None:
+            for k in self._matching_sets(pod):
+                self.queue.add(k)
+
+    def _pod_updated(self, old: Obj, new: Obj) -> None:
+        old_key, new_key = self._owner_key(old), self._owner_key(new)
+        if new_key and is_terminating(new) and not is_terminating(old):
+            # a graceful delete shows up as an update: that is the deletion
+            self.expectations.deletion_observed(new_key, key_of(new))
+        if old_key and old_key != new_key:
+            self.queue.add(old_key)
+        if new_key:
+            self.queue.add(new_key)
+        if controller_ref(new) is None or \
+                old["metadata"].get("labels") != new["metadata"].get("labels"):
+            for k in self._matching_sets(new):
+                self.queue.add(k)
+
+    def _pod_deleted(self, pod: Obj) -> None:
+        key = self._owner_key(pod)
+        if key:
+            self.expectations.deletion_observed(key, key_of(pod))
+            self.queue.add(key)
+
+    # ---- reconcile ----------------------------------------------------------
+
+    def reconcile(self, key: str) -> float | None:
+        rs = self.sets.get(key)
+        if rs is None:
+            self.expectations.forget(key)
+            return None
+        try:
+            selector = rs_selector(rs)
+        except labels.SelectorError as e:
+            self.events.warning(rs, "InvalidSelector", f"invalid selector: {e}")
+            return None
+        ns = rs["metadata"].get("namespace")
+        active = self.claim(rs, selector, [p for p in self.pods.list(ns) if podutil.is_active(p)])
+        if self.expectations.satisfied(key) and not is_terminating(rs):
+            self.manage(rs, key, active)
+        return self.update_status(rs, active)
+
+    def claim(self, rs: Obj, selector: labels.Selector, candidates: list[Obj]) -> list[Obj]:
+        mine = []
+        for pod in candidates:
+            matches = labels.matches(selector, pod["metadata"].get("labels"))
+            if owned_by(pod, rs):
+                if matches:
+                    mine.append(pod)
+                else:
+                    release(self.objects, "Pod", pod, rs)
+                    self.events.normal(rs, "ReleasedPod",
+                                       f"Released pod {pod['metadata']['name']}: "
+                                       "labels no longer match")
+            elif matches and controller_ref(pod) is None and not is_terminating(rs):
+                adopted = adopt(self.objects, "Pod", pod, rs)
+                if adopted is not None:
+                    mine.append(adopted)
+        return mine
+
+    def manage(self, rs: Obj, key: str, active: list[Obj]) -> None:
+        want = max(0, int((rs.get("spec") or {}).get("replicas", 1) or 0))
+        diff = len(active) - want
+        if diff < 0:
+            n = min(-diff, BURST)
+            self.expectations.expect_creations(key, n)
+            for _ in range(n):
+                try:
+                    pod = self._create_pod(rs)
+                except Exception:
+                    # nothing more will be observed for the rest of this batch
+                    for _ in range(n):
+                        self.expectations.creation_observed(key)
+                    raise
+                self.events.normal(rs, "SuccessfulCreate",
+                                   f"Created pod: {pod['metadata']['name']}")
+        elif diff > 0:
+            victims = sorted(active, key=deletion_rank)[:min(diff, BURST)]
+            self.expectations.expect_deletions(key, [key_of(p) for p in victims])
+            for pod in victims:
+                try:
+                    podutil.delete_pod(self.objects, pod, self.config.clock())
+                except Exception:
+                    self.expectations.deletion_observed(key, key_of(pod))
+                    raise
+                self.events.normal(rs, "SuccessfulDelete",
+                                   f"Deleted pod: {pod['metadata']['name']}")
+
+    def _create_pod(self, rs: Obj) -> Obj:
+        for _ in range(5):
+            try:
+                return self.objects.create(pod_from_template(rs))
+            except errors.AlreadyExists:
+                continue  # a random-name collision: draw again
+        raise errors.AlreadyExists("could not find a free pod name")
+
+    def update_status(self, rs: Obj, active: list[Obj]) -> float | None:
+        spec = rs.get("spec") or {}
+        min_ready = float(spec.get("minReadySeconds") or 0)
+        now = self.config.clock()
+        tmpl_labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+        ready = available = 0
+        recheck: float | None = None
+        for pod in active:
+            if podutil.is_ready(pod):
+                ready += 1
+                wait = podutil.available_in(pod, min_ready, now)
+                if wait == 0:
+                    available += 1
+                elif wait is not None:
+                    recheck = wait if recheck is None else min(recheck, wait)
+        labelled = sum(1 for p in active
+                       if all((p["metadata"].get("labels") or {}).get(k) == v
+                              for k, v in tmpl_labels.items()))
+        status = {
+            "replicas": len(active),
+            "fullyLabeledReplicas": labelled,
+            "readyReplicas": ready,
+            "availableReplicas": available,
+            "observedGeneration": rs["metadata"].get("generation", 1),
+        }
+        old = rs.get("status") or {}
+        if any(old.get(k) != v for k, v in status.items()):
+            uid = rs["metadata"].get("uid")
+
+            def write(cur: Obj) -> Obj | None:
+                if cur["metadata"].get("uid") != uid:
+                    return None
+                cur.setdefault("status", {}).update(status)
+                return cur
+            self.objects.guaranteed_update("ReplicaSet", rs["metadata"].get("namespace"),
+                                           rs["metadata"]["name"], write)
+        return recheck + 0.01 if recheck is not None else None

@@ -1,0 +1,149 @@
+"""One master: a raftstore replica, the API server, and — while this replica
+is the Raft leader — the controller manager (scheduler and controllers).
+
+Leadership changes arrive on a store thread that must not block, so they only
+record the new state and wake ``_leadership_loop``, which starts or stops the
+controllers. The system namespaces are created in the background by whichever
+master first finds them missing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .admission.namespaces import ensure_system_namespaces
+from .api import ApiConfig, create_app, state_of
+from .auth import TokenAuthenticator, load_tokens
+from .objects import ObjectStore
+from .server import ApiServer
+
+log = logging.getLogger(__name__)
+
+try:  # written by another part; the API serves without it
+    from .leader import ControllerManager
+except ImportError:  # pragma: no cover - depends on the tree
+    ControllerManager = None  # type: ignore[assignment,misc]
+
+
+@dataclass
+class MasterConfig:
+    name: str
+    listen_host: str
+    listen_port: int
+    raft_addr: str
+    peers: list[str]
+    data_dir: str
+    token_file: str
+    cluster_secret_file: str
+    cluster_cidr: str = "10.244.0.0/16"
+    service_cidr: str = "10.96.0.0/16"
+    node_grace_period: float = 20.0
+    eviction_timeout: float = 10.0
+    threads: int = 128
+    store_options: dict[str, Any] = field(default_factory=dict)
+
+
+class Master:
+    def __init__(self, config: MasterConfig) -> None:
+        self.config = config
+        self.store: Any = None
+        self.objects: ObjectStore | None = None
+        self.server: ApiServer | None = None
+        self._api_state: Any = None
+        self._stop = threading.Event()
+        self._leadership = threading.Condition()
+        self._want_leader = False
+        self._controllers: Any = None
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        from raftstore import RaftStore, StoreConfig
+
+        cfg = self.config
+        Path(cfg.data_dir).mkdir(parents=True, exist_ok=True)
+        secret = Path(cfg.cluster_secret_file).read_text().strip()
+        if not secret:
+            raise ValueError(f"the cluster secret file {cfg.cluster_secret_file} is empty")
+        authenticator = TokenAuthenticator(load_tokens(cfg.token_file))
+        self.store = RaftStore(StoreConfig(self_addr=cfg.raft_addr, peers=list(cfg.peers),
+                                           data_dir=cfg.data_dir, secret=secret,
+                                           **cfg.store_options))
+        self.objects = ObjectStore(self.store)
+        app = create_app(ApiConfig(name=cfg.name, authenticator=authenticator), self.store,
+                         self.objects)
+        self._api_state = state_of(app)
+        self.server = ApiServer(app, cfg.listen_host, cfg.listen_port, threads=cfg.threads)
+        self.server.start()
+        self.store.add_leadership_listener(self._on_leadership)
+        self._on_leadership(self.store.is_leader())
+        self._spawn(self._leadership_loop, "leadership")
+        self._spawn(lambda: ensure_system_namespaces(self.objects, self._stop), "bootstrap")
+
+    def _spawn(self, target: Any, name: str) -> None:
+        t = threading.Thread(target=target, name=name, daemon=True)
+        t.start()
+        self._threads.append(t)
+
+    def _on_leadership(self, is_leader: bool) -> None:
+        with self._leadership:
+            self._want_leader = is_leader
+            self._leadership.notify_all()
+
+    def _leadership_loop(self) -> None:
+        running = False
+        while True:
+            with self._leadership:
+                while self._want_leader == running and not self._stop.is_set():
+                    self._leadership.wait()
+                want = self._want_leader and not self._stop.is_set()
+            if want and not running:
+                running = self._start_controllers()
+            elif not want and running:
+                self._stop_controllers()
+                running = False
+            if self._stop.is_set():
+                break
+        self._stop_controllers()
+
+    def _start_controllers(self) -> bool:
+        log.info("this master is the Raft leader: starting the controllers")
+        if ControllerManager is None:
+            log.warning("no controller manager in this build (master.leader is missing)")
+            return True
+        try:
+            self._controllers = ControllerManager(self.objects, self.config)
+            self._controllers.start()
+        except Exception:  # noqa: BLE001 - the API must keep serving
+            log.exception("the controller manager failed to start")
+            self._controllers = None
+        return True
+
+    def _stop_controllers(self) -> None:
+        if self._controllers is None:
+            return
+        log.info("stopping the controllers")
+        try:
+            self._controllers.stop()
+        except Exception:  # noqa: BLE001
+            log.exception("the controller manager failed to stop cleanly")
+        self._controllers = None
+
+    def stop(self) -> None:
+        """Stop the controllers, then the API server (ending watches), then the store."""
+        log.info("shutting down")
+        self._stop.set()
+        with self._leadership:
+            self._leadership.notify_all()
+        for t in self._threads:
+            t.join(timeout=3)
+        if self._api_state is not None:
+            self._api_state.stopping.set()
+        if self.server is not None:
+            self.server.stop()
+        if self.store is not None:
+            self.store.close()
+        log.info("stopped")

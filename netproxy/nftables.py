@@ -1,0 +1,580 @@
+"""Encode a ``Plan`` as nf_tables netlink messages and apply it atomically.
+
+Messages are built with pyroute2's nf_tables message classes
+(``pyroute2.netlink.nfnetlink.nftsocket``) and sent as ONE nfnetlink batch::
+
+    BATCH_BEGIN, NEWTABLE t, DELTABLE t, NEWTABLE t, chains, sets, elements,
+    rules, BATCH_END
+
+The kernel commits a batch all or nothing (the first NEWTABLE makes the
+DELTABLE valid when the table does not exist yet), so no packet ever sees a
+half-written table. The expressions are the ones ``nft --debug=netlink``
+shows for the equivalent nft rules.
+
+Encoded messages are cached per plan object (the plan's objects are frozen
+and hashable), so a re-sync after a small change only encodes what changed.
+The batch is sent on a plain netlink socket so that errors are collected
+for the whole batch (pyroute2's NFTSocket.commit() does not read them).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+import struct
+import zlib
+from collections.abc import Iterator
+from typing import Any
+
+from pyroute2.netlink import NETLINK_NETFILTER, NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_REQUEST
+from pyroute2.netlink.nfnetlink import NFNL_SUBSYS_NFTABLES, nfgen_msg
+from pyroute2.netlink.nfnetlink.nftsocket import (
+    DATA_TYPE_INET_PROTOCOL,
+    DATA_TYPE_INET_SERVICE,
+    DATA_TYPE_INTEGER,
+    DATA_TYPE_IPADDR,
+    NFPROTO_IPV4,
+    NFT_MSG_DELTABLE,
+    NFT_MSG_GETGEN,
+    NFT_MSG_GETTABLE,
+    NFT_MSG_NEWCHAIN,
+    NFT_MSG_NEWRULE,
+    NFT_MSG_NEWSET,
+    NFT_MSG_NEWSETELEM,
+    NFT_MSG_NEWTABLE,
+    nft_chain_msg,
+    nft_gen_msg,
+    nft_rule_msg,
+    nft_set_elem_list_msg,
+    nft_set_msg,
+    nft_table_msg,
+)
+
+from .plan import (
+    AddrSet,
+    Chain,
+    ClearMark,
+    Dnat,
+    Goto,
+    Jump,
+    Masquerade,
+    MatchDaddrIn,
+    MatchMark,
+    MatchProto,
+    MatchSaddr,
+    NumgenVmap,
+    Plan,
+    Reject,
+    Rule,
+    SetMark,
+    Statement,
+    VerdictMap,
+    Vmap,
+)
+
+NFNL_MSG_BATCH_BEGIN = 0x10
+NFNL_MSG_BATCH_END = 0x11
+NLMSG_ERROR = 2
+NLMSG_DONE = 3
+SOL_NETLINK = 270
+NETLINK_CAP_ACK = 10
+NETLINK_EXT_ACK = 11
+SO_SNDBUFFORCE = 32
+SO_RCVBUFFORCE = 33
+
+HOOKS = {"prerouting": 0, "input": 1, "forward": 2, "output": 3, "postrouting": 4}
+IPPROTO = {"tcp": socket.IPPROTO_TCP, "udp": socket.IPPROTO_UDP}
+NF_ACCEPT = 1
+NFT_JUMP = -3
+NFT_GOTO = -4
+NFT_DATA_VERDICT = 0xFFFFFF00
+NFT_META_MARK = 3
+NFT_META_L4PROTO = 16
+NFT_PAYLOAD_NETWORK = 1
+NFT_PAYLOAD_TRANSPORT = 2
+NFT_REG_VERDICT = 0
+NFT_REG_1 = 1
+NFT_REG_2 = 2
+NFT_REG32_00 = 8
+NFT_CMP_EQ = 0
+NFT_CMP_NEQ = 1
+NFT_NG_RANDOM = 1
+NFT_NAT_DNAT = 1
+NFT_REJECT_ICMP_UNREACH = 0
+NFT_REJECT_TCP_RST = 1
+ICMP_PORT_UNREACH = 3
+TYPE_BITS = 6  # nft's concatenated type id: each part shifted by this
+
+# nft type name -> (type id, bytes in a key, bytes in a register slot)
+KEY_TYPES = {
+    "ipv4_addr": (DATA_TYPE_IPADDR, 4),
+    "inet_proto": (DATA_TYPE_INET_PROTOCOL, 1),
+    "inet_service": (DATA_TYPE_INET_SERVICE, 2),
+    "integer": (DATA_TYPE_INTEGER, 4),
+}
+# packet field -> (loader expression factory args, size in bytes)
+FIELDS = {
+    "ip saddr": ("payload", NFT_PAYLOAD_NETWORK, 12, 4),
+    "ip daddr": ("payload", NFT_PAYLOAD_NETWORK, 16, 4),
+    "th dport": ("payload", NFT_PAYLOAD_TRANSPORT, 2, 2),
+    "meta l4proto": ("meta", NFT_META_L4PROTO, 0, 1),
+}
+ELEMENTS_PER_MESSAGE = 200  # a netlink attribute is at most 64 KiB
+
+
+class NftError(Exception):
+    """The kernel refused a transaction; nothing of it was applied."""
+
+
+# ---- expressions --------------------------------------------------------------------
+
+def _expr(name: str, *attrs: tuple[str, Any]) -> dict:
+    out: list[tuple[str, Any]] = [("NFTA_EXPR_NAME", name)]
+    if attrs:
+        out.append(("NFTA_EXPR_DATA", {"attrs": list(attrs)}))
+    return {"attrs": out}
+
+
+def _data(value: bytes) -> dict:
+    return {"attrs": [("NFTA_DATA_VALUE", value)]}
+
+
+def _verdict(code: int, chain: str | None = None) -> dict:
+    v: list[tuple[str, Any]] = [("NFTA_VERDICT_CODE", code)]
+    if chain is not None:
+        v.append(("NFTA_VERDICT_CHAIN", chain))
+    return {"attrs": [("NFTA_DATA_VERDICT", {"attrs": v})]}
+
+
+def _u32(value: int) -> bytes:
+    return struct.pack("=I", value)  # marks and numgen results are host-endian
+
+
+def _load(field: str, reg: int) -> dict:
+    kind, a, b, size = FIELDS[field]
+    if kind == "meta":
+        return _expr("meta", ("NFTA_META_DREG", reg), ("NFTA_META_KEY", a))
+    return _expr("payload", ("NFTA_PAYLOAD_DREG", reg), ("NFTA_PAYLOAD_BASE", a),
+                 ("NFTA_PAYLOAD_OFFSET", b), ("NFTA_PAYLOAD_LEN", size))
+
+
+def _load_concat(fields: tuple[str, ...]) -> list[dict]:
+    """Load fields into consecutive 32-bit registers, as nft does for a
+    concatenation: the first into NFT_REG_1, the rest after it."""
+    out, words = [], 0
+    for f in fields:
+        out.append(_load(f, NFT_REG_1 if words == 0 else NFT_REG32_00 + words))
+        words += (FIELDS[f][3] + 3) // 4
+    return out
+
+
+def _cmp(op: int, value: bytes) -> dict:
+    return _expr("cmp", ("NFTA_CMP_SREG", NFT_REG_1), ("NFTA_CMP_OP", op),
+                 ("NFTA_CMP_DATA", _data(value)))
+
+
+def _lookup(set_name: str, verdict: bool) -> dict:
+    attrs: list[tuple[str, Any]] = [("NFTA_LOOKUP_SET", set_name), ("NFTA_LOOKUP_SREG", NFT_REG_1)]
+    if verdict:
+        attrs.append(("NFTA_LOOKUP_DREG", NFT_REG_VERDICT))
+    return _expr("lookup", *attrs)
+
+
+def _mark_update(mask: int, xor: int) -> list[dict]:
+    return [
+        _expr("meta", ("NFTA_META_DREG", NFT_REG_1), ("NFTA_META_KEY", NFT_META_MARK)),
+        _expr("bitwise", ("NFTA_BITWISE_SREG", NFT_REG_1), ("NFTA_BITWISE_DREG", NFT_REG_1),
+              ("NFTA_BITWISE_LEN", 4), ("NFTA_BITWISE_MASK", _data(_u32(mask))),
+              ("NFTA_BITWISE_XOR", _data(_u32(xor)))),
+        _expr("meta", ("NFTA_META_SREG", NFT_REG_1), ("NFTA_META_KEY", NFT_META_MARK)),
+    ]
+
+
+def statement_exprs(st: Statement) -> list[dict]:
+    """The nf_tables expressions of one rule statement."""
+    match st:
+        case MatchProto(proto):
+            return [_load("meta l4proto", NFT_REG_1), _cmp(NFT_CMP_EQ, bytes([IPPROTO[proto]]))]
+        case MatchSaddr(ip):
+            return [_load("ip saddr", NFT_REG_1), _cmp(NFT_CMP_EQ, socket.inet_aton(ip))]
+        case MatchDaddrIn(set_name):
+            return [_load("ip daddr", NFT_REG_1), _lookup(set_name, verdict=False)]
+        case MatchMark(mask):
+            return [
+                _expr("meta", ("NFTA_META_DREG", NFT_REG_1), ("NFTA_META_KEY", NFT_META_MARK)),
+                _expr("bitwise", ("NFTA_BITWISE_SREG", NFT_REG_1), ("NFTA_BITWISE_DREG", NFT_REG_1),
+                      ("NFTA_BITWISE_LEN", 4), ("NFTA_BITWISE_MASK", _data(_u32(mask))),
+                      ("NFTA_BITWISE_XOR", _data(_u32(0)))),
+                _cmp(NFT_CMP_NEQ, _u32(0)),
+            ]
+        case SetMark(mask):
+            return _mark_update(0xFFFFFFFF ^ mask, mask)
+        case ClearMark(mask):
+            return _mark_update(0xFFFFFFFF, mask)
+        case Vmap(fields, map_name):
+            return [*_load_concat(fields), _lookup(map_name, verdict=True)]
+        case NumgenVmap(modulus, map_name):
+            return [_expr("numgen", ("NFTA_NG_DREG", NFT_REG_1), ("NFTA_NG_MODULUS", modulus),
+                          ("NFTA_NG_TYPE", NFT_NG_RANDOM), ("NFTA_NG_OFFSET", 0)),
+                    _lookup(map_name, verdict=True)]
+        case Dnat(ip, port):
+            return [
+                _expr("immediate", ("NFTA_IMMEDIATE_DREG", NFT_REG_1),
+                      ("NFTA_IMMEDIATE_DATA", _data(socket.inet_aton(ip)))),
+                _expr("immediate", ("NFTA_IMMEDIATE_DREG", NFT_REG_2),
+                      ("NFTA_IMMEDIATE_DATA", _data(struct.pack(">H", port)))),
+                _expr("nat", ("NFTA_NAT_TYPE", NFT_NAT_DNAT), ("NFTA_NAT_FAMILY", NFPROTO_IPV4),
+                      ("NFTA_NAT_REG_ADDR_MIN", NFT_REG_1), ("NFTA_NAT_REG_PROTO_MIN", NFT_REG_2),
+                      ("NFTA_NAT_FLAGS", {"NF_NAT_RANGE_PROTO_SPECIFIED"})),
+            ]
+        case Masquerade():
+            return [_expr("masq")]
+        case Reject(tcp_reset):
+            if tcp_reset:
+                return [_expr("reject", ("NFTA_REJECT_TYPE", NFT_REJECT_TCP_RST),
+                              ("NFTA_REJECT_ICMP_CODE", 0))]
+            return [_expr("reject", ("NFTA_REJECT_TYPE", NFT_REJECT_ICMP_UNREACH),
+                          ("NFTA_REJECT_ICMP_CODE", ICMP_PORT_UNREACH))]
+        case Jump(chain):
+            return [_expr("immediate", ("NFTA_IMMEDIATE_DREG", NFT_REG_VERDICT),
+                          ("NFTA_IMMEDIATE_DATA", _verdict(NFT_JUMP, chain)))]
+        case Goto(chain):
+            return [_expr("immediate", ("NFTA_IMMEDIATE_DREG", NFT_REG_VERDICT),
+                          ("NFTA_IMMEDIATE_DATA", _verdict(NFT_GOTO, chain)))]
+    raise TypeError(f"unknown statement {st!r}")
+
+
+# ---- keys ----------------------------------------------------------------------------------
+
+def key_type(key: tuple[str, ...]) -> tuple[int, int]:
+    """(NFTA_SET_KEY_TYPE, NFTA_SET_KEY_LEN) of a (possibly concatenated) key."""
+    type_id, length = 0, 0
+    for name in key:
+        tid, size = KEY_TYPES[name]
+        type_id = (type_id << TYPE_BITS) | tid
+        length += (size + 3) // 4 * 4 if len(key) > 1 else size
+    return type_id, length
+
+
+def encode_key(key: tuple[str, ...], values: tuple[str | int, ...]) -> bytes:
+    out = b""
+    for name, value in zip(key, values, strict=True):
+        if name == "ipv4_addr":
+            part = socket.inet_aton(str(value))
+        elif name == "inet_proto":
+            part = bytes([IPPROTO[str(value)]])
+        elif name == "inet_service":
+            part = struct.pack(">H", int(value))
+        else:
+            part = _u32(int(value))
+        out += part + b"\0" * (-len(part) % 4 if len(key) > 1 else 0)
+    return out
+
+
+# ---- messages ------------------------------------------------------------------------------
+
+def _message(cls: type, msg_type: int, flags: int, attrs: list) -> bytes:
+    msg = cls()
+    msg["header"]["type"] = (NFNL_SUBSYS_NFTABLES << 8) | msg_type
+    msg["header"]["flags"] = NLM_F_REQUEST | flags
+    msg["nfgen_family"] = NFPROTO_IPV4
+    msg["attrs"] = attrs
+    msg.encode()
+    return bytes(msg.data)
+
+
+def _batch_marker(msg_type: int) -> bytes:
+    msg = nfgen_msg()
+    msg["res_id"] = NFNL_SUBSYS_NFTABLES
+    msg["header"]["type"] = msg_type
+    msg["header"]["flags"] = NLM_F_REQUEST
+    msg.encode()
+    return bytes(msg.data)
+
+
+def table_message(table: str, op: int = NFT_MSG_NEWTABLE) -> bytes:
+    flags = NLM_F_CREATE if op == NFT_MSG_NEWTABLE else 0
+    return _message(nft_table_msg, op, flags, [("NFTA_TABLE_NAME", table)])
+
+
+def chain_message(table: str, chain: Chain) -> bytes:
+    attrs: list = [("NFTA_CHAIN_TABLE", table), ("NFTA_CHAIN_NAME", chain.name)]
+    if chain.hook is not None:
+        attrs += [
+            ("NFTA_CHAIN_HOOK", {"attrs": [("NFTA_HOOK_HOOKNUM", HOOKS[chain.hook.hook]),
+                                           ("NFTA_HOOK_PRIORITY", chain.hook.priority)]}),
+            ("NFTA_CHAIN_POLICY", NF_ACCEPT),
+            ("NFTA_CHAIN_TYPE", chain.hook.type),
+        ]
+    return _message(nft_chain_msg, NFT_MSG_NEWCHAIN, NLM_F_CREATE, attrs)
+
+
+def rule_message(table: str, chain: str, rule: Rule) -> bytes:
+    exprs = [e for st in rule for e in statement_exprs(st)]
+    return _message(nft_rule_msg, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, [
+        ("NFTA_RULE_TABLE", table), ("NFTA_RULE_CHAIN", chain),
+        ("NFTA_RULE_EXPRESSIONS", exprs),
+    ])
+
+
+def set_message(table: str, obj: VerdictMap | AddrSet) -> bytes:
+    ktype, klen = key_type(obj.key)
+    attrs: list = [("NFTA_SET_TABLE", table), ("NFTA_SET_NAME", obj.name)]
+    if isinstance(obj, VerdictMap):
+        attrs += [("NFTA_SET_FLAGS", {"NFT_SET_MAP"}), ("NFTA_SET_KEY_TYPE", ktype),
+                  ("NFTA_SET_KEY_LEN", klen), ("NFTA_SET_DATA_TYPE", NFT_DATA_VERDICT),
+                  ("NFTA_SET_DATA_LEN", 16)]
+    else:
+        attrs += [("NFTA_SET_FLAGS", set()), ("NFTA_SET_KEY_TYPE", ktype),
+                  ("NFTA_SET_KEY_LEN", klen)]
+    attrs.append(("NFTA_SET_ID", zlib.crc32(obj.name.encode()) & 0x7FFFFFFF or 1))
+    return _message(nft_set_msg, NFT_MSG_NEWSET, NLM_F_CREATE, attrs)
+
+
+def element_messages(table: str, obj: VerdictMap | AddrSet) -> Iterator[bytes]:
+    elems: list[dict] = []
+    if isinstance(obj, VerdictMap):
+        for values, chain in obj.elements:
+            elems.append({"attrs": [
+                ("NFTA_SET_ELEM_KEY", _data(encode_key(obj.key, values))),
+                ("NFTA_SET_ELEM_DATA", _verdict(NFT_GOTO, chain)),
+            ]})
+    else:
+        for value in obj.elements:
+            elems.append({"attrs": [("NFTA_SET_ELEM_KEY", _data(encode_key(obj.key, (value,))))]})
+    for i in range(0, len(elems), ELEMENTS_PER_MESSAGE):
+        yield _message(nft_set_elem_list_msg, NFT_MSG_NEWSETELEM, NLM_F_CREATE, [
+            ("NFTA_SET_ELEM_LIST_TABLE", table), ("NFTA_SET_ELEM_LIST_SET", obj.name),
+            ("NFTA_SET_ELEM_LIST_ELEMENTS", elems[i:i + ELEMENTS_PER_MESSAGE]),
+        ])
+
+
+class Encoder:
+    """Encodes plans, remembering the bytes of each object from the last plan."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple, list[bytes]] = {}
+
+    def _get(self, key: tuple, make: Any, fresh: dict[tuple, list[bytes]]) -> list[bytes]:
+        msgs = self._cache.get(key)
+        if msgs is None:
+            msgs = list(make())
+        fresh[key] = msgs
+        return msgs
+
+    def messages(self, plan: Plan) -> list[bytes]:
+        """Every message that creates ``plan``'s table from nothing, in an
+        order the kernel accepts: objects before what refers to them."""
+        t = plan.table
+        fresh: dict[tuple, list[bytes]] = {}
+        out = [table_message(t)]
+        for c in plan.chains:
+            out += self._get(("chain", t, c.name, c.hook), lambda c=c: [chain_message(t, c)], fresh)
+        for s in (*plan.sets, *plan.maps):
+            out += self._get(("set", t, s), lambda s=s: [set_message(t, s)], fresh)
+        for s in (*plan.sets, *plan.maps):
+            out += self._get(("elems", t, s), lambda s=s: element_messages(t, s), fresh)
+        for c in plan.chains:
+            for r in c.rules:
+                out += self._get(("rule", t, c.name, r), lambda c=c, r=r: [rule_message(t, c.name, r)],
+                                 fresh)
+        self._cache = fresh
+        return out
+
+
+# ---- transport -----------------------------------------------------------------------------
+
+def open_socket(netns: str | None = None) -> socket.socket:
+    """A NETLINK_NETFILTER socket, in network namespace ``netns`` if given
+    (an existing one: it is never created here)."""
+    if netns is None:
+        sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER)
+    else:
+        from pyroute2.netns import create_socket
+        if not os.path.exists(f"/run/netns/{netns}") and not netns.startswith("/"):
+            raise FileNotFoundError(f"network namespace {netns!r} does not exist")
+        sock = create_socket(netns, socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER,
+                             flags=0)
+    sock.bind((0, 0))
+    for opt in (NETLINK_CAP_ACK, NETLINK_EXT_ACK):
+        sock.setsockopt(SOL_NETLINK, opt, 1)
+    sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 4 << 20)
+    return sock
+
+
+class NftTable:
+    """One nftables table owned by the proxy, replaced whole by ``apply``."""
+
+    def __init__(self, table: str, netns: str | None = None) -> None:
+        self.table = table
+        self.netns = netns
+        self.applied: Plan | None = None
+        self.transactions = 0  # batches sent: a no-change re-sync adds none
+        self._encoder = Encoder()
+        self._sock: socket.socket | None = None
+        self._seq = 1
+
+    def _socket(self) -> socket.socket:
+        if self._sock is None:
+            self._sock = open_socket(self.netns)
+        return self._sock
+
+    def apply(self, plan: Plan) -> bool:
+        """Make the kernel table exactly ``plan``; False when it already is."""
+        if plan.table != self.table:
+            raise ValueError(f"plan is for table {plan.table!r}, not {self.table!r}")
+        if plan == self.applied:
+            return False
+        body = self._encoder.messages(plan)
+        # NEWTABLE, DELTABLE, then the table afresh: valid whether or not it exists.
+        self._transact([table_message(self.table), table_message(self.table, NFT_MSG_DELTABLE),
+                        *body])
+        self.applied = plan
+        return True
+
+    def delete(self) -> None:
+        """Remove the table (and everything in it); fine if it is not there."""
+        self._transact([table_message(self.table), table_message(self.table, NFT_MSG_DELTABLE)])
+        self.applied = None
+
+    def exists(self) -> bool:
+        reply = self._request(NFT_MSG_GETTABLE, nft_table_msg, [("NFTA_TABLE_NAME", self.table)],
+                              missing_ok=True)
+        return reply is not None
+
+    def generation(self) -> int:
+        """The namespace's nf_tables ruleset generation: bumped by every commit."""
+        reply = self._request(NFT_MSG_GETGEN, nft_gen_msg, [])
+        msg = nft_gen_msg(reply)
+        msg.decode()
+        return msg.get_attr("NFTA_GEN_ID")
+
+    def close(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+    # ---- netlink plumbing ----------------------------------------------------------
+
+    def _next_seq(self) -> int:
+        self._seq = self._seq % 0x7FFFFFFF + 1
+        return self._seq
+
+    def _transact(self, messages: list[bytes]) -> None:
+        sock = self._socket()
+        parts = [_batch_marker(NFNL_MSG_BATCH_BEGIN), *messages, _batch_marker(NFNL_MSG_BATCH_END)]
+        buf = bytearray(b"".join(parts))
+        seqs: dict[int, int] = {}
+        offset = 0
+        for i, part in enumerate(parts):
+            seq = self._next_seq()
+            seqs[seq] = i
+            struct.pack_into("=I", buf, offset + 8, seq)
+            if i == len(parts) - 2:  # ask for an ack of the last real message
+                flags = struct.unpack_from("=H", buf, offset + 6)[0] | NLM_F_ACK
+                struct.pack_into("=H", buf, offset + 6, flags)
+                last_seq = seq
+            offset += len(part)
+        sock.setsockopt(socket.SOL_SOCKET, SO_SNDBUFFORCE, len(buf) + 65536)
+        sock.sendto(bytes(buf), (0, 0))
+        self.transactions += 1
+        # nfnetlink handles the batch inside sendmsg: every answer is queued now.
+        errors: list[str] = []
+        acked = False
+        for seq, err, text in self._read_errors(sock, block_until=last_seq):
+            if err == 0:
+                acked = acked or seq == last_seq
+                continue
+            idx = seqs.get(seq)
+            what = _describe(parts[idx]) if idx is not None else f"seq {seq}"
+            errors.append(f"{what}: {os.strerror(-err)}{' (' + text + ')' if text else ''}")
+        if errors:
+            raise NftError(f"nftables transaction on table {self.table!r} failed: "
+                           + "; ".join(errors[:5]))
+        if not acked:
+            raise NftError(f"nftables transaction on table {self.table!r}: no answer from kernel")
+
+    def _read_errors(self, sock: socket.socket, block_until: int) -> Iterator[tuple[int, int, str]]:
+        """(seq, errno, message) of every answer: wait for ``block_until``'s
+        ack, then drain what else is queued."""
+        sock.settimeout(10)
+        while True:
+            try:
+                data = sock.recv(1 << 20)
+            except (BlockingIOError, TimeoutError):
+                return
+            except OSError as e:
+                if e.errno == errno.ENOBUFS:
+                    raise NftError("netlink receive buffer overflowed reading the answers") from e
+                raise
+            off = 0
+            while off + 16 <= len(data):
+                length, mtype, _flags, seq, _pid = struct.unpack_from("=IHHII", data, off)
+                if mtype == NLMSG_ERROR:
+                    (err,) = struct.unpack_from("=i", data, off + 16)
+                    yield seq, err, _ext_ack_text(data[off:off + length]) if err else ""
+                    if seq == block_until:
+                        sock.settimeout(0)  # all else is queued already
+                off += (length + 3) & ~3
+
+    def _request(self, msg_type: int, cls: type, attrs: list, missing_ok: bool = False) -> bytes | None:
+        sock = self._socket()
+        seq = self._next_seq()
+        data = bytearray(_message(cls, msg_type, NLM_F_ACK, attrs))
+        struct.pack_into("=I", data, 8, seq)
+        sock.sendto(bytes(data), (0, 0))
+        sock.settimeout(10)
+        reply = None
+        while True:
+            chunk = sock.recv(1 << 20)
+            off = 0
+            while off + 16 <= len(chunk):
+                length, mtype, _f, mseq, _pid = struct.unpack_from("=IHHII", chunk, off)
+                if mseq == seq:
+                    if mtype == NLMSG_ERROR:
+                        (err,) = struct.unpack_from("=i", chunk, off + 16)
+                        if err == 0:
+                            return reply
+                        if missing_ok and err == -errno.ENOENT:
+                            return None
+                        raise NftError(f"nftables request failed: {os.strerror(-err)}")
+                    reply = bytes(chunk[off:off + length])
+                off += (length + 3) & ~3
+
+
+def _ext_ack_text(msg: bytes) -> str:
+    """The NLMSGERR_ATTR_MSG text of an extended ack, if any."""
+    # nlmsghdr(16) + error(4) + original header(16, payload capped by CAP_ACK)
+    off = 16 + 4 + 16
+    while off + 4 <= len(msg):
+        alen, atype = struct.unpack_from("=HH", msg, off)
+        if alen < 4:
+            break
+        if atype == 1:  # NLMSGERR_ATTR_MSG
+            return msg[off + 4:off + alen].rstrip(b"\0").decode(errors="replace")
+        off += (alen + 3) & ~3
+    return ""
+
+
+def _describe(message: bytes) -> str:
+    """A short description of an encoded message, for error reports."""
+    mtype = struct.unpack_from("=H", message, 4)[0] & 0xFF
+    names = {NFT_MSG_NEWTABLE: "add table", NFT_MSG_DELTABLE: "delete table",
+             NFT_MSG_NEWCHAIN: "add chain", NFT_MSG_NEWRULE: "add rule",
+             NFT_MSG_NEWSET: "add set", NFT_MSG_NEWSETELEM: "add elements"}
+    classes = {NFT_MSG_NEWTABLE: nft_table_msg, NFT_MSG_DELTABLE: nft_table_msg,
+               NFT_MSG_NEWCHAIN: nft_chain_msg, NFT_MSG_NEWRULE: nft_rule_msg,
+               NFT_MSG_NEWSET: nft_set_msg, NFT_MSG_NEWSETELEM: nft_set_elem_list_msg}
+    cls = classes.get(mtype)
+    if cls is None:
+        return f"message type {mtype}"
+    try:
+        msg = cls(message)
+        msg.decode()
+        name = (msg.get_attr("NFTA_CHAIN_NAME") or msg.get_attr("NFTA_RULE_CHAIN")
+                or msg.get_attr("NFTA_SET_NAME") or msg.get_attr("NFTA_SET_ELEM_LIST_SET")
+                or msg.get_attr("NFTA_TABLE_NAME"))
+    except Exception:  # noqa: BLE001 - a description must never fail
+        name = "?"
+    return f"{names[mtype]} {name}"

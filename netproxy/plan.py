@@ -1,0 +1,513 @@
+"""The service proxy's nftables table, computed as a pure plan.
+
+``build_plan(services, endpoints, node_addresses)`` turns Kubernetes-shaped
+Service and Endpoints dicts into a ``Plan``: the complete contents of one
+nftables table (chains with rules, verdict maps, sets). Nothing here touches
+the kernel; ``netproxy.nftables`` encodes a plan to netlink and
+``netproxy.render`` prints it in nft syntax.
+
+The table (family ``ip``), in nft terms::
+
+    chain nat-prerouting  { type nat hook prerouting priority dstnat; jump services }
+    chain nat-output      { type nat hook output priority dstnat; jump services }
+    chain nat-postrouting { type nat hook postrouting priority srcnat;
+                            meta mark & MASQ != 0 meta mark set mark ^ MASQ masquerade }
+    chain services {
+        ip daddr . meta l4proto . th dport vmap @service-ips
+        ip daddr @node-ips meta l4proto . th dport vmap @service-nodeports }
+    chain filter-prerouting / filter-output { type filter ... priority dstnat - 10;
+                                              jump endpoints-check }
+    chain endpoints-check {
+        ip daddr . meta l4proto . th dport vmap @no-endpoint-services
+        ip daddr @node-ips meta l4proto . th dport vmap @no-endpoint-nodeports }
+    chain reject { meta l4proto tcp reject with tcp reset; reject }
+
+and per service port ``svc-<ns>/<name>/<proto>/<port>`` (a random endpoint:
+``numgen random mod N vmap @svc-...``), ``ext-...`` for NodePort traffic
+(marked for masquerade, then the service chain) and one ``ep-...`` chain per
+ready endpoint (hairpin mark when the source is the endpoint itself, then
+DNAT). A service port without ready endpoints is in the ``no-endpoint-*``
+maps instead, so connections are refused at once.
+
+Every structure is a frozen dataclass with sorted contents, so two plans
+from the same input compare equal and an unchanged re-sync writes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+TABLE = "coxswain-proxy"
+MASQ_MARK = 0x4000  # the bit kube-proxy uses for "masquerade this packet"
+PROTOCOLS = ("TCP", "UDP")
+NAT_PRIORITY_DST = -100
+NAT_PRIORITY_SRC = 100
+FILTER_PRIORITY = -110  # before DNAT: a service without endpoints is refused as addressed
+
+SERVICE_IPS = "service-ips"
+SERVICE_NODEPORTS = "service-nodeports"
+NO_ENDPOINT_SERVICES = "no-endpoint-services"
+NO_ENDPOINT_NODEPORTS = "no-endpoint-nodeports"
+NODE_IPS = "node-ips"
+REJECT_CHAIN = "reject"
+
+# Key types of the maps/sets, named as nft names them.
+VIP_KEY = ("ipv4_addr", "inet_proto", "inet_service")
+NODEPORT_KEY = ("inet_proto", "inet_service")
+INDEX_KEY = ("integer",)
+ADDR_KEY = ("ipv4_addr",)
+# Packet fields a lookup loads into its key, in key order.
+VIP_FIELDS = ("ip daddr", "meta l4proto", "th dport")
+NODEPORT_FIELDS = ("meta l4proto", "th dport")
+
+MAX_NAME = 240  # nftables object names are at most 255 bytes
+
+Obj = Mapping[str, Any]
+
+
+# ---- rule statements -------------------------------------------------------
+
+@dataclass(frozen=True)
+class MatchProto:
+    """``meta l4proto tcp|udp``"""
+    proto: str
+
+
+@dataclass(frozen=True)
+class MatchSaddr:
+    """``ip saddr A``"""
+    ip: str
+
+
+@dataclass(frozen=True)
+class MatchDaddrIn:
+    """``ip daddr @set``"""
+    set: str
+
+
+@dataclass(frozen=True)
+class MatchMark:
+    """``meta mark & M != 0``"""
+    mask: int
+
+
+@dataclass(frozen=True)
+class SetMark:
+    """``meta mark set mark | M``"""
+    mask: int
+
+
+@dataclass(frozen=True)
+class ClearMark:
+    """``meta mark set mark ^ M`` (only after MatchMark: the bit is known set)"""
+    mask: int
+
+
+@dataclass(frozen=True)
+class Vmap:
+    """``<fields joined by .> vmap @map``"""
+    fields: tuple[str, ...]
+    map: str
+
+
+@dataclass(frozen=True)
+class NumgenVmap:
+    """``numgen random mod N vmap @map``"""
+    modulus: int
+    map: str
+
+
+@dataclass(frozen=True)
+class Dnat:
+    """``dnat to ip:port``"""
+    ip: str
+    port: int
+
+
+@dataclass(frozen=True)
+class Masquerade:
+    """``masquerade``"""
+
+
+@dataclass(frozen=True)
+class Reject:
+    """``reject with tcp reset`` or ``reject`` (icmp port-unreachable)"""
+    tcp_reset: bool
+
+
+@dataclass(frozen=True)
+class Jump:
+    chain: str
+
+
+@dataclass(frozen=True)
+class Goto:
+    chain: str
+
+
+Statement = (MatchProto | MatchSaddr | MatchDaddrIn | MatchMark | SetMark | ClearMark | Vmap
+             | NumgenVmap | Dnat | Masquerade | Reject | Jump | Goto)
+Rule = tuple[Statement, ...]
+
+
+# ---- table objects -----------------------------------------------------------
+
+@dataclass(frozen=True)
+class Hook:
+    hook: str  # prerouting | output | postrouting
+    type: str  # nat | filter
+    priority: int
+
+
+@dataclass(frozen=True)
+class Chain:
+    name: str
+    rules: tuple[Rule, ...] = ()
+    hook: Hook | None = None
+
+
+@dataclass(frozen=True)
+class VerdictMap:
+    """A named map from ``key`` (a tuple of nft type names) to ``goto <chain>``.
+    Element keys are tuples of values: ``("10.96.0.1", "tcp", 80)`` or ``(0,)``."""
+    name: str
+    key: tuple[str, ...]
+    elements: tuple[tuple[tuple[str | int, ...], str], ...] = ()
+
+
+@dataclass(frozen=True)
+class AddrSet:
+    name: str
+    elements: tuple[str, ...] = ()
+    key: tuple[str, ...] = ADDR_KEY
+
+
+@dataclass(frozen=True)
+class UdpRoute:
+    """A UDP service port and its ready endpoints: what stale conntrack
+    entries are checked against when endpoints go away."""
+    cluster_ip: str | None
+    port: int
+    node_port: int | None
+    endpoints: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True)
+class Plan:
+    table: str
+    chains: tuple[Chain, ...]
+    maps: tuple[VerdictMap, ...]
+    sets: tuple[AddrSet, ...]
+    udp_routes: tuple[UdpRoute, ...] = ()
+    # Why some input was left out; not part of the table, so not compared.
+    notes: tuple[str, ...] = field(default=(), compare=False)
+
+    def chain(self, name: str) -> Chain:
+        return next(c for c in self.chains if c.name == name)
+
+    def map(self, name: str) -> VerdictMap:
+        return next(m for m in self.maps if m.name == name)
+
+    def stats(self) -> dict[str, int]:
+        return {
+            "chains": len(self.chains),
+            "rules": sum(len(c.rules) for c in self.chains),
+            "maps": len(self.maps),
+            "elements": sum(len(m.elements) for m in self.maps)
+            + sum(len(s.elements) for s in self.sets),
+        }
+
+
+# ---- input ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ServicePort:
+    namespace: str
+    service: str
+    name: str
+    protocol: str
+    port: int
+    target_port: int | str
+    node_port: int | None
+    cluster_ip: str | None
+
+
+class BadObject(ValueError):
+    """An object that cannot be proxied; the message names the field."""
+
+
+def _ipv4(value: Any, what: str) -> str:
+    try:
+        return str(ipaddress.IPv4Address(value))
+    except (ipaddress.AddressValueError, ValueError, TypeError):
+        raise BadObject(f"{what}: {value!r} is not an IPv4 address") from None
+
+
+def _port(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+        raise BadObject(f"{what}: {value!r} is not a port number (1-65535)")
+    return value
+
+
+def _key(obj: Obj) -> tuple[str, str]:
+    meta = obj.get("metadata") or {}
+    name = meta.get("name")
+    if not isinstance(name, str) or not name:
+        raise BadObject("metadata.name is missing")
+    return (meta.get("namespace") or "default", name)
+
+
+def service_ports(svc: Obj) -> list[ServicePort]:
+    """The proxied ports of one Service; raises ``BadObject`` naming the field."""
+    ns, name = _key(svc)
+    spec = svc.get("spec") or {}
+    where = f"service {ns}/{name}"
+    svc_type = spec.get("type") or "ClusterIP"
+    if svc_type == "ExternalName":
+        return []
+    cluster_ip = spec.get("clusterIP")
+    if cluster_ip in (None, "", "None"):
+        cluster_ip = None  # headless or not allocated yet: nothing to translate
+    else:
+        cluster_ip = _ipv4(cluster_ip, f"{where}: spec.clusterIP")
+    with_node_ports = svc_type in ("NodePort", "LoadBalancer")
+    out = []
+    for i, p in enumerate(spec.get("ports") or []):
+        field_ = f"{where}: spec.ports[{i}]"
+        proto = (p.get("protocol") or "TCP").upper()
+        if proto not in PROTOCOLS:
+            raise BadObject(f"{field_}.protocol: {proto!r} is not proxied (TCP or UDP)")
+        port = _port(p.get("port"), f"{field_}.port")
+        target = p.get("targetPort", port)
+        if not isinstance(target, str):
+            target = _port(target, f"{field_}.targetPort")
+        node_port = None
+        if with_node_ports and p.get("nodePort") is not None:
+            node_port = _port(p.get("nodePort"), f"{field_}.nodePort")
+        if cluster_ip is None and node_port is None:
+            continue
+        out.append(ServicePort(ns, name, p.get("name") or "", proto, port, target, node_port,
+                               cluster_ip))
+    return out
+
+
+def ready_endpoints(ep: Obj | None, sp: ServicePort) -> tuple[tuple[str, int], ...]:
+    """Ready (ip, port) pairs of ``ep`` serving service port ``sp``.
+
+    Endpoints ports carry the service port's name (as the endpoints
+    controller writes them); ``notReadyAddresses`` never receive traffic.
+    """
+    if not ep:
+        return ()
+    found: set[tuple[str, int]] = set()
+    for subset in ep.get("subsets") or []:
+        ports = [p for p in subset.get("ports") or []
+                 if (p.get("protocol") or "TCP").upper() == sp.protocol]
+        match = [p for p in ports if (p.get("name") or "") == sp.name]
+        if not match and not sp.name and len(ports) == 1:
+            match = ports  # an unnamed single port may come back unnamed or named
+        for p in match:
+            port = p.get("port")
+            if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+                continue
+            for addr in subset.get("addresses") or []:
+                try:
+                    found.add((_ipv4(addr.get("ip"), "ip"), port))
+                except BadObject:
+                    continue
+    return tuple(sorted(found, key=lambda e: (ipaddress.IPv4Address(e[0]), e[1])))
+
+
+# ---- naming ----------------------------------------------------------------------
+
+def _name(prefix: str, *parts: str) -> str:
+    name = prefix + "-" + "/".join(parts)
+    if len(name) <= MAX_NAME:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:16]
+    return name[: MAX_NAME - 17] + "~" + digest
+
+
+def _port_key(sp: ServicePort) -> tuple[str, ...]:
+    return (sp.namespace, sp.service, sp.protocol.lower(), sp.name or str(sp.port))
+
+
+def service_chain_name(sp: ServicePort) -> str:
+    return _name("svc", *_port_key(sp))
+
+
+def external_chain_name(sp: ServicePort) -> str:
+    return _name("ext", *_port_key(sp))
+
+
+def endpoint_chain_name(sp: ServicePort, ip: str, port: int) -> str:
+    return _name("ep", *_port_key(sp), f"{ip}:{port}")
+
+
+# ---- the plan ------------------------------------------------------------------------
+
+def _fixed_chains(has_node_ips: bool) -> list[Chain]:
+    services: list[Rule] = [(Vmap(VIP_FIELDS, SERVICE_IPS),)]
+    check: list[Rule] = [(Vmap(VIP_FIELDS, NO_ENDPOINT_SERVICES),)]
+    if has_node_ips:
+        services.append((MatchDaddrIn(NODE_IPS), Vmap(NODEPORT_FIELDS, SERVICE_NODEPORTS)))
+        check.append((MatchDaddrIn(NODE_IPS), Vmap(NODEPORT_FIELDS, NO_ENDPOINT_NODEPORTS)))
+    return [
+        Chain("nat-prerouting", ((Jump("services"),),), Hook("prerouting", "nat", NAT_PRIORITY_DST)),
+        Chain("nat-output", ((Jump("services"),),), Hook("output", "nat", NAT_PRIORITY_DST)),
+        Chain("nat-postrouting",
+              ((MatchMark(MASQ_MARK), ClearMark(MASQ_MARK), Masquerade()),),
+              Hook("postrouting", "nat", NAT_PRIORITY_SRC)),
+        Chain("services", tuple(services)),
+        Chain("filter-prerouting", ((Jump("endpoints-check"),),),
+              Hook("prerouting", "filter", FILTER_PRIORITY)),
+        Chain("filter-output", ((Jump("endpoints-check"),),),
+              Hook("output", "filter", FILTER_PRIORITY)),
+        Chain("endpoints-check", tuple(check)),
+        Chain(REJECT_CHAIN, ((MatchProto("tcp"), Reject(tcp_reset=True)),
+                             (Reject(tcp_reset=False),))),
+    ]
+
+
+def build_plan(services: Iterable[Obj], endpoints: Iterable[Obj],
+               node_addresses: Iterable[str] = (), table: str = TABLE) -> Plan:
+    """The whole proxy table for these Services, Endpoints and node addresses.
+
+    A Service or port that cannot be proxied (bad address, SCTP, ...) is left
+    out and explained in ``plan.notes``; it never stops the others.
+    """
+    notes: list[str] = []
+    eps_by_key: dict[tuple[str, str], Obj] = {}
+    for ep in endpoints:
+        try:
+            eps_by_key[_key(ep)] = ep
+        except BadObject as e:
+            notes.append(f"endpoints: {e}")
+    node_ips: set[str] = set()
+    for a in node_addresses:
+        try:
+            node_ips.add(_ipv4(a, "node address"))
+        except BadObject as e:
+            notes.append(str(e))
+
+    ports: list[ServicePort] = []
+    for svc in services:
+        try:
+            ports.extend(service_ports(svc))
+        except BadObject as e:
+            notes.append(str(e))
+    ports.sort(key=_port_key)
+
+    chains = _fixed_chains(bool(node_ips))
+    maps: list[VerdictMap] = []
+    vips: dict[tuple, str] = {}
+    nodeports: dict[tuple, str] = {}
+    no_ep_vips: dict[tuple, str] = {}
+    no_ep_nodeports: dict[tuple, str] = {}
+    udp_routes: list[UdpRoute] = []
+    for sp in ports:
+        proto = sp.protocol.lower()
+        vip_key = (sp.cluster_ip, proto, sp.port) if sp.cluster_ip else None
+        np_key = (proto, sp.node_port) if sp.node_port else None
+        if vip_key in vips or vip_key in no_ep_vips:
+            notes.append(f"service {sp.namespace}/{sp.service}: {sp.cluster_ip}:{sp.port}/"
+                         f"{proto} is already used by another service; skipped")
+            continue
+        if np_key in nodeports or np_key in no_ep_nodeports:
+            notes.append(f"service {sp.namespace}/{sp.service}: nodePort {sp.node_port}/"
+                         f"{proto} is already used by another service; ignored")
+            np_key = None
+        eps = ready_endpoints(eps_by_key.get((sp.namespace, sp.service)), sp)
+        if sp.protocol == "UDP":
+            udp_routes.append(UdpRoute(sp.cluster_ip, sp.port, sp.node_port, eps))
+        if not eps:
+            if vip_key:
+                no_ep_vips[vip_key] = REJECT_CHAIN
+            if np_key:
+                no_ep_nodeports[np_key] = REJECT_CHAIN
+            continue
+        svc_chain = service_chain_name(sp)
+        ep_chains = []
+        for ip, port in eps:
+            name = endpoint_chain_name(sp, ip, port)
+            ep_chains.append(name)
+            chains.append(Chain(name, (
+                (MatchSaddr(ip), SetMark(MASQ_MARK)),  # hairpin: a pod reaching itself
+                (MatchProto(proto), Dnat(ip, port)),
+            )))
+        if len(ep_chains) == 1:
+            chains.append(Chain(svc_chain, ((Goto(ep_chains[0]),),)))
+        else:
+            chains.append(Chain(svc_chain, ((NumgenVmap(len(ep_chains), svc_chain),),)))
+            maps.append(VerdictMap(svc_chain, INDEX_KEY,
+                                   tuple(((i,), c) for i, c in enumerate(ep_chains))))
+        if vip_key:
+            vips[vip_key] = svc_chain
+        if np_key:
+            ext = external_chain_name(sp)
+            chains.append(Chain(ext, ((SetMark(MASQ_MARK),), (Goto(svc_chain),))))
+            nodeports[np_key] = ext
+
+    def vmap(name: str, key: tuple[str, ...], elems: dict[tuple, str]) -> VerdictMap:
+        return VerdictMap(name, key, tuple(sorted(elems.items(), key=_elem_order)))
+
+    maps += [vmap(SERVICE_IPS, VIP_KEY, vips), vmap(SERVICE_NODEPORTS, NODEPORT_KEY, nodeports),
+             vmap(NO_ENDPOINT_SERVICES, VIP_KEY, no_ep_vips),
+             vmap(NO_ENDPOINT_NODEPORTS, NODEPORT_KEY, no_ep_nodeports)]
+    sets = [AddrSet(NODE_IPS, tuple(sorted(node_ips, key=ipaddress.IPv4Address)))]
+    return Plan(table, tuple(chains), tuple(sorted(maps, key=lambda m: m.name)), tuple(sets),
+                tuple(udp_routes), tuple(notes))
+
+
+def _elem_order(item: tuple[tuple, str]) -> tuple:
+    return tuple(_sort_value(v) for v in item[0])
+
+
+def _sort_value(v: str | int) -> tuple[int, int | str]:
+    if isinstance(v, int):
+        return (0, v)
+    try:
+        return (1, int(ipaddress.IPv4Address(v)))
+    except ValueError:
+        return (2, v)
+
+
+# ---- stale conntrack ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StaleFlow:
+    """UDP conntrack entries to delete: those whose original destination is
+    ``dst`` (a ClusterIP, or any address when None) on ``dport`` and, when
+    ``endpoint`` is set, whose reply comes from that endpoint (ip, port)."""
+    dst: str | None
+    dport: int
+    endpoint: tuple[str, int] | None
+
+
+def stale_udp_flows(old: Plan | None, new: Plan) -> list[StaleFlow]:
+    """Conntrack entries made stale between two plans (UDP has no end of
+    connection, so a flow would keep going to a removed endpoint, or keep a
+    pre-endpoint entry, until it times out)."""
+    if old is None:
+        return []
+    before = {(r.cluster_ip, r.port, r.node_port): set(r.endpoints) for r in old.udp_routes}
+    after = {(r.cluster_ip, r.port, r.node_port): set(r.endpoints) for r in new.udp_routes}
+    flows: set[StaleFlow] = set()
+    for (vip, port, node_port), eps in before.items():
+        gone = eps - after.get((vip, port, node_port), set())
+        for ep in gone:
+            if vip:
+                flows.add(StaleFlow(vip, port, ep))
+            if node_port:
+                flows.add(StaleFlow(None, node_port, ep))
+    for (vip, port, node_port), eps in after.items():
+        if eps and not before.get((vip, port, node_port)):
+            if vip:
+                flows.add(StaleFlow(vip, port, None))
+            if node_port:
+                flows.add(StaleFlow(None, node_port, None))
+    return sorted(flows, key=lambda f: (f.dst or "", f.dport, f.endpoint or ("", 0)))

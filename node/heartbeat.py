@@ -1,0 +1,88 @@
+"""The node heartbeat: its Lease in ``kube-node-lease`` and its ``Ready`` condition.
+
+The node lifecycle controller on the masters marks a node NotReady (and in
+time evicts its pods) when the Lease stops being renewed, so this runs in its
+own thread, independent of how long a pod sync takes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from coxapi import errors
+from coxapi.client import Client
+from coxapi.meta import now_rfc3339
+
+from .registration import ready_condition
+
+log = logging.getLogger(__name__)
+Obj = dict[str, Any]
+LEASE_NAMESPACE = "kube-node-lease"
+
+
+def lease_object(node: str, duration: int) -> Obj:
+    return {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+            "metadata": {"name": node, "namespace": LEASE_NAMESPACE},
+            "spec": {"holderIdentity": node, "leaseDurationSeconds": duration,
+                     "renewTime": now_rfc3339(micro=True)}}
+
+
+class Heartbeat:
+    def __init__(self, client: Client, node: str, usage: Callable[[], dict[str, str]],
+                 period: float = 5.0, lease_duration: int = 40) -> None:
+        self.client = client
+        self.node = node
+        self.usage = usage
+        self.period = period
+        self.lease_duration = lease_duration
+        self.beats = 0  # successful renewals, for tests and logs
+        self._failing = False
+
+    def renew_lease(self) -> None:
+        try:
+            lease = self.client.get("Lease", self.node, namespace=LEASE_NAMESPACE)
+        except errors.NotFound:
+            self.client.create(lease_object(self.node, self.lease_duration))
+            return
+        lease.setdefault("spec", {}).update(holderIdentity=self.node,
+                                            leaseDurationSeconds=self.lease_duration,
+                                            renewTime=now_rfc3339(micro=True))
+        self.client.update(lease)
+
+    def post_status(self) -> None:
+        for _ in range(3):
+            node = self.client.get("Node", self.node, namespace=None)
+            status = node.setdefault("status", {})
+            conds = status.get("conditions") or []
+            previous = next((c for c in conds if c.get("type") == "Ready"), None)
+            status["conditions"] = [c for c in conds if c.get("type") != "Ready"] + [
+                ready_condition(True, "agent is posting ready status", previous)]
+            status["usage"] = self.usage()
+            try:
+                self.client.update_status(node)
+                return
+            except errors.Conflict:
+                continue
+
+    def beat(self) -> None:
+        self.renew_lease()
+        self.post_status()
+        self.beats += 1
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                self.beat()
+                if self._failing:
+                    log.info("heartbeat: masters reachable again")
+                self._failing = False
+            except (errors.ApiError, errors.ClusterUnreachable) as e:
+                if not self._failing:
+                    log.warning("heartbeat failed (pods keep running): %s", e)
+                self._failing = True
+            except Exception:  # noqa: BLE001 - the heartbeat thread must not die
+                log.exception("heartbeat failed")
+            stop.wait(self.period)

@@ -1,0 +1,148 @@
+"""The agent's HTTP endpoint: ``GET /containerLogs/{ns}/{pod}/{container}``.
+
+The masters proxy ``cox logs`` here. Requests carry a bearer token: the
+node's own token is accepted directly; any other token is accepted if the
+masters accept it for reading pods (checked once, remembered for a minute).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+from cheroot import wsgi
+from flask import Flask, Response, jsonify, request
+
+from coxapi import errors
+from coxapi.client import Client
+
+from . import podspec
+from .runtime import ContainerInfo, Runtime
+
+log = logging.getLogger(__name__)
+
+Authenticator = Callable[[str], bool]
+
+
+class TokenCache:
+    """Remembers verdicts on presented tokens for ``ttl`` seconds (keyed by a digest,
+    so tokens themselves are not kept)."""
+
+    def __init__(self, own_token: str, check: Authenticator, ttl: float = 60.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.own = own_token
+        self.check = check
+        self.ttl = ttl
+        self.clock = clock
+        self._seen: dict[bytes, tuple[bool, float]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, token: str) -> bool:
+        if not token:
+            return False
+        if self.own and hmac.compare_digest(token.encode(), self.own.encode()):
+            return True
+        key = hashlib.sha256(token.encode()).digest()
+        with self._lock:
+            hit = self._seen.get(key)
+            if hit and self.clock() - hit[1] < self.ttl:
+                return hit[0]
+        ok = self.check(token)
+        with self._lock:
+            self._seen[key] = (ok, self.clock())
+        return ok
+
+
+def master_checker(servers: list[str]) -> Authenticator:
+    """Ask the masters whether this token may read pods."""
+    def check(token: str) -> bool:
+        try:
+            Client(servers, token, timeout=5).list("Pod", namespace="default", limit=1)
+            return True
+        except errors.ApiError:
+            return False
+        except errors.ClusterUnreachable:
+            return False
+    return check
+
+
+def find_container(containers: list[ContainerInfo], namespace: str, pod: str, name: str,
+                   previous: bool) -> ContainerInfo | None:
+    """The current (or previous) instance of a pod's container."""
+    mine = sorted((c for c in containers
+                   if c.labels.get(podspec.LABEL_POD_NAMESPACE) == namespace
+                   and c.labels.get(podspec.LABEL_POD_NAME) == pod
+                   and c.container_name == name and not c.is_infra),
+                  key=lambda c: (c.attempt, c.started_at or 0))
+    if previous:
+        return mine[-2] if len(mine) > 1 else None
+    return mine[-1] if mine else None
+
+
+def create_app(runtime: Runtime, list_containers: Callable[[], list[ContainerInfo]],
+               authenticate: Authenticator) -> Flask:
+    app = Flask("coxswain-node")
+
+    def fail(code: int, reason: str, message: str) -> Response:
+        resp = jsonify({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+                        "code": code, "reason": reason, "message": message})
+        resp.status_code = code
+        return resp
+
+    @app.get("/healthz")
+    def healthz() -> str:
+        return "ok"
+
+    @app.get("/containerLogs/<namespace>/<pod>/<container>")
+    def container_logs(namespace: str, pod: str, container: str) -> Response:
+        header = request.headers.get("Authorization", "")
+        token = header[7:].strip() if header.lower().startswith("bearer ") else ""
+        if not authenticate(token):
+            return fail(401, "Unauthorized", "Unauthorized")
+        follow = request.args.get("follow", "false").lower() in ("1", "true", "yes")
+        previous = request.args.get("previous", "false").lower() in ("1", "true", "yes")
+        tail_arg = request.args.get("tailLines")
+        try:
+            tail = int(tail_arg) if tail_arg not in (None, "", "-1") else None
+        except ValueError:
+            return fail(400, "BadRequest", f"tailLines must be an integer, not {tail_arg!r}")
+        if tail is not None and tail < 0:
+            return fail(400, "BadRequest", "tailLines must not be negative")
+        found = find_container(list_containers(), namespace, pod, container, previous)
+        if found is None:
+            what = "previous terminated container" if previous else "container"
+            return fail(404, "NotFound",
+                        f'{what} "{container}" in pod "{pod}" not found on this node')
+        chunks = runtime.logs(found.id, follow=follow, tail=tail)
+
+        def body() -> Iterator[bytes]:
+            try:
+                yield from chunks
+            except Exception as e:  # noqa: BLE001 - the stream ends, the server lives
+                log.debug("log stream of %s ended: %s", found.id[:12], e)
+            finally:
+                chunks.close()  # type: ignore[attr-defined]
+        return Response(body(), mimetype="text/plain", direct_passthrough=True)
+
+    return app
+
+
+class LogServer:
+    def __init__(self, app: Flask, address: str, port: int) -> None:
+        self.server = wsgi.Server((address, port), app, numthreads=16,
+                                  server_name="coxswain-node")
+
+    def start(self) -> None:
+        self.server.prepare()
+        threading.Thread(target=self.server.serve, daemon=True, name="logserver").start()
+
+    @property
+    def port(self) -> int:
+        return self.server.bind_addr[1]
+
+    def stop(self) -> None:
+        self.server.stop()

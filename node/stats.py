@@ -1,0 +1,90 @@
+"""Resource usage from the kernel: the node's (psutil) and each pod's (Docker stats).
+
+Docker's stats call is slow, so a background thread samples every running
+app container and the sync loop and heartbeat only read the latest figures.
+CPU is the rate of the cgroup's cumulative CPU time between two of our own
+samples (``one_shot`` stats return at once, without Docker's own pre-sample).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+import psutil
+
+from coxapi.quantity import format_memory
+
+from .runtime import ContainerInfo, Runtime
+
+log = logging.getLogger(__name__)
+
+
+def cpu_millicores(prev: tuple[int, float] | None, cur: tuple[int, float]) -> int | None:
+    """CPU used between two (cumulative ns, wall seconds) samples, in millicores."""
+    if prev is None or cur[1] <= prev[1] or cur[0] < prev[0]:
+        return None
+    return round((cur[0] - prev[0]) / 1e6 / (cur[1] - prev[1]))
+
+
+def usage(millicores: int, memory: int) -> dict[str, str]:
+    return {"cpu": f"{millicores}m", "memory": format_memory(memory)}
+
+
+def node_usage() -> dict[str, str]:
+    """Node CPU (since the previous call) and memory in use, from the kernel."""
+    cpus = psutil.cpu_count() or 1
+    mem = psutil.virtual_memory()
+    return usage(round(psutil.cpu_percent(interval=None) / 100 * cpus * 1000),
+                 mem.total - mem.available)
+
+
+class StatsCollector:
+    def __init__(self, runtime: Runtime, list_running: Callable[[], list[ContainerInfo]],
+                 interval: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.runtime = runtime
+        self.list_running = list_running
+        self.interval = interval
+        self.clock = clock
+        self._prev: dict[str, tuple[int, float]] = {}
+        self._pods: dict[str, dict[str, str]] = {}
+        self._lock = threading.Lock()
+        psutil.cpu_percent(interval=None)  # primes the CPU counter for node_usage()
+
+    def pod_usage(self, uid: str) -> dict[str, str] | None:
+        with self._lock:
+            return self._pods.get(uid)
+
+    def sample(self) -> None:
+        totals: dict[str, list[int]] = {}
+        seen = set()
+        for c in self.list_running():
+            if c.is_infra or not c.running:
+                continue
+            s = self.runtime.stats(c.id)
+            if s is None:
+                continue
+            seen.add(c.id)
+            cur = (s[0], self.clock())
+            cpu = cpu_millicores(self._prev.get(c.id), cur)
+            self._prev[c.id] = cur
+            t = totals.setdefault(c.pod_uid, [0, 0, 1])
+            t[0] += cpu or 0
+            t[1] += s[1]
+            if cpu is None:
+                t[2] = 0  # no rate yet for this container: wait for the next round
+        for cid in [c for c in self._prev if c not in seen]:
+            del self._prev[cid]
+        pods = {uid: usage(t[0], t[1]) for uid, t in totals.items() if t[2]}
+        with self._lock:
+            self._pods = pods
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                self.sample()
+            except Exception:  # noqa: BLE001 - a failed sample must not end the thread
+                log.exception("sampling container stats failed")
+            stop.wait(self.interval)

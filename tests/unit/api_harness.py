@@ -1,0 +1,95 @@
+"""A master's API over an in-memory store, for the fast API tests."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from master.admission.namespaces import ensure_system_namespaces
+from master.api import ApiConfig, create_app, state_of
+from master.auth import TokenAuthenticator, TokenEntry, User
+from raftstore import MemoryStore
+
+ADMIN_TOKEN = "admin-token-for-tests"
+NODE_TOKEN = "node-token-for-tests"
+
+
+class Api:
+    """A test client that sends the admin token and decodes JSON."""
+
+    def __init__(self, store: Any | None = None, **config: Any) -> None:
+        self.store = store if store is not None else MemoryStore()
+        auth = TokenAuthenticator([
+            TokenEntry(ADMIN_TOKEN, User("admin", "admin", ("system:masters",))),
+            TokenEntry(NODE_TOKEN, User("system:node:n1", "n1", ("system:nodes",))),
+        ])
+        config.setdefault("watch_poll_seconds", 0.05)
+        self.app = create_app(ApiConfig(name="m-test", authenticator=auth, **config), self.store)
+        self.state = state_of(self.app)
+        self.objects = self.state.objects
+        self.client = self.app.test_client()
+        ensure_system_namespaces(self.objects)
+
+    def request(self, method: str, path: str, body: Any = None, *, token: str | None = ADMIN_TOKEN,
+                content_type: str = "application/json", raw: bytes | None = None,
+                query: dict | None = None) -> Any:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        data = raw if raw is not None else (None if body is None else json.dumps(body))
+        return self.client.open(path, method=method, data=data, headers=headers,
+                                content_type=content_type if data is not None else None,
+                                query_string=query)
+
+    def get(self, path: str, **kw: Any) -> Any:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, body: Any, **kw: Any) -> Any:
+        return self.request("POST", path, body, **kw)
+
+    def put(self, path: str, body: Any, **kw: Any) -> Any:
+        return self.request("PUT", path, body, **kw)
+
+    def patch(self, path: str, body: Any, content_type: str = "application/merge-patch+json",
+              **kw: Any) -> Any:
+        return self.request("PATCH", path, body, content_type=content_type, **kw)
+
+    def delete(self, path: str, body: Any = None, **kw: Any) -> Any:
+        return self.request("DELETE", path, body, **kw)
+
+    def watch(self, path: str, query: dict, max_events: int = 100) -> list[dict]:
+        """Read a watch stream until it ends (timeoutSeconds) or ``max_events`` arrive."""
+        resp = self.client.get(path, query_string={"watch": "true", **query},
+                               headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+                               buffered=False)
+        assert resp.status_code == 200, resp.get_data()
+        events = []
+        try:
+            for chunk in resp.response:
+                for line in chunk.decode().splitlines():
+                    if line.strip():
+                        events.append(json.loads(line))
+                if len(events) >= max_events:
+                    break
+        finally:
+            resp.close()
+        return events
+
+
+def pod(name: str, ns: str | None = "default", labels: dict | None = None,
+        node: str | None = None, **spec: Any) -> dict:
+    meta: dict = {"name": name}
+    if ns:
+        meta["namespace"] = ns
+    if labels:
+        meta["labels"] = labels
+    s = {"containers": [{"name": "app", "image": "busybox:1.36"}], **spec}
+    if node:
+        s["nodeName"] = node
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": s}
+
+
+def deployment(name: str, replicas: int = 2, labels: dict | None = None) -> dict:
+    labels = labels or {"app": name}
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
+                     "template": {"metadata": {"labels": labels},
+                                  "spec": {"containers": [{"name": "app", "image": "web:1"}]}}}}

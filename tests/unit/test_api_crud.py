@@ -1,0 +1,261 @@
+"""The resource verbs over HTTP (create_app + test client + MemoryStore)."""
+
+from __future__ import annotations
+
+import pytest
+
+from coxapi import kinds
+
+from .api_harness import Api, deployment, pod
+
+
+@pytest.fixture
+def api() -> Api:
+    return Api()
+
+# One valid object per kind; each must survive create/get/list/update/delete.
+SAMPLES = {
+    "Namespace": {"metadata": {"name": "team-a"}},
+    "Node": {"metadata": {"name": "n1"}, "spec": {}},
+    "Pod": pod("p1", ns=None),
+    "Service": {"metadata": {"name": "web"}, "spec": {"selector": {"app": "web"},
+                                                     "ports": [{"port": 80}]}},
+    "Endpoints": {"metadata": {"name": "web"}, "subsets": [
+        {"addresses": [{"ip": "10.244.1.5"}], "ports": [{"port": 80}]}]},
+    "ConfigMap": {"metadata": {"name": "cfg"}, "data": {"k": "v"}},
+    "Secret": {"metadata": {"name": "s"}, "data": {"password": "aHVudGVyMg=="}},
+    "Event": {"metadata": {"name": "e1"}, "involvedObject": {"kind": "Pod", "name": "p1"},
+              "reason": "Scheduled", "message": "assigned", "type": "Normal"},
+    "ReplicaSet": {**deployment("rs1"), "kind": "ReplicaSet"},
+    "Deployment": deployment("d1"),
+    "Lease": {"metadata": {"name": "n1"}, "spec": {"holderIdentity": "n1",
+                                                   "leaseDurationSeconds": 40}},
+}
+
+
+def _body(kind: kinds.Kind) -> dict:
+    import copy
+    body = copy.deepcopy(SAMPLES[kind.kind])
+    body["kind"], body["apiVersion"] = kind.kind, kind.api_version
+    body["metadata"].pop("namespace", None)
+    return body
+
+
+@pytest.mark.parametrize("kind", kinds.KINDS, ids=lambda k: k.kind)
+def test_crud_for_every_kind(api, kind):
+    body = _body(kind)
+    name = body["metadata"]["name"]
+    ns = "default" if kind.namespaced else None
+    r = api.post(kind.path(ns), body)
+    assert r.status_code == 201, r.json
+    created = r.json
+    assert created["kind"] == kind.kind and created["apiVersion"] == kind.api_version
+    assert created["metadata"]["uid"] and created["metadata"]["creationTimestamp"]
+    if kind.namespaced:
+        assert created["metadata"]["namespace"] == "default"
+
+    r = api.get(kind.path(ns, name))
+    assert r.status_code == 200 and r.json["metadata"]["uid"] == created["metadata"]["uid"]
+
+    r = api.get(kind.path(ns))
+    assert r.status_code == 200
+    assert r.json["kind"] == f"{kind.kind}List"
+    assert name in [i["metadata"]["name"] for i in r.json["items"]]
+    assert int(r.json["metadata"]["resourceVersion"]) >= int(created["metadata"]["resourceVersion"])
+
+    updated = dict(r.json["items"][[i["metadata"]["name"] for i in r.json["items"]].index(name)])
+    updated["metadata"] = {**updated["metadata"], "labels": {"touched": "yes"}}
+    r = api.put(kind.path(ns, name), updated)
+    assert r.status_code == 200, r.json
+    assert r.json["metadata"]["labels"] == {"touched": "yes"}
+    assert int(r.json["metadata"]["resourceVersion"]) > int(created["metadata"]["resourceVersion"])
+
+    if kind.kind == "Namespace":
+        return  # deletion of namespaces is covered in test_api_deletion
+    r = api.delete(kind.path(ns, name))
+    assert r.status_code == 200, r.json
+    assert api.get(kind.path(ns, name)).status_code == 404
+
+
+def test_list_across_all_namespaces(api):
+    api.post("/api/v1/namespaces", {"metadata": {"name": "other"}})
+    assert api.post("/api/v1/namespaces/default/pods", pod("a")).status_code == 201
+    assert api.post("/api/v1/namespaces/other/pods", pod("b", ns="other")).status_code == 201
+    r = api.get("/api/v1/pods")
+    assert sorted((i["metadata"]["namespace"], i["metadata"]["name"]) for i in r.json["items"]) == \
+        [("default", "a"), ("other", "b")]
+    r = api.get("/api/v1/namespaces/other/pods")
+    assert [i["metadata"]["name"] for i in r.json["items"]] == ["b"]
+
+
+def test_create_twice_is_already_exists(api):
+    assert api.post("/api/v1/namespaces/default/pods", pod("p")).status_code == 201
+    r = api.post("/api/v1/namespaces/default/pods", pod("p"))
+    assert r.status_code == 409
+    assert r.json["reason"] == "AlreadyExists" and r.json["kind"] == "Status"
+
+
+def test_update_with_a_stale_resource_version_is_a_conflict(api):
+    created = api.post("/api/v1/namespaces/default/configmaps",
+                       {"metadata": {"name": "c"}, "data": {"v": "1"}}).json
+    first = {**created, "data": {"v": "2"}}
+    assert api.put("/api/v1/namespaces/default/configmaps/c", first).status_code == 200
+    stale = {**created, "data": {"v": "3"}}  # still carries the old resourceVersion
+    r = api.put("/api/v1/namespaces/default/configmaps/c", stale)
+    assert r.status_code == 409 and r.json["reason"] == "Conflict"
+    assert api.get("/api/v1/namespaces/default/configmaps/c").json["data"] == {"v": "2"}
+
+
+def test_update_of_a_missing_object_is_not_found_except_where_kubernetes_creates(api):
+    r = api.put("/api/v1/namespaces/default/configmaps/nope",
+                {"metadata": {"name": "nope"}, "data": {}})
+    assert r.status_code == 404
+    lease = {"metadata": {"name": "n9"}, "spec": {"holderIdentity": "n9"}}
+    r = api.put("/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/n9", lease)
+    assert r.status_code == 201
+
+
+def test_generation_grows_only_with_the_spec(api):
+    d = api.post("/apis/apps/v1/namespaces/default/deployments", deployment("web")).json
+    assert d["metadata"]["generation"] == 1
+    d["metadata"]["labels"] = {"app": "web", "x": "y"}
+    d = api.put("/apis/apps/v1/namespaces/default/deployments/web", d).json
+    assert d["metadata"]["generation"] == 1
+    d["spec"]["replicas"] = 5
+    d = api.put("/apis/apps/v1/namespaces/default/deployments/web", d).json
+    assert d["metadata"]["generation"] == 2
+
+
+def test_server_owned_metadata_cannot_be_set_by_clients(api):
+    body = pod("p")
+    body["metadata"].update(uid="mine", creationTimestamp="2000-01-01T00:00:00Z",
+                            deletionTimestamp="2000-01-01T00:00:00Z")
+    created = api.post("/api/v1/namespaces/default/pods", body).json
+    assert created["metadata"]["uid"] != "mine"
+    assert "deletionTimestamp" not in created["metadata"]
+    created["metadata"]["deletionTimestamp"] = "2000-01-01T00:00:00Z"
+    updated = api.put("/api/v1/namespaces/default/pods/p", created).json
+    assert "deletionTimestamp" not in updated["metadata"]
+
+
+def test_generate_name_appends_five_characters(api):
+    body = pod("", ns=None)
+    body["metadata"] = {"generateName": "web-"}
+    names = set()
+    for _ in range(3):
+        r = api.post("/api/v1/namespaces/default/pods", body)
+        assert r.status_code == 201
+        name = r.json["metadata"]["name"]
+        assert name.startswith("web-") and len(name) == len("web-") + 5
+        names.add(name)
+    assert len(names) == 3
+
+
+def test_missing_name_is_invalid(api):
+    body = pod("x")
+    del body["metadata"]["name"]
+    r = api.post("/api/v1/namespaces/default/pods", body)
+    assert r.status_code == 422
+    assert r.json["details"]["causes"][0]["field"] == "metadata.name"
+
+
+# ---- bad input ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("raw", [b"{", b"[1,2]", b"\xff\xfe", b"", b'{"a": NaN}'])
+def test_malformed_bodies_are_400(api, raw):
+    r = api.request("POST", "/api/v1/namespaces/default/configmaps", raw=raw)
+    assert r.status_code == 400, r.json
+    assert r.json["kind"] == "Status" and r.json["reason"] == "BadRequest"
+
+
+def test_yaml_bodies_are_accepted(api):
+    raw = b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: y\ndata:\n  a: b\n"
+    r = api.request("POST", "/api/v1/namespaces/default/configmaps", raw=raw,
+                    content_type="application/yaml")
+    assert r.status_code == 201 and r.json["data"] == {"a": "b"}
+
+
+@pytest.mark.parametrize("override", [{"kind": "Secret"}, {"apiVersion": "apps/v1"}])
+def test_kind_or_api_version_mismatching_the_url_is_400(api, override):
+    body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, **override}
+    r = api.post("/api/v1/namespaces/default/configmaps", body)
+    assert r.status_code == 400
+    assert api.get("/api/v1/namespaces/default/configmaps/c").status_code == 404
+
+
+def test_namespace_in_body_mismatching_the_url_is_400(api):
+    r = api.post("/api/v1/namespaces/default/pods", pod("p", ns="kube-system"))
+    assert r.status_code == 400 and "namespace" in r.json["message"]
+
+
+def test_name_in_body_mismatching_the_url_is_400(api):
+    api.post("/api/v1/namespaces/default/pods", pod("p"))
+    r = api.put("/api/v1/namespaces/default/pods/p", pod("q"))
+    assert r.status_code == 400
+
+
+def test_invalid_objects_get_422_naming_fields_and_never_reach_the_store(api):
+    rev = api.store.revision()
+    body = pod("p", restartPolicy="Sometimes")
+    body["spec"]["containers"].append({"name": "app", "image": ""})
+    r = api.post("/api/v1/namespaces/default/pods", body)
+    assert r.status_code == 422 and r.json["reason"] == "Invalid"
+    fields = {c["field"] for c in r.json["details"]["causes"]}
+    assert {"spec.restartPolicy", "spec.containers[1].name", "spec.containers[1].image"} <= fields
+    assert api.store.revision() == rev
+
+
+def test_unknown_resources_and_methods_are_statuses(api):
+    r = api.get("/api/v1/namespaces/default/gizmos")
+    assert r.status_code == 404 and r.json["kind"] == "Status"
+    r = api.request("PUT", "/api/v1/namespaces/default/pods")
+    assert r.status_code == 405 and r.json["kind"] == "Status"
+    r = api.get("/nowhere")
+    assert r.status_code == 404 and r.json["kind"] == "Status"
+
+
+def test_bad_query_parameters_are_400_naming_them(api):
+    for q, name in (({"limit": "x"}, "limit"), ({"labelSelector": "a in (b"}, "labelSelector"),
+                    ({"fieldSelector": "spec.color=red"}, "fieldSelector"),
+                    ({"continue": "garbage"}, "continue"),
+                    ({"resourceVersion": "abc"}, "resourceVersion")):
+        r = api.get("/api/v1/pods", query=q)
+        assert r.status_code == 400, (q, r.json)
+        assert name in r.json["message"]
+
+
+def test_internal_errors_are_a_500_status_without_a_traceback(api, monkeypatch):
+    def boom(*a, **kw):
+        raise RuntimeError("secret detail")
+    monkeypatch.setattr(api.objects, "get", boom)
+    r = api.get("/api/v1/namespaces/default/pods/x")
+    assert r.status_code == 500 and r.json["kind"] == "Status"
+    assert "secret detail" not in r.get_data(as_text=True)
+    assert "Traceback" not in r.get_data(as_text=True)
+
+
+def test_no_quorum_is_503(api, monkeypatch):
+    from raftstore import errors as store_errors
+
+    def unavailable(*a, **kw):
+        raise store_errors.Unavailable("no quorum within 3s")
+    monkeypatch.setattr(api.store, "put", unavailable)
+    monkeypatch.setattr(api.store, "get", unavailable)
+    r = api.post("/api/v1/namespaces/default/configmaps", {"metadata": {"name": "c"}})
+    assert r.status_code == 503 and r.json["reason"] == "ServiceUnavailable"
+    r = api.get("/api/v1/namespaces/default/configmaps/c")
+    assert r.status_code == 503
+
+
+def test_stale_reads_are_explicit(api, monkeypatch):
+    seen = []
+    real = api.store.range
+
+    def spy(prefix, **kw):
+        seen.append(kw.get("linearizable", True))
+        return real(prefix, **kw)
+    monkeypatch.setattr(api.store, "range", spy)
+    api.get("/api/v1/pods")
+    api.get("/api/v1/pods", query={"resourceVersion": "0"})
+    assert seen == [True, False]

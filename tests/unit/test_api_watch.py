@@ -1,0 +1,123 @@
+"""Watch streams: replay from a resourceVersion, initial ADDED, selectors,
+410 on compacted history, timeoutSeconds, bookmarks."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from .api_harness import Api
+
+
+@pytest.fixture
+def api() -> Api:
+    return Api()
+
+CM = "/api/v1/namespaces/default/configmaps"
+
+
+def cm(name: str, **labels: str) -> dict:
+    return {"metadata": {"name": name, **({"labels": labels} if labels else {})}, "data": {}}
+
+
+def test_watch_replays_every_change_after_a_resource_version(api):
+    start = api.post(CM, cm("a")).json["metadata"]["resourceVersion"]
+    api.put(f"{CM}/a", {**api.get(f"{CM}/a").json, "data": {"k": "v"}})
+    api.post(CM, cm("b"))
+    api.delete(f"{CM}/a")
+    events = api.watch(CM, {"resourceVersion": start, "timeoutSeconds": "1"})
+    assert [(e["type"], e["object"]["metadata"]["name"]) for e in events] == [
+        ("MODIFIED", "a"), ("ADDED", "b"), ("DELETED", "a")]
+    rvs = [int(e["object"]["metadata"]["resourceVersion"]) for e in events]
+    assert rvs == sorted(rvs) and rvs[0] > int(start)
+    assert events[0]["object"]["data"] == {"k": "v"}
+    assert all(e["object"]["kind"] == "ConfigMap" for e in events)
+
+
+def test_watch_without_a_version_starts_with_added_for_existing_objects(api):
+    api.post(CM, cm("a"))
+    api.post(CM, cm("b"))
+    for rv in (None, "0"):
+        q = {"timeoutSeconds": "1", **({"resourceVersion": rv} if rv else {})}
+        events = api.watch(CM, q)
+        assert [(e["type"], e["object"]["metadata"]["name"]) for e in events] == [
+            ("ADDED", "a"), ("ADDED", "b")]
+
+
+def test_watch_sees_live_changes(api):
+    def writer() -> None:
+        for i in range(3):
+            api.objects.create({"apiVersion": "v1", "kind": "ConfigMap",
+                                "metadata": {"name": f"live{i}", "namespace": "default"}})
+
+    rv = api.get(CM).json["metadata"]["resourceVersion"]
+    t = threading.Thread(target=writer)
+    t.start()
+    events = api.watch(CM, {"resourceVersion": rv, "timeoutSeconds": "5"}, max_events=3)
+    t.join()
+    assert [e["object"]["metadata"]["name"] for e in events] == ["live0", "live1", "live2"]
+
+
+def test_watch_filters_by_label_and_field_selector(api):
+    rv = api.get(CM).json["metadata"]["resourceVersion"]
+    api.post(CM, cm("a", app="web"))
+    api.post(CM, cm("b", app="db"))
+    events = api.watch(CM, {"resourceVersion": rv, "labelSelector": "app=web",
+                            "timeoutSeconds": "1"})
+    assert [e["object"]["metadata"]["name"] for e in events] == ["a"]
+    events = api.watch(CM, {"resourceVersion": rv, "fieldSelector": "metadata.name=b",
+                            "timeoutSeconds": "1"})
+    assert [e["object"]["metadata"]["name"] for e in events] == ["b"]
+
+
+def test_watch_is_scoped_to_its_namespace_and_kind(api):
+    api.post("/api/v1/namespaces", {"metadata": {"name": "other"}})
+    rv = api.get(CM).json["metadata"]["resourceVersion"]
+    api.post("/api/v1/namespaces/other/configmaps", cm("elsewhere"))
+    api.post("/api/v1/namespaces/default/secrets", {"metadata": {"name": "s"}})
+    api.post(CM, cm("here"))
+    events = api.watch(CM, {"resourceVersion": rv, "timeoutSeconds": "1"})
+    assert [e["object"]["metadata"]["name"] for e in events] == ["here"]
+    events = api.watch("/api/v1/configmaps", {"resourceVersion": rv, "timeoutSeconds": "1"})
+    assert [e["object"]["metadata"]["name"] for e in events] == ["elsewhere", "here"]
+
+
+def test_watch_from_a_compacted_version_gets_a_410_error_event(api):
+    old = api.post(CM, cm("a")).json["metadata"]["resourceVersion"]
+    for i in range(3):
+        api.post(CM, cm(f"x{i}"))
+    api.store.compact(api.store.revision())
+    events = api.watch(CM, {"resourceVersion": old, "timeoutSeconds": "1"})
+    assert len(events) == 1 and events[0]["type"] == "ERROR"
+    status = events[0]["object"]
+    assert status["kind"] == "Status" and status["code"] == 410 and status["reason"] == "Expired"
+
+
+def test_watch_ends_after_timeout_seconds(api):
+    t0 = time.monotonic()
+    assert api.watch(CM, {"resourceVersion": "1", "timeoutSeconds": "1"}) == []
+    assert 0.9 <= time.monotonic() - t0 < 4
+
+
+def test_idle_watch_sends_bookmarks_when_asked():
+    api = Api(bookmark_interval_seconds=0.2)
+    rv = api.get(CM).json["metadata"]["resourceVersion"]
+    events = api.watch(CM, {"resourceVersion": rv, "allowWatchBookmarks": "true",
+                            "timeoutSeconds": "5"}, max_events=1)
+    assert events[0]["type"] == "BOOKMARK"
+    assert events[0]["object"]["metadata"]["resourceVersion"] == rv
+
+
+def test_watch_stops_when_the_server_stops(api):
+    done = threading.Event()
+    result: list = []
+
+    def run() -> None:
+        result.extend(api.watch(CM, {"resourceVersion": "1", "timeoutSeconds": "60"}))
+        done.set()
+
+    threading.Thread(target=run, daemon=True).start()
+    api.state.stopping.set()
+    assert done.wait(5), "watch did not end on shutdown"

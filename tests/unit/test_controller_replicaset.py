@@ -1,0 +1,167 @@
+"""ReplicaSet controller reconcile against ObjectStore over MemoryStore."""
+
+from __future__ import annotations
+
+from master.controllers.replicaset import ReplicaSetController, deletion_rank
+from master.controllers.testing import make_context, pod
+from master.controllers.times import rfc3339
+
+LABELS = {"app": "web"}
+
+
+def replicaset(name="web", replicas=3, min_ready=0):
+    return {"apiVersion": "apps/v1", "kind": "ReplicaSet",
+            "metadata": {"name": name, "namespace": "default", "labels": LABELS},
+            "spec": {"replicas": replicas, "minReadySeconds": min_ready,
+                     "selector": {"matchLabels": LABELS},
+                     "template": {"metadata": {"labels": LABELS},
+                                  "spec": {"containers": [{"name": "app", "image": "demo"}]}}}}
+
+
+def setup(*objs, **cfg):
+    ctx, clock = make_context(**cfg)
+    for o in objs:
+        ctx.objects.create(o)
+    rsc = ReplicaSetController(ctx)
+    return ctx, clock, rsc
+
+
+def settle(ctx, rsc, rounds=10):
+    for _ in range(rounds):
+        ctx.informers.relist()
+        if not rsc.drain():
+            return
+
+
+def pods(ctx):
+    return sorted(ctx.objects.list("Pod", "default")[0], key=lambda p: p["metadata"]["name"])
+
+
+def rs_of(ctx, name="web"):
+    return ctx.objects.get("ReplicaSet", "default", name)
+
+
+def scale(ctx, n, name="web"):
+    ctx.objects.guaranteed_update("ReplicaSet", "default", name,
+                                  lambda o: {**o, "spec": {**o["spec"], "replicas": n}})
+
+
+def test_scale_up_creates_owned_pods_named_after_the_replicaset():
+    ctx, _, rsc = setup(replicaset(replicas=3))
+    settle(ctx, rsc)
+    ps = pods(ctx)
+    assert len(ps) == 3
+    uid = rs_of(ctx)["metadata"]["uid"]
+    for p in ps:
+        assert p["metadata"]["name"].startswith("web-") and len(p["metadata"]["name"]) == 9
+        [ref] = p["metadata"]["ownerReferences"]
+        assert (ref["uid"], ref["kind"], ref["controller"]) == (uid, "ReplicaSet", True)
+        assert p["metadata"]["labels"] == LABELS
+    st = rs_of(ctx)["status"]
+    assert (st["replicas"], st["readyReplicas"], st["observedGeneration"]) == (3, 0, 1)
+
+
+def test_expectations_prevent_double_creation_with_a_stale_cache():
+    ctx, _, rsc = setup(replicaset(replicas=3))
+    ctx.informers.relist()
+    rsc.reconcile("default/web")
+    # the pod informer has not seen the creations yet: another pass must not create more
+    rsc.reconcile("default/web")
+    assert len(pods(ctx)) == 3
+
+
+def test_scale_down_deletes_unscheduled_then_not_ready_then_newest():
+    ctx, clock, rsc = setup(replicaset(replicas=4))
+    settle(ctx, rsc)
+    names = [p["metadata"]["name"] for p in pods(ctx)]
+    # n0 unscheduled; n1 bound not ready; n2, n3 bound and ready (n3 ready later)
+    for i, name in enumerate(names[1:], start=1):
+        def bind(o, i=i):
+            o["spec"]["nodeName"] = "node-1"
+            o["status"]["phase"] = "Running"
+            if i >= 2:
+                o["status"]["conditions"] = [{"type": "Ready", "status": "True",
+                                              "lastTransitionTime": rfc3339(clock() + i)}]
+            return o
+        ctx.objects.guaranteed_update("Pod", "default", name, bind)
+    ranked = sorted(pods(ctx), key=deletion_rank)
+    assert [p["metadata"]["name"] for p in ranked] == [names[0], names[1], names[3], names[2]]
+    scale(ctx, 1)
+    settle(ctx, rsc)
+    left = [p for p in pods(ctx) if not p["metadata"].get("deletionTimestamp")]
+    assert [p["metadata"]["name"] for p in left] == [names[2]]
+    # the bound pods were deleted gracefully (marked for their node), the unbound one removed
+    marked = {p["metadata"]["name"] for p in pods(ctx) if p["metadata"].get("deletionTimestamp")}
+    assert marked == {names[1], names[3]}
+    assert names[0] not in {p["metadata"]["name"] for p in pods(ctx)}
+    assert rs_of(ctx)["status"]["replicas"] == 1  # terminating pods don't count
+
+
+def test_failed_and_deleted_pods_are_replaced():
+    ctx, _, rsc = setup(replicaset(replicas=2))
+    settle(ctx, rsc)
+    a, b = pods(ctx)
+    ctx.objects.guaranteed_update("Pod", "default", a["metadata"]["name"],
+                                  lambda o: {**o, "status": {"phase": "Failed"}})
+    ctx.objects.delete("Pod", "default", b["metadata"]["name"])
+    settle(ctx, rsc)
+    active = [p for p in pods(ctx) if p["status"].get("phase") != "Failed"]
+    assert len(active) == 2
+    assert b["metadata"]["name"] not in {p["metadata"]["name"] for p in active}
+
+
+def test_matching_orphans_are_adopted_instead_of_creating():
+    ctx, _, rsc = setup(pod("orphan", labels=LABELS), pod("other", labels={"app": "db"}),
+                        replicaset(replicas=2))
+    settle(ctx, rsc)
+    ps = {p["metadata"]["name"]: p for p in pods(ctx)}
+    assert len(ps) == 3
+    uid = rs_of(ctx)["metadata"]["uid"]
+    assert ps["orphan"]["metadata"]["ownerReferences"][0]["uid"] == uid
+    assert not ps["other"]["metadata"].get("ownerReferences")
+
+
+def test_pods_owned_by_another_controller_are_not_adopted():
+    foreign = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "x", "uid": "other-uid",
+               "controller": True}
+    ctx, _, rsc = setup(pod("taken", labels=LABELS, owner=foreign), replicaset(replicas=1))
+    settle(ctx, rsc)
+    ps = {p["metadata"]["name"]: p for p in pods(ctx)}
+    assert len(ps) == 2 and ps["taken"]["metadata"]["ownerReferences"][0]["uid"] == "other-uid"
+
+
+def test_pods_whose_labels_stop_matching_are_released_and_replaced():
+    ctx, _, rsc = setup(replicaset(replicas=1))
+    settle(ctx, rsc)
+    [p] = pods(ctx)
+    name = p["metadata"]["name"]
+    ctx.objects.guaranteed_update(
+        "Pod", "default", name,
+        lambda o: {**o, "metadata": {**o["metadata"], "labels": {"app": "debug"}}})
+    settle(ctx, rsc)
+    ps = {q["metadata"]["name"]: q for q in pods(ctx)}
+    assert len(ps) == 2
+    assert not ps[name]["metadata"].get("ownerReferences")
+
+
+def test_available_replicas_wait_for_min_ready_seconds():
+    ctx, clock, rsc = setup(replicaset(replicas=1, min_ready=10))
+    settle(ctx, rsc)
+    [p] = pods(ctx)
+    ctx.objects.guaranteed_update("Pod", "default", p["metadata"]["name"], lambda o: {
+        **o, "status": {"phase": "Running", "conditions": [
+            {"type": "Ready", "status": "True", "lastTransitionTime": rfc3339(clock())}]}})
+    ctx.informers.relist()
+    after = rsc.reconcile("default/web")
+    st = rs_of(ctx)["status"]
+    assert (st["readyReplicas"], st["availableReplicas"]) == (1, 0)
+    assert after is not None and 9 < after <= 10.1
+    clock.advance(10)
+    ctx.informers.relist()
+    rsc.reconcile("default/web")
+    assert rs_of(ctx)["status"]["availableReplicas"] == 1
+
+
+def test_deleted_replicaset_is_not_an_error():
+    ctx, _, rsc = setup()
+    assert rsc.reconcile("default/missing") is None
