@@ -24,6 +24,7 @@ from .controllers.base import Context, Controller
 from .controllers.config import ControllerConfig
 from .controllers.deployment import DeploymentController
 from .controllers.endpoints import EndpointsController
+from .controllers.eventgc import EventGarbageCollector
 from .controllers.fence import FencedStore
 from .controllers.garbagecollector import GarbageCollector
 from .controllers.namespace import NamespaceController
@@ -42,7 +43,7 @@ __all__ = ["ControllerConfig", "ControllerManager"]
 CONTROLLERS: tuple[type[Controller], ...] = (
     ReplicaSetController, DeploymentController, NodeLifecycleController, NodeIpamController,
     EndpointsController, ServiceIpController, GarbageCollector, NamespaceController,
-    PodGarbageCollector,
+    PodGarbageCollector, EventGarbageCollector,
 )
 STOP_BUDGET = 0.9  # seconds; stop() must return within 1 s
 

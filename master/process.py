@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,9 +25,18 @@ from .server import ApiServer
 log = logging.getLogger(__name__)
 
 try:  # written by another part; the API serves without it
-    from .leader import ControllerManager
+    from .leader import ControllerConfig, ControllerManager
 except ImportError:  # pragma: no cover - depends on the tree
-    ControllerManager = None  # type: ignore[assignment,misc]
+    ControllerConfig = ControllerManager = None  # type: ignore[assignment,misc]
+
+
+def _controller_manager(objects: ObjectStore, cfg: MasterConfig) -> Any:
+    if ControllerManager is None:
+        log.warning("no controller manager in this build (master.leader is missing)")
+        return None
+    return ControllerManager(objects, ControllerConfig(
+        cluster_cidr=cfg.cluster_cidr, service_cidr=cfg.service_cidr,
+        node_grace_period=cfg.node_grace_period, eviction_timeout=cfg.eviction_timeout))
 
 
 @dataclass
@@ -47,9 +57,25 @@ class MasterConfig:
     store_options: dict[str, Any] = field(default_factory=dict)
 
 
+def raft_store(config: MasterConfig) -> Any:
+    from raftstore import RaftStore, StoreConfig
+
+    secret = Path(config.cluster_secret_file).read_text().strip()
+    if not secret:
+        raise ValueError(f"the cluster secret file {config.cluster_secret_file} is empty")
+    return RaftStore(StoreConfig(self_addr=config.raft_addr, peers=list(config.peers),
+                                 data_dir=config.data_dir, secret=secret,
+                                 **config.store_options))
+
+
 class Master:
-    def __init__(self, config: MasterConfig) -> None:
+    def __init__(self, config: MasterConfig,
+                 store_factory: Callable[[MasterConfig], Any] = raft_store,
+                 controller_factory: Callable[[ObjectStore, MasterConfig], Any] | None = None,
+                 ) -> None:
         self.config = config
+        self._store_factory = store_factory
+        self._controller_factory = controller_factory or _controller_manager
         self.store: Any = None
         self.objects: ObjectStore | None = None
         self.server: ApiServer | None = None
@@ -61,17 +87,10 @@ class Master:
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
-        from raftstore import RaftStore, StoreConfig
-
         cfg = self.config
         Path(cfg.data_dir).mkdir(parents=True, exist_ok=True)
-        secret = Path(cfg.cluster_secret_file).read_text().strip()
-        if not secret:
-            raise ValueError(f"the cluster secret file {cfg.cluster_secret_file} is empty")
         authenticator = TokenAuthenticator(load_tokens(cfg.token_file))
-        self.store = RaftStore(StoreConfig(self_addr=cfg.raft_addr, peers=list(cfg.peers),
-                                           data_dir=cfg.data_dir, secret=secret,
-                                           **cfg.store_options))
+        self.store = self._store_factory(cfg)
         self.objects = ObjectStore(self.store)
         app = create_app(ApiConfig(name=cfg.name, authenticator=authenticator), self.store,
                          self.objects)
@@ -111,11 +130,10 @@ class Master:
 
     def _start_controllers(self) -> bool:
         log.info("this master is the Raft leader: starting the controllers")
-        if ControllerManager is None:
-            log.warning("no controller manager in this build (master.leader is missing)")
-            return True
         try:
-            self._controllers = ControllerManager(self.objects, self.config)
+            self._controllers = self._controller_factory(self.objects, self.config)
+            if self._controllers is None:
+                return True
             self._controllers.start()
         except Exception:  # noqa: BLE001 - the API must keep serving
             log.exception("the controller manager failed to start")

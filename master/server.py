@@ -16,10 +16,35 @@ from cheroot import wsgi
 log = logging.getLogger(__name__)
 
 
+STREAM_ENVIRON_KEY = "coxswain.stream"
+
+
+def send_stream_headers_early(app: Any) -> Any:
+    """WSGI servers send headers with the first non-empty body chunk; a watch
+    with nothing to report yet would leave its client waiting for them. For
+    responses marked as streams, push the headers out at once."""
+
+    def wrapped(environ: dict, start_response: Any) -> Any:
+        writes = []
+
+        def capture(status: str, headers: list, exc_info: Any = None) -> Any:
+            write = start_response(status, headers, exc_info)
+            writes.append(write)
+            return write
+
+        body = app(environ, capture)
+        if environ.get(STREAM_ENVIRON_KEY) and writes:
+            writes[-1](b"")
+        return body
+
+    return wrapped
+
+
 class ApiServer:
     def __init__(self, app: Any, host: str, port: int, threads: int = 128,
                  socket_timeout: float = 30.0) -> None:
-        self._server = wsgi.Server((host, port), app, numthreads=threads,
+        self._server = wsgi.Server((host, port), send_stream_headers_early(app),
+                                   numthreads=threads,
                                    server_name="coxswain", timeout=socket_timeout,
                                    shutdown_timeout=2)
         self._thread: threading.Thread | None = None

@@ -1,7 +1,6 @@
 """Encode a ``Plan`` as nf_tables netlink messages and apply it atomically.
 
-Messages are built with pyroute2's nf_tables message classes
-(``pyroute2.netlink.nfnetlink.nftsocket``) and sent as ONE nfnetlink batch::
+The whole table goes to the kernel as ONE nfnetlink batch::
 
     BATCH_BEGIN, NEWTABLE t, DELTABLE t, NEWTABLE t, chains, sets, elements,
     rules, BATCH_END
@@ -9,12 +8,14 @@ Messages are built with pyroute2's nf_tables message classes
 The kernel commits a batch all or nothing (the first NEWTABLE makes the
 DELTABLE valid when the table does not exist yet), so no packet ever sees a
 half-written table. The expressions are the ones ``nft --debug=netlink``
-shows for the equivalent nft rules.
+shows for the equivalent nft rules; attribute numbers come from pyroute2's
+nf_tables definitions and the bytes are packed by ``netproxy.nlattr``.
 
 Encoded messages are cached per plan object (the plan's objects are frozen
 and hashable), so a re-sync after a small change only encodes what changed.
-The batch is sent on a plain netlink socket so that errors are collected
-for the whole batch (pyroute2's NFTSocket.commit() does not read them).
+The batch is sent on a plain netlink socket so that the answers for the
+whole batch are read and reported (pyroute2's NFTSocket.commit() does not
+read them).
 """
 
 from __future__ import annotations
@@ -27,8 +28,7 @@ import zlib
 from collections.abc import Iterator
 from typing import Any
 
-from pyroute2.netlink import NETLINK_NETFILTER, NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_REQUEST
-from pyroute2.netlink.nfnetlink import NFNL_SUBSYS_NFTABLES, nfgen_msg
+from pyroute2.netlink import NETLINK_NETFILTER, NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE
 from pyroute2.netlink.nfnetlink.nftsocket import (
     DATA_TYPE_INET_PROTOCOL,
     DATA_TYPE_INET_SERVICE,
@@ -36,6 +36,7 @@ from pyroute2.netlink.nfnetlink.nftsocket import (
     DATA_TYPE_IPADDR,
     NFPROTO_IPV4,
     NFT_MSG_DELTABLE,
+    NFT_MSG_GETCHAIN,
     NFT_MSG_GETGEN,
     NFT_MSG_GETTABLE,
     NFT_MSG_NEWCHAIN,
@@ -51,6 +52,7 @@ from pyroute2.netlink.nfnetlink.nftsocket import (
     nft_table_msg,
 )
 
+from .nlattr import LIST_ELEM, attr, batch_marker, be32, message, nest, string, u8
 from .plan import (
     AddrSet,
     Chain,
@@ -59,11 +61,12 @@ from .plan import (
     Goto,
     Jump,
     Masquerade,
+    MatchCtNew,
     MatchDaddrIn,
     MatchMark,
     MatchProto,
     MatchSaddr,
-    NumgenVmap,
+    NumgenIs,
     Plan,
     Reject,
     Rule,
@@ -90,6 +93,8 @@ NFT_JUMP = -3
 NFT_GOTO = -4
 NFT_DATA_VERDICT = 0xFFFFFF00
 NFT_META_MARK = 3
+NFT_CT_STATE = 0
+IP_CT_NEW_BIT = 0x8  # NF_CT_STATE_BIT(IP_CT_NEW)
 NFT_META_L4PROTO = 16
 NFT_PAYLOAD_NETWORK = 1
 NFT_PAYLOAD_TRANSPORT = 2
@@ -101,6 +106,8 @@ NFT_CMP_EQ = 0
 NFT_CMP_NEQ = 1
 NFT_NG_RANDOM = 1
 NFT_NAT_DNAT = 1
+NF_NAT_RANGE_PROTO_SPECIFIED = 0x2
+NFT_SET_MAP = 0x8
 NFT_REJECT_ICMP_UNREACH = 0
 NFT_REJECT_TCP_RST = 1
 ICMP_PORT_UNREACH = 3
@@ -129,37 +136,37 @@ class NftError(Exception):
 
 # ---- expressions --------------------------------------------------------------------
 
-def _expr(name: str, *attrs: tuple[str, Any]) -> dict:
-    out: list[tuple[str, Any]] = [("NFTA_EXPR_NAME", name)]
+def _expr(name: str, *attrs: bytes) -> bytes:
+    parts = [string("NFTA_EXPR_NAME", name)]
     if attrs:
-        out.append(("NFTA_EXPR_DATA", {"attrs": list(attrs)}))
-    return {"attrs": out}
+        parts.append(nest("NFTA_EXPR_DATA", *attrs))
+    return nest(LIST_ELEM, *parts)
 
 
-def _data(value: bytes) -> dict:
-    return {"attrs": [("NFTA_DATA_VALUE", value)]}
+def _data(name: str, value: bytes) -> bytes:
+    return nest(name, attr("NFTA_DATA_VALUE", value))
 
 
-def _verdict(code: int, chain: str | None = None) -> dict:
-    v: list[tuple[str, Any]] = [("NFTA_VERDICT_CODE", code)]
+def _verdict(name: str, code: int, chain: str | None = None) -> bytes:
+    v = [be32("NFTA_VERDICT_CODE", code)]
     if chain is not None:
-        v.append(("NFTA_VERDICT_CHAIN", chain))
-    return {"attrs": [("NFTA_DATA_VERDICT", {"attrs": v})]}
+        v.append(string("NFTA_VERDICT_CHAIN", chain))
+    return nest(name, nest("NFTA_DATA_VERDICT", *v))
 
 
 def _u32(value: int) -> bytes:
     return struct.pack("=I", value)  # marks and numgen results are host-endian
 
 
-def _load(field: str, reg: int) -> dict:
+def _load(field: str, reg: int) -> bytes:
     kind, a, b, size = FIELDS[field]
     if kind == "meta":
-        return _expr("meta", ("NFTA_META_DREG", reg), ("NFTA_META_KEY", a))
-    return _expr("payload", ("NFTA_PAYLOAD_DREG", reg), ("NFTA_PAYLOAD_BASE", a),
-                 ("NFTA_PAYLOAD_OFFSET", b), ("NFTA_PAYLOAD_LEN", size))
+        return _expr("meta", be32("NFTA_META_DREG", reg), be32("NFTA_META_KEY", a))
+    return _expr("payload", be32("NFTA_PAYLOAD_DREG", reg), be32("NFTA_PAYLOAD_BASE", a),
+                 be32("NFTA_PAYLOAD_OFFSET", b), be32("NFTA_PAYLOAD_LEN", size))
 
 
-def _load_concat(fields: tuple[str, ...]) -> list[dict]:
+def _load_concat(fields: tuple[str, ...]) -> list[bytes]:
     """Load fields into consecutive 32-bit registers, as nft does for a
     concatenation: the first into NFT_REG_1, the rest after it."""
     out, words = [], 0
@@ -169,30 +176,40 @@ def _load_concat(fields: tuple[str, ...]) -> list[dict]:
     return out
 
 
-def _cmp(op: int, value: bytes) -> dict:
-    return _expr("cmp", ("NFTA_CMP_SREG", NFT_REG_1), ("NFTA_CMP_OP", op),
-                 ("NFTA_CMP_DATA", _data(value)))
+def _cmp(op: int, value: bytes) -> bytes:
+    return _expr("cmp", be32("NFTA_CMP_SREG", NFT_REG_1), be32("NFTA_CMP_OP", op),
+                 _data("NFTA_CMP_DATA", value))
 
 
-def _lookup(set_name: str, verdict: bool) -> dict:
-    attrs: list[tuple[str, Any]] = [("NFTA_LOOKUP_SET", set_name), ("NFTA_LOOKUP_SREG", NFT_REG_1)]
+def _lookup(set_name: str, verdict: bool) -> bytes:
+    attrs = [string("NFTA_LOOKUP_SET", set_name), be32("NFTA_LOOKUP_SREG", NFT_REG_1)]
     if verdict:
-        attrs.append(("NFTA_LOOKUP_DREG", NFT_REG_VERDICT))
+        attrs.append(be32("NFTA_LOOKUP_DREG", NFT_REG_VERDICT))
     return _expr("lookup", *attrs)
 
 
-def _mark_update(mask: int, xor: int) -> list[dict]:
-    return [
-        _expr("meta", ("NFTA_META_DREG", NFT_REG_1), ("NFTA_META_KEY", NFT_META_MARK)),
-        _expr("bitwise", ("NFTA_BITWISE_SREG", NFT_REG_1), ("NFTA_BITWISE_DREG", NFT_REG_1),
-              ("NFTA_BITWISE_LEN", 4), ("NFTA_BITWISE_MASK", _data(_u32(mask))),
-              ("NFTA_BITWISE_XOR", _data(_u32(xor)))),
-        _expr("meta", ("NFTA_META_SREG", NFT_REG_1), ("NFTA_META_KEY", NFT_META_MARK)),
-    ]
+def _mark_load() -> bytes:
+    return _expr("meta", be32("NFTA_META_DREG", NFT_REG_1), be32("NFTA_META_KEY", NFT_META_MARK))
 
 
-def statement_exprs(st: Statement) -> list[dict]:
-    """The nf_tables expressions of one rule statement."""
+def _bitwise(mask: int, xor: int) -> bytes:
+    return _expr("bitwise", be32("NFTA_BITWISE_SREG", NFT_REG_1),
+                 be32("NFTA_BITWISE_DREG", NFT_REG_1), be32("NFTA_BITWISE_LEN", 4),
+                 _data("NFTA_BITWISE_MASK", _u32(mask)), _data("NFTA_BITWISE_XOR", _u32(xor)))
+
+
+def _mark_update(mask: int, xor: int) -> list[bytes]:
+    return [_mark_load(), _bitwise(mask, xor),
+            _expr("meta", be32("NFTA_META_SREG", NFT_REG_1), be32("NFTA_META_KEY", NFT_META_MARK))]
+
+
+def _immediate_verdict(code: int, chain: str) -> bytes:
+    return _expr("immediate", be32("NFTA_IMMEDIATE_DREG", NFT_REG_VERDICT),
+                 _verdict("NFTA_IMMEDIATE_DATA", code, chain))
+
+
+def statement_exprs(st: Statement) -> list[bytes]:
+    """The nf_tables expressions of one rule statement, as ``nft`` encodes them."""
     match st:
         case MatchProto(proto):
             return [_load("meta l4proto", NFT_REG_1), _cmp(NFT_CMP_EQ, bytes([IPPROTO[proto]]))]
@@ -200,48 +217,46 @@ def statement_exprs(st: Statement) -> list[dict]:
             return [_load("ip saddr", NFT_REG_1), _cmp(NFT_CMP_EQ, socket.inet_aton(ip))]
         case MatchDaddrIn(set_name):
             return [_load("ip daddr", NFT_REG_1), _lookup(set_name, verdict=False)]
+        case MatchCtNew():
+            return [_expr("ct", be32("NFTA_CT_DREG", NFT_REG_1), be32("NFTA_CT_KEY", NFT_CT_STATE)),
+                    _bitwise(IP_CT_NEW_BIT, 0), _cmp(NFT_CMP_NEQ, _u32(0))]
         case MatchMark(mask):
-            return [
-                _expr("meta", ("NFTA_META_DREG", NFT_REG_1), ("NFTA_META_KEY", NFT_META_MARK)),
-                _expr("bitwise", ("NFTA_BITWISE_SREG", NFT_REG_1), ("NFTA_BITWISE_DREG", NFT_REG_1),
-                      ("NFTA_BITWISE_LEN", 4), ("NFTA_BITWISE_MASK", _data(_u32(mask))),
-                      ("NFTA_BITWISE_XOR", _data(_u32(0)))),
-                _cmp(NFT_CMP_NEQ, _u32(0)),
-            ]
+            return [_mark_load(), _bitwise(mask, 0), _cmp(NFT_CMP_NEQ, _u32(0))]
         case SetMark(mask):
             return _mark_update(0xFFFFFFFF ^ mask, mask)
         case ClearMark(mask):
             return _mark_update(0xFFFFFFFF, mask)
         case Vmap(fields, map_name):
             return [*_load_concat(fields), _lookup(map_name, verdict=True)]
-        case NumgenVmap(modulus, map_name):
-            return [_expr("numgen", ("NFTA_NG_DREG", NFT_REG_1), ("NFTA_NG_MODULUS", modulus),
-                          ("NFTA_NG_TYPE", NFT_NG_RANDOM), ("NFTA_NG_OFFSET", 0)),
-                    _lookup(map_name, verdict=True)]
+        case NumgenIs(modulus, value):
+            return [_expr("numgen", be32("NFTA_NG_DREG", NFT_REG_1),
+                          be32("NFTA_NG_MODULUS", modulus), be32("NFTA_NG_TYPE", NFT_NG_RANDOM),
+                          be32("NFTA_NG_OFFSET", 0)),
+                    _cmp(NFT_CMP_EQ, _u32(value))]
         case Dnat(ip, port):
             return [
-                _expr("immediate", ("NFTA_IMMEDIATE_DREG", NFT_REG_1),
-                      ("NFTA_IMMEDIATE_DATA", _data(socket.inet_aton(ip)))),
-                _expr("immediate", ("NFTA_IMMEDIATE_DREG", NFT_REG_2),
-                      ("NFTA_IMMEDIATE_DATA", _data(struct.pack(">H", port)))),
-                _expr("nat", ("NFTA_NAT_TYPE", NFT_NAT_DNAT), ("NFTA_NAT_FAMILY", NFPROTO_IPV4),
-                      ("NFTA_NAT_REG_ADDR_MIN", NFT_REG_1), ("NFTA_NAT_REG_PROTO_MIN", NFT_REG_2),
-                      ("NFTA_NAT_FLAGS", {"NF_NAT_RANGE_PROTO_SPECIFIED"})),
+                _expr("immediate", be32("NFTA_IMMEDIATE_DREG", NFT_REG_1),
+                      _data("NFTA_IMMEDIATE_DATA", socket.inet_aton(ip))),
+                _expr("immediate", be32("NFTA_IMMEDIATE_DREG", NFT_REG_2),
+                      _data("NFTA_IMMEDIATE_DATA", struct.pack(">H", port))),
+                _expr("nat", be32("NFTA_NAT_TYPE", NFT_NAT_DNAT),
+                      be32("NFTA_NAT_FAMILY", NFPROTO_IPV4),
+                      be32("NFTA_NAT_REG_ADDR_MIN", NFT_REG_1),
+                      be32("NFTA_NAT_REG_PROTO_MIN", NFT_REG_2),
+                      be32("NFTA_NAT_FLAGS", NF_NAT_RANGE_PROTO_SPECIFIED)),
             ]
         case Masquerade():
             return [_expr("masq")]
         case Reject(tcp_reset):
             if tcp_reset:
-                return [_expr("reject", ("NFTA_REJECT_TYPE", NFT_REJECT_TCP_RST),
-                              ("NFTA_REJECT_ICMP_CODE", 0))]
-            return [_expr("reject", ("NFTA_REJECT_TYPE", NFT_REJECT_ICMP_UNREACH),
-                          ("NFTA_REJECT_ICMP_CODE", ICMP_PORT_UNREACH))]
+                return [_expr("reject", be32("NFTA_REJECT_TYPE", NFT_REJECT_TCP_RST),
+                              u8("NFTA_REJECT_ICMP_CODE", 0))]
+            return [_expr("reject", be32("NFTA_REJECT_TYPE", NFT_REJECT_ICMP_UNREACH),
+                          u8("NFTA_REJECT_ICMP_CODE", ICMP_PORT_UNREACH))]
         case Jump(chain):
-            return [_expr("immediate", ("NFTA_IMMEDIATE_DREG", NFT_REG_VERDICT),
-                          ("NFTA_IMMEDIATE_DATA", _verdict(NFT_JUMP, chain)))]
+            return [_immediate_verdict(NFT_JUMP, chain)]
         case Goto(chain):
-            return [_expr("immediate", ("NFTA_IMMEDIATE_DREG", NFT_REG_VERDICT),
-                          ("NFTA_IMMEDIATE_DATA", _verdict(NFT_GOTO, chain)))]
+            return [_immediate_verdict(NFT_GOTO, chain)]
     raise TypeError(f"unknown statement {st!r}")
 
 
@@ -274,80 +289,61 @@ def encode_key(key: tuple[str, ...], values: tuple[str | int, ...]) -> bytes:
 
 # ---- messages ------------------------------------------------------------------------------
 
-def _message(cls: type, msg_type: int, flags: int, attrs: list) -> bytes:
-    msg = cls()
-    msg["header"]["type"] = (NFNL_SUBSYS_NFTABLES << 8) | msg_type
-    msg["header"]["flags"] = NLM_F_REQUEST | flags
-    msg["nfgen_family"] = NFPROTO_IPV4
-    msg["attrs"] = attrs
-    msg.encode()
-    return bytes(msg.data)
-
-
-def _batch_marker(msg_type: int) -> bytes:
-    msg = nfgen_msg()
-    msg["res_id"] = NFNL_SUBSYS_NFTABLES
-    msg["header"]["type"] = msg_type
-    msg["header"]["flags"] = NLM_F_REQUEST
-    msg.encode()
-    return bytes(msg.data)
-
-
 def table_message(table: str, op: int = NFT_MSG_NEWTABLE) -> bytes:
     flags = NLM_F_CREATE if op == NFT_MSG_NEWTABLE else 0
-    return _message(nft_table_msg, op, flags, [("NFTA_TABLE_NAME", table)])
+    return message(op, flags, string("NFTA_TABLE_NAME", table))
 
 
 def chain_message(table: str, chain: Chain) -> bytes:
-    attrs: list = [("NFTA_CHAIN_TABLE", table), ("NFTA_CHAIN_NAME", chain.name)]
+    attrs = [string("NFTA_CHAIN_TABLE", table), string("NFTA_CHAIN_NAME", chain.name)]
     if chain.hook is not None:
         attrs += [
-            ("NFTA_CHAIN_HOOK", {"attrs": [("NFTA_HOOK_HOOKNUM", HOOKS[chain.hook.hook]),
-                                           ("NFTA_HOOK_PRIORITY", chain.hook.priority)]}),
-            ("NFTA_CHAIN_POLICY", NF_ACCEPT),
-            ("NFTA_CHAIN_TYPE", chain.hook.type),
+            nest("NFTA_CHAIN_HOOK", be32("NFTA_HOOK_HOOKNUM", HOOKS[chain.hook.hook]),
+                 be32("NFTA_HOOK_PRIORITY", chain.hook.priority)),
+            be32("NFTA_CHAIN_POLICY", NF_ACCEPT),
+            string("NFTA_CHAIN_TYPE", chain.hook.type),
         ]
-    return _message(nft_chain_msg, NFT_MSG_NEWCHAIN, NLM_F_CREATE, attrs)
+    return message(NFT_MSG_NEWCHAIN, NLM_F_CREATE, *attrs)
 
 
 def rule_message(table: str, chain: str, rule: Rule) -> bytes:
     exprs = [e for st in rule for e in statement_exprs(st)]
-    return _message(nft_rule_msg, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, [
-        ("NFTA_RULE_TABLE", table), ("NFTA_RULE_CHAIN", chain),
-        ("NFTA_RULE_EXPRESSIONS", exprs),
-    ])
+    return message(NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND,
+                   string("NFTA_RULE_TABLE", table), string("NFTA_RULE_CHAIN", chain),
+                   nest("NFTA_RULE_EXPRESSIONS", *exprs))
 
 
 def set_message(table: str, obj: VerdictMap | AddrSet) -> bytes:
     ktype, klen = key_type(obj.key)
-    attrs: list = [("NFTA_SET_TABLE", table), ("NFTA_SET_NAME", obj.name)]
+    attrs = [string("NFTA_SET_TABLE", table), string("NFTA_SET_NAME", obj.name)]
     if isinstance(obj, VerdictMap):
-        attrs += [("NFTA_SET_FLAGS", {"NFT_SET_MAP"}), ("NFTA_SET_KEY_TYPE", ktype),
-                  ("NFTA_SET_KEY_LEN", klen), ("NFTA_SET_DATA_TYPE", NFT_DATA_VERDICT),
-                  ("NFTA_SET_DATA_LEN", 16)]
+        attrs += [be32("NFTA_SET_FLAGS", NFT_SET_MAP), be32("NFTA_SET_KEY_TYPE", ktype),
+                  be32("NFTA_SET_KEY_LEN", klen), be32("NFTA_SET_DATA_TYPE", NFT_DATA_VERDICT),
+                  be32("NFTA_SET_DATA_LEN", 16)]
     else:
-        attrs += [("NFTA_SET_FLAGS", set()), ("NFTA_SET_KEY_TYPE", ktype),
-                  ("NFTA_SET_KEY_LEN", klen)]
-    attrs.append(("NFTA_SET_ID", zlib.crc32(obj.name.encode()) & 0x7FFFFFFF or 1))
-    return _message(nft_set_msg, NFT_MSG_NEWSET, NLM_F_CREATE, attrs)
+        attrs += [be32("NFTA_SET_FLAGS", 0), be32("NFTA_SET_KEY_TYPE", ktype),
+                  be32("NFTA_SET_KEY_LEN", klen)]
+    attrs.append(be32("NFTA_SET_ID", zlib.crc32(obj.name.encode()) & 0x7FFFFFFF or 1))
+    return message(NFT_MSG_NEWSET, NLM_F_CREATE, *attrs)
 
 
 def element_messages(table: str, obj: VerdictMap | AddrSet) -> Iterator[bytes]:
-    elems: list[dict] = []
+    elems: list[bytes] = []
     if isinstance(obj, VerdictMap):
         for values, chain in obj.elements:
-            elems.append({"attrs": [
-                ("NFTA_SET_ELEM_KEY", _data(encode_key(obj.key, values))),
-                ("NFTA_SET_ELEM_DATA", _verdict(NFT_GOTO, chain)),
-            ]})
+            elems.append(_data("NFTA_SET_ELEM_KEY", encode_key(obj.key, values))
+                         + _verdict("NFTA_SET_ELEM_DATA", NFT_GOTO, chain))
     else:
         for value in obj.elements:
-            elems.append({"attrs": [("NFTA_SET_ELEM_KEY", _data(encode_key(obj.key, (value,))))]})
+            elems.append(_data("NFTA_SET_ELEM_KEY", encode_key(obj.key, (value,))))
     for i in range(0, len(elems), ELEMENTS_PER_MESSAGE):
-        yield _message(nft_set_elem_list_msg, NFT_MSG_NEWSETELEM, NLM_F_CREATE, [
-            ("NFTA_SET_ELEM_LIST_TABLE", table), ("NFTA_SET_ELEM_LIST_SET", obj.name),
-            ("NFTA_SET_ELEM_LIST_ELEMENTS", elems[i:i + ELEMENTS_PER_MESSAGE]),
-        ])
+        chunk = elems[i:i + ELEMENTS_PER_MESSAGE]
+        yield message(NFT_MSG_NEWSETELEM, NLM_F_CREATE,
+                      string("NFTA_SET_ELEM_LIST_TABLE", table),
+                      string("NFTA_SET_ELEM_LIST_SET", obj.name),
+                      # items numbered 1, 2, ... as libnftnl does
+                      nest("NFTA_SET_ELEM_LIST_ELEMENTS",
+                           *(nest(n, e) for n, e in enumerate(chunk, 1))))
 
 
 class Encoder:
@@ -439,13 +435,18 @@ class NftTable:
         self.applied = None
 
     def exists(self) -> bool:
-        reply = self._request(NFT_MSG_GETTABLE, nft_table_msg, [("NFTA_TABLE_NAME", self.table)],
+        reply = self._request(NFT_MSG_GETTABLE, [string("NFTA_TABLE_NAME", self.table)],
                               missing_ok=True)
+        return reply is not None
+
+    def has_chain(self, name: str) -> bool:
+        reply = self._request(NFT_MSG_GETCHAIN, [string("NFTA_CHAIN_TABLE", self.table),
+                                                  string("NFTA_CHAIN_NAME", name)], missing_ok=True)
         return reply is not None
 
     def generation(self) -> int:
         """The namespace's nf_tables ruleset generation: bumped by every commit."""
-        reply = self._request(NFT_MSG_GETGEN, nft_gen_msg, [])
+        reply = self._request(NFT_MSG_GETGEN, [])
         msg = nft_gen_msg(reply)
         msg.decode()
         return msg.get_attr("NFTA_GEN_ID")
@@ -463,7 +464,7 @@ class NftTable:
 
     def _transact(self, messages: list[bytes]) -> None:
         sock = self._socket()
-        parts = [_batch_marker(NFNL_MSG_BATCH_BEGIN), *messages, _batch_marker(NFNL_MSG_BATCH_END)]
+        parts = [batch_marker(NFNL_MSG_BATCH_BEGIN), *messages, batch_marker(NFNL_MSG_BATCH_END)]
         buf = bytearray(b"".join(parts))
         seqs: dict[int, int] = {}
         offset = 0
@@ -518,10 +519,11 @@ class NftTable:
                         sock.settimeout(0)  # all else is queued already
                 off += (length + 3) & ~3
 
-    def _request(self, msg_type: int, cls: type, attrs: list, missing_ok: bool = False) -> bytes | None:
+    def _request(self, msg_type: int, attrs: list[bytes],
+                 missing_ok: bool = False) -> bytes | None:
         sock = self._socket()
         seq = self._next_seq()
-        data = bytearray(_message(cls, msg_type, NLM_F_ACK, attrs))
+        data = bytearray(message(msg_type, NLM_F_ACK, *attrs))
         struct.pack_into("=I", data, 8, seq)
         sock.sendto(bytes(data), (0, 0))
         sock.settimeout(10)

@@ -16,14 +16,14 @@ The table (family ``ip``), in nft terms::
         ip daddr . meta l4proto . th dport vmap @service-ips
         ip daddr @node-ips meta l4proto . th dport vmap @service-nodeports }
     chain filter-prerouting / filter-output { type filter ... priority dstnat - 10;
-                                              jump endpoints-check }
+                                              ct state new jump endpoints-check }
     chain endpoints-check {
         ip daddr . meta l4proto . th dport vmap @no-endpoint-services
         ip daddr @node-ips meta l4proto . th dport vmap @no-endpoint-nodeports }
     chain reject { meta l4proto tcp reject with tcp reset; reject }
 
 and per service port ``svc-<ns>/<name>/<proto>/<port>`` (a random endpoint:
-``numgen random mod N vmap @svc-...``), ``ext-...`` for NodePort traffic
+``numgen random mod N == 0 goto ep-1; numgen random mod N-1 == 0 goto ep-2; ...``), ``ext-...`` for NodePort traffic
 (marked for masquerade, then the service chain) and one ``ep-...`` chain per
 ready endpoint (hairpin mark when the source is the endpoint itself, then
 DNAT). A service port without ready endpoints is in the ``no-endpoint-*``
@@ -58,7 +58,6 @@ REJECT_CHAIN = "reject"
 # Key types of the maps/sets, named as nft names them.
 VIP_KEY = ("ipv4_addr", "inet_proto", "inet_service")
 NODEPORT_KEY = ("inet_proto", "inet_service")
-INDEX_KEY = ("integer",)
 ADDR_KEY = ("ipv4_addr",)
 # Packet fields a lookup loads into its key, in key order.
 VIP_FIELDS = ("ip daddr", "meta l4proto", "th dport")
@@ -90,6 +89,11 @@ class MatchDaddrIn:
 
 
 @dataclass(frozen=True)
+class MatchCtNew:
+    """``ct state new``"""
+
+
+@dataclass(frozen=True)
 class MatchMark:
     """``meta mark & M != 0``"""
     mask: int
@@ -115,10 +119,10 @@ class Vmap:
 
 
 @dataclass(frozen=True)
-class NumgenVmap:
-    """``numgen random mod N vmap @map``"""
+class NumgenIs:
+    """``numgen random mod N == V`` (a fresh random number per rule)"""
     modulus: int
-    map: str
+    value: int
 
 
 @dataclass(frozen=True)
@@ -149,8 +153,8 @@ class Goto:
     chain: str
 
 
-Statement = (MatchProto | MatchSaddr | MatchDaddrIn | MatchMark | SetMark | ClearMark | Vmap
-             | NumgenVmap | Dnat | Masquerade | Reject | Jump | Goto)
+Statement = (MatchProto | MatchSaddr | MatchDaddrIn | MatchCtNew | MatchMark | SetMark | ClearMark | Vmap
+             | NumgenIs | Dnat | Masquerade | Reject | Jump | Goto)
 Rule = tuple[Statement, ...]
 
 
@@ -350,6 +354,18 @@ def endpoint_chain_name(sp: ServicePort, ip: str, port: int) -> str:
 
 # ---- the plan ------------------------------------------------------------------------
 
+def pick_one(targets: list[str]) -> tuple[Rule, ...]:
+    """Rules that go to one of ``targets`` uniformly at random: rule i is
+    taken with probability 1/(n-i) when the ones before it were not, as
+    kube-proxy's iptables mode does. Plain rules rather than a numgen verdict
+    map per service: the kernel finds sets by name with a linear walk, so
+    thousands of per-service maps make a sync quadratic."""
+    n = len(targets)
+    rules: list[Rule] = [(NumgenIs(n - i, 0), Goto(t)) for i, t in enumerate(targets[:-1])]
+    rules.append((Goto(targets[-1]),))
+    return tuple(rules)
+
+
 def _fixed_chains(has_node_ips: bool) -> list[Chain]:
     services: list[Rule] = [(Vmap(VIP_FIELDS, SERVICE_IPS),)]
     check: list[Rule] = [(Vmap(VIP_FIELDS, NO_ENDPOINT_SERVICES),)]
@@ -363,9 +379,10 @@ def _fixed_chains(has_node_ips: bool) -> list[Chain]:
               ((MatchMark(MASQ_MARK), ClearMark(MASQ_MARK), Masquerade()),),
               Hook("postrouting", "nat", NAT_PRIORITY_SRC)),
         Chain("services", tuple(services)),
-        Chain("filter-prerouting", ((Jump("endpoints-check"),),),
+        # Only new connections: established ones keep their (unready) endpoint.
+        Chain("filter-prerouting", ((MatchCtNew(), Jump("endpoints-check")),),
               Hook("prerouting", "filter", FILTER_PRIORITY)),
-        Chain("filter-output", ((Jump("endpoints-check"),),),
+        Chain("filter-output", ((MatchCtNew(), Jump("endpoints-check")),),
               Hook("output", "filter", FILTER_PRIORITY)),
         Chain("endpoints-check", tuple(check)),
         Chain(REJECT_CHAIN, ((MatchProto("tcp"), Reject(tcp_reset=True)),
@@ -439,12 +456,7 @@ def build_plan(services: Iterable[Obj], endpoints: Iterable[Obj],
                 (MatchSaddr(ip), SetMark(MASQ_MARK)),  # hairpin: a pod reaching itself
                 (MatchProto(proto), Dnat(ip, port)),
             )))
-        if len(ep_chains) == 1:
-            chains.append(Chain(svc_chain, ((Goto(ep_chains[0]),),)))
-        else:
-            chains.append(Chain(svc_chain, ((NumgenVmap(len(ep_chains), svc_chain),),)))
-            maps.append(VerdictMap(svc_chain, INDEX_KEY,
-                                   tuple(((i,), c) for i, c in enumerate(ep_chains))))
+        chains.append(Chain(svc_chain, pick_one(ep_chains)))
         if vip_key:
             vips[vip_key] = svc_chain
         if np_key:

@@ -20,6 +20,7 @@ import os
 import shutil
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -103,6 +104,7 @@ class Agent:
         self._pull_failed_at: dict[str, float] = {}
         self._written: dict[str, Obj] = {}  # uid -> status we last wrote
         self._first_seen: dict[str, float] = {}
+        self._own_versions: deque[str] = deque(maxlen=256)  # resourceVersions we wrote
         self._busy: set[str] = set()
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="pod")
@@ -178,6 +180,16 @@ class Agent:
             self.log_server.stop()
         self._pool.shutdown(wait=True, cancel_futures=True)
 
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Wait until no pod worker is running (tests drive ``sync_once`` by hand)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not self._busy:
+                    return True
+            time.sleep(0.01)
+        return False
+
     def _spawn(self, name: str, target: Callable[[threading.Event], None]) -> None:
         t = threading.Thread(target=target, args=(self.stop_event,), daemon=True, name=name)
         t.start()
@@ -210,9 +222,11 @@ class Agent:
         """Wake the sync loop as soon as a pod bound here changes."""
         while not stop.is_set():
             try:
-                for _ in self.client.watch("Pod", field_selector=f"spec.nodeName={self.name}",
-                                           timeout_seconds=300):
-                    self.wake.set()
+                for _, pod in self.client.watch("Pod", timeout_seconds=300,
+                                                field_selector=f"spec.nodeName={self.name}"):
+                    rv = (pod.get("metadata") or {}).get("resourceVersion")
+                    if rv not in self._own_versions:  # our own status writes change nothing
+                        self.wake.set()
                     if stop.is_set():
                         return
             except Exception as e:  # noqa: BLE001 - any failure: wait, then watch again
@@ -333,8 +347,11 @@ class Agent:
         obj["status"] = status
         for _ in range(3):
             try:
-                self.client.update_status(obj)
+                stored = self.client.update_status(obj) or {}
                 self._written[uid] = status
+                rv = (stored.get("metadata") or {}).get("resourceVersion")
+                if rv:
+                    self._own_versions.append(rv)
                 return
             except errors.Conflict:
                 try:

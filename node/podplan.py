@@ -139,11 +139,13 @@ def termination_grace(pod: Obj, now: float) -> float:
     meta = pod["metadata"]
     if meta.get("deletionGracePeriodSeconds") == 0:
         return 0.0
+    grace = float(meta.get("deletionGracePeriodSeconds")
+                  or pod["spec"].get("terminationGracePeriodSeconds", 30))
     deadline = parse_time(meta.get("deletionTimestamp"))
     if deadline is None:
-        return float(meta.get("deletionGracePeriodSeconds")
-                     or pod["spec"].get("terminationGracePeriodSeconds", 30))
-    return max(0.0, deadline.timestamp() - now)
+        return grace
+    # Never more than the grace period, even if the clocks of master and node disagree.
+    return min(grace, max(0.0, deadline.timestamp() - now))
 
 
 def _orphan_grace(containers: list[ContainerInfo]) -> float:

@@ -43,6 +43,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--history-max-events", type=int, default=StoreConfig.history_max_events)
     p.add_argument("--history-max-age", type=float, default=StoreConfig.history_max_age)
     p.add_argument("--snapshot-entries", type=int, default=StoreConfig.snapshot_entries)
+    p.add_argument("--max-batch", type=int, default=StoreConfig.max_batch,
+                   help="commands per Raft entry (group commit); 1 disables batching")
+    p.add_argument("--max-inflight", type=int, default=StoreConfig.max_inflight,
+                   help="Raft entries in flight at once (group commit)")
+    p.add_argument("--switch-interval", type=float, default=None,
+                   help="Python's GIL switch interval in seconds (default 0.005)")
     p.add_argument("--log-level", default="WARNING")
     return p.parse_args(argv)
 
@@ -51,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=args.log_level.upper(),
                         format=f"%(asctime)s {args.id or args.self_addr} %(levelname)s %(name)s: %(message)s")
+    if args.switch_interval:
+        sys.setswitchinterval(args.switch_interval)
     peers = [p for item in args.peers for p in item.split(",") if p]
     try:
         http_host, http_port = check_addr(args.http)
@@ -58,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
                           secret=read_secret(args.secret_file), quota_bytes=args.quota_bytes,
                           history_max_events=args.history_max_events,
                           history_max_age=args.history_max_age,
-                          snapshot_entries=args.snapshot_entries)
+                          snapshot_entries=args.snapshot_entries, max_batch=args.max_batch,
+                          max_inflight=args.max_inflight)
         from .raft import RaftStore
         from .server import serve
         store = RaftStore(cfg)

@@ -4,6 +4,7 @@ MemoryStore. Subclasses supply how a command reaches the state machine
 
 from __future__ import annotations
 
+import itertools
 import threading
 import uuid
 from abc import ABC, abstractmethod
@@ -27,6 +28,9 @@ class StoreBase(ABC):
         self._hub = WatchHub(config.watch_queue_size)
         self._leases = LeaseClock(clock)
         self._listeners: list[Callable[[bool], None]] = []
+        # request ids: unique per store instance, cheap per write
+        self._rid_prefix = uuid.uuid4().hex[:16]
+        self._rid_seq = itertools.count(1)
 
     # ---- provided by subclasses ----
 
@@ -60,7 +64,7 @@ class StoreBase(ABC):
         return result
 
     def _write(self, cmd: C.Command) -> Any:
-        cmd["rid"] = uuid.uuid4().hex
+        cmd["rid"] = f"{self._rid_prefix}{next(self._rid_seq)}"
         result = self._submit(cmd)
         if isinstance(result, StoreError):
             raise result

@@ -23,6 +23,7 @@ class StoreConfig:
     history_max_age: float = 3600.0  # seconds of watch history kept
     watch_queue_size: int = 10_000
     max_batch: int = 512  # commands per Raft entry (group commit)
+    max_inflight: int = 2  # Raft entries proposed but not yet applied (group commit)
 
     # Raft timing (seconds)
     election_timeout_min: float = 0.4
@@ -46,7 +47,8 @@ class StoreConfig:
             raise InvalidArgument("election_timeout_max must exceed election_timeout_min")
         if self.heartbeat_period * 3 > self.election_timeout_min:
             raise InvalidArgument("heartbeat_period must be under a third of the election timeout")
-        for name in ("quota_bytes", "history_max_events", "watch_queue_size", "max_batch"):
+        for name in ("quota_bytes", "history_max_events", "watch_queue_size", "max_batch",
+                     "max_inflight"):
             if getattr(self, name) < 1:
                 raise InvalidArgument(f"{name} must be at least 1")
         for addr in [self.self_addr, *self.peers]:

@@ -14,15 +14,13 @@ import logging
 import time
 from typing import Any
 
-from pysyncobj import SyncObj
-
 from . import commands as C
 from .base import StoreBase
 from .config import StoreConfig
 from .errors import Compacted, Unavailable
 from .groupcommit import GroupCommit
 from .mvcc import MVCCState
-from .replica import StateMachine, raft_conf
+from .replica import PipelinedSyncObj, StateMachine, raft_conf
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +39,9 @@ class RaftStore(StoreBase):
         self._last_lease_check = 0.0
         self._sm = StateMachine(self._apply, self._restored)
         self._state = self._sm.state
-        self._gc = GroupCommit(self._propose, max_batch=config.max_batch)
-        self._raft = SyncObj(config.self_addr, list(config.peers),
+        self._gc = GroupCommit(self._propose, max_batch=config.max_batch,
+                               max_inflight=config.max_inflight)
+        self._raft = PipelinedSyncObj(config.self_addr, list(config.peers),
                              conf=raft_conf(config, self._on_state_changed),
                              consumers=[self._sm])
         self._raft.addOnTickCallback(self._on_tick)
@@ -110,7 +109,7 @@ class RaftStore(StoreBase):
         return self._leader and not self._closed
 
     def _leader_id(self) -> str | None:
-        leader = self._raft.raftLeader  # Node or None
+        leader = self._raft._getLeader()  # Node or None
         return leader.id if leader is not None else None
 
     def status(self) -> dict:

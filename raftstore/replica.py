@@ -9,7 +9,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from pysyncobj import SyncObjConf, SyncObjConsumer, replicated
+from pysyncobj import SyncObj, SyncObjConf, SyncObjConsumer, replicated
 
 from .config import StoreConfig
 from .mvcc import MVCCState
@@ -32,6 +32,31 @@ class StateMachine(SyncObjConsumer):
         # a snapshot replaced our state (restart, or the leader sent a full dump)
         super()._deserialize(data)
         self._on_restore(self.state)
+
+
+class PipelinedSyncObj(SyncObj):
+    """SyncObj whose leader never moves a follower's next index backwards on a
+    late success reply.
+
+    With entries sent as soon as they are proposed, several append-entries are
+    in flight per follower. pysyncobj sets next index from every success reply,
+    so a reply to an older message rewinds it; the leader then resends entries
+    the follower already holds, and the follower truncates and rewrites its log
+    from there ("truncating already-applied log entries"). A follower only
+    replies success for entries it has, and TCP keeps order, so keeping the
+    higher next index is safe; a failed (reset) reply still rewinds it."""
+
+    def _SyncObj__onMessageReceived(self, node: Any, message: Any) -> None:
+        if (isinstance(message, dict) and message.get("type") == "next_node_idx"
+                and message.get("success") and not message.get("reset")):
+            next_index = self._SyncObj__raftNextIndex
+            before = next_index.get(node)
+            SyncObj._SyncObj__onMessageReceived(self, node, message)
+            after = next_index.get(node)
+            if before is not None and after is not None and after < before:
+                next_index[node] = before
+            return
+        SyncObj._SyncObj__onMessageReceived(self, node, message)
 
 
 def raft_conf(cfg: StoreConfig, on_state_changed: Callable[[int, int], None]) -> SyncObjConf:

@@ -77,5 +77,5 @@ def agent_argv(spec: ClusterSpec, node: NodeSpec) -> list[str]:
         argv += ["--master", url]
     argv += ["--token-file", str(node.token_file), "--address", node.address,
              "--docker-host", node.docker_host, "--port", str(spec.agent_port),
-             "--data-dir", str(node.data_dir)]
+             "--data-dir", str(node.data_dir), "--cluster-cidr", spec.cluster_cidr]
     return in_netns(str(node.netns_path), argv)

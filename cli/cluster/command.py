@@ -71,6 +71,9 @@ def up(masters: int, nodes: int, dir_: Path, timeout: int, prefix: str, subnet: 
                                  subnet=subnet, cluster_cidr=cluster_cidr,
                                  service_cidr=service_cidr, api_port_base=api_port,
                                  raft_port_base=raft_port)
+    except SpecError as e:
+        raise click.UsageError(str(e)) from None
+    try:
         LocalCluster(spec, say=_say, ready_timeout=timeout).up()
     except FAILURES as e:
         raise click.ClickException(f"{e}\n(`cox cluster down --dir {dir_}` removes what was "

@@ -82,6 +82,10 @@ def reap(node: NodeSpec) -> None:
     for root in (node.docker_exec_root, node.docker_data_root):
         for pid in procs.pids_mentioning(root):
             procs.stop(pid, timeout=5.0)
+    # Container processes outlive a killed dockerd and its shims (they are
+    # re-parented to init); the node's cgroup subtree is how they are found.
+    for pid in cgroup_pids(node.cgroup_parent):
+        procs.stop(pid, timeout=0.0)
     for root in (node.docker_exec_root, node.docker_data_root):
         unmount_under(root)
     _remove_cgroups(node.cgroup_parent)
@@ -115,15 +119,30 @@ def _mounts_under(prefix: str) -> list[str]:
     return out
 
 
-def _remove_cgroups(parent: str) -> None:
-    """rmdir the node's (now empty) cgroup subtree in every hierarchy, leaves first."""
+def _cgroup_dirs(parent: str) -> list[Path]:
+    """The node's cgroup subtree in every hierarchy (v1: one per controller)."""
     rel = parent.strip("/")
     if not rel or not CGROUP_ROOT.is_dir():
-        return
+        return []
     bases = [CGROUP_ROOT / rel] + [h / rel for h in CGROUP_ROOT.iterdir() if h.is_dir()]
-    for base in bases:
-        if not base.is_dir() or base.is_symlink():
-            continue
+    return [b for b in bases if b.is_dir() and not b.is_symlink()]
+
+
+def cgroup_pids(parent: str) -> set[int]:
+    """Every process in the node's cgroup subtree: its containers' processes."""
+    pids: set[int] = set()
+    for base in _cgroup_dirs(parent):
+        for procs_file in base.rglob("cgroup.procs"):
+            try:
+                pids |= {int(x) for x in procs_file.read_text().split()}
+            except (OSError, ValueError):
+                continue
+    return pids
+
+
+def _remove_cgroups(parent: str) -> None:
+    """rmdir the node's (now empty) cgroup subtree in every hierarchy, leaves first."""
+    for base in _cgroup_dirs(parent):
         for dirpath, _dirs, _files in sorted(os.walk(base), key=lambda w: -len(w[0])):
             try:
                 os.rmdir(dirpath)

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import errno
 import ipaddress
-import os
 import shutil
 import subprocess
+import threading
 from contextlib import suppress
 
 from pyroute2 import IPRoute, NetlinkError, NetNS, netns
@@ -142,21 +142,25 @@ def configure_node(spec: ClusterSpec, node: NodeSpec) -> None:
 
 
 def netns_sysctl(name: str, key: str, value: str) -> None:
-    """Write /proc/sys/KEY as seen from inside namespace NAME. /proc/sys/net is
-    per network namespace, so a thread pinned to it by setns sees the node's."""
-    pid = os.fork()
-    if pid == 0:  # child: setns, write, exit without running parent cleanup
-        code = 1
+    """Write /proc/sys/KEY as seen from inside namespace NAME. /proc/sys/net
+    follows the network namespace of the task that opens it, so a short-lived
+    thread joins the namespace (setns changes only the calling thread) and
+    writes; the rest of the process never leaves the host namespace."""
+    errors: list[BaseException] = []
+
+    def write() -> None:
         try:
-            netns.setns(name)
+            netns.setns(name, flags=0)
             with open(f"/proc/sys/{key}", "w") as f:
                 f.write(value)
-            code = 0
-        finally:
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise NetworkError(f"cannot set {key}={value} in namespace {name}")
+        except BaseException as e:  # noqa: BLE001 - handed to the caller's thread
+            errors.append(e)
+
+    t = threading.Thread(target=write, name=f"sysctl-{name}")
+    t.start()
+    t.join()
+    if errors:
+        raise NetworkError(f"cannot set {key}={value} in namespace {name}: {errors[0]}")
 
 
 # ---- blackhole routes ------------------------------------------------------------

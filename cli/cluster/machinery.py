@@ -9,11 +9,13 @@ falls back to the spec's names) and removes what it observes.
 from __future__ import annotations
 
 import csv
+import itertools
 import os
 import shutil
 import subprocess
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from pathlib import Path
 
@@ -30,6 +32,7 @@ class ClusterError(RuntimeError):
 
 
 Say = Callable[[str], None]
+CONCURRENT = frozenset({"stop-agent", "stop-dockerd", "stop-master", "reap-docker"})
 
 
 class LocalCluster:
@@ -80,15 +83,26 @@ class LocalCluster:
         self._check_shape()
         steps = plan_up(self.spec, self._observe(), with_control_plane=with_control_plane)
         self._save()
-        for step in steps:
-            self._run(step)
+        self._run_all(steps)
         self._save()
 
     def down(self) -> None:
-        for step in plan_down(self.spec, self._observe(), recorded=self.recorded):
-            self._run(step)
+        self._run_all(plan_down(self.spec, self._observe(), recorded=self.recorded))
 
     # ---- steps --------------------------------------------------------------------
+
+    def _run_all(self, steps: list[Step]) -> None:
+        """Run steps in order; a run of stops of one kind (independent processes,
+        each waiting out its own grace period) goes concurrently."""
+        for action, group in itertools.groupby(steps, key=lambda s: s.action):
+            batch = list(group)
+            if action in CONCURRENT and len(batch) > 1:
+                with ThreadPoolExecutor(max_workers=len(batch)) as pool:
+                    for f in [pool.submit(self._run, step) for step in batch]:
+                        f.result()
+            else:
+                for step in batch:
+                    self._run(step)
 
     def _run(self, step: Step) -> None:
         handler = getattr(self, "_" + step.action.replace("-", "_"))

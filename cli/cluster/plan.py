@@ -57,7 +57,8 @@ def plan_network_up(spec: ClusterSpec, seen: Observed) -> list[Step]:
     if spec.bridge not in seen.links:
         steps.append(Step("create-bridge", spec.bridge))
     steps.append(Step("configure-bridge", spec.bridge))
-    if spec.seal_table not in seen.tables:
+    # A new bridge needs a new seal: its ingress chain is bound to the device.
+    if spec.seal_table not in seen.tables or spec.bridge not in seen.links:
         steps.append(Step("create-seal", spec.seal_table))
     steps += [Step("add-blackhole", c) for c in spec.blackholes if c not in seen.blackholes]
     if seen.forward_filter and not seen.forward_allowed:

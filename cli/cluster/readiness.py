@@ -74,6 +74,8 @@ def wait(urls: list[str], token: str, nodes: list[str], timeout: float,
             if not api_up:
                 say(f"API answers at {url}")
                 api_up = True
+            if not nodes:
+                return
             ready, missing = nodes_ready(r.json(), nodes)
             if len(ready) != last_count:
                 say(f"nodes Ready: {len(ready)}/{len(nodes)}"

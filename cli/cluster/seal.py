@@ -7,13 +7,16 @@ in a single transaction:
         iifname BR oifname BR accept          # node <-> node through the host
         iifname BR counter drop               # "escaped": cluster -> elsewhere
         oifname BR counter drop               # "intruded": elsewhere -> cluster
-    chain prerouting (hook prerouting, priority mangle)
-        iifname BR ip daddr SERVICE counter   # untranslated ClusterIP traffic
-        iifname BR ip daddr CLUSTER counter   # pod traffic that reached the host
+    chain ingress   (hook ingress device BR, priority filter)
+        ip daddr SERVICE counter              # untranslated ClusterIP traffic
+        ip daddr CLUSTER counter              # pod traffic that reached the host
 
-The prerouting counters only count: such packets die on the host's blackhole
-routes (a blackhole destination is refused before the forward hook), and the
-counters are how a test or an operator sees that they did.
+The ingress counters only count, and only what the bridge hands up to the
+host itself (frames bridged from node to node never pass the bridge device's
+ingress, whereas with br_netfilter they do pass the IPv4 prerouting hook).
+Such packets die on the host's blackhole routes (a blackhole destination is
+refused before the forward hook); the counters are how a test or an operator
+sees that they did.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import ipaddress
 import socket
 from dataclasses import dataclass
 
-from pyroute2.netlink.nfnetlink.nftsocket import Cmp, Regs
+from pyroute2.netlink.nfnetlink.nftsocket import NFT_MSG_NEWCHAIN, Cmp, Regs, nft_chain_msg
 from pyroute2.nftables.expressions import genex, verdict
 from pyroute2.nftables.main import NFTables
 
@@ -35,11 +38,12 @@ META_IIFNAME = 6
 META_OIFNAME = 7
 PAYLOAD_NETWORK_HEADER = 1
 NF_DROP, NF_ACCEPT = 0, 1
-PRIORITY_FILTER, PRIORITY_MANGLE = 0, -150
+PRIORITY_FILTER = 0
+NF_INET_INGRESS = 5
 
 # Rule order inside each chain; counters are read back by position.
 FORWARD_RULES = ("bridged", "escaped", "intruded")
-PREROUTING_RULES = ("service", "cluster")
+INGRESS_RULES = ("service", "cluster")
 
 
 @dataclass(frozen=True)
@@ -82,7 +86,7 @@ def _counter() -> list:
 
 
 def rules(spec: ClusterSpec) -> dict[str, list[list]]:
-    """The seal rules per chain, in FORWARD_RULES / PREROUTING_RULES order (pure)."""
+    """The seal rules per chain, in FORWARD_RULES / INGRESS_RULES order (pure)."""
     br = spec.bridge
     return {
         "forward": [
@@ -90,9 +94,9 @@ def rules(spec: ClusterSpec) -> dict[str, list[list]]:
             _ifname(br) + _counter() + verdict(NF_DROP),
             _ifname(br, key=META_OIFNAME) + _counter() + verdict(NF_DROP),
         ],
-        "prerouting": [
-            _ifname(br) + _ip_daddr_in(spec.service_cidr) + _counter(),
-            _ifname(br) + _ip_daddr_in(spec.cluster_cidr) + _counter(),
+        "ingress": [
+            _ip_daddr_in(spec.service_cidr) + _counter(),
+            _ip_daddr_in(spec.cluster_cidr) + _counter(),
         ],
     }
 
@@ -113,21 +117,36 @@ def tables() -> set[str]:
 
 
 def create(spec: ClusterSpec) -> None:
-    """Create the table with its chains and rules in one transaction."""
+    """(Re)create the table with its chains and rules in one transaction. The
+    ingress chain is bound to the bridge device, so it follows the bridge."""
+    delete(spec.seal_table)
     nft = _nft()
     try:
         nft.begin()
         nft.table("add", name=spec.seal_table)
         nft.chain("add", table=spec.seal_table, name="forward", hook="forward", type="filter",
                   policy=NF_ACCEPT, priority=PRIORITY_FILTER - 5)
-        nft.chain("add", table=spec.seal_table, name="prerouting", hook="prerouting",
-                  type="filter", policy=NF_ACCEPT, priority=PRIORITY_MANGLE)
+        # pyroute2's chain() knows only the five IP hooks; a device-bound
+        # ingress hook goes through its generic command path.
+        ingress = {"table": spec.seal_table, "name": "ingress", "type": "filter",
+                   "policy": NF_ACCEPT,
+                   "hook": {"attrs": [["NFTA_HOOK_HOOKNUM", NF_INET_INGRESS],
+                                      ["NFTA_HOOK_PRIORITY", PRIORITY_FILTER],
+                                      ["NFTA_HOOK_DEV", spec.bridge]]}}
+        nft._run_with_cleanup(nft.asyncore._command, nft_chain_msg,
+                              {"add": NFT_MSG_NEWCHAIN}, "add", ingress)
         for chain, exprs in rules(spec).items():
             for expr in exprs:
                 nft.rule("add", table=spec.seal_table, chain=chain, expressions=(expr,))
         nft.commit()
     finally:
         nft.close()
+    # The batch's outcome is not reported back through pyroute2's sync API:
+    # read the table back, so a refused rule fails here and not silently.
+    try:
+        counters(spec.seal_table)
+    except LookupError:
+        raise RuntimeError(f"the kernel did not accept nftables table {spec.seal_table}") from None
 
 
 def delete(table: str) -> None:
@@ -141,7 +160,7 @@ def delete(table: str) -> None:
 
 def counters(table: str) -> SealCounters:
     """Packets counted by the seal rules, read back in rule order."""
-    per_chain: dict[str, list[int]] = {"forward": [], "prerouting": []}
+    per_chain: dict[str, list[int]] = {"forward": [], "ingress": []}
     nft = _nft()
     try:
         for rule in nft.get_rules():
@@ -156,7 +175,7 @@ def counters(table: str) -> SealCounters:
                 per_chain[chain].append(packets or 0)
     finally:
         nft.close()
-    fwd, pre = per_chain["forward"], per_chain["prerouting"]
-    if len(fwd) != len(FORWARD_RULES) or len(pre) != len(PREROUTING_RULES):
+    fwd, pre = per_chain["forward"], per_chain["ingress"]
+    if len(fwd) != len(FORWARD_RULES) or len(pre) != len(INGRESS_RULES):
         raise LookupError(f"nftables table {table} is missing or not a seal table")
     return SealCounters(escaped=fwd[1], intruded=fwd[2], service=pre[0], cluster=pre[1])

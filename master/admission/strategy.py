@@ -4,6 +4,8 @@ like Kubernetes' REST strategies. Pure: no store access, the clock is injected.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import copy
 from typing import Any
 
@@ -48,6 +50,49 @@ def _initial_status(kind: kinds.Kind, obj: Obj) -> None:
         obj["status"] = {"loadBalancer": {}} if kind.kind == "Service" else {}
 
 
+def _secret_data(obj: Obj) -> None:
+    """``stringData`` is write-only: merged into ``data`` (base64), as Kubernetes
+    does; ``data`` values must be base64."""
+    data = obj.get("data")
+    string_data = obj.pop("stringData", None)
+    if isinstance(string_data, dict):
+        data = data if isinstance(data, dict) else {}
+        for k, v in string_data.items():
+            if isinstance(v, str):
+                data[k] = base64.b64encode(v.encode()).decode()
+        obj["data"] = data
+    if isinstance(data, dict):
+        bad = []
+        for k, v in data.items():
+            try:
+                base64.b64decode(v.encode() if isinstance(v, str) else b"!", validate=True)
+            except (binascii.Error, ValueError):
+                bad.append((f"data[{k}]", "Invalid value: must be base64-encoded"))
+        if bad:
+            raise Invalid.fields("Secret", str(obj.get("metadata", {}).get("name", "")), bad)
+
+
+def _keep_allocated(kind: kinds.Kind, old: Obj, new: Obj) -> None:
+    """A Service update that leaves out what the system allocated (clusterIP,
+    nodePorts) keeps the allocated values, like Kubernetes' patchAllocatedValues."""
+    if kind.kind != "Service":
+        return
+    ospec, nspec = old.get("spec") or {}, new.get("spec")
+    if not isinstance(nspec, dict):
+        return
+    for f in ("clusterIP", "clusterIPs"):
+        if not nspec.get(f) and ospec.get(f):
+            nspec[f] = copy.deepcopy(ospec[f])
+    if nspec.get("type") in ("NodePort", "LoadBalancer"):
+        allocated = {(p.get("port"), p.get("protocol", "TCP")): p.get("nodePort")
+                     for p in ospec.get("ports") or [] if isinstance(p, dict)}
+        for p in nspec.get("ports") or []:
+            if isinstance(p, dict) and not p.get("nodePort"):
+                np = allocated.get((p.get("port"), p.get("protocol", "TCP")))
+                if np:
+                    p["nodePort"] = np
+
+
 def prepare_create(kind: kinds.Kind, obj: Obj) -> Obj:
     """Defaults, server-set status, then validation (raises ``Invalid``)."""
     obj = copy.deepcopy(obj)
@@ -57,6 +102,8 @@ def prepare_create(kind: kinds.Kind, obj: Obj) -> Obj:
     meta.pop("resourceVersion", None)
     defaults.apply_defaults(obj)
     _initial_status(kind, obj)
+    if kind.kind == "Secret":
+        _secret_data(obj)
     validation.validate(obj)
     return obj
 
@@ -77,6 +124,9 @@ def prepare_update(kind: kinds.Kind, old: Obj, new: Obj) -> Obj:
         else:
             new.pop("status", None)
     defaults.apply_defaults(new)
+    _keep_allocated(kind, old, new)
+    if kind.kind == "Secret":
+        _secret_data(new)
     validation.validate_update(old, new)
     return new
 

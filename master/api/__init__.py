@@ -43,6 +43,15 @@ def create_app(config: ApiConfig, store: Any, objects: ObjectStore | None = None
             raise errors.Unauthorized("Unauthorized")
         g.user = user
 
+    @app.after_request
+    def access_log(response: Any) -> Any:
+        # Method, path and status only: bodies and headers may hold secrets.
+        if log.isEnabledFor(logging.DEBUG):
+            user = getattr(g, "user", None)
+            log.debug("%s %s %d (%s)", request.method, request.path, response.status_code,
+                      user.name if user else "anonymous")
+        return response
+
     app.register_blueprint(discovery.create_blueprint())
     app.register_blueprint(health.create_blueprint())
     for group_version in kinds.group_versions():

@@ -11,8 +11,9 @@ from ..auth import TokenAuthenticator
 class ApiConfig:
     name: str = "master"
     authenticator: TokenAuthenticator = field(default_factory=TokenAuthenticator)
-    # Longest watch when the client gives no timeoutSeconds (Kubernetes: 30-60 min).
-    watch_max_seconds: int = 1800
+    # Longest watch (clients re-watch). A watch holds a server thread, and a
+    # vanished client is only noticed on the next write (event or bookmark).
+    watch_max_seconds: int = 600
     # How often an idle watch wakes to check for shutdown / send a bookmark.
     watch_poll_seconds: float = 1.0
     bookmark_interval_seconds: float = 15.0

@@ -78,6 +78,7 @@ def version_info(git_version: str) -> Obj:
 def create_blueprint() -> Blueprint:
     bp = Blueprint("discovery", __name__)
 
+
     @bp.get("/version")
     def version() -> Response:
         return json_response(version_info(state().config.git_version))

@@ -18,6 +18,8 @@ def readiness(status: dict[str, Any], max_lag: int) -> str | None:
     """Why this replica is not ready, or None when it is. Pure."""
     if not status.get("leader"):
         return "the store has no leader (no quorum?)"
+    if status.get("role") == "leader" and status.get("has_quorum") is False:
+        return "this replica leads but has lost its quorum"
     lag = int(status.get("commit_index") or 0) - int(status.get("applied_index") or 0)
     if lag > max_lag:
         return f"the store is catching up ({lag} entries behind its commit index)"

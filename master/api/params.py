@@ -27,12 +27,23 @@ _YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml")
 PROPAGATION_POLICIES = ("Background", "Foreground", "Orphan")
 
 
+class _NoAliasLoader(yaml.SafeLoader):
+    """YAML without anchors/aliases: an alias bomb would expand on the way to JSON."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.YAMLError("YAML aliases are not allowed")
+        return super().compose_node(parent, index)
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def parse_body(raw: bytes, mimetype: str, *, allow_empty: bool = False) -> Any:
-    """Decode a JSON (or YAML) body; 400 when it is not a well-formed object."""
+def parse_body(raw: bytes, mimetype: str, *, allow_empty: bool = False,
+               json_array: bool = False) -> Any:
+    """Decode a JSON (or YAML) body; 400 when it is not a well-formed object
+    (or, with ``json_array``, array: a JSON patch)."""
     if not raw.strip():
         if allow_empty:
             return None
@@ -40,15 +51,35 @@ def parse_body(raw: bytes, mimetype: str, *, allow_empty: bool = False) -> Any:
     try:
         text = raw.decode("utf-8")
         if mimetype in _YAML_TYPES:
-            body = yaml.safe_load(text)
+            body = yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader
         else:
             body = json.loads(text, parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError, yaml.YAMLError) as e:
+    except (UnicodeDecodeError, ValueError, RecursionError, yaml.YAMLError) as e:
         kind = "YAML" if mimetype in _YAML_TYPES else "JSON"
         raise errors.BadRequest(f"the request body is not valid {kind}: {_short(e)}") from None
-    if not isinstance(body, dict):
+    if _too_deep(body):
+        raise errors.BadRequest(f"the request body is nested more than {MAX_DEPTH} levels deep")
+    if json_array:
+        if not isinstance(body, list):
+            raise errors.BadRequest("the request body must be a JSON array (a JSON patch)")
+    elif not isinstance(body, dict):
         raise errors.BadRequest("the request body must be a JSON object")
     return body
+
+
+MAX_DEPTH = 100
+
+
+def _too_deep(body: Any) -> bool:
+    """Iteratively, so a hostile body cannot exhaust the stack here or later."""
+    stack = [(body, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return False
 
 
 def _short(e: Exception) -> str:

@@ -20,7 +20,8 @@ from coxapi.meta import merge_patch
 from raftstore import errors as store_errors
 
 from ..admission import deletion, names, namespaces, strategy
-from . import discovery, fields, params, paths, podlogs, scale, watch
+from ..server import STREAM_ENVIRON_KEY
+from . import discovery, fields, jsonpatch, params, paths, podlogs, scale, watch
 from .responses import json_response
 from .state import state
 
@@ -28,7 +29,7 @@ Obj = dict[str, Any]
 
 # Kinds Kubernetes lets a PUT create (AllowCreateOnUpdate).
 _CREATE_ON_UPDATE = ("Endpoints", "Event", "Lease")
-_PATCH_TYPES = (params.MERGE_PATCH, params.STRATEGIC_PATCH)
+_PATCH_TYPES = (params.MERGE_PATCH, params.STRATEGIC_PATCH, params.JSON_PATCH)
 _ATTEMPTS = 8
 
 
@@ -71,12 +72,13 @@ def _dispatch(t: paths.Target) -> Response:
 # ---- request helpers -------------------------------------------------------
 
 
-def _body(allow_empty: bool = False) -> Any:
+def _body(allow_empty: bool = False, json_array: bool = False) -> Any:
     raw = request.get_data(cache=False)
     if len(raw) > state().config.max_body_bytes:
         raise errors.ApiError.from_status({"code": 413, "reason": "RequestEntityTooLarge",
                                            "message": "the request body is too large"})
-    return params.parse_body(raw, request.mimetype, allow_empty=allow_empty)
+    return params.parse_body(raw, request.mimetype, allow_empty=allow_empty,
+                             json_array=json_array)
 
 
 def _check_type(kind: kinds.Kind, body: Obj) -> None:
@@ -154,6 +156,7 @@ def _list(t: paths.Target) -> Response:
                               stopping=st.stopping)
         resp = Response(stream, mimetype="application/json", direct_passthrough=True)
         resp.headers["Cache-Control"] = "no-cache, private"
+        request.environ[STREAM_ENVIRON_KEY] = True
         return resp
     items, rv, last_key = st.objects.list(
         t.kind, t.namespace, opts.label_selector, predicate, limit=opts.limit,
@@ -247,18 +250,23 @@ def _patch(t: paths.Target) -> Response:
     if request.mimetype not in _PATCH_TYPES:
         raise errors.UnsupportedMediaType(
             f"the patch type {request.mimetype!r} is not supported; use "
-            f"{params.MERGE_PATCH} or {params.STRATEGIC_PATCH}")
+            f"{', '.join(_PATCH_TYPES)}")
     st = state()
-    patch = _body()
-    precondition = isinstance(patch.get("metadata"), dict) and \
+    is_json_patch = request.mimetype == params.JSON_PATCH
+    patch = _body(json_array=is_json_patch)
+
+    def patched(doc: Obj) -> Any:
+        return jsonpatch.apply(doc, patch) if is_json_patch else merge_patch(doc, patch)
+
+    precondition = not is_json_patch and isinstance(patch.get("metadata"), dict) and \
         bool(patch["metadata"].get("resourceVersion"))
     for _ in range(_ATTEMPTS):
         cur = st.objects.get(t.kind, t.namespace, t.name)
         if t.subresource == "scale":
-            target = scale.apply_scale(cur, merge_patch(scale.to_scale(cur), patch))
+            target = scale.apply_scale(cur, patched(scale.to_scale(cur)))
             new = strategy.prepare_update(t.kind, cur, target)
         else:
-            merged = merge_patch(cur, patch)
+            merged = patched(cur)
             if not isinstance(merged, dict):
                 raise errors.BadRequest("the patch must be a JSON object")
             _check_type(t.kind, merged)

@@ -114,8 +114,20 @@ class Allocator:
                 self._owners.pop(value, None)
         return True
 
-    def held_by(self, uid: str) -> list[str]:
-        return [v for v, u in self._cache().items() if u == uid]
+    def claimed_at(self, value: str) -> float:
+        """When ``value`` was claimed (epoch seconds); +inf if it is not."""
+        kv = self.store.get(self._key(value))
+        if kv is None:
+            return float("inf")
+        try:
+            return float(kv.value.get("claimedAt") or 0)
+        except (TypeError, ValueError):
+            return 0.0
+
+    def held_by(self, uid: str, fresh: bool = False) -> list[str]:
+        """Values claimed by ``uid``: from the cache, or (``fresh``) the store."""
+        owners = self.refresh() if fresh else self._cache()
+        return [v for v, u in owners.items() if u == uid]
 
 
 def ip_candidates(cidr: str, reserved: int = 1) -> tuple[Callable[[], Iterator[str]], int]:

@@ -21,9 +21,13 @@ class ControllerConfig:
     # pod GC: terminated pods beyond this many are deleted, oldest first
     terminated_pod_gc_threshold: int = 12500
     pod_gc_period: float = 20.0
+    # events whose last occurrence is older than this are deleted
+    event_ttl: float = 3600.0
+    event_gc_period: float = 60.0
     workers: int = 2
     scheduler_name: str = "default-scheduler"
-    scheduler_bind_workers: int = 8
+    # bindings in flight at once: each is a Raft commit, so latency-bound
+    scheduler_bind_workers: int = 32
     # unschedulable pods are retried with back-off from ..._initial up to ..._max
     scheduler_backoff_initial: float = 1.0
     scheduler_backoff_max: float = 30.0

@@ -60,6 +60,13 @@ class GarbageCollector(Controller):
         for kind in DEPENDENT_KINDS:
             for dep in self.informers[kind].by_index("ownerUID", uid):
                 self._dependent(kind, dep)
+        # a dependent gone may be the last one an owner in foreground deletion waits for
+        ns = owner["metadata"].get("namespace")
+        for r in owner["metadata"].get("ownerReferences") or []:
+            inf = self.informers.get(r.get("kind", ""))
+            waiting = inf.get_by(ns, r.get("name", "")) if inf is not None else None
+            if waiting is not None and waiting["metadata"].get("uid") == r.get("uid"):
+                self._owner_changed(r["kind"], waiting)
 
     def _owner_changed(self, kind: str, owner: Obj) -> None:
         m = owner["metadata"]

@@ -177,16 +177,11 @@ class ReplicaSetController(Controller):
         if diff < 0:
             n = min(-diff, BURST)
             self.expectations.expect_creations(key, n)
-            for _ in range(n):
-                try:
-                    pod = self._create_pod(rs)
-                except Exception:
-                    # nothing more will be observed for the rest of this batch
-                    for _ in range(n):
-                        self.expectations.creation_observed(key)
-                    raise
-                self.events.normal(rs, "SuccessfulCreate",
-                                   f"Created pod: {pod['metadata']['name']}")
+            created = self._slow_start(rs, n)
+            for _ in range(n - created):  # never issued: nothing to wait for
+                self.expectations.creation_observed(key)
+            if created < n:
+                raise _CreateFailed(f"created {created} of {n} pods")
         elif diff > 0:
             victims = sorted(active, key=deletion_rank)[:min(diff, BURST)]
             self.expectations.expect_deletions(key, [key_of(p) for p in victims])
@@ -198,6 +193,24 @@ class ReplicaSetController(Controller):
                     raise
                 self.events.normal(rs, "SuccessfulDelete",
                                    f"Deleted pod: {pod['metadata']['name']}")
+
+    def _slow_start(self, rs: Obj, n: int) -> int:
+        """Create ``n`` pods in batches of 1, 2, 4, ... (Kubernetes' slow
+        start): a failing create (quota, invalid template, no quorum) stops
+        after a few attempts instead of n. Returns how many were created."""
+        created, batch = 0, 1
+        while created < n:
+            for _ in range(min(batch, n - created)):
+                try:
+                    pod = self._create_pod(rs)
+                except errors.ApiError as e:
+                    self.events.warning(rs, "FailedCreate", f"Error creating: {e}")
+                    return created
+                created += 1
+                self.events.normal(rs, "SuccessfulCreate",
+                                   f"Created pod: {pod['metadata']['name']}")
+            batch *= 2
+        return created
 
     def _create_pod(self, rs: Obj) -> Obj:
         for _ in range(5):
@@ -244,3 +257,7 @@ class ReplicaSetController(Controller):
             self.objects.guaranteed_update("ReplicaSet", rs["metadata"].get("namespace"),
                                            rs["metadata"]["name"], write)
         return recheck + 0.01 if recheck is not None else None
+
+
+class _CreateFailed(Exception):
+    """Some pods could not be created; the key is retried with back-off."""

@@ -14,6 +14,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from coxapi import errors
+
 from .allocator import Allocator, in_ip_range, ip_candidates, owner_of, port_candidates
 from .base import Context, Controller
 
@@ -22,6 +24,7 @@ log = logging.getLogger(__name__)
 Obj = dict[str, Any]
 NODE_PORT_TYPES = ("NodePort", "LoadBalancer")
 _REPAIR_AFTER = 120.0  # claims older than this whose Service is gone are leaks
+_SETTLED = 10.0  # a claim older than this is not part of a write in progress
 
 
 class ServiceIpController(Controller):
@@ -57,7 +60,7 @@ class ServiceIpController(Controller):
         if key.startswith("deleted:"):
             uid = key.split(":", 1)[1]
             for alloc in (self.ips, self.ports):
-                for value in alloc.held_by(uid):
+                for value in alloc.held_by(uid, fresh=True):
                     alloc.release(value, uid)
             return None
         svc = self.services.get(key)
@@ -75,43 +78,73 @@ class ServiceIpController(Controller):
                                     f"no free address left in {self.config.service_cidr}")
         elif ip != "None" and not self._claim_user_ip(svc, ip, owner):
             new_ip = None
-        ports_wanted, new_ports = self._node_ports(svc, owner)
-        # ports of this Service no longer in its spec are freed
-        for value in self.ports.held_by(uid):
-            if value not in ports_wanted:
-                self.ports.release(value, uid)
-        if new_ip is None and not new_ports:
-            return None
-        lost: list[str] = []
+        _, new_ports = self._node_ports(svc, owner)
+        if new_ip is not None or new_ports:
+            cur = self._write(svc, new_ip, new_ports)
+            if cur is None:
+                return None
+        else:
+            cur = svc
+        self._release_unused(cur)
+        if new_ip is not None and (cur.get("spec") or {}).get("clusterIP") == new_ip:
+            self.events.normal(svc, "ClusterIPAllocated", f"Allocated cluster IP {new_ip}")
+        return None
+
+    def _write(self, svc: Obj, new_ip: str | None, new_ports: dict[int, str]) -> Obj | None:
+        """Record the new addresses in the Service (only where still empty);
+        returns the stored Service, None if it is gone."""
+        uid = svc["metadata"].get("uid")
 
         def write(cur: Obj) -> Obj | None:
             if cur["metadata"].get("uid") != uid:
                 raise _Gone
             cspec = cur.setdefault("spec", {})
             changed = False
-            if new_ip is not None:
-                if cspec.get("clusterIP"):
-                    lost.append(new_ip)
-                else:
-                    cspec["clusterIP"] = new_ip
-                    cspec["clusterIPs"] = [new_ip]
-                    changed = True
+            if new_ip is not None and not cspec.get("clusterIP"):
+                cspec["clusterIP"] = new_ip
+                cspec["clusterIPs"] = [new_ip]
+                changed = True
             for i, port in enumerate(cspec.get("ports") or []):
                 if i in new_ports and not port.get("nodePort"):
                     port["nodePort"] = int(new_ports[i])
                     changed = True
             return cur if changed else None
         try:
-            self.objects.guaranteed_update("Service", svc["metadata"].get("namespace"),
-                                           svc["metadata"]["name"], write)
-        except _Gone:
+            cur = self.objects.guaranteed_update("Service", svc["metadata"].get("namespace"),
+                                                 svc["metadata"]["name"], write)
+        except (_Gone, errors.NotFound):
             self.reconcile(f"deleted:{uid}")
             return None
-        for value in lost:
-            self.ips.release(value, uid)
-        if new_ip is not None and not lost:
-            self.events.normal(svc, "ClusterIPAllocated", f"Allocated cluster IP {new_ip}")
-        return None
+        # Someone else filled a field first: what we claimed for it is unused.
+        stored_ip, stored_ports = _in_use(cur)
+        if new_ip is not None and new_ip != stored_ip:
+            self.ips.release(new_ip, uid)
+        for value in new_ports.values():
+            if value not in stored_ports:
+                self.ports.release(value, uid)
+        return cur
+
+    def _release_unused(self, svc: Obj) -> None:
+        """Free claims this Service holds but does not use (type or port
+        changes). Only settled claims go: a fresh one may belong to a write
+        another worker has not finished."""
+        uid = svc["metadata"].get("uid", "")
+        ip, ports = _in_use(svc)
+        extra = [(self.ips, v) for v in self.ips.held_by(uid) if v != ip] + \
+                [(self.ports, v) for v in self.ports.held_by(uid) if v not in ports]
+        if not extra:
+            return
+        try:  # decide on the stored Service, not a cache that may be behind
+            ip, ports = _in_use(self.objects.get("Service", svc["metadata"].get("namespace"),
+                                                 svc["metadata"]["name"]))
+        except errors.NotFound:
+            return
+        now = self.config.clock()
+        for alloc, value in extra:
+            if value == ip or value in ports:
+                continue
+            if now - alloc.claimed_at(value) >= _SETTLED:
+                alloc.release(value, uid)
 
     def _claim_user_ip(self, svc: Obj, ip: str, owner: Obj) -> bool:
         if not in_ip_range(ip, self.config.service_cidr):
@@ -159,6 +192,14 @@ class ServiceIpController(Controller):
             wanted.add(value)
             new[i] = value
         return wanted, new
+
+
+def _in_use(svc: Obj) -> tuple[str, set[str]]:
+    spec = svc.get("spec") or {}
+    ports = set()
+    if spec.get("type") in NODE_PORT_TYPES:
+        ports = {str(p["nodePort"]) for p in spec.get("ports") or [] if p.get("nodePort")}
+    return spec.get("clusterIP") or "", ports
 
 
 class _Gone(Exception):

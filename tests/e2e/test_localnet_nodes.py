@@ -15,6 +15,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -24,7 +25,7 @@ import psutil
 import pytest
 import requests
 
-from cli.cluster import dockerd, hostnet, seal
+from cli.cluster import dockerd, hostnet, procs, seal
 from cli.cluster.machinery import LocalCluster
 from cli.cluster.spec import ClusterSpec
 from tests.support import wait_until
@@ -38,6 +39,7 @@ pytestmark = [
 
 OUTSIDE = "192.0.2.1"  # TEST-NET-1: documentation only
 UNUSED_CLUSTER_IP = "10.96.251.7"
+PROBE_PORT = 9  # discard: nothing real listens, and the host never sends there itself
 RUN_ROOT = Path("/run/coxt-e2e")
 
 
@@ -86,6 +88,22 @@ def test_two_node_dockerds_come_up_in_seconds(cluster):
         assert info["Name"]
 
 
+def test_node_namespaces_are_addressed_routed_and_forward(cluster):
+    for node in cluster.spec.all_nodes():
+        out = json.loads(in_netns(node, (
+            "import json, socket;"
+            "from pyroute2 import IPRoute;"
+            "ipr = IPRoute();"
+            "lo = ipr.get_links(ipr.link_lookup(ifname='lo')[0])[0];"
+            "addrs = [a.get_attr('IFA_ADDRESS') for a in ipr.get_addr(label='eth0')];"
+            "gw = [r.get_attr('RTA_GATEWAY') for r in ipr.get_default_routes()];"
+            "fwd = open('/proc/sys/net/ipv4/ip_forward').read().strip();"
+            "print(json.dumps({'lo_up': bool(lo['flags'] & 1), 'addrs': addrs, 'gw': gw,"
+            " 'forward': fwd}))")))
+        assert out == {"lo_up": True, "addrs": [node.address], "gw": [node.gateway],
+                       "forward": "1"}
+
+
 def test_each_node_runs_the_demo_image_and_the_host_reaches_it(cluster):
     spec = cluster.spec
     for node in spec.all_nodes():
@@ -114,12 +132,12 @@ out = {}
 for dst in (%(targets)r):
     u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     for _ in range(3):
-        u.sendto(b"coxt-seal-probe", (dst, 9))
+        u.sendto(b"coxt-seal-probe", (dst, %(port)d))
     u.close()
     t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     t.settimeout(1.5)
     try:
-        t.connect((dst, 80))
+        t.connect((dst, %(port)d))
         out[dst] = "connected"
     except socket.timeout:
         out[dst] = "timeout"
@@ -161,11 +179,16 @@ def test_outside_and_unused_cluster_ip_traffic_dies_on_the_machine(cluster, tmp_
     n1 = spec.node(1)
     assert set(spec.blackholes) <= hostnet.blackholes()
     before = seal.counters(spec.seal_table)
-    bpf = (f"(dst host {OUTSIDE}) or net {spec.subnet} or net {spec.service_cidr} "
-           f"or net {spec.cluster_cidr}")
+    # Our probes, whether they left as sent or masqueraded to the host's address
+    # (the host's own ARP and traffic to its gateway, which 192.0.2.1 is on some
+    # machines, must not count).
+    bpf = (f"ip and (net {spec.subnet} or net {spec.service_cidr} or net {spec.cluster_cidr}"
+           f" or (dst host {OUTSIDE} and (udp dst port {PROBE_PORT}"
+           f" or tcp dst port {PROBE_PORT})))")
     captures = [Capture(i, bpf, tmp_path / f"{i}.pcap") for i in sorted(hostnet.uplinks())]
 
-    result = json.loads(in_netns(n1, PROBE % {"targets": (OUTSIDE, UNUSED_CLUSTER_IP)}))
+    result = json.loads(in_netns(n1, PROBE % {"targets": (OUTSIDE, UNUSED_CLUSTER_IP),
+                                              "port": PROBE_PORT}))
     # Both requests fail by silence: no reset, no ICMP came back from anywhere.
     assert result == {OUTSIDE: "timeout", UNUSED_CLUSTER_IP: "timeout"}
 
@@ -184,6 +207,26 @@ def test_outside_and_unused_cluster_ip_traffic_dies_on_the_machine(cluster, tmp_
     seen = {c.proc.args[3]: c.stop() for c in captures}
     print(f"packets of this test seen on the uplinks: {seen}")
     assert all(n == 0 for n in seen.values()), seen
+
+
+def test_up_again_replaces_a_killed_dockerd_and_reaps_what_it_left(cluster):
+    spec = cluster.spec
+    n2 = spec.node(2)
+    old = LocalCluster(spec).state.node("n2").pids["dockerd"]
+    left_running = procs.pids_mentioning(n2.docker_exec_root)  # its containerd and shims
+    assert old in left_running and len(left_running) >= 2
+    os.kill(old, signal.SIGKILL)
+    wait_until(lambda: procs.exited(old), timeout=10, what="the killed dockerd to exit")
+
+    again = LocalCluster(spec, say=lambda m: print("  " + m))
+    again.up(with_control_plane=False)
+    new = again.state.node("n2").pids["dockerd"]
+    assert new != old
+    assert again.state.node("n1").pids["dockerd"] == cluster.state.node("n1").pids["dockerd"]
+    # the orphans of the killed dockerd are gone; only the new one's remain
+    assert not set(left_running) & set(procs.pids_mentioning(n2.docker_exec_root))
+    assert dockerd.run_probe(n2, spec.image) == "probe-n2"
+    cluster.state = again.state  # later tests see the new pids
 
 
 def test_down_leaves_nothing_behind(cluster):

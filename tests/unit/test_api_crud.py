@@ -259,3 +259,34 @@ def test_stale_reads_are_explicit(api, monkeypatch):
     api.get("/api/v1/pods")
     api.get("/api/v1/pods", query={"resourceVersion": "0"})
     assert seen == [True, False]
+
+
+def test_hostile_bodies_are_400_not_500(api):
+    deep = b'{"metadata":{"name":"x"},"data":' + b'{"a":' * 5000 + b'1' + b'}' * 5000 + b'}'
+    r = api.request("POST", "/api/v1/namespaces/default/configmaps", raw=deep)
+    assert r.status_code == 400
+    nested = b'{"metadata":{"name":"x"},"data":' + b'{"a":' * 500 + b'1' + b'}' * 500 + b'}'
+    r = api.request("POST", "/api/v1/namespaces/default/configmaps", raw=nested)
+    assert r.status_code == 400 and "nested" in r.json["message"]
+    bomb = b"a: &a [x, x]\nb: &b [*a, *a]\nc: [*b, *b]\n"
+    r = api.request("POST", "/api/v1/namespaces/default/configmaps", raw=bomb,
+                    content_type="application/yaml")
+    assert r.status_code == 400
+
+
+def test_oversized_bodies_are_413():
+    small = Api(max_body_bytes=1024)
+    body = {"metadata": {"name": "big"}, "data": {"k": "x" * 4096}}
+    r = small.post("/api/v1/namespaces/default/configmaps", body)
+    assert r.status_code == 413 and r.json["kind"] == "Status"
+
+
+def test_delete_collection_with_a_selector(api):
+    for name, tier in (("a", "web"), ("b", "web"), ("c", "db")):
+        api.post("/api/v1/namespaces/default/configmaps",
+                 {"metadata": {"name": name, "labels": {"tier": tier}}})
+    r = api.delete("/api/v1/namespaces/default/configmaps", query={"labelSelector": "tier=web"})
+    assert r.status_code == 200
+    assert sorted(i["metadata"]["name"] for i in r.json["items"]) == ["a", "b"]
+    left = api.get("/api/v1/namespaces/default/configmaps").json["items"]
+    assert [i["metadata"]["name"] for i in left] == ["c"]

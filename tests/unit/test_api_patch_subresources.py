@@ -122,3 +122,61 @@ def test_scale_to_a_negative_count_is_invalid(api):
 def test_scale_is_not_a_subresource_of_pods(api):
     api.post(POD, pod("p"))
     assert api.get(f"{POD}/p/scale").status_code == 404
+
+
+def test_json_patch(api):
+    api.post(POD, pod("p", labels={"app": "web"}))
+    ops = [{"op": "add", "path": "/metadata/labels/tier", "value": "front"},
+           {"op": "replace", "path": "/spec/containers/0/image", "value": "busybox:1.37"},
+           {"op": "remove", "path": "/metadata/labels/app"}]
+    r = api.patch(f"{POD}/p", ops, content_type="application/json-patch+json")
+    assert r.status_code == 200, r.json
+    assert r.json["metadata"]["labels"] == {"tier": "front"}
+    assert r.json["spec"]["containers"][0]["image"] == "busybox:1.37"
+
+
+def test_json_patch_failures(api):
+    api.post(POD, pod("p"))
+    r = api.patch(f"{POD}/p", [{"op": "test", "path": "/spec/restartPolicy", "value": "Never"}],
+                  content_type="application/json-patch+json")
+    assert r.status_code == 422
+    r = api.patch(f"{POD}/p", [{"op": "remove", "path": "/metadata/nothing"}],
+                  content_type="application/json-patch+json")
+    assert r.status_code == 422
+    r = api.patch(f"{POD}/p", {"op": "add"}, content_type="application/json-patch+json")
+    assert r.status_code == 400
+    r = api.patch(f"{POD}/p", [{"op": "jump", "path": "/x"}],
+                  content_type="application/json-patch+json")
+    assert r.status_code == 400
+
+
+def test_json_patch_on_scale(api):
+    api.post(DEPLOY, deployment("web"))
+    r = api.patch(f"{DEPLOY}/web/scale", [{"op": "replace", "path": "/spec/replicas", "value": 4}],
+                  content_type="application/json-patch+json")
+    assert r.status_code == 200 and r.json["spec"]["replicas"] == 4
+
+
+def test_secret_string_data_is_merged_into_base64_data(api):
+    r = api.post("/api/v1/namespaces/default/secrets",
+                 {"metadata": {"name": "s"}, "data": {"a": "eA=="}, "stringData": {"b": "hunter2"}})
+    assert r.status_code == 201
+    assert r.json["data"] == {"a": "eA==", "b": "aHVudGVyMg=="} and "stringData" not in r.json
+    assert r.json["type"] == "Opaque"
+    r = api.post("/api/v1/namespaces/default/secrets",
+                 {"metadata": {"name": "bad"}, "data": {"a": "not base64!"}})
+    assert r.status_code == 422 and r.json["details"]["causes"][0]["field"] == "data[a]"
+
+
+def test_service_update_without_allocated_values_keeps_them(api):
+    svc = {"metadata": {"name": "web"}, "spec": {"type": "NodePort", "selector": {"app": "web"},
+                                                "ports": [{"port": 80}]}}
+    api.post("/api/v1/namespaces/default/services", svc)
+    api.patch("/api/v1/namespaces/default/services/web",
+              {"spec": {"clusterIP": "10.96.0.10", "ports": [{"port": 80, "nodePort": 30080}]}})
+    r = api.put("/api/v1/namespaces/default/services/web", svc)  # as from a manifest
+    assert r.status_code == 200, r.json
+    assert r.json["spec"]["clusterIP"] == "10.96.0.10"
+    assert r.json["spec"]["ports"][0]["nodePort"] == 30080
+    r = api.patch("/api/v1/namespaces/default/services/web", {"spec": {"clusterIP": "10.96.0.11"}})
+    assert r.status_code == 422

@@ -49,7 +49,7 @@ def test_seal_rules_accept_bridged_drop_the_rest_and_count_untranslated():
     spec = ClusterSpec(dir=Path("/c"))
     r = seal.rules(spec)
     assert len(r["forward"]) == len(seal.FORWARD_RULES)
-    assert len(r["prerouting"]) == len(seal.PREROUTING_RULES)
+    assert len(r["ingress"]) == len(seal.INGRESS_RULES)
 
     def names(rule):
         return [e["attrs"][0][1] for e in rule]
@@ -58,7 +58,7 @@ def test_seal_rules_accept_bridged_drop_the_rest_and_count_untranslated():
     assert names(accept) == ["meta", "cmp", "meta", "cmp", "immediate"]
     assert names(escaped) == ["meta", "cmp", "counter", "immediate"]
     assert names(intruded) == ["meta", "cmp", "counter", "immediate"]
-    for rule in r["prerouting"]:
+    for rule in r["ingress"]:
         assert names(rule)[-1] == "counter"  # counts only: the blackhole route drops
         assert "payload" in names(rule) and "bitwise" in names(rule)
 

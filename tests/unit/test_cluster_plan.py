@@ -124,3 +124,9 @@ def test_down_without_cluster_json_keeps_routes_it_cannot_prove_are_its_own():
     with_bridge = Observed(links=frozenset({"cox0"}), blackholes=frozenset(SPEC.blackholes))
     steps = actions(plan_down(SPEC, with_bridge, recorded=False))
     assert "delete-blackhole 10.96.0.0/16" in steps
+
+
+def test_a_recreated_bridge_gets_a_new_seal():
+    seen = Observed(**{**fully_up().__dict__, "links": fully_up().links - {"cox0"}})
+    first = actions(plan_up(SPEC, seen))[:3]
+    assert first == ["create-bridge cox0", "configure-bridge cox0", "create-seal coxswain-seal"]

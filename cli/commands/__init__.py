@@ -1,0 +1,1 @@
+"""The ``cox`` subcommands, one module per command (or family of commands)."""

@@ -1,0 +1,107 @@
+"""``cox cluster status``: every master's Raft view and every node's readiness.
+
+``status_command`` is a plain ``click.Command`` named ``status``; ``cli.main``
+attaches it to the ``cox cluster`` group (or offers it as ``cox
+cluster-status`` when that group cannot be loaded).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import click
+
+from coxapi import errors as api
+from coxapi.client import Client
+from coxapi.kinds import lookup
+
+from .. import printers
+from ..errors import (
+    EXIT_ERROR,
+    EXIT_UNREACHABLE,
+    ReportedError,
+    connection_problem,
+    failure_for,
+    unreachable_line,
+)
+from .context import CliContext, pass_cli
+
+Obj = dict[str, Any]
+PROBE_TIMEOUT = 3.0
+
+
+@dataclass
+class MasterView:
+    address: str
+    status: Obj | None = None  # GET /status/raft, when it answered
+    problem: str = ""  # why it did not
+
+
+def probe(address: str, token: str | None, timeout: float = PROBE_TIMEOUT) -> MasterView:
+    """Ask one master (and only that one: no failover) for its Raft status."""
+    client = Client([address], token, timeout=timeout, user_agent="cox")
+    try:
+        status = client.request("GET", "/status/raft")
+    except api.ClusterUnreachable as e:
+        return MasterView(address, problem=f"unreachable ({connection_problem(str(e))})")
+    except api.ApiError as e:
+        return MasterView(address, problem=f"error: {e.reason}: {e.message}")
+    finally:
+        client.close()
+    if not isinstance(status, dict):
+        return MasterView(address, problem="unexpected answer to /status/raft")
+    return MasterView(address, status=status)
+
+
+def master_rows(views: list[MasterView]) -> list[list[str]]:
+    """The masters table; ``*`` marks the leader."""
+    rows = [["", "NAME", "ADDRESS", "ROLE", "TERM", "COMMIT", "APPLIED", "STATUS"]]
+    for v in views:
+        s = v.status
+        if s is None:
+            rows.append(["", "?", v.address, "-", "-", "-", "-", v.problem])
+            continue
+        role = str(s.get("role", "?"))
+        rows.append(["*" if role == "leader" else "", str(s.get("name") or s.get("id") or "?"),
+                     v.address, role, str(s.get("term", "-")), str(s.get("commit_index", "-")),
+                     str(s.get("applied_index", "-")), "reachable"])
+    return rows
+
+
+def node_rows(nodes: list[Obj], now: datetime) -> list[list[str]]:
+    rows = [["NODE", "STATUS", "ADDRESS", "AGE"]]
+    return rows + [[n.get("metadata", {}).get("name", ""), printers.node_status(n),
+                    printers.node_address(n, "InternalIP"), printers.created_age(n, now)]
+                   for n in nodes]
+
+
+@click.command("status")
+@pass_cli
+def status_command(cli: CliContext) -> None:
+    """Show each master's Raft role, term and indexes, and each node's state."""
+    settings = cli.settings()
+    with ThreadPoolExecutor(max_workers=max(1, len(settings.servers))) as pool:
+        views = list(pool.map(lambda a: probe(a, settings.token), settings.servers))
+    click.echo("MASTERS")
+    for line in printers.render_table(master_rows(views)):
+        click.echo(line)
+    reachable = [v for v in views if v.status is not None]
+    if not reachable:
+        raise ReportedError(unreachable_line(settings.servers, "no answer"), EXIT_UNREACHABLE)
+    click.echo("")
+    try:
+        nodes = cli.client().list(lookup("nodes")).get("items") or []
+    except (api.ApiError, api.ClusterUnreachable) as e:
+        failure = failure_for(e, settings.servers)
+        raise ReportedError(failure.line, failure.exit_code) from None
+    if nodes:
+        for line in printers.render_table(node_rows(nodes, cli.now())):
+            click.echo(line)
+    else:
+        click.echo("No nodes registered.")
+    if not any((v.status or {}).get("role") == "leader" for v in reachable):
+        raise ReportedError("error: no master reports itself leader (is there a quorum?)",
+                            EXIT_ERROR)

@@ -1,0 +1,127 @@
+"""The three-way merge behind ``cox apply``. Pure.
+
+``apply_patch(last, desired, live)`` computes an RFC 7386 merge patch that
+brings ``live`` to what the manifest says, without touching fields the
+manifest never mentioned (server defaults, status, fields other writers own):
+
+- a key the manifest sets is patched when its value differs from live;
+  dicts are compared key by key, and a list (or scalar) is compared as a
+  subset of live, so server-filled defaults inside list items do not count
+  as a difference — but any change against the last applied manifest does;
+- a key the last applied manifest had and the new one dropped is deleted.
+
+The new manifest is recorded in the last-applied annotation, as kubectl does.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+_MISSING = object()
+# Never part of what apply manages: the server owns these.
+_SERVER_OWNED = ("status",)
+_SERVER_OWNED_META = ("resourceVersion", "uid", "creationTimestamp", "generation",
+                      "deletionTimestamp", "managedFields", "selfLink")
+
+Obj = dict[str, Any]
+
+
+def applied_form(manifest: Obj) -> Obj:
+    """The manifest as apply manages it: no status, no server-owned metadata, no annotation."""
+    obj = copy.deepcopy(manifest)
+    for key in _SERVER_OWNED:
+        obj.pop(key, None)
+    meta = obj.get("metadata") or {}
+    for key in _SERVER_OWNED_META:
+        meta.pop(key, None)
+    annotations = meta.get("annotations")
+    if isinstance(annotations, dict):
+        annotations.pop(LAST_APPLIED, None)
+        if not annotations:
+            meta.pop("annotations")
+    return obj
+
+
+def last_applied_text(manifest: Obj) -> str:
+    return json.dumps(applied_form(manifest), sort_keys=True, separators=(",", ":"))
+
+
+def last_applied_of(live: Obj) -> Obj | None:
+    text = ((live.get("metadata") or {}).get("annotations") or {}).get(LAST_APPLIED)
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def with_last_applied(manifest: Obj) -> Obj:
+    """The manifest to create, carrying its own last-applied annotation."""
+    obj = copy.deepcopy(manifest)
+    meta = obj.setdefault("metadata", {})
+    meta.setdefault("annotations", {})[LAST_APPLIED] = last_applied_text(manifest)
+    return obj
+
+
+def covers(desired: Any, live: Any) -> bool:
+    """True when every value ``desired`` sets is the same in ``live``."""
+    if isinstance(desired, dict):
+        return isinstance(live, dict) and all(
+            k in live and covers(v, live[k]) for k, v in desired.items() if v is not None)
+    if isinstance(desired, list):
+        return (isinstance(live, list) and len(desired) == len(live)
+                and all(covers(d, item) for d, item in zip(desired, live, strict=True)))
+    if isinstance(desired, bool) or isinstance(live, bool):
+        return desired is live
+    return desired == live
+
+
+def _diff(last: Any, desired: Obj, live: Any) -> Obj:
+    live = live if isinstance(live, dict) else {}
+    last = last if isinstance(last, dict) else None
+    patch: Obj = {}
+    for key, want in desired.items():
+        have = live.get(key, _MISSING)
+        before = last.get(key, _MISSING) if last is not None else _MISSING
+        if isinstance(want, dict) and isinstance(have, dict):
+            sub = _diff(before if isinstance(before, dict) else None, want, have)
+            if sub:
+                patch[key] = sub
+        elif have is _MISSING or not covers(want, have) or (
+                before is not _MISSING and before != want):
+            patch[key] = want
+    if last is not None:
+        for key in last:
+            if key not in desired and key in live:
+                patch[key] = None
+    return patch
+
+
+def apply_patch(last: Obj | None, desired: Obj, live: Obj) -> Obj:
+    """The merge patch for ``apply``; empty when the object is already as applied."""
+    managed = applied_form(desired)
+    patch = _diff(applied_form(last) if last is not None else None, managed, live)
+    patch.pop("apiVersion", None)
+    patch.pop("kind", None)
+    text = last_applied_text(desired)
+    live_text = ((live.get("metadata") or {}).get("annotations") or {}).get(LAST_APPLIED)
+    if patch or live_text != text:
+        patch.setdefault("metadata", {}).setdefault("annotations", {})[LAST_APPLIED] = text
+    return patch
+
+
+def changes_fields(patch: Obj) -> bool:
+    """Whether a patch changes more than the last-applied annotation."""
+    rest = copy.deepcopy(patch)
+    meta = rest.get("metadata") or {}
+    (meta.get("annotations") or {}).pop(LAST_APPLIED, None)
+    if "annotations" in meta and not meta["annotations"]:
+        meta.pop("annotations")
+    if "metadata" in rest and not meta:
+        rest.pop("metadata")
+    return bool(rest)

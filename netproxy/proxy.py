@@ -1,0 +1,181 @@
+"""The proxy loop: Services + Endpoints in, one nftables table out.
+
+Two list+watch caches feed a single sync loop. A change marks the state
+dirty; the loop waits ``debounce`` seconds for more changes to arrive, then
+computes the plan (pure) and applies it in one transaction only if it differs
+from the last applied plan, then deletes stale UDP conntrack entries. A sync
+that fails is retried with back-off; every ``resync_period`` the loop checks
+that its table is still in the kernel and rewrites it if someone removed it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from . import conntrack
+from .cache import ApiClient, WatchCache
+from .nftables import NftTable
+from .plan import TABLE, Plan, build_plan, stale_udp_flows
+
+log = logging.getLogger(__name__)
+
+BRIDGE_NF_CALL = "/proc/sys/net/bridge/bridge-nf-call-iptables"
+
+
+@dataclass
+class ProxyConfig:
+    table: str = TABLE
+    debounce: float = 0.05  # seconds to gather a burst of changes into one sync
+    resync_period: float = 30.0
+    retry: tuple[float, float] = (0.2, 10.0)  # back-off after a failed sync
+    watch_timeout: int = 60
+
+
+@dataclass
+class SyncStats:
+    syncs: int = 0  # plans computed
+    writes: int = 0  # transactions sent
+    failures: int = 0
+    last_sync_seconds: float = 0.0
+    conntrack_deleted: int = 0
+    notes: tuple[str, ...] = field(default=())
+
+
+class ServiceProxy:
+    def __init__(self, client: ApiClient, node_addresses: Iterable[str],
+                 config: ProxyConfig | None = None, netns: str | None = None,
+                 table: NftTable | None = None,
+                 flush_conntrack: Callable[..., int] = conntrack.delete_stale) -> None:
+        self.config = config or ProxyConfig()
+        self.node_addresses = tuple(node_addresses)
+        self.netns = netns
+        self.table = table or NftTable(self.config.table, netns=netns)
+        self.flush_conntrack = flush_conntrack
+        self.stats = SyncStats()
+        self.stop = threading.Event()
+        self._dirty = threading.Event()
+        self.services = WatchCache(client, "services", self._dirty.set, self.stop,
+                                   self.config.watch_timeout)
+        self.endpoints = WatchCache(client, "endpoints", self._dirty.set, self.stop,
+                                    self.config.watch_timeout)
+        self.synced = threading.Event()  # set after the first successful sync
+
+    def plan(self) -> Plan:
+        return build_plan(self.services.snapshot(), self.endpoints.snapshot(),
+                          self.node_addresses, table=self.config.table)
+
+    def sync_once(self) -> bool:
+        """Compute the plan and apply it if it changed; True when written."""
+        start = time.monotonic()
+        plan = self.plan()
+        previous = self.table.applied
+        written = self.table.apply(plan)
+        self.stats.syncs += 1
+        if plan.notes != self.stats.notes:
+            for note in plan.notes:
+                log.warning("not proxied: %s", note)
+            self.stats.notes = plan.notes
+        if written:
+            self.stats.writes += 1
+            flows = stale_udp_flows(previous, plan)
+            if flows:
+                try:
+                    self.stats.conntrack_deleted += self.flush_conntrack(flows, netns=self.netns)
+                except Exception as e:  # noqa: BLE001 - stale entries also time out
+                    log.warning("deleting stale UDP conntrack entries failed: %s", e)
+        self.stats.last_sync_seconds = time.monotonic() - start
+        if written:
+            log.info("synced %s in %.3fs", plan.stats(), self.stats.last_sync_seconds)
+        return written
+
+    def run(self, stop: threading.Event | None = None) -> None:
+        """Run until ``stop`` (or ``self.stop``) is set."""
+        if stop is not None:
+            threading.Thread(target=lambda: (stop.wait(), self.stop.set(), self._dirty.set()),
+                             name="netproxy-stop", daemon=True).start()
+        self.services.start()
+        self.endpoints.start()
+        delay = self.config.retry[0]
+        next_check = time.monotonic() + self.config.resync_period
+        while not self.stop.is_set():
+            timeout = max(0.0, next_check - time.monotonic())
+            self._dirty.wait(timeout)
+            if self.stop.is_set():
+                break
+            if not (self.services.synced.is_set() and self.endpoints.synced.is_set()):
+                # Never write a table from half the picture (it would drop live services).
+                self._dirty.clear()
+                continue
+            if self._dirty.is_set():
+                self.stop.wait(self.config.debounce)
+                self._dirty.clear()
+            elif time.monotonic() >= next_check:
+                next_check = time.monotonic() + self.config.resync_period
+                try:
+                    if not self.table.exists():
+                        log.warning("table %s vanished from the kernel; rewriting it",
+                                    self.config.table)
+                        self.table.applied = None
+                except Exception as e:  # noqa: BLE001
+                    log.warning("checking table %s failed: %s", self.config.table, e)
+            try:
+                self.sync_once()
+                self.synced.set()
+                delay = self.config.retry[0]
+            except Exception as e:  # noqa: BLE001 - the loop never dies; it retries
+                self.stats.failures += 1
+                log.error("sync failed (retrying in %.1fs): %s", delay, e)
+                self.table.applied = None
+                self.stop.wait(delay)
+                delay = min(delay * 2, self.config.retry[1])
+                self._dirty.set()
+
+    def cleanup(self) -> None:
+        """Remove the table from the kernel."""
+        self.table.delete()
+        self.table.close()
+
+
+def enable_bridge_netfilter() -> None:
+    """Let bridged pod-to-pod replies pass conntrack, so a reply from an
+    endpoint on the same bridge as its client is translated back (the
+    reason kube-proxy needs br_netfilter)."""
+    try:
+        with open(BRIDGE_NF_CALL) as f:
+            if f.read().strip() == "1":
+                return
+        with open(BRIDGE_NF_CALL, "w") as f:
+            f.write("1")
+    except OSError as e:
+        log.warning("cannot enable %s (%s): replies between pods on the same bridge may "
+                    "bypass service NAT; load br_netfilter", BRIDGE_NF_CALL, e)
+
+
+def run_proxy(client: ApiClient, node_addresses: Iterable[str], stop_event: threading.Event,
+              netns: str | None = None, config: ProxyConfig | None = None,
+              cleanup_on_exit: bool = False) -> ServiceProxy:
+    """Run the proxy for this node until ``stop_event`` is set.
+
+    ``netns`` names the network namespace to program when the caller is not
+    already inside it (the node agent runs inside its node's namespace and
+    passes None). Like kube-proxy, the table stays in place on exit so
+    traffic keeps flowing while the proxy restarts, unless ``cleanup_on_exit``.
+    """
+    if netns is None:
+        enable_bridge_netfilter()
+    proxy = ServiceProxy(client, node_addresses, config, netns=netns)
+    log.info("netproxy starting (table %s, node addresses %s, pid %d)", proxy.config.table,
+             ", ".join(proxy.node_addresses) or "none", os.getpid())
+    try:
+        proxy.run(stop_event)
+    finally:
+        if cleanup_on_exit:
+            proxy.cleanup()
+        else:
+            proxy.table.close()
+    return proxy

@@ -1,0 +1,402 @@
+"""netproxy for real: a plan applied through netlink inside network
+namespaces this test creates, with real packets.
+
+Topology (every name starts with ``cxnp-<random>``)::
+
+    client ns  10.250.77.2 ──veth── 10.250.77.1  node ns  (the proxy's table lives here)
+                                                   br0 10.244.77.1/24
+                                    pods p0..p3 ──veth── br0  at 10.244.77.10+i
+
+Each pod runs a tiny server that answers TCP and UDP with its own name, so
+the answer tells which endpoint a request reached.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import TypeVar
+
+import pytest
+
+from netproxy.nftables import NftTable
+from netproxy.plan import build_plan
+from tests.support import wait_until
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("ip"),
+                       reason="needs root and iproute2"),
+]
+
+T = TypeVar("T")
+CLUSTER_IP = "10.96.77.10"
+UDP_IP = "10.96.77.11"
+EMPTY_IP = "10.96.77.12"
+HAIRPIN_IP = "10.96.77.13"
+NODE_IP = "10.250.77.1"
+CLIENT_IP = "10.250.77.2"
+POD_NET = "10.244.77"
+TCP_PORT, UDP_PORT = 8080, 5353
+
+SERVER = r"""
+import socket, sys, threading
+name = sys.argv[1].encode()
+def udp():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("0.0.0.0", int(sys.argv[3])))
+    while True:
+        data, peer = s.recvfrom(2048)
+        s.sendto(name + b" " + peer[0].encode(), peer)
+threading.Thread(target=udp, daemon=True).start()
+t = socket.socket()
+t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+t.bind(("0.0.0.0", int(sys.argv[2])))
+t.listen(64)
+print("ready", flush=True)
+while True:
+    c, peer = t.accept()
+    c.sendall(name + b" " + peer[0].encode())
+    c.close()
+"""
+
+
+def sh(*argv: str) -> None:
+    subprocess.run(argv, check=True, capture_output=True, timeout=20)
+
+
+def in_netns(ns: str, fn: Callable[[], T]) -> T:
+    """Run ``fn`` in a thread that has entered network namespace ``ns``
+    (setns changes only the calling thread's namespace)."""
+    from pyroute2.netns import setns
+
+    box: dict[str, object] = {}
+
+    def target() -> None:
+        try:
+            fd = os.open(f"/run/netns/{ns}", os.O_RDONLY)
+            try:
+                setns(fd, flags=0)
+            finally:
+                os.close(fd)
+            box["value"] = fn()
+        except BaseException as e:  # noqa: BLE001 - re-raised in the caller
+            box["error"] = e
+
+    t = threading.Thread(target=target)
+    t.start()
+    t.join(30)
+    if "error" in box:
+        raise box["error"]  # type: ignore[misc]
+    return box["value"]  # type: ignore[return-value]
+
+
+def tcp_get(ip: str, port: int, timeout: float = 2.0) -> str:
+    with socket.create_connection((ip, port), timeout=timeout) as s:
+        return s.recv(100).decode()
+
+
+def udp_get(ip: str, port: int, timeout: float = 2.0, sock: socket.socket | None = None) -> str:
+    s = sock or socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.settimeout(timeout)
+        s.connect((ip, port))
+        s.send(b"hello")
+        return s.recv(100).decode()
+    finally:
+        if sock is None:
+            s.close()
+
+
+class Topology:
+    def __init__(self) -> None:
+        self.prefix = f"cxnp-{secrets.token_hex(3)}"
+        self.node = f"{self.prefix}-node"
+        self.client = f"{self.prefix}-cli"
+        self.pods = [f"{self.prefix}-p{i}" for i in range(4)]
+        self.servers: list[subprocess.Popen] = []
+        self.namespaces: list[str] = []
+
+    def pod_ip(self, i: int) -> str:
+        return f"{POD_NET}.{10 + i}"
+
+    def _ns(self, name: str) -> None:
+        sh("ip", "netns", "add", name)
+        self.namespaces.append(name)
+        sh("ip", "-n", name, "link", "set", "lo", "up")
+
+    def build(self) -> None:
+        node = self.node
+        self._ns(node)
+        self._ns(self.client)
+        sh("ip", "netns", "exec", node, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+        sh("ip", "-n", node, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0",
+           "netns", self.client)
+        sh("ip", "-n", node, "addr", "add", f"{NODE_IP}/24", "dev", "eth0")
+        sh("ip", "-n", node, "link", "set", "eth0", "up")
+        sh("ip", "-n", self.client, "addr", "add", f"{CLIENT_IP}/24", "dev", "eth0")
+        sh("ip", "-n", self.client, "link", "set", "eth0", "up")
+        sh("ip", "-n", self.client, "route", "add", "default", "via", NODE_IP)
+        # Locally generated ClusterIP traffic needs a route before the output hook.
+        sh("ip", "-n", node, "link", "add", "br0", "type", "bridge")
+        sh("ip", "-n", node, "addr", "add", f"{POD_NET}.1/24", "dev", "br0")
+        sh("ip", "-n", node, "link", "set", "br0", "up")
+        sh("ip", "-n", node, "route", "add", "10.96.0.0/16", "dev", "br0")
+        for i, pod in enumerate(self.pods):
+            self._ns(pod)
+            sh("ip", "-n", node, "link", "add", f"veth{i}", "type", "veth", "peer", "name",
+               "eth0", "netns", pod)
+            sh("ip", "-n", node, "link", "set", f"veth{i}", "master", "br0", "up")
+            # As kubelet does: with br_netfilter a pod's own DNATed packet is
+            # bridged back out the port it came in on.
+            sh("ip", "-n", node, "link", "set", f"veth{i}", "type", "bridge_slave", "hairpin", "on")
+            sh("ip", "-n", pod, "addr", "add", f"{self.pod_ip(i)}/24", "dev", "eth0")
+            sh("ip", "-n", pod, "link", "set", "eth0", "up")
+            sh("ip", "-n", pod, "route", "add", "default", "via", f"{POD_NET}.1")
+            proc = subprocess.Popen(
+                ["ip", "netns", "exec", pod, sys.executable, "-c", SERVER, f"p{i}",
+                 str(TCP_PORT), str(UDP_PORT)],
+                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
+            self.servers.append(proc)
+        for proc in self.servers:
+            assert proc.stdout is not None
+            assert proc.stdout.readline().strip() == b"ready"
+
+    def destroy(self) -> None:
+        for proc in self.servers:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait(timeout=10)
+        for ns in reversed(self.namespaces):
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=20)
+
+
+@pytest.fixture(scope="module")
+def topo():
+    t = Topology()
+    try:
+        t.build()
+        yield t
+    finally:
+        t.destroy()
+
+
+@pytest.fixture
+def table(topo):
+    tbl = NftTable("cxnp-proxy", netns=topo.node)
+    yield tbl
+    tbl.delete()
+    tbl.close()
+
+
+def service(name: str, ip: str, ports: list[dict], type_: str = "ClusterIP") -> dict:
+    return {"metadata": {"name": name, "namespace": "e2e"},
+            "spec": {"type": type_, "clusterIP": ip, "ports": ports}}
+
+
+def endpoints(name: str, ready: list[str], not_ready: list[str] = (),
+              ports: list[dict] | None = None) -> dict:
+    ports = ports or [{"name": "http", "port": TCP_PORT, "protocol": "TCP"}]
+    subset: dict = {"ports": ports, "addresses": [{"ip": ip} for ip in ready]}
+    if not_ready:
+        subset["notReadyAddresses"] = [{"ip": ip} for ip in not_ready]
+    return {"metadata": {"name": name, "namespace": "e2e"}, "subsets": [subset]}
+
+
+def web_plan(topo: Topology, ready: list[int], not_ready: list[int] = ()):
+    svcs = [
+        service("web", CLUSTER_IP, [{"name": "http", "port": 80, "targetPort": TCP_PORT,
+                                     "nodePort": 30080}], "NodePort"),
+        service("dns", UDP_IP, [{"name": "dns", "port": 53, "protocol": "UDP",
+                                 "targetPort": UDP_PORT}]),
+        service("empty", EMPTY_IP, [{"name": "http", "port": 80, "targetPort": TCP_PORT},
+                                    {"name": "dns", "port": 53, "protocol": "UDP"}]),
+        service("hairpin", HAIRPIN_IP, [{"name": "http", "port": 80, "targetPort": TCP_PORT}]),
+    ]
+    eps = [
+        endpoints("web", [topo.pod_ip(i) for i in ready], [topo.pod_ip(i) for i in not_ready]),
+        endpoints("dns", [topo.pod_ip(i) for i in ready],
+                  ports=[{"name": "dns", "port": UDP_PORT, "protocol": "UDP"}]),
+        endpoints("empty", [], [topo.pod_ip(3)]),
+        endpoints("hairpin", [topo.pod_ip(0)]),
+    ]
+    return build_plan(svcs, eps, [NODE_IP], table="cxnp-proxy")
+
+
+def nft_list(ns: str) -> str:
+    return subprocess.run(["ip", "netns", "exec", ns, "nft", "list", "ruleset"],
+                          capture_output=True, text=True, timeout=20, check=True).stdout
+
+
+def test_cluster_ip_spreads_over_ready_endpoints_only(topo, table):
+    table.apply(web_plan(topo, ready=[0, 1, 2], not_ready=[3]))
+    seen = Counter(in_netns(topo.client, lambda: [tcp_get(CLUSTER_IP, 80).split()[0]
+                                                  for _ in range(60)]))
+    assert set(seen) == {"p0", "p1", "p2"}, seen  # p3 is not ready: never reached
+    assert min(seen.values()) >= 5, seen  # random, but not lopsided
+
+
+def test_cluster_ip_from_the_node_itself(topo, table):
+    table.apply(web_plan(topo, ready=[1]))
+    assert in_netns(topo.node, lambda: tcp_get(CLUSTER_IP, 80)).startswith("p1")
+
+
+def test_udp_cluster_ip(topo, table):
+    table.apply(web_plan(topo, ready=[2]))
+    assert in_netns(topo.client, lambda: udp_get(UDP_IP, 53)).startswith("p2")
+
+
+def test_node_port_on_the_node_address(topo, table):
+    table.apply(web_plan(topo, ready=[0, 1]))
+    answers = in_netns(topo.client, lambda: [tcp_get(NODE_IP, 30080) for _ in range(10)])
+    names = {a.split()[0] for a in answers}
+    assert names <= {"p0", "p1"} and names
+    # NodePort traffic is masqueraded: the endpoint sees the node, not the client
+    assert {a.split()[1] for a in answers} == {f"{POD_NET}.1"}
+
+
+def test_hairpin_pod_reaches_itself_through_its_service(topo, table):
+    table.apply(web_plan(topo, ready=[1]))
+    answer = in_netns(topo.pods[0], lambda: tcp_get(HAIRPIN_IP, 80))
+    name, peer = answer.split()
+    assert name == "p0"
+    assert peer == f"{POD_NET}.1"  # masqueraded, or the reply would bypass the NAT
+
+
+def test_service_without_endpoints_refuses_at_once(topo, table):
+    table.apply(web_plan(topo, ready=[0]))
+
+    def attempt_tcp() -> float:
+        start = time.monotonic()
+        with pytest.raises(ConnectionRefusedError):
+            tcp_get(EMPTY_IP, 80, timeout=5)
+        return time.monotonic() - start
+
+    def attempt_udp() -> float:
+        start = time.monotonic()
+        with pytest.raises(ConnectionRefusedError):
+            udp_get(EMPTY_IP, 53, timeout=5)
+        return time.monotonic() - start
+
+    assert in_netns(topo.client, attempt_tcp) < 1.0
+    assert in_netns(topo.node, attempt_tcp) < 1.0
+    assert in_netns(topo.client, attempt_udp) < 1.0
+
+
+def test_unchanged_resync_writes_nothing(topo, table):
+    plan = web_plan(topo, ready=[0, 1])
+    assert table.apply(plan) is True
+    gen = table.generation()
+    assert table.apply(web_plan(topo, ready=[0, 1])) is False
+    assert table.generation() == gen  # the kernel saw no transaction
+    assert table.apply(web_plan(topo, ready=[0])) is True
+    assert table.generation() == gen + 1  # one change, one transaction
+    assert in_netns(topo.client, lambda: tcp_get(CLUSTER_IP, 80)).startswith("p0")
+
+
+def test_stale_udp_conntrack_is_flushed(topo, table):
+    from netproxy.conntrack import delete_stale
+    from netproxy.plan import stale_udp_flows
+
+    old = web_plan(topo, ready=[0])
+    table.apply(old)
+    # a socket belongs to the namespace it was created in
+    sock = in_netns(topo.client, lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
+    try:
+        assert udp_get(UDP_IP, 53, sock=sock).startswith("p0")
+        new = web_plan(topo, ready=[1])
+        table.apply(new)
+        # Same source port, no flush: the conntrack entry still points at p0.
+        assert udp_get(UDP_IP, 53, sock=sock).startswith("p0")
+        flows = stale_udp_flows(old, new)
+        assert delete_stale(flows, netns=topo.node) >= 1
+        assert udp_get(UDP_IP, 53, sock=sock).startswith("p1")
+    finally:
+        sock.close()
+
+
+def test_table_is_removed_on_cleanup(topo):
+    tbl = NftTable("cxnp-proxy", netns=topo.node)
+    tbl.apply(web_plan(topo, ready=[0]))
+    assert "table ip cxnp-proxy" in nft_list(topo.node)
+    tbl.delete()
+    assert "cxnp-proxy" not in nft_list(topo.node)
+    assert not tbl.exists()
+    tbl.delete()  # idempotent
+    tbl.close()
+    # and ClusterIP traffic no longer translated: nothing answers on it
+    wait_until(lambda: _unreachable(topo), timeout=5, what="ClusterIP untranslated")
+
+
+def _unreachable(topo: Topology) -> bool:
+    try:
+        in_netns(topo.client, lambda: tcp_get(CLUSTER_IP, 80, timeout=0.3))
+    except OSError:
+        return True
+    return False
+
+
+# ---- the proxy loop, for real ---------------------------------------------------------
+
+class RunningProxy:
+    """ServiceProxy over an in-memory API, programming the node namespace."""
+
+    def __init__(self, topo: Topology, api) -> None:
+        from netproxy.proxy import ProxyConfig, ServiceProxy
+
+        self.proxy = ServiceProxy(api, [NODE_IP], ProxyConfig(table="cxnp-proxy", debounce=0.02),
+                                  netns=topo.node)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.proxy.run, args=(self.stop,), daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(10)
+        self.proxy.cleanup()
+
+
+def answers_from(ns: str, ip: str, port: int) -> str:
+    return in_netns(ns, lambda: tcp_get(ip, port, timeout=0.5)).split()[0]
+
+
+def test_proxy_loop_follows_endpoints_changes(topo):
+    from netproxy.testing import FakeApi
+
+    api = FakeApi()
+    api.put("services", service("web", CLUSTER_IP, [{"name": "http", "port": 80,
+                                                     "targetPort": TCP_PORT}]))
+    api.put("endpoints", endpoints("web", [topo.pod_ip(0)]))
+    running = RunningProxy(topo, api)
+    try:
+        wait_until(lambda: answers_from(topo.client, CLUSTER_IP, 80) == "p0", 10,
+                   what="ClusterIP answered by p0")
+        api.put("endpoints", endpoints("web", [topo.pod_ip(2)], not_ready=[topo.pod_ip(0)]))
+        wait_until(lambda: answers_from(topo.client, CLUSTER_IP, 80) == "p2", 10,
+                   what="ClusterIP moved to p2")
+        api.put("endpoints", endpoints("web", []))
+        wait_until(lambda: _refused(topo.client, CLUSTER_IP, 80), 10, what="refused")
+        api.delete("services", "e2e", "web")
+        wait_until(lambda: running.proxy.table.applied is not None
+                   and not running.proxy.table.applied.map("no-endpoint-services").elements,
+                   10, what="service gone from the table")
+    finally:
+        api.close()
+        running.close()
+    assert "cxnp-proxy" not in nft_list(topo.node)
+
+
+def _refused(ns: str, ip: str, port: int) -> bool:
+    try:
+        in_netns(ns, lambda: tcp_get(ip, port, timeout=0.5))
+    except ConnectionRefusedError:
+        return True
+    return False

@@ -1,0 +1,185 @@
+"""The proxy loop against a fake API and a fake table (no root)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from coxapi.errors import ClusterUnreachable
+from netproxy.plan import NO_ENDPOINT_SERVICES, SERVICE_IPS, StaleFlow
+from netproxy.proxy import ProxyConfig, ServiceProxy
+from netproxy.testing import FakeApi, FakeTable
+from tests.support import wait_until
+
+
+def svc(name, ip, proto="TCP"):
+    return {"metadata": {"name": name, "namespace": "default"},
+            "spec": {"clusterIP": ip, "ports": [{"name": "p", "port": 80, "protocol": proto,
+                                                 "targetPort": 8080}]}}
+
+
+def eps(name, ips, proto="TCP"):
+    return {"metadata": {"name": name, "namespace": "default"},
+            "subsets": [{"addresses": [{"ip": i} for i in ips],
+                         "ports": [{"name": "p", "port": 8080, "protocol": proto}]}]}
+
+
+class Harness:
+    def __init__(self, debounce=0.02):
+        self.api = FakeApi()
+        self.table = FakeTable()
+        self.flushed: list[list[StaleFlow]] = []
+        self.proxy = ServiceProxy(
+            self.api, ["10.0.0.1"],
+            ProxyConfig(debounce=debounce, retry=(0.01, 0.05), watch_timeout=5),
+            table=self.table, flush_conntrack=self._flush)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.proxy.run, args=(self.stop,), daemon=True)
+
+    def _flush(self, flows, netns=None):
+        self.flushed.append(flows)
+        return len(flows)
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def finish(self):
+        self.stop.set()
+        self.api.close()
+        self.thread.join(5)
+        assert not self.thread.is_alive()
+
+    def services_map(self):
+        plan = self.table.applied
+        return dict(plan.map(SERVICE_IPS).elements) if plan else {}
+
+    def backends(self, name):
+        """Ready endpoint addresses of service ``name`` in the applied plan."""
+        plan = self.table.applied
+        if plan is None:
+            return None
+        return sorted(c.name.rsplit("/", 1)[1].split(":")[0] for c in plan.chains
+                      if c.name.startswith(f"ep-default/{name}/"))
+
+
+@pytest.fixture
+def h():
+    harness = Harness()
+    yield harness
+    harness.finish()
+
+
+def test_first_sync_has_every_listed_service(h):
+    h.api.put("services", svc("a", "10.96.0.1"))
+    h.api.put("endpoints", eps("a", ["10.244.0.2"]))
+    h.api.put("services", svc("b", "10.96.0.2"))
+    h.start()
+    wait_until(lambda: h.proxy.synced.is_set(), 5, what="first sync")
+    assert h.table.transactions == 1
+    assert h.backends("a") == ["10.244.0.2"]
+    assert dict(h.table.applied.map(NO_ENDPOINT_SERVICES).elements) == {
+        ("10.96.0.2", "tcp", 80): "reject"}
+
+
+def test_endpoints_change_reaches_the_table(h):
+    h.api.put("services", svc("a", "10.96.0.1"))
+    h.api.put("endpoints", eps("a", ["10.244.0.2"]))
+    h.start()
+    wait_until(lambda: h.backends("a") == ["10.244.0.2"], 5, what="first endpoints")
+    h.api.put("endpoints", eps("a", ["10.244.0.2", "10.244.0.3"]))
+    wait_until(lambda: h.backends("a") == ["10.244.0.2", "10.244.0.3"], 5, what="second")
+    h.api.delete("services", "default", "a")
+    wait_until(lambda: h.services_map() == {}, 5, what="service removed")
+
+
+def test_a_burst_of_changes_is_debounced_into_few_writes():
+    h = Harness(debounce=0.3)
+    try:
+        h.api.put("services", svc("a", "10.96.0.1"))
+        h.start()
+        wait_until(lambda: h.proxy.synced.is_set(), 5, what="first sync")
+        before = h.table.transactions
+        for i in range(2, 52):
+            h.api.put("endpoints", eps("a", [f"10.244.0.{j}" for j in range(2, i + 1)]))
+        wait_until(lambda: len(h.backends("a") or []) == 50, 5, what="last state")
+        assert h.table.transactions - before <= 3
+    finally:
+        h.finish()
+
+
+def test_a_change_that_does_not_alter_the_plan_writes_nothing(h):
+    h.api.put("services", svc("a", "10.96.0.1"))
+    h.api.put("endpoints", eps("a", ["10.244.0.2"]))
+    h.start()
+    wait_until(lambda: h.table.transactions == 1 and h.backends("a"), 5, what="first sync")
+    syncs = h.proxy.stats.syncs
+    labelled = svc("a", "10.96.0.1")
+    labelled["metadata"]["labels"] = {"team": "x"}
+    h.api.put("services", labelled)
+    wait_until(lambda: h.proxy.stats.syncs > syncs, 5, what="a re-sync")
+    assert h.table.transactions == 1
+
+
+def test_watch_410_gone_relists_and_sees_changes_made_meanwhile(h):
+    h.api.put("services", svc("a", "10.96.0.1"))
+    h.start()
+    wait_until(lambda: h.proxy.synced.is_set(), 5, what="first sync")
+    lists = h.api.lists["endpoints"]
+    h.api.break_watches(compact=True)
+    h.api.put("endpoints", eps("a", ["10.244.0.9"]))
+    wait_until(lambda: h.backends("a") == ["10.244.0.9"], 5, what="change after 410")
+    assert h.api.lists["endpoints"] > lists
+
+
+def test_cluster_unreachable_is_retried_until_the_api_answers(h):
+    h.api.list_errors["endpoints"] = ClusterUnreachable("no API server answered")
+    h.api.put("services", svc("a", "10.96.0.1"))
+    h.api.put("endpoints", eps("a", ["10.244.0.2"]))
+    h.start()
+    wait_until(lambda: h.api.lists["endpoints"] >= 2, 5, what="retried list")
+    # never a table from half the picture: the services alone would reject "a"
+    assert h.table.transactions == 0
+    del h.api.list_errors["endpoints"]
+    wait_until(lambda: h.backends("a") == ["10.244.0.2"], 5, what="sync after recovery")
+
+
+def test_failed_apply_is_retried(h):
+    h.table.fail_next = 2
+    h.api.put("services", svc("a", "10.96.0.1"))
+    h.api.put("endpoints", eps("a", ["10.244.0.2"]))
+    h.start()
+    wait_until(lambda: h.backends("a") == ["10.244.0.2"], 5, what="sync after failures")
+    assert h.proxy.stats.failures == 2
+
+
+def test_removed_udp_endpoint_flushes_its_conntrack_entries(h):
+    h.api.put("services", svc("dns", "10.96.0.10", "UDP"))
+    h.api.put("endpoints", eps("dns", ["10.244.0.2", "10.244.0.3"], "UDP"))
+    h.start()
+    wait_until(lambda: h.backends("dns") == ["10.244.0.2", "10.244.0.3"], 5, what="first")
+    h.api.put("endpoints", eps("dns", ["10.244.0.3"], "UDP"))
+    wait_until(lambda: h.flushed, 5, what="conntrack flush")
+    assert h.flushed == [[StaleFlow("10.96.0.10", 80, ("10.244.0.2", 8080))]]
+
+
+def test_vanished_table_is_rewritten_at_the_periodic_check():
+    h = Harness()
+    h.proxy.config.resync_period = 0.1
+    try:
+        h.api.put("services", svc("a", "10.96.0.1"))
+        h.start()
+        wait_until(lambda: h.table.transactions == 1, 5, what="first sync")
+        h.table.delete()  # someone ran `nft delete table`
+        wait_until(lambda: h.table.transactions == 2 and h.table.present, 5, what="rewrite")
+    finally:
+        h.finish()
+
+
+def test_stop_ends_the_loop_promptly(h):
+    h.start()
+    wait_until(lambda: h.proxy.synced.is_set(), 5, what="first sync")
+    h.stop.set()
+    h.thread.join(2)
+    assert not h.thread.is_alive()

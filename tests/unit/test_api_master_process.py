@@ -1,0 +1,102 @@
+"""One master assembled in-process (master.process.Master): the controllers run
+only while the store says this replica leads; shutdown stops everything."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import requests
+
+from master.auth import init_cluster_dir, load_tokens
+from master.process import Master, MasterConfig
+from raftstore import MemoryStore
+from tests.support import free_port, wait_until
+
+
+class SwitchableStore(MemoryStore):
+    """A MemoryStore whose leadership the test flips."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.leader = False
+
+    def is_leader(self) -> bool:
+        return self.leader
+
+    def set_leader(self, value: bool) -> None:
+        self.leader = value
+        self._notify_leadership(value)
+
+
+class FakeControllers:
+    def __init__(self, log: list[str]) -> None:
+        self.log = log
+
+    def start(self) -> None:
+        self.log.append("start")
+
+    def stop(self) -> None:
+        self.log.append("stop")
+
+
+@pytest.fixture
+def master(tmp_path):
+    init_cluster_dir(tmp_path)
+    store = SwitchableStore()
+    events: list[str] = []
+    cfg = MasterConfig(name="m1", listen_host="127.0.0.1", listen_port=free_port(),
+                       raft_addr="127.0.0.1:1", peers=[], data_dir=str(tmp_path / "m1"),
+                       token_file=str(tmp_path / "tokens.csv"),
+                       cluster_secret_file=str(tmp_path / "cluster-secret"), threads=8)
+    m = Master(cfg, store_factory=lambda _cfg: store,
+               controller_factory=lambda objects, _cfg: FakeControllers(events))
+    m.start()
+    token = load_tokens(tmp_path / "tokens.csv")[0].token
+    try:
+        yield m, store, events, token
+    finally:
+        m.stop()
+
+
+def test_controllers_follow_leadership(master):
+    m, store, events, _ = master
+    assert events == []
+    store.set_leader(True)
+    wait_until(lambda: events == ["start"], 5, what="controllers to start")
+    store.set_leader(True)  # no change, no second start
+    store.set_leader(False)
+    wait_until(lambda: events == ["start", "stop"], 5, what="controllers to stop")
+    store.set_leader(True)
+    wait_until(lambda: events == ["start", "stop", "start"], 5, what="controllers to restart")
+
+
+def test_the_master_serves_its_api_and_creates_the_system_namespaces(master):
+    m, _, _, token = master
+    url = f"http://127.0.0.1:{m.config.listen_port}"
+    wait_until(lambda: requests.get(f"{url}/api/v1/namespaces/kube-node-lease", timeout=2,
+                                    headers={"Authorization": f"Bearer {token}"}).ok,
+               10, what="the system namespaces")
+    assert requests.get(f"{url}/healthz", timeout=2).text == "ok\n"
+    assert requests.get(f"{url}/api/v1/pods", timeout=2).status_code == 401
+
+
+def test_stop_ends_controllers_and_open_watches(master):
+    m, store, events, token = master
+    store.set_leader(True)
+    wait_until(lambda: events == ["start"], 5, what="controllers to start")
+    url = f"http://127.0.0.1:{m.config.listen_port}/api/v1/configmaps"
+    ended = threading.Event()
+
+    def watch() -> None:
+        r = requests.get(url, params={"watch": "true", "resourceVersion": "1"}, stream=True,
+                         headers={"Authorization": f"Bearer {token}"}, timeout=30)
+        for _ in r.iter_lines():
+            pass
+        ended.set()
+
+    threading.Thread(target=watch, daemon=True).start()
+    wait_until(lambda: m._api_state is not None, 5)
+    m.stop()
+    assert events == ["start", "stop"]
+    assert ended.wait(10), "an open watch outlived the master"

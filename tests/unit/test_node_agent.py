@@ -1,0 +1,188 @@
+"""The agent's loop against a fake runtime and a fake API (no Docker, no root)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from node import podspec
+from node.agent import Agent, AgentConfig
+from node.heartbeat import LEASE_NAMESPACE
+from node.registration import NodeConfig, Taint
+from node.testing import FakeApi, FakeRuntime, make_pod
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = time.time()
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@pytest.fixture
+def env(tmp_path):
+    api = FakeApi()
+    api.create({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"},
+                "spec": {"podCIDR": "10.244.7.0/24"}})
+    clock = Clock()
+    rt = FakeRuntime(clock)
+    cfg = AgentConfig(node=NodeConfig("n1", "10.250.0.11", 0, labels={"zone": "a"},
+                                      taints=[Taint.parse("dedicated=db:NoSchedule")]),
+                      data_dir=str(tmp_path), manage_network=False, serve_logs=False,
+                      run_proxy=False, heartbeat_period=0.05)
+    agent = Agent(cfg, api, rt, clock=clock)  # type: ignore[arg-type]
+    assert agent.start()
+    yield api, rt, agent, clock
+    agent.stop()
+    agent.shutdown()
+
+
+def sync(agent: Agent) -> None:
+    agent.sync_once()
+    assert agent.wait_idle()
+
+
+def add_pod(api: FakeApi, name: str = "web", **spec) -> dict:
+    containers = spec.pop("containers", [{"name": "app", "image": "busybox:test",
+                                          "imagePullPolicy": "IfNotPresent"}])
+    return api.create(make_pod(name, "n1", containers, terminationGracePeriodSeconds=3, **spec))
+
+
+def test_registers_the_node_with_labels_taints_capacity_and_heartbeats(env):
+    api, rt, agent, _ = env
+    node = api.get("Node", "n1", namespace=None)
+    labels = node["metadata"]["labels"]
+    assert labels["kubernetes.io/hostname"] == "n1" and labels["zone"] == "a"
+    assert labels["kubernetes.io/os"] == "linux"
+    assert node["spec"]["taints"] == [{"key": "dedicated", "value": "db",
+                                       "effect": "NoSchedule"}]
+    assert node["spec"]["podCIDR"] == "10.244.7.0/24"  # kept on re-registration
+    st = node["status"]
+    assert {"type": "InternalIP", "address": "10.250.0.11"} in st["addresses"]
+    assert st["capacity"]["pods"] == "110" and st["allocatable"]["cpu"]
+    assert st["nodeInfo"]["containerRuntimeVersion"] == "fake://1.0"
+    assert rt.networks["cox-pods"] == "10.244.7.0/24"
+    from tests.support import wait_until
+    wait_until(lambda: agent.heartbeat.beats >= 2, 5, what="two heartbeats")
+    lease = api.get("Lease", "n1", LEASE_NAMESPACE)
+    assert lease["spec"]["holderIdentity"] == "n1" and lease["spec"]["renewTime"]
+    node = api.get("Node", "n1", namespace=None)
+    ready = next(c for c in node["status"]["conditions"] if c["type"] == "Ready")
+    assert ready["status"] == "True" and ready["lastHeartbeatTime"]
+    assert set(node["status"]["usage"]) == {"cpu", "memory"}
+
+
+def test_pod_runs_and_reports_running_ready_with_its_ip(env):
+    api, rt, agent, _ = env
+    pod = add_pod(api)
+    sync(agent)
+    uid = pod["metadata"]["uid"]
+    assert rt.app(uid, "app").running
+    sync(agent)  # probes are started for running containers on this pass
+    sync(agent)
+    st = api.pod("web")["status"]
+    assert st["phase"] == "Running" and st["podIP"].startswith("10.244.7.")
+    assert st["containerStatuses"][0]["ready"] is True
+    writes = api.updates("update_status", "Pod")
+    sync(agent)
+    sync(agent)
+    assert api.updates("update_status", "Pod") == writes, "unchanged status is not rewritten"
+
+
+def test_crashed_container_restarts_then_backs_off(env):
+    api, rt, agent, clock = env
+    uid = add_pod(api)["metadata"]["uid"]
+    sync(agent)
+    rt.exit(rt.app(uid, "app").id, 1)
+    sync(agent)
+    assert rt.app(uid, "app").attempt == 1 and rt.app(uid, "app").running
+    rt.exit(rt.app(uid, "app").id, 1)
+    sync(agent)
+    sync(agent)
+    cs = api.pod("web")["status"]["containerStatuses"][0]
+    assert cs["state"]["waiting"]["reason"] == "CrashLoopBackOff"
+    assert cs["restartCount"] == 1
+    clock.t += 11
+    sync(agent)
+    assert rt.app(uid, "app").attempt == 2 and rt.app(uid, "app").running
+
+
+def test_graceful_delete_reports_not_ready_stops_then_deletes(env):
+    api, rt, agent, _ = env
+    uid = add_pod(api)["metadata"]["uid"]
+    sync(agent)
+    sync(agent)
+    api.delete("Pod", "web")
+    assert api.pod("web")["metadata"]["deletionTimestamp"]
+    api.calls.clear()
+    sync(agent)
+    assert api.pod("web") is None
+    assert rt.list_containers({podspec.LABEL_POD_UID: uid}) == []
+    # Not-ready status was written before the delete; SIGTERM got the grace period.
+    verbs = [c for c in api.calls if c[1] == "Pod" and c[0] in ("update_status", "delete")]
+    assert verbs[0] == ("update_status", "Pod") and verbs[-1] == ("delete", "Pod")
+    assert 0 < rt.stops[0][1] <= 3
+
+
+def test_orphans_are_removed_but_not_while_the_api_is_unreachable(env):
+    api, rt, agent, _ = env
+    uid = add_pod(api)["metadata"]["uid"]
+    sync(agent)
+    key = ("Pod", "default", "web")
+    api.reachable = False
+    del api.objects[key]  # gone from the API, but the agent cannot know yet
+    sync(agent)
+    assert rt.app(uid, "app").running, "an unreachable API must never kill pods"
+    rt.exit(rt.app(uid, "app").id, 1)
+    sync(agent)
+    assert rt.app(uid, "app").running, "crashed containers still restart while offline"
+    api.reachable = True
+    sync(agent)
+    assert rt.list_containers({podspec.LABEL_POD_UID: uid}) == []
+
+
+def test_unpullable_image_reports_err_image_pull_then_back_off(env):
+    api, rt, agent, clock = env
+    add_pod(api, containers=[{"name": "app", "image": "nowhere/img:1",
+                              "imagePullPolicy": "IfNotPresent"}])
+    def waiting() -> dict:
+        return api.pod("web")["status"]["containerStatuses"][0]["state"]["waiting"]
+    sync(agent)
+    assert waiting()["reason"] == "ErrImagePull" and "nowhere/img:1" in waiting()["message"]
+    sync(agent)
+    assert waiting()["reason"] == "ImagePullBackOff"
+    assert api.pod("web")["status"]["phase"] == "Pending"
+    clock.t += 11  # the back-off is over: the pull is tried (and fails) again
+    sync(agent)
+    assert waiting()["reason"] == "ErrImagePull"
+
+
+def test_missing_configmap_is_create_container_config_error(env):
+    api, rt, agent, _ = env
+    add_pod(api, containers=[{"name": "app", "image": "busybox:test",
+                              "imagePullPolicy": "Never", "envFrom": [
+                                  {"configMapRef": {"name": "absent"}}]}])
+    sync(agent)
+    sync(agent)
+    waiting = api.pod("web")["status"]["containerStatuses"][0]["state"]["waiting"]
+    assert waiting == {"reason": "CreateContainerConfigError",
+                       "message": 'configmap "absent" not found'}
+
+
+def test_failing_exec_liveness_probe_restarts_the_container(env):
+    api, rt, agent, _ = env
+    rt.exec_results["app"] = (1, "unhealthy")
+    probe = {"exec": {"command": ["false"]}, "periodSeconds": 1, "failureThreshold": 1}
+    uid = add_pod(api, containers=[{"name": "app", "image": "busybox:test",
+                                    "imagePullPolicy": "Never", "livenessProbe": probe}])["metadata"]["uid"]
+    sync(agent)
+    first = rt.app(uid, "app").id
+    sync(agent)  # starts the prober, which fails at once (no initial delay)
+    from tests.support import wait_until
+    wait_until(lambda: first in agent.probes.unhealthy(), 5, what="liveness failure")
+    rt.exec_results["app"] = (0, "")
+    sync(agent)  # kills it
+    sync(agent)  # restarts it (first restart: no back-off)
+    assert rt.app(uid, "app").attempt == 1 and rt.app(uid, "app").running
