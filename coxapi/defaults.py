@@ -113,7 +113,6 @@ def replica_set(obj: Obj) -> None:
     spec.setdefault("replicas", 1)
     spec.setdefault("minReadySeconds", 0)
     _pod_template(spec)
-    _selector_from_template(obj, spec)
 
 
 def deployment(obj: Obj) -> None:
@@ -129,15 +128,6 @@ def deployment(obj: Obj) -> None:
         ru.setdefault("maxUnavailable", "25%")
         ru.setdefault("maxSurge", "25%")
     _pod_template(spec)
-    _selector_from_template(obj, spec)
-
-
-def _selector_from_template(obj: Obj, spec: Obj) -> None:
-    """apps/v1 requires an explicit selector; labels default from the template's."""
-    labels = obj.get("metadata", {}).get("labels") if isinstance(obj.get("metadata"), dict) else None
-    tmpl_meta = spec.get("template", {}).get("metadata") if isinstance(spec.get("template"), dict) else None
-    if labels is None and isinstance(tmpl_meta, dict) and isinstance(tmpl_meta.get("labels"), dict):
-        obj["metadata"]["labels"] = dict(tmpl_meta["labels"])
 
 
 def namespace(obj: Obj) -> None:

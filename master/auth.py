@@ -11,12 +11,18 @@ from __future__ import annotations
 import csv
 import hmac
 import io
+import logging
 import os
 import secrets
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+
+log = logging.getLogger(__name__)
 
 MASTERS_GROUP = "system:masters"
 NODES_GROUP = "system:nodes"
@@ -88,6 +94,53 @@ class TokenAuthenticator:
             if group in e.user.groups:
                 return e.token
         return None
+
+
+class FileTokenAuthenticator(TokenAuthenticator):
+    """Tokens from a file, re-read when it changes (checked at most every
+    ``interval`` seconds), so `cox master init --node nX` needs no restart.
+    A file that became unreadable or malformed keeps the last good tokens."""
+
+    def __init__(self, path: str | os.PathLike, interval: float = 1.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.path = Path(path)
+        self.interval, self.clock = interval, clock
+        self._lock = threading.Lock()
+        self._checked = clock()
+        self._stamp = self._stat()
+        super().__init__(load_tokens(self.path))
+
+    def _stat(self) -> tuple[int, int] | None:
+        try:
+            st = self.path.stat()
+        except OSError:
+            return None
+        return st.st_mtime_ns, st.st_size
+
+    def _refresh(self) -> None:
+        with self._lock:
+            if self.clock() - self._checked < self.interval:
+                return
+            self._checked = self.clock()
+            stamp = self._stat()
+            if stamp is None or stamp == self._stamp:
+                return
+            try:
+                entries = load_tokens(self.path)
+            except (OSError, TokenFileError, csv.Error) as e:
+                log.warning("keeping the previous tokens: cannot read %s: %s", self.path, e)
+                return
+            self._stamp = stamp
+            self._entries = entries
+            log.info("reloaded %d tokens from %s", len(entries), self.path)
+
+    def authenticate(self, authorization: str | None) -> User | None:
+        self._refresh()
+        return super().authenticate(authorization)
+
+    def token_for_group(self, group: str) -> str | None:
+        self._refresh()
+        return super().token_for_group(group)
 
 
 # ---- cluster credential files ---------------------------------------------

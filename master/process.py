@@ -18,7 +18,7 @@ from typing import Any
 
 from .admission.namespaces import ensure_system_namespaces
 from .api import ApiConfig, create_app, state_of
-from .auth import TokenAuthenticator, load_tokens
+from .auth import FileTokenAuthenticator
 from .objects import ObjectStore
 from .server import ApiServer
 
@@ -89,7 +89,7 @@ class Master:
     def start(self) -> None:
         cfg = self.config
         Path(cfg.data_dir).mkdir(parents=True, exist_ok=True)
-        authenticator = TokenAuthenticator(load_tokens(cfg.token_file))
+        authenticator = FileTokenAuthenticator(cfg.token_file)
         self.store = self._store_factory(cfg)
         self.objects = ObjectStore(self.store)
         app = create_app(ApiConfig(name=cfg.name, authenticator=authenticator), self.store,

@@ -13,10 +13,9 @@ from typing import Any
 
 from cheroot import wsgi
 
+from .api.responses import STREAM_ENVIRON_KEY
+
 log = logging.getLogger(__name__)
-
-
-STREAM_ENVIRON_KEY = "coxswain.stream"
 
 
 def send_stream_headers_early(app: Any) -> Any:

@@ -21,7 +21,9 @@ from .render import render
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m netproxy", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(
+        prog="python -m netproxy",
+        description="Run the coxswain service proxy (Services + Endpoints -> nftables).")
     p.add_argument("--master", action="append", default=[], metavar="URL",
                    help="API server address (repeat for every master)")
     p.add_argument("--token-file", help="file holding this node's bearer token")

@@ -21,7 +21,7 @@ from coxapi import errors
 from coxapi.client import Client
 
 from . import podspec
-from .runtime import ContainerInfo, Runtime
+from .runtime import ContainerInfo, LogStream, Runtime, RuntimeFailure
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +86,7 @@ def find_container(containers: list[ContainerInfo], namespace: str, pod: str, na
 def create_app(runtime: Runtime, list_containers: Callable[[], list[ContainerInfo]],
                authenticate: Authenticator) -> Flask:
     app = Flask("coxswain-node")
+    streams: set[LogStream] = set()  # open follows, closed when the server stops
 
     def fail(code: int, reason: str, message: str) -> Response:
         resp = jsonify({"kind": "Status", "apiVersion": "v1", "status": "Failure",
@@ -117,22 +118,29 @@ def create_app(runtime: Runtime, list_containers: Callable[[], list[ContainerInf
             what = "previous terminated container" if previous else "container"
             return fail(404, "NotFound",
                         f'{what} "{container}" in pod "{pod}" not found on this node')
-        chunks = runtime.logs(found.id, follow=follow, tail=tail)
+        try:
+            stream = runtime.logs(found.id, follow=follow, tail=tail)
+        except RuntimeFailure as e:
+            return fail(500, "InternalError", f"reading logs: {e}")
+        streams.add(stream)
 
         def body() -> Iterator[bytes]:
             try:
-                yield from chunks
+                yield from stream
             except Exception as e:  # noqa: BLE001 - the stream ends, the server lives
                 log.debug("log stream of %s ended: %s", found.id[:12], e)
             finally:
-                chunks.close()  # type: ignore[attr-defined]
+                streams.discard(stream)
+                stream.close()
         return Response(body(), mimetype="text/plain", direct_passthrough=True)
 
+    app.extensions["coxswain-log-streams"] = streams
     return app
 
 
 class LogServer:
     def __init__(self, app: Flask, address: str, port: int) -> None:
+        self.streams: set[LogStream] = app.extensions.get("coxswain-log-streams", set())
         self.server = wsgi.Server((address, port), app, numthreads=16,
                                   server_name="coxswain-node")
 
@@ -145,4 +153,9 @@ class LogServer:
         return self.server.bind_addr[1]
 
     def stop(self) -> None:
+        for stream in list(self.streams):
+            try:
+                stream.close()  # unblocks the worker thread reading a follow
+            except Exception:  # noqa: BLE001, S110 - already closed
+                pass
         self.server.stop()

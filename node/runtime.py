@@ -74,6 +74,11 @@ class ContainerInfo:
         return self.state == "running"
 
 
+class LogStream(Protocol):
+    def __iter__(self) -> Iterator[bytes]: ...
+    def close(self) -> None: ...
+
+
 class Runtime(Protocol):
     def version(self) -> str: ...
     def list_containers(self, labels: dict[str, str]) -> list[ContainerInfo]: ...
@@ -84,7 +89,7 @@ class Runtime(Protocol):
     def has_image(self, image: str) -> bool: ...
     def pull(self, image: str) -> None: ...
     def exec(self, cid: str, cmd: list[str], timeout: float) -> tuple[int, str]: ...
-    def logs(self, cid: str, follow: bool, tail: int | None) -> Iterator[bytes]: ...
+    def logs(self, cid: str, follow: bool, tail: int | None) -> LogStream: ...
     def stats(self, cid: str) -> tuple[int, int] | None: ...
     def ensure_network(self, name: str, subnet: str, gateway: str) -> None: ...
     def ensure_pause_image(self) -> str | None: ...
@@ -288,15 +293,13 @@ class DockerRuntime:
         code = self.api.exec_inspect(ex["Id"]).get("ExitCode")
         return (code if code is not None else -1), result.get("out", b"").decode(errors="replace")
 
-    def logs(self, cid: str, follow: bool, tail: int | None) -> Iterator[bytes]:
-        stream = self.api.logs(cid, stdout=True, stderr=True, stream=True, follow=follow,
-                               tail="all" if tail is None else tail)
+    def logs(self, cid: str, follow: bool, tail: int | None) -> LogStream:
+        """The container's output; ``close()`` from any thread ends a follow."""
         try:
-            yield from stream
-        finally:
-            close = getattr(stream, "close", None)
-            if close:
-                close()
+            return self.api.logs(cid, stdout=True, stderr=True, stream=True, follow=follow,
+                                 tail="all" if tail is None else tail)
+        except docker.errors.APIError as e:
+            raise RuntimeFailure(_explain(e)) from None
 
     def stats(self, cid: str) -> tuple[int, int] | None:
         """(cumulative CPU nanoseconds, working-set memory bytes) of a running container."""

@@ -61,8 +61,9 @@ class FakeRuntime:
         with self._lock:
             if spec.image not in self.images:
                 raise RuntimeFailure(f"No such image: {spec.image}")
-            if any(c.name == spec.name for c in self.containers.values()):
-                raise RuntimeFailure(f'Conflict. The container name "/{spec.name}" is in use')
+            # Like DockerRuntime: a leftover container of the same name is replaced.
+            for old in [k for k, c in self.containers.items() if c.name == spec.name]:
+                del self.containers[old]
             cid = f"{next(self._ids):064x}"
             ip = ""
             if spec.network:
@@ -101,13 +102,16 @@ class FakeRuntime:
         c = self.inspect(cid)
         if c is None or not c.running:
             return -1, "container is not running"
-        return self.exec_results.get(c.container_name, (0, ""))
+        default = (1, "") if cmd[:1] == ["false"] else (0, "")
+        return self.exec_results.get(c.container_name, default)
 
-    def logs(self, cid: str, follow: bool, tail: int | None) -> Iterator[bytes]:
+    def logs(self, cid: str, follow: bool, tail: int | None) -> _Lines:
+        if cid not in self.containers:
+            raise RuntimeFailure(f"No such container: {cid}")
         lines = self.output.get(cid, b"").splitlines(keepends=True)
         if tail is not None:
             lines = lines[-tail:] if tail else []
-        return iter(lines)
+        return _Lines(lines)
 
     def stats(self, cid: str) -> tuple[int, int] | None:
         return self.usage.get(cid)
@@ -125,6 +129,17 @@ class FakeRuntime:
         mine = [c for c in self.list_containers({podspec.LABEL_POD_UID: pod_uid})
                 if c.container_name == name]
         return max(mine, key=lambda c: c.attempt) if mine else None
+
+
+class _Lines:
+    def __init__(self, lines: list[bytes]) -> None:
+        self.lines = lines
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.lines)
+
+    def close(self) -> None:
+        self.lines = []
 
 
 class FakeApi:

@@ -24,6 +24,7 @@ Obj = dict[str, Any]
 NODES = lookup("nodes")
 PODS = lookup("pods")
 POLL_SECONDS = 1.0
+PROGRESS_EVERY = 5  # polls between "still waiting" lines
 
 
 def _set_unschedulable(client: Client, name: str, value: bool) -> bool:
@@ -155,6 +156,7 @@ def drain(cli: CliContext, node: str, force: bool, ignore_daemonsets: bool,
             continue
         waiting[_ref(pod)] = (meta["name"], meta.get("namespace", ""), meta.get("uid"))
     deadline = cli.now() + timedelta(seconds=limit) if limit else None
+    polls = 0
     while waiting:
         for ref, (name, ns, uid) in list(waiting.items()):
             try:
@@ -166,6 +168,10 @@ def drain(cli: CliContext, node: str, force: bool, ignore_daemonsets: bool,
                 del waiting[ref]
         if not waiting:
             break
+        polls += 1
+        if polls % PROGRESS_EVERY == 0:
+            click.echo(f"waiting for {len(waiting)} pod(s) to terminate: "
+                       f"{', '.join(sorted(waiting))}")
         if deadline is not None and cli.now() >= deadline:
             raise TimedOut(f'drain of node "{node}" timed out after {timeout}; still '
                            f"terminating: {', '.join(sorted(waiting))}")

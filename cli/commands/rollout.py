@@ -158,7 +158,7 @@ def status(cli: CliContext, args: tuple[str, ...], namespace: str | None, timeou
         if done:
             return
         if not watch:
-            raise CliError(f"rollout of deployment \"{name}\" is not finished yet")
+            return  # kubectl --watch=false: report where the rollout is, and stop
         if deadline is not None and cli.now() >= deadline:
             raise TimedOut(f'timed out waiting for the rollout of deployment "{name}" '
                            f"after {timeout}")
@@ -182,6 +182,9 @@ def history(cli: CliContext, args: tuple[str, ...], namespace: str | None, revis
         click.echo(f"{printers.object_ref(kind, name)} with revision #{revision}")
         click.echo(printers.to_yaml({"template": template_without_hash(
             rs.get("spec", {}).get("template") or {})}), nl=False)
+        return
+    if not owned:
+        click.echo(f"No rollout history found for {printers.object_ref(kind, name)}.")
         return
     click.echo(printers.object_ref(kind, name))
     rows = [["REVISION", "CHANGE-CAUSE"]]

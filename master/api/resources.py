@@ -20,9 +20,8 @@ from coxapi.meta import merge_patch
 from raftstore import errors as store_errors
 
 from ..admission import deletion, names, namespaces, strategy
-from ..server import STREAM_ENVIRON_KEY
 from . import discovery, fields, jsonpatch, params, paths, podlogs, scale, watch
-from .responses import json_response
+from .responses import STREAM_ENVIRON_KEY, json_response
 from .state import state
 
 Obj = dict[str, Any]

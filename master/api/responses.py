@@ -13,10 +13,18 @@ from typing import Any
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from coxapi import errors
+from coxapi import errors, kinds
+from raftstore import errors as store_errors
+
+from ..objects import translate_store_error
 
 log = logging.getLogger(__name__)
 
+# Set in the WSGI environ by handlers that stream (watch, logs): the server
+# then sends the headers before the first chunk (master.server).
+STREAM_ENVIRON_KEY = "coxswain.stream"
+
+_NO_KIND = kinds.Kind("Object", "objects", "", "v1", False)
 _HTTP_REASONS = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
                  405: "MethodNotAllowed", 406: "NotAcceptable", 413: "RequestEntityTooLarge",
                  415: "UnsupportedMediaType"}
@@ -38,6 +46,11 @@ def register(app: Flask) -> None:
     @app.errorhandler(errors.ApiError)
     def _api_error(e: errors.ApiError) -> Response:
         return status_response(e)
+
+    @app.errorhandler(store_errors.StoreError)
+    def _store_error(e: store_errors.StoreError) -> Response:
+        # Store calls outside ObjectStore (leases, status) map the same way.
+        return status_response(translate_store_error(e, _NO_KIND, ""))
 
     @app.errorhandler(HTTPException)
     def _http_error(e: HTTPException) -> Response:

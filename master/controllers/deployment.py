@@ -384,7 +384,8 @@ class DeploymentController(Controller):
             "updatedReplicas": count("replicas", [new]) if new else 0,
             "readyReplicas": count("readyReplicas", rs_list),
             "availableReplicas": available,
-            "unavailableReplicas": max(0, max(replicas, count("replicas", rs_list)) - available),
+            # as Kubernetes: the RSs' desired total minus what is available
+            "unavailableReplicas": max(0, sum(_replicas(r) for r in rs_list) - available),
         }
         old = d.get("status") or {}
         strategy = (_spec(d).get("strategy") or {})

@@ -10,7 +10,8 @@ every 100 ms for the whole run.
 Verdict, from the recorded history: the new leader finishes the rollout;
 at no sample were there more live pods than replicas + maxSurge (no pod is
 duplicated); at the end every pod has exactly one live controller owner of
-the new template (none orphaned), and the killed master, restarted with its
+the new template (none orphaned); every ConfigMap whose create a writer saw
+acknowledged during the run exists afterwards; and the killed master, restarted with its
 own argv, catches up with the others.
 """
 
@@ -58,6 +59,33 @@ def rollout_done(client, image: str) -> bool:
             and st.get("replicas") == REPLICAS)
 
 
+class AckedWriter(threading.Thread):
+    """Creates ConfigMaps one after another and records each acknowledged one."""
+
+    def __init__(self, client) -> None:
+        super().__init__(daemon=True)
+        self.client = client
+        self.acked: list[str] = []
+        self.failed = 0
+        self.stop_event = threading.Event()
+
+    def run(self) -> None:
+        i = 0
+        while not self.stop_event.is_set():
+            name = f"w-{i}"
+            try:
+                self.client.create({"apiVersion": "v1", "kind": "ConfigMap",
+                                    "metadata": {"name": name, "namespace": "default"},
+                                    "data": {"i": str(i)}})
+                self.acked.append(name)
+                i += 1
+            except errors.AlreadyExists:
+                self.acked.append(name)  # an earlier attempt committed after all
+                i += 1
+            except (errors.ApiError, errors.ClusterUnreachable):
+                self.failed += 1  # unknown outcome: retried with the same name
+
+
 class PodRecorder(threading.Thread):
     """Samples the live (non-terminating) pods of the workload."""
 
@@ -81,7 +109,7 @@ class PodRecorder(threading.Thread):
 def test_leader_killed_mid_rollout_new_leader_finishes_it(tmp_path):
     mc = MasterCluster.create(tmp_path)
     kubelet = None
-    recorder = None
+    recorder = writer = None
     try:
         client = mc.client()
         kubelet = FakeKubelet(client, ["f1", "f2", "f3"]).start()
@@ -90,6 +118,8 @@ def test_leader_killed_mid_rollout_new_leader_finishes_it(tmp_path):
 
         recorder = PodRecorder(client)
         recorder.start()
+        writer = AckedWriter(mc.client())
+        writer.start()
         d = client.get("Deployment", "web", "default")
         d["spec"]["template"]["spec"]["containers"][0]["image"] = "demo:v2"
         client.update(d)
@@ -111,11 +141,17 @@ def test_leader_killed_mid_rollout_new_leader_finishes_it(tmp_path):
         wait_until(lambda: rollout_done(client, "demo:v2"), 90, 0.2, "the rollout to finish")
         recorder.stop_event.set()
         recorder.join(5)
+        writer.stop_event.set()
+        writer.join(15)
+        present = {cm["metadata"]["name"] for cm in client.list("ConfigMap", "default")["items"]}
+        lost = [n for n in writer.acked if n not in present]
+        assert writer.acked and not lost, f"acknowledged writes lost: {lost}"
 
         peak = max(n for _, n in recorder.samples)
         print(f"\nchaos: leader {leader.name} killed; {new_leader.name} elected after "
               f"{elected_after:.2f}s; {len(recorder.samples)} samples; peak live pods {peak} "
-              f"(limit {REPLICAS + SURGE})")
+              f"(limit {REPLICAS + SURGE}); {len(writer.acked)} acknowledged writes, "
+              f"{writer.failed} failed attempts, none lost")
         assert peak <= REPLICAS + SURGE, f"pods duplicated: {peak} live at once"
 
         wait_until(lambda: len([p for p in client.list("Pod", "default")["items"]
@@ -145,8 +181,9 @@ def test_leader_killed_mid_rollout_new_leader_finishes_it(tmp_path):
         print(mc.logs())
         raise
     finally:
-        if recorder is not None:
-            recorder.stop_event.set()
+        for t in (recorder, writer):
+            if t is not None:
+                t.stop_event.set()
         if kubelet is not None:
             kubelet.stop()
         mc.stop()

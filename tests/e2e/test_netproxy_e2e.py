@@ -62,10 +62,13 @@ t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 t.bind(("0.0.0.0", int(sys.argv[2])))
 t.listen(64)
 print("ready", flush=True)
+def serve(c, peer):
+    with c:
+        c.sendall(name + b" " + peer[0].encode())
+        while data := c.recv(2048):  # then echo until the client closes
+            c.sendall(data)
 while True:
-    c, peer = t.accept()
-    c.sendall(name + b" " + peer[0].encode())
-    c.close()
+    threading.Thread(target=serve, args=t.accept(), daemon=True).start()
 """
 
 
@@ -261,6 +264,17 @@ def test_node_port_on_the_node_address(topo, table):
     assert names <= {"p0", "p1"} and names
     # NodePort traffic is masqueraded: the endpoint sees the node, not the client
     assert {a.split()[1] for a in answers} == {f"{POD_NET}.1"}
+    # and from the node itself, to its own address
+    assert in_netns(topo.node, lambda: tcp_get(NODE_IP, 30080)).split()[0] in {"p0", "p1"}
+
+
+def test_pod_reaches_another_pod_on_its_bridge_through_a_cluster_ip(topo, table):
+    if not in_netns(topo.node, lambda: os.path.exists("/proc/sys/net/bridge")):
+        pytest.skip("br_netfilter is not loaded")
+    table.apply(web_plan(topo, ready=[1]))
+    name, peer = in_netns(topo.pods[3], lambda: tcp_get(CLUSTER_IP, 80)).split()
+    # not masqueraded: the reply is bridged straight back and un-NATed by conntrack
+    assert (name, peer) == ("p1", topo.pod_ip(3))
 
 
 def test_hairpin_pod_reaches_itself_through_its_service(topo, table):
@@ -289,6 +303,19 @@ def test_service_without_endpoints_refuses_at_once(topo, table):
     assert in_netns(topo.client, attempt_tcp) < 1.0
     assert in_netns(topo.node, attempt_tcp) < 1.0
     assert in_netns(topo.client, attempt_udp) < 1.0
+
+
+def test_established_connection_survives_its_service_losing_all_endpoints(topo, table):
+    table.apply(web_plan(topo, ready=[0]))
+    conn = in_netns(topo.client, lambda: socket.create_connection((CLUSTER_IP, 80), timeout=2))
+    try:
+        assert conn.recv(100).startswith(b"p0")
+        table.apply(web_plan(topo, ready=[]))  # e.g. its only pod failed a readiness probe
+        conn.sendall(b"still there?")
+        assert conn.recv(100) == b"still there?"  # only new connections are refused
+        assert _refused(topo.client, CLUSTER_IP, 80)
+    finally:
+        conn.close()
 
 
 def test_unchanged_resync_writes_nothing(topo, table):

@@ -179,7 +179,8 @@ class FakeApi:
                 raise api.Conflict("the object has been modified")
         self._validate(kind, new)
         for k in ("uid", "creationTimestamp", "namespace", "name"):
-            new["metadata"][k] = live["metadata"][k]
+            if k in live["metadata"]:
+                new["metadata"][k] = live["metadata"][k]
         if new.get("spec") != live.get("spec"):
             new["metadata"]["generation"] = live["metadata"].get("generation", 1) + 1
         return _json(self._store(kind, new, "MODIFIED"))

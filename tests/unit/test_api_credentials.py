@@ -7,7 +7,13 @@ import stat
 import yaml
 from click.testing import CliRunner
 
-from master.auth import TokenAuthenticator, init_cluster_dir, load_tokens, parse_tokens
+from master.auth import (
+    FileTokenAuthenticator,
+    TokenAuthenticator,
+    init_cluster_dir,
+    load_tokens,
+    parse_tokens,
+)
 from master.command import master
 
 
@@ -69,3 +75,18 @@ def test_cox_master_run_rejects_bad_addresses(tmp_path):
         "--data-dir", str(tmp_path / "m1"), "--token-file", str(tmp_path / "tokens.csv"),
         "--cluster-secret-file", str(tmp_path / "cluster-secret")])
     assert r.exit_code == 2 and "--listen" in r.output
+
+
+def test_a_token_file_is_reloaded_when_it_changes(tmp_path):
+    init_cluster_dir(tmp_path, ["n1"])
+    clock = [0.0]
+    auth = FileTokenAuthenticator(tmp_path / "tokens.csv", interval=1.0, clock=lambda: clock[0])
+    assert auth.authenticate(f"Bearer {(tmp_path / 'n1.token').read_text().strip()}")
+    init_cluster_dir(tmp_path, ["n1", "n2"])
+    n2 = f"Bearer {(tmp_path / 'n2.token').read_text().strip()}"
+    assert auth.authenticate(n2) is None  # not re-checked within the interval
+    clock[0] += 1.5
+    assert auth.authenticate(n2).name == "system:node:n2"
+    (tmp_path / "tokens.csv").write_text("broken-line-without-fields\n")
+    clock[0] += 1.5
+    assert auth.authenticate(n2).name == "system:node:n2"  # keeps the last good tokens

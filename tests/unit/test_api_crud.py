@@ -290,3 +290,15 @@ def test_delete_collection_with_a_selector(api):
     assert sorted(i["metadata"]["name"] for i in r.json["items"]) == ["a", "b"]
     left = api.get("/api/v1/namespaces/default/configmaps").json["items"]
     assert [i["metadata"]["name"] for i in left] == ["c"]
+
+
+def test_store_errors_outside_object_calls_map_to_statuses(api, monkeypatch):
+    from raftstore import errors as store_errors
+
+    def unavailable(ttl):
+        raise store_errors.Unavailable("no quorum")
+    monkeypatch.setattr(api.store, "lease_grant", unavailable)
+    ev = {"metadata": {"name": "e"}, "involvedObject": {"kind": "Pod", "name": "p"},
+          "type": "Normal"}
+    r = api.post("/api/v1/namespaces/default/events", ev)
+    assert r.status_code == 503 and r.json["kind"] == "Status"

@@ -76,7 +76,7 @@ def test_deployment_defaults():
     assert spec["progressDeadlineSeconds"] == 600
     assert spec["strategy"] == {"type": "RollingUpdate",
                                 "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}}
-    assert d["metadata"]["labels"] == {"app": "web"}
+    assert "labels" not in d["metadata"]  # apps/v1 does not copy the template's labels
 
 
 def test_requests_default_to_limits():
