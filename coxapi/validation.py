@@ -782,7 +782,15 @@ def _workload_update(errs: Errors, old: Obj, new: Obj) -> None:
         errs.add("spec.selector", "Invalid value: field is immutable")
 
 
+def _node_update(errs: Errors, old: Obj, new: Obj) -> None:
+    ocidr = (old.get("spec") or {}).get("podCIDR")
+    ncidr = (new.get("spec") or {}).get("podCIDR") if isinstance(new.get("spec"), dict) else None
+    if ocidr and ncidr != ocidr:
+        errs.add("spec.podCIDR", "Forbidden: podCIDR cannot be changed once set")
+
+
 _UPDATE_BY_KIND: dict[str, Callable[[Errors, Obj, Obj], None]] = {
+    "Node": _node_update,
     "Pod": _pod_update,
     "Service": _service_update,
     "Deployment": _workload_update,

@@ -51,8 +51,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(args: argparse.Namespace) -> int:
-    from .nftables import NftTable
     from .proxy import ProxyConfig, run_proxy
+    from .table import NftTable
 
     if args.cleanup:
         table = NftTable(args.table, netns=args.netns)

@@ -1,58 +1,35 @@
-"""Encode a ``Plan`` as nf_tables netlink messages and apply it atomically.
+"""Encode a ``Plan`` as nf_tables netlink messages (``netproxy.table`` sends them).
 
-The whole table goes to the kernel as ONE nfnetlink batch::
-
-    BATCH_BEGIN, NEWTABLE t, DELTABLE t, NEWTABLE t, chains, sets, elements,
-    rules, BATCH_END
-
-The kernel commits a batch all or nothing (the first NEWTABLE makes the
-DELTABLE valid when the table does not exist yet), so no packet ever sees a
-half-written table. The expressions are the ones ``nft --debug=netlink``
-shows for the equivalent nft rules; attribute numbers come from pyroute2's
-nf_tables definitions and the bytes are packed by ``netproxy.nlattr``.
-
-Encoded messages are cached per plan object (the plan's objects are frozen
-and hashable), so a re-sync after a small change only encodes what changed.
-The batch is sent on a plain netlink socket so that the answers for the
-whole batch are read and reported (pyroute2's NFTSocket.commit() does not
-read them).
+The expressions are the ones ``nft --debug=netlink`` shows for the
+equivalent nft rules; attribute numbers come from pyroute2's nf_tables
+definitions and the bytes are packed by ``netproxy.nlattr`` (the unit tests
+check them against pyroute2's own encoder). Encoded messages are cached per
+plan object (the plan's objects are frozen and hashable), so a re-sync after
+a small change only encodes what changed.
 """
 
 from __future__ import annotations
 
-import errno
-import os
 import socket
 import struct
 import zlib
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
 
-from pyroute2.netlink import NETLINK_NETFILTER, NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE
+from pyroute2.netlink import NLM_F_APPEND, NLM_F_CREATE
 from pyroute2.netlink.nfnetlink.nftsocket import (
     DATA_TYPE_INET_PROTOCOL,
     DATA_TYPE_INET_SERVICE,
     DATA_TYPE_INTEGER,
     DATA_TYPE_IPADDR,
     NFPROTO_IPV4,
-    NFT_MSG_DELTABLE,
-    NFT_MSG_GETCHAIN,
-    NFT_MSG_GETGEN,
-    NFT_MSG_GETTABLE,
     NFT_MSG_NEWCHAIN,
     NFT_MSG_NEWRULE,
     NFT_MSG_NEWSET,
     NFT_MSG_NEWSETELEM,
     NFT_MSG_NEWTABLE,
-    nft_chain_msg,
-    nft_gen_msg,
-    nft_rule_msg,
-    nft_set_elem_list_msg,
-    nft_set_msg,
-    nft_table_msg,
 )
 
-from .nlattr import LIST_ELEM, attr, batch_marker, be32, message, nest, string, u8
+from .nlattr import LIST_ELEM, attr, be32, message, nest, string, u8
 from .plan import (
     AddrSet,
     Chain,
@@ -75,16 +52,6 @@ from .plan import (
     VerdictMap,
     Vmap,
 )
-
-NFNL_MSG_BATCH_BEGIN = 0x10
-NFNL_MSG_BATCH_END = 0x11
-NLMSG_ERROR = 2
-NLMSG_DONE = 3
-SOL_NETLINK = 270
-NETLINK_CAP_ACK = 10
-NETLINK_EXT_ACK = 11
-SO_SNDBUFFORCE = 32
-SO_RCVBUFFORCE = 33
 
 HOOKS = {"prerouting": 0, "input": 1, "forward": 2, "output": 3, "postrouting": 4}
 IPPROTO = {"tcp": socket.IPPROTO_TCP, "udp": socket.IPPROTO_UDP}
@@ -128,10 +95,6 @@ FIELDS = {
     "meta l4proto": ("meta", NFT_META_L4PROTO, 0, 1),
 }
 ELEMENTS_PER_MESSAGE = 200  # a netlink attribute is at most 64 KiB
-
-
-class NftError(Exception):
-    """The kernel refused a transaction; nothing of it was applied."""
 
 
 # ---- expressions --------------------------------------------------------------------
@@ -352,7 +315,8 @@ class Encoder:
     def __init__(self) -> None:
         self._cache: dict[tuple, list[bytes]] = {}
 
-    def _get(self, key: tuple, make: Any, fresh: dict[tuple, list[bytes]]) -> list[bytes]:
+    def _get(self, key: tuple, make: Callable[[], Iterable[bytes]],
+             fresh: dict[tuple, list[bytes]]) -> list[bytes]:
         msgs = self._cache.get(key)
         if msgs is None:
             msgs = list(make())
@@ -377,206 +341,3 @@ class Encoder:
                                  fresh)
         self._cache = fresh
         return out
-
-
-# ---- transport -----------------------------------------------------------------------------
-
-def open_socket(netns: str | None = None) -> socket.socket:
-    """A NETLINK_NETFILTER socket, in network namespace ``netns`` if given
-    (an existing one: it is never created here)."""
-    if netns is None:
-        sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER)
-    else:
-        from pyroute2.netns import create_socket
-        if not os.path.exists(f"/run/netns/{netns}") and not netns.startswith("/"):
-            raise FileNotFoundError(f"network namespace {netns!r} does not exist")
-        sock = create_socket(netns, socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER,
-                             flags=0)
-    sock.bind((0, 0))
-    for opt in (NETLINK_CAP_ACK, NETLINK_EXT_ACK):
-        sock.setsockopt(SOL_NETLINK, opt, 1)
-    sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 4 << 20)
-    return sock
-
-
-class NftTable:
-    """One nftables table owned by the proxy, replaced whole by ``apply``."""
-
-    def __init__(self, table: str, netns: str | None = None) -> None:
-        self.table = table
-        self.netns = netns
-        self.applied: Plan | None = None
-        self.transactions = 0  # batches sent: a no-change re-sync adds none
-        self._encoder = Encoder()
-        self._sock: socket.socket | None = None
-        self._seq = 1
-
-    def _socket(self) -> socket.socket:
-        if self._sock is None:
-            self._sock = open_socket(self.netns)
-        return self._sock
-
-    def apply(self, plan: Plan) -> bool:
-        """Make the kernel table exactly ``plan``; False when it already is."""
-        if plan.table != self.table:
-            raise ValueError(f"plan is for table {plan.table!r}, not {self.table!r}")
-        if plan == self.applied:
-            return False
-        body = self._encoder.messages(plan)
-        # NEWTABLE, DELTABLE, then the table afresh: valid whether or not it exists.
-        self._transact([table_message(self.table), table_message(self.table, NFT_MSG_DELTABLE),
-                        *body])
-        self.applied = plan
-        return True
-
-    def delete(self) -> None:
-        """Remove the table (and everything in it); fine if it is not there."""
-        self._transact([table_message(self.table), table_message(self.table, NFT_MSG_DELTABLE)])
-        self.applied = None
-
-    def exists(self) -> bool:
-        reply = self._request(NFT_MSG_GETTABLE, [string("NFTA_TABLE_NAME", self.table)],
-                              missing_ok=True)
-        return reply is not None
-
-    def has_chain(self, name: str) -> bool:
-        reply = self._request(NFT_MSG_GETCHAIN, [string("NFTA_CHAIN_TABLE", self.table),
-                                                  string("NFTA_CHAIN_NAME", name)], missing_ok=True)
-        return reply is not None
-
-    def generation(self) -> int:
-        """The namespace's nf_tables ruleset generation: bumped by every commit."""
-        reply = self._request(NFT_MSG_GETGEN, [])
-        msg = nft_gen_msg(reply)
-        msg.decode()
-        return msg.get_attr("NFTA_GEN_ID")
-
-    def close(self) -> None:
-        if self._sock is not None:
-            self._sock.close()
-            self._sock = None
-
-    # ---- netlink plumbing ----------------------------------------------------------
-
-    def _next_seq(self) -> int:
-        self._seq = self._seq % 0x7FFFFFFF + 1
-        return self._seq
-
-    def _transact(self, messages: list[bytes]) -> None:
-        sock = self._socket()
-        parts = [batch_marker(NFNL_MSG_BATCH_BEGIN), *messages, batch_marker(NFNL_MSG_BATCH_END)]
-        buf = bytearray(b"".join(parts))
-        seqs: dict[int, int] = {}
-        offset = 0
-        for i, part in enumerate(parts):
-            seq = self._next_seq()
-            seqs[seq] = i
-            struct.pack_into("=I", buf, offset + 8, seq)
-            if i == len(parts) - 2:  # ask for an ack of the last real message
-                flags = struct.unpack_from("=H", buf, offset + 6)[0] | NLM_F_ACK
-                struct.pack_into("=H", buf, offset + 6, flags)
-                last_seq = seq
-            offset += len(part)
-        sock.setsockopt(socket.SOL_SOCKET, SO_SNDBUFFORCE, len(buf) + 65536)
-        sock.sendto(bytes(buf), (0, 0))
-        self.transactions += 1
-        # nfnetlink handles the batch inside sendmsg: every answer is queued now.
-        errors: list[str] = []
-        acked = False
-        for seq, err, text in self._read_errors(sock, block_until=last_seq):
-            if err == 0:
-                acked = acked or seq == last_seq
-                continue
-            idx = seqs.get(seq)
-            what = _describe(parts[idx]) if idx is not None else f"seq {seq}"
-            errors.append(f"{what}: {os.strerror(-err)}{' (' + text + ')' if text else ''}")
-        if errors:
-            raise NftError(f"nftables transaction on table {self.table!r} failed: "
-                           + "; ".join(errors[:5]))
-        if not acked:
-            raise NftError(f"nftables transaction on table {self.table!r}: no answer from kernel")
-
-    def _read_errors(self, sock: socket.socket, block_until: int) -> Iterator[tuple[int, int, str]]:
-        """(seq, errno, message) of every answer: wait for ``block_until``'s
-        ack, then drain what else is queued."""
-        sock.settimeout(10)
-        while True:
-            try:
-                data = sock.recv(1 << 20)
-            except (BlockingIOError, TimeoutError):
-                return
-            except OSError as e:
-                if e.errno == errno.ENOBUFS:
-                    raise NftError("netlink receive buffer overflowed reading the answers") from e
-                raise
-            off = 0
-            while off + 16 <= len(data):
-                length, mtype, _flags, seq, _pid = struct.unpack_from("=IHHII", data, off)
-                if mtype == NLMSG_ERROR:
-                    (err,) = struct.unpack_from("=i", data, off + 16)
-                    yield seq, err, _ext_ack_text(data[off:off + length]) if err else ""
-                    if seq == block_until:
-                        sock.settimeout(0)  # all else is queued already
-                off += (length + 3) & ~3
-
-    def _request(self, msg_type: int, attrs: list[bytes],
-                 missing_ok: bool = False) -> bytes | None:
-        sock = self._socket()
-        seq = self._next_seq()
-        data = bytearray(message(msg_type, NLM_F_ACK, *attrs))
-        struct.pack_into("=I", data, 8, seq)
-        sock.sendto(bytes(data), (0, 0))
-        sock.settimeout(10)
-        reply = None
-        while True:
-            chunk = sock.recv(1 << 20)
-            off = 0
-            while off + 16 <= len(chunk):
-                length, mtype, _f, mseq, _pid = struct.unpack_from("=IHHII", chunk, off)
-                if mseq == seq:
-                    if mtype == NLMSG_ERROR:
-                        (err,) = struct.unpack_from("=i", chunk, off + 16)
-                        if err == 0:
-                            return reply
-                        if missing_ok and err == -errno.ENOENT:
-                            return None
-                        raise NftError(f"nftables request failed: {os.strerror(-err)}")
-                    reply = bytes(chunk[off:off + length])
-                off += (length + 3) & ~3
-
-
-def _ext_ack_text(msg: bytes) -> str:
-    """The NLMSGERR_ATTR_MSG text of an extended ack, if any."""
-    # nlmsghdr(16) + error(4) + original header(16, payload capped by CAP_ACK)
-    off = 16 + 4 + 16
-    while off + 4 <= len(msg):
-        alen, atype = struct.unpack_from("=HH", msg, off)
-        if alen < 4:
-            break
-        if atype == 1:  # NLMSGERR_ATTR_MSG
-            return msg[off + 4:off + alen].rstrip(b"\0").decode(errors="replace")
-        off += (alen + 3) & ~3
-    return ""
-
-
-def _describe(message: bytes) -> str:
-    """A short description of an encoded message, for error reports."""
-    mtype = struct.unpack_from("=H", message, 4)[0] & 0xFF
-    names = {NFT_MSG_NEWTABLE: "add table", NFT_MSG_DELTABLE: "delete table",
-             NFT_MSG_NEWCHAIN: "add chain", NFT_MSG_NEWRULE: "add rule",
-             NFT_MSG_NEWSET: "add set", NFT_MSG_NEWSETELEM: "add elements"}
-    classes = {NFT_MSG_NEWTABLE: nft_table_msg, NFT_MSG_DELTABLE: nft_table_msg,
-               NFT_MSG_NEWCHAIN: nft_chain_msg, NFT_MSG_NEWRULE: nft_rule_msg,
-               NFT_MSG_NEWSET: nft_set_msg, NFT_MSG_NEWSETELEM: nft_set_elem_list_msg}
-    cls = classes.get(mtype)
-    if cls is None:
-        return f"message type {mtype}"
-    try:
-        msg = cls(message)
-        msg.decode()
-        name = (msg.get_attr("NFTA_CHAIN_NAME") or msg.get_attr("NFTA_RULE_CHAIN")
-                or msg.get_attr("NFTA_SET_NAME") or msg.get_attr("NFTA_SET_ELEM_LIST_SET")
-                or msg.get_attr("NFTA_TABLE_NAME"))
-    except Exception:  # noqa: BLE001 - a description must never fail
-        name = "?"
-    return f"{names[mtype]} {name}"

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 
 from . import conntrack
 from .cache import ApiClient, WatchCache
-from .nftables import NftTable
 from .plan import TABLE, Plan, build_plan, stale_udp_flows
+from .table import NftTable
 
 log = logging.getLogger(__name__)
 

@@ -198,8 +198,9 @@ class Agent:
     def _start_proxy(self) -> None:
         try:
             from netproxy.proxy import run_proxy  # type: ignore[import-not-found]
-        except ImportError:
-            log.warning("netproxy is not available: Services are not programmed on this node")
+        except ImportError as e:
+            log.warning("netproxy is not available (%s): Services are not programmed on this "
+                        "node", e)
             return
         address = self.config.node.address
         self._spawn("netproxy", lambda stop: run_proxy(self.client, [address], stop))
@@ -260,6 +261,8 @@ class Agent:
         by_uid: dict[str, list[ContainerInfo]] = {}
         for c in containers:
             by_uid.setdefault(c.pod_uid, []).append(c)
+        # Probers first, so a status written in this pass already has their verdicts.
+        self.probes.sync(self._probe_targets(by_uid))
         for uid, pod in self._pods.items():
             self._first_seen.setdefault(uid, self.clock())
             self._dispatch(uid, pod, by_uid.get(uid, []), api_ok)
@@ -269,7 +272,6 @@ class Agent:
             for uid in list(self._first_seen):
                 if uid not in self._pods and uid not in by_uid:
                     self._forget(uid)
-        self.probes.sync(self._probe_targets(by_uid))
 
     def _probe_targets(self, by_uid: dict[str, list[ContainerInfo]]) -> list[ProbeTarget]:
         targets = []
@@ -280,12 +282,15 @@ class Agent:
             if sandbox is None or not sandbox.running:
                 continue
             specs = {c["name"]: c for c in pod["spec"].get("containers") or []}
+            ready = {s.get("containerID") for s in
+                     (pod.get("status") or {}).get("containerStatuses") or [] if s.get("ready")}
             for c in by_uid.get(uid, []):
                 spec = specs.get(c.container_name)
                 if (c.running and not c.is_infra and spec is not None
                         and c.labels.get(podspec.LABEL_SANDBOX) == sandbox.id):
                     targets.append(ProbeTarget(c.id, pod["metadata"]["name"], spec, sandbox.ip,
-                                               c.started_at or self.clock()))
+                                               c.started_at or self.clock(),
+                                               was_ready=f"docker://{c.id}" in ready))
         return targets
 
     def _dispatch(self, uid: str, pod: Obj | None, containers: list[ContainerInfo],
@@ -313,8 +318,10 @@ class Agent:
         plan = podplan.plan_pod(pod, containers, self.clock(), self.backoff,
                                 self.probes.unhealthy())
         terminating = pod is not None and bool(pod["metadata"].get("deletionTimestamp"))
-        if terminating and api_ok:
-            # Not ready first, so the pod leaves its Services before it is stopped.
+        fresh = pod is not None and not (pod.get("status") or {}).get("containerStatuses")
+        if (terminating or fresh) and api_ok:
+            # Terminating: not ready first, so the pod leaves its Services before it is
+            # stopped. New: ContainerCreating while images are pulled.
             self._report(pod, containers, plan)
         deleted = self._apply(uid, pod, containers, plan)
         if pod is None or deleted or not api_ok:

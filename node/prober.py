@@ -34,6 +34,9 @@ class ProbeTarget:
     container: Obj  # the container's spec
     pod_ip: str
     started_at: float
+    # The API already showed this container ready (the agent restarted): keep it
+    # ready until a probe says otherwise, so Endpoints do not flap.
+    was_ready: bool = False
 
 
 def run_check(runtime: Runtime, target: ProbeTarget, spec: Obj, timeout: float) -> tuple[bool, str]:
@@ -82,6 +85,10 @@ class _Worker:
             if target.container.get(key):
                 self.states[kind] = ProbeState.from_spec(kind, target.container[key],
                                                          target.started_at)
+        if target.was_ready:
+            for kind in (READINESS, STARTUP):
+                if kind in self.states:
+                    self.states[kind].result = True
         self.stop_event = threading.Event()
         self.thread = threading.Thread(target=self._loop, daemon=True,
                                        name=f"probe-{target.container_id[:12]}")

@@ -15,7 +15,7 @@ from . import commands as C
 from .config import StoreConfig
 from .errors import InvalidArgument, StoreError
 from .leases import LeaseClock
-from .mvcc import MVCCState
+from .mvcc import MVCCState, materialize
 from .types import Compare, KeyValue, Op, RangeResult, TxnResult
 from .watch import Watch, WatchHub
 
@@ -68,7 +68,7 @@ class StoreBase(ABC):
         result = self._submit(cmd)
         if isinstance(result, StoreError):
             raise result
-        return result
+        return materialize(result)
 
     # ---- reads ----
 

@@ -57,6 +57,23 @@ def to_kv(key: str, rec: Record) -> KeyValue:
                     rec.version, rec.lease)
 
 
+class KVRef(NamedTuple):
+    """A key's record as returned by apply; decoded into a KeyValue by the
+    proposer (``materialize``), so replicas that only follow the log never pay
+    for decoding values they do not hand out."""
+
+    key: str
+    rec: Record
+
+
+def materialize(result: Any) -> Any:
+    if isinstance(result, KVRef):
+        return to_kv(result.key, result.rec)
+    if isinstance(result, list):
+        return [materialize(r) for r in result]
+    return result
+
+
 def to_event(h: HistoryEntry) -> Event:
     return Event(h.type, to_kv(h.key, h.rec), to_kv(h.key, h.prev) if h.prev else None,
                  h.revision)
@@ -106,10 +123,11 @@ class MVCCState:
     # ---- the replicated entry point ----
 
     def apply(self, command: dict) -> Any:
-        return self.apply_with_events(command)[0]
+        return materialize(self.apply_with_events(command)[0])
 
     def apply_with_events(self, command: dict) -> tuple[Any, list[HistoryEntry]]:
-        """Apply one command; return its result and the events it produced."""
+        """Apply one command; return its result (KVRefs not yet decoded: see
+        ``materialize``) and the events it produced."""
         self._events = []
         if command.get("op") == "batch":
             self._ts = max(self._ts, float(command["ts"]))
@@ -230,15 +248,15 @@ class MVCCState:
     def _op_noop(self, cmd: dict) -> int:
         return self.revision
 
-    def _op_put(self, cmd: dict) -> KeyValue:
+    def _op_put(self, cmd: dict) -> KVRef:
         key, raw, lease = cmd["k"], cmd["v"], cmd["l"]
         self._compare_rev(key, cmd.get("e"))
         self._check_lease(lease)
         self._check_quota(2 * (len(key) + len(raw)))
         self.revision += 1
-        return to_kv(key, self._set(key, raw, lease, self.revision))
+        return KVRef(key, self._set(key, raw, lease, self.revision))
 
-    def _op_del(self, cmd: dict) -> KeyValue:
+    def _op_del(self, cmd: dict) -> KVRef:
         key = cmd["k"]
         if key not in self.data:
             if cmd.get("e") not in (None, 0):
@@ -246,7 +264,7 @@ class MVCCState:
             raise KeyNotFound(key)
         self._compare_rev(key, cmd.get("e"))
         self.revision += 1
-        return to_kv(key, self._remove(key, self.revision))
+        return KVRef(key, self._remove(key, self.revision))
 
     def _op_delp(self, cmd: dict) -> int:
         keys = self._prefix_keys(cmd["k"])

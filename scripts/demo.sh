@@ -18,8 +18,9 @@ echo "==> applying examples/demo.yaml"
 CIP=$("$COX" get svc web -o jsonpath='{.spec.clusterIP}' 2>/dev/null ||
       "$COX" get svc web -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["spec"]["clusterIP"])')
 echo "==> a request to the ClusterIP $CIP from node n1's namespace:"
-for _ in 1 2 3; do
-  nsenter --net=/run/netns/cox-n1 busybox wget -q -T 5 -O - "http://$CIP/" || true
+GET='import sys, urllib.request as u; print(u.urlopen(sys.argv[1], timeout=5).read().decode().strip())'
+for _ in 1 2 3 4; do
+  nsenter --net=/run/netns/cox-n1 python3 -c "$GET" "http://$CIP/" || true
 done
 cat <<MSG
 
@@ -27,6 +28,6 @@ The cluster is up. Try:
   export KUBECONFIG=$DIR/kubeconfig
   $COX get pods -o wide
   $COX cluster status
-  nsenter --net=/run/netns/cox-n1 busybox wget -qO- http://$CIP/
+  nsenter --net=/run/netns/cox-n1 python3 -c 'import urllib.request as u; print(u.urlopen("http://$CIP/").read().decode())'
   ./dev down        # removes everything the cluster created
 MSG

@@ -9,7 +9,7 @@ nature (init, node network configuration, image check, readiness wait);
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .spec import ClusterSpec
 
@@ -30,7 +30,6 @@ class Observed:
 class Step:
     action: str
     target: str = ""
-    detail: dict = field(default_factory=dict, compare=False, hash=False)
 
     def __str__(self) -> str:
         return f"{self.action} {self.target}".strip()

@@ -82,11 +82,12 @@ def get(cli: CliContext, args: tuple[str, ...], namespace: str | None, all_names
     """
     targets = parse_targets(args)
     parse_selector(selector)  # a bad selector is a usage error, caught before any request
+    watch_limit = parse_duration(watch_timeout)
     if watch and len(targets) != 1:
         raise UsageFailure("you may only watch one kind of resource at a time")
     client = cli.client()
     failures: list[api.ApiError] = []
-    collected: list[tuple[Kind, list[Obj], bool]] = []  # kind, objects, names were given
+    collected: list[tuple[Kind, list[Obj]]] = []
     list_rv = None
     for kind, names in targets:
         ns = _ns_for(cli, kind, namespace, all_namespaces and not names)
@@ -103,10 +104,10 @@ def get(cli: CliContext, args: tuple[str, ...], namespace: str | None, all_names
             objs = [printers.with_type_meta(kind, o) for o in result.get("items") or []]
             if names:
                 objs = [o for o in objs if o.get("metadata", {}).get("name") in names]
-        collected.append((kind, objs, bool(names)))
+        collected.append((kind, objs))
 
     all_ns = all_namespaces and not any(names for _, names in targets)
-    everything = [o for _, objs, _ in collected for o in objs]
+    everything = [o for _, objs in collected for o in objs]
     widths: list[int] = []
     if output in ("yaml", "json"):
         if everything:
@@ -114,7 +115,7 @@ def get(cli: CliContext, args: tuple[str, ...], namespace: str | None, all_names
             _print_documents(everything, output, single)
     else:
         first = True
-        for kind, objs, _ in collected:
+        for kind, objs in collected:
             if not objs:
                 continue
             if not first and output != "name":
@@ -135,7 +136,7 @@ def get(cli: CliContext, args: tuple[str, ...], namespace: str | None, all_names
         kind, names = targets[0]
         _watch(cli, kind, names, _ns_for(cli, kind, namespace, all_namespaces), selector,
                field_selector, output, list_rv, widths, all_ns, show_labels,
-               parse_duration(watch_timeout))
+               watch_limit)
 
 
 def _watch(cli: CliContext, kind: Kind, names: list[str], ns: str | None, selector: str | None,

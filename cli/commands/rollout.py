@@ -1,4 +1,4 @@
-"""``cox rollout status|history|undo``: follow and revert Deployment rollouts.
+"""``cox rollout status|history|undo|restart``: follow, revert and restart Deployment rollouts.
 
 The decisions (is the rollout done, which ReplicaSet holds which revision,
 which template to roll back to) are pure functions; the commands fetch and
@@ -26,6 +26,7 @@ Obj = dict[str, Any]
 REVISION = "deployment.kubernetes.io/revision"
 CHANGE_CAUSE = "kubernetes.io/change-cause"
 HASH_LABEL = "pod-template-hash"
+RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 POLL_SECONDS = 1.0
 
 
@@ -230,3 +231,17 @@ def undo(cli: CliContext, args: tuple[str, ...], namespace: str | None, to_revis
         click.echo(f"{printers.object_ref(kind, name)} rolled back")
         return
     raise CliError(f'deployment "{name}" kept changing during the rollback; try again')
+
+
+@rollout.command()
+@click.argument("args", nargs=-1, required=True, metavar="deploy/NAME")
+@namespace_option
+@pass_cli
+def restart(cli: CliContext, args: tuple[str, ...], namespace: str | None) -> None:
+    """Replace every pod of a Deployment with a fresh one, through a normal rollout."""
+    kind, name = _deployment(args)
+    # A changed template annotation is a new template: the controller rolls it out.
+    stamp = cli.now().strftime("%Y-%m-%dT%H:%M:%SZ")
+    patch = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: stamp}}}}}
+    cli.client().patch(kind, name, patch, cli.namespace_for(namespace))
+    click.echo(f"{printers.object_ref(kind, name)} restarted")

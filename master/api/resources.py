@@ -13,14 +13,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, g, request
 
 from coxapi import errors, kinds
 from coxapi.meta import merge_patch
 from raftstore import errors as store_errors
 
 from ..admission import deletion, names, namespaces, strategy
-from . import discovery, fields, jsonpatch, params, paths, podlogs, scale, watch
+from . import authz, discovery, fields, jsonpatch, params, paths, podlogs, scale, watch
 from .responses import STREAM_ENVIRON_KEY, json_response
 from .state import state
 
@@ -44,7 +44,9 @@ def create_blueprint(group_version: str) -> Blueprint:
 
     @bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     def dispatch(rest: str) -> Response:
-        return _dispatch(paths.parse(group_version, rest))
+        target = paths.parse(group_version, rest)
+        _authorize(target)
+        return _dispatch(target)
 
     return bp
 
@@ -68,11 +70,32 @@ def _dispatch(t: paths.Target) -> Response:
     return handler(t)
 
 
+def _authorize(t: paths.Target) -> None:
+    user = getattr(g, "user", None)
+    if user is None or authz.NODES_GROUP not in user.groups:
+        return  # only node credentials are restricted; skip the work for the rest
+    name = None
+    if request.method == "POST":
+        try:
+            name = authz.body_name(_body())
+        except errors.ApiError:
+            name = None  # the handler reports the bad body
+
+    def pod_node() -> str | None:
+        try:
+            pod = state().objects.get(t.kind, t.namespace, t.name, linearizable=False)
+        except errors.NotFound:
+            return authz.ABSENT
+        return (pod.get("spec") or {}).get("nodeName")
+
+    authz.check(user, authz.Request(request.method, t, name), pod_node)
+
+
 # ---- request helpers -------------------------------------------------------
 
 
 def _body(allow_empty: bool = False, json_array: bool = False) -> Any:
-    raw = request.get_data(cache=False)
+    raw = request.get_data(cache=True)
     if len(raw) > state().config.max_body_bytes:
         raise errors.ApiError.from_status({"code": 413, "reason": "RequestEntityTooLarge",
                                            "message": "the request body is too large"})

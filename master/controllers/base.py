@@ -12,7 +12,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from coxapi import errors
@@ -67,15 +66,14 @@ class InformerFactory:
             inf.relist()
 
 
-@dataclass
 class Context:
-    objects: Any  # ObjectStore (over a fenced store while leading)
-    config: ControllerConfig = field(default_factory=ControllerConfig)
-    informers: InformerFactory = None  # type: ignore[assignment]
+    """What every loop of one leadership term shares: the (fenced) object
+    store, the config and one informer per kind."""
 
-    def __post_init__(self) -> None:
-        if self.informers is None:
-            self.informers = InformerFactory(self.objects, self.config.informer_poll)
+    def __init__(self, objects: Any, config: ControllerConfig | None = None) -> None:
+        self.objects = objects
+        self.config = config or ControllerConfig()
+        self.informers = InformerFactory(objects, self.config.informer_poll)
 
     def recorder(self, component: str) -> EventRecorder:
         return EventRecorder(self.objects, component, clock=self.config.clock)

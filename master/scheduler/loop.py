@@ -150,7 +150,7 @@ class Scheduler:
             result = schedule(pod, self.snapshot, self.rng)
             if isinstance(result, Binding):
                 assumed = copy.deepcopy(pod)
-                assumed["spec"]["nodeName"] = result.node
+                assumed.setdefault("spec", {})["nodeName"] = result.node
                 self.snapshot.set_pod(assumed)
                 self._assumed[key] = result.node
                 self._waiting.pop(key, None)

@@ -29,9 +29,9 @@ import sys
 import threading
 import time
 
-from netproxy.nftables import NftTable
 from netproxy.plan import build_plan
 from netproxy.proxy import ProxyConfig, ServiceProxy
+from netproxy.table import NftTable
 from netproxy.testing import FakeApi
 
 TABLE = "cxnp-bench"

@@ -21,7 +21,9 @@ import threading
 import time
 from dataclasses import dataclass
 
-from tests.bench.raft_client import JsonClient
+import psutil
+
+from tests.bench.raft_client import FastJsonClient
 from tests.bench.raft_cluster import RaftCluster
 from tests.bench.raft_etcd import EtcdCluster, b64
 
@@ -44,7 +46,7 @@ class Target:
 
 
 def sequential(target: Target, addr: str, n: int, tag: str) -> list[float]:
-    c = JsonClient(addr)
+    c = FastJsonClient(addr)
     lat = []
     deadline = time.monotonic() + 60
     try:
@@ -66,7 +68,7 @@ def _writer_process(target: Target, addrs: list[str], threads: int, first: int,
     lock = threading.Lock()
 
     def run(w: int) -> None:
-        c = JsonClient(addrs[w % len(addrs)])
+        c = FastJsonClient(addrs[w % len(addrs)])
         lat, errors = [], 0
         while time.time() < start_at:
             time.sleep(0.001)
@@ -80,6 +82,8 @@ def _writer_process(target: Target, addrs: list[str], threads: int, first: int,
                 c.post(path, body)
             except Exception:  # noqa: BLE001 - counted, not fatal
                 errors += 1
+                c.close()
+                c = FastJsonClient(addrs[w % len(addrs)])
                 continue
             lat.append(time.perf_counter() - t0)
         c.close()
@@ -94,8 +98,19 @@ def _writer_process(target: Target, addrs: list[str], threads: int, first: int,
     out.put(results)
 
 
+def cpu_seconds(pids: list[int]) -> list[float]:
+    out = []
+    for pid in pids:
+        t = psutil.Process(pid).cpu_times()
+        out.append(t.user + t.system)
+    return out
+
+
 def concurrent(target: Target, addrs: list[str], writers: int, procs: int,
-               seconds: float) -> dict:
+               seconds: float, server_pids: list[int] | None = None) -> dict:
+    """``server_pids``: leader first; their CPU time per committed write is reported."""
+    server_pids = server_pids or []
+    cpu0 = cpu_seconds(server_pids)
     ctx = multiprocessing.get_context("fork")
     q: multiprocessing.Queue = ctx.Queue()
     per = [writers // procs + (1 if k < writers % procs else 0) for k in range(procs)]
@@ -112,10 +127,15 @@ def concurrent(target: Target, addrs: list[str], writers: int, procs: int,
         results += q.get(timeout=seconds + 60)
     for p in ps:
         p.join(10)
+    cpu = [b - a for a, b in zip(cpu0, cpu_seconds(server_pids), strict=True)]
     lat = sorted(x for _, ls, _ in results for x in ls)
     done = sum(n for n, _, _ in results)
-    return {"writes": done, "errors": sum(e for _, _, e in results),
-            "per_s": done / seconds, **summary(lat)}
+    out = {"writes": done, "errors": sum(e for _, _, e in results),
+           "per_s": done / seconds, **summary(lat)}
+    if cpu and done:
+        out["leader_cpu_us_per_write"] = cpu[0] / done * 1e6
+        out["all_servers_cpu_us_per_write"] = sum(cpu) / done * 1e6
+    return out
 
 
 def summary(lat: list[float]) -> dict:
@@ -133,6 +153,9 @@ def fmt(d: dict) -> str:
         parts.append(f"{d['per_s']:8.0f} writes/s ({d['writes']} in total, {d['errors']} errors)")
     if d.get("n"):
         parts.append(f"median {d['median_ms']:6.2f} ms  p99 {d['p99_ms']:6.2f} ms  (n={d['n']})")
+    if "leader_cpu_us_per_write" in d:
+        parts.append(f"\n{'':32s}server CPU per write: leader {d['leader_cpu_us_per_write']:.0f} us, "
+                     f"all 3 members {d['all_servers_cpu_us_per_write']:.0f} us")
     return "  ".join(parts)
 
 
@@ -142,7 +165,8 @@ def bench_raftstore(args: argparse.Namespace, max_batch: int | None = None) -> d
         leader = c.wait_leader()
         follower = c.followers()[0]
         sequential(Target("raftstore", "raftstore"), leader.http, 50, "warm")
-        out = run_all(Target("raftstore", "raftstore"), leader.http, follower.http, args)
+        pids = [leader.proc.pid] + [r.proc.pid for r in c.replicas if r is not leader]
+        out = run_all(Target("raftstore", "raftstore"), leader.http, follower.http, args, pids)
         st = leader.status()
         out["raft_entries"] = st["raft_entries_proposed"]
         out["commands"] = st["commands_proposed"]
@@ -157,16 +181,18 @@ def bench_etcd(args: argparse.Namespace) -> dict:
         follower = next(m for m in e.names if m != leader)
         t = Target("etcd", "etcd")
         sequential(t, e.client_addr[leader], 50, "warm")
-        return run_all(t, e.client_addr[leader], e.client_addr[follower], args)
+        pids = [e.procs[leader].pid] + [e.procs[m].pid for m in e.names if m != leader]
+        return run_all(t, e.client_addr[leader], e.client_addr[follower], args, pids)
     finally:
         e.stop()
 
 
-def run_all(t: Target, leader: str, follower: str, args: argparse.Namespace) -> dict:
+def run_all(t: Target, leader: str, follower: str, args: argparse.Namespace,
+            pids: list[int]) -> dict:
     return {
         "leader": summary(sequential(t, leader, args.n, "l")),
         "follower": summary(sequential(t, follower, args.n, "f")),
-        "concurrent": concurrent(t, [leader], args.writers, args.procs, args.seconds),
+        "concurrent": concurrent(t, [leader], args.writers, args.procs, args.seconds, pids),
     }
 
 

@@ -27,8 +27,8 @@ from typing import TypeVar
 
 import pytest
 
-from netproxy.nftables import NftTable
 from netproxy.plan import build_plan
+from netproxy.table import NftTable
 from tests.support import wait_until
 
 pytestmark = [
@@ -316,6 +316,24 @@ def test_established_connection_survives_its_service_losing_all_endpoints(topo, 
         assert _refused(topo.client, CLUSTER_IP, 80)
     finally:
         conn.close()
+
+
+def test_a_refused_transaction_leaves_the_previous_table_whole(topo, table):
+    import dataclasses
+
+    from netproxy.plan import Chain, Goto
+    from netproxy.table import NftError
+
+    good = web_plan(topo, ready=[0])
+    table.apply(good)
+    gen = table.generation()
+    # the same table plus one rule that jumps to a chain that does not exist
+    bad = dataclasses.replace(good, chains=good.chains + (Chain("broken", ((Goto("nope"),),)),))
+    with pytest.raises(NftError, match="add rule broken"):
+        table.apply(bad)
+    assert table.generation() == gen  # nothing committed: not even the table's deletion
+    assert in_netns(topo.client, lambda: tcp_get(CLUSTER_IP, 80)).startswith("p0")
+    assert table.applied == good
 
 
 def test_unchanged_resync_writes_nothing(topo, table):

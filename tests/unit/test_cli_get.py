@@ -209,3 +209,12 @@ def test_server_error_and_internal_error_are_one_line(fake: FakeApi, kc: str,
     r = cox(kc, "get", "po")
     assert r.exit_code == 1
     assert r.stderr == "error: internal error: ZeroDivisionError: division by zero\n"
+
+
+def test_server_flag_overrides_the_kubeconfig_servers(fake: FakeApi, tmp_path: Path) -> None:
+    add_pod(fake, "web-1")
+    kc = write_kubeconfig(tmp_path / "kc", [f"http://127.0.0.1:{closed_port()}"])
+    r = cox(kc, "-s", fake.url, "get", "po", "-o", "name")
+    assert (r.exit_code, r.stdout) == (0, "pod/web-1\n")  # the kubeconfig's token is kept
+    r = cox(str(tmp_path / "none"), "-s", fake.url, "get", "po")
+    assert r.exit_code == 5  # no kubeconfig, so no token

@@ -214,3 +214,43 @@ def test_delete_waits_until_the_object_is_gone(fake: FakeApi, kc: str) -> None:
     assert r.exit_code == 0, r.output
     assert ("pods", "default", "slow") not in fake.objects
     assert len(clock.sleeps) == 1
+
+
+def test_rollout_status_without_watch_reports_once(fake: FakeApi, kc: str) -> None:
+    add_deployment(fake)
+    fake.obj("deployments", "web")["status"] = {"observedGeneration": 1, "replicas": 2,
+                                                "updatedReplicas": 2, "availableReplicas": 1}
+    clock = FakeClock()
+    r = cox(kc, "rollout", "status", "deploy/web", "--no-watch", clock=clock)
+    assert (r.exit_code, clock.sleeps) == (0, [])
+    assert r.stdout == ('Waiting for deployment "web" rollout to finish: 1 of 2 updated '
+                        "replicas are available...\n")
+
+
+def test_rollout_needs_a_deployment(fake: FakeApi, kc: str) -> None:
+    r = cox(kc, "rollout", "status", "rs/web")
+    assert r.exit_code == 2 and "rollout works on deployments" in r.stderr
+    fake.add({"kind": "Deployment", "metadata": {"name": "solo"}, "spec": {}})
+    assert cox(kc, "rollout", "history", "deploy/solo").stdout == (
+        "No rollout history found for deployment.apps/solo.\n")
+
+
+def test_describe_deployment(fake: FakeApi, kc: str) -> None:
+    dep = add_deployment(fake)
+    fake.obj("deployments", "web")["status"] = {"replicas": 2, "updatedReplicas": 2,
+                                                "availableReplicas": 1, "unavailableReplicas": 1}
+    r = cox(kc, "describe", "deploy/web")
+    assert r.exit_code == 0, r.output
+    assert "Replicas:          2 desired | 2 updated | 2 total | 1 available | 1 unavailable" \
+        in r.stdout
+    assert "Selector:          app=web" in r.stdout
+    assert "Image:          demo:3" in r.stdout
+    assert dep["metadata"]["uid"]
+
+
+def test_rollout_restart_stamps_the_pod_template(fake: FakeApi, kc: str) -> None:
+    add_deployment(fake)
+    r = cox(kc, "rollout", "restart", "deploy/web", clock=FakeClock())
+    assert (r.exit_code, r.stdout) == (0, "deployment.apps/web restarted\n")
+    annotations = fake.obj("deployments", "web")["spec"]["template"]["metadata"]["annotations"]
+    assert annotations == {"kubectl.kubernetes.io/restartedAt": "2026-11-28T12:00:00Z"}

@@ -308,3 +308,13 @@ def test_workload_selector_is_immutable():
     new["spec"]["template"]["metadata"]["labels"]["x"] = "y"
     with pytest.raises(errors.Invalid):
         validate_update(old, new)
+
+
+def test_node_pod_cidr_is_set_once():
+    old = {"kind": "Node", "metadata": {"name": "n1"}, "spec": {}}
+    set_once = {"kind": "Node", "metadata": {"name": "n1"}, "spec": {"podCIDR": "10.244.1.0/24"}}
+    validate_update(old, set_once)
+    moved = {"kind": "Node", "metadata": {"name": "n1"}, "spec": {"podCIDR": "10.244.2.0/24"}}
+    with pytest.raises(errors.Invalid) as exc:
+        validate_update(set_once, moved)
+    assert exc.value.details["causes"][0]["field"] == "spec.podCIDR"

@@ -1,0 +1,106 @@
+"""The difference between two plans, as the edits that turn one table into
+the other (pure; ``netproxy.table`` sends them as one transaction).
+
+A full replace rewrites every object of the table; with thousands of
+services that is most of a sync's cost, while an Endpoints change touches a
+handful of chains and map elements. ``diff`` returns those edits, in an
+order the kernel accepts inside one batch:
+
+1. flush the rules of chains that change or go away (dropping their
+   references to other chains and maps),
+2. delete map/set elements that go away or change target,
+3. delete chains that go away (nothing refers to them any more),
+4. add new chains, 5. add new elements, 6. add the rules of new and changed
+   chains.
+
+It returns None when only a full replace will do: a base (hooked) chain or
+the set of maps differs, or the table name changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .plan import AddrSet, Chain, Plan, VerdictMap
+
+Elements = dict[str, tuple]  # map/set name -> elements (as in the plan)
+
+
+@dataclass(frozen=True)
+class Delta:
+    flush_chains: tuple[str, ...]
+    del_elements: tuple[VerdictMap | AddrSet, ...]  # same name/key as in the plan, fewer elements
+    del_chains: tuple[str, ...]
+    add_chains: tuple[Chain, ...]
+    add_elements: tuple[VerdictMap | AddrSet, ...]
+    add_rules: tuple[Chain, ...]  # chains whose rules are (re)added, in full
+
+    def empty(self) -> bool:
+        return not (self.flush_chains or self.del_elements or self.del_chains or self.add_chains
+                    or self.add_elements or self.add_rules)
+
+    def size(self) -> int:
+        """Roughly how many objects the edit writes."""
+        return (len(self.flush_chains) + len(self.del_chains) + len(self.add_chains)
+                + sum(len(c.rules) for c in self.add_rules)
+                + sum(len(s.elements) for s in (*self.del_elements, *self.add_elements)))
+
+
+def _containers(plan: Plan) -> dict[str, VerdictMap | AddrSet]:
+    return {s.name: s for s in (*plan.sets, *plan.maps)}
+
+
+def _shape(obj: VerdictMap | AddrSet) -> tuple:
+    return (type(obj), obj.name, obj.key)
+
+
+def diff(old: Plan, new: Plan) -> Delta | None:
+    if old.table != new.table:
+        return None
+    old_sets, new_sets = _containers(old), _containers(new)
+    if {n: _shape(s) for n, s in old_sets.items()} != {n: _shape(s) for n, s in new_sets.items()}:
+        return None
+    old_chains = {c.name: c for c in old.chains}
+    new_chains = {c.name: c for c in new.chains}
+    for name in old_chains.keys() | new_chains.keys():
+        a, b = old_chains.get(name), new_chains.get(name)
+        if (a is not None and a.hook) or (b is not None and b.hook):
+            if a != b:
+                return None
+
+    removed = [n for n in old_chains if n not in new_chains]
+    changed = [n for n, c in old_chains.items()
+               if n in new_chains and new_chains[n].rules != c.rules]
+    added = [c for n, c in new_chains.items() if n not in old_chains]
+
+    del_elements, add_elements = [], []
+    for name, new_set in new_sets.items():
+        before, after = _keyed(old_sets[name]), _keyed(new_set)
+        gone = [e for k, e in before.items() if after.get(k) != e]
+        come = [e for k, e in after.items() if before.get(k) != e]
+        if gone:
+            del_elements.append(_with(new_set, gone))
+        if come:
+            add_elements.append(_with(new_set, come))
+
+    return Delta(
+        flush_chains=tuple(sorted(removed + changed)),
+        del_elements=tuple(del_elements),
+        del_chains=tuple(sorted(removed)),
+        add_chains=tuple(added),
+        add_elements=tuple(add_elements),
+        add_rules=tuple([c for c in added if c.rules]
+                        + [new_chains[n] for n in sorted(changed) if new_chains[n].rules]),
+    )
+
+
+def _keyed(obj: VerdictMap | AddrSet) -> dict:
+    if isinstance(obj, VerdictMap):
+        return {key: (key, chain) for key, chain in obj.elements}
+    return {e: e for e in obj.elements}
+
+
+def _with(obj: VerdictMap | AddrSet, elements: list) -> VerdictMap | AddrSet:
+    if isinstance(obj, VerdictMap):
+        return VerdictMap(obj.name, obj.key, tuple(elements))
+    return AddrSet(obj.name, tuple(elements), obj.key)
