@@ -64,9 +64,8 @@ def diff(old: Plan, new: Plan) -> Delta | None:
     new_chains = {c.name: c for c in new.chains}
     for name in old_chains.keys() | new_chains.keys():
         a, b = old_chains.get(name), new_chains.get(name)
-        if (a is not None and a.hook) or (b is not None and b.hook):
-            if a != b:
-                return None
+        if ((a is not None and a.hook) or (b is not None and b.hook)) and a != b:
+            return None
 
     removed = [n for n in old_chains if n not in new_chains]
     changed = [n for n, c in old_chains.items()

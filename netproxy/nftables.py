@@ -22,6 +22,9 @@ from pyroute2.netlink.nfnetlink.nftsocket import (
     DATA_TYPE_INTEGER,
     DATA_TYPE_IPADDR,
     NFPROTO_IPV4,
+    NFT_MSG_DELCHAIN,
+    NFT_MSG_DELRULE,
+    NFT_MSG_DELSETELEM,
     NFT_MSG_NEWCHAIN,
     NFT_MSG_NEWRULE,
     NFT_MSG_NEWSET,
@@ -29,6 +32,7 @@ from pyroute2.netlink.nfnetlink.nftsocket import (
     NFT_MSG_NEWTABLE,
 )
 
+from .delta import Delta
 from .nlattr import LIST_ELEM, attr, be32, message, nest, string, u8
 from .plan import (
     AddrSet,
@@ -290,23 +294,52 @@ def set_message(table: str, obj: VerdictMap | AddrSet) -> bytes:
     return message(NFT_MSG_NEWSET, NLM_F_CREATE, *attrs)
 
 
-def element_messages(table: str, obj: VerdictMap | AddrSet) -> Iterator[bytes]:
+def element_messages(table: str, obj: VerdictMap | AddrSet,
+                     delete: bool = False) -> Iterator[bytes]:
+    """NEWSETELEM (or, with ``delete``, DELSETELEM: keys only) messages for
+    the elements of ``obj``, a few hundred per message."""
     elems: list[bytes] = []
     if isinstance(obj, VerdictMap):
         for values, chain in obj.elements:
-            elems.append(_data("NFTA_SET_ELEM_KEY", encode_key(obj.key, values))
-                         + _verdict("NFTA_SET_ELEM_DATA", NFT_GOTO, chain))
+            key = _data("NFTA_SET_ELEM_KEY", encode_key(obj.key, values))
+            elems.append(key if delete else key + _verdict("NFTA_SET_ELEM_DATA", NFT_GOTO, chain))
     else:
         for value in obj.elements:
             elems.append(_data("NFTA_SET_ELEM_KEY", encode_key(obj.key, (value,))))
+    msg_type, flags = (NFT_MSG_DELSETELEM, 0) if delete else (NFT_MSG_NEWSETELEM, NLM_F_CREATE)
     for i in range(0, len(elems), ELEMENTS_PER_MESSAGE):
         chunk = elems[i:i + ELEMENTS_PER_MESSAGE]
-        yield message(NFT_MSG_NEWSETELEM, NLM_F_CREATE,
+        yield message(msg_type, flags,
                       string("NFTA_SET_ELEM_LIST_TABLE", table),
                       string("NFTA_SET_ELEM_LIST_SET", obj.name),
                       # items numbered 1, 2, ... as libnftnl does
                       nest("NFTA_SET_ELEM_LIST_ELEMENTS",
                            *(nest(n, e) for n, e in enumerate(chunk, 1))))
+
+
+def flush_chain_message(table: str, chain: str) -> bytes:
+    """DELRULE without a handle: every rule of the chain."""
+    return message(NFT_MSG_DELRULE, 0, string("NFTA_RULE_TABLE", table),
+                   string("NFTA_RULE_CHAIN", chain))
+
+
+def delete_chain_message(table: str, chain: str) -> bytes:
+    return message(NFT_MSG_DELCHAIN, 0, string("NFTA_CHAIN_TABLE", table),
+                   string("NFTA_CHAIN_NAME", chain))
+
+
+def delta_messages(table: str, delta: Delta) -> list[bytes]:
+    """The edits of ``delta`` in the order ``netproxy.delta`` describes."""
+    out = [flush_chain_message(table, c) for c in delta.flush_chains]
+    for s in delta.del_elements:
+        out += element_messages(table, s, delete=True)
+    out += [delete_chain_message(table, c) for c in delta.del_chains]
+    out += [chain_message(table, c) for c in delta.add_chains]
+    for s in delta.add_elements:
+        out += element_messages(table, s)
+    for c in delta.add_rules:
+        out += [rule_message(table, c.name, r) for r in c.rules]
+    return out
 
 
 class Encoder:

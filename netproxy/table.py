@@ -16,6 +16,7 @@ does not read them). A plan equal to the last applied one sends nothing.
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import socket
 import struct
@@ -23,6 +24,9 @@ from collections.abc import Iterator
 
 from pyroute2.netlink import NETLINK_NETFILTER, NLM_F_ACK
 from pyroute2.netlink.nfnetlink.nftsocket import (
+    NFT_MSG_DELCHAIN,
+    NFT_MSG_DELRULE,
+    NFT_MSG_DELSETELEM,
     NFT_MSG_DELTABLE,
     NFT_MSG_GETCHAIN,
     NFT_MSG_GETGEN,
@@ -40,7 +44,8 @@ from pyroute2.netlink.nfnetlink.nftsocket import (
     nft_table_msg,
 )
 
-from .nftables import Encoder, table_message
+from .delta import diff
+from .nftables import Encoder, delta_messages, table_message
 from .nlattr import batch_marker, message, string
 from .plan import Plan
 
@@ -52,6 +57,8 @@ NETLINK_CAP_ACK = 10
 NETLINK_EXT_ACK = 11
 SO_SNDBUFFORCE = 32
 SO_RCVBUFFORCE = 33
+
+log = logging.getLogger(__name__)
 
 
 class NftError(Exception):
@@ -84,6 +91,7 @@ class NftTable:
         self.netns = netns
         self.applied: Plan | None = None
         self.transactions = 0  # batches sent: a no-change re-sync adds none
+        self.incremental_writes = 0  # of which edits rather than a full replace
         self._encoder = Encoder()
         self._sock: socket.socket | None = None
         self._seq = 1
@@ -94,11 +102,26 @@ class NftTable:
         return self._sock
 
     def apply(self, plan: Plan) -> bool:
-        """Make the kernel table exactly ``plan``; False when it already is."""
+        """Make the kernel table exactly ``plan``; False when it already is.
+
+        After a successful apply only the difference is sent (``delta``);
+        the first apply, one after a failure, and a change of base chains or
+        maps replace the whole table."""
         if plan.table != self.table:
             raise ValueError(f"plan is for table {plan.table!r}, not {self.table!r}")
         if plan == self.applied:
             return False
+        delta = diff(self.applied, plan) if self.applied is not None else None
+        if delta is not None:
+            try:
+                self._transact(delta_messages(self.table, delta))
+                self.applied = plan
+                self.incremental_writes += 1
+                return True
+            except NftError as e:
+                # Refused as a whole, so the old table stands; replace it instead.
+                log.warning("incremental update of table %s refused (%s); replacing the table",
+                            self.table, e)
         body = self._encoder.messages(plan)
         # NEWTABLE, DELTABLE, then the table afresh: valid whether or not it exists.
         self._transact([table_message(self.table), table_message(self.table, NFT_MSG_DELTABLE),
@@ -245,15 +268,18 @@ def _ext_ack_text(msg: bytes) -> str:
 def _describe(message: bytes) -> str:
     """A short description of an encoded message, for error reports."""
     mtype = struct.unpack_from("=H", message, 4)[0] & 0xFF
-    names = {NFT_MSG_NEWTABLE: "add table", NFT_MSG_DELTABLE: "delete table",
-             NFT_MSG_NEWCHAIN: "add chain", NFT_MSG_NEWRULE: "add rule",
-             NFT_MSG_NEWSET: "add set", NFT_MSG_NEWSETELEM: "add elements"}
-    classes = {NFT_MSG_NEWTABLE: nft_table_msg, NFT_MSG_DELTABLE: nft_table_msg,
-               NFT_MSG_NEWCHAIN: nft_chain_msg, NFT_MSG_NEWRULE: nft_rule_msg,
-               NFT_MSG_NEWSET: nft_set_msg, NFT_MSG_NEWSETELEM: nft_set_elem_list_msg}
-    cls = classes.get(mtype)
-    if cls is None:
+    names = {NFT_MSG_NEWTABLE: ("add table", nft_table_msg),
+             NFT_MSG_DELTABLE: ("delete table", nft_table_msg),
+             NFT_MSG_NEWCHAIN: ("add chain", nft_chain_msg),
+             NFT_MSG_DELCHAIN: ("delete chain", nft_chain_msg),
+             NFT_MSG_NEWRULE: ("add rule", nft_rule_msg),
+             NFT_MSG_DELRULE: ("flush chain", nft_rule_msg),
+             NFT_MSG_NEWSET: ("add set", nft_set_msg),
+             NFT_MSG_NEWSETELEM: ("add elements", nft_set_elem_list_msg),
+             NFT_MSG_DELSETELEM: ("delete elements", nft_set_elem_list_msg)}
+    if mtype not in names:
         return f"message type {mtype}"
+    what, cls = names[mtype]
     try:
         msg = cls(message)
         msg.decode()
@@ -262,4 +288,4 @@ def _describe(message: bytes) -> str:
                 or msg.get_attr("NFTA_TABLE_NAME"))
     except Exception:  # noqa: BLE001 - a description must never fail
         name = "?"
-    return f"{names[mtype]} {name}"
+    return f"{what} {name}"

@@ -506,6 +506,7 @@ class Agent:
         except ImagePullError as e:
             self.pull_backoff.retried(key)
             self._pull_failed_at[key] = self.clock()
+            log.info("pulling %s for pod %s failed: %s", image, uid, e)
             raise _Waiting("ErrImagePull", f'Failed to pull image "{image}": {e}') from None
         self.pull_backoff.forget(key)
 

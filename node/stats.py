@@ -15,8 +15,6 @@ from collections.abc import Callable
 
 import psutil
 
-from coxapi.quantity import format_memory
-
 from .runtime import ContainerInfo, Runtime
 
 log = logging.getLogger(__name__)
@@ -30,7 +28,10 @@ def cpu_millicores(prev: tuple[int, float] | None, cur: tuple[int, float]) -> in
 
 
 def usage(millicores: int, memory: int) -> dict[str, str]:
-    return {"cpu": f"{millicores}m", "memory": format_memory(memory)}
+    """Figures for ``status.usage``: millicores, and memory in Mi (Ki below 1 Mi), rounded
+    so that small fluctuations do not rewrite the status."""
+    mem = f"{round(memory / 2**20)}Mi" if memory >= 2**20 else f"{-(-memory // 1024)}Ki"
+    return {"cpu": f"{max(0, millicores)}m", "memory": mem}
 
 
 def node_usage() -> dict[str, str]:

@@ -21,19 +21,34 @@ Propose = Callable[[list[dict], Callable[[Any, int], None]], None]
 
 class Pending:
     """One caller's command and, once done, its outcome: ``result`` when the
-    command was applied, or ``failure`` (a pysyncobj FAIL_REASON) to retry."""
+    command was applied, or ``failure`` (a pysyncobj FAIL_REASON) to retry.
 
-    __slots__ = ("cmd", "done", "result", "failure")
+    Completion is a bare lock held until resolved: much cheaper than a
+    threading.Event (a Condition per waiter) on the hot path."""
+
+    __slots__ = ("cmd", "_lock", "resolved", "result", "failure")
 
     def __init__(self, cmd: dict) -> None:
         self.cmd = cmd
-        self.done = threading.Event()
+        self._lock = threading.Lock()
+        self._lock.acquire()
+        self.resolved = False
         self.result: Any = None
         self.failure = 0
 
     def resolve(self, result: Any, failure: int) -> None:
-        self.result, self.failure = result, failure
-        self.done.set()
+        if self.resolved:
+            return
+        self.result, self.failure, self.resolved = result, failure, True
+        self._lock.release()
+
+    def wait(self, timeout: float) -> bool:
+        """True once resolved (waiting at most ``timeout`` seconds)."""
+        if self.resolved:
+            return True
+        if self._lock.acquire(timeout=max(0.0, timeout)):
+            self._lock.release()  # let any other waiter through too
+        return self.resolved
 
 
 class GroupCommit:

@@ -65,7 +65,7 @@ class RaftStore(StoreBase):
         deadline = time.monotonic() + self.config.write_timeout
         while True:
             p = self._gc.submit(cmd)
-            while not p.done.wait(min(RETRY_SLICE, max(0.0, deadline - time.monotonic()))):
+            while not p.wait(min(RETRY_SLICE, max(0.0, deadline - time.monotonic()))):
                 if time.monotonic() >= deadline:
                     raise Unavailable(
                         f"no quorum or no leader within {self.config.write_timeout:g}s "

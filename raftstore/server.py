@@ -173,5 +173,8 @@ def serve(store: StoreBase, host: str, port: int) -> Any:
     from cheroot import wsgi
     server = wsgi.Server((host, port), create_app(store), numthreads=24, max=256,
                          request_queue_size=256, timeout=60)
+    # cheroot closes keep-alive connections beyond 10 by default; clients of a
+    # store hold theirs open
+    server.keep_alive_conn_limit = 1024
     server.prepare()
     return server

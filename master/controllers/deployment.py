@@ -30,7 +30,7 @@ from coxapi.meta import controller_ref, get_condition, is_terminating, key_of, o
 from . import rollout, times
 from .base import Context, Controller
 from .ownership import adopt, owned_by, release
-from .rollout import HASH_LABEL, REVISION, RS
+from .rollout import HASH_LABEL, REVISION, REVISION_HISTORY, RS
 
 log = logging.getLogger(__name__)
 
@@ -167,15 +167,7 @@ class DeploymentController(Controller):
         new = self.find_new(d, rs_list)
         max_old = self._max_revision([r for r in rs_list if r is not new])
         if new is not None:
-            if rollout.revision_of(new) <= max_old or rollout.revision_of(new) == 0:
-                rev = str(max_old + 1)
-
-                def set_rev(cur: Obj) -> Obj:
-                    cur["metadata"].setdefault("annotations", {})[REVISION] = rev
-                    return cur
-                new = self.objects.guaranteed_update("ReplicaSet", new["metadata"]["namespace"],
-                                                     new["metadata"]["name"], set_rev)
-            return new
+            return self._sync_new(d, new, max_old)
         collisions = int((d.get("status") or {}).get("collisionCount") or 0)
         h = rollout.template_hash(_spec(d).get("template") or {}, collisions)
         tmpl = copy.deepcopy(_spec(d).get("template") or {})
@@ -187,7 +179,7 @@ class DeploymentController(Controller):
             "apiVersion": "apps/v1", "kind": "ReplicaSet",
             "metadata": {"name": f"{d['metadata']['name']}-{h}", "namespace": ns,
                          "labels": dict(tmpl["metadata"]["labels"]),
-                         "annotations": {REVISION: str(max_old + 1)},
+                         "annotations": {**copied_annotations(d), REVISION: str(max_old + 1)},
                          "ownerReferences": [owner_reference(d, controller=True)]},
             "spec": {"replicas": replicas, "minReadySeconds": _spec(d).get("minReadySeconds", 0),
                      "selector": selector, "template": tmpl},
@@ -206,6 +198,32 @@ class DeploymentController(Controller):
         self._set_progressing(d, "True", "NewReplicaSetCreated",
                               f'Created new replica set "{created["metadata"]["name"]}"')
         return created
+
+    def _sync_new(self, d: Obj, new: Obj, max_old: int) -> Obj:
+        """Keep the new RS's revision the newest (a rollback makes an old RS
+        new again: its old number goes to revision-history), and its
+        minReadySeconds and copied annotations in step with the deployment."""
+        rev = rollout.revision_of(new)
+        want_ann = copied_annotations(d)
+        ann = new["metadata"].get("annotations") or {}
+        min_ready = _spec(d).get("minReadySeconds", 0)
+        stale_rev = rev <= max_old or rev == 0
+        if not stale_rev and _spec(new).get("minReadySeconds", 0) == min_ready and \
+                all(ann.get(k) == v for k, v in want_ann.items()):
+            return new
+
+        def write(cur: Obj) -> Obj:
+            a = cur["metadata"].setdefault("annotations", {})
+            a.update(want_ann)
+            if stale_rev:
+                if rev:
+                    history = [h for h in (a.get(REVISION_HISTORY) or "").split(",") if h]
+                    a[REVISION_HISTORY] = ",".join([*history, str(rev)])
+                a[REVISION] = str(max_old + 1)
+            cur.setdefault("spec", {})["minReadySeconds"] = min_ready
+            return cur
+        return self.objects.guaranteed_update("ReplicaSet", new["metadata"]["namespace"],
+                                              new["metadata"]["name"], write)
 
     def _bump_collisions(self, d: Obj) -> None:
         def bump(cur: Obj) -> Obj:
@@ -435,6 +453,19 @@ class DeploymentController(Controller):
                     old, replicas):
                 log.info("deployment %s: rollout to %s complete", key_of(d), new_name)
         return recheck
+
+
+# Annotations of a Deployment that are not copied to its ReplicaSets.
+_NOT_COPIED = ("kubectl.kubernetes.io/last-applied-configuration", REVISION,
+               REVISION_HISTORY,
+               "deployment.kubernetes.io/desired-replicas", "deployment.kubernetes.io/max-replicas")
+
+
+def copied_annotations(d: Obj) -> dict[str, str]:
+    """The Deployment's annotations its new ReplicaSet carries (e.g.
+    ``kubernetes.io/change-cause`` for ``rollout history``)."""
+    return {k: v for k, v in (d["metadata"].get("annotations") or {}).items()
+            if k not in _NOT_COPIED}
 
 
 def _complete_status(st: Obj, replicas: int) -> bool:

@@ -149,9 +149,13 @@ class ReplicaSetController(Controller):
             return None
         ns = rs["metadata"].get("namespace")
         active = self.claim(rs, selector, [p for p in self.pods.list(ns) if podutil.is_active(p)])
-        if self.expectations.satisfied(key) and not is_terminating(rs):
-            self.manage(rs, key, active)
-        return self.update_status(rs, active)
+        if not self.expectations.satisfied(key) or is_terminating(rs):
+            return self.update_status(rs, active, managed=False)
+        failure = self.manage(rs, key, active)
+        after = self.update_status(rs, active, managed=True, failure=failure)
+        if failure:
+            raise _CreateFailed(failure)  # retried with back-off
+        return after
 
     def claim(self, rs: Obj, selector: labels.Selector, candidates: list[Obj]) -> list[Obj]:
         mine = []
@@ -171,7 +175,9 @@ class ReplicaSetController(Controller):
                     mine.append(adopted)
         return mine
 
-    def manage(self, rs: Obj, key: str, active: list[Obj]) -> None:
+    def manage(self, rs: Obj, key: str, active: list[Obj]) -> str | None:
+        """Create or delete pods toward spec.replicas; returns why creating
+        failed, if it did."""
         want = max(0, int((rs.get("spec") or {}).get("replicas", 1) or 0))
         diff = len(active) - want
         if diff < 0:
@@ -181,7 +187,7 @@ class ReplicaSetController(Controller):
             for _ in range(n - created):  # never issued: nothing to wait for
                 self.expectations.creation_observed(key)
             if created < n:
-                raise _CreateFailed(f"created {created} of {n} pods")
+                return self._last_create_error or f"created {created} of {n} pods"
         elif diff > 0:
             victims = sorted(active, key=deletion_rank)[:min(diff, BURST)]
             self.expectations.expect_deletions(key, [key_of(p) for p in victims])
@@ -193,6 +199,9 @@ class ReplicaSetController(Controller):
                     raise
                 self.events.normal(rs, "SuccessfulDelete",
                                    f"Deleted pod: {pod['metadata']['name']}")
+        return None
+
+    _last_create_error = ""
 
     def _slow_start(self, rs: Obj, n: int) -> int:
         """Create ``n`` pods in batches of 1, 2, 4, ... (Kubernetes' slow
@@ -204,6 +213,7 @@ class ReplicaSetController(Controller):
                 try:
                     pod = self._create_pod(rs)
                 except errors.ApiError as e:
+                    self._last_create_error = str(e)
                     self.events.warning(rs, "FailedCreate", f"Error creating: {e}")
                     return created
                 created += 1
@@ -220,7 +230,11 @@ class ReplicaSetController(Controller):
                 continue  # a random-name collision: draw again
         raise errors.AlreadyExists("could not find a free pod name")
 
-    def update_status(self, rs: Obj, active: list[Obj]) -> float | None:
+    def update_status(self, rs: Obj, active: list[Obj], managed: bool = False,
+                      failure: str | None = None) -> float | None:
+        """Write status (counts, observedGeneration, the ReplicaFailure
+        condition while pods cannot be created) if it changed; returns when
+        to look again for a pod that becomes available by minReadySeconds."""
         spec = rs.get("spec") or {}
         min_ready = float(spec.get("minReadySeconds") or 0)
         now = self.config.clock()
@@ -246,7 +260,17 @@ class ReplicaSetController(Controller):
             "observedGeneration": rs["metadata"].get("generation", 1),
         }
         old = rs.get("status") or {}
-        if any(old.get(k) != v for k, v in status.items()):
+        conds = [c for c in old.get("conditions") or [] if c.get("type") != "ReplicaFailure"]
+        if failure:
+            prev = next((c for c in old.get("conditions") or []
+                         if c.get("type") == "ReplicaFailure"), {})
+            conds.append({"type": "ReplicaFailure", "status": "True", "reason": "FailedCreate",
+                          "message": failure,
+                          "lastTransitionTime": prev.get("lastTransitionTime")
+                          or times.rfc3339(now)})
+        if failure or managed:
+            status["conditions"] = conds
+        if any(old.get(k, [] if k == "conditions" else None) != v for k, v in status.items()):
             uid = rs["metadata"].get("uid")
 
             def write(cur: Obj) -> Obj | None:

@@ -18,6 +18,7 @@ from typing import Any
 Obj = dict[str, Any]
 HASH_LABEL = "pod-template-hash"
 REVISION = "deployment.kubernetes.io/revision"
+REVISION_HISTORY = "deployment.kubernetes.io/revision-history"
 _ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 
 
@@ -33,10 +34,13 @@ def scaled_value(value: int | str | None, total: int, round_up: bool) -> int:
     """An int, or a percentage of ``total`` rounded up (surge) or down (unavailable)."""
     if value is None:
         value = "25%"
-    if isinstance(value, str) and value.endswith("%"):
-        pct = float(value[:-1] or 0) * total / 100
-        return math.ceil(pct) if round_up else math.floor(pct)
-    return int(value)
+    try:
+        if isinstance(value, str) and value.endswith("%"):
+            pct = float(value[:-1] or 0) * total / 100
+            return math.ceil(pct) if round_up else math.floor(pct)
+        return int(value)
+    except (TypeError, ValueError):  # validation should have refused it
+        return scaled_value("25%", total, round_up)
 
 
 def fenceposts(max_surge: int | str | None, max_unavailable: int | str | None,

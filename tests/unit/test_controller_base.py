@@ -91,3 +91,31 @@ def test_expired_events_are_deleted_and_recent_ones_kept():
     gc = EventGarbageCollector(ctx)
     assert gc.expire() == 1
     assert [e["reason"] for e in ctx.objects.list("Event", "default")[0]] == ["Recent"]
+
+
+def test_replica_failure_condition_is_set_while_creates_fail_and_cleared_after():
+    ctx, _ = make_context()
+    ctx.objects.create({"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                        "metadata": {"name": "web", "namespace": "default"},
+                        "spec": {"replicas": 2, "selector": {"matchLabels": {"a": "b"}},
+                                 "template": {"metadata": {"labels": {"a": "b"}},
+                                              "spec": {"containers": [{"name": "c"}]}}}})
+    rsc = ReplicaSetController(ctx)
+    ctx.informers.relist()
+    real_create = ctx.objects.create
+
+    def refuse_pods(obj):
+        if obj["kind"] == "Pod":
+            raise errors.Forbidden("exceeded quota")
+        return real_create(obj)
+    ctx.objects.create = refuse_pods
+    rsc.drain()
+    cond = ctx.objects.get("ReplicaSet", "default", "web")["status"]["conditions"][0]
+    assert (cond["type"], cond["status"], cond["reason"]) == ("ReplicaFailure", "True",
+                                                              "FailedCreate")
+    assert "exceeded quota" in cond["message"]
+    ctx.objects.create = real_create
+    ctx.informers.relist()
+    rsc.process("default/web")
+    st = ctx.objects.get("ReplicaSet", "default", "web")["status"]
+    assert st["conditions"] == [] and st["replicas"] == 2

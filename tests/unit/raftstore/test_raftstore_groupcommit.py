@@ -24,7 +24,7 @@ def test_waiting_commands_share_one_entry_once_a_slot_frees():
     rest = [gc.submit({"n": i}) for i in range(1, 6)]
     assert len(log.entries) == 1  # the others wait for the slot
     log.commit()
-    assert first.done.is_set() and first.result == 0
+    assert first.resolved and first.result == 0
     assert len(log.entries) == 1 and [c["n"] for c in log.entries[0][0]] == [1, 2, 3, 4, 5]
     log.commit()
     assert [p.result for p in rest] == [1, 2, 3, 4, 5] and gc.entries == 2
@@ -35,7 +35,7 @@ def test_a_failed_entry_fails_each_of_its_commands_for_retry():
     gc = GroupCommit(log.propose, max_inflight=2)
     a, b = gc.submit({"n": 1}), gc.submit({"n": 2})
     log.commit(0, failure=5)
-    assert a.failure == 5 and a.result is None and not b.done.is_set()
+    assert a.failure == 5 and a.result is None and not b.resolved
 
 
 def test_a_lost_entry_stops_holding_its_slot_after_a_while():
