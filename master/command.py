@@ -23,9 +23,13 @@ def _host_port(value: str, what: str) -> tuple[str, int]:
         raise click.BadParameter(str(e), param_hint=what) from None
 
 
-@click.group()
+@click.group(context_settings={"auto_envvar_prefix": "COX_MASTER"})
 def master() -> None:
-    """Run and set up coxswain masters."""
+    """Run and set up coxswain masters.
+
+    Every option can also come from the environment: COX_MASTER_<COMMAND>_<OPTION>,
+    e.g. COX_MASTER_RUN_LISTEN=10.250.0.1:6443 (flags win).
+    """
 
 
 @master.command()

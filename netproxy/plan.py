@@ -235,7 +235,6 @@ class ServicePort:
     name: str
     protocol: str
     port: int
-    target_port: int | str
     node_port: int | None
     cluster_ip: str | None
 
@@ -262,6 +261,13 @@ def _port(value: Any, what: str) -> int:
     return value
 
 
+def _describe(obj: Any) -> str:
+    meta = obj.get("metadata") if isinstance(obj, dict) else None
+    if isinstance(meta, dict):
+        return f"{meta.get('namespace') or 'default'}/{meta.get('name')}"
+    return "?"
+
+
 def _key(obj: Obj) -> tuple[str, str]:
     meta = obj.get("metadata") or {}
     name = meta.get("name")
@@ -270,8 +276,10 @@ def _key(obj: Obj) -> tuple[str, str]:
     return (meta.get("namespace") or "default", name)
 
 
-def service_ports(svc: Obj) -> list[ServicePort]:
-    """The proxied ports of one Service; raises ``BadObject`` naming the field."""
+def service_ports(svc: Obj, notes: list[str]) -> list[ServicePort]:
+    """The proxied ports of one Service. A port that cannot be proxied is
+    left out with a note naming the field; a bad ``clusterIP`` or name
+    raises ``BadObject``."""
     ns, name = _key(svc)
     spec = svc.get("spec") or {}
     where = f"service {ns}/{name}"
@@ -287,19 +295,22 @@ def service_ports(svc: Obj) -> list[ServicePort]:
     out = []
     for i, p in enumerate(spec.get("ports") or []):
         field_ = f"{where}: spec.ports[{i}]"
-        proto = (p.get("protocol") or "TCP").upper()
-        if proto not in PROTOCOLS:
-            raise BadObject(f"{field_}.protocol: {proto!r} is not proxied (TCP or UDP)")
-        port = _port(p.get("port"), f"{field_}.port")
-        target = p.get("targetPort", port)
-        if not isinstance(target, str):
-            target = _port(target, f"{field_}.targetPort")
-        node_port = None
-        if with_node_ports and p.get("nodePort") is not None:
-            node_port = _port(p.get("nodePort"), f"{field_}.nodePort")
+        try:
+            if not isinstance(p, dict):
+                raise BadObject(f"{field_}: not an object")
+            proto = str(p.get("protocol") or "TCP").upper()
+            if proto not in PROTOCOLS:
+                raise BadObject(f"{field_}.protocol: {proto!r} is not proxied (TCP or UDP)")
+            port = _port(p.get("port"), f"{field_}.port")
+            node_port = None
+            if with_node_ports and p.get("nodePort") is not None:
+                node_port = _port(p.get("nodePort"), f"{field_}.nodePort")
+        except BadObject as e:
+            notes.append(str(e))
+            continue
         if cluster_ip is None and node_port is None:
             continue
-        out.append(ServicePort(ns, name, p.get("name") or "", proto, port, target, node_port,
+        out.append(ServicePort(ns, name, str(p.get("name") or ""), proto, port, node_port,
                                cluster_ip))
     return out
 
@@ -407,8 +418,8 @@ def build_plan(services: Iterable[Obj], endpoints: Iterable[Obj],
     for ep in endpoints:
         try:
             eps_by_key[_key(ep)] = ep
-        except BadObject as e:
-            notes.append(f"endpoints: {e}")
+        except (BadObject, AttributeError) as e:
+            notes.append(f"endpoints {_describe(ep)}: {e}")
     node_ips: set[str] = set()
     for a in node_addresses:
         try:
@@ -419,9 +430,11 @@ def build_plan(services: Iterable[Obj], endpoints: Iterable[Obj],
     ports: list[ServicePort] = []
     for svc in services:
         try:
-            ports.extend(service_ports(svc))
+            ports.extend(service_ports(svc, notes))
         except BadObject as e:
             notes.append(str(e))
+        except (AttributeError, TypeError) as e:  # malformed beyond the schema
+            notes.append(f"service {_describe(svc)}: malformed ({e})")
     ports.sort(key=_port_key)
 
     chains = _fixed_chains(bool(node_ips))
@@ -443,7 +456,11 @@ def build_plan(services: Iterable[Obj], endpoints: Iterable[Obj],
             notes.append(f"service {sp.namespace}/{sp.service}: nodePort {sp.node_port}/"
                          f"{proto} is already used by another service; ignored")
             np_key = None
-        eps = ready_endpoints(eps_by_key.get((sp.namespace, sp.service)), sp)
+        try:
+            eps = ready_endpoints(eps_by_key.get((sp.namespace, sp.service)), sp)
+        except (AttributeError, TypeError) as e:
+            notes.append(f"endpoints {sp.namespace}/{sp.service}: malformed ({e})")
+            eps = ()
         if sp.protocol == "UDP":
             udp_routes.append(UdpRoute(sp.cluster_ip, sp.port, sp.node_port, eps))
         if not eps:

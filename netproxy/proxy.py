@@ -38,6 +38,7 @@ class ProxyConfig:
 
 @dataclass
 class SyncStats:
+    wakeups: int = 0  # loop iterations
     syncs: int = 0  # plans computed
     writes: int = 0  # transactions sent
     failures: int = 0
@@ -64,6 +65,7 @@ class ServiceProxy:
         self.endpoints = WatchCache(client, "endpoints", self._dirty.set, self.stop,
                                     self.config.watch_timeout)
         self.synced = threading.Event()  # set after the first successful sync
+        self._last_written: Plan | None = None
 
     def plan(self) -> Plan:
         return build_plan(self.services.snapshot(), self.endpoints.snapshot(),
@@ -73,7 +75,6 @@ class ServiceProxy:
         """Compute the plan and apply it if it changed; True when written."""
         start = time.monotonic()
         plan = self.plan()
-        previous = self.table.applied
         written = self.table.apply(plan)
         self.stats.syncs += 1
         if plan.notes != self.stats.notes:
@@ -82,7 +83,9 @@ class ServiceProxy:
             self.stats.notes = plan.notes
         if written:
             self.stats.writes += 1
-            flows = stale_udp_flows(previous, plan)
+            # against the last plan written, even if the table was since rewritten whole
+            flows = stale_udp_flows(self._last_written, plan)
+            self._last_written = plan
             if flows:
                 try:
                     self.stats.conntrack_deleted += self.flush_conntrack(flows, netns=self.netns)
@@ -105,11 +108,13 @@ class ServiceProxy:
         while not self.stop.is_set():
             timeout = max(0.0, next_check - time.monotonic())
             self._dirty.wait(timeout)
+            self.stats.wakeups += 1
             if self.stop.is_set():
                 break
             if not (self.services.synced.is_set() and self.endpoints.synced.is_set()):
                 # Never write a table from half the picture (it would drop live services).
                 self._dirty.clear()
+                next_check = time.monotonic() + self.config.resync_period
                 continue
             if self._dirty.is_set():
                 self.stop.wait(self.config.debounce)

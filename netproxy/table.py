@@ -84,7 +84,9 @@ def open_socket(netns: str | None = None) -> socket.socket:
 
 
 class NftTable:
-    """One nftables table owned by the proxy, replaced whole by ``apply``."""
+    """One nftables table owned by the proxy, kept equal to the last plan
+    given to ``apply``. Not thread-safe: one owner (the proxy loop); use a
+    second instance to look at the table from elsewhere."""
 
     def __init__(self, table: str, netns: str | None = None) -> None:
         self.table = table

@@ -34,7 +34,7 @@ from .backoff import Backoff
 from .heartbeat import Heartbeat
 from .logserver import LogServer, TokenCache, create_app, master_checker
 from .network import NodeNetwork
-from .prober import ProbeManager, ProbeTarget
+from .prober import ProbeManager, ProbeTarget, run_check
 from .registration import (
     MachineInfo,
     NodeConfig,
@@ -106,6 +106,7 @@ class Agent:
         self._first_seen: dict[str, float] = {}
         self._own_versions: deque[str] = deque(maxlen=256)  # resourceVersions we wrote
         self._busy: set[str] = set()
+        self._done_at: dict[str, float] = {}  # uid -> when its last worker finished
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="pod")
         self._threads: list[threading.Thread] = []
@@ -129,12 +130,17 @@ class Agent:
         if retry_forever(f"registering node {self.name}",
                          lambda: register(self.client, desired), stop) is None:
             return False
+        self.heartbeat.reregister = lambda: register(self.client, desired)
         log.info("node %s registered (%s)", self.name, version)
         self.pod_cidr = wait_for_pod_cidr(self.client, self.name, stop)
         if self.pod_cidr is None:
             return False
         net = ipaddress.ip_network(self.pod_cidr, strict=False)
-        self.runtime.ensure_network(self.config.pod_network, str(net), str(net[1]))
+        if retry_forever(f"creating pod network {self.config.pod_network} on {net}",
+                         lambda: self.runtime.ensure_network(self.config.pod_network, str(net),
+                                                             str(net[1])) or True,
+                         stop, catch=(Exception,)) is None:
+            return False
         log.info("pod network %s on %s", self.config.pod_network, net)
         self.pause_image = self.runtime.ensure_pause_image()
         if self.pause_image is None:
@@ -163,7 +169,10 @@ class Agent:
             if not self.start():
                 return
             while not self.stop_event.is_set():
-                self.sync_once()
+                try:
+                    self.sync_once()
+                except Exception:  # noqa: BLE001 - the loop never dies (pods keep running)
+                    log.exception("sync failed; trying again")
                 self.wake.wait(self.config.sync_period)
                 self.wake.clear()
         finally:
@@ -249,6 +258,7 @@ class Agent:
     def sync_once(self) -> None:
         """One pass: every pod bound here, and every container no pod owns."""
         self.syncs += 1
+        started = time.monotonic()
         listed = self._list_pods()
         api_ok = listed is not None
         if api_ok:
@@ -265,13 +275,14 @@ class Agent:
         self.probes.sync(self._probe_targets(by_uid))
         for uid, pod in self._pods.items():
             self._first_seen.setdefault(uid, self.clock())
-            self._dispatch(uid, pod, by_uid.get(uid, []), api_ok)
+            self._dispatch(uid, pod, by_uid.get(uid, []), api_ok, started)
         if api_ok:
             for uid in by_uid.keys() - self._pods.keys():
-                self._dispatch(uid, None, by_uid[uid], api_ok)
-            for uid in list(self._first_seen):
-                if uid not in self._pods and uid not in by_uid:
-                    self._forget(uid)
+                self._dispatch(uid, None, by_uid[uid], api_ok, started)
+            with self._lock:
+                known = set(self._first_seen) | set(self._done_at)
+            for uid in known - self._pods.keys() - by_uid.keys() - self._busy:
+                self._forget(uid)
 
     def _probe_targets(self, by_uid: dict[str, list[ContainerInfo]]) -> list[ProbeTarget]:
         targets = []
@@ -294,9 +305,10 @@ class Agent:
         return targets
 
     def _dispatch(self, uid: str, pod: Obj | None, containers: list[ContainerInfo],
-                  api_ok: bool) -> None:
+                  api_ok: bool, observed_at: float) -> None:
         with self._lock:
-            if uid in self._busy:
+            # Busy, or changed by a worker since we looked: our view is stale, next pass.
+            if uid in self._busy or self._done_at.get(uid, 0.0) > observed_at:
                 return
             self._busy.add(uid)
         self._pool.submit(self._pod_worker, uid, pod, containers, api_ok)
@@ -310,6 +322,7 @@ class Agent:
         finally:
             with self._lock:
                 self._busy.discard(uid)
+                self._done_at[uid] = time.monotonic()
 
     # ---- one pod -----------------------------------------------------------
 
@@ -389,7 +402,7 @@ class Agent:
                 kills = [action]
                 while actions and isinstance(actions[0], podplan.KillContainer):
                     kills.append(actions.pop(0))  # type: ignore[arg-type]
-                self._kill_all(kills)
+                self._kill_all(pod, containers, kills)
             elif isinstance(action, podplan.RemoveContainer):
                 self._quietly(self.runtime.remove, action.container_id)
             elif isinstance(action, podplan.StartSandbox):
@@ -416,10 +429,12 @@ class Agent:
         except RuntimeFailure as e:
             log.warning("%s%s failed: %s", fn.__name__, args, e)
 
-    def _kill_all(self, kills: list[podplan.KillContainer]) -> None:
+    def _kill_all(self, pod: Obj | None, containers: list[ContainerInfo],
+                  kills: list[podplan.KillContainer]) -> None:
         """Stop containers in parallel: each gets the whole grace period."""
-        threads = [threading.Thread(target=self._quietly,
-                                    args=(self.runtime.stop, k.container_id, k.grace))
+        by_id = {c.id: c for c in containers}
+        threads = [threading.Thread(target=self._kill, args=(pod, containers,
+                                                             by_id.get(k.container_id), k))
                    for k in kills]
         for k in kills:
             log.info("stopping container %s (%s, grace %.0fs)", k.container_id[:12], k.reason,
@@ -428,6 +443,34 @@ class Agent:
             t.start()
         for t in threads:
             t.join()
+
+    def _kill(self, pod: Obj | None, containers: list[ContainerInfo],
+              info: ContainerInfo | None, kill: podplan.KillContainer) -> None:
+        """kubelet's killContainer: the preStop hook, then SIGTERM with what is left of
+        the grace period (at least 2 s), then SIGKILL."""
+        grace = kill.grace
+        spec = None
+        if pod is not None and info is not None and info.running and not info.is_infra:
+            spec = next((c for c in pod["spec"].get("containers") or []
+                         if c["name"] == info.container_name), None)
+        hook = ((spec or {}).get("lifecycle") or {}).get("preStop")
+        if hook and info is not None and grace > 0:
+            started = self.clock()
+            sandbox = podplan.current_sandbox(containers)
+            self._run_hook(hook, info, spec or {}, sandbox.ip if sandbox else "", grace)
+            grace = max(2.0, grace - (self.clock() - started))
+        self._quietly(self.runtime.stop, kill.container_id, grace)
+
+    def _run_hook(self, hook: Obj, info: ContainerInfo, spec: Obj, pod_ip: str,
+                  timeout: float) -> None:
+        if "sleep" in hook:
+            self.stop_event.wait(min(timeout, float(hook["sleep"].get("seconds", 0))))
+            return
+        target = ProbeTarget(info.id, info.labels.get(podspec.LABEL_POD_NAME, ""), spec, pod_ip,
+                             info.started_at or 0)
+        ok, message = run_check(self.runtime, target, hook, timeout)
+        if not ok:
+            log.info("preStop hook of %s failed: %s", info.name, message)
 
     def _set_waiting(self, uid: str, name: str, reason: str, message: str) -> None:
         self._waiting.setdefault(uid, {})[name] = (reason, message)
@@ -534,7 +577,7 @@ class Agent:
         return True
 
     def _forget(self, uid: str) -> None:
-        for table in (self._waiting, self._written, self._first_seen):
+        for table in (self._waiting, self._written, self._first_seen, self._done_at):
             table.pop(uid, None)
         for key in self.backoff.tracked():
             if key.startswith(uid + "/"):

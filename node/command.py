@@ -71,6 +71,7 @@ def run(name: str, masters: tuple[str, ...], token_file: str, address: str, dock
         node_taints = [Taint.parse(t) for t in taints]
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--taint") from None
+    node_labels = dict(_label(v) for v in labels)
     try:
         with open(token_file) as f:
             token = f.read().strip()
@@ -82,7 +83,7 @@ def run(name: str, masters: tuple[str, ...], token_file: str, address: str, dock
         raise click.ClickException(f"cannot reach Docker at {docker_host}: {e}") from None
     cfg = AgentConfig(
         node=NodeConfig(name=name, address=address, port=port,
-                        labels=dict(_label(v) for v in labels), taints=node_taints,
+                        labels=node_labels, taints=node_taints,
                         max_pods=max_pods),
         data_dir=data_dir, masters=list(masters), token=token, pod_network=pod_network,
         cluster_cidr=cluster_cidr, heartbeat_period=heartbeat_period,

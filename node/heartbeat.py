@@ -32,7 +32,9 @@ def lease_object(node: str, duration: int) -> Obj:
 
 class Heartbeat:
     def __init__(self, client: Client, node: str, usage: Callable[[], dict[str, str]],
-                 period: float = 5.0, lease_duration: int = 40) -> None:
+                 period: float = 5.0, lease_duration: int = 40,
+                 reregister: Callable[[], object] | None = None) -> None:
+        self.reregister = reregister  # the Node was deleted: register it again (kubelet does)
         self.client = client
         self.node = node
         self.usage = usage
@@ -54,7 +56,14 @@ class Heartbeat:
 
     def post_status(self) -> None:
         for _ in range(3):
-            node = self.client.get("Node", self.node, namespace=None)
+            try:
+                node = self.client.get("Node", self.node, namespace=None)
+            except errors.NotFound:
+                if self.reregister is None:
+                    raise
+                log.warning("node %s was deleted from the API: registering it again", self.node)
+                self.reregister()
+                continue
             status = node.setdefault("status", {})
             conds = status.get("conditions") or []
             previous = next((c for c in conds if c.get("type") == "Ready"), None)

@@ -142,27 +142,28 @@ class ProbeManager:
     def sync(self, targets: list[ProbeTarget]) -> None:
         """Probe exactly these running containers."""
         wanted = {t.container_id: t for t in targets}
-        for cid in [c for c in self._workers if c not in wanted]:
-            self._workers.pop(cid).stop_event.set()
-        for cid, target in wanted.items():
-            if cid not in self._workers:
-                w = _Worker(self, target)
-                self._workers[cid] = w
-                if w.states:
-                    w.thread.start()
+        with self.lock:  # pod workers read the table concurrently
+            for cid in [c for c in self._workers if c not in wanted]:
+                self._workers.pop(cid).stop_event.set()
+            for cid, target in wanted.items():
+                if cid not in self._workers:
+                    w = _Worker(self, target)
+                    self._workers[cid] = w
+                    if w.states:
+                        w.thread.start()
 
     def ready(self, cid: str) -> bool:
         """Readiness: no readiness probe means ready once started."""
-        w = self._workers.get(cid)
-        if w is None:
-            return False
         with self.lock:
+            w = self._workers.get(cid)
+            if w is None:
+                return False
             s = w.states.get(READINESS)
             return w.started and (s is None or s.result)
 
     def started(self, cid: str) -> bool:
-        w = self._workers.get(cid)
         with self.lock:
+            w = self._workers.get(cid)
             return w is not None and w.started
 
     def unhealthy(self) -> dict[str, str]:
@@ -176,6 +177,7 @@ class ProbeManager:
             return out
 
     def stop(self) -> None:
-        for w in self._workers.values():
-            w.stop_event.set()
-        self._workers.clear()
+        with self.lock:
+            for w in self._workers.values():
+                w.stop_event.set()
+            self._workers.clear()

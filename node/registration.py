@@ -167,13 +167,16 @@ def _update_status(client: Client, node: Obj) -> Obj:
 
 
 def retry_forever(what: str, fn: Callable[[], Any], stop: threading.Event,
-                  interval: float = 2.0) -> Any:
+                  interval: float = 2.0,
+                  catch: tuple[type[BaseException], ...] = (errors.ApiError,
+                                                           errors.ClusterUnreachable,
+                                                           OSError)) -> Any:
     """Call ``fn`` until it succeeds or ``stop`` is set (then None): masters may be down."""
     last = ""
     while not stop.is_set():
         try:
             return fn()
-        except (errors.ApiError, errors.ClusterUnreachable, OSError) as e:
+        except catch as e:
             if str(e) != last:
                 log.warning("%s: %s; retrying", what, e)
                 last = str(e)

@@ -169,13 +169,16 @@ class DockerRuntime:
         )
 
     def run(self, spec: ContainerSpec) -> str:
-        """Create and start a container; a container left over under the same name
-        (from an attempt that failed half-way) is replaced."""
+        """Create and start a container; a stopped container left over under the same
+        name (from an attempt that failed half-way) is replaced, a running one never."""
         try:
             cid = self._create(spec)
         except docker.errors.APIError as e:
             if e.status_code != 409:
                 raise RuntimeFailure(_explain(e)) from None
+            old = self.inspect(spec.name)
+            if old is not None and old.running:
+                raise RuntimeFailure(f"container {spec.name} is already running") from None
             self._remove_quietly(spec.name)
             try:
                 cid = self._create(spec)

@@ -36,6 +36,7 @@ class FakeRuntime:
         self.containers: dict[str, ContainerInfo] = {}
         self.specs: dict[str, ContainerSpec] = {}
         self.stops: list[tuple[str, float]] = []
+        self.execs: list[tuple[str, list[str]]] = []
         self.exec_results: dict[str, tuple[int, str]] = {}  # container name -> result
         self.output: dict[str, bytes] = {}
         self.usage: dict[str, tuple[int, int]] = {}
@@ -61,8 +62,10 @@ class FakeRuntime:
         with self._lock:
             if spec.image not in self.images:
                 raise RuntimeFailure(f"No such image: {spec.image}")
-            # Like DockerRuntime: a leftover container of the same name is replaced.
+            # Like DockerRuntime: a stopped leftover of the same name is replaced.
             for old in [k for k, c in self.containers.items() if c.name == spec.name]:
+                if self.containers[old].running:
+                    raise RuntimeFailure(f"container {spec.name} is already running")
                 del self.containers[old]
             cid = f"{next(self._ids):064x}"
             ip = ""
@@ -99,6 +102,7 @@ class FakeRuntime:
         self.images.add(image)
 
     def exec(self, cid: str, cmd: list[str], timeout: float) -> tuple[int, str]:
+        self.execs.append((cid, list(cmd)))
         c = self.inspect(cid)
         if c is None or not c.running:
             return -1, "container is not running"

@@ -49,6 +49,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="Raft entries in flight at once (group commit)")
     p.add_argument("--switch-interval", type=float, default=None,
                    help="Python's GIL switch interval in seconds (default 0.005)")
+    p.add_argument("--http-engine", choices=("stdlib", "cheroot"), default="stdlib")
     p.add_argument("--log-level", default="WARNING")
     return p.parse_args(argv)
 
@@ -75,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"raftstore: {e}", file=sys.stderr)
         return 2
     try:
-        server = serve(store, http_host, http_port)
+        server = serve(store, http_host, http_port, args.http_engine)
     except OSError as e:
         store.close()
         print(f"raftstore: cannot listen on {args.http}: {e.strerror}", file=sys.stderr)

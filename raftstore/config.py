@@ -23,7 +23,7 @@ class StoreConfig:
     history_max_age: float = 3600.0  # seconds of watch history kept
     watch_queue_size: int = 10_000
     max_batch: int = 512  # commands per Raft entry (group commit)
-    max_inflight: int = 2  # Raft entries proposed but not yet applied (group commit)
+    max_inflight: int = 1  # Raft entries proposed but not yet applied (group commit)
 
     # Raft timing (seconds)
     election_timeout_min: float = 0.4

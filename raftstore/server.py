@@ -168,8 +168,12 @@ def _watch(store: StoreBase, environ: dict, start_response: Callable) -> Any:
     return stream()
 
 
-def serve(store: StoreBase, host: str, port: int) -> Any:
-    """A started cheroot server (HTTP/1.1 keep-alive); call ``.stop()`` to end it."""
+def serve(store: StoreBase, host: str, port: int, engine: str = "stdlib") -> Any:
+    """A bound HTTP/1.1 keep-alive server: run ``.serve()`` in a thread, end with ``.stop()``.
+    ``engine``: "stdlib" (a thread per connection) or "cheroot" (a worker pool)."""
+    if engine == "stdlib":
+        from .httpserve import Server
+        return Server(host, port, create_app(store))
     from cheroot import wsgi
     server = wsgi.Server((host, port), create_app(store), numthreads=24, max=256,
                          request_queue_size=256, timeout=60)

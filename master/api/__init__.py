@@ -18,6 +18,7 @@ from ..objects import ObjectStore
 from . import discovery, health, resources, responses
 from .config import ApiConfig
 from .state import ApiState, EventLeases
+from .storehealth import LeaderTracker
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,8 @@ def create_app(config: ApiConfig, store: Any, objects: ObjectStore | None = None
     objects = objects or ObjectStore(store)
     app.extensions["coxswain"] = ApiState(
         config=config, store=store, objects=objects,
-        event_leases=EventLeases(store, config.event_ttl_seconds))
+        event_leases=EventLeases(store, config.event_ttl_seconds),
+        leader=LeaderTracker(store, config.watch_leaderless_seconds))
     responses.register(app)
 
     @app.before_request

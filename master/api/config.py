@@ -17,6 +17,8 @@ class ApiConfig:
     # How often an idle watch wakes to check for shutdown / send a bookmark.
     watch_poll_seconds: float = 1.0
     bookmark_interval_seconds: float = 15.0
+    # Watches end (ERROR 503) once the store has had no leader this long.
+    watch_leaderless_seconds: float = 3.0
     # Events created through the API expire after this long (a store lease).
     event_ttl_seconds: int = 3600
     # /readyz: a replica this many entries behind its commit index is not ready.

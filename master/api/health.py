@@ -1,29 +1,16 @@
 """Health and Raft status: ``/healthz``, ``/livez``, ``/readyz``, ``/status/raft``.
 
-Ready means this replica can serve: the store knows a leader and has applied
-what it knows to be committed (within ``ready_max_lag`` entries).
+Ready means this replica can serve: the store reaches a leader with a quorum
+and has applied what it knows to be committed (within ``ready_max_lag`` entries).
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from flask import Blueprint, Response
 
 from .responses import json_response
 from .state import state
-
-
-def readiness(status: dict[str, Any], max_lag: int) -> str | None:
-    """Why this replica is not ready, or None when it is. Pure."""
-    if not status.get("leader"):
-        return "the store has no leader (no quorum?)"
-    if status.get("role") == "leader" and status.get("has_quorum") is False:
-        return "this replica leads but has lost its quorum"
-    lag = int(status.get("commit_index") or 0) - int(status.get("applied_index") or 0)
-    if lag > max_lag:
-        return f"the store is catching up ({lag} entries behind its commit index)"
-    return None
+from .storehealth import readiness
 
 
 def _text(body: str, code: int = 200) -> Response:

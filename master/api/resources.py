@@ -175,7 +175,7 @@ def _list(t: paths.Target) -> Response:
         stream = watch.events(st.objects, t.kind, t.namespace, opts, initial, str(start),
                               max_seconds=cfg.watch_max_seconds, poll=cfg.watch_poll_seconds,
                               bookmark_interval=cfg.bookmark_interval_seconds,
-                              stopping=st.stopping)
+                              stopping=st.stopping, leader_lost=st.leader.lost)
         resp = Response(stream, mimetype="application/json", direct_passthrough=True)
         resp.headers["Cache-Control"] = "no-cache, private"
         request.environ[STREAM_ENVIRON_KEY] = True

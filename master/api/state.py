@@ -11,6 +11,7 @@ from flask import current_app
 
 from ..objects import ObjectStore
 from .config import ApiConfig
+from .storehealth import LeaderTracker
 
 
 class EventLeases:
@@ -46,6 +47,7 @@ class ApiState:
     store: Any
     objects: ObjectStore
     event_leases: EventLeases
+    leader: LeaderTracker
     stopping: threading.Event = field(default_factory=threading.Event)
 
 

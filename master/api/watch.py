@@ -4,7 +4,8 @@
 (exclusive) or, with none / "0", first sends ADDED for every existing object
 (from a list the caller already made, so a missing quorum is a plain 503
 rather than a broken stream). Errors after the stream began, such as a
-compacted revision (410 Gone), arrive as an ``ERROR`` event carrying a Status.
+compacted revision (410 Gone) or a store that lost its leader (503), arrive
+as an ``ERROR`` event carrying a Status, and end the stream.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ def _bookmark(kind: kinds.Kind, rv: str) -> bytes:
 def events(objects: Any, kind: kinds.Kind, namespace: str | None, opts: ListOptions,
            initial: list[Obj] | None, start_rv: str, *, max_seconds: float, poll: float,
            bookmark_interval: float, stopping: threading.Event,
+           leader_lost: Callable[[], bool] = lambda: False,
            clock: Callable[[], float] = time.monotonic) -> Iterator[bytes]:
     def selected(obj: Obj) -> bool:
         return (labels.matches(opts.label_selector, obj["metadata"].get("labels"))
@@ -53,6 +55,11 @@ def events(objects: Any, kind: kinds.Kind, namespace: str | None, opts: ListOpti
     try:
         for item in objects.watch(kind, namespace, start_rv, stop=stop, poll=poll):
             if item is None:
+                if leader_lost():
+                    yield encode("ERROR", errors.Unavailable(
+                        "this master's store has no leader (no quorum): it cannot see new "
+                        "changes; watch again, through another master").to_status())
+                    return
                 if opts.allow_bookmarks and clock() - last_sent >= bookmark_interval:
                     last_sent = clock()
                     yield _bookmark(kind, last_rv)

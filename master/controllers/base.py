@@ -26,6 +26,11 @@ log = logging.getLogger(__name__)
 Obj = dict[str, Any]
 
 
+class RetryLater(Exception):
+    """An expected, reported failure (e.g. pods could not be created): the
+    key is retried with back-off and logged without a traceback."""
+
+
 class InformerFactory:
     """One shared informer per kind, so controllers share caches and watches."""
 
@@ -118,7 +123,7 @@ class Controller:
         except errors.NotFound:
             self.queue.forget(key)
         except Exception as e:  # noqa: BLE001 - logged, retried with back-off
-            if isinstance(e, errors.Conflict | errors.Unavailable | errors.AlreadyExists):
+            if isinstance(e, errors.ApiError | RetryLater):
                 log.info("%s: %s: %s; retrying", self.name, key, e)
             else:
                 log.exception("%s: reconciling %s failed; retrying", self.name, key)

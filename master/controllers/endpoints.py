@@ -5,12 +5,14 @@ resolved from the Service's ``targetPort`` (a number, or the name of a
 container port, which may differ per pod: pods are grouped into subsets
 by their resolved ports). A terminating pod is dropped at once, so a
 proxy stops sending it traffic before it stops. Services without a
-selector keep hand-written Endpoints.
+selector keep hand-written Endpoints. Pods on a node that went silent
+(tainted unreachable) move to ``notReadyAddresses`` until it is back.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from coxapi import errors, labels
@@ -18,6 +20,7 @@ from coxapi.meta import is_terminating, key_of
 
 from . import pods as podutil
 from .base import Context, Controller
+from .nodelifecycle import UNREACHABLE
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +39,19 @@ def resolve_port(svc_port: Obj, pod: Obj) -> int | None:
     return None
 
 
-def desired_subsets(svc: Obj, pods: list[Obj]) -> list[Obj]:
-    """Pure: the ``subsets`` for ``svc`` given the candidate pods."""
+def node_unreachable(node: Obj | None) -> bool:
+    """The node lifecycle controller judged the node gone silent."""
+    if node is None:
+        return False
+    taints = (node.get("spec") or {}).get("taints") or []
+    return any(t.get("key") == UNREACHABLE for t in taints)
+
+
+def desired_subsets(svc: Obj, pods: list[Obj],
+                    unreachable: Callable[[str], bool] = lambda name: False) -> list[Obj]:
+    """Pure: the ``subsets`` for ``svc`` given the candidate pods. Pods on
+    an unreachable node are listed as not ready (Kubernetes marks them
+    NotReady for the same reason): no new traffic goes to a dead node."""
     spec = svc.get("spec") or {}
     selector = labels.from_map(spec.get("selector"))
     publish_not_ready = bool(spec.get("publishNotReadyAddresses"))
@@ -66,7 +80,8 @@ def desired_subsets(svc: Obj, pods: list[Obj]) -> list[Obj]:
             addr["nodeName"] = pod["spec"]["nodeName"]
         key = tuple(sorted((p.get("name", ""), p["port"], p["protocol"]) for p in ports))
         group = groups.setdefault(key, {"ports": ports, "addresses": [], "notReadyAddresses": []})
-        ready = podutil.is_ready(pod) or publish_not_ready
+        node_name = (pod.get("spec") or {}).get("nodeName") or ""
+        ready = (podutil.is_ready(pod) and not unreachable(node_name)) or publish_not_ready
         group["addresses" if ready else "notReadyAddresses"].append(addr)
     subsets = []
     for key in sorted(groups):
@@ -93,6 +108,13 @@ class EndpointsController(Controller):
         self.pods.add_handler(self._pod_changed, lambda old, new: self._pod_changed(new, old),
                               self._pod_changed)
         self.endpoints.add_handler(on_delete=self._endpoints_deleted)
+        self.nodes = ctx.informers["Node"]
+        self.nodes.add_handler(on_update=self._node_changed)
+
+    def _node_changed(self, old: Obj, new: Obj) -> None:
+        if node_unreachable(old) != node_unreachable(new):
+            for svc in self.services.list():
+                self.enqueue(svc)
 
     def _pod_changed(self, pod: Obj, old: Obj | None = None) -> None:
         ns = pod["metadata"].get("namespace")
@@ -120,7 +142,8 @@ class EndpointsController(Controller):
             return None
         if not (svc.get("spec") or {}).get("selector"):
             return None
-        subsets = desired_subsets(svc, self.pods.list(ns))
+        subsets = desired_subsets(svc, self.pods.list(ns),
+                                  lambda n: node_unreachable(self.nodes.get(n)))
         current = self.endpoints.get(key)
         svc_labels = dict(svc["metadata"].get("labels") or {})
         if current is not None and current.get("subsets", []) == subsets and \

@@ -24,7 +24,7 @@ from coxapi.meta import controller_ref, is_terminating, key_of
 
 from . import pods as podutil
 from . import times
-from .base import Context, Controller
+from .base import Context, Controller, RetryLater
 from .expectations import Expectations
 from .ownership import adopt, owned_by, release, with_owner
 
@@ -154,7 +154,7 @@ class ReplicaSetController(Controller):
         failure = self.manage(rs, key, active)
         after = self.update_status(rs, active, managed=True, failure=failure)
         if failure:
-            raise _CreateFailed(failure)  # retried with back-off
+            raise RetryLater(failure)  # retried with back-off
         return after
 
     def claim(self, rs: Obj, selector: labels.Selector, candidates: list[Obj]) -> list[Obj]:
@@ -183,44 +183,42 @@ class ReplicaSetController(Controller):
         if diff < 0:
             n = min(-diff, BURST)
             self.expectations.expect_creations(key, n)
-            created = self._slow_start(rs, n)
+            created, error = self._slow_start(rs, n)
             for _ in range(n - created):  # never issued: nothing to wait for
                 self.expectations.creation_observed(key)
-            if created < n:
-                return self._last_create_error or f"created {created} of {n} pods"
+            return error
         elif diff > 0:
             victims = sorted(active, key=deletion_rank)[:min(diff, BURST)]
             self.expectations.expect_deletions(key, [key_of(p) for p in victims])
-            for pod in victims:
+            for i, pod in enumerate(victims):
                 try:
                     podutil.delete_pod(self.objects, pod, self.config.clock())
                 except Exception:
-                    self.expectations.deletion_observed(key, key_of(pod))
+                    for left in victims[i:]:  # never issued: nothing to wait for
+                        self.expectations.deletion_observed(key, key_of(left))
                     raise
                 self.events.normal(rs, "SuccessfulDelete",
                                    f"Deleted pod: {pod['metadata']['name']}")
         return None
 
-    _last_create_error = ""
-
-    def _slow_start(self, rs: Obj, n: int) -> int:
+    def _slow_start(self, rs: Obj, n: int) -> tuple[int, str | None]:
         """Create ``n`` pods in batches of 1, 2, 4, ... (Kubernetes' slow
         start): a failing create (quota, invalid template, no quorum) stops
-        after a few attempts instead of n. Returns how many were created."""
+        after a few attempts instead of n. Returns how many were created and
+        the error that stopped it, if any."""
         created, batch = 0, 1
         while created < n:
             for _ in range(min(batch, n - created)):
                 try:
                     pod = self._create_pod(rs)
                 except errors.ApiError as e:
-                    self._last_create_error = str(e)
                     self.events.warning(rs, "FailedCreate", f"Error creating: {e}")
-                    return created
+                    return created, str(e)
                 created += 1
                 self.events.normal(rs, "SuccessfulCreate",
                                    f"Created pod: {pod['metadata']['name']}")
             batch *= 2
-        return created
+        return created, None
 
     def _create_pod(self, rs: Obj) -> Obj:
         for _ in range(5):
@@ -281,7 +279,3 @@ class ReplicaSetController(Controller):
             self.objects.guaranteed_update("ReplicaSet", rs["metadata"].get("namespace"),
                                            rs["metadata"]["name"], write)
         return recheck + 0.01 if recheck is not None else None
-
-
-class _CreateFailed(Exception):
-    """Some pods could not be created; the key is retried with back-off."""

@@ -3,11 +3,12 @@
 Runs in a network namespace it creates (``cxnp-bench-<random>``) and removes,
 so the host's rules are never touched. For each service count:
 
-* full sync (cold): plan + encode + one transaction, from a fresh encoder
-  into an empty namespace — what a proxy start costs;
-* full sync (warm): the same after one Endpoints change, with the encoder
-  cache of the previous sync — what every later sync costs (the whole table
-  is still replaced in one transaction);
+* full sync (cold): plan + encode + one transaction replacing the table,
+  from a fresh encoder into an empty namespace — what a proxy start costs;
+* full sync (warm): the whole-table replace after one Endpoints change, with
+  the encoder cache of the previous sync (the fallback path);
+* 1 change (edit): plan + diff + the incremental transaction after one
+  Endpoints change — what a normal sync costs;
 * change to live: the real proxy loop (list+watch caches, debounce 0) fed by
   an in-memory API; the clock starts when an Endpoints update is published
   and stops when the new endpoint's chain is visible in the kernel through
@@ -51,24 +52,34 @@ def endpoints(i: int, generation: int = 0) -> dict:
                          "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]}]}
 
 
-def full_syncs(n: int, runs: int, netns: str) -> tuple[list[float], list[float]]:
+def syncs(n: int, runs: int, netns: str) -> tuple[list[float], list[float], list[float]]:
+    """(cold full syncs, warm full replaces, incremental syncs) after one
+    Endpoints change each; every figure includes computing the plan."""
     services = [service(i) for i in range(n)]
     eps = [endpoints(i) for i in range(n)]
-    cold, warm = [], []
+    cold, full, edit = [], [], []
     for run in range(runs):
         table = NftTable(TABLE, netns=netns)
         try:
             start = time.perf_counter()
             table.apply(build_plan(services, eps, ["10.0.0.1"], table=TABLE))
             cold.append(time.perf_counter() - start)
-            eps[run % n] = endpoints(run % n, generation=run + 1)
+
+            eps[run % n] = endpoints(run % n, generation=2 * run + 1)
             start = time.perf_counter()
-            assert table.apply(build_plan(services, eps, ["10.0.0.1"], table=TABLE))
-            warm.append(time.perf_counter() - start)
+            table.applied = None  # force the whole-table path, with a warm encoder
+            table.apply(build_plan(services, eps, ["10.0.0.1"], table=TABLE))
+            full.append(time.perf_counter() - start)
+
+            eps[run % n] = endpoints(run % n, generation=2 * run + 2)
+            start = time.perf_counter()
+            table.apply(build_plan(services, eps, ["10.0.0.1"], table=TABLE))
+            edit.append(time.perf_counter() - start)
+            assert table.incremental_writes == 1
         finally:
             table.delete()
             table.close()
-    return cold, warm
+    return cold, full, edit
 
 
 def change_to_live(n: int, runs: int, netns: str) -> list[float]:
@@ -128,11 +139,13 @@ def main() -> int:
     subprocess.run(["ip", "netns", "add", netns], check=True)
     try:
         print(f"netproxy sync benchmark, medians of {args.runs} runs, netns {netns}")
-        print(f"{'services':>9} {'full sync cold':>16} {'full sync warm':>16} {'change→live':>14}")
+        print(f"{'services':>9} {'full sync cold':>16} {'full sync warm':>16} "
+              f"{'1 change (edit)':>16} {'change→live':>14}")
         for n in (int(x) for x in args.services.split(",")):
-            cold, warm = full_syncs(n, args.runs, netns)
+            cold, full, edit = syncs(n, args.runs, netns)
             live = change_to_live(n, args.runs, netns)
-            print(f"{n:>9} {ms(cold):>16} {ms(warm):>16} {ms(live):>14}", flush=True)
+            print(f"{n:>9} {ms(cold):>16} {ms(full):>16} {ms(edit):>16} {ms(live):>14}",
+                  flush=True)
     finally:
         subprocess.run(["ip", "netns", "del", netns], check=False)
     print("reproduce: sudo .venv/bin/python -m tests.bench.netproxy_bench "

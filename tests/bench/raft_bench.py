@@ -160,13 +160,16 @@ def fmt(d: dict) -> str:
 
 
 def bench_raftstore(args: argparse.Namespace, max_batch: int | None = None) -> dict:
-    extra = ["--max-batch", str(max_batch)] if max_batch else []
+    extra = args.raftstore_args.split()
+    if max_batch:
+        extra += ["--max-batch", str(max_batch)]
     with RaftCluster(extra_args=extra) as c:
         leader = c.wait_leader()
         follower = c.followers()[0]
         sequential(Target("raftstore", "raftstore"), leader.http, 50, "warm")
         pids = [leader.proc.pid] + [r.proc.pid for r in c.replicas if r is not leader]
-        out = run_all(Target("raftstore", "raftstore"), leader.http, follower.http, args, pids)
+        out = run_all(Target("raftstore", "raftstore"), leader.http, follower.http, args, pids,
+                      [r.http for r in c.replicas])
         st = leader.status()
         out["raft_entries"] = st["raft_entries_proposed"]
         out["commands"] = st["commands_proposed"]
@@ -182,17 +185,19 @@ def bench_etcd(args: argparse.Namespace) -> dict:
         t = Target("etcd", "etcd")
         sequential(t, e.client_addr[leader], 50, "warm")
         pids = [e.procs[leader].pid] + [e.procs[m].pid for m in e.names if m != leader]
-        return run_all(t, e.client_addr[leader], e.client_addr[follower], args, pids)
+        return run_all(t, e.client_addr[leader], e.client_addr[follower], args, pids,
+                       [e.client_addr[m] for m in e.names])
     finally:
         e.stop()
 
 
 def run_all(t: Target, leader: str, follower: str, args: argparse.Namespace,
-            pids: list[int]) -> dict:
+            pids: list[int], members: list[str]) -> dict:
     return {
         "leader": summary(sequential(t, leader, args.n, "l")),
         "follower": summary(sequential(t, follower, args.n, "f")),
         "concurrent": concurrent(t, [leader], args.writers, args.procs, args.seconds, pids),
+        "spread": concurrent(t, members, args.writers, args.procs, args.seconds, pids),
     }
 
 
@@ -200,7 +205,8 @@ def report(name: str, r: dict) -> None:
     print(f"\n{name}")
     print(f"  1 writer on the leader      {fmt(r['leader'])}")
     print(f"  1 writer via a follower     {fmt(r['follower'])}")
-    print(f"  {args_writers} concurrent writers (leader) {fmt(r['concurrent'])}")
+    print(f"  {args_writers} writers, all on the leader {fmt(r['concurrent'])}")
+    print(f"  {args_writers} writers, spread on 3     {fmt(r['spread'])}")
     if "raft_entries" in r:
         print(f"  group commit: {r['commands']} commands in {r['raft_entries']} Raft entries "
               f"({r['commands'] / max(1, r['raft_entries']):.1f} per entry, leader's proposals only)")
@@ -218,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--procs", type=int, default=4, help="client processes for the writers")
     p.add_argument("--seconds", type=float, default=5.0)
     p.add_argument("--no-etcd", action="store_true")
+    p.add_argument("--raftstore-args", default="",
+                   help="extra flags for the replicas, e.g. '--max-inflight 1'")
     p.add_argument("--compare-batching", action="store_true",
                    help="also run raftstore with group commit off (--max-batch 1)")
     args = p.parse_args(argv)
@@ -237,7 +245,8 @@ def main(argv: list[str] | None = None) -> int:
         for k in ("leader", "follower"):
             print(f"  {k:8s} median latency ratio {r[k]['median_ms'] / e[k]['median_ms']:.2f}, "
                   f"p99 ratio {r[k]['p99_ms'] / e[k]['p99_ms']:.2f}")
-        print(f"  throughput ratio {r['concurrent']['per_s'] / e['concurrent']['per_s']:.2f}")
+        for k in ("concurrent", "spread"):
+            print(f"  throughput ratio ({k}) {r[k]['per_s'] / e[k]['per_s']:.2f}")
     print("\nJSON " + json.dumps(results))
     return 0
 

@@ -336,6 +336,44 @@ def test_a_refused_transaction_leaves_the_previous_table_whole(topo, table):
     assert table.applied == good
 
 
+def nft_json_model(ns: str, table: str) -> tuple:
+    """The table as nft lists it, without handles: rules in order per chain,
+    set elements as sets."""
+    import json
+
+    out = subprocess.run(["ip", "netns", "exec", ns, "nft", "-j", "list", "table", "ip", table],
+                         capture_output=True, text=True, timeout=20, check=True).stdout
+    rules: dict[str, list[str]] = {}
+    objects = set()
+    for item in json.loads(out)["nftables"]:
+        for kind, body in item.items():
+            if kind == "metainfo":
+                continue
+            body = {k: v for k, v in body.items() if k != "handle"}
+            if kind == "rule":
+                rules.setdefault(body["chain"], []).append(json.dumps(body["expr"], sort_keys=True))
+                continue
+            if "elem" in body:
+                body["elem"] = sorted(json.dumps(e, sort_keys=True) for e in body["elem"])
+            objects.add((kind, json.dumps(body, sort_keys=True)))
+    return objects, rules
+
+
+def test_incremental_edits_give_the_same_table_as_a_full_replace(topo, table):
+    steps = [web_plan(topo, ready=[0]), web_plan(topo, ready=[0, 1, 2], not_ready=[3]),
+             web_plan(topo, ready=[]), web_plan(topo, ready=[2, 3])]
+    table.apply(steps[0])
+    for plan in steps[1:]:
+        assert table.apply(plan)
+    assert table.incremental_writes == len(steps) - 1
+    incremental = nft_json_model(topo.node, "cxnp-proxy")
+    table.delete()
+    table.apply(steps[-1])
+    assert nft_json_model(topo.node, "cxnp-proxy") == incremental
+    answers = in_netns(topo.client, lambda: {tcp_get(CLUSTER_IP, 80).split()[0] for _ in range(20)})
+    assert answers == {"p2", "p3"}
+
+
 def test_unchanged_resync_writes_nothing(topo, table):
     plan = web_plan(topo, ready=[0, 1])
     assert table.apply(plan) is True
@@ -427,6 +465,16 @@ def test_proxy_loop_follows_endpoints_changes(topo):
         api.put("endpoints", endpoints("web", [topo.pod_ip(2)], not_ready=[topo.pod_ip(0)]))
         wait_until(lambda: answers_from(topo.client, CLUSTER_IP, 80) == "p2", 10,
                    what="ClusterIP moved to p2")
+        # a change that does not alter the table: synced, nothing written
+        probe = NftTable("cxnp-proxy", netns=topo.node)  # its own socket
+        gen, syncs = probe.generation(), running.proxy.stats.syncs
+        labelled = service("web", CLUSTER_IP, [{"name": "http", "port": 80,
+                                                "targetPort": TCP_PORT}])
+        labelled["metadata"]["labels"] = {"tier": "front"}
+        api.put("services", labelled)
+        wait_until(lambda: running.proxy.stats.syncs > syncs, 10, what="a re-sync")
+        assert probe.generation() == gen
+        probe.close()
         api.put("endpoints", endpoints("web", []))
         wait_until(lambda: _refused(topo.client, CLUSTER_IP, 80), 10, what="refused")
         api.delete("services", "e2e", "web")

@@ -4,6 +4,7 @@ proxy is following changes."""
 
 from __future__ import annotations
 
+import os
 import threading
 
 import pytest
@@ -22,7 +23,8 @@ from tests.e2e.test_netproxy_e2e import topo as topo  # noqa: F401 - module fixt
 from tests.masters import MasterCluster
 from tests.support import wait_until
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e,
+              pytest.mark.skipif(os.geteuid() != 0, reason="needs root (network namespaces)")]
 
 
 @pytest.fixture

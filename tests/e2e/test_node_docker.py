@@ -26,6 +26,7 @@ from tests.support import free_port, wait_until
 
 pytestmark = pytest.mark.e2e
 TOKEN = "node-token-for-tests"
+PULL_REASONS = ("ErrImagePull", "ImagePullBackOff")
 
 
 @pytest.fixture(scope="module")
@@ -200,7 +201,7 @@ def test_failing_liveness_probe_restarts_and_readiness_flips_ready(make_env):
                what="liveness restart")
 
 
-def test_graceful_delete_sends_sigterm_first_then_removes_everything(make_env, tmp_path):
+def test_graceful_delete_runs_pre_stop_then_sigterm_then_removes_everything(make_env, tmp_path):
     env = make_env()
     marks = tmp_path / "marks"
     marks.mkdir()
@@ -208,6 +209,8 @@ def test_graceful_delete_sends_sigterm_first_then_removes_everything(make_env, t
         "/bin/sh", "-c",
         "trap 'echo got-TERM > /marks/term; exit 0' TERM; echo started > /marks/start; "
         "while :; do sleep 0.2; done"],
+        "lifecycle": {"preStop": {"exec": {"command": [
+            "/bin/sh", "-c", "[ ! -f /marks/term ] && echo before-TERM > /marks/prestop"]}}},
         "volumeMounts": [{"name": "marks", "mountPath": "/marks"}]}],
         volumes=[{"name": "marks", "hostPath": {"path": str(marks)}}],
         terminationGracePeriodSeconds=10)
@@ -216,6 +219,7 @@ def test_graceful_delete_sends_sigterm_first_then_removes_everything(make_env, t
     t0 = time.monotonic()
     env.api.delete("Pod", "graceful")
     wait_until(lambda: env.api.pod("graceful") is None, 20, what="pod object deleted")
+    assert (marks / "prestop").read_text().strip() == "before-TERM"
     assert (marks / "term").read_text().strip() == "got-TERM"
     assert time.monotonic() - t0 < 8, "a container that exits on SIGTERM is not waited for"
     left = env.docker.containers(all=True, filters={
@@ -228,12 +232,12 @@ def test_unpullable_image_gives_err_image_pull_then_image_pull_back_off(make_env
     env.add_pod("nopull", [{"name": "app", "image": "coxswain-test/absent:1",
                             "imagePullPolicy": "IfNotPresent"}])
     def reasons() -> list[str]:
-        """Waiting reasons of every status the agent wrote, in order, without repeats."""
+        """Image-pull waiting reasons of every status the agent wrote, in order, without repeats."""
         out: list[str] = []
         for version in env.api.history("Pod", "nopull"):
             for cs in (version.get("status") or {}).get("containerStatuses") or []:
                 reason = (cs["state"].get("waiting") or {}).get("reason")
-                if reason and (not out or out[-1] != reason):
+                if reason in PULL_REASONS and (not out or out[-1] != reason):
                     out.append(reason)
         return out
     wait_until(lambda: reasons()[:3] == ["ErrImagePull", "ImagePullBackOff", "ErrImagePull"],

@@ -68,9 +68,13 @@ def test_run_list_stop_remove(rt):
     runtime.remove(cid)  # removing twice is not an error
 
 
-def test_a_leftover_container_of_the_same_name_is_replaced(rt):
+def test_a_stopped_leftover_of_the_same_name_is_replaced_a_running_one_never(rt):
     runtime, network, test_id, _ = rt
     first = runtime.run(spec(test_id, "dup", network=network))
+    with pytest.raises(RuntimeFailure):
+        runtime.run(spec(test_id, "dup", network=network))
+    assert runtime.inspect(first).running
+    runtime.stop(first, 5)
     second = runtime.run(spec(test_id, "dup", network=network))
     assert first != second
     assert [c.id for c in runtime.list_containers({"coxswain.test": test_id})] == [second]

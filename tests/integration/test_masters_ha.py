@@ -204,8 +204,19 @@ def test_a_master_without_quorum_answers_503_quickly(masters):
     base = "/api/v1/namespaces/default/configmaps"
     assert s.post(masters.urls[0] + base, json=cm("before"), timeout=10).status_code == 201
     lone = 0
+    watch = s.get(masters.urls[lone] + base, params={"watch": "true", "resourceVersion": "0",
+                                                     "timeoutSeconds": "60"},
+                  stream=True, timeout=60)
     for i in (1, 2):
         masters.procs[i].kill()
+    killed_at = time.monotonic()
+    # its watches end with a 503 ERROR (they could no longer see changes)
+    with watch:
+        events = [json.loads(line) for line in watch.iter_lines() if line]
+    ended_after = time.monotonic() - killed_at
+    assert events[-1]["type"] == "ERROR" and events[-1]["object"]["code"] == 503
+    assert ended_after < 15
+    print(f"\nwatch on the cut-off master ended with 503 after {ended_after:.2f}s")
     for method, kwargs in (("POST", {"json": cm("after")}), ("GET", {})):
         t0 = time.monotonic()
         r = s.request(method, masters.urls[lone] + base, timeout=10, **kwargs)

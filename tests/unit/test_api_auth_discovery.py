@@ -94,3 +94,12 @@ def test_readyz_needs_the_replica_caught_up(api, monkeypatch):
     monkeypatch.setattr(api.store, "status", lambda: {"leader": "x", "commit_index": 500,
                                                       "applied_index": 5})
     assert api.get("/readyz", token=None).status_code == 503
+
+
+def test_readyz_needs_a_connection_to_the_leader(api, monkeypatch):
+    # a follower cut off from everyone keeps naming its old leader
+    monkeypatch.setattr(api.store, "status", lambda: {
+        "role": "follower", "leader": "b", "commit_index": 5, "applied_index": 5,
+        "peers": [{"id": "b", "connected": False}, {"id": "c", "connected": False}]})
+    r = api.get("/readyz", token=None)
+    assert r.status_code == 503 and b"not connected" in r.data

@@ -121,3 +121,36 @@ def test_watch_stops_when_the_server_stops(api):
     threading.Thread(target=run, daemon=True).start()
     api.state.stopping.set()
     assert done.wait(5), "watch did not end on shutdown"
+
+
+def test_watches_end_with_503_when_the_store_stays_leaderless():
+    api = Api(watch_leaderless_seconds=0.3)
+    rv = api.get(CM).json["metadata"]["resourceVersion"]
+    api.store.status = lambda: {"role": "candidate", "leader": None}
+    t0 = time.monotonic()
+    events = api.watch(CM, {"resourceVersion": rv, "timeoutSeconds": "10"})
+    assert time.monotonic() - t0 < 5
+    assert [e["type"] for e in events] == ["ERROR"]
+    assert events[0]["object"]["code"] == 503
+
+
+def test_a_short_election_does_not_end_watches():
+    from master.api.storehealth import LeaderTracker
+    now = [0.0]
+    status = {"role": "follower", "leader": "a"}
+    tracker = LeaderTracker(type("S", (), {"status": lambda self: status})(), grace=3.0,
+                            interval=0.5, clock=lambda: now[0])
+    assert not tracker.lost()
+    status = {"role": "candidate", "leader": None}
+    for _ in range(4):  # 2 s without a leader
+        now[0] += 0.5
+        assert not tracker.lost()
+    status = {"role": "follower", "leader": "b"}
+    now[0] += 0.5
+    assert not tracker.lost()
+    status = {"role": "leader", "leader": "c", "has_quorum": False}
+    for _ in range(6):
+        now[0] += 0.5
+        tracker.lost()
+    now[0] += 0.5
+    assert tracker.lost()

@@ -115,7 +115,8 @@ def test_replica_failure_condition_is_set_while_creates_fail_and_cleared_after()
                                                               "FailedCreate")
     assert "exceeded quota" in cond["message"]
     ctx.objects.create = real_create
-    ctx.informers.relist()
-    rsc.process("default/web")
+    for _ in range(2):  # create, then observe the new pods
+        ctx.informers.relist()
+        rsc.process("default/web")
     st = ctx.objects.get("ReplicaSet", "default", "web")["status"]
     assert st["conditions"] == [] and st["replicas"] == 2

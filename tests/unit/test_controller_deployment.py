@@ -204,6 +204,7 @@ def test_rollback_by_copying_an_old_template_reuses_its_replicaset():
     assert len(sets) == 2  # no third ReplicaSet
     assert sets[-1]["metadata"]["name"] == first["metadata"]["name"]
     assert rollout.revision_of(sets[-1]) == 3
+    assert sets[-1]["metadata"]["annotations"][rollout.REVISION_HISTORY] == "1"
     assert c.deploy()["metadata"]["annotations"][rollout.REVISION] == "3"
     assert {p["spec"]["containers"][0]["image"] for p in c.pods()} == {"demo:1"}
 
@@ -261,3 +262,14 @@ def test_progress_deadline_exceeded_when_pods_never_become_ready():
     c.settle()
     p = cond(c.deploy(), "Progressing")
     assert (p["status"], p["reason"]) == ("False", "ProgressDeadlineExceeded")
+
+
+def test_change_cause_annotation_is_carried_to_the_new_replicaset():
+    d = deployment(replicas=1)
+    d["metadata"]["annotations"] = {"kubernetes.io/change-cause": "first",
+                                    "kubectl.kubernetes.io/last-applied-configuration": "{}"}
+    c = Cluster(d)
+    c.roll()
+    [rs] = c.sets()
+    assert rs["metadata"]["annotations"]["kubernetes.io/change-cause"] == "first"
+    assert "kubectl.kubernetes.io/last-applied-configuration" not in rs["metadata"]["annotations"]

@@ -98,3 +98,20 @@ def test_endpoints_are_deleted_with_their_service_and_selectorless_ones_left_alo
     settle(ctx, c)
     names = {e["metadata"]["name"] for e in ctx.objects.list("Endpoints", "default")[0]}
     assert names == {"ext"}
+
+
+def test_pods_on_an_unreachable_node_are_not_ready_until_it_returns():
+    from master.controllers.nodelifecycle import UNREACHABLE
+    from master.controllers.testing import node
+    ctx, c = setup(SVC, node("n1"), web_pod("a", "10.244.1.2"))
+    assert [a["ip"] for a in endpoints(ctx)["subsets"][0]["addresses"]] == ["10.244.1.2"]
+    taint = {"key": UNREACHABLE, "effect": "NoExecute"}
+    ctx.objects.guaranteed_update("Node", None, "n1",
+                                  lambda o: {**o, "spec": {**o["spec"], "taints": [taint]}})
+    settle(ctx, c)
+    [subset] = endpoints(ctx)["subsets"]
+    assert "addresses" not in subset and subset["notReadyAddresses"][0]["ip"] == "10.244.1.2"
+    ctx.objects.guaranteed_update("Node", None, "n1",
+                                  lambda o: {**o, "spec": {**o["spec"], "taints": []}})
+    settle(ctx, c)
+    assert [a["ip"] for a in endpoints(ctx)["subsets"][0]["addresses"]] == ["10.244.1.2"]

@@ -135,3 +135,13 @@ def test_failover_does_not_strand_healthy_nodes():
     w.take_over()
     w.tick(GRACE + EVICT + 5, renewing=("n1", "n2"))
     assert taints(w.node("n1")) == set() and taints(w.node("n2")) == set()
+
+
+def test_pods_stuck_terminating_on_a_dead_node_are_force_deleted():
+    w = World(pods_on=[pod("stuck", node_name="n2")])
+    w.ctx.objects.guaranteed_update("Pod", "default", "stuck", lambda o: {**o, "metadata": {
+        **o["metadata"], "deletionTimestamp": "2030-01-01T00:00:00Z",
+        "deletionGracePeriodSeconds": 30}})
+    assert w.ctx.objects.get("Pod", "default", "stuck")["metadata"]["deletionTimestamp"]
+    w.tick(GRACE + EVICT + 2)
+    assert w.pods() == set()  # its node can never finish the graceful delete

@@ -102,7 +102,6 @@ def test_workqueue_delayed_key_arrives_after_its_delay():
     q = WorkQueue()
     start = time.monotonic()
     q.add_after("k", 0.1)
-    assert q.get(timeout=0.02) is None
     assert q.get(timeout=2) == "k"
     assert time.monotonic() - start >= 0.1
 

@@ -186,3 +186,27 @@ def test_failing_exec_liveness_probe_restarts_the_container(env):
     sync(agent)  # kills it
     sync(agent)  # restarts it (first restart: no back-off)
     assert rt.app(uid, "app").attempt == 1 and rt.app(uid, "app").running
+
+
+def test_pre_stop_hook_runs_before_sigterm(env):
+    api, rt, agent, _ = env
+    hook = {"exec": {"command": ["/bin/drain"]}}
+    uid = add_pod(api, containers=[{"name": "app", "image": "busybox:test",
+                                    "imagePullPolicy": "Never",
+                                    "lifecycle": {"preStop": hook}}])["metadata"]["uid"]
+    sync(agent)
+    cid = rt.app(uid, "app").id
+    api.delete("Pod", "web")
+    sync(agent)
+    assert (cid, ["/bin/drain"]) in rt.execs
+    assert rt.stops[0][0] == cid and rt.stops[0][1] >= 2
+    assert api.pod("web") is None
+
+
+def test_a_deleted_node_registers_again_on_the_next_heartbeat(env):
+    api, rt, agent, _ = env
+    from tests.support import wait_until
+    del api.objects[("Node", "", "n1")]
+    wait_until(lambda: ("Node", "", "n1") in api.objects, 5, what="node registered again")
+    node = api.get("Node", "n1", namespace=None)
+    assert node["metadata"]["labels"]["kubernetes.io/hostname"] == "n1"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 from master.controllers.testing import make_context, node, pod
 from master.scheduler.loop import Scheduler
@@ -127,3 +128,23 @@ def test_threaded_loop_binds_pods_created_while_running():
         for t in threads:
             t.join(2)
     assert not any(t.is_alive() for t in threads)
+
+
+def test_waiting_pod_is_retried_when_a_bound_pod_frees_room():
+    ctx, sched = setup(node("n1", cpu="1"), pod("old", cpu="1", node_name="n1"),
+                       pod("new", cpu="1"))
+    sched.drain()
+    assert not get_pod(ctx, "new")["spec"].get("nodeName")
+    ctx.objects.delete("Pod", "default", "old")
+    ctx.informers.relist()  # the deletion wakes the waiting pod, no timer needed
+    sched.drain()
+    assert get_pod(ctx, "new")["spec"]["nodeName"] == "n1"
+
+
+def test_waiting_pod_is_retried_on_its_backoff_timer():
+    ctx, sched = setup(node("n1", cpu="1"), pod("big", cpu="2"),
+                       scheduler_backoff_initial=0.05, scheduler_backoff_max=0.05)
+    t0 = time.monotonic()
+    sched.drain()
+    assert sched.queue.get(timeout=5) == "default/big"  # the back-off timer requeued it
+    assert time.monotonic() - t0 >= 0.05

@@ -145,17 +145,28 @@ def test_headless_and_external_name_services_are_not_proxied():
 
 def test_bad_input_is_skipped_with_a_note_naming_the_field():
     plan = build_plan([svc("bad-ip", ip="10.96.0.300"),
-                       svc("sctp", ports=[{"port": 80, "protocol": "SCTP"}]),
-                       svc("bad-port", ports=[{"port": 70000}]),
+                       svc("sctp", ip="10.96.0.21", ports=[{"name": "s", "port": 80,
+                                                              "protocol": "SCTP"},
+                                                             {"name": "http", "port": 81}]),
+                       svc("bad-port", ports=[{"port": 70000}, "junk"]),
                        {"spec": {}},
-                       svc("good", ip="10.96.0.20")], [eps("good", ["10.244.0.2"])])
+                       {"metadata": {"name": "weird"}, "spec": "not an object"},
+                       svc("good", ip="10.96.0.20")],
+                      [eps("good", ["10.244.0.2"]), {"metadata": "junk"},
+                       {"metadata": {"name": "sctp"}, "subsets": "junk"}])
     notes = "\n".join(plan.notes)
     assert "default/bad-ip: spec.clusterIP" in notes
-    assert "spec.ports[0].protocol" in notes and "SCTP" in notes
+    assert "sctp: spec.ports[0].protocol" in notes and "SCTP" in notes
     assert "spec.ports[0].port: 70000" in notes
+    assert "spec.ports[1]: not an object" in notes
     assert "metadata.name is missing" in notes
+    assert "service default/weird: malformed" in notes
+    assert "endpoints default/sctp: malformed" in notes
+    # the rest is proxied: the good service, and the TCP port of the SCTP one
     assert dict(plan.map(SERVICE_IPS).elements) == {
         ("10.96.0.20", "tcp", 80): "svc-default/good/tcp/http"}
+    assert dict(plan.map(NO_ENDPOINT_SERVICES).elements) == {
+        ("10.96.0.21", "tcp", 81): "reject"}
 
 
 def test_duplicate_cluster_ip_port_keeps_the_first_and_notes_the_second():

@@ -145,6 +145,19 @@ def test_cluster_unreachable_is_retried_until_the_api_answers(h):
     wait_until(lambda: h.backends("a") == ["10.244.0.2"], 5, what="sync after recovery")
 
 
+def test_waiting_for_the_api_does_not_spin():
+    h = Harness()
+    h.proxy.config.resync_period = 0.05
+    h.api.list_errors["endpoints"] = ClusterUnreachable("no API server answered")
+    try:
+        h.start()
+        wait_until(lambda: h.api.lists["endpoints"] >= 3, 10, what="a few list attempts")
+        assert h.proxy.stats.wakeups < 100
+        assert h.table.transactions == 0
+    finally:
+        h.finish()
+
+
 def test_failed_apply_is_retried(h):
     h.table.fail_next = 2
     h.api.put("services", svc("a", "10.96.0.1"))

@@ -1,0 +1,59 @@
+"""RaftStore as the master embeds it: three stores in one process on loopback."""
+
+from __future__ import annotations
+
+import pytest
+
+from raftstore import RaftStore, StoreConfig
+from raftstore.errors import CompareFailed, Unavailable
+from raftstore.types import Compare, Op
+from tests.support import free_port, wait_until
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
+
+
+@pytest.fixture
+def stores(tmp_path):
+    addrs = [f"127.0.0.1:{free_port()}" for _ in range(3)]
+    events: list[tuple[str, bool]] = []  # appended from the stores' Raft threads
+    out = []
+    for i, a in enumerate(addrs):
+        s = RaftStore(StoreConfig(self_addr=a, peers=[p for p in addrs if p != a],
+                                  data_dir=str(tmp_path / f"s{i}"), secret="in-process-secret"))
+        s.add_leadership_listener(lambda led, a=a: events.append((a, led)))
+        out.append(s)
+    yield out, events
+    for s in out:
+        s.close()
+
+
+def test_api_through_raft_with_leadership_and_watch(stores):
+    stores, events = stores
+    leader = wait_until(lambda: next((s for s in stores if s.is_leader()), None), 10,
+                        what="a leader")
+    assert events and events[0] == (leader.config.self_addr, True)
+    follower = next(s for s in stores if s is not leader)
+    w = follower.watch("/api/", start_revision=1)
+    kv = follower.put("/api/a", {"n": 1}, expect_mod_revision=0)
+    with pytest.raises(CompareFailed):
+        leader.put("/api/a", {"n": 2}, expect_mod_revision=0)
+    r = leader.txn([Compare("/api/a", "mod_revision", "==", kv.mod_revision)],
+                   [Op.put("/api/b", {}), Op.delete("/api/a")])
+    assert r.succeeded
+    got = [w.get(5) for _ in range(3)]
+    assert [(e.type, e.kv.key) for e in got] == [("PUT", "/api/a"), ("PUT", "/api/b"),
+                                                 ("DELETE", "/api/a")]
+    for s in stores:
+        assert [x.key for x in s.range("/api/").kvs] == ["/api/b"]
+    st = follower.status()
+    assert st["role"] == "follower" and st["leader"] == leader.config.self_addr
+    assert st["applied_index"] >= 1 and all(p["connected"] for p in st["peers"])
+    w.close()
+
+
+def test_a_closed_store_refuses_writes_clearly(stores):
+    stores, _ = stores
+    s = stores[0]
+    s.close()
+    with pytest.raises(Unavailable, match="closed"):
+        s.put("/x", {})

@@ -1,0 +1,123 @@
+"""Smaller parts of the agent: stats arithmetic, token cache, heartbeat, registration
+objects and the ``cox node run`` command line."""
+
+from __future__ import annotations
+
+import threading
+
+from click.testing import CliRunner
+
+from node import podspec
+from node.command import node as node_group
+from node.heartbeat import LEASE_NAMESPACE, Heartbeat
+from node.logserver import TokenCache, create_app
+from node.registration import MachineInfo, NodeConfig, Taint, node_object
+from node.runtime import ContainerInfo
+from node.stats import StatsCollector, cpu_millicores, usage
+from node.testing import FakeApi, FakeRuntime
+
+
+def test_cpu_rate_between_two_samples():
+    assert cpu_millicores(None, (5_000_000_000, 10.0)) is None
+    # 0.5 s of CPU time over 2 s of wall time = 250 millicores.
+    assert cpu_millicores((1_000_000_000, 10.0), (1_500_000_000, 12.0)) == 250
+    assert cpu_millicores((2, 10.0), (1, 12.0)) is None  # counter reset: no figure
+
+
+def test_usage_figures_are_rounded_quantities():
+    assert usage(12, 3 * 2**20 + 5) == {"cpu": "12m", "memory": "3Mi"}
+    assert usage(0, 1500) == {"cpu": "0m", "memory": "2Ki"}
+
+
+def test_pod_usage_sums_its_containers_once_a_rate_is_known():
+    rt = FakeRuntime()
+    t = [0.0]
+    labels = {podspec.LABEL_POD_UID: "u1", podspec.LABEL_CONTAINER_TYPE: "app"}
+    cs = [ContainerInfo("a", "a", labels, "running"), ContainerInfo("b", "b", labels, "running")]
+    s = StatsCollector(rt, lambda: cs, clock=lambda: t[0])
+    rt.usage = {"a": (0, 2**20), "b": (0, 2**20)}
+    s.sample()
+    assert s.pod_usage("u1") is None  # one sample gives no rate yet
+    t[0] = 1.0
+    rt.usage = {"a": (100_000_000, 2**20), "b": (50_000_000, 3 * 2**20)}
+    s.sample()
+    assert s.pod_usage("u1") == {"cpu": "150m", "memory": "4Mi"}
+
+
+def test_token_cache_accepts_own_token_and_remembers_master_verdicts():
+    asked = []
+    now = [0.0]
+
+    def check(token: str) -> bool:
+        asked.append(token)
+        return token == "admin"
+    cache = TokenCache("node-token", check, ttl=60, clock=lambda: now[0])
+    assert cache("node-token") and asked == []
+    assert cache("admin") and cache("admin") and asked == ["admin"]
+    assert not cache("bogus") and not cache("")
+    now[0] = 61
+    assert cache("admin") and asked == ["admin", "bogus", "admin"]
+
+
+def test_logs_endpoint_refuses_missing_token_and_finds_the_latest_instance():
+    rt = FakeRuntime()
+    base = {podspec.LABEL_POD_NAMESPACE: "default", podspec.LABEL_POD_NAME: "web",
+            podspec.LABEL_CONTAINER_NAME: "app", podspec.LABEL_CONTAINER_TYPE: "app"}
+    rt.containers["old"] = ContainerInfo("old", "old", base | {podspec.LABEL_ATTEMPT: "0"},
+                                         "exited")
+    rt.containers["new"] = ContainerInfo("new", "new", base | {podspec.LABEL_ATTEMPT: "1"},
+                                         "running")
+    rt.output = {"old": b"before crash\n", "new": b"one\ntwo\nthree\n"}
+    app = create_app(rt, lambda: rt.list_containers({}), lambda t: t == "ok")
+    c = app.test_client()
+    assert c.get("/containerLogs/default/web/app").status_code == 401
+    ok = {"Authorization": "Bearer ok"}
+    assert c.get("/containerLogs/default/web/app?tailLines=2", headers=ok).data == b"two\nthree\n"
+    assert c.get("/containerLogs/default/web/app?previous=true",
+                 headers=ok).data == b"before crash\n"
+    assert c.get("/containerLogs/default/web/app?tailLines=x", headers=ok).status_code == 400
+    assert c.get("/containerLogs/default/web/nope", headers=ok).status_code == 404
+
+
+def test_heartbeat_survives_an_unreachable_api_and_resumes():
+    api = FakeApi()
+    api.create({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"}, "spec": {}})
+    hb = Heartbeat(api, "n1", lambda: {"cpu": "1m", "memory": "1Mi"}, period=0.01)  # type: ignore[arg-type]
+    api.reachable = False
+    stop = threading.Event()
+    t = threading.Thread(target=hb.run, args=(stop,))
+    t.start()
+    try:
+        from tests.support import wait_until
+        wait_until(lambda: api.updates("get", "Lease") >= 3, 5, what="retries while offline")
+        assert hb.beats == 0
+        api.reachable = True
+        wait_until(lambda: hb.beats >= 2, 5, what="heartbeats after the API is back")
+    finally:
+        stop.set()
+        t.join(5)
+    assert api.get("Lease", "n1", LEASE_NAMESPACE)["spec"]["leaseDurationSeconds"] == 40
+
+
+def test_node_object_declares_capacity_labels_and_endpoint():
+    machine = MachineInfo(cpu_millicores=4000, memory_bytes=8 * 2**30, kernel="6.1",
+                          os_image="Debian", runtime_version="docker://20.10")
+    obj = node_object(NodeConfig("n1", "10.0.0.5", 10250, labels={"disk": "ssd"},
+                                 taints=[Taint.parse("gpu:NoSchedule")]), machine)
+    assert obj["status"]["capacity"] == {"cpu": "4", "memory": "8Gi", "pods": "110"}
+    assert obj["status"]["daemonEndpoints"] == {"kubeletEndpoint": {"Port": 10250}}
+    assert obj["metadata"]["labels"]["disk"] == "ssd"
+    assert obj["spec"]["taints"] == [{"key": "gpu", "effect": "NoSchedule"}]
+
+
+def test_command_rejects_bad_flags_with_one_line_messages(tmp_path):
+    token = tmp_path / "t"
+    token.write_text("secret\n")
+    args = ["run", "--name", "n1", "--master", "http://127.0.0.1:1", "--token-file", str(token),
+            "--address", "127.0.0.1", "--data-dir", str(tmp_path)]
+    result = CliRunner().invoke(node_group, [*args, "--taint", "nope"])
+    assert result.exit_code == 2 and "key=value:NoSchedule" in result.output
+    assert "Traceback" not in result.output
+    result = CliRunner().invoke(node_group, [*args, "--label", "novalue"])
+    assert result.exit_code == 2 and "key=value" in result.output
+    assert "secret" not in result.output
