@@ -17,13 +17,11 @@ import copy
 import ipaddress
 import logging
 import os
-import shutil
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any
 
 from coxapi import errors
@@ -31,19 +29,14 @@ from coxapi.client import Client
 
 from . import podplan, podspec
 from .backoff import Backoff
+from .config import AgentConfig
+from .executor import PlanExecutor, pod_ref
 from .heartbeat import Heartbeat
 from .logserver import LogServer, TokenCache, create_app, master_checker
 from .network import NodeNetwork
-from .prober import ProbeManager, ProbeTarget, run_check
-from .registration import (
-    MachineInfo,
-    NodeConfig,
-    node_object,
-    register,
-    retry_forever,
-    wait_for_pod_cidr,
-)
-from .runtime import ContainerInfo, ImagePullError, Runtime, RuntimeFailure
+from .prober import ProbeManager, ProbeTarget
+from .registration import MachineInfo, node_object, register, retry_forever, wait_for_pod_cidr
+from .runtime import ContainerInfo, Runtime
 from .stats import StatsCollector, node_usage
 from .status import Observed, pod_status
 
@@ -51,31 +44,7 @@ log = logging.getLogger(__name__)
 Obj = dict[str, Any]
 
 
-@dataclass
-class AgentConfig:
-    node: NodeConfig
-    data_dir: str
-    masters: list[str] = field(default_factory=list)
-    token: str = ""
-    pod_network: str = "cox-pods"
-    cluster_cidr: str = "10.244.0.0/16"
-    sync_period: float = 1.0
-    heartbeat_period: float = 5.0
-    stats_period: float = 5.0
-    route_period: float = 3.0
-    manage_network: bool = True  # routes, masquerade, ip_forward in our namespace
-    serve_logs: bool = True
-    run_proxy: bool = True
-    extra_labels: dict[str, str] = field(default_factory=dict)  # stamped on every container
-
-
-class _Waiting(Exception):
-    """A container cannot start yet; carries the waiting reason to report."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
+__all__ = ["Agent", "AgentConfig"]
 
 
 class Agent:
@@ -90,18 +59,16 @@ class Agent:
         self.wake = threading.Event()
         self.stop_event = threading.Event()
         self.backoff = Backoff(clock)
-        self.pull_backoff = Backoff(clock)
+        self.executor = PlanExecutor(config, client, runtime, clock, self.backoff,
+                                     self.stop_event)
         self.probes = ProbeManager(runtime, on_change=self.wake.set, clock=clock)
         self.stats = StatsCollector(runtime, self._my_containers, interval=config.stats_period)
         self.heartbeat = Heartbeat(client, self.name, node_usage, period=config.heartbeat_period)
         self.pod_cidr: str | None = None
-        self.pause_image: str | None = None
         self.log_server: LogServer | None = None
         self._authenticate = authenticate or TokenCache(config.token,
                                                         master_checker(config.masters))
         self._pods: dict[str, Obj] = {}  # uid -> pod, from the last successful list
-        self._waiting: dict[str, dict[str, tuple[str, str]]] = {}  # uid -> name -> reason
-        self._pull_failed_at: dict[str, float] = {}
         self._written: dict[str, Obj] = {}  # uid -> status we last wrote
         self._first_seen: dict[str, float] = {}
         self._own_versions: deque[str] = deque(maxlen=256)  # resourceVersions we wrote
@@ -131,6 +98,7 @@ class Agent:
                          lambda: register(self.client, desired), stop) is None:
             return False
         self.heartbeat.reregister = lambda: register(self.client, desired)
+        self.heartbeat.problem = self._runtime_problem
         log.info("node %s registered (%s)", self.name, version)
         self.pod_cidr = wait_for_pod_cidr(self.client, self.name, stop)
         if self.pod_cidr is None:
@@ -142,8 +110,8 @@ class Agent:
                          stop, catch=(Exception,)) is None:
             return False
         log.info("pod network %s on %s", self.config.pod_network, net)
-        self.pause_image = self.runtime.ensure_pause_image()
-        if self.pause_image is None:
+        self.executor.pause_image = self.runtime.ensure_pause_image()
+        if self.executor.pause_image is None:
             log.warning("no pause image: sandboxes run the pod's first image")
         os.makedirs(os.path.join(self.config.data_dir, "pods"), exist_ok=True)
         self._spawn("heartbeat", self.heartbeat.run)
@@ -188,6 +156,14 @@ class Agent:
         if self.log_server is not None:
             self.log_server.stop()
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def _runtime_problem(self) -> str | None:
+        """Why pods cannot run here now (the node is then NotReady), or None."""
+        try:
+            self.runtime.version()
+            return None
+        except Exception as e:  # noqa: BLE001 - any failure means the runtime is down
+            return f"container runtime is down: {e}"
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Wait until no pod worker is running (tests drive ``sync_once`` by hand)."""
@@ -317,8 +293,11 @@ class Agent:
                     api_ok: bool) -> None:
         try:
             self.sync_pod(uid, pod, containers, api_ok)
+        except OSError as e:  # the runtime's socket (requests/docker errors are OSErrors)
+            log.warning("syncing pod %s: container runtime unavailable: %s",
+                        pod_ref(pod, uid), e)
         except Exception:  # noqa: BLE001 - one pod's failure must not stop the agent
-            log.exception("syncing pod %s failed", _pod_ref(pod, uid))
+            log.exception("syncing pod %s failed", pod_ref(pod, uid))
         finally:
             with self._lock:
                 self._busy.discard(uid)
@@ -336,7 +315,7 @@ class Agent:
             # Terminating: not ready first, so the pod leaves its Services before it is
             # stopped. New: ContainerCreating while images are pulled.
             self._report(pod, containers, plan)
-        deleted = self._apply(uid, pod, containers, plan)
+        deleted = self.executor.apply(uid, pod, containers, plan)
         if pod is None or deleted or not api_ok:
             return
         if plan.actions:
@@ -351,7 +330,7 @@ class Agent:
         uid = pod["metadata"]["uid"]
         obs = Observed(
             containers=containers, host_ip=self.config.node.address, now=self.clock(),
-            waiting=self._waiting.get(uid, {}) | plan.waiting,
+            waiting=self.executor.waiting.get(uid, {}) | plan.waiting,
             ready={c.id: self.probes.ready(c.id) for c in containers if c.running},
             started={c.id: self.probes.started(c.id) for c in containers if c.running},
             usage=self.stats.pod_usage(uid), start_time=self._first_seen.get(uid),
@@ -385,209 +364,12 @@ class Agent:
             except errors.NotFound:
                 return
             except (errors.ApiError, errors.ClusterUnreachable) as e:
-                log.warning("writing status of pod %s failed: %s", _pod_ref(pod, uid), e)
+                log.warning("writing status of pod %s failed: %s", pod_ref(pod, uid), e)
                 return
 
     # ---- applying a plan -----------------------------------------------------
 
-    def _apply(self, uid: str, pod: Obj | None, containers: list[ContainerInfo],
-               plan: podplan.PodPlan) -> bool:
-        """Carry out the plan; returns True once the pod object was deleted."""
-        sandbox = podplan.current_sandbox(containers)
-        sandbox = sandbox if sandbox is not None and sandbox.running else None
-        actions = list(plan.actions)
-        while actions:
-            action = actions.pop(0)
-            if isinstance(action, podplan.KillContainer):
-                kills = [action]
-                while actions and isinstance(actions[0], podplan.KillContainer):
-                    kills.append(actions.pop(0))  # type: ignore[arg-type]
-                self._kill_all(pod, containers, kills)
-            elif isinstance(action, podplan.RemoveContainer):
-                self._quietly(self.runtime.remove, action.container_id)
-            elif isinstance(action, podplan.StartSandbox):
-                assert pod is not None
-                sandbox = self._start_sandbox(pod, action.attempt)
-                if sandbox is None:
-                    return False
-            elif isinstance(action, podplan.StartContainer):
-                assert pod is not None
-                if sandbox is not None:
-                    self._start_container(pod, action, sandbox)
-            elif isinstance(action, podplan.RemovePodDir):
-                shutil.rmtree(podspec.pod_dir(self.config.data_dir, uid), ignore_errors=True)
-            elif isinstance(action, podplan.DeletePod):
-                assert pod is not None
-                if self._delete_pod(pod):
-                    self._forget(uid)
-                    return True
-        return False
-
-    def _quietly(self, fn: Callable[..., Any], *args: Any) -> None:
-        try:
-            fn(*args)
-        except RuntimeFailure as e:
-            log.warning("%s%s failed: %s", fn.__name__, args, e)
-
-    def _kill_all(self, pod: Obj | None, containers: list[ContainerInfo],
-                  kills: list[podplan.KillContainer]) -> None:
-        """Stop containers in parallel: each gets the whole grace period."""
-        by_id = {c.id: c for c in containers}
-        threads = [threading.Thread(target=self._kill, args=(pod, containers,
-                                                             by_id.get(k.container_id), k))
-                   for k in kills]
-        for k in kills:
-            log.info("stopping container %s (%s, grace %.0fs)", k.container_id[:12], k.reason,
-                     k.grace)
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-
-    def _kill(self, pod: Obj | None, containers: list[ContainerInfo],
-              info: ContainerInfo | None, kill: podplan.KillContainer) -> None:
-        """kubelet's killContainer: the preStop hook, then SIGTERM with what is left of
-        the grace period (at least 2 s), then SIGKILL."""
-        grace = kill.grace
-        spec = None
-        if pod is not None and info is not None and info.running and not info.is_infra:
-            spec = next((c for c in pod["spec"].get("containers") or []
-                         if c["name"] == info.container_name), None)
-        hook = ((spec or {}).get("lifecycle") or {}).get("preStop")
-        if hook and info is not None and grace > 0:
-            started = self.clock()
-            sandbox = podplan.current_sandbox(containers)
-            self._run_hook(hook, info, spec or {}, sandbox.ip if sandbox else "", grace)
-            grace = max(2.0, grace - (self.clock() - started))
-        self._quietly(self.runtime.stop, kill.container_id, grace)
-
-    def _run_hook(self, hook: Obj, info: ContainerInfo, spec: Obj, pod_ip: str,
-                  timeout: float) -> None:
-        if "sleep" in hook:
-            self.stop_event.wait(min(timeout, float(hook["sleep"].get("seconds", 0))))
-            return
-        target = ProbeTarget(info.id, info.labels.get(podspec.LABEL_POD_NAME, ""), spec, pod_ip,
-                             info.started_at or 0)
-        ok, message = run_check(self.runtime, target, hook, timeout)
-        if not ok:
-            log.info("preStop hook of %s failed: %s", info.name, message)
-
-    def _set_waiting(self, uid: str, name: str, reason: str, message: str) -> None:
-        self._waiting.setdefault(uid, {})[name] = (reason, message)
-
-    def _clear_waiting(self, uid: str, name: str) -> None:
-        self._waiting.get(uid, {}).pop(name, None)
-
-    def _start_sandbox(self, pod: Obj, attempt: int) -> ContainerInfo | None:
-        uid = pod["metadata"]["uid"]
-        first = (pod["spec"].get("containers") or [{}])[0]
-        try:
-            if self.pause_image is None:
-                self._ensure_image(uid, first)
-            spec = podspec.infra_spec(pod, self.name, attempt, self.config.pod_network,
-                                      self.pause_image, self.config.extra_labels)
-            for path in podspec.host_dirs(pod, self.config.data_dir):
-                os.makedirs(path, exist_ok=True)
-            cid = self.runtime.run(spec)
-        except _Waiting as w:
-            self._set_waiting(uid, first.get("name", ""), w.reason, w.message)
-            return None
-        except (podspec.ConfigError, RuntimeFailure, OSError) as e:
-            log.warning("creating the sandbox of pod %s failed: %s", _pod_ref(pod, uid), e)
-            for c in pod["spec"].get("containers") or []:
-                self._set_waiting(uid, c["name"], "ContainerCreating",
-                                  f"failed to create pod sandbox: {e}")
-            return None
-        log.info("pod %s: sandbox %s started", _pod_ref(pod, uid), cid[:12])
-        return self.runtime.inspect(cid)
-
-    def _start_container(self, pod: Obj, action: podplan.StartContainer,
-                         sandbox: ContainerInfo) -> None:
-        uid = pod["metadata"]["uid"]
-        spec = next((c for c in pod["spec"].get("containers") or []
-                     if c["name"] == action.name), None)
-        if spec is None:
-            return
-        try:
-            self._ensure_image(uid, spec)
-            cspec = podspec.app_spec(pod, spec, self.name, action.attempt, sandbox.id,
-                                     self.config.data_dir, self._resolve, sandbox.ip,
-                                     self.config.node.address, self.config.extra_labels)
-        except _Waiting as w:
-            self._set_waiting(uid, action.name, w.reason, w.message)
-            return
-        except podspec.ConfigError as e:
-            self._set_waiting(uid, action.name, "CreateContainerConfigError", str(e))
-            return
-        try:
-            cid = self.runtime.run(cspec)
-        except RuntimeFailure as e:
-            self._set_waiting(uid, action.name, "CreateContainerError", str(e))
-            return
-        self._clear_waiting(uid, action.name)
-        if action.crash_restart:
-            self.backoff.retried(podplan.backoff_key(uid, action.name))
-        log.info("pod %s: container %s started (%s, attempt %d)", _pod_ref(pod, uid),
-                 action.name, cid[:12], action.attempt)
-
-    def _ensure_image(self, uid: str, container: Obj) -> None:
-        image = container.get("image", "")
-        policy = container.get("imagePullPolicy") or "IfNotPresent"
-        present = self.runtime.has_image(image)
-        if policy == "Never":
-            if present:
-                return
-            raise _Waiting("ErrImageNeverPull", f'Container image "{image}" is not present '
-                           "with pull policy of Never")
-        if policy == "IfNotPresent" and present:
-            return
-        key = f"{uid}/{container.get('name')}/{image}"
-        if self.pull_backoff.remaining(key, self._pull_failed_at.get(key, 0.0)) > 0:
-            raise _Waiting("ImagePullBackOff", f'Back-off pulling image "{image}"')
-        try:
-            self.runtime.pull(image)
-        except ImagePullError as e:
-            self.pull_backoff.retried(key)
-            self._pull_failed_at[key] = self.clock()
-            log.info("pulling %s for pod %s failed: %s", image, uid, e)
-            raise _Waiting("ErrImagePull", f'Failed to pull image "{image}": {e}') from None
-        self.pull_backoff.forget(key)
-
-    def _resolve(self, kind: str, namespace: str, name: str) -> Obj | None:
-        try:
-            return self.client.get(kind, name, namespace)
-        except errors.NotFound:
-            return None
-        except (errors.ApiError, errors.ClusterUnreachable) as e:
-            raise podspec.ConfigError(f"reading {kind.lower()} {namespace}/{name}: {e}") from None
-
-    def _delete_pod(self, pod: Obj) -> bool:
-        meta = pod["metadata"]
-        path = f"/api/v1/namespaces/{meta.get('namespace') or 'default'}/pods/{meta['name']}"
-        body = {"kind": "DeleteOptions", "apiVersion": "v1", "gracePeriodSeconds": 0,
-                "preconditions": {"uid": meta["uid"]}}
-        try:
-            self.client.request("DELETE", path, body=body)
-        except (errors.NotFound, errors.Conflict):
-            pass
-        except (errors.ApiError, errors.ClusterUnreachable) as e:
-            log.warning("deleting pod %s failed (will retry): %s", _pod_ref(pod, meta["uid"]), e)
-            return False
-        log.info("pod %s stopped and deleted", _pod_ref(pod, meta["uid"]))
-        return True
-
     def _forget(self, uid: str) -> None:
-        for table in (self._waiting, self._written, self._first_seen, self._done_at):
+        for table in (self._written, self._first_seen, self._done_at):
             table.pop(uid, None)
-        for key in self.backoff.tracked():
-            if key.startswith(uid + "/"):
-                self.backoff.forget(key)
-        for key in [k for k in self._pull_failed_at if k.startswith(uid + "/")]:
-            self._pull_failed_at.pop(key, None)
-            self.pull_backoff.forget(key)
-
-
-def _pod_ref(pod: Obj | None, uid: str) -> str:
-    if pod is None:
-        return f"(deleted, uid {uid})"
-    return f"{pod['metadata'].get('namespace') or 'default'}/{pod['metadata']['name']}"
+        self.executor.forget(uid)

@@ -33,8 +33,10 @@ def lease_object(node: str, duration: int) -> Obj:
 class Heartbeat:
     def __init__(self, client: Client, node: str, usage: Callable[[], dict[str, str]],
                  period: float = 5.0, lease_duration: int = 40,
-                 reregister: Callable[[], object] | None = None) -> None:
+                 reregister: Callable[[], object] | None = None,
+                 problem: Callable[[], str | None] = lambda: None) -> None:
         self.reregister = reregister  # the Node was deleted: register it again (kubelet does)
+        self.problem = problem  # why the node cannot run pods now (runtime down), or None
         self.client = client
         self.node = node
         self.usage = usage
@@ -67,8 +69,10 @@ class Heartbeat:
             status = node.setdefault("status", {})
             conds = status.get("conditions") or []
             previous = next((c for c in conds if c.get("type") == "Ready"), None)
+            problem = self.problem()
             status["conditions"] = [c for c in conds if c.get("type") != "Ready"] + [
-                ready_condition(True, "agent is posting ready status", previous)]
+                ready_condition(problem is None, problem or "agent is posting ready status",
+                                previous)]
             status["usage"] = self.usage()
             try:
                 self.client.update_status(node)

@@ -86,6 +86,8 @@ class StatsCollector:
         while not stop.is_set():
             try:
                 self.sample()
+            except OSError as e:  # the runtime's socket is gone (Docker restarting)
+                log.warning("sampling container stats: %s", e)
             except Exception:  # noqa: BLE001 - a failed sample must not end the thread
                 log.exception("sampling container stats failed")
             stop.wait(self.interval)

@@ -75,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     except StoreError as e:
         print(f"raftstore: {e}", file=sys.stderr)
         return 2
+    except OSError as e:
+        print(f"raftstore: cannot use data dir {args.data_dir}: {e.strerror}", file=sys.stderr)
+        return 2
     try:
         server = serve(store, http_host, http_port, args.http_engine)
     except OSError as e:

@@ -81,24 +81,26 @@ def make_env(docker_api, tmp_path):
     created: list[NodeEnv] = []
     network = f"coxt-{test_id}"
 
-    def make(start: bool = True) -> NodeEnv:
-        api = FakeApi()
+    def make(start: bool = True, api: FakeApi | None = None) -> NodeEnv:
+        """A node agent; pass the ``api`` of an earlier one to restart that node."""
         name = f"e2e-{test_id}"
-        cidr = f"10.{random.randint(200, 230)}.{random.randint(0, 255)}.0/24"
-        api.create({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name},
-                    "spec": {"podCIDR": cidr}})
-        api.create({"apiVersion": "v1", "kind": "ConfigMap",
-                    "metadata": {"name": "greeting", "namespace": "default"},
-                    "data": {"GREETING": "hello-from-configmap"}})
+        if api is None:
+            api = FakeApi()
+            cidr = f"10.{random.randint(200, 230)}.{random.randint(0, 255)}.0/24"
+            api.create({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name},
+                        "spec": {"podCIDR": cidr}})
+            api.create({"apiVersion": "v1", "kind": "ConfigMap",
+                        "metadata": {"name": "greeting", "namespace": "default"},
+                        "data": {"GREETING": "hello-from-configmap"}})
         port = free_port()
         cfg = AgentConfig(node=NodeConfig(name, "127.0.0.1", port), data_dir=str(tmp_path),
                           token=TOKEN, pod_network=network, sync_period=0.5, stats_period=1.0,
                           heartbeat_period=1.0, manage_network=False, run_proxy=False,
                           extra_labels={"coxswain.test": test_id})
         runtime = DockerRuntime(network=network)
+        # No master to ask about other tokens here: only the node's own is accepted.
         agent = Agent(cfg, api, runtime,  # type: ignore[arg-type]
-                      authenticate=None)
-        agent._authenticate = lambda token: token == TOKEN  # no master to ask here
+                      authenticate=lambda token: token == TOKEN)
         env = NodeEnv(api, agent, runtime, docker_api, port)
         created.append(env)
         if start:
@@ -277,3 +279,25 @@ def test_logs_endpoint_tail_follow_and_auth(make_env):
     env.docker.exec_start(env.docker.exec_create(cid, ["touch", "/tmp/go"])["Id"])
     assert next(lines) == "after-follow"
     resp.close()
+
+
+def test_a_restarted_agent_adopts_running_pods_without_restarting_or_unreadying_them(make_env):
+    first = make_env()
+    first.add_pod("steady", [{"name": "web", "command": ["/bin/sh", "-c",
+                                                          "exec httpd -f -p 8080 -h /www"],
+                              # A slow check: its first verdict comes after the first sync.
+                              "readinessProbe": {"exec": {"command": [
+                                  "/bin/sh", "-c", "sleep 0.5; test -d /www"]},
+                                  "periodSeconds": 1, "timeoutSeconds": 3}}])
+    wait_until(lambda: first.ready("steady"), 30, what="pod ready")
+    before = first.container("steady", "web")["containerID"]
+    first.agent.stop()
+    first.thread.join(30)
+    versions = len(first.api.history("Pod", "steady"))
+    second = make_env(api=first.api)
+    wait_until(lambda: second.agent.syncs >= 5, 20, what="five sync passes")
+    assert second.container("steady", "web")["containerID"] == before
+    assert second.container("steady", "web")["restartCount"] == 0
+    later = first.api.history("Pod", "steady")[versions:]
+    assert all(any(c["type"] == "Ready" and c["status"] == "True"
+                   for c in v["status"]["conditions"]) for v in later), "never unready"

@@ -210,3 +210,19 @@ def test_a_deleted_node_registers_again_on_the_next_heartbeat(env):
     wait_until(lambda: ("Node", "", "n1") in api.objects, 5, what="node registered again")
     node = api.get("Node", "n1", namespace=None)
     assert node["metadata"]["labels"]["kubernetes.io/hostname"] == "n1"
+
+
+def test_node_is_not_ready_while_the_runtime_is_down(env):
+    api, rt, agent, _ = env
+    from tests.support import wait_until
+
+    def ready() -> str:
+        node = api.get("Node", "n1", namespace=None)
+        return next(c for c in node["status"]["conditions"] if c["type"] == "Ready")["status"]
+
+    def down() -> str:
+        raise ConnectionError("docker.sock: no such file")
+    rt.version = down  # type: ignore[method-assign]
+    wait_until(lambda: ready() == "False", 5, what="NotReady")
+    del rt.version
+    wait_until(lambda: ready() == "True", 5, what="Ready again")

@@ -1,0 +1,256 @@
+"""Carries out a pod's plan: starts sandboxes and containers (pulling images by
+their pull policy), stops containers (preStop hook, SIGTERM, SIGKILL), removes
+them, and deletes the pod object once it is fully stopped.
+
+Why a container could not start is remembered as its waiting reason
+(``ErrImagePull``, ``ImagePullBackOff``, ``CreateContainerConfigError``, ...)
+for the status; image pulls back off like container restarts.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from coxapi import errors
+from coxapi.client import Client
+
+from . import podplan, podspec
+from .backoff import Backoff
+from .config import AgentConfig
+from .prober import ProbeTarget, run_check
+from .runtime import ContainerInfo, ImagePullError, Runtime, RuntimeFailure
+
+log = logging.getLogger(__name__)
+Obj = dict[str, Any]
+
+
+class _Waiting(Exception):
+    """A container cannot start yet; carries the waiting reason to report."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+class PlanExecutor:
+    def __init__(self, config: AgentConfig, client: Client, runtime: Runtime,
+                 clock: Callable[[], float], backoff: Backoff,
+                 stop_event: threading.Event) -> None:
+        self.config = config
+        self.client = client
+        self.runtime = runtime
+        self.clock = clock
+        self.backoff = backoff  # container restarts: recorded here, consulted by the plan
+        self.pull_backoff = Backoff(clock)
+        self.stop_event = stop_event
+        self.pause_image: str | None = None
+        self.waiting: dict[str, dict[str, tuple[str, str]]] = {}  # uid -> name -> reason
+        self._pull_failed_at: dict[str, float] = {}
+
+    def apply(self, uid: str, pod: Obj | None, containers: list[ContainerInfo],
+              plan: podplan.PodPlan) -> bool:
+        """Carry out the plan; returns True once the pod object was deleted."""
+        sandbox = podplan.current_sandbox(containers)
+        sandbox = sandbox if sandbox is not None and sandbox.running else None
+        actions = list(plan.actions)
+        while actions:
+            action = actions.pop(0)
+            if isinstance(action, podplan.KillContainer):
+                kills = [action]
+                while actions and isinstance(actions[0], podplan.KillContainer):
+                    kills.append(actions.pop(0))  # type: ignore[arg-type]
+                self._kill_all(pod, containers, kills)
+            elif isinstance(action, podplan.RemoveContainer):
+                self._quietly(self.runtime.remove, action.container_id)
+            elif isinstance(action, podplan.StartSandbox):
+                assert pod is not None
+                sandbox = self._start_sandbox(pod, action.attempt)
+                if sandbox is None:
+                    return False
+            elif isinstance(action, podplan.StartContainer):
+                assert pod is not None
+                if sandbox is not None:
+                    self._start_container(pod, action, sandbox)
+            elif isinstance(action, podplan.RemovePodDir):
+                shutil.rmtree(podspec.pod_dir(self.config.data_dir, uid), ignore_errors=True)
+            elif isinstance(action, podplan.DeletePod):
+                assert pod is not None
+                if self._delete_pod(pod):
+                    self.forget(uid)
+                    return True
+        return False
+
+    def _quietly(self, fn: Callable[..., Any], *args: Any) -> None:
+        try:
+            fn(*args)
+        except RuntimeFailure as e:
+            log.warning("%s%s failed: %s", fn.__name__, args, e)
+
+    def _kill_all(self, pod: Obj | None, containers: list[ContainerInfo],
+                  kills: list[podplan.KillContainer]) -> None:
+        """Stop containers in parallel: each gets the whole grace period."""
+        by_id = {c.id: c for c in containers}
+        threads = [threading.Thread(target=self._kill, args=(pod, containers,
+                                                             by_id.get(k.container_id), k))
+                   for k in kills]
+        for k in kills:
+            log.info("stopping container %s (%s, grace %.0fs)", k.container_id[:12], k.reason,
+                     k.grace)
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+    def _kill(self, pod: Obj | None, containers: list[ContainerInfo],
+              info: ContainerInfo | None, kill: podplan.KillContainer) -> None:
+        """kubelet's killContainer: the preStop hook, then SIGTERM with what is left of
+        the grace period (at least 2 s), then SIGKILL."""
+        grace = kill.grace
+        spec = None
+        if pod is not None and info is not None and info.running and not info.is_infra:
+            spec = next((c for c in pod["spec"].get("containers") or []
+                         if c["name"] == info.container_name), None)
+        hook = ((spec or {}).get("lifecycle") or {}).get("preStop")
+        if hook and info is not None and grace > 0:
+            started = self.clock()
+            sandbox = podplan.current_sandbox(containers)
+            self._run_hook(hook, info, spec or {}, sandbox.ip if sandbox else "", grace)
+            grace = max(2.0, grace - (self.clock() - started))
+        self._quietly(self.runtime.stop, kill.container_id, grace)
+
+    def _run_hook(self, hook: Obj, info: ContainerInfo, spec: Obj, pod_ip: str,
+                  timeout: float) -> None:
+        if "sleep" in hook:
+            self.stop_event.wait(min(timeout, float(hook["sleep"].get("seconds", 0))))
+            return
+        target = ProbeTarget(info.id, info.labels.get(podspec.LABEL_POD_NAME, ""), spec, pod_ip,
+                             info.started_at or 0)
+        ok, message = run_check(self.runtime, target, hook, timeout)
+        if not ok:
+            log.info("preStop hook of %s failed: %s", info.name, message)
+
+    def _set_waiting(self, uid: str, name: str, reason: str, message: str) -> None:
+        self.waiting.setdefault(uid, {})[name] = (reason, message)
+
+    def _clear_waiting(self, uid: str, name: str) -> None:
+        self.waiting.get(uid, {}).pop(name, None)
+
+    def _start_sandbox(self, pod: Obj, attempt: int) -> ContainerInfo | None:
+        uid = pod["metadata"]["uid"]
+        first = (pod["spec"].get("containers") or [{}])[0]
+        try:
+            if self.pause_image is None:
+                self._ensure_image(uid, first)
+            spec = podspec.infra_spec(pod, self.config.node.name, attempt, self.config.pod_network,
+                                      self.pause_image, self.config.extra_labels)
+            for path in podspec.host_dirs(pod, self.config.data_dir):
+                os.makedirs(path, exist_ok=True)
+            cid = self.runtime.run(spec)
+        except _Waiting as w:
+            self._set_waiting(uid, first.get("name", ""), w.reason, w.message)
+            return None
+        except (podspec.ConfigError, RuntimeFailure, OSError) as e:
+            log.warning("creating the sandbox of pod %s failed: %s", pod_ref(pod, uid), e)
+            for c in pod["spec"].get("containers") or []:
+                self._set_waiting(uid, c["name"], "ContainerCreating",
+                                  f"failed to create pod sandbox: {e}")
+            return None
+        log.info("pod %s: sandbox %s started", pod_ref(pod, uid), cid[:12])
+        return self.runtime.inspect(cid)
+
+    def _start_container(self, pod: Obj, action: podplan.StartContainer,
+                         sandbox: ContainerInfo) -> None:
+        uid = pod["metadata"]["uid"]
+        spec = next((c for c in pod["spec"].get("containers") or []
+                     if c["name"] == action.name), None)
+        if spec is None:
+            return
+        try:
+            self._ensure_image(uid, spec)
+            cspec = podspec.app_spec(pod, spec, self.config.node.name, action.attempt, sandbox.id,
+                                     self.config.data_dir, self._resolve, sandbox.ip,
+                                     self.config.node.address, self.config.extra_labels)
+        except _Waiting as w:
+            self._set_waiting(uid, action.name, w.reason, w.message)
+            return
+        except podspec.ConfigError as e:
+            self._set_waiting(uid, action.name, "CreateContainerConfigError", str(e))
+            return
+        try:
+            cid = self.runtime.run(cspec)
+        except RuntimeFailure as e:
+            self._set_waiting(uid, action.name, "CreateContainerError", str(e))
+            return
+        self._clear_waiting(uid, action.name)
+        if action.crash_restart:
+            self.backoff.retried(podplan.backoff_key(uid, action.name))
+        log.info("pod %s: container %s started (%s, attempt %d)", pod_ref(pod, uid),
+                 action.name, cid[:12], action.attempt)
+
+    def _ensure_image(self, uid: str, container: Obj) -> None:
+        image = container.get("image", "")
+        policy = container.get("imagePullPolicy") or "IfNotPresent"
+        present = self.runtime.has_image(image)
+        if policy == "Never":
+            if present:
+                return
+            raise _Waiting("ErrImageNeverPull", f'Container image "{image}" is not present '
+                           "with pull policy of Never")
+        if policy == "IfNotPresent" and present:
+            return
+        key = f"{uid}/{container.get('name')}/{image}"
+        if self.pull_backoff.remaining(key, self._pull_failed_at.get(key, 0.0)) > 0:
+            raise _Waiting("ImagePullBackOff", f'Back-off pulling image "{image}"')
+        try:
+            self.runtime.pull(image)
+        except ImagePullError as e:
+            self.pull_backoff.retried(key)
+            self._pull_failed_at[key] = self.clock()
+            log.info("pulling %s for pod %s failed: %s", image, uid, e)
+            raise _Waiting("ErrImagePull", f'Failed to pull image "{image}": {e}') from None
+        self.pull_backoff.forget(key)
+
+    def _resolve(self, kind: str, namespace: str, name: str) -> Obj | None:
+        try:
+            return self.client.get(kind, name, namespace)
+        except errors.NotFound:
+            return None
+        except (errors.ApiError, errors.ClusterUnreachable) as e:
+            raise podspec.ConfigError(f"reading {kind.lower()} {namespace}/{name}: {e}") from None
+
+    def _delete_pod(self, pod: Obj) -> bool:
+        meta = pod["metadata"]
+        path = f"/api/v1/namespaces/{meta.get('namespace') or 'default'}/pods/{meta['name']}"
+        body = {"kind": "DeleteOptions", "apiVersion": "v1", "gracePeriodSeconds": 0,
+                "preconditions": {"uid": meta["uid"]}}
+        try:
+            self.client.request("DELETE", path, body=body)
+        except (errors.NotFound, errors.Conflict):
+            pass
+        except (errors.ApiError, errors.ClusterUnreachable) as e:
+            log.warning("deleting pod %s failed (will retry): %s", pod_ref(pod, meta["uid"]), e)
+            return False
+        log.info("pod %s stopped and deleted", pod_ref(pod, meta["uid"]))
+        return True
+
+    def forget(self, uid: str) -> None:
+        """Drop what is remembered about a pod that is gone."""
+        self.waiting.pop(uid, None)
+        for key in self.backoff.tracked():
+            if key.startswith(uid + "/"):
+                self.backoff.forget(key)
+        for key in [k for k in self._pull_failed_at if k.startswith(uid + "/")]:
+            self._pull_failed_at.pop(key, None)
+            self.pull_backoff.forget(key)
+
+
+def pod_ref(pod: Obj | None, uid: str) -> str:
+    if pod is None:
+        return f"(deleted, uid {uid})"
+    return f"{pod['metadata'].get('namespace') or 'default'}/{pod['metadata']['name']}"
