@@ -54,6 +54,7 @@ class WatchCache:
         self.relists = 0
         self.restarts = 0  # stalled workers replaced
         self._objects: dict[tuple[str, str], Obj] = {}
+        self._revision = 0  # the newest resourceVersion this cache reflects
         self._lock = threading.Lock()
         self._generation = 0
         self._progress = time.monotonic()
@@ -62,6 +63,11 @@ class WatchCache:
     def snapshot(self) -> list[Obj]:
         with self._lock:
             return list(self._objects.values())
+
+    def versioned_snapshot(self) -> tuple[list[Obj], int]:
+        """The objects and the store revision they reflect, read together."""
+        with self._lock:
+            return list(self._objects.values()), self._revision
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._supervise, name=f"netproxy-{self.kind}",
@@ -113,15 +119,17 @@ class WatchCache:
     def _list(self, generation: int) -> str | None:
         result = self.client.list(self.kind)
         objects = {object_key(o): o for o in result.get("items") or []}
+        rv = (result.get("metadata") or {}).get("resourceVersion")
         with self._lock:
             if generation != self._generation:
                 raise _Replaced()
             self._objects = objects
+            self._revision = max(self._revision, _as_int(rv))
             self._progress = time.monotonic()
         self.relists += 1
         self.synced.set()
         self.on_change()
-        return (result.get("metadata") or {}).get("resourceVersion")
+        return rv
 
     def _watch(self, rv: str | None, generation: int) -> str | None:
         """Follow one watch stream; returns the resourceVersion to resume from."""
@@ -135,6 +143,7 @@ class WatchCache:
                 if generation != self._generation:
                     raise _Replaced()
                 self._progress = time.monotonic()
+                self._revision = max(self._revision, _as_int(rv))
                 if etype == "BOOKMARK":
                     continue
                 if etype == "DELETED":
@@ -143,6 +152,13 @@ class WatchCache:
                     self._objects[key] = obj
             self.on_change()
         return rv
+
+
+def _as_int(rv: str | None) -> int:
+    try:
+        return int(rv or 0)
+    except ValueError:
+        return 0
 
 
 class _Replaced(Exception):

@@ -51,7 +51,8 @@ class ServiceProxy:
     def __init__(self, client: ApiClient, node_addresses: Iterable[str],
                  config: ProxyConfig | None = None, netns: str | None = None,
                  table: NftTable | None = None,
-                 flush_conntrack: Callable[..., int] = conntrack.delete_stale) -> None:
+                 flush_conntrack: Callable[..., int] = conntrack.delete_stale,
+                 on_synced: Callable[[int], None] | None = None) -> None:
         self.config = config or ProxyConfig()
         self.node_addresses = tuple(node_addresses)
         self.netns = netns
@@ -65,17 +66,34 @@ class ServiceProxy:
         self.endpoints = WatchCache(client, "endpoints", self._dirty.set, self.stop,
                                     self.config.watch_timeout)
         self.synced = threading.Event()  # set after the first successful sync
+        # The Endpoints revision the kernel's rules reflect. Published (through
+        # on_synced) so a node agent stopping a pod can wait until every proxy
+        # has stopped sending it new connections.
+        self.applied_revision = 0
+        self.on_synced = on_synced
         self._last_written: Plan | None = None
 
     def plan(self) -> Plan:
-        return build_plan(self.services.snapshot(), self.endpoints.snapshot(),
-                          self.node_addresses, table=self.config.table)
+        return self._plan()[0]
+
+    def _plan(self) -> tuple[Plan, int]:
+        endpoints, revision = self.endpoints.versioned_snapshot()
+        plan = build_plan(self.services.snapshot(), endpoints, self.node_addresses,
+                          table=self.config.table)
+        return plan, revision
 
     def sync_once(self) -> bool:
         """Compute the plan and apply it if it changed; True when written."""
         start = time.monotonic()
-        plan = self.plan()
+        plan, revision = self._plan()
         written = self.table.apply(plan)
+        if revision > self.applied_revision:
+            self.applied_revision = revision
+            if self.on_synced is not None:
+                try:
+                    self.on_synced(revision)
+                except Exception as e:  # noqa: BLE001 - publishing must not stop the proxy
+                    log.warning("publishing the synced revision failed: %s", e)
         self.stats.syncs += 1
         if plan.notes != self.stats.notes:
             for note in plan.notes:
@@ -163,7 +181,8 @@ def enable_bridge_netfilter() -> None:
 
 def run_proxy(client: ApiClient, node_addresses: Iterable[str], stop_event: threading.Event,
               netns: str | None = None, config: ProxyConfig | None = None,
-              cleanup_on_exit: bool = False) -> ServiceProxy:
+              cleanup_on_exit: bool = False,
+              on_synced: Callable[[int], None] | None = None) -> ServiceProxy:
     """Run the proxy for this node until ``stop_event`` is set.
 
     ``netns`` names the network namespace to program when the caller is not
@@ -173,7 +192,7 @@ def run_proxy(client: ApiClient, node_addresses: Iterable[str], stop_event: thre
     """
     if netns is None:
         enable_bridge_netfilter()
-    proxy = ServiceProxy(client, node_addresses, config, netns=netns)
+    proxy = ServiceProxy(client, node_addresses, config, netns=netns, on_synced=on_synced)
     log.info("netproxy starting (table %s, node addresses %s, pid %d)", proxy.config.table,
              ", ".join(proxy.node_addresses) or "none", os.getpid())
     try:

@@ -196,3 +196,23 @@ def test_stop_ends_the_loop_promptly(h):
     h.stop.set()
     h.thread.join(2)
     assert not h.thread.is_alive()
+
+
+def test_synced_revision_is_published_only_after_the_rules_reflect_it():
+    published: list[tuple[int, list[str] | None]] = []
+    h = Harness()
+    h.proxy.on_synced = lambda rv: published.append((rv, h.backends("a")))
+    try:
+        h.api.put("services", svc("a", "10.96.0.1"))
+        h.api.put("endpoints", eps("a", ["10.244.0.2", "10.244.0.3"]))
+        h.start()
+        wait_until(lambda: h.backends("a") == ["10.244.0.2", "10.244.0.3"], 5, what="first")
+        removed = h.api.put("endpoints", eps("a", ["10.244.0.2"]))
+        rv = int(removed["metadata"]["resourceVersion"])
+        wait_until(lambda: h.proxy.applied_revision >= rv, 5, what="the removal to be applied")
+        # every revision published at or after the removal came with rules without the endpoint
+        after = [backends for r, backends in published if r >= rv]
+        assert after and all(b == ["10.244.0.2"] for b in after)
+        assert [r for r, _ in published] == sorted(r for r, _ in published)
+    finally:
+        h.finish()
