@@ -96,7 +96,19 @@ def run(name: str, masters: tuple[str, ...], token_file: str, address: str, dock
         agent.stop()
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    t = threading.Thread(target=agent.run, name="agent")
+    failures: list[BaseException] = []
+
+    def run_agent() -> None:
+        try:
+            agent.run()
+        except Exception as e:  # noqa: BLE001 - reported as one line below
+            logging.getLogger(__name__).debug("agent failed", exc_info=True)
+            failures.append(e)
+            agent.stop()
+
+    t = threading.Thread(target=run_agent, name="agent")
     t.start()
-    while t.is_alive():
+    while t.is_alive():  # the main thread stays free to take signals
         t.join(0.5)
+    if failures:
+        raise click.ClickException(f"node agent stopped: {failures[0]}")

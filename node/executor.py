@@ -94,18 +94,22 @@ class PlanExecutor:
 
     def _kill_all(self, pod: Obj | None, containers: list[ContainerInfo],
                   kills: list[podplan.KillContainer]) -> None:
-        """Stop containers in parallel: each gets the whole grace period."""
+        """Stop app containers in parallel (each gets the whole grace period), and
+        only then sandboxes, which hold the network the apps drain connections on."""
         by_id = {c.id: c for c in containers}
-        threads = [threading.Thread(target=self._kill, args=(pod, containers,
-                                                             by_id.get(k.container_id), k))
-                   for k in kills]
-        for k in kills:
-            log.info("stopping container %s (%s, grace %.0fs)", k.container_id[:12], k.reason,
-                     k.grace)
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        apps = [k for k in kills if not (by_id.get(k.container_id) and
+                                         by_id[k.container_id].is_infra)]
+        sandboxes = [k for k in kills if k not in apps]
+        for group in (apps, sandboxes):
+            threads = [threading.Thread(target=self._kill, args=(
+                pod, containers, by_id.get(k.container_id), k)) for k in group]
+            for k in group:
+                log.info("stopping container %s (%s, grace %.0fs)", k.container_id[:12],
+                         k.reason, k.grace)
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
 
     def _kill(self, pod: Obj | None, containers: list[ContainerInfo],
               info: ContainerInfo | None, kill: podplan.KillContainer) -> None:

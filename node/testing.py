@@ -10,14 +10,19 @@ and being unreachable.
 from __future__ import annotations
 
 import copy
+import io
 import itertools
+import tarfile
 import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import docker.errors
+
 from coxapi import errors, kinds
+from coxapi.defaults import apply_defaults
 from coxapi.meta import merge_patch, new_uid, now_rfc3339
 
 from . import podspec
@@ -37,6 +42,8 @@ class FakeRuntime:
         self.specs: dict[str, ContainerSpec] = {}
         self.stops: list[tuple[str, float]] = []
         self.execs: list[tuple[str, list[str]]] = []
+        self.stopped: list[str] = []  # in the order the containers ended
+        self.stop_delays: dict[str, float] = {}  # container name -> seconds to shut down
         self.exec_results: dict[str, tuple[int, str]] = {}  # container name -> result
         self.output: dict[str, bytes] = {}
         self.usage: dict[str, tuple[int, int]] = {}
@@ -80,7 +87,11 @@ class FakeRuntime:
 
     def stop(self, cid: str, timeout: float) -> None:
         self.stops.append((cid, timeout))
+        c = self.inspect(cid)
+        if c is not None and c.running:
+            time.sleep(self.stop_delays.get(c.container_name, 0.0))  # a slow shutdown
         self.exit(cid, 143 if timeout > 0 else 137)
+        self.stopped.append(cid)
 
     def exit(self, cid: str, code: int) -> None:
         """Test hook: the container's process ends with ``code``."""
@@ -322,8 +333,6 @@ def _fields_match(obj: Obj, selector: str | None) -> bool:
 def make_pod(name: str, node: str, containers: list[Obj], namespace: str = "default",
              **spec: Any) -> Obj:
     """A pod bound to ``node``, with the defaults the API server would apply."""
-    from coxapi.defaults import apply_defaults
-
     pod = {"apiVersion": "v1", "kind": "Pod",
            "metadata": {"name": name, "namespace": namespace},
            "spec": {"nodeName": node, "containers": containers, **spec}}
@@ -342,11 +351,6 @@ def build_test_image(docker_api: Any, busybox: str = "/bin/busybox",
                      tag: str = TEST_IMAGE) -> str:
     """Build the busybox-only test image (``FROM scratch``) unless it exists.
     ``docker_api`` is a ``docker.APIClient``."""
-    import io
-    import tarfile
-
-    import docker.errors
-
     try:
         docker_api.inspect_image(tag)
         return tag

@@ -196,10 +196,13 @@ def test_pre_stop_hook_runs_before_sigterm(env):
                                     "lifecycle": {"preStop": hook}}])["metadata"]["uid"]
     sync(agent)
     cid = rt.app(uid, "app").id
+    rt.stop_delays["app"] = 0.3
     api.delete("Pod", "web")
     sync(agent)
     assert (cid, ["/bin/drain"]) in rt.execs
     assert rt.stops[0][0] == cid and rt.stops[0][1] >= 2
+    assert rt.specs[rt.stopped[-1]].labels[podspec.LABEL_CONTAINER_TYPE] == "infra", \
+        "the sandbox stops only after the app has finished stopping"
     assert api.pod("web") is None
 
 
