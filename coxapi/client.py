@@ -22,6 +22,8 @@ from .errors import ApiError, ClusterUnreachable, Unavailable
 log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
+_DEFAULT = object()
+WATCH_SILENCE = 60.0  # seconds without a byte, bookmarks included, before a watch is dead
 
 
 class Client:
@@ -58,7 +60,9 @@ class Client:
 
     def _send(self, method: str, path: str, *, params: dict | None = None, body: Any = None,
               content_type: str = "application/json", stream: bool = False,
-              timeout: float | None = None) -> requests.Response:
+              timeout: float | None | object = _DEFAULT) -> requests.Response:
+        """``timeout`` is the read timeout: the client's default, a number, or None
+        for none at all (a followed log stream may be quiet for hours)."""
         data = None if body is None else json.dumps(body)
         headers = {"Content-Type": content_type} if data is not None else {}
         last_error: Exception | None = None
@@ -67,7 +71,7 @@ class Client:
             try:
                 resp = self._session().request(
                     method, url, params=params, data=data, headers=headers, stream=stream,
-                    timeout=(3.0, timeout if timeout is not None else self.timeout),
+                    timeout=(3.0, self.timeout if timeout is _DEFAULT else timeout),
                 )
             except (requests.ConnectionError, requests.Timeout) as e:
                 last_error = e
@@ -87,7 +91,8 @@ class Client:
         )
 
     def request(self, method: str, path: str, *, params: dict | None = None, body: Any = None,
-                content_type: str = "application/json", timeout: float | None = None) -> Any:
+                content_type: str = "application/json",
+                timeout: float | None | object = _DEFAULT) -> Any:
         resp = self._send(method, path, params=params, body=body, content_type=content_type,
                           timeout=timeout)
         if resp.status_code >= 400:
@@ -168,7 +173,10 @@ class Client:
         params = _params(watch="true", resourceVersion=resource_version,
                          labelSelector=label_selector, fieldSelector=field_selector,
                          timeoutSeconds=timeout_seconds, allowWatchBookmarks="true")
-        resp = self._send("GET", k.path(namespace), params=params, stream=True, timeout=None)
+        # Masters send a bookmark every 15 s on a quiet watch, so a minute of
+        # silence means a dead connection (a frozen or cut-off master).
+        resp = self._send("GET", k.path(namespace), params=params, stream=True,
+                          timeout=WATCH_SILENCE)
         if resp.status_code >= 400:
             raise _error_from(resp)
         with resp:

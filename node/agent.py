@@ -30,6 +30,7 @@ from coxapi.client import Client
 from . import podplan, podspec
 from .backoff import Backoff
 from .config import AgentConfig
+from .drain import EndpointDrain
 from .executor import PlanExecutor, pod_ref
 from .heartbeat import Heartbeat
 from .logserver import LogServer, TokenCache, create_app, master_checker
@@ -64,6 +65,8 @@ class Agent:
         self.probes = ProbeManager(runtime, on_change=self.wake.set, clock=clock)
         self.stats = StatsCollector(runtime, self._my_containers, interval=config.stats_period)
         self.heartbeat = Heartbeat(client, self.name, node_usage, period=config.heartbeat_period)
+        self.drain = EndpointDrain(client, timeout=config.drain_timeout, stop=self.stop_event)
+        self._drained: set[str] = set()  # uids of terminating pods no proxy sends to any more
         self.pod_cidr: str | None = None
         self.log_server: LogServer | None = None
         self._authenticate = authenticate or TokenCache(config.token,
@@ -188,7 +191,8 @@ class Agent:
                         "node", e)
             return
         address = self.config.node.address
-        self._spawn("netproxy", lambda stop: run_proxy(self.client, [address], stop))
+        self._spawn("netproxy", lambda stop: run_proxy(
+            self.client, [address], stop, on_synced=self.heartbeat.publish_proxy_revision))
 
     # ---- discovery -------------------------------------------------------
 
@@ -315,6 +319,14 @@ class Agent:
             # Terminating: not ready first, so the pod leaves its Services before it is
             # stopped. New: ContainerCreating while images are pulled.
             self._report(pod, containers, plan)
+        if terminating and api_ok and uid not in self._drained and pod is not None:
+            # Then wait until no proxy can still send it a new connection (node/drain.py),
+            # spending at most half of what is left of its grace period.
+            budget = podplan.termination_grace(pod, self.clock()) / 2
+            self.drain.wait(pod, budget)
+            self._drained.add(uid)
+            plan = podplan.plan_pod(pod, containers, self.clock(), self.backoff,
+                                    self.probes.unhealthy())
         deleted = self.executor.apply(uid, pod, containers, plan)
         if pod is None or deleted or not api_ok:
             return
@@ -372,4 +384,5 @@ class Agent:
     def _forget(self, uid: str) -> None:
         for table in (self._written, self._first_seen, self._done_at):
             table.pop(uid, None)
+        self._drained.discard(uid)
         self.executor.forget(uid)

@@ -16,6 +16,7 @@ from coxapi import errors
 from coxapi.client import Client
 from coxapi.meta import now_rfc3339
 
+from .drain import PROXY_REVISION_ANNOTATION
 from .registration import ready_condition
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,16 @@ class Heartbeat:
         self.lease_duration = lease_duration
         self.beats = 0  # successful renewals, for tests and logs
         self._failing = False
+        self.proxy_revision = 0  # Endpoints revision this node's netproxy has applied
+        self._published = 0
+        self._kick = threading.Event()
+
+    def publish_proxy_revision(self, revision: int) -> None:
+        """Called by netproxy after each sync: put the revision on the Lease
+        now rather than at the next beat, since pod stops elsewhere wait on it."""
+        if revision > self.proxy_revision:
+            self.proxy_revision = revision
+            self._kick.set()
 
     def renew_lease(self) -> None:
         try:
@@ -54,7 +65,12 @@ class Heartbeat:
         lease.setdefault("spec", {}).update(holderIdentity=self.node,
                                             leaseDurationSeconds=self.lease_duration,
                                             renewTime=now_rfc3339(micro=True))
+        revision = self.proxy_revision
+        if revision:
+            annotations = lease.setdefault("metadata", {}).setdefault("annotations", {})
+            annotations[PROXY_REVISION_ANNOTATION] = str(revision)
         self.client.update(lease)
+        self._published = revision
 
     def post_status(self) -> None:
         for _ in range(3):
@@ -86,6 +102,8 @@ class Heartbeat:
         self.beats += 1
 
     def run(self, stop: threading.Event) -> None:
+        threading.Thread(target=self._publish_loop, args=(stop,), name="proxy-revision",
+                         daemon=True).start()
         while not stop.is_set():
             try:
                 self.beat()
@@ -99,3 +117,25 @@ class Heartbeat:
             except Exception:  # noqa: BLE001 - the heartbeat thread must not die
                 log.exception("heartbeat failed")
             stop.wait(self.period)
+
+    def _publish_loop(self, stop: threading.Event) -> None:
+        """Renew the Lease early whenever the proxy applied a newer revision."""
+        while not stop.is_set():
+            if not self._kick.wait(1.0):
+                continue
+            self._kick.clear()
+            if self.proxy_revision <= self._published:
+                continue
+            for _ in range(3):
+                try:
+                    self.renew_lease()
+                    break
+                except errors.Conflict:
+                    continue  # the periodic beat renewed it meanwhile
+                except (errors.ApiError, errors.ClusterUnreachable) as e:
+                    log.debug("publishing the proxy revision failed: %s", e)
+                    break
+                except Exception:  # noqa: BLE001 - this thread must not die
+                    log.exception("publishing the proxy revision failed")
+                    break
+            stop.wait(0.05)  # coalesce a burst of syncs into few writes
