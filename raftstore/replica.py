@@ -9,10 +9,9 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from pysyncobj import SyncObj, SyncObjConf, SyncObjConsumer, replicated
-
 from .config import StoreConfig
 from .mvcc import MVCCState
+from .pysyncobj_import import SyncObj, SyncObjConf, SyncObjConsumer, replicated
 
 
 class StateMachine(SyncObjConsumer):
