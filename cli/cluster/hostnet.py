@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import ipaddress
+import os
 import shutil
 import subprocess
 import threading
@@ -92,6 +93,26 @@ def delete_link(name: str) -> None:
 def ensure_netns(node: NodeSpec) -> None:
     if node.netns not in namespaces():
         netns.create(node.netns)
+
+
+def netns_users(name: str) -> list[int]:
+    """Pids of processes still living in namespace ``name``: they keep it (and
+    whatever is inside) alive after its name is removed."""
+    try:
+        st = os.stat(f"/run/netns/{name}")
+    except OSError:
+        return []
+    pids = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            ns = os.stat(f"/proc/{entry.name}/ns/net")
+        except OSError:
+            continue
+        if (ns.st_dev, ns.st_ino) == (st.st_dev, st.st_ino):
+            pids.append(int(entry.name))
+    return sorted(pids)
 
 
 def delete_netns(node: NodeSpec) -> None:

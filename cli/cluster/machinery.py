@@ -267,6 +267,11 @@ class LocalCluster:
     def _delete_netns(self, name: str) -> None:
         node = self.spec.node(_index(name))
         self.say(f"removing namespace {node.netns}")
+        users = hostnet.netns_users(node.netns)
+        if users:
+            # Not started by down's records, so not ended by it either.
+            self.say(f"warning: pids {', '.join(map(str, users))} still run in {node.netns};"
+                     " it goes away when they exit")
         hostnet.delete_netns(node)
 
     def _delete_link(self, ifname: str) -> None:

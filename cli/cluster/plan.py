@@ -126,11 +126,12 @@ def plan_down(spec: ClusterSpec, seen: Observed, *, recorded: bool = True) -> li
     steps += [Step("reap-docker", n.name) for n in nodes]
     steps += [Step("stop-master", m.name) for m in spec.all_masters()
               if f"master/{m.name}" in seen.live]
+    # The host end of each veth goes first and explicitly: a namespace is
+    # destroyed by the kernel asynchronously once its last user is gone, and
+    # its veth pair lingers in the host until then (seen in CI as a leftover
+    # link right after ``down``). Deleting one end removes both at once.
+    steps += [Step("delete-link", n.veth_host) for n in nodes if n.veth_host in seen.links]
     steps += [Step("delete-netns", n.name) for n in nodes if n.netns in seen.netns]
-    # Deleting a namespace takes its veth end with it; the host end goes too,
-    # but a veth whose namespace is already gone is removed here.
-    steps += [Step("delete-link", n.veth_host) for n in nodes
-              if n.veth_host in seen.links and n.netns not in seen.netns]
     if spec.bridge in seen.links:
         steps.append(Step("delete-link", spec.bridge))
     if spec.seal_table in seen.tables:

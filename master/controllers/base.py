@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from coxapi import errors
+from raftstore.errors import StoreError
 
 from ..informer import Informer
 from ..workqueue import WorkQueue
@@ -123,7 +124,9 @@ class Controller:
         except errors.NotFound:
             self.queue.forget(key)
         except Exception as e:  # noqa: BLE001 - logged, retried with back-off
-            if isinstance(e, errors.ApiError | RetryLater):
+            # Expected failures (a conflict, no quorum, a write fenced off after
+            # leadership ended) are one line; anything else is a bug: traceback.
+            if isinstance(e, errors.ApiError | RetryLater | StoreError):
                 log.info("%s: %s: %s; retrying", self.name, key, e)
             else:
                 log.exception("%s: reconciling %s failed; retrying", self.name, key)

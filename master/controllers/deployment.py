@@ -184,12 +184,17 @@ class DeploymentController(Controller):
             "spec": {"replicas": replicas, "minReadySeconds": _spec(d).get("minReadySeconds", 0),
                      "selector": selector, "template": tmpl},
         }
+        rs = apply_defaults(rs)
         try:
-            created = self.objects.create(apply_defaults(rs))
+            created = self.objects.create(rs)
         except errors.AlreadyExists:
+            # Usually our own RS, created by a pass whose result the cache did
+            # not show yet. It is a collision only if its template differs from
+            # the one just built (both defaulted alike: the Deployment's own
+            # template may not be, when it was written past the API).
             existing = self.objects.get("ReplicaSet", ns, rs["metadata"]["name"])
             if owned_by(existing, d) and rollout.equal_ignoring_hash(
-                    _spec(existing).get("template") or {}, _spec(d).get("template") or {}):
+                    _spec(existing).get("template") or {}, rs["spec"]["template"]):
                 return existing
             self._bump_collisions(d)
             return None

@@ -75,6 +75,7 @@ def test_down_stops_agents_before_dockerds_and_masters_last_then_removes_what_ex
         "stop-agent n1", "stop-agent n2", "stop-dockerd n1", "stop-dockerd n2",
         "reap-docker n1", "reap-docker n2",
         "stop-master m1", "stop-master m2", "stop-master m3",
+        "delete-link cox-n1-h", "delete-link cox-n2-h",
         "delete-netns n1", "delete-netns n2",
         "delete-link cox0", "delete-seal coxswain-seal",
         "delete-blackhole 10.244.0.0/16", "delete-blackhole 10.96.0.0/16",
@@ -85,6 +86,12 @@ def test_down_stops_agents_before_dockerds_and_masters_last_then_removes_what_ex
 def test_down_on_a_clean_machine_only_reaps_and_removes_state():
     steps = actions(plan_down(SPEC, Observed(links=frozenset({"lo"}))))
     assert steps == ["reap-docker n1", "reap-docker n2", "remove-state"]
+
+
+def test_down_removes_each_host_veth_before_its_namespace():
+    steps = actions(plan_down(SPEC, fully_up()))
+    for n in ("n1", "n2"):
+        assert steps.index(f"delete-link cox-{n}-h") < steps.index(f"delete-netns {n}")
 
 
 def test_down_removes_a_veth_whose_namespace_is_already_gone():

@@ -273,3 +273,37 @@ def test_change_cause_annotation_is_carried_to_the_new_replicaset():
     [rs] = c.sets()
     assert rs["metadata"]["annotations"]["kubernetes.io/change-cause"] == "first"
     assert "kubectl.kubernetes.io/last-applied-configuration" not in rs["metadata"]["annotations"]
+
+
+def test_an_rs_the_cache_does_not_show_yet_is_reused_not_a_collision():
+    """A pass that runs before the informer shows the RS it just created
+    gets AlreadyExists; that is the same RS, not a hash collision (a stale
+    cache right after a leader change once left two RSs for one template)."""
+    c = Cluster(deployment(replicas=3))
+    c.ctx.informers.relist()
+    c.dc.drain()
+    (first,) = c.sets()
+    # the same pass again, with a cache that has not seen the RS
+    c.ctx.informers["ReplicaSet"].apply_event("DELETED", first)
+    d = c.ctx.informers["Deployment"].get("default/web")
+    again = c.dc.get_or_create_new(d, [], 3)
+    assert again is not None and again["metadata"]["name"] == first["metadata"]["name"]
+    assert not (c.deploy().get("status") or {}).get("collisionCount")
+    c.settle()
+    assert [r["metadata"]["name"] for r in c.sets()] == [first["metadata"]["name"]]
+
+
+def test_a_foreign_rs_with_the_hash_name_is_a_collision():
+    c = Cluster(deployment(replicas=3))
+    d = c.ctx.objects.get("Deployment", "default", "web")
+    h = rollout.template_hash(d["spec"]["template"])
+    c.ctx.objects.create({"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                          "metadata": {"name": f"web-{h}", "namespace": "default"},
+                          "spec": {"replicas": 0, "selector": {"matchLabels": {"other": "x"}},
+                                   "template": {"metadata": {"labels": {"other": "x"}},
+                                                "spec": {"containers": [
+                                                    {"name": "c", "image": "other"}]}}}})
+    c.settle()
+    assert c.deploy()["status"]["collisionCount"] == 1
+    mine = [r for r in c.sets() if r["metadata"]["name"] != f"web-{h}"]
+    assert len(mine) == 1 and mine[0]["spec"]["replicas"] == 3
