@@ -163,16 +163,5 @@ class Controller:
         return ts
 
     def drain(self, rounds: int = 1000) -> int:
-        """Process every key queued now (not delayed ones), synchronously.
-        For tests and for the bench; returns how many keys were processed."""
-        n = 0
-        while n < rounds and len(self.queue):
-            key = self.queue.get(timeout=0)
-            if key is None:
-                break
-            try:
-                self.process(key)
-            finally:
-                self.queue.done(key)
-            n += 1
-        return n
+        """Process every key queued now, synchronously (tests, the bench)."""
+        return self.queue.drain(self.process, rounds)

@@ -295,14 +295,4 @@ class Scheduler:
 
     def drain(self, rounds: int = 100000) -> int:
         """Schedule every queued pod now, binding synchronously (tests)."""
-        n = 0
-        while n < rounds and len(self.queue):
-            key = self.queue.get(timeout=0)
-            if key is None:
-                break
-            try:
-                self.schedule_one(key)
-            finally:
-                self.queue.done(key)
-            n += 1
-        return n
+        return self.queue.drain(self.schedule_one, rounds)

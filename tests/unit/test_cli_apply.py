@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from cli.commands.merge import LAST_APPLIED
-from tests.unit.cli_fakeapi import FakeApi, cox, write_kubeconfig
+from tests.unit.cli_fakeapi import FakeApi, cox
 
 DEPLOY = """\
 apiVersion: apps/v1
@@ -39,18 +36,6 @@ spec:
   ports:
   - port: 80
 """
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeApi]:
-    f = FakeApi().start()
-    yield f
-    f.stop()
-
-
-@pytest.fixture
-def kc(fake: FakeApi, tmp_path: Path) -> str:
-    return write_kubeconfig(tmp_path / "kubeconfig", [fake.url])
 
 
 def manifest(tmp_path: Path, text: str, name: str = "web.yaml") -> str:

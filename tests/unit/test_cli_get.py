@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,18 +11,6 @@ import yaml
 
 from coxapi import errors as api
 from tests.unit.cli_fakeapi import TOKEN, FakeApi, cox, write_kubeconfig
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeApi]:
-    f = FakeApi().start()
-    yield f
-    f.stop()
-
-
-@pytest.fixture
-def kc(fake: FakeApi, tmp_path: Path) -> str:
-    return write_kubeconfig(tmp_path / "kubeconfig", [fake.url])
 
 
 def add_pod(fake: FakeApi, name: str, ns: str = "default", node: str = "n1",

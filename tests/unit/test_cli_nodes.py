@@ -3,25 +3,10 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from cli.commands.nodes import plan_drain
 from tests.unit.cli_fakeapi import FakeApi, FakeClock, cox, write_kubeconfig
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeApi]:
-    f = FakeApi().start()
-    yield f
-    f.stop()
-
-
-@pytest.fixture
-def kc(fake: FakeApi, tmp_path: Path) -> str:
-    return write_kubeconfig(tmp_path / "kubeconfig", [fake.url])
 
 
 def add_node(fake: FakeApi, name: str, ready: str = "True", usage: dict | None = None) -> None:

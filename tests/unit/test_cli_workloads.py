@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from cli.commands.rollout import rollout_status
-from tests.unit.cli_fakeapi import FakeApi, FakeClock, cox, write_kubeconfig
+from tests.unit.cli_fakeapi import FakeApi, FakeClock, cox
 
 TEMPLATE = {"metadata": {"labels": {"app": "web"}},
             "spec": {"containers": [{"name": "web", "image": "demo:{v}"}]}}
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeApi]:
-    f = FakeApi().start()
-    yield f
-    f.stop()
-
-
-@pytest.fixture
-def kc(fake: FakeApi, tmp_path: Path) -> str:
-    return write_kubeconfig(tmp_path / "kubeconfig", [fake.url])
 
 
 def template(v: int, hash_label: str | None = None) -> dict:

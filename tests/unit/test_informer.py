@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 from master.controllers.testing import make_context, pod
 from master.informer import Informer
 from master.workqueue import WorkQueue
@@ -114,3 +116,21 @@ def test_workqueue_shutdown_wakes_a_blocked_get():
     q.shutdown()
     t.join(1)
     assert not t.is_alive() and got == [None]
+
+
+def test_workqueue_drain_handles_queued_keys_not_delayed_ones():
+    q = WorkQueue()
+    q.add("a")
+    q.add("b")
+    q.add_after("later", 60)
+    seen = []
+
+    def handle(key):
+        seen.append(key)
+        if key == "a":
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        q.drain(handle)
+    assert q.drain(handle) == 1  # "a" was marked done despite the error
+    assert seen == ["a", "b"] and len(q) == 0
