@@ -16,7 +16,7 @@ from typing import Any
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body go out in separate writes
+    disable_nagle_algorithm = True  # a chunked stream writes many small pieces
     app: Callable
     timeout = 300  # an idle keep-alive connection is closed after this
 
@@ -40,31 +40,31 @@ class _Handler(BaseHTTPRequestHandler):
 
         body = self.app(environ, start_response)
         status, headers = status_headers
-        code, _, reason = status.partition(" ")
-        self.send_response_only(int(code), reason)
-        names = {k.lower() for k, _ in headers}
-        for k, v in headers:
-            self.send_header(k, v)
-        chunked = "content-length" not in names
-        if chunked:
-            self.send_header("Transfer-Encoding", "chunked")
-        self.end_headers()
         try:
+            if any(k.lower() == "content-length" for k, _ in headers):
+                # A sized answer leaves in one write: one syscall, one packet.
+                self.wfile.write(self._head(status, headers) + b"".join(body))
+                return
+            self.wfile.write(self._head(status, [*headers, ("Transfer-Encoding", "chunked")]))
             for data in body:
-                if not data:
-                    continue
-                if chunked:
+                if data:
                     self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
                     self.wfile.flush()
-                else:
-                    self.wfile.write(data)
-            if chunked:
-                self.wfile.write(b"0\r\n\r\n")
+            self.wfile.write(b"0\r\n\r\n")
             self.wfile.flush()
         finally:
             close = getattr(body, "close", None)
             if close is not None:
                 close()
+
+    def _head(self, status: str, headers: list[tuple[str, str]]) -> bytes:
+        lines = [f"{self.protocol_version} {status}",
+                 f"Server: {self.version_string()}", f"Date: {self.date_time_string()}",
+                 *(f"{k}: {v}" for k, v in headers)]
+        if self.close_connection or any(k.lower() == "connection" and v.lower() == "close"
+                                        for k, v in headers):
+            self.close_connection = True
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
     do_GET = do_POST = do_PUT = do_DELETE = _handle
 
