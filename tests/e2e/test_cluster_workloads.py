@@ -207,7 +207,6 @@ def test_unready_endpoint_gets_no_traffic(demo):
                                for s in demo.json("get", "ep", "web").get("subsets") or []
                                for a in s.get("addresses") or []),
                    30, 0.5, f"{name} to leave the endpoints")
-        time.sleep(0)  # the proxy follows Endpoints; the request loop below proves it
         seen = wait_until(lambda: (lambda s: s if name not in s else None)(
             json.loads(demo.in_netns("n2", SPREAD, f"http://{cip}/", "40"))),
             30, 1, "traffic to avoid the unready pod")

@@ -103,6 +103,7 @@ def test_fence_refuses_writes_after_stop(objects):
 
 def test_stop_within_a_second_even_with_a_write_stuck_in_the_store(objects):
     release = threading.Event()
+    entered = threading.Event()
 
     class SlowStore:
         def __init__(self, inner):
@@ -112,6 +113,7 @@ def test_stop_within_a_second_even_with_a_write_stuck_in_the_store(objects):
             return getattr(self.inner, name)
 
         def put(self, *a, **kw):
+            entered.set()
             release.wait(5)  # a write that never commits (no quorum)
             return self.inner.put(*a, **kw)
 
@@ -120,7 +122,7 @@ def test_stop_within_a_second_even_with_a_write_stuck_in_the_store(objects):
     cm = ControllerManager(slow, ControllerConfig())
     cm.start()
     assert cm.ready.wait(5)
-    time.sleep(0.2)  # let a worker enter the stuck write
+    assert entered.wait(5), "no worker reached the store"
     t0 = time.monotonic()
     cm.stop()
     took = time.monotonic() - t0
