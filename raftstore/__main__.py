@@ -47,6 +47,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="commands per Raft entry (group commit); 1 disables batching")
     p.add_argument("--max-inflight", type=int, default=StoreConfig.max_inflight,
                    help="Raft entries in flight at once (group commit)")
+    p.add_argument("--no-fsync", dest="fsync", action="store_false",
+                   help="do not sync the journal (for comparisons; not durable across a "
+                        "power cut of a majority)")
     p.add_argument("--switch-interval", type=float, default=None,
                    help="Python's GIL switch interval in seconds (default 0.005)")
     p.add_argument("--http-engine", choices=("stdlib", "cheroot"), default="stdlib")
@@ -68,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
                           history_max_events=args.history_max_events,
                           history_max_age=args.history_max_age,
                           snapshot_entries=args.snapshot_entries, max_batch=args.max_batch,
+                          fsync=args.fsync,
                           max_inflight=args.max_inflight)
         from .raft import RaftStore
         from .server import serve

@@ -24,6 +24,9 @@ class StoreConfig:
     watch_queue_size: int = 10_000
     max_batch: int = 512  # commands per Raft entry (group commit)
     max_inflight: int = 1  # Raft entries proposed but not yet applied (group commit)
+    # sync the journal before acting on an entry (Raft's rule; off only for
+    # comparisons: then a power cut of a majority may lose acknowledged writes)
+    fsync: bool = True
 
     # Raft timing (seconds)
     election_timeout_min: float = 0.4

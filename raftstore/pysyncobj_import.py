@@ -11,7 +11,8 @@ import socket
 
 _inet_ntop = socket.inet_ntop
 from pysyncobj import SyncObj, SyncObjConf, SyncObjConsumer, replicated  # noqa: E402
+from pysyncobj import journal as pysyncobj_journal  # noqa: E402
 
 socket.inet_ntop = _inet_ntop
 
-__all__ = ["SyncObj", "SyncObjConf", "SyncObjConsumer", "replicated"]
+__all__ = ["SyncObj", "SyncObjConf", "SyncObjConsumer", "pysyncobj_journal", "replicated"]

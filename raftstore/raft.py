@@ -42,8 +42,8 @@ class RaftStore(StoreBase):
         self._gc = GroupCommit(self._propose, max_batch=config.max_batch,
                                max_inflight=config.max_inflight)
         self._raft = PipelinedSyncObj(config.self_addr, list(config.peers),
-                             conf=raft_conf(config, self._on_state_changed),
-                             consumers=[self._sm])
+                                      conf=raft_conf(config, self._on_state_changed),
+                                      consumers=[self._sm], fsync=config.fsync)
         self._raft.addOnTickCallback(self._on_tick)
 
     # ---- log plumbing ----

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .config import StoreConfig
+from .journal import DurableJournal
 from .mvcc import MVCCState
 from .pysyncobj_import import SyncObj, SyncObjConf, SyncObjConsumer, replicated
 
@@ -43,7 +44,49 @@ class PipelinedSyncObj(SyncObj):
     the follower already holds, and the follower truncates and rewrites its log
     from there ("truncating already-applied log entries"). A follower only
     replies success for entries it has, and TCP keeps order, so keeping the
-    higher next index is safe; a failed (reset) reply still rewinds it."""
+    higher next index is safe; a failed (reset) reply still rewinds it.
+
+    With ``fsync`` (the default) its file journal is a ``DurableJournal``:
+    pysyncobj assigns the journal it creates to ``__raftLog``, and this
+    class's property of that (mangled) name wraps it on assignment, before
+    the Raft thread starts."""
+
+    def __init__(self, *args: Any, fsync: bool = True, **kwargs: Any) -> None:
+        self._fsync = fsync
+        self._journal: Any = None
+        super().__init__(*args, **kwargs)
+        # the last step of every tick, after new entries went out, before the
+        # poll: the leader's own disk write overlaps its followers'
+        self.addOnTickCallback(self._sync_journal)
+
+    def _sync_journal(self) -> None:
+        if isinstance(self._journal, DurableJournal):
+            self._journal.sync()
+
+    def _onTick(self, timeToWait: float = 0.0) -> None:  # noqa: N803 - pysyncobj's name
+        # the leader counts itself toward a commit early in the tick: only
+        # entries on its own disk may count
+        self._sync_journal()
+        super()._onTick(timeToWait)
+
+    def _SyncObj__sendNextNodeIdx(self, node: Any, reset: bool = False,  # noqa: N802
+                                  nextNodeIdx: Any = None,  # noqa: N803
+                                  success: bool = False) -> None:
+        # a follower acknowledges entries only once they are on its disk
+        self._sync_journal()
+        SyncObj._SyncObj__sendNextNodeIdx(self, node, reset=reset, nextNodeIdx=nextNodeIdx,
+                                          success=success)
+
+    @property
+    def _SyncObj__raftLog(self) -> Any:  # noqa: N802 - pysyncobj's private name
+        return self._journal
+
+    @_SyncObj__raftLog.setter
+    def _SyncObj__raftLog(self, journal: Any) -> None:  # noqa: N802
+        conf = self._SyncObj__conf
+        if self._fsync and conf.journalFile and not isinstance(journal, DurableJournal):
+            journal = DurableJournal(journal, conf.journalFile, conf.fullDumpFile)
+        self._journal = journal
 
     def _SyncObj__onMessageReceived(self, node: Any, message: Any) -> None:
         if (isinstance(message, dict) and message.get("type") == "next_node_idx"

@@ -6,6 +6,7 @@ import pytest
 
 from raftstore import RaftStore, StoreConfig
 from raftstore.errors import CompareFailed, Unavailable
+from raftstore.journal import DurableJournal
 from raftstore.types import Compare, Op
 from tests.support import free_port, wait_until
 
@@ -57,3 +58,28 @@ def test_a_closed_store_refuses_writes_clearly(stores):
     s.close()
     with pytest.raises(Unavailable, match="closed"):
         s.put("/x", {})
+
+
+def test_an_acknowledged_write_is_on_disk_on_a_majority(stores):
+    """Raft's rule, which pysyncobj alone does not keep: an entry is synced
+    before the leader sends it and before a follower acknowledges it, so an
+    acknowledged write survives a power cut of every replica."""
+    stores, _ = stores
+    leader = wait_until(lambda: next((s for s in stores if s.is_leader()), None), 10,
+                        what="a leader")
+    journals = {s.config.self_addr: s._raft._SyncObj__raftLog for s in stores}
+    assert all(isinstance(j, DurableJournal) for j in journals.values())
+    for n in range(20):
+        leader.put(f"/durable/{n}", {"n": n})
+        index = leader.status()["commit_index"]
+        on_disk = [a for a, j in journals.items() if j.synced_index >= index]
+        assert leader.config.self_addr in on_disk and len(on_disk) >= 2, (index, on_disk)
+
+
+def test_without_fsync_the_journal_is_pysyncobjs_own(tmp_path):
+    s = RaftStore(StoreConfig(self_addr=f"127.0.0.1:{free_port()}", data_dir=str(tmp_path),
+                              secret="x", fsync=False))
+    try:
+        assert not isinstance(s._raft._SyncObj__raftLog, DurableJournal)
+    finally:
+        s.close()
