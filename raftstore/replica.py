@@ -54,10 +54,30 @@ class PipelinedSyncObj(SyncObj):
     def __init__(self, *args: Any, fsync: bool = True, **kwargs: Any) -> None:
         self._fsync = fsync
         self._journal: Any = None
+        self._defer_append = self._append_wanted = False
         super().__init__(*args, **kwargs)
         # the last step of every tick, after new entries went out, before the
         # poll: the leader's own disk write overlaps its followers'
         self.addOnTickCallback(self._sync_journal)
+
+    def _checkCommandsToApply(self) -> None:  # noqa: N802 - pysyncobj's name
+        # With appendEntriesUseBatch off, pysyncobj sends every entry in its own
+        # message as soon as it is added. Entries added in one pass (the
+        # leader's own batch and those followers forwarded) now leave together:
+        # one message per follower, so one disk sync there instead of one each.
+        self._defer_append, self._append_wanted = True, False
+        try:
+            super()._checkCommandsToApply()
+        finally:
+            self._defer_append = False
+        if self._append_wanted:
+            SyncObj._SyncObj__sendAppendEntries(self)
+
+    def _SyncObj__sendAppendEntries(self) -> None:  # noqa: N802 - pysyncobj's name
+        if self._defer_append:
+            self._append_wanted = True
+            return
+        SyncObj._SyncObj__sendAppendEntries(self)
 
     def _sync_journal(self) -> None:
         if isinstance(self._journal, DurableJournal):
