@@ -72,6 +72,13 @@ class PipelinedSyncObj(SyncObj):
             self._defer_append = False
         if self._append_wanted:
             SyncObj._SyncObj__sendAppendEntries(self)
+            if not self._SyncObj__otherNodes:
+                # A lone replica commits at its next tick, and with no reply
+                # to wake its poll that tick came a whole tick period (50 ms)
+                # later: wake it now.
+                notifier = getattr(self, "_SyncObj__pipeNotifier", None)
+                if notifier is not None:
+                    notifier.notify()
 
     def _SyncObj__sendAppendEntries(self) -> None:  # noqa: N802 - pysyncobj's name
         if self._defer_append:

@@ -176,6 +176,14 @@ def bench_raftstore(args: argparse.Namespace, max_batch: int | None = None) -> d
         return out
 
 
+def bench_single(args: argparse.Namespace) -> dict:
+    """A lone replica (`cox cluster up --masters 1`): one writer."""
+    with RaftCluster(n=1, extra_args=args.raftstore_args.split()) as c:
+        leader = c.wait_leader()
+        sequential(Target("raftstore", "raftstore"), leader.http, 50, "warm")
+        return summary(sequential(Target("raftstore", "raftstore"), leader.http, args.n, "s"))
+
+
 def bench_etcd(args: argparse.Namespace) -> dict:
     e = EtcdCluster().start()
     try:
@@ -234,6 +242,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.writers} writers in {args.procs} client processes for {args.seconds:g}s")
     results: dict[str, dict] = {"raftstore": bench_raftstore(args)}
     report("raftstore (group commit on)", results["raftstore"])
+    results["raftstore_single"] = bench_single(args)
+    print(f"  1 writer, a lone replica    {fmt(results['raftstore_single'])}")
     if args.compare_batching:
         results["raftstore_nobatch"] = bench_raftstore(args, max_batch=1)
         report("raftstore (group commit off: --max-batch 1)", results["raftstore_nobatch"])
@@ -249,7 +259,6 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  throughput ratio ({k}) {r[k]['per_s'] / e[k]['per_s']:.2f}")
     print("\nJSON " + json.dumps(results))
     return 0
-
 
 
 if __name__ == "__main__":

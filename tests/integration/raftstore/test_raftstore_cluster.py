@@ -145,6 +145,9 @@ def test_minority_replica_refuses_fresh_reads_and_writes(cluster):
     leader.client().post("/v1/put", {"key": "/m/a", "value": {"v": 1}})
     lone = cluster.replicas[0]
     others = [r for r in cluster.replicas if r is not lone]
+    # a commit needs two of three: wait until the lone one has applied it too
+    wait_until(lambda: (lone.client().post("/v1/get", {"key": "/m/a", "linearizable": False})
+                        .get("kv")), 5, what="the lone replica to apply the first write")
     for r in others:
         r.proc.signal(signal.SIGSTOP)
     try:
