@@ -137,6 +137,7 @@ def cluster(tmp_path_factory):
         down = subprocess.run([sys.executable, "-m", "cli.main", "cluster", "down", "--dir",
                                str(d)], capture_output=True, text=True, timeout=300, check=False)
         assert down.returncode == 0, down.stdout + down.stderr
+        assert "still run in" not in down.stdout + down.stderr, down.stdout + down.stderr
         left = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
         assert f"{PREFIX}-" not in left
         links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
