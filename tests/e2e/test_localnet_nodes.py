@@ -261,3 +261,20 @@ def test_down_leaves_nothing_behind(cluster):
     for n in spec.all_nodes():
         assert not n.docker_data_root.exists()
         assert not Path("/sys/fs/cgroup/memory", n.netns).exists()
+
+
+def test_netns_users_names_the_processes_left_in_a_namespace():
+    """What ``down`` warns about: a process still in a node namespace keeps it
+    (and its veth) alive after the name is gone."""
+    name = "coxt-users-probe"
+    subprocess.run(["ip", "netns", "add", name], check=True)
+    proc = subprocess.Popen(["ip", "netns", "exec", name, "sleep", "60"])
+    try:
+        wait_until(lambda: proc.pid in hostnet.netns_users(name), 5,
+                   what="the sleeper to be seen in the namespace")
+        assert os.getpid() not in hostnet.netns_users(name)
+    finally:
+        proc.kill()
+        proc.wait(5)
+        subprocess.run(["ip", "netns", "del", name], check=False)
+    assert hostnet.netns_users(name) == []
