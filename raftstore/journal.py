@@ -24,9 +24,9 @@ from typing import Any
 
 def fsync_path(path: str) -> None:
     """fsync a file and the directory that names it (so a rename is durable)."""
-    for target, flags in ((path, os.O_RDONLY), (os.path.dirname(path) or ".", os.O_RDONLY)):
+    for target in (path, os.path.dirname(path) or "."):
         try:
-            fd = os.open(target, flags)
+            fd = os.open(target, os.O_RDONLY)
         except FileNotFoundError:
             continue
         try:
@@ -57,10 +57,9 @@ class DurableJournal:
         """Make every change so far durable (a no-op when there is none)."""
         if not self.dirty:
             return
-        added = self._added
         os.fdatasync(self._fd)
         self.syncs += 1
-        self.synced_index, self._changed = added, False
+        self.synced_index, self._changed = self._added, False
 
     # ---- the log: changes are remembered until ``sync`` ----
 
