@@ -61,19 +61,43 @@ def test_a_closed_store_refuses_writes_clearly(stores):
 
 
 def test_an_acknowledged_write_is_on_disk_on_a_majority(stores):
-    """Raft's rule, which pysyncobj alone does not keep: an entry is synced
-    before the leader sends it and before a follower acknowledges it, so an
-    acknowledged write survives a power cut of every replica."""
+    """Raft's rule, which pysyncobj alone does not keep: a follower syncs an
+    entry before it acknowledges it, and the leader syncs it before counting
+    itself toward its commit, so an acknowledged write survives a power cut of
+    every replica. Checked at the moment of each acknowledgement and commit."""
     stores, _ = stores
     leader = wait_until(lambda: next((s for s in stores if s.is_leader()), None), 10,
                         what="a leader")
     journals = {s.config.self_addr: s._raft._SyncObj__raftLog for s in stores}
     assert all(isinstance(j, DurableJournal) for j in journals.values())
+    early: list[str] = []  # an acknowledgement or commit ahead of the disk
+    acks = []
+    for s in stores:
+        journal, transport = journals[s.config.self_addr], s._raft._SyncObj__transport
+        send, set_commit = transport.send, journal._inner.setRaftCommitIndex
+
+        def checked_send(node, message, send=send, journal=journal):
+            if isinstance(message, dict) and message.get("type") == "next_node_idx" \
+                    and message.get("success"):
+                acks.append(message["next_node_idx"] - 1)
+                if journal.synced_index < message["next_node_idx"] - 1:
+                    early.append(f"ack of {message['next_node_idx'] - 1} at "
+                                 f"{journal.synced_index}")
+            return send(node, message)
+
+        def checked_commit(index, s=s, set_commit=set_commit, journal=journal):
+            if s.is_leader() and journal.synced_index < index:
+                early.append(f"leader commit {index} at {journal.synced_index}")
+            return set_commit(index)
+
+        transport.send = checked_send
+        journal._inner.setRaftCommitIndex = checked_commit
     for n in range(20):
         leader.put(f"/durable/{n}", {"n": n})
         index = leader.status()["commit_index"]
         on_disk = [a for a, j in journals.items() if j.synced_index >= index]
         assert leader.config.self_addr in on_disk and len(on_disk) >= 2, (index, on_disk)
+    assert acks and not early, early
 
 
 def test_without_fsync_the_journal_is_pysyncobjs_own(tmp_path):
