@@ -3,8 +3,9 @@
 Built-in commands live in ``cli.commands`` and are imported on first use.
 ``cox master`` and ``cox node`` come from the ``coxswain.commands`` entry-point
 group (the CLI must not import ``master``/``node``); ``cox cluster`` from
-``cli.cluster``. A subcommand that fails to load is listed as unavailable and
-reports why when run, instead of breaking the whole CLI.
+``cli.commands.cluster`` (over the ``localcluster`` package). A subcommand
+that fails to load is listed as unavailable and reports why when run,
+instead of breaking the whole CLI.
 
 Every failure ends as one line on stderr and a distinct exit code
 (``cli.errors``); nothing escapes as a traceback.
@@ -23,7 +24,7 @@ from .commands.context import CliContext
 from .errors import EXIT_CODES_HELP, EXIT_ERROR, CliError, ReportedError, failure_for
 
 ENTRY_POINT_GROUP = "coxswain.commands"
-CLUSTER_COMMAND = "cli.cluster.command:cluster"
+CLUSTER_COMMAND = "cli.commands.cluster:cluster"
 
 BUILTINS: dict[str, str] = {
     "apply": "cli.commands.apply:apply",
@@ -61,7 +62,7 @@ def _describe_failure(e: BaseException) -> str:
 
 
 def _cluster_group() -> click.Command | None:
-    """``cli.cluster``'s group with ``status`` attached; None if it cannot be loaded."""
+    """The ``cox cluster`` group with ``status`` attached; None if it cannot be loaded."""
     from .commands.cluster_status import status_command
 
     try:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build coxswain/demo:latest from local files (no registry needed): Debian's
 # static /bin/busybox plus images/demo/ in a FROM scratch image. The local
-# cluster builds the same context from Python (cli/cluster/image.py).
+# cluster builds the same context from Python (localcluster/image.py).
 #   build-demo-image.sh [DOCKER_HOST]
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)

@@ -22,9 +22,9 @@ import psutil
 import pytest
 import requests
 
-from cli.cluster import hostnet, seal
-from cli.cluster.readiness import admin_token
-from cli.cluster.spec import ClusterSpec
+from localcluster import hostnet, seal
+from localcluster.readiness import admin_token
+from localcluster.spec import ClusterSpec
 
 
 def _have(module: str) -> bool:

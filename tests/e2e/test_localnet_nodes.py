@@ -25,9 +25,9 @@ import psutil
 import pytest
 import requests
 
-from cli.cluster import dockerd, hostnet, procs, seal
-from cli.cluster.machinery import LocalCluster
-from cli.cluster.spec import ClusterSpec
+from localcluster import dockerd, hostnet, procs, seal
+from localcluster.machinery import LocalCluster
+from localcluster.spec import ClusterSpec
 from tests.support import wait_until
 
 pytestmark = [

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli.cluster import image, seal
-from cli.cluster.command import cluster
-from cli.cluster.spec import ClusterSpec
+from cli.commands.cluster import cluster
+from localcluster import image, seal
+from localcluster.spec import ClusterSpec
 
 
 def fake_files(tmp_path: Path, busybox: bytes = b"\x7fELF") -> dict[str, Path]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cli.cluster.plan import Observed, Step, conflict, owner_tag, plan_down, plan_up
-from cli.cluster.spec import ClusterSpec
+from localcluster.plan import Observed, Step, conflict, owner_tag, plan_down, plan_up
+from localcluster.spec import ClusterSpec
 
 SPEC = ClusterSpec(dir=Path("/tmp/c"), masters=3, nodes=2)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from cli.cluster import procs
+from localcluster import procs
 from tests.support import wait_until
 
 TRAPS_TERM = ("import signal, sys, time\n"

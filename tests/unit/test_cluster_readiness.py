@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from cli.cluster.readiness import NotReady, wait
+from localcluster.readiness import NotReady, wait
 
 
 class FakeApi:

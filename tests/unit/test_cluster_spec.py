@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from cli.cluster.argv import (
+from localcluster.argv import (
     agent_argv,
     dockerd_argv,
     master_argv,
     master_init_argv,
     program_argv,
 )
-from cli.cluster.spec import ClusterSpec, SpecError
+from localcluster.spec import ClusterSpec, SpecError
 
 SPEC = ClusterSpec(dir=Path("/srv/c"))
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from cli.cluster import state
-from cli.cluster.machinery import ClusterError, ensure_node_token
-from cli.cluster.readiness import admin_token, nodes_ready
-from cli.cluster.spec import ClusterSpec
-from cli.cluster.state import ClusterState, MasterRecord, NodeRecord, StateError
+from localcluster import state
+from localcluster.machinery import ClusterError, ensure_node_token
+from localcluster.readiness import admin_token, nodes_ready
+from localcluster.spec import ClusterSpec
+from localcluster.state import ClusterState, MasterRecord, NodeRecord, StateError
 
 
 def sample(tmp_path: Path) -> ClusterState:

@@ -1,7 +1,8 @@
 """``cox cluster up`` / ``cox cluster down``: a whole cluster on this machine.
 
-Registered in cli/main.py as ``cli.cluster.command:cluster``; other
-subcommands (``status``) may be added to this group by the CLI.
+Registered in cli/main.py as ``cli.commands.cluster:cluster``; other
+subcommands (``status``) may be added to this group by the CLI. The host
+plumbing behind it is the ``localcluster`` package.
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ from pathlib import Path
 
 import click
 
-from .dockerd import DockerdError
-from .hostnet import NetworkError
-from .image import ImageError
-from .machinery import ClusterError, LocalCluster, load_spec
-from .spec import ClusterSpec, SpecError
-from .state import StateError
+from localcluster.dockerd import DockerdError
+from localcluster.hostnet import NetworkError
+from localcluster.image import ImageError
+from localcluster.machinery import ClusterError, LocalCluster, load_spec
+from localcluster.spec import ClusterSpec, SpecError
+from localcluster.state import StateError
 
 FAILURES = (ClusterError, SpecError, StateError, NetworkError, DockerdError, ImageError)
 

@@ -20,7 +20,7 @@ import docker.errors
 
 DIGEST_LABEL = "io.coxswain.demo.context-digest"
 BUSYBOX = Path("/bin/busybox")
-DEMO_DIR = Path(__file__).resolve().parents[2] / "images" / "demo"
+DEMO_DIR = Path(__file__).resolve().parents[1] / "images" / "demo"
 
 
 class ImageError(RuntimeError):
