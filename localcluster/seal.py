@@ -1,7 +1,7 @@
 """The host's seal table: nothing from the cluster bridge leaves the machine.
 
-One ``inet`` table (``coxswain-seal``), programmed over netlink with pyroute2
-in a single transaction:
+One ``inet`` table (``coxswain-seal``), a ``netproxy`` plan written by
+netproxy's encoder in a single netlink batch:
 
     chain forward   (hook forward, priority filter - 5)
         iifname BR oifname BR accept          # node <-> node through the host
@@ -21,25 +21,29 @@ sees that they did.
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 from dataclasses import dataclass
 
-from pyroute2.netlink.nfnetlink.nftsocket import NFT_MSG_NEWCHAIN, Cmp, Regs, nft_chain_msg
-from pyroute2.nftables.expressions import genex, verdict
 from pyroute2.nftables.main import NFTables
+
+from netproxy.nftables import FAMILIES
+from netproxy.plan import (
+    Accept,
+    Chain,
+    Counter,
+    Drop,
+    Hook,
+    MatchDaddrNet,
+    MatchIfname,
+    MatchNfprotoIpv4,
+    Plan,
+    Rule,
+)
+from netproxy.table import NftError, NftTable
 
 from .spec import ClusterSpec
 
-NFPROTO_INET = 1
-NFPROTO_IPV4 = 2
-META_NFPROTO = 15
-META_IIFNAME = 6
-META_OIFNAME = 7
-PAYLOAD_NETWORK_HEADER = 1
-NF_DROP, NF_ACCEPT = 0, 1
+FAMILY = "inet"
 PRIORITY_FILTER = 0
-NF_INET_INGRESS = 5
 
 # Rule order inside each chain; counters are read back by position.
 FORWARD_RULES = ("bridged", "escaped", "intruded")
@@ -54,58 +58,28 @@ class SealCounters:
     cluster: int  # arrived for the pod CIDR: blackholed
 
 
-# ---- expressions --------------------------------------------------------------
+def _counted_daddr(cidr: str) -> Rule:
+    return (MatchNfprotoIpv4(), MatchDaddrNet(cidr), Counter())
 
 
-def _meta(key: int) -> list:
-    return [genex("meta", {"key": key, "dreg": Regs.NFT_REG_1})]
-
-
-def _cmp(data: bytes, op: int = Cmp.NFT_CMP_EQ) -> list:
-    return [genex("cmp", {"sreg": Regs.NFT_REG_1, "op": op,
-                          "data": {"attrs": [("NFTA_DATA_VALUE", data)]}})]
-
-
-def _ifname(name: str, op: int = Cmp.NFT_CMP_EQ, key: int = META_IIFNAME) -> list:
-    return _meta(key) + _cmp(name.encode().ljust(16, b"\0"), op)
-
-
-def _ip_daddr_in(cidr: str) -> list:
-    net = ipaddress.IPv4Network(cidr)
-    return (_meta(META_NFPROTO) + _cmp(bytes([NFPROTO_IPV4]))
-            + [genex("payload", {"dreg": Regs.NFT_REG_1, "base": PAYLOAD_NETWORK_HEADER,
-                                 "offset": 16, "len": 4}),
-               genex("bitwise", {"sreg": Regs.NFT_REG_1, "dreg": Regs.NFT_REG_1, "len": 4,
-                                 "mask": {"attrs": [("NFTA_DATA_VALUE", net.netmask.packed)]},
-                                 "xor": {"attrs": [("NFTA_DATA_VALUE", b"\0\0\0\0")]}})]
-            + _cmp(socket.inet_aton(str(net.network_address))))
-
-
-def _counter() -> list:
-    return [genex("counter", {"bytes": 0, "packets": 0})]
-
-
-def rules(spec: ClusterSpec) -> dict[str, list[list]]:
-    """The seal rules per chain, in FORWARD_RULES / INGRESS_RULES order (pure)."""
-    br = spec.bridge
-    return {
-        "forward": [
-            _ifname(br) + _ifname(br, key=META_OIFNAME) + verdict(NF_ACCEPT),
-            _ifname(br) + _counter() + verdict(NF_DROP),
-            _ifname(br, key=META_OIFNAME) + _counter() + verdict(NF_DROP),
-        ],
-        "ingress": [
-            _ip_daddr_in(spec.service_cidr) + _counter(),
-            _ip_daddr_in(spec.cluster_cidr) + _counter(),
-        ],
-    }
+def plan(spec: ClusterSpec) -> Plan:
+    """The seal table, rules in FORWARD_RULES / INGRESS_RULES order (pure)."""
+    into_br, out_of_br = MatchIfname(spec.bridge), MatchIfname(spec.bridge, out=True)
+    forward = Chain("forward", hook=Hook("forward", "filter", PRIORITY_FILTER - 5), rules=(
+        (into_br, out_of_br, Accept()),
+        (into_br, Counter(), Drop()),
+        (out_of_br, Counter(), Drop()),
+    ))
+    ingress = Chain("ingress", hook=Hook("ingress", "filter", PRIORITY_FILTER, device=spec.bridge),
+                    rules=(_counted_daddr(spec.service_cidr), _counted_daddr(spec.cluster_cidr)))
+    return Plan(spec.seal_table, (forward, ingress), maps=(), sets=(), family=FAMILY)
 
 
 # ---- netlink --------------------------------------------------------------------
 
 
 def _nft() -> NFTables:
-    return NFTables(nfgen_family=NFPROTO_INET)
+    return NFTables(nfgen_family=FAMILIES[FAMILY])
 
 
 def tables() -> set[str]:
@@ -117,45 +91,26 @@ def tables() -> set[str]:
 
 
 def create(spec: ClusterSpec) -> None:
-    """(Re)create the table with its chains and rules in one transaction. The
-    ingress chain is bound to the bridge device, so it follows the bridge."""
-    delete(spec.seal_table)
-    nft = _nft()
+    """(Re)create the table with its chains and rules in one transaction,
+    replacing one of the same name. The ingress chain is bound to the bridge
+    device, so it follows the bridge."""
+    table = NftTable(spec.seal_table, family=FAMILY)
     try:
-        nft.begin()
-        nft.table("add", name=spec.seal_table)
-        nft.chain("add", table=spec.seal_table, name="forward", hook="forward", type="filter",
-                  policy=NF_ACCEPT, priority=PRIORITY_FILTER - 5)
-        # pyroute2's chain() knows only the five IP hooks; a device-bound
-        # ingress hook goes through its generic command path.
-        ingress = {"table": spec.seal_table, "name": "ingress", "type": "filter",
-                   "policy": NF_ACCEPT,
-                   "hook": {"attrs": [["NFTA_HOOK_HOOKNUM", NF_INET_INGRESS],
-                                      ["NFTA_HOOK_PRIORITY", PRIORITY_FILTER],
-                                      ["NFTA_HOOK_DEV", spec.bridge]]}}
-        nft._run_with_cleanup(nft.asyncore._command, nft_chain_msg,
-                              {"add": NFT_MSG_NEWCHAIN}, "add", ingress)
-        for chain, exprs in rules(spec).items():
-            for expr in exprs:
-                nft.rule("add", table=spec.seal_table, chain=chain, expressions=(expr,))
-        nft.commit()
+        table.apply(plan(spec))
+    except NftError as e:
+        raise RuntimeError(f"the kernel did not accept nftables table {spec.seal_table}: "
+                           f"{e}") from None
     finally:
-        nft.close()
-    # The batch's outcome is not reported back through pyroute2's sync API:
-    # read the table back, so a refused rule fails here and not silently.
-    try:
-        counters(spec.seal_table)
-    except LookupError:
-        raise RuntimeError(f"the kernel did not accept nftables table {spec.seal_table}") from None
+        table.close()
 
 
 def delete(table: str) -> None:
-    if table in tables():
-        nft = _nft()
-        try:
-            nft.table("del", name=table)
-        finally:
-            nft.close()
+    """Remove the table; fine if it is not there."""
+    t = NftTable(table, family=FAMILY)
+    try:
+        t.delete()
+    finally:
+        t.close()
 
 
 def counters(table: str) -> SealCounters:

@@ -14,7 +14,7 @@ order the kernel accepts inside one batch:
    chains.
 
 It returns None when only a full replace will do: a base (hooked) chain or
-the set of maps differs, or the table name changed.
+the set of maps differs, or the table's name or family changed.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def _shape(obj: VerdictMap | AddrSet) -> tuple:
 
 
 def diff(old: Plan, new: Plan) -> Delta | None:
-    if old.table != new.table:
+    if (old.table, old.family) != (new.table, new.family):
         return None
     old_sets, new_sets = _containers(old), _containers(new)
     if {n: _shape(s) for n, s in old_sets.items()} != {n: _shape(s) for n, s in new_sets.items()}:

@@ -10,6 +10,7 @@ a small change only encodes what changed.
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import struct
 import zlib
@@ -21,6 +22,7 @@ from pyroute2.netlink.nfnetlink.nftsocket import (
     DATA_TYPE_INET_SERVICE,
     DATA_TYPE_INTEGER,
     DATA_TYPE_IPADDR,
+    NFPROTO_INET,
     NFPROTO_IPV4,
     NFT_MSG_DELCHAIN,
     NFT_MSG_DELRULE,
@@ -33,18 +35,24 @@ from pyroute2.netlink.nfnetlink.nftsocket import (
 )
 
 from .delta import Delta
-from .nlattr import LIST_ELEM, attr, be32, message, nest, string, u8
+from .nlattr import LIST_ELEM, attr, be32, be64, message, nest, string, u8
 from .plan import (
+    Accept,
     AddrSet,
     Chain,
     ClearMark,
+    Counter,
     Dnat,
+    Drop,
     Goto,
     Jump,
     Masquerade,
     MatchCtNew,
     MatchDaddrIn,
+    MatchDaddrNet,
+    MatchIfname,
     MatchMark,
+    MatchNfprotoIpv4,
     MatchProto,
     MatchSaddr,
     NumgenIs,
@@ -57,8 +65,11 @@ from .plan import (
     Vmap,
 )
 
-HOOKS = {"prerouting": 0, "input": 1, "forward": 2, "output": 3, "postrouting": 4}
+FAMILIES = {"ip": NFPROTO_IPV4, "inet": NFPROTO_INET}
+# ingress: NF_INET_INGRESS, a hook of inet tables only (bound to one device)
+HOOKS = {"prerouting": 0, "input": 1, "forward": 2, "output": 3, "postrouting": 4, "ingress": 5}
 IPPROTO = {"tcp": socket.IPPROTO_TCP, "udp": socket.IPPROTO_UDP}
+NF_DROP = 0
 NF_ACCEPT = 1
 NFT_JUMP = -3
 NFT_GOTO = -4
@@ -66,6 +77,9 @@ NFT_DATA_VERDICT = 0xFFFFFF00
 NFT_META_MARK = 3
 NFT_CT_STATE = 0
 IP_CT_NEW_BIT = 0x8  # NF_CT_STATE_BIT(IP_CT_NEW)
+NFT_META_IIFNAME = 6
+NFT_META_OIFNAME = 7
+NFT_META_NFPROTO = 15
 NFT_META_L4PROTO = 16
 NFT_PAYLOAD_NETWORK = 1
 NFT_PAYLOAD_TRANSPORT = 2
@@ -75,6 +89,7 @@ NFT_REG_2 = 2
 NFT_REG32_00 = 8
 NFT_CMP_EQ = 0
 NFT_CMP_NEQ = 1
+IFNAMSIZ = 16  # nft compares interface names as the whole zero-padded array
 NFT_NG_RANDOM = 1
 NFT_NAT_DNAT = 1
 NF_NAT_RANGE_PROTO_SPECIFIED = 0x2
@@ -159,18 +174,30 @@ def _mark_load() -> bytes:
     return _expr("meta", be32("NFTA_META_DREG", NFT_REG_1), be32("NFTA_META_KEY", NFT_META_MARK))
 
 
-def _bitwise(mask: int, xor: int) -> bytes:
+def _bitwise(mask: bytes, xor: bytes) -> bytes:
     return _expr("bitwise", be32("NFTA_BITWISE_SREG", NFT_REG_1),
                  be32("NFTA_BITWISE_DREG", NFT_REG_1), be32("NFTA_BITWISE_LEN", 4),
-                 _data("NFTA_BITWISE_MASK", _u32(mask)), _data("NFTA_BITWISE_XOR", _u32(xor)))
+                 _data("NFTA_BITWISE_MASK", mask), _data("NFTA_BITWISE_XOR", xor))
 
 
 def _mark_update(mask: int, xor: int) -> list[bytes]:
-    return [_mark_load(), _bitwise(mask, xor),
+    return [_mark_load(), _bitwise(_u32(mask), _u32(xor)),
             _expr("meta", be32("NFTA_META_SREG", NFT_REG_1), be32("NFTA_META_KEY", NFT_META_MARK))]
 
 
-def _immediate_verdict(code: int, chain: str) -> bytes:
+def _meta_cmp(key: int, value: bytes) -> list[bytes]:
+    return [_expr("meta", be32("NFTA_META_DREG", NFT_REG_1), be32("NFTA_META_KEY", key)),
+            _cmp(NFT_CMP_EQ, value)]
+
+
+def _daddr_in_net(cidr: str) -> list[bytes]:
+    """Always masked, even for a byte-aligned prefix (which nft would shorten)."""
+    net = ipaddress.IPv4Network(cidr)
+    return [_load("ip daddr", NFT_REG_1), _bitwise(net.netmask.packed, bytes(4)),
+            _cmp(NFT_CMP_EQ, net.network_address.packed)]
+
+
+def _immediate_verdict(code: int, chain: str | None = None) -> bytes:
     return _expr("immediate", be32("NFTA_IMMEDIATE_DREG", NFT_REG_VERDICT),
                  _verdict("NFTA_IMMEDIATE_DATA", code, chain))
 
@@ -186,9 +213,9 @@ def statement_exprs(st: Statement) -> list[bytes]:
             return [_load("ip daddr", NFT_REG_1), _lookup(set_name, verdict=False)]
         case MatchCtNew():
             return [_expr("ct", be32("NFTA_CT_DREG", NFT_REG_1), be32("NFTA_CT_KEY", NFT_CT_STATE)),
-                    _bitwise(IP_CT_NEW_BIT, 0), _cmp(NFT_CMP_NEQ, _u32(0))]
+                    _bitwise(_u32(IP_CT_NEW_BIT), _u32(0)), _cmp(NFT_CMP_NEQ, _u32(0))]
         case MatchMark(mask):
-            return [_mark_load(), _bitwise(mask, 0), _cmp(NFT_CMP_NEQ, _u32(0))]
+            return [_mark_load(), _bitwise(_u32(mask), _u32(0)), _cmp(NFT_CMP_NEQ, _u32(0))]
         case SetMark(mask):
             return _mark_update(0xFFFFFFFF ^ mask, mask)
         case ClearMark(mask):
@@ -220,6 +247,20 @@ def statement_exprs(st: Statement) -> list[bytes]:
                               u8("NFTA_REJECT_ICMP_CODE", 0))]
             return [_expr("reject", be32("NFTA_REJECT_TYPE", NFT_REJECT_ICMP_UNREACH),
                           u8("NFTA_REJECT_ICMP_CODE", ICMP_PORT_UNREACH))]
+        case MatchIfname(name, out):
+            return _meta_cmp(NFT_META_OIFNAME if out else NFT_META_IIFNAME,
+                             name.encode().ljust(IFNAMSIZ, b"\0"))
+        case MatchNfprotoIpv4():
+            return _meta_cmp(NFT_META_NFPROTO, bytes([NFPROTO_IPV4]))
+        case MatchDaddrNet(cidr):
+            return _daddr_in_net(cidr)
+        case Counter():
+            return [_expr("counter", be64("NFTA_COUNTER_BYTES", 0),
+                          be64("NFTA_COUNTER_PACKETS", 0))]
+        case Accept():
+            return [_immediate_verdict(NF_ACCEPT)]
+        case Drop():
+            return [_immediate_verdict(NF_DROP)]
         case Jump(chain):
             return [_immediate_verdict(NFT_JUMP, chain)]
         case Goto(chain):
@@ -256,31 +297,36 @@ def encode_key(key: tuple[str, ...], values: tuple[str | int, ...]) -> bytes:
 
 # ---- messages ------------------------------------------------------------------------------
 
-def table_message(table: str, op: int = NFT_MSG_NEWTABLE) -> bytes:
+# Every message builder takes the table's family by name ("ip", "inet"), as Plan.family.
+
+def table_message(table: str, op: int = NFT_MSG_NEWTABLE, family: str = "ip") -> bytes:
     flags = NLM_F_CREATE if op == NFT_MSG_NEWTABLE else 0
-    return message(op, flags, string("NFTA_TABLE_NAME", table))
+    return message(op, flags, string("NFTA_TABLE_NAME", table), family=FAMILIES[family])
 
 
-def chain_message(table: str, chain: Chain) -> bytes:
+def chain_message(table: str, chain: Chain, family: str = "ip") -> bytes:
     attrs = [string("NFTA_CHAIN_TABLE", table), string("NFTA_CHAIN_NAME", chain.name)]
     if chain.hook is not None:
+        hook = [be32("NFTA_HOOK_HOOKNUM", HOOKS[chain.hook.hook]),
+                be32("NFTA_HOOK_PRIORITY", chain.hook.priority)]
+        if chain.hook.device is not None:
+            hook.append(string("NFTA_HOOK_DEV", chain.hook.device))
         attrs += [
-            nest("NFTA_CHAIN_HOOK", be32("NFTA_HOOK_HOOKNUM", HOOKS[chain.hook.hook]),
-                 be32("NFTA_HOOK_PRIORITY", chain.hook.priority)),
+            nest("NFTA_CHAIN_HOOK", *hook),
             be32("NFTA_CHAIN_POLICY", NF_ACCEPT),
             string("NFTA_CHAIN_TYPE", chain.hook.type),
         ]
-    return message(NFT_MSG_NEWCHAIN, NLM_F_CREATE, *attrs)
+    return message(NFT_MSG_NEWCHAIN, NLM_F_CREATE, *attrs, family=FAMILIES[family])
 
 
-def rule_message(table: str, chain: str, rule: Rule) -> bytes:
+def rule_message(table: str, chain: str, rule: Rule, family: str = "ip") -> bytes:
     exprs = [e for st in rule for e in statement_exprs(st)]
     return message(NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND,
                    string("NFTA_RULE_TABLE", table), string("NFTA_RULE_CHAIN", chain),
-                   nest("NFTA_RULE_EXPRESSIONS", *exprs))
+                   nest("NFTA_RULE_EXPRESSIONS", *exprs), family=FAMILIES[family])
 
 
-def set_message(table: str, obj: VerdictMap | AddrSet) -> bytes:
+def set_message(table: str, obj: VerdictMap | AddrSet, family: str = "ip") -> bytes:
     ktype, klen = key_type(obj.key)
     attrs = [string("NFTA_SET_TABLE", table), string("NFTA_SET_NAME", obj.name)]
     if isinstance(obj, VerdictMap):
@@ -291,11 +337,11 @@ def set_message(table: str, obj: VerdictMap | AddrSet) -> bytes:
         attrs += [be32("NFTA_SET_FLAGS", 0), be32("NFTA_SET_KEY_TYPE", ktype),
                   be32("NFTA_SET_KEY_LEN", klen)]
     attrs.append(be32("NFTA_SET_ID", zlib.crc32(obj.name.encode()) & 0x7FFFFFFF or 1))
-    return message(NFT_MSG_NEWSET, NLM_F_CREATE, *attrs)
+    return message(NFT_MSG_NEWSET, NLM_F_CREATE, *attrs, family=FAMILIES[family])
 
 
 def element_messages(table: str, obj: VerdictMap | AddrSet,
-                     delete: bool = False) -> Iterator[bytes]:
+                     delete: bool = False, family: str = "ip") -> Iterator[bytes]:
     """NEWSETELEM (or, with ``delete``, DELSETELEM: keys only) messages for
     the elements of ``obj``, a few hundred per message."""
     elems: list[bytes] = []
@@ -314,31 +360,32 @@ def element_messages(table: str, obj: VerdictMap | AddrSet,
                       string("NFTA_SET_ELEM_LIST_SET", obj.name),
                       # items numbered 1, 2, ... as libnftnl does
                       nest("NFTA_SET_ELEM_LIST_ELEMENTS",
-                           *(nest(n, e) for n, e in enumerate(chunk, 1))))
+                           *(nest(n, e) for n, e in enumerate(chunk, 1))),
+                      family=FAMILIES[family])
 
 
-def flush_chain_message(table: str, chain: str) -> bytes:
+def flush_chain_message(table: str, chain: str, family: str = "ip") -> bytes:
     """DELRULE without a handle: every rule of the chain."""
     return message(NFT_MSG_DELRULE, 0, string("NFTA_RULE_TABLE", table),
-                   string("NFTA_RULE_CHAIN", chain))
+                   string("NFTA_RULE_CHAIN", chain), family=FAMILIES[family])
 
 
-def delete_chain_message(table: str, chain: str) -> bytes:
+def delete_chain_message(table: str, chain: str, family: str = "ip") -> bytes:
     return message(NFT_MSG_DELCHAIN, 0, string("NFTA_CHAIN_TABLE", table),
-                   string("NFTA_CHAIN_NAME", chain))
+                   string("NFTA_CHAIN_NAME", chain), family=FAMILIES[family])
 
 
-def delta_messages(table: str, delta: Delta) -> list[bytes]:
+def delta_messages(table: str, delta: Delta, family: str = "ip") -> list[bytes]:
     """The edits of ``delta`` in the order ``netproxy.delta`` describes."""
-    out = [flush_chain_message(table, c) for c in delta.flush_chains]
+    out = [flush_chain_message(table, c, family) for c in delta.flush_chains]
     for s in delta.del_elements:
-        out += element_messages(table, s, delete=True)
-    out += [delete_chain_message(table, c) for c in delta.del_chains]
-    out += [chain_message(table, c) for c in delta.add_chains]
+        out += element_messages(table, s, delete=True, family=family)
+    out += [delete_chain_message(table, c, family) for c in delta.del_chains]
+    out += [chain_message(table, c, family) for c in delta.add_chains]
     for s in delta.add_elements:
-        out += element_messages(table, s)
+        out += element_messages(table, s, family=family)
     for c in delta.add_rules:
-        out += [rule_message(table, c.name, r) for r in c.rules]
+        out += [rule_message(table, c.name, r, family) for r in c.rules]
     return out
 
 
@@ -359,18 +406,20 @@ class Encoder:
     def messages(self, plan: Plan) -> list[bytes]:
         """Every message that creates ``plan``'s table from nothing, in an
         order the kernel accepts: objects before what refers to them."""
-        t = plan.table
+        t, f = plan.table, plan.family
         fresh: dict[tuple, list[bytes]] = {}
-        out = [table_message(t)]
+        out = [table_message(t, family=f)]
         for c in plan.chains:
-            out += self._get(("chain", t, c.name, c.hook), lambda c=c: [chain_message(t, c)], fresh)
+            out += self._get(("chain", f, t, c.name, c.hook),
+                             lambda c=c: [chain_message(t, c, f)], fresh)
         for s in (*plan.sets, *plan.maps):
-            out += self._get(("set", t, s), lambda s=s: [set_message(t, s)], fresh)
+            out += self._get(("set", f, t, s), lambda s=s: [set_message(t, s, f)], fresh)
         for s in (*plan.sets, *plan.maps):
-            out += self._get(("elems", t, s), lambda s=s: element_messages(t, s), fresh)
+            out += self._get(("elems", f, t, s), lambda s=s: element_messages(t, s, family=f),
+                             fresh)
         for c in plan.chains:
             for r in c.rules:
-                out += self._get(("rule", t, c.name, r), lambda c=c, r=r: [rule_message(t, c.name, r)],
-                                 fresh)
+                out += self._get(("rule", f, t, c.name, r),
+                                 lambda c=c, r=r: [rule_message(t, c.name, r, f)], fresh)
         self._cache = fresh
         return out

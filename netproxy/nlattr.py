@@ -41,7 +41,8 @@ ATTR = _ids(
     nft_set_elem_list_msg, _elem, _elem.data_attributes, _elem.data_attributes.verdict_attributes,
     nft_gen_msg, _expr, _expr.nft_payload, _expr.nft_meta, _expr.nft_cmp, _expr.nft_lookup,
     _expr.nft_bitwise, _expr.nft_numgen, _expr.nft_immediate, _expr.nft_nat, _expr.nft_reject,
-    _expr.nft_masq, _expr.nft_ct, nft_data.nfta_data, nft_data.nfta_data.verdict,
+    _expr.nft_masq, _expr.nft_ct, _expr.nft_counter, nft_data.nfta_data,
+    nft_data.nfta_data.verdict,
 )
 LIST_ELEM = 1  # NFTA_LIST_ELEM: each item of an attribute array
 
@@ -64,6 +65,10 @@ def string(name: str, value: str) -> bytes:
 
 def be32(name: str, value: int) -> bytes:
     return attr(name, struct.pack(">I", value & 0xFFFFFFFF))
+
+
+def be64(name: str, value: int) -> bytes:
+    return attr(name, struct.pack(">Q", value))
 
 
 def u8(name: str, value: int) -> bytes:

@@ -31,6 +31,8 @@ maps instead, so connections are refused at once.
 
 Every structure is a frozen dataclass with sorted contents, so two plans
 from the same input compare equal and an unchanged re-sync writes nothing.
+The same building blocks describe other tables too (``localcluster.seal``:
+an ``inet`` table with a device-bound ingress chain).
 """
 
 from __future__ import annotations
@@ -144,6 +146,39 @@ class Reject:
 
 
 @dataclass(frozen=True)
+class MatchIfname:
+    """``iifname NAME``, or with ``out`` ``oifname NAME``"""
+    name: str
+    out: bool = False
+
+
+@dataclass(frozen=True)
+class MatchNfprotoIpv4:
+    """``meta nfproto ipv4`` (in an ``inet`` table, what an ``ip ...`` match needs first)"""
+
+
+@dataclass(frozen=True)
+class MatchDaddrNet:
+    """``ip daddr A.B.C.D/N``"""
+    cidr: str
+
+
+@dataclass(frozen=True)
+class Counter:
+    """``counter``"""
+
+
+@dataclass(frozen=True)
+class Accept:
+    """``accept``"""
+
+
+@dataclass(frozen=True)
+class Drop:
+    """``drop``"""
+
+
+@dataclass(frozen=True)
 class Jump:
     chain: str
 
@@ -154,7 +189,8 @@ class Goto:
 
 
 Statement = (MatchProto | MatchSaddr | MatchDaddrIn | MatchCtNew | MatchMark | SetMark | ClearMark | Vmap
-             | NumgenIs | Dnat | Masquerade | Reject | Jump | Goto)
+             | NumgenIs | Dnat | Masquerade | Reject | MatchIfname | MatchNfprotoIpv4
+             | MatchDaddrNet | Counter | Accept | Drop | Jump | Goto)
 Rule = tuple[Statement, ...]
 
 
@@ -162,9 +198,10 @@ Rule = tuple[Statement, ...]
 
 @dataclass(frozen=True)
 class Hook:
-    hook: str  # prerouting | output | postrouting
+    hook: str  # prerouting | input | forward | output | postrouting | ingress (inet only)
     type: str  # nat | filter
     priority: int
+    device: str | None = None  # the device an ingress hook is bound to
 
 
 @dataclass(frozen=True)
@@ -209,6 +246,7 @@ class Plan:
     udp_routes: tuple[UdpRoute, ...] = ()
     # Why some input was left out; not part of the table, so not compared.
     notes: tuple[str, ...] = field(default=(), compare=False)
+    family: str = "ip"  # the table's nftables family: ip | inet
 
     def chain(self, name: str) -> Chain:
         return next(c for c in self.chains if c.name == name)

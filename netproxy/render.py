@@ -7,16 +7,22 @@ written by ``netproxy.nftables`` over netlink, never from this text.
 from __future__ import annotations
 
 from .plan import (
+    Accept,
     AddrSet,
     Chain,
     ClearMark,
+    Counter,
     Dnat,
+    Drop,
     Goto,
     Jump,
     Masquerade,
     MatchCtNew,
     MatchDaddrIn,
+    MatchDaddrNet,
+    MatchIfname,
     MatchMark,
+    MatchNfprotoIpv4,
     MatchProto,
     MatchSaddr,
     NumgenIs,
@@ -59,6 +65,18 @@ def statement(st: Statement) -> str:
             return "masquerade"
         case Reject(tcp_reset):
             return "reject with tcp reset" if tcp_reset else "reject"
+        case MatchIfname(name, out):
+            return f'{"oifname" if out else "iifname"} "{name}"'
+        case MatchNfprotoIpv4():
+            return "meta nfproto ipv4"
+        case MatchDaddrNet(cidr):
+            return f"ip daddr {cidr}"
+        case Counter():
+            return "counter"
+        case Accept():
+            return "accept"
+        case Drop():
+            return "drop"
         case Jump(chain):
             return f"jump {_q(chain)}"
         case Goto(chain):
@@ -69,8 +87,9 @@ def statement(st: Statement) -> str:
 def _chain(c: Chain) -> list[str]:
     out = [f"\tchain {_q(c.name)} {{"]
     if c.hook:
-        out.append(f"\t\ttype {c.hook.type} hook {c.hook.hook} priority {c.hook.priority}; "
-                   "policy accept;")
+        device = f' device "{c.hook.device}"' if c.hook.device is not None else ""
+        out.append(f"\t\ttype {c.hook.type} hook {c.hook.hook}{device} "
+                   f"priority {c.hook.priority}; policy accept;")
     out += ["\t\t" + " ".join(statement(s) for s in rule) for rule in c.rules]
     out.append("\t}")
     return out
@@ -99,7 +118,7 @@ def _set(s: AddrSet) -> list[str]:
 
 
 def render(plan: Plan) -> str:
-    lines = [f"table ip {plan.table} {{"]
+    lines = [f"table {plan.family} {plan.table} {{"]
     for s in plan.sets:
         lines += _set(s)
     for m in plan.maps:

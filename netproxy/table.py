@@ -45,7 +45,7 @@ from pyroute2.netlink.nfnetlink.nftsocket import (
 )
 
 from .delta import diff
-from .nftables import Encoder, delta_messages, table_message
+from .nftables import FAMILIES, Encoder, delta_messages, table_message
 from .nlattr import batch_marker, message, string
 from .plan import Plan
 
@@ -88,9 +88,10 @@ class NftTable:
     given to ``apply``. Not thread-safe: one owner (the proxy loop); use a
     second instance to look at the table from elsewhere."""
 
-    def __init__(self, table: str, netns: str | None = None) -> None:
+    def __init__(self, table: str, netns: str | None = None, family: str = "ip") -> None:
         self.table = table
         self.netns = netns
+        self.family = family  # "ip" or "inet"; plans given to apply() must match
         self.applied: Plan | None = None
         self.transactions = 0  # batches sent: a no-change re-sync adds none
         self.incremental_writes = 0  # of which edits rather than a full replace
@@ -109,14 +110,15 @@ class NftTable:
         After a successful apply only the difference is sent (``delta``);
         the first apply, one after a failure, and a change of base chains or
         maps replace the whole table."""
-        if plan.table != self.table:
-            raise ValueError(f"plan is for table {plan.table!r}, not {self.table!r}")
+        if (plan.table, plan.family) != (self.table, self.family):
+            raise ValueError(f"plan is for table {plan.family} {plan.table!r}, "
+                             f"not {self.family} {self.table!r}")
         if plan == self.applied:
             return False
         delta = diff(self.applied, plan) if self.applied is not None else None
         if delta is not None:
             try:
-                self._transact(delta_messages(self.table, delta))
+                self._transact(delta_messages(self.table, delta, self.family))
                 self.applied = plan
                 self.incremental_writes += 1
                 return True
@@ -126,15 +128,19 @@ class NftTable:
                             self.table, e)
         body = self._encoder.messages(plan)
         # NEWTABLE, DELTABLE, then the table afresh: valid whether or not it exists.
-        self._transact([table_message(self.table), table_message(self.table, NFT_MSG_DELTABLE),
-                        *body])
+        self._transact([*self._drop_table(), *body])
         self.applied = plan
         return True
 
     def delete(self) -> None:
         """Remove the table (and everything in it); fine if it is not there."""
-        self._transact([table_message(self.table), table_message(self.table, NFT_MSG_DELTABLE)])
+        self._transact(self._drop_table())
         self.applied = None
+
+    def _drop_table(self) -> list[bytes]:
+        """NEWTABLE, DELTABLE: in a batch, no table afterwards whether or not it existed."""
+        return [table_message(self.table, family=self.family),
+                table_message(self.table, NFT_MSG_DELTABLE, family=self.family)]
 
     def exists(self) -> bool:
         reply = self._request(NFT_MSG_GETTABLE, [string("NFTA_TABLE_NAME", self.table)],
@@ -231,7 +237,7 @@ class NftTable:
                  missing_ok: bool = False) -> bytes | None:
         sock = self._socket()
         seq = self._next_seq()
-        data = bytearray(message(msg_type, NLM_F_ACK, *attrs))
+        data = bytearray(message(msg_type, NLM_F_ACK, *attrs, family=FAMILIES[self.family]))
         struct.pack_into("=I", data, 8, seq)
         sock.sendto(bytes(data), (0, 0))
         sock.settimeout(10)

@@ -9,14 +9,17 @@ import struct
 from pyroute2.netlink import NLM_F_APPEND, NLM_F_CREATE, NLM_F_REQUEST
 from pyroute2.netlink.nfnetlink import NFNL_SUBSYS_NFTABLES
 from pyroute2.netlink.nfnetlink.nftsocket import (
+    NFPROTO_INET,
     NFT_MSG_NEWCHAIN,
     NFT_MSG_NEWRULE,
     NFT_MSG_NEWSET,
     NFT_MSG_NEWSETELEM,
+    NFT_MSG_NEWTABLE,
     nft_chain_msg,
     nft_rule_msg,
     nft_set_elem_list_msg,
     nft_set_msg,
+    nft_table_msg,
 )
 
 from netproxy.nftables import (
@@ -28,15 +31,25 @@ from netproxy.nftables import (
     rule_message,
     set_message,
     statement_exprs,
+    table_message,
 )
 from netproxy.plan import (
     MASQ_MARK,
     VIP_FIELDS,
     VIP_KEY,
+    Accept,
+    Chain,
+    Counter,
     Dnat,
+    Drop,
     Goto,
+    Hook,
+    MatchDaddrNet,
+    MatchIfname,
+    MatchNfprotoIpv4,
     MatchProto,
     NumgenIs,
+    Plan,
     Reject,
     SetMark,
     VerdictMap,
@@ -45,11 +58,11 @@ from netproxy.plan import (
 )
 
 
-def pyroute2_bytes(cls, msg_type, flags, attrs):
+def pyroute2_bytes(cls, msg_type, flags, attrs, family=socket.AF_INET):
     msg = cls()
     msg["header"]["type"] = (NFNL_SUBSYS_NFTABLES << 8) | msg_type
     msg["header"]["flags"] = NLM_F_REQUEST | flags
-    msg["nfgen_family"] = socket.AF_INET
+    msg["nfgen_family"] = family
     msg["attrs"] = attrs
     msg.encode()
     return bytes(msg.data)
@@ -209,3 +222,64 @@ def test_encoder_reuses_bytes_of_unchanged_objects():
     same = {id(m) for m in first} & {id(m) for m in second}
     assert len(same) >= len(first) // 2  # service b and the fixed chains were not re-encoded
     assert enc.messages(plan("10.244.0.3")) == second
+
+
+def verdict_data(code):
+    return {"attrs": [("NFTA_DATA_VERDICT", {"attrs": [("NFTA_VERDICT_CODE", code)]})]}
+
+
+def test_interface_counter_and_verdict_statements_equal_pyroute2_encoding():
+    rule = (MatchIfname("cox0"), MatchIfname("cox0", out=True), Counter(), Accept())
+    ours = rule_message("t", "forward", rule, family="inet")
+    name = value(b"cox0".ljust(16, b"\0"))  # nft compares the whole IFNAMSIZ array
+    ref = pyroute2_bytes(nft_rule_msg, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, [
+        ("NFTA_RULE_TABLE", "t"), ("NFTA_RULE_CHAIN", "forward"),
+        ("NFTA_RULE_EXPRESSIONS", [
+            expr("meta", dreg=1, key=6), expr("cmp", sreg=1, op=0, data=name),
+            expr("meta", dreg=1, key=7), expr("cmp", sreg=1, op=0, data=name),
+            expr("counter", bytes=0, packets=0),
+            expr("immediate", dreg=0, data=verdict_data(1)),
+        ]),
+    ], family=NFPROTO_INET)
+    assert ours == ref
+    assert rule_message("t", "c", (Drop(),)) == pyroute2_bytes(
+        nft_rule_msg, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, [
+            ("NFTA_RULE_TABLE", "t"), ("NFTA_RULE_CHAIN", "c"),
+            ("NFTA_RULE_EXPRESSIONS", [expr("immediate", dreg=0, data=verdict_data(0))])])
+
+
+def test_daddr_in_network_is_nfproto_then_masked_address_as_nft_encodes_it():
+    ours = rule_message("t", "c", (MatchNfprotoIpv4(), MatchDaddrNet("10.96.0.0/16")),
+                        family="inet")
+    ref = pyroute2_bytes(nft_rule_msg, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, [
+        ("NFTA_RULE_TABLE", "t"), ("NFTA_RULE_CHAIN", "c"),
+        ("NFTA_RULE_EXPRESSIONS", [
+            expr("meta", dreg=1, key=15), expr("cmp", sreg=1, op=0, data=value(b"\x02")),
+            expr("payload", dreg=1, base=1, offset=16, len=4),
+            expr("bitwise", sreg=1, dreg=1, len=4, mask=value(socket.inet_aton("255.255.0.0")),
+                 xor=value(bytes(4))),
+            expr("cmp", sreg=1, op=0, data=value(socket.inet_aton("10.96.0.0"))),
+        ]),
+    ], family=NFPROTO_INET)
+    assert ours == ref
+
+
+def test_ingress_chain_is_bound_to_its_device_in_an_inet_table():
+    chain = Chain("ingress", hook=Hook("ingress", "filter", 0, device="cox0"))
+    ref = pyroute2_bytes(nft_chain_msg, NFT_MSG_NEWCHAIN, NLM_F_CREATE, [
+        ("NFTA_CHAIN_TABLE", "t"), ("NFTA_CHAIN_NAME", "ingress"),
+        ("NFTA_CHAIN_HOOK", {"attrs": [("NFTA_HOOK_HOOKNUM", 5), ("NFTA_HOOK_PRIORITY", 0),
+                                       ("NFTA_HOOK_DEV", "cox0")]}),
+        ("NFTA_CHAIN_POLICY", 1), ("NFTA_CHAIN_TYPE", "filter"),
+    ], family=NFPROTO_INET)
+    assert chain_message("t", chain, family="inet") == ref
+
+
+def test_every_message_of_an_inet_plan_carries_the_inet_family():
+    plan = Plan("t", (Chain("forward", hook=Hook("forward", "filter", -5), rules=((Drop(),),)),),
+                maps=(), sets=(), family="inet")
+    msgs = Encoder().messages(plan)
+    assert msgs[0] == pyroute2_bytes(nft_table_msg, NFT_MSG_NEWTABLE, NLM_F_CREATE,
+                                     [("NFTA_TABLE_NAME", "t")], family=NFPROTO_INET)
+    assert msgs[0] == table_message("t", family="inet")
+    assert [m[16] for m in msgs] == [NFPROTO_INET] * 3  # nfgenmsg.nfgen_family
