@@ -1,9 +1,27 @@
 """A small HTTP client for the coxswain API with master failover and watch.
 
 Every master answers every request, so the client sticks to the server that
-last answered and moves to the next one on a connection error or a 503
-(no quorum, or shutting down). API errors come back as ``coxapi.errors``
-exceptions; when no server answers at all, ``ClusterUnreachable``.
+last answered and moves to the next one when that is safe:
+
+- when no connection could be made (refused, unresolvable, connect timeout):
+  the request never left this process, whatever its verb;
+- for reads (GET, HEAD), on any connection error, timeout or 503;
+- for writes (POST, PUT, PATCH, DELETE), on a 503 whose Status carries the
+  cause ``NotApplied`` (``coxapi.errors.not_applied``): the master refused it
+  before asking the store to commit (the store was closed, or the linearizable
+  read a write starts with found no leader).
+
+Anything else that befalls a write after it was sent (a read timeout, a
+connection reset, a plain 503 such as the store's "no quorum within the
+deadline") leaves its outcome unknown: it may have committed. Re-sending it
+could create an object twice (generateName), answer AlreadyExists or NotFound
+for a write that succeeded, or apply a JSON patch twice, so the client raises
+``OutcomeUnknown`` (an ``Unavailable``) instead and the caller reads back.
+A PUT counts as a write: even with a resourceVersion precondition, a re-sent
+PUT that had committed answers a misleading 409 Conflict.
+
+API errors come back as ``coxapi.errors`` exceptions; when no server answers
+at all, ``ClusterUnreachable``.
 """
 
 from __future__ import annotations
@@ -15,15 +33,17 @@ from collections.abc import Iterator
 from typing import Any
 
 import requests
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
 
 from . import kinds
-from .errors import ApiError, ClusterUnreachable, Unavailable
+from .errors import ApiError, ClusterUnreachable, OutcomeUnknown, Unavailable, is_not_applied
 
 log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
 _DEFAULT = object()
 WATCH_SILENCE = 60.0  # seconds without a byte, bookmarks included, before a watch is dead
+SAFE_METHODS = frozenset({"GET", "HEAD"})  # may be sent again whatever became of them
 
 
 class Client:
@@ -65,6 +85,7 @@ class Client:
         for none at all (a followed log stream may be quiet for hours)."""
         data = None if body is None else json.dumps(body)
         headers = {"Content-Type": content_type} if data is not None else {}
+        resend = method.upper() in SAFE_METHODS
         last_error: Exception | None = None
         for idx in self._order():
             url = self.servers[idx] + path
@@ -74,12 +95,20 @@ class Client:
                     timeout=(3.0, self.timeout if timeout is _DEFAULT else timeout),
                 )
             except (requests.ConnectionError, requests.Timeout) as e:
+                if not (resend or _never_connected(e)):
+                    raise OutcomeUnknown(
+                        f"{method} {url}: the connection failed after the request was sent "
+                        f"({e}); it may or may not have been applied") from e
                 last_error = e
                 log.debug("%s %s failed: %s; trying next master", method, url, e)
                 continue
             if resp.status_code == 503:
-                last_error = _error_from(resp)
+                err = _error_from(resp)
                 resp.close()
+                if not (resend or is_not_applied(err)):
+                    raise OutcomeUnknown(f"{method} {url}: {err.message}; it may or may not "
+                                         "have been applied", err.details)
+                last_error = err
                 continue
             with self._lock:
                 self._current = idx
@@ -192,6 +221,17 @@ class Client:
         s = getattr(self._local, "session", None)
         if s is not None:
             s.close()
+
+
+def _never_connected(e: Exception) -> bool:
+    """Whether the request surely never reached a server: no connection was made.
+    urllib3 wraps connect failures (NewConnectionError, refused or unresolvable,
+    is a ConnectTimeoutError) in MaxRetryError; a failure on an established
+    connection (reset, read timeout) arrives unwrapped, or as ReadTimeout."""
+    if isinstance(e, requests.ConnectTimeout):
+        return True
+    cause = e.args[0] if e.args else None
+    return isinstance(cause, MaxRetryError) and isinstance(cause.reason, ConnectTimeoutError)
 
 
 def _params(**kw: Any) -> dict[str, Any]:

@@ -120,6 +120,28 @@ class Timeout(ApiError):
     code, reason = 504, "Timeout"
 
 
+class OutcomeUnknown(Unavailable):
+    """A write reached a server but its outcome is unknown: the connection
+    failed or timed out before the answer, or the server answered 503 without
+    saying the write was not applied. It may have committed, so the client does
+    not send it again: the caller reads back before retrying."""
+
+
+# The ``details.causes[].reason`` of a 503 refused before anything was written
+# (the store was never asked to commit): sending it to another master is safe.
+NOT_APPLIED = "NotApplied"
+
+
+def not_applied(message: str) -> Unavailable:
+    return Unavailable(message, {"causes": [
+        {"reason": NOT_APPLIED, "message": "the request was refused before it was applied"}]})
+
+
+def is_not_applied(err: ApiError) -> bool:
+    return any(isinstance(c, dict) and c.get("reason") == NOT_APPLIED
+               for c in (err.details or {}).get("causes") or [])
+
+
 class ClusterUnreachable(Exception):
     """No API server answered at any of the configured addresses."""
 

@@ -67,7 +67,8 @@ def translate_store_error(e: Exception, kind: Kind, name: str) -> errors.ApiErro
             {"code": 507, "reason": "InsufficientStorage",
              "message": f"the store is full (quota exceeded): {e}"})
     if isinstance(e, store_errors.Unavailable):
-        return errors.Unavailable(f"the control plane has no quorum: {e}")
+        message = f"the control plane has no quorum: {e}"
+        return errors.Unavailable(message) if e.outcome_unknown else errors.not_applied(message)
     return errors.InternalError(f"store error: {e}")
 
 

@@ -56,7 +56,15 @@ class Compacted(StoreError):
 
 class Unavailable(StoreError):
     """No quorum or no leader within the deadline. For a write the outcome is
-    unknown: it may still commit (as with etcd)."""
+    unknown: it may still commit (as with etcd). ``outcome_unknown`` is False
+    when nothing could have been written (a read, or a store already closed)."""
+
+    def __init__(self, message: str, outcome_unknown: bool = True) -> None:
+        super().__init__(message)
+        self.outcome_unknown = outcome_unknown
+
+    def __reduce__(self):
+        return (Unavailable, (str(self), self.outcome_unknown))
 
 
 class QuotaExceeded(StoreError):

@@ -59,9 +59,12 @@ class RaftStore(StoreBase):
             self._hub.fail_all(Compacted(state.compact_revision,
                                          "replica state was replaced by a snapshot; re-watch"))
 
-    def _submit(self, cmd: dict) -> Any:
+    def _submit(self, cmd: dict, writes: bool = True) -> Any:
+        """``writes`` False: ``cmd`` changes nothing (a read barrier), so its
+        failure leaves no write of unknown outcome behind."""
         if self._closed:
-            raise Unavailable("store is closed")
+            raise Unavailable("store is closed", outcome_unknown=False)
+        outcome = "; the outcome of the write is unknown" if writes else ""
         deadline = time.monotonic() + self.config.write_timeout
         while True:
             p = self._gc.submit(cmd)
@@ -69,17 +72,18 @@ class RaftStore(StoreBase):
                 if time.monotonic() >= deadline:
                     raise Unavailable(
                         f"no quorum or no leader within {self.config.write_timeout:g}s "
-                        f"(leader: {self._leader_id() or 'none'}); the outcome of a write is unknown")
+                        f"(leader: {self._leader_id() or 'none'}){outcome}", outcome_unknown=writes)
                 self._gc.flush()
             if p.failure == 0:
                 return p.result
             if time.monotonic() + RETRY_BACKOFF >= deadline:
-                raise Unavailable(f"write not committed within {self.config.write_timeout:g}s "
-                                  f"(last failure: pysyncobj reason {p.failure}); outcome unknown")
+                raise Unavailable(f"not committed within {self.config.write_timeout:g}s "
+                                  f"(last failure: pysyncobj reason {p.failure}){outcome}",
+                                  outcome_unknown=writes)
             time.sleep(RETRY_BACKOFF)  # the leader changed; give the election a moment
 
     def _read_barrier(self) -> None:
-        self._submit(C.barrier())
+        self._submit(C.barrier(), writes=False)
 
     # ---- leadership and leases (Raft thread) ----
 

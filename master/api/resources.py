@@ -341,6 +341,7 @@ def _delete_object(kind: kinds.Kind, namespace: str | None, name: str,
             if not plan.remove:
                 return cur if plan.updated is None else st.objects.update(plan.updated, old=cur)
             if opts.propagation_policy == "Orphan":
+                cur = _mark_deleting(cur)
                 deletion.orphan_dependents(st.objects, cur)
             return st.objects.delete(kind, namespace, name,
                                      expect_resource_version=cur["metadata"]["resourceVersion"])
@@ -349,6 +350,18 @@ def _delete_object(kind: kinds.Kind, namespace: str | None, name: str,
                 raise
             continue
     raise errors.Conflict(f'{kind.plural} "{name}": too many concurrent updates, try again')
+
+
+def _mark_deleting(obj: Obj) -> Obj:
+    """Set ``deletionTimestamp`` before the dependents are orphaned: a
+    controller rechecks its owner before adopting (controllers.ownership), so
+    it cannot take back what is orphaned while the owner still exists."""
+    if obj["metadata"].get("deletionTimestamp"):
+        return obj
+    marked = copy.deepcopy(obj)
+    marked["metadata"]["deletionTimestamp"] = _rfc3339_now()
+    marked["metadata"].setdefault("deletionGracePeriodSeconds", 0)
+    return state().objects.update(marked, old=obj)
 
 
 def _delete_namespace(ns: Obj) -> Obj:

@@ -17,9 +17,26 @@ def owned_by(obj: Obj, owner: Obj) -> bool:
     return bool(ref and ref.get("uid") == owner["metadata"].get("uid"))
 
 
+def can_adopt(objects: Any, owner: Obj) -> bool:
+    """Whether ``owner`` may still adopt, read from the store itself, as
+    Kubernetes' ControllerRefManager rechecks (RecheckDeletionTimestamp): a
+    cached owner may be stale, and one being deleted must not adopt (an Orphan
+    delete marks the owner before it orphans the dependents, which would
+    otherwise be re-adopted and then garbage-collected with their owner)."""
+    m = owner["metadata"]
+    try:
+        fresh = objects.get(owner["kind"], m.get("namespace"), m["name"])
+    except errors.NotFound:
+        return False
+    return fresh["metadata"].get("uid") == m.get("uid") and not is_terminating(fresh)
+
+
 def adopt(objects: Any, kind: str, obj: Obj, owner: Obj) -> Obj | None:
     """Make ``owner`` the controller of orphan ``obj``; None if it was
-    claimed by someone else (or vanished) in the meantime."""
+    claimed by someone else (or vanished) in the meantime, or if ``owner``
+    may no longer adopt."""
+    if not can_adopt(objects, owner):
+        return None
     ref = owner_reference(owner, controller=True)
 
     def claim(cur: Obj) -> Obj | None:

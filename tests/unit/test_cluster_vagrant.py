@@ -1,8 +1,12 @@
-"""The Vagrant cluster's files are valid: the Vagrantfile (``vagrant validate``,
-which needs no provider) and the provisioning scripts (``bash -n``)."""
+"""The Vagrant cluster's files are valid: the Vagrantfile (``vagrant validate
+--ignore-provider``, which needs no provider) and the provisioning scripts
+(``bash -n``); and each VM receives only the credentials its role needs, as
+Vagrant itself loads the Vagrantfile (``vagrant_plan.rb``). Ruby and rsync
+come with Debian's vagrant package (./dev installs it)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -12,21 +16,65 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = sorted((ROOT / "scripts" / "provision").glob("*.sh"))
+PLAN = Path(__file__).with_name("vagrant_plan.rb")
+needs_vagrant = pytest.mark.skipif(not shutil.which("vagrant"), reason="vagrant is not installed")
 
 
-@pytest.mark.skipif(not shutil.which("vagrant"), reason="vagrant is not installed")
-def test_vagrantfile_validates_and_makes_one_set_of_credentials(tmp_path):
-    # A copy, so the credentials it writes next to itself land in tmp_path.
-    shutil.copy(ROOT / "vagrant" / "Vagrantfile", tmp_path / "Vagrantfile")
-    env = {**os.environ, "VAGRANT_CWD": str(tmp_path), "VAGRANT_HOME": str(tmp_path / ".vh")}
-    done = subprocess.run(["vagrant", "validate"], capture_output=True, text=True, env=env,
-                          timeout=120, check=False)
+@pytest.fixture
+def vagrant_dir(tmp_path) -> tuple[Path, dict[str, str]]:
+    """A copy of the Vagrantfile in ``repo/vagrant`` (the tree it syncs is
+    ``repo``), so the credentials it writes next to itself land in tmp_path."""
+    here = tmp_path / "repo" / "vagrant"
+    here.mkdir(parents=True)
+    shutil.copy(ROOT / "vagrant" / "Vagrantfile", here / "Vagrantfile")
+    (tmp_path / "repo" / "README.md").write_text("the source tree\n")
+    env = {**os.environ, "VAGRANT_CWD": str(here), "VAGRANT_HOME": str(tmp_path / ".vh")}
+    return here, env
+
+
+@needs_vagrant
+def test_vagrantfile_validates_and_makes_one_set_of_credentials(vagrant_dir):
+    here, env = vagrant_dir
+    done = subprocess.run(["vagrant", "validate", "--ignore-provider"], capture_output=True,
+                          text=True, env=env, timeout=120, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
-    rows = (tmp_path / ".secrets" / "tokens.csv").read_text().splitlines()
+    rows = (here / ".secrets" / "tokens.csv").read_text().splitlines()
     users = [r.split(",")[1] for r in rows]
     assert users == ["admin", "system:node:n1", "system:node:n2"]
-    assert (tmp_path / ".secrets" / "n2.token").read_text().strip() == rows[2].split(",")[0]
-    assert (tmp_path / ".secrets" / "cluster-secret").stat().st_mode & 0o777 == 0o600
+    assert (here / ".secrets" / "n2.token").read_text().strip() == rows[2].split(",")[0]
+    assert (here / ".secrets" / "cluster-secret").stat().st_mode & 0o777 == 0o600
+
+
+@needs_vagrant
+def test_each_vm_receives_only_the_credentials_of_its_role(vagrant_dir, tmp_path):
+    here, env = vagrant_dir
+    done = subprocess.run(["ruby", str(PLAN)], cwd=here, capture_output=True, text=True,
+                          env=env, timeout=120, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    plan = json.loads(done.stdout)
+    assert sorted(plan) == ["m1", "m2", "m3", "n1", "n2"]
+    secrets = here / ".secrets"
+    values = {f.name: f.read_text().strip() for f in secrets.iterdir()}
+    values |= {f"token of {r.split(',')[1]}": r.split(",")[0]
+               for r in values.pop("tokens.csv").splitlines()}
+    for vm, got in plan.items():
+        uploads = {Path(p["source"]).relative_to(secrets).as_posix()
+                   for p in got["provisioners"] if p["type"] == "file"}
+        want = {"cluster-secret", "tokens.csv"} if vm.startswith("m") else {f"{vm}.token"}
+        assert uploads == want, vm
+        assert not any(".secrets" in (p["inline"] or "") for p in got["provisioners"]), vm
+        # what the synced folders copy, copied the way Vagrant's rsync does it
+        for i, folder in enumerate(f for f in got["synced"] if not f["disabled"]):
+            assert folder["type"] == "rsync", f"{vm}: only a one-way copy can leave files out"
+            dest = tmp_path / f"{vm}-{i}"
+            excludes = [a for e in [".vagrant/", *folder["exclude"]] for a in ("--exclude", e)]
+            subprocess.run(["rsync", "--archive", *excludes, folder["host"] + "/", str(dest)],
+                           check=True, timeout=60)
+            assert (dest / "README.md").exists()
+            copied = "\n".join(f.read_text(errors="replace") for f in dest.rglob("*")
+                               if f.is_file())
+            leaked = [name for name, value in values.items() if value in copied]
+            assert not leaked, f"{vm} gets {leaked} through the synced folder {folder['guest']}"
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)

@@ -56,8 +56,9 @@ def test_a_closed_store_refuses_writes_clearly(stores):
     stores, _ = stores
     s = stores[0]
     s.close()
-    with pytest.raises(Unavailable, match="closed"):
+    with pytest.raises(Unavailable, match="closed") as e:
         s.put("/x", {})
+    assert not e.value.outcome_unknown  # refused before proposing: safe to send elsewhere
 
 
 def test_an_acknowledged_write_is_on_disk_on_a_majority(stores):
