@@ -124,12 +124,8 @@ class Informer:
 
     # ---- reads -----------------------------------------------------------
 
-    @property
-    def synced(self) -> bool:
-        """True once a list has filled the cache."""
-        return self._synced.is_set()
-
     def wait_for_sync(self, timeout: float) -> bool:
+        """True once a list has filled the cache (0 s: has it yet?)."""
         return self._synced.wait(timeout)
 
     def get(self, key: str) -> Obj | None:
