@@ -1,6 +1,6 @@
 """The proxy loop: Services + Endpoints in, one nftables table out.
 
-Two list+watch caches feed a single sync loop. A change marks the state
+Two informers (``coxapi.informer``) feed a single sync loop. A change marks the state
 dirty; the loop waits ``debounce`` seconds for more changes to arrive, then
 computes the plan (pure) and applies it in one transaction only if it differs
 from the last applied plan, then deletes stale UDP conntrack entries. A sync
@@ -17,14 +17,17 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from coxapi.informer import Informer, ListWatcher
+from coxapi.supervisor import Supervisor
+
 from . import conntrack
-from .cache import ApiClient, WatchCache
 from .plan import TABLE, Plan, build_plan, stale_udp_flows
 from .table import NftTable
 
 log = logging.getLogger(__name__)
 
 BRIDGE_NF_CALL = "/proc/sys/net/bridge/bridge-nf-call-iptables"
+STALL_GRACE = 15.0  # seconds past watch_timeout without a word before a watch is stalled
 
 
 @dataclass
@@ -48,7 +51,7 @@ class SyncStats:
 
 
 class ServiceProxy:
-    def __init__(self, client: ApiClient, node_addresses: Iterable[str],
+    def __init__(self, client: ListWatcher, node_addresses: Iterable[str],
                  config: ProxyConfig | None = None, netns: str | None = None,
                  table: NftTable | None = None,
                  flush_conntrack: Callable[..., int] = conntrack.delete_stale,
@@ -61,10 +64,8 @@ class ServiceProxy:
         self.stats = SyncStats()
         self.stop = threading.Event()
         self._dirty = threading.Event()
-        self.services = WatchCache(client, "services", self._dirty.set, self.stop,
-                                   self.config.watch_timeout)
-        self.endpoints = WatchCache(client, "endpoints", self._dirty.set, self.stop,
-                                    self.config.watch_timeout)
+        self.services = self._informer(client, "services")
+        self.endpoints = self._informer(client, "endpoints")
         self.synced = threading.Event()  # set after the first successful sync
         # The Endpoints revision the kernel's rules reflect. Published (through
         # on_synced) so a node agent stopping a pod can wait until every proxy
@@ -73,12 +74,20 @@ class ServiceProxy:
         self.on_synced = on_synced
         self._last_written: Plan | None = None
 
+    def _informer(self, client: ListWatcher, kind: str) -> Informer:
+        inf = Informer(client, kind, watch_timeout=self.config.watch_timeout,
+                       stall_timeout=self.config.watch_timeout + STALL_GRACE,
+                       name=f"netproxy-{kind}")
+        inf.add_handler(lambda _: self._dirty.set(), lambda _o, _n: self._dirty.set(),
+                        lambda _: self._dirty.set())
+        return inf
+
     def plan(self) -> Plan:
         return self._plan()[0]
 
     def _plan(self) -> tuple[Plan, int]:
-        endpoints, revision = self.endpoints.versioned_snapshot()
-        plan = build_plan(self.services.snapshot(), endpoints, self.node_addresses,
+        endpoints, revision = self.endpoints.versioned_list()
+        plan = build_plan(self.services.list(), endpoints, self.node_addresses,
                           table=self.config.table)
         return plan, revision
 
@@ -115,25 +124,40 @@ class ServiceProxy:
         return written
 
     def run(self, stop: threading.Event | None = None) -> None:
-        """Run until ``stop`` (or ``self.stop``) is set."""
+        """Run until ``stop`` (or ``self.stop``) is set; joins its threads on return."""
+        threads = Supervisor("netproxy", self.stop)
         if stop is not None:
-            threading.Thread(target=lambda: (stop.wait(), self.stop.set(), self._dirty.set()),
-                             name="netproxy-stop", daemon=True).start()
-        self.services.start()
-        self.endpoints.start()
+            threads.spawn("netproxy-stop", lambda own: self._follow(stop, own))
+        threads.spawn("netproxy-services", self.services.run)
+        threads.spawn("netproxy-endpoints", self.endpoints.run)
+        try:
+            self._loop()
+        finally:
+            threads.stop()
+            self._dirty.set()
+            threads.join(5.0)
+
+    def _follow(self, stop: threading.Event, own: threading.Event) -> None:
+        """Set our stop (and wake the loop) when the caller's ``stop`` is set."""
+        while not own.is_set():
+            if stop.wait(0.2):
+                own.set()
+                self._dirty.set()
+
+    def _loop(self) -> None:
+        # Never write a table from half the picture (it would drop live services).
+        while not (self.services.wait_for_sync(0.1) and self.endpoints.wait_for_sync(0.1)):
+            if self.stop.is_set():
+                return
         delay = self.config.retry[0]
         next_check = time.monotonic() + self.config.resync_period
+        self._dirty.set()
         while not self.stop.is_set():
             timeout = max(0.0, next_check - time.monotonic())
             self._dirty.wait(timeout)
             self.stats.wakeups += 1
             if self.stop.is_set():
                 break
-            if not (self.services.synced.is_set() and self.endpoints.synced.is_set()):
-                # Never write a table from half the picture (it would drop live services).
-                self._dirty.clear()
-                next_check = time.monotonic() + self.config.resync_period
-                continue
             if self._dirty.is_set():
                 self.stop.wait(self.config.debounce)
                 self._dirty.clear()
@@ -179,7 +203,7 @@ def enable_bridge_netfilter() -> None:
                     "bypass service NAT; load br_netfilter", BRIDGE_NF_CALL, e)
 
 
-def run_proxy(client: ApiClient, node_addresses: Iterable[str], stop_event: threading.Event,
+def run_proxy(client: ListWatcher, node_addresses: Iterable[str], stop_event: threading.Event,
               netns: str | None = None, config: ProxyConfig | None = None,
               cleanup_on_exit: bool = False,
               on_synced: Callable[[int], None] | None = None) -> ServiceProxy:

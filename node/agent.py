@@ -1,9 +1,12 @@
 """The node agent: discover state, compute the plan (pure), apply it — in a loop.
 
 Threads: the sync loop (here), one worker per pod being changed (so a long
-graceful stop of one pod never holds up the others), the heartbeat, the stats
-sampler, the probers, a pod watch that wakes the loop early, the route
-syncer, the log server and (optionally) the service proxy.
+graceful stop of one pod never holds up the others), the probers, and the
+long-lived ones a ``Supervisor`` starts and joins: the heartbeat and its
+proxy-revision publisher, the stats sampler, the pod informer (whose watch
+wakes the loop early), the route syncer, the log server and (optionally)
+the service proxy. The sync loop owns the per-pod state (``PodRecord``);
+workers hand their results back through their futures.
 
 When no master answers, the loop keeps driving the pods it last knew about
 (restarting crashed containers, probing) and writes nothing; containers are
@@ -19,13 +22,15 @@ import logging
 import os
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
 from coxapi import errors
 from coxapi.client import Client
+from coxapi.informer import Informer
+from coxapi.supervisor import Supervisor
+from netproxy.proxy import run_proxy
 
 from . import podplan, podspec
 from .backoff import Backoff
@@ -35,6 +40,7 @@ from .executor import PlanExecutor, pod_ref
 from .heartbeat import Heartbeat
 from .logserver import LogServer, TokenCache, create_app, master_checker
 from .network import NodeNetwork
+from .podrecord import PodRecord, PodTask, RecentVersions
 from .prober import ProbeManager, ProbeTarget
 from .registration import MachineInfo, node_object, register, retry_forever, wait_for_pod_cidr
 from .runtime import ContainerInfo, Runtime
@@ -66,20 +72,19 @@ class Agent:
         self.stats = StatsCollector(runtime, self._my_containers, interval=config.stats_period)
         self.heartbeat = Heartbeat(client, self.name, node_usage, period=config.heartbeat_period)
         self.drain = EndpointDrain(client, timeout=config.drain_timeout, stop=self.stop_event)
-        self._drained: set[str] = set()  # uids of terminating pods no proxy sends to any more
+        self.threads = Supervisor(f"node {self.name}", self.stop_event)
+        # Pods bound here; the sync loop also lists them on every pass.
+        self.pods = Informer(client, "Pod", field_selector=f"spec.nodeName={self.name}",
+                             watch_timeout=300, name="pod-informer")
+        self.pods.add_handler(self._pod_changed, lambda _old, new: self._pod_changed(new),
+                              self._pod_changed)
         self.pod_cidr: str | None = None
         self.log_server: LogServer | None = None
         self._authenticate = authenticate or TokenCache(config.token,
                                                         master_checker(config.masters))
-        self._pods: dict[str, Obj] = {}  # uid -> pod, from the last successful list
-        self._written: dict[str, Obj] = {}  # uid -> status we last wrote
-        self._first_seen: dict[str, float] = {}
-        self._own_versions: deque[str] = deque(maxlen=256)  # resourceVersions we wrote
-        self._busy: set[str] = set()
-        self._done_at: dict[str, float] = {}  # uid -> when its last worker finished
-        self._lock = threading.Lock()
+        self._records: dict[str, PodRecord] = {}  # uid -> record; the sync loop's alone
+        self._own_versions = RecentVersions()  # resourceVersions of our own status writes
         self._pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="pod")
-        self._threads: list[threading.Thread] = []
         self.syncs = 0
 
     # ---- lifecycle -------------------------------------------------------
@@ -117,21 +122,24 @@ class Agent:
         if self.executor.pause_image is None:
             log.warning("no pause image: sandboxes run the pod's first image")
         os.makedirs(os.path.join(self.config.data_dir, "pods"), exist_ok=True)
-        self._spawn("heartbeat", self.heartbeat.run)
-        self._spawn("stats", self.stats.run)
-        self._spawn("pod-watch", self._watch_pods)
+        self.threads.spawn("heartbeat", self.heartbeat.run)
+        self.threads.spawn("proxy-revision", self.heartbeat.run_publisher)
+        self.threads.spawn("stats", self.stats.run)
+        self.threads.spawn("pod-informer", self.pods.run)
         if self.config.manage_network:
             network = NodeNetwork(self.name, self.config.cluster_cidr)
             network.setup(str(net))
-            self._spawn("routes", lambda stop: self._sync_routes(network, stop))
+            self.threads.spawn("routes", lambda stop: self._sync_routes(network, stop))
         if self.config.serve_logs:
             app = create_app(self.runtime, self._my_containers, self._authenticate)
             self.log_server = LogServer(app, self.config.node.address, self.config.node.port)
-            self.log_server.start()
+            self.threads.spawn("logserver", self.log_server.serve)
             log.info("serving container logs on %s:%d", self.config.node.address,
                      self.log_server.port)
         if self.config.run_proxy:
-            self._start_proxy()
+            address = self.config.node.address
+            self.threads.spawn("netproxy", lambda stop: run_proxy(
+                self.client, [address], stop, on_synced=self.heartbeat.publish_proxy_revision))
         return True
 
     def run(self) -> None:
@@ -153,12 +161,15 @@ class Agent:
         self.stop_event.set()
         self.wake.set()
 
-    def shutdown(self) -> None:
+    def shutdown(self, timeout: float = 10.0) -> None:
+        """Stop every thread and join them (pods keep running)."""
         self.stop_event.set()
+        self.wake.set()
         self.probes.stop()
         if self.log_server is not None:
             self.log_server.stop()
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self.threads.join(timeout)
 
     def _runtime_problem(self) -> str | None:
         """Why pods cannot run here now (the node is then NotReady), or None."""
@@ -169,59 +180,38 @@ class Agent:
             return f"container runtime is down: {e}"
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
-        """Wait until no pod worker is running (tests drive ``sync_once`` by hand)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self._lock:
-                if not self._busy:
-                    return True
-            time.sleep(0.01)
-        return False
-
-    def _spawn(self, name: str, target: Callable[[threading.Event], None]) -> None:
-        t = threading.Thread(target=target, args=(self.stop_event,), daemon=True, name=name)
-        t.start()
-        self._threads.append(t)
-
-    def _start_proxy(self) -> None:
-        try:
-            from netproxy.proxy import run_proxy  # type: ignore[import-not-found]
-        except ImportError as e:
-            log.warning("netproxy is not available (%s): Services are not programmed on this "
-                        "node", e)
-            return
-        address = self.config.node.address
-        self._spawn("netproxy", lambda stop: run_proxy(
-            self.client, [address], stop, on_synced=self.heartbeat.publish_proxy_revision))
+        """Wait until no pod worker is running, and fold in what they did
+        (tests drive ``sync_once`` by hand, on the loop's behalf)."""
+        workers = [r.worker for r in self._records.values() if r.worker is not None]
+        if wait(workers, timeout).not_done:
+            return False
+        for r in self._records.values():
+            r.collect()
+        return True
 
     # ---- discovery -------------------------------------------------------
 
     def _my_containers(self) -> list[ContainerInfo]:
         return self.runtime.list_containers(self.node_labels)
 
-    def _list_pods(self) -> dict[str, Obj] | None:
+    def _list_pods(self) -> bool:
+        """List the pods bound here into the informer; False if no master answered
+        (the informer then keeps the last known set)."""
         try:
-            items = self.client.list("Pod", field_selector=f"spec.nodeName={self.name}")["items"]
+            self.pods.relist()
         except (errors.ApiError, errors.ClusterUnreachable) as e:
             log.debug("listing pods failed (keeping the last known set): %s", e)
-            return None
-        return {p["metadata"]["uid"]: p for p in items
+            return False
+        return True
+
+    def _bound_pods(self) -> dict[str, Obj]:
+        return {p["metadata"]["uid"]: p for p in self.pods.list()
                 if (p.get("spec") or {}).get("nodeName") == self.name}
 
-    def _watch_pods(self, stop: threading.Event) -> None:
-        """Wake the sync loop as soon as a pod bound here changes."""
-        while not stop.is_set():
-            try:
-                for _, pod in self.client.watch("Pod", timeout_seconds=300,
-                                                field_selector=f"spec.nodeName={self.name}"):
-                    rv = (pod.get("metadata") or {}).get("resourceVersion")
-                    if rv not in self._own_versions:  # our own status writes change nothing
-                        self.wake.set()
-                    if stop.is_set():
-                        return
-            except Exception as e:  # noqa: BLE001 - any failure: wait, then watch again
-                log.debug("pod watch ended: %s", e)
-            stop.wait(2.0)
+    def _pod_changed(self, pod: Obj) -> None:
+        """Informer handler: wake the sync loop as soon as a pod bound here changes."""
+        if (pod.get("metadata") or {}).get("resourceVersion") not in self._own_versions:
+            self.wake.set()  # our own status writes change nothing
 
     def _sync_routes(self, network: NodeNetwork, stop: threading.Event) -> None:
         while not stop.is_set():
@@ -239,10 +229,8 @@ class Agent:
         """One pass: every pod bound here, and every container no pod owns."""
         self.syncs += 1
         started = time.monotonic()
-        listed = self._list_pods()
-        api_ok = listed is not None
-        if api_ok:
-            self._pods = listed
+        api_ok = self._list_pods()
+        pods = self._bound_pods()
         try:
             containers = self._my_containers()
         except Exception as e:  # noqa: BLE001 - Docker down: try again next pass
@@ -252,21 +240,30 @@ class Agent:
         for c in containers:
             by_uid.setdefault(c.pod_uid, []).append(c)
         # Probers first, so a status written in this pass already has their verdicts.
-        self.probes.sync(self._probe_targets(by_uid))
-        for uid, pod in self._pods.items():
-            self._first_seen.setdefault(uid, self.clock())
-            self._dispatch(uid, pod, by_uid.get(uid, []), api_ok, started)
+        self.probes.sync(self._probe_targets(pods, by_uid))
+        for uid, pod in pods.items():
+            record = self._record(uid)
+            if record.first_seen is None:
+                record.first_seen = self.clock()
+            self._dispatch(record, pod, by_uid.get(uid, []), api_ok, started)
         if api_ok:
-            for uid in by_uid.keys() - self._pods.keys():
-                self._dispatch(uid, None, by_uid[uid], api_ok, started)
-            with self._lock:
-                known = set(self._first_seen) | set(self._done_at)
-            for uid in known - self._pods.keys() - by_uid.keys() - self._busy:
-                self._forget(uid)
+            for uid in by_uid.keys() - pods.keys():
+                self._dispatch(self._record(uid), None, by_uid[uid], api_ok, started)
+            for uid, record in list(self._records.items()):
+                if uid not in pods and uid not in by_uid and record.collect():
+                    del self._records[uid]
+                    self.executor.forget(uid)
 
-    def _probe_targets(self, by_uid: dict[str, list[ContainerInfo]]) -> list[ProbeTarget]:
+    def _record(self, uid: str) -> PodRecord:
+        record = self._records.get(uid)
+        if record is None:
+            record = self._records[uid] = PodRecord(uid)
+        return record
+
+    def _probe_targets(self, pods: dict[str, Obj],
+                       by_uid: dict[str, list[ContainerInfo]]) -> list[ProbeTarget]:
         targets = []
-        for uid, pod in self._pods.items():
+        for uid, pod in pods.items():
             if pod["metadata"].get("deletionTimestamp"):
                 continue
             sandbox = podplan.current_sandbox(by_uid.get(uid, []))
@@ -284,33 +281,30 @@ class Agent:
                                                was_ready=f"docker://{c.id}" in ready))
         return targets
 
-    def _dispatch(self, uid: str, pod: Obj | None, containers: list[ContainerInfo],
+    def _dispatch(self, record: PodRecord, pod: Obj | None, containers: list[ContainerInfo],
                   api_ok: bool, observed_at: float) -> None:
-        with self._lock:
-            # Busy, or changed by a worker since we looked: our view is stale, next pass.
-            if uid in self._busy or self._done_at.get(uid, 0.0) > observed_at:
-                return
-            self._busy.add(uid)
-        self._pool.submit(self._pod_worker, uid, pod, containers, api_ok)
+        # Busy, or changed by a worker since we looked: our view is stale, next pass.
+        if not record.collect() or record.done_at > observed_at:
+            return
+        record.worker = self._pool.submit(self._pod_worker,
+                                          record.task(pod, containers, api_ok))
 
-    def _pod_worker(self, uid: str, pod: Obj | None, containers: list[ContainerInfo],
-                    api_ok: bool) -> None:
+    def _pod_worker(self, task: PodTask) -> PodTask:
         try:
-            self.sync_pod(uid, pod, containers, api_ok)
+            self.sync_pod(task)
         except OSError as e:  # the runtime's socket (requests/docker errors are OSErrors)
             log.warning("syncing pod %s: container runtime unavailable: %s",
-                        pod_ref(pod, uid), e)
+                        pod_ref(task.pod, task.uid), e)
         except Exception:  # noqa: BLE001 - one pod's failure must not stop the agent
-            log.exception("syncing pod %s failed", pod_ref(pod, uid))
-        finally:
-            with self._lock:
-                self._busy.discard(uid)
-                self._done_at[uid] = time.monotonic()
+            log.exception("syncing pod %s failed", pod_ref(task.pod, task.uid))
+        task.finished_at = time.monotonic()
+        return task
 
     # ---- one pod -----------------------------------------------------------
 
-    def sync_pod(self, uid: str, pod: Obj | None, containers: list[ContainerInfo],
-                 api_ok: bool) -> None:
+    def sync_pod(self, task: PodTask) -> None:
+        """Drive one pod (on a worker thread); results go into ``task``."""
+        uid, pod, containers, api_ok = task.uid, task.pod, task.containers, task.api_ok
         plan = podplan.plan_pod(pod, containers, self.clock(), self.backoff,
                                 self.probes.unhealthy())
         terminating = pod is not None and bool(pod["metadata"].get("deletionTimestamp"))
@@ -318,13 +312,13 @@ class Agent:
         if (terminating or fresh) and api_ok:
             # Terminating: not ready first, so the pod leaves its Services before it is
             # stopped. New: ContainerCreating while images are pulled.
-            self._report(pod, containers, plan)
-        if terminating and api_ok and uid not in self._drained and pod is not None:
+            self._report(task, pod, containers, plan)
+        if terminating and api_ok and not task.drained and pod is not None:
             # Then wait until no proxy can still send it a new connection (node/drain.py),
             # spending at most half of what is left of its grace period.
             budget = podplan.termination_grace(pod, self.clock()) / 2
             self.drain.wait(pod, budget)
-            self._drained.add(uid)
+            task.drained = True
             plan = podplan.plan_pod(pod, containers, self.clock(), self.backoff,
                                     self.probes.unhealthy())
         deleted = self.executor.apply(uid, pod, containers, plan)
@@ -336,33 +330,34 @@ class Agent:
             plan = podplan.plan_pod(pod, containers, self.clock(), self.backoff,
                                     self.probes.unhealthy())
             plan.actions = []
-        self._report(pod, containers, plan)
+        self._report(task, pod, containers, plan)
 
-    def _report(self, pod: Obj, containers: list[ContainerInfo], plan: podplan.PodPlan) -> None:
+    def _report(self, task: PodTask, pod: Obj, containers: list[ContainerInfo],
+                plan: podplan.PodPlan) -> None:
         uid = pod["metadata"]["uid"]
         obs = Observed(
             containers=containers, host_ip=self.config.node.address, now=self.clock(),
             waiting=self.executor.waiting.get(uid, {}) | plan.waiting,
             ready={c.id: self.probes.ready(c.id) for c in containers if c.running},
             started={c.id: self.probes.started(c.id) for c in containers if c.running},
-            usage=self.stats.pod_usage(uid), start_time=self._first_seen.get(uid),
+            usage=self.stats.pod_usage(uid), start_time=task.first_seen,
         )
         status = pod_status(pod, obs)
-        if status == pod.get("status") or status == self._written.get(uid):
+        if status == pod.get("status") or status == task.written:
             return
-        self._write_status(pod, status)
+        self._write_status(task, pod, status)
 
-    def _write_status(self, pod: Obj, status: Obj) -> None:
+    def _write_status(self, task: PodTask, pod: Obj, status: Obj) -> None:
         uid = pod["metadata"]["uid"]
         obj = copy.deepcopy(pod)
         obj["status"] = status
         for _ in range(3):
             try:
                 stored = self.client.update_status(obj) or {}
-                self._written[uid] = status
+                task.written = status
                 rv = (stored.get("metadata") or {}).get("resourceVersion")
                 if rv:
-                    self._own_versions.append(rv)
+                    self._own_versions.add(rv)
                 return
             except errors.Conflict:
                 try:
@@ -378,11 +373,3 @@ class Agent:
             except (errors.ApiError, errors.ClusterUnreachable) as e:
                 log.warning("writing status of pod %s failed: %s", pod_ref(pod, uid), e)
                 return
-
-    # ---- applying a plan -----------------------------------------------------
-
-    def _forget(self, uid: str) -> None:
-        for table in (self._written, self._first_seen, self._done_at):
-            table.pop(uid, None)
-        self._drained.discard(uid)
-        self.executor.forget(uid)

@@ -102,8 +102,6 @@ class Heartbeat:
         self.beats += 1
 
     def run(self, stop: threading.Event) -> None:
-        threading.Thread(target=self._publish_loop, args=(stop,), name="proxy-revision",
-                         daemon=True).start()
         while not stop.is_set():
             try:
                 self.beat()
@@ -118,7 +116,7 @@ class Heartbeat:
                 log.exception("heartbeat failed")
             stop.wait(self.period)
 
-    def _publish_loop(self, stop: threading.Event) -> None:
+    def run_publisher(self, stop: threading.Event) -> None:
         """Renew the Lease early whenever the proxy applied a newer revision."""
         while not stop.is_set():
             if not self._kick.wait(1.0):

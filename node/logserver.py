@@ -143,10 +143,11 @@ class LogServer:
         self.streams: set[LogStream] = app.extensions.get("coxswain-log-streams", set())
         self.server = wsgi.Server((address, port), app, numthreads=16,
                                   server_name="coxswain-node")
+        self.server.prepare()  # bound now, so ``port`` is known before ``serve`` runs
 
-    def start(self) -> None:
-        self.server.prepare()
-        threading.Thread(target=self.server.serve, daemon=True, name="logserver").start()
+    def serve(self, _stop: threading.Event) -> None:
+        """Serve until ``stop()`` (run by the agent's supervisor)."""
+        self.server.serve()
 
     @property
     def port(self) -> int:

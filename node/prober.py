@@ -176,8 +176,14 @@ class ProbeManager:
                     out[cid] = reason
             return out
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop every prober and join them (one in a check ends when it does)."""
         with self.lock:
-            for w in self._workers.values():
+            workers = list(self._workers.values())
+            for w in workers:
                 w.stop_event.set()
             self._workers.clear()
+        deadline = time.monotonic() + timeout
+        for w in workers:
+            if w.thread.is_alive():
+                w.thread.join(max(0.0, deadline - time.monotonic()))

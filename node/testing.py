@@ -289,7 +289,8 @@ class FakeApi:
               timeout_seconds: int | None = None) -> Iterator[tuple[str, Obj]]:
         self._check("watch", kind)
         kname = kinds.lookup(kind).kind
-        since = self.revision
+        since = int(resource_version) if resource_version not in (None, "", "0") \
+            else self.revision
         deadline = time.monotonic() + (timeout_seconds or 60)
         while time.monotonic() < deadline:
             with self._cond:

@@ -15,9 +15,10 @@ from collections.abc import Callable
 from typing import Any
 
 from coxapi import errors
+from coxapi.informer import Informer
 from raftstore.errors import StoreError
 
-from ..informer import Informer
+from ..listwatch import StoreListWatcher
 from ..workqueue import WorkQueue
 from .config import ControllerConfig
 from .events import EventRecorder
@@ -36,14 +37,13 @@ class InformerFactory:
     """One shared informer per kind, so controllers share caches and watches."""
 
     def __init__(self, objects: Any, poll: float = 0.1) -> None:
-        self.objects = objects
-        self.poll = poll
+        self.source = StoreListWatcher(objects, poll)
         self._informers: dict[str, Informer] = {}
 
     def __getitem__(self, kind: str) -> Informer:
         inf = self._informers.get(kind)
         if inf is None:
-            inf = self._informers[kind] = Informer(self.objects, kind, poll=self.poll)
+            inf = self._informers[kind] = Informer(self.source, kind)
         return inf
 
     def all(self) -> list[Informer]:

@@ -27,10 +27,11 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from coxapi.informer import Informer
 from master.controllers.base import Context
 from master.controllers.config import ControllerConfig
 from master.controllers.testing import node, pod
-from master.informer import Informer
+from master.listwatch import StoreListWatcher
 from master.objects import ObjectStore
 from master.scheduler.loop import Scheduler
 from raftstore import MemoryStore
@@ -84,7 +85,7 @@ def _run(objects: ObjectStore, n_pods: int, n_nodes: int, binders: int) -> tuple
             if len(bound) >= n_pods:
                 done.set()
 
-    watcher = Informer(objects, "Pod", poll=0.05)
+    watcher = Informer(StoreListWatcher(objects, poll=0.05), "Pod")
     watcher.add_handler(seen, lambda old, new: seen(new), None)
     watcher.start()
     watcher.wait_for_sync(10)

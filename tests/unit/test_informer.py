@@ -1,4 +1,4 @@
-"""Informer (list + watch cache) and the work queue."""
+"""The informer (list + watch cache, coxapi/informer.py) and the work queue."""
 
 from __future__ import annotations
 
@@ -7,9 +7,12 @@ import time
 
 import pytest
 
+from coxapi.errors import ClusterUnreachable
+from coxapi.informer import Informer
 from master.controllers.testing import make_context, pod
-from master.informer import Informer
+from master.listwatch import StoreListWatcher
 from master.workqueue import WorkQueue
+from netproxy.testing import FakeApi
 from tests.support import wait_until
 
 
@@ -21,33 +24,58 @@ def recorder(inf):
     return seen
 
 
-def test_watch_events_keep_the_cache_and_call_handlers():
+def obj(name: str, **extra) -> dict:
+    return {"metadata": {"name": name, "namespace": "default"}, **extra}
+
+
+def names(inf: Informer) -> set[str]:
+    return {o["metadata"]["name"] for o in inf.list()}
+
+
+@pytest.fixture
+def running():
+    """Start informers; stop and join them (and close their fake API) after the test."""
+    started: list[tuple[Informer, FakeApi | None]] = []
+
+    def start(inf: Informer, api: FakeApi | None = None) -> Informer:
+        inf.start()
+        started.append((inf, api))
+        return inf
+
+    yield start
+    for inf, api in started:
+        inf.stop()
+        if api is not None:
+            api.close()
+        inf.join(2)
+        assert not inf.thread.is_alive()
+
+
+# ---- over the in-process object store ------------------------------------------
+
+
+def test_watch_events_keep_the_cache_and_call_handlers(running):
     ctx, _ = make_context()
     ctx.objects.create(pod("a"))
-    inf = Informer(ctx.objects, "Pod", poll=0.05)
+    inf = Informer(StoreListWatcher(ctx.objects, poll=0.05), "Pod")
     seen = recorder(inf)
-    inf.start()
-    try:
-        assert inf.wait_for_sync(5)
-        ctx.objects.create(pod("b"))
-        ctx.objects.guaranteed_update("Pod", "default", "a",
-                                      lambda o: {**o, "status": {"phase": "Running"}})
-        ctx.objects.delete("Pod", "default", "b")
-        wait_until(lambda: ("delete", "b") in seen, 5, what="delete event")
-    finally:
-        inf.stop()
-        inf.join(2)
+    running(inf)
+    assert inf.wait_for_sync(5)
+    ctx.objects.create(pod("b"))
+    ctx.objects.guaranteed_update("Pod", "default", "a",
+                                  lambda o: {**o, "status": {"phase": "Running"}})
+    ctx.objects.delete("Pod", "default", "b")
+    wait_until(lambda: ("delete", "b") in seen, 5, what="delete event")
     assert seen == [("add", "a"), ("add", "b"), ("update", "a"), ("delete", "b")]
     assert inf.list_keys() == ["default/a"]
     assert inf.get("default/a")["status"]["phase"] == "Running"
-    assert not inf.thread.is_alive()
 
 
-def test_compacted_watch_relists_and_delivers_the_difference():
+def test_compacted_watch_relists_and_delivers_the_difference(running):
     ctx, _ = make_context()
     ctx.objects.create(pod("a"))
     ctx.objects.create(pod("b"))
-    inf = Informer(ctx.objects, "Pod", poll=0.05)
+    inf = Informer(StoreListWatcher(ctx.objects, poll=0.05), "Pod")
     seen = recorder(inf)
     inf.relist()  # cache at this revision
     ctx.objects.delete("Pod", "default", "a")
@@ -55,21 +83,18 @@ def test_compacted_watch_relists_and_delivers_the_difference():
     ctx.objects.guaranteed_update("Pod", "default", "b",
                                   lambda o: {**o, "status": {"phase": "Running"}})
     ctx.objects.store.compact(ctx.objects.store.revision())  # the changes' history is gone
-    inf.start()
-    try:
-        wait_until(lambda: set(inf.list_keys()) == {"default/b", "default/c"}, 5,
-                   what="cache re-listed after Gone")
-    finally:
-        inf.stop()
-        inf.join(2)
+    running(inf)
+    wait_until(lambda: set(inf.list_keys()) == {"default/b", "default/c"}, 5,
+               what="cache re-listed after Gone")
     assert set(seen[2:]) == {("delete", "a"), ("add", "c"), ("update", "b")}
     assert inf.get("default/b")["status"]["phase"] == "Running"
+    assert inf.relists == 2
 
 
 def test_indexes_follow_updates():
     ctx, _ = make_context()
     ctx.objects.create(pod("a", node_name="n1"))
-    inf = Informer(ctx.objects, "Pod")
+    inf = Informer(StoreListWatcher(ctx.objects), "Pod")
     inf.add_index("node", lambda p: [p["spec"]["nodeName"]] if p["spec"].get("nodeName") else [])
     inf.relist()
     assert [p["metadata"]["name"] for p in inf.by_index("node", "n1")] == ["a"]
@@ -78,6 +103,124 @@ def test_indexes_follow_updates():
     inf.relist()
     assert inf.by_index("node", "n1") == []
     assert [p["metadata"]["name"] for p in inf.by_index("node", "n2")] == ["a"]
+
+
+def test_selectors_reach_the_store():
+    ctx, _ = make_context()
+    ctx.objects.create(pod("a", node_name="n1"))
+    ctx.objects.create(pod("b", node_name="n2"))
+    inf = Informer(StoreListWatcher(ctx.objects), "Pod", field_selector="spec.nodeName=n2")
+    inf.relist()
+    assert names(inf) == {"b"}
+
+
+# ---- over the HTTP client's shape (a fake API) -----------------------------------
+
+
+def test_list_then_watch_tracks_adds_updates_and_deletes(running):
+    api = FakeApi()
+    api.put("services", obj("a"))
+    inf = running(Informer(api, "services"), api)
+    seen = recorder(inf)
+    assert inf.wait_for_sync(5) and names(inf) == {"a"}
+    api.put("services", obj("b"))
+    api.put("services", obj("a", spec={"x": 1}))
+    api.delete("services", "default", "b")
+    wait_until(lambda: ("delete", "b") in seen, 5, what="delete event")
+    assert seen == [("add", "b"), ("update", "a"), ("delete", "b")]
+    assert names(inf) == {"a"} and inf.get("default/a")["spec"] == {"x": 1}
+
+
+def test_410_gone_relists_and_sees_changes_made_meanwhile(running):
+    api = FakeApi()
+    api.put("services", obj("a"))
+    inf = running(Informer(api, "services"), api)
+    seen = recorder(inf)
+    assert inf.wait_for_sync(5)
+    api.break_watches(compact=True)  # open streams end with 410; old versions are gone
+    api.put("services", obj("b"))
+    api.delete("services", "default", "a")
+    wait_until(lambda: names(inf) == {"b"}, 5, what="the change after 410")
+    assert api.lists["services"] >= 2 and inf.relists >= 2
+    assert ("add", "b") in seen and ("delete", "a") in seen
+
+
+def test_a_failed_list_is_retried_with_back_off(running):
+    api = FakeApi()
+    api.put("services", obj("a"))
+    api.list_errors["services"] = ClusterUnreachable("no API server answered")
+    inf = running(Informer(api, "services", backoff=(0.01, 0.05)), api)
+    wait_until(lambda: api.lists["services"] >= 3, 5, what="list retried")
+    assert not inf.wait_for_sync(0)
+    del api.list_errors["services"]
+    assert inf.wait_for_sync(5) and names(inf) == {"a"}
+
+
+def test_a_stalled_watch_is_abandoned_and_the_kind_listed_again(running):
+    api = FakeApi()
+    api.put("services", obj("a"))
+    inf = running(Informer(api, "services", stall_timeout=0.3), api)
+    assert inf.wait_for_sync(5)
+    api.hang = True  # the next watch hangs without a word, like a SIGSTOPped master
+    api.break_watches(error=ConnectionError("reset"))
+    api.put("services", obj("b"))
+    wait_until(lambda: inf.stalls >= 1, 5, what="the stalled watch abandoned")
+    api.hang = False
+    wait_until(lambda: names(inf) == {"a", "b"}, 5, what="the change seen after the stall")
+
+
+def test_bookmarks_count_as_progress_and_advance_the_revision():
+    inf = Informer(FakeApi(), "services", stall_timeout=0.3)
+    inf.apply_event("BOOKMARK", {"metadata": {"resourceVersion": "42"}})
+    assert inf.versioned_list() == ([], 42)
+
+
+def test_resync_redelivers_every_cached_object_as_an_update(running):
+    api = FakeApi()
+    api.put("services", obj("a"))
+    inf = Informer(api, "services", resync_period=0.05)
+    updates = []
+    inf.add_handler(on_update=lambda old, new: updates.append((old is new,
+                                                                new["metadata"]["name"])))
+    running(inf, api)
+    wait_until(lambda: len(updates) >= 2, 5, what="two resyncs")
+    assert set(updates) == {(True, "a")}
+
+
+def test_a_relist_never_replaces_a_newer_cached_object():
+    """The node agent lists on every pass while the watch runs: a list that
+    the watch overtook must not turn the cache back."""
+    api = FakeApi()
+    inf = Informer(api, "services")
+    api.put("services", obj("a"))
+    stale = api.list("services")
+    inf.apply_event("MODIFIED", api.put("services", obj("a", spec={"v": 2})))
+    inf.apply_event("ADDED", api.put("services", obj("b")))
+    api.list = lambda *a, **kw: stale  # type: ignore[method-assign]
+    inf.relist()
+    assert names(inf) == {"a", "b"} and inf.get("default/a")["spec"] == {"v": 2}
+
+
+def test_a_handler_error_does_not_stop_the_feed():
+    inf = Informer(FakeApi(), "services")
+    seen = []
+    inf.add_handler(on_add=lambda o: 1 / 0)
+    inf.add_handler(on_add=lambda o: seen.append(o["metadata"]["name"]))
+    inf.apply_event("ADDED", {**obj("a"), "metadata": {**obj("a")["metadata"],
+                                                       "resourceVersion": "1"}})
+    assert seen == ["a"]
+
+
+def test_stop_ends_a_quiet_watch_promptly(running):
+    api = FakeApi()
+    inf = Informer(api, "services")
+    inf.start()
+    assert inf.wait_for_sync(5)
+    started = time.monotonic()
+    inf.stop()
+    inf.join(2)
+    assert not inf.thread.is_alive() and time.monotonic() - started < 1.0
+    api.close()
 
 
 def test_workqueue_dedupes_and_never_hands_a_key_to_two_workers():

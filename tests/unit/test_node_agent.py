@@ -229,3 +229,54 @@ def test_node_is_not_ready_while_the_runtime_is_down(env):
     wait_until(lambda: ready() == "False", 5, what="NotReady")
     del rt.version
     wait_until(lambda: ready() == "True", 5, what="Ready again")
+
+
+def test_the_pod_informer_wakes_the_loop_but_not_for_our_own_status_writes(env):
+    api, _, agent, _ = env
+    from tests.support import wait_until
+    assert agent.pods.wait_for_sync(5)
+    add_pod(api)
+    wait_until(agent.wake.is_set, 5, what="a wake-up for the new pod")
+    agent.wake.clear()
+    sync(agent)  # writes the pod's status
+    sync(agent)
+    assert api.updates("update_status", "Pod") >= 1
+    wait_until(lambda: api.pod("web")["metadata"]["resourceVersion"] in
+               {p["metadata"]["resourceVersion"] for p in agent.pods.list()}, 5,
+               what="the informer to see our last write")
+    assert not agent.wake.is_set()
+    api.update_status(api.pod("web"))  # someone else writes: wake
+    wait_until(agent.wake.is_set, 5, what="a wake-up for a foreign write")
+
+
+def test_a_pod_record_is_dropped_once_its_pod_and_containers_are_gone(env):
+    api, rt, agent, _ = env
+    uid = add_pod(api)["metadata"]["uid"]
+    sync(agent)
+    assert uid in agent._records and agent._records[uid].first_seen is not None
+    api.delete("Pod", "web")
+    sync(agent)  # stops and deletes the pod
+    sync(agent)
+    assert rt.list_containers({podspec.LABEL_POD_UID: uid}) == []
+    assert uid not in agent._records
+
+
+def test_shutdown_joins_every_thread_and_none_died(env):
+    _, _, agent, _ = env
+    names = {"heartbeat", "proxy-revision", "stats", "pod-informer"}
+    import threading
+    assert names <= {t.name for t in threading.enumerate()}
+    agent.stop()
+    agent.shutdown()
+    assert agent.threads.join(0) == [] and agent.threads.died == []
+    assert not names & {t.name for t in threading.enumerate()}
+
+
+def test_the_agent_does_not_start_without_netproxy():
+    """No fallback: a build whose netproxy cannot be imported fails at start."""
+    import subprocess
+    import sys
+    code = "import sys; sys.modules['netproxy.proxy'] = None; import node.agent"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode != 0 and "netproxy" in result.stderr

@@ -1,0 +1,391 @@
+"""A list+watch cache of one kind of API object (client-go's shared informer).
+
+The informer lists the kind, then watches from the list's resourceVersion,
+keeping a cache (with optional indexes) equal to the API and calling its
+handlers on every add, update and delete. It re-lists
+
+- when the watch's version was compacted (``Gone``, 410): at once;
+- when the watch failed (a master failover, a dropped stream): after a
+  back-off that grows to ``backoff[1]``;
+- when the watch stalled: nothing, not even a bookmark or the end of the
+  stream, for ``stall_timeout`` seconds (a frozen master, a cut link). A
+  stream read cannot be interrupted, so each watch is read by a small pump
+  thread; a stalled pump is abandoned and its late events are dropped.
+
+A watch that simply ends (its ``timeout_seconds`` passed) is watched again
+from the last version seen, without a list. Every ``resync_period`` seconds
+(0 = never) each cached object is delivered again as an update of itself,
+so a handler can re-check state that is not in the API.
+
+Handlers run on the informer's thread (or on whichever thread calls
+``relist``) and must only enqueue work (the sample-controller rule). Cached
+objects are shared with every reader: treat them as read-only and
+``copy.deepcopy`` before changing one.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Protocol
+
+from . import errors
+from .meta import key_of, namespace_of
+
+log = logging.getLogger(__name__)
+
+Obj = dict[str, Any]
+Event = tuple[str, Obj]
+AddFn = Callable[[Obj], None]
+UpdateFn = Callable[[Obj, Obj], None]
+DeleteFn = Callable[[Obj], None]
+IndexFn = Callable[[Obj], Iterable[str]]
+
+TICK = 0.2  # seconds between checks of the stop event while a watch is quiet
+
+
+class ListWatcher(Protocol):
+    """The list and watch verbs of ``coxapi.client.Client``; the in-process
+    ``ObjectStore`` offers them through ``master.listwatch.StoreListWatcher``.
+
+    ``list`` returns ``{"items": [...], "metadata": {"resourceVersion": rv}}``.
+    ``watch`` yields ``(ADDED|MODIFIED|DELETED|BOOKMARK, object)`` after
+    ``resource_version`` (exclusive), raises ``errors.Gone`` when that version
+    is compacted, and may end after ``timeout_seconds``.
+    """
+
+    def list(self, kind: str, namespace: str | None = None, label_selector: str | None = None,
+             field_selector: str | None = None) -> Obj: ...
+
+    def watch(self, kind: str, namespace: str | None = None,
+              resource_version: str | None = None, label_selector: str | None = None,
+              field_selector: str | None = None,
+              timeout_seconds: int | None = None) -> Iterator[Event]: ...
+
+
+def version_of(obj: Obj) -> int:
+    try:
+        return int((obj.get("metadata") or {}).get("resourceVersion") or 0)
+    except ValueError:
+        return 0
+
+
+class Stalled(Exception):
+    """No event, bookmark or end of stream within the stall timeout."""
+
+
+class Informer:
+    def __init__(self, source: ListWatcher, kind: str, namespace: str | None = None, *,
+                 label_selector: str | None = None, field_selector: str | None = None,
+                 watch_timeout: int | None = None, stall_timeout: float = 75.0,
+                 resync_period: float = 0.0, backoff: tuple[float, float] = (0.2, 5.0),
+                 name: str | None = None) -> None:
+        self.source = source
+        self.kind = kind
+        self.namespace = namespace
+        self.label_selector = label_selector
+        self.field_selector = field_selector
+        self.watch_timeout = watch_timeout
+        self.stall_timeout = stall_timeout
+        self.resync_period = resync_period
+        self.backoff = backoff
+        self.name = name or f"informer-{kind}"
+        self.relists = 0  # successful lists
+        self.stalls = 0  # stalled watches abandoned
+        self._lock = threading.RLock()
+        self._items: dict[str, Obj] = {}
+        self._indexers: dict[str, IndexFn] = {}
+        self._indices: dict[str, dict[str, set[str]]] = {}
+        self._handlers: list[tuple[AddFn | None, UpdateFn | None, DeleteFn | None]] = []
+        self._synced = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pump: _Pump | None = None
+        self._resume = "0"  # the version to watch from
+        self._revision = 0  # the newest version this cache reflects (bookmarks included)
+
+    # ---- wiring ----------------------------------------------------------
+
+    def add_handler(self, on_add: AddFn | None = None, on_update: UpdateFn | None = None,
+                    on_delete: DeleteFn | None = None) -> None:
+        self._handlers.append((on_add, on_update, on_delete))
+
+    def add_index(self, name: str, fn: IndexFn) -> None:
+        with self._lock:
+            self._indexers[name] = fn
+            idx: dict[str, set[str]] = {}
+            for key, obj in self._items.items():
+                for v in fn(obj):
+                    idx.setdefault(v, set()).add(key)
+            self._indices[name] = idx
+
+    # ---- reads -----------------------------------------------------------
+
+    def wait_for_sync(self, timeout: float) -> bool:
+        """True once a list has filled the cache (0 s: has it yet?)."""
+        return self._synced.wait(timeout)
+
+    def get(self, key: str) -> Obj | None:
+        with self._lock:
+            return self._items.get(key)
+
+    def get_by(self, namespace: str | None, name: str) -> Obj | None:
+        return self.get(f"{namespace}/{name}" if namespace else name)
+
+    def list(self, namespace: str | None = None) -> list[Obj]:
+        with self._lock:
+            if namespace is None:
+                return list(self._items.values())
+            return [o for o in self._items.values() if namespace_of(o) == namespace]
+
+    def versioned_list(self) -> tuple[list[Obj], int]:
+        """Every cached object and the store revision they reflect, read together."""
+        with self._lock:
+            return list(self._items.values()), self._revision
+
+    def by_index(self, name: str, value: str) -> list[Obj]:
+        with self._lock:
+            keys = self._indices.get(name, {}).get(value, ())
+            return [self._items[k] for k in keys if k in self._items]
+
+    def list_keys(self) -> list[str]:
+        with self._lock:
+            return list(self._items)
+
+    # ---- feeding the cache -------------------------------------------------
+
+    def _store(self, key: str, obj: Obj | None) -> Obj | None:
+        with self._lock:
+            old = self._items.get(key)
+            for name, fn in self._indexers.items():
+                idx = self._indices[name]
+                if old is not None:
+                    for v in fn(old):
+                        s = idx.get(v)
+                        if s is not None:
+                            s.discard(key)
+                            if not s:
+                                del idx[v]
+                if obj is not None:
+                    for v in fn(obj):
+                        idx.setdefault(v, set()).add(key)
+            if obj is None:
+                self._items.pop(key, None)
+            else:
+                self._items[key] = obj
+            return old
+
+    def _notify(self, old: Obj | None, new: Obj | None) -> None:
+        for on_add, on_update, on_delete in self._handlers:
+            try:
+                if old is None and new is not None:
+                    if on_add:
+                        on_add(new)
+                elif new is None and old is not None:
+                    if on_delete:
+                        on_delete(old)
+                elif on_update and old is not None and new is not None:
+                    on_update(old, new)
+            except Exception:  # a handler bug must not stop the feed
+                log.exception("%s: event handler failed", self.name)
+
+    def _advance(self, rv: str | None) -> None:
+        if rv:
+            with self._lock:
+                self._resume = rv
+                self._revision = max(self._revision, version_of({"metadata":
+                                                                 {"resourceVersion": rv}}))
+
+    def apply_event(self, etype: str, obj: Obj) -> None:
+        """Feed one watch event (ADDED/MODIFIED/DELETED/BOOKMARK) into the cache."""
+        self._advance((obj.get("metadata") or {}).get("resourceVersion"))
+        if etype == "BOOKMARK":
+            return
+        key = key_of(obj)
+        if etype == "DELETED":
+            old = self._store(key, None)
+            if old is not None:
+                self._notify(old, None)
+            return
+        old = self._store(key, obj)
+        self._notify(old, obj)
+
+    def relist(self) -> str:
+        """List the kind and make the cache equal to it; returns the list's
+        resourceVersion. Differences are delivered as notifications. Raises
+        what the list raised (the cache is then unchanged).
+
+        Safe to call while the informer runs: a cached object newer than the
+        list (a watch event that overtook it) is neither replaced nor removed.
+        """
+        result = self.source.list(self.kind, self.namespace, label_selector=self.label_selector,
+                                  field_selector=self.field_selector)
+        rv = str((result.get("metadata") or {}).get("resourceVersion") or "0")
+        listed = version_of(result)
+        fresh = {key_of(o): o for o in result.get("items") or []}
+        with self._lock:
+            gone = [k for k, o in self._items.items()
+                    if k not in fresh and version_of(o) <= listed]
+        for key in gone:
+            old = self._store(key, None)
+            if old is not None:
+                self._notify(old, None)
+        for key, obj in fresh.items():
+            with self._lock:
+                cur = self._items.get(key)
+                if cur is not None and version_of(cur) >= version_of(obj):
+                    continue
+                old = self._store(key, obj)
+            self._notify(old, obj)
+        self._advance(rv)
+        self.relists += 1
+        self._synced.set()
+        return rv
+
+    def resync(self) -> None:
+        """Deliver every cached object again as an update of itself."""
+        for obj in self.list():
+            self._notify(obj, obj)
+
+    # ---- the loop -------------------------------------------------------------
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self.run, name=self.name, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        pump = self._pump
+        if pump is not None:
+            pump.wake()
+
+    @property
+    def thread(self) -> threading.Thread | None:
+        return self._thread
+
+    def join(self, timeout: float) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def run(self, stop: threading.Event | None = None) -> None:
+        """List, then watch, until ``stop()`` (or ``stop`` is set). Never raises."""
+        stopped = (lambda: self._stop.is_set() or stop.is_set()) if stop is not None \
+            else self._stop.is_set
+        delay = self.backoff[0]
+        need_list = True
+        next_resync = time.monotonic() + self.resync_period
+        while not stopped():
+            try:
+                if need_list:
+                    self.relist()
+                    need_list = False
+                    delay = self.backoff[0]
+                next_resync = self._follow(stopped, next_resync)
+            except errors.Gone:
+                log.info("%s: watch version compacted; listing again", self.name)
+                need_list = True
+            except Stalled:
+                self.stalls += 1
+                log.warning("%s: watch made no progress for %.0fs; listing again",
+                            self.name, self.stall_timeout)
+                need_list = True
+            except Exception as e:  # noqa: BLE001 - the loop never dies
+                if stopped():
+                    return
+                log.warning("%s: %s; listing again in %.1fs", self.name, e, delay)
+                need_list = True
+                self._wait(stopped, delay)
+                delay = min(delay * 2, self.backoff[1])
+
+    def _wait(self, stopped: Callable[[], bool], seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while not stopped() and time.monotonic() < deadline:
+            self._stop.wait(min(TICK, max(0.0, deadline - time.monotonic())))
+
+    def _follow(self, stopped: Callable[[], bool], next_resync: float) -> float:
+        """Follow one watch stream until it ends or ``stopped()``; returns
+        when the next resync is due. Raises what the stream raised, or
+        ``Stalled``."""
+        with self._lock:
+            rv = self._resume
+        pump = _Pump(lambda: self.source.watch(
+            self.kind, self.namespace, resource_version=rv, label_selector=self.label_selector,
+            field_selector=self.field_selector, timeout_seconds=self.watch_timeout),
+            f"{self.name}-watch")
+        self._pump = pump
+        try:
+            last = time.monotonic()
+            while not stopped():
+                now = time.monotonic()
+                if self.resync_period and now >= next_resync:
+                    self.resync()
+                    next_resync = now + self.resync_period
+                if now - last > self.stall_timeout:
+                    raise Stalled()
+                item = pump.next(TICK)
+                if item is None:
+                    continue
+                last = time.monotonic()
+                if item is _END:
+                    return next_resync
+                self.apply_event(*item)
+            return next_resync
+        finally:
+            self._pump = None
+            pump.close()
+
+
+_END: Any = object()
+
+
+class _Pump:
+    """Reads one watch stream on its own thread into a queue, so the
+    informer can give up on a stream that stopped answering."""
+
+    def __init__(self, open_stream: Callable[[], Iterator[Event]], name: str) -> None:
+        self._queue: queue.Queue[Any] = queue.Queue()
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(open_stream,), name=name,
+                                        daemon=True)
+        self._thread.start()
+
+    def _run(self, open_stream: Callable[[], Iterator[Event]]) -> None:
+        stream: Iterator[Event] | None = None
+        try:
+            stream = open_stream()
+            for event in stream:
+                if self._closed.is_set():
+                    return
+                self._queue.put(event)
+            self._queue.put(_END)
+        except BaseException as e:  # noqa: BLE001 - handed to the informer's thread
+            self._queue.put(e)
+        finally:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()
+
+    def next(self, timeout: float) -> Event | Any | None:
+        """The next event, ``_END``, or None when nothing came within ``timeout``."""
+        try:
+            item = self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return None
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    def wake(self) -> None:
+        """Make a waiting ``next`` return now (to notice a stop)."""
+        self._queue.put(None)
+
+    def close(self) -> None:
+        """Abandon the stream. A pump blocked in a read (an HTTP stream) ends
+        at its next event or bookmark; it is a daemon and its events are
+        dropped. An in-process stream ends within its poll."""
+        self._closed.set()
+        self._thread.join(TICK)

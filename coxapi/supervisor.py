@@ -1,0 +1,72 @@
+"""The owner of a process's long-lived threads: starts them, notices one
+that dies, and joins them all on stop.
+
+Every thread runs ``target(stop)`` and must return once ``stop`` is set.
+A thread that returns or raises while ``stop`` is still clear died
+unexpectedly: that is logged (with the traceback) and its name is listed
+in ``died``, so a process can report it instead of limping on silently.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+log = logging.getLogger(__name__)
+
+
+class Supervisor:
+    def __init__(self, name: str, stop: threading.Event | None = None) -> None:
+        self.name = name
+        self.stop_event = stop if stop is not None else threading.Event()
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        self._died: list[str] = []
+
+    @property
+    def died(self) -> list[str]:
+        """Names of the threads that ended before stop, in the order they ended."""
+        with self._lock:
+            return list(self._died)
+
+    def spawn(self, name: str, target: Callable[[threading.Event], object]) -> threading.Thread:
+        t = threading.Thread(target=self._run, args=(name, target), name=name, daemon=True)
+        with self._lock:
+            self._threads.append(t)
+        t.start()
+        return t
+
+    def _run(self, name: str, target: Callable[[threading.Event], object]) -> None:
+        try:
+            target(self.stop_event)
+        except Exception:  # noqa: BLE001 - reported below, never re-raised into nowhere
+            if self.stop_event.is_set():
+                log.warning("%s: thread %s failed while stopping", self.name, name,
+                            exc_info=True)
+                return
+            log.exception("%s: thread %s died", self.name, name)
+        else:
+            if self.stop_event.is_set():
+                return
+            log.error("%s: thread %s ended before stop", self.name, name)
+        with self._lock:
+            self._died.append(name)
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def join(self, timeout: float) -> list[str]:
+        """Join every thread within ``timeout`` seconds in all; returns (and
+        logs) the names of those still running."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            threads = list(self._threads)
+        for t in threads:
+            if t is not threading.current_thread():
+                t.join(max(0.0, deadline - time.monotonic()))
+        alive = [t.name for t in threads if t.is_alive() and t is not threading.current_thread()]
+        if alive:
+            log.warning("%s: threads still running after stop: %s", self.name, ", ".join(alive))
+        return alive

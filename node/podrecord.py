@@ -1,0 +1,80 @@
+"""What the node agent's sync loop keeps per pod, and how a pod worker
+hands its results back.
+
+The sync loop owns every ``PodRecord``; no other thread reads or writes
+one. To change a pod it hands a worker a ``PodTask`` (a copy of what the
+worker needs); the worker fills in the task's outputs and returns it
+through its future, and the loop folds it back into the record once the
+future is done (``PodRecord.collect``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+from .runtime import ContainerInfo
+
+Obj = dict[str, Any]
+
+
+@dataclass
+class PodTask:
+    """One worker's job. In: the pod as the loop saw it. In and out: the
+    status last written and whether the pod was drained."""
+
+    uid: str
+    pod: Obj | None
+    containers: list[ContainerInfo]
+    api_ok: bool
+    first_seen: float | None
+    written: Obj | None
+    drained: bool
+    finished_at: float = 0.0  # time.monotonic() when the worker finished
+
+
+@dataclass
+class PodRecord:
+    uid: str
+    first_seen: float | None = None  # when the agent first saw the pod bound here
+    written: Obj | None = None  # the status the agent last wrote
+    drained: bool = False  # terminating, and no proxy sends it new connections any more
+    done_at: float = 0.0  # time.monotonic() when its last worker finished
+    worker: Future[PodTask] | None = field(default=None, repr=False)
+
+    def task(self, pod: Obj | None, containers: list[ContainerInfo], api_ok: bool) -> PodTask:
+        return PodTask(self.uid, pod, containers, api_ok, self.first_seen, self.written,
+                       self.drained)
+
+    def collect(self) -> bool:
+        """Fold a finished worker's results in; False while one still runs."""
+        if self.worker is None:
+            return True
+        if not self.worker.done():
+            return False
+        worker, self.worker = self.worker, None
+        if worker.cancelled():  # the agent is shutting down
+            return True
+        task = worker.result()  # the worker catches everything
+        self.written, self.drained, self.done_at = task.written, task.drained, task.finished_at
+        return True
+
+
+class RecentVersions:
+    """The resourceVersions of the agent's own latest writes (bounded,
+    thread-safe): the pod watch does not wake the loop for them."""
+
+    def __init__(self, size: int = 256) -> None:
+        self._lock = threading.Lock()
+        self._versions: deque[str] = deque(maxlen=size)
+
+    def add(self, rv: str) -> None:
+        with self._lock:
+            self._versions.append(rv)
+
+    def __contains__(self, rv: object) -> bool:
+        with self._lock:
+            return rv in self._versions
