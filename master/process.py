@@ -19,21 +19,14 @@ from typing import Any
 from .admission.namespaces import ensure_system_namespaces
 from .api import ApiConfig, create_app, state_of
 from .auth import FileTokenAuthenticator
+from .leader import ControllerConfig, ControllerManager
 from .objects import ObjectStore
 from .server import ApiServer
 
 log = logging.getLogger(__name__)
 
-try:  # written by another part; the API serves without it
-    from .leader import ControllerConfig, ControllerManager
-except ImportError:  # pragma: no cover - depends on the tree
-    ControllerConfig = ControllerManager = None  # type: ignore[assignment,misc]
-
 
 def _controller_manager(objects: ObjectStore, cfg: MasterConfig) -> Any:
-    if ControllerManager is None:
-        log.warning("no controller manager in this build (master.leader is missing)")
-        return None
     return ControllerManager(objects, ControllerConfig(
         cluster_cidr=cfg.cluster_cidr, service_cidr=cfg.service_cidr,
         node_grace_period=cfg.node_grace_period, eviction_timeout=cfg.eviction_timeout))
@@ -132,8 +125,6 @@ class Master:
         log.info("this master is the Raft leader: starting the controllers")
         try:
             self._controllers = self._controller_factory(self.objects, self.config)
-            if self._controllers is None:
-                return True
             self._controllers.start()
         except Exception:  # noqa: BLE001 - the API must keep serving
             log.exception("the controller manager failed to start")

@@ -3,6 +3,8 @@ only while the store says this replica leads; shutdown stops everything."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -100,3 +102,12 @@ def test_stop_ends_controllers_and_open_watches(master):
     m.stop()
     assert events == ["start", "stop"]
     assert ended.wait(10), "an open watch outlived the master"
+
+
+def test_a_master_without_its_controller_manager_fails_to_import():
+    """No scaffolding fallback: a build missing master.leader fails at start."""
+    code = ("import sys; sys.modules['master.leader'] = None\n"
+            "try:\n    import master.process\nexcept ImportError as e:\n    print(e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=60).stdout
+    assert "master.leader" in out
