@@ -93,7 +93,7 @@ def shown(value: Any) -> str:
 
 
 def _type_name(typ: Any) -> str:
-    return getattr(typ, "__name__", None) if typing.get_origin(typ) is None else str(typ)
+    return str(getattr(typ, "__name__", typ)) if typing.get_origin(typ) is None else str(typ)
 
 
 def _check(value: Any, typ: Any, key: str, where: str) -> Any:
@@ -204,7 +204,7 @@ def _flatten_file(data: Mapping[str, Any], cls: type, where: str,
 
 def _build(cls: type[T], values: Mapping[str, Any], env_prefix: str, prefix: str = "") -> T:
     kwargs: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]  # a dataclass by contract
         if not f.metadata.get("setting", True):
             continue
         key, typ = prefix + f.name, typing.get_type_hints(cls)[f.name]

@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from coxapi.config import ConfigError, default_of, load, settings
+from coxapi.config import ConfigError, default_of, load, settings, shown
 from raftstore.config import check_addr
 
 from .config import ENV_PREFIX, MasterConfig
@@ -55,20 +55,17 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 def _default(key: str) -> str:
     default = default_of(MasterConfig, key)
-    return "" if default is None else f"[default: {default}]"
+    return "" if default is None else f"[default: {shown(default)}]"
 
 
-# flag -> setting; every flag defaults to None (not given), so a flag overrides
-# the config file and the environment only when it is on the command line
-FLAGS = {"name": "name", "listen": "listen", "raft_addr": "raft_addr", "peers": "peers",
-         "data_dir": "data_dir", "token_file": "token_file",
-         "cluster_secret_file": "cluster_secret_file", "threads": "threads",
-         "event_ttl": "event_ttl", "log_level": "log_level",
-         "cluster_cidr": "controllers.cluster_cidr", "service_cidr": "controllers.service_cidr",
-         "node_grace_period": "controllers.node_grace_period",
-         "eviction_timeout": "controllers.eviction_timeout"}
-# every raft.* setting also has a --raft-<name> flag
+# Every flag defaults to None (not given), so it overrides the config file and
+# the environment only when it is on the command line. Flags are named as
+# their setting, except these; every raft.* setting has a --raft-<name> flag.
 RAFT_FLAGS = {f"raft_{key[5:]}": key for key in settings(MasterConfig) if key.startswith("raft.")}
+FLAG_KEYS = {"cluster_cidr": "controllers.cluster_cidr",
+             "service_cidr": "controllers.service_cidr",
+             "node_grace_period": "controllers.node_grace_period",
+             "eviction_timeout": "controllers.eviction_timeout", **RAFT_FLAGS}
 
 
 def _raft_options(command: Callable[..., None]) -> Callable[..., None]:
@@ -116,7 +113,7 @@ def run(config_file: str | None, **flags: Any) -> None:
     """Run one master: a store replica, the API server and (when leader) the controllers."""
     from .process import Master
 
-    given = {FLAGS.get(param) or RAFT_FLAGS[param]: value for param, value in flags.items()}
+    given = {FLAG_KEYS.get(param, param): value for param, value in flags.items()}
     given["peers"] = list(flags["peers"]) or None
     try:
         cfg = load(MasterConfig, env_prefix=ENV_PREFIX, file=config_file, flags=given)

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from coxapi.config import ConfigError, default_of, load
+from coxapi.config import ConfigError, default_of, load, shown
 
 from .config import ENV_PREFIX, NodeRunConfig
 
@@ -29,7 +29,7 @@ def _label(value: str) -> tuple[str, str]:
 
 
 def _default(key: str) -> str:
-    return f"[default: {default_of(NodeRunConfig, key)}]"
+    return f"[default: {shown(default_of(NodeRunConfig, key))}]"
 
 
 @click.group()
