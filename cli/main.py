@@ -4,8 +4,8 @@ Built-in commands live in ``cli.commands`` and are imported on first use.
 ``cox master`` and ``cox node`` come from the ``coxswain.commands`` entry-point
 group (the CLI must not import ``master``/``node``); ``cox cluster`` from
 ``cli.commands.cluster`` (over the ``localcluster`` package). A subcommand
-that fails to load is listed as unavailable and reports why when run,
-instead of breaking the whole CLI.
+that fails to import is a broken build: the ImportError propagates (naming
+the command and its module) instead of the command being quietly left out.
 
 Every failure ends as one line on stderr and a distinct exit code
 (``cli.errors``); nothing escapes as a traceback.
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -47,28 +48,21 @@ def _load(target: str) -> Any:
     return getattr(importlib.import_module(module), attr)
 
 
-def _unavailable(name: str, reason: str) -> click.Command:
-    def run() -> None:
-        raise CliError(f'command "{name}" is unavailable: {reason}')
-
-    return click.Command(name, callback=run, help=f"(unavailable: {reason})",
-                         short_help="(unavailable)", add_help_option=False,
-                         context_settings={"ignore_unknown_options": True,
-                                           "allow_extra_args": True})
-
-
-def _describe_failure(e: BaseException) -> str:
-    return f"{type(e).__name__}: {' '.join(str(e).split())}"
+def _command(name: str, target: str, load: Callable[[], Any]) -> click.Command:
+    try:
+        cmd = load()
+    except ImportError as e:
+        raise ImportError(f'cannot load command "{name}" from {target}: {e}') from e
+    if not isinstance(cmd, click.Command):
+        raise ImportError(f'command "{name}": {target} is not a click command')
+    return cmd
 
 
-def _cluster_group() -> click.Command | None:
-    """The ``cox cluster`` group with ``status`` attached; None if it cannot be loaded."""
+def _cluster_group() -> click.Command:
+    """``cli.commands.cluster``'s group with ``status`` attached."""
     from .commands.cluster_status import status_command
 
-    try:
-        group = _load(CLUSTER_COMMAND)
-    except Exception:
-        return None
+    group = _command("cluster", CLUSTER_COMMAND, lambda: _load(CLUSTER_COMMAND))
     if isinstance(group, click.Group) and "status" not in group.commands:
         group.add_command(status_command, "status")
     return group
@@ -78,38 +72,23 @@ class CoxGroup(click.Group):
     """Loads subcommands lazily and turns every exception into one line + exit code."""
 
     def _plugin_entry_points(self) -> dict[str, Any]:
-        try:
-            return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
-        except Exception:
-            return {}
+        return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        names = set(BUILTINS) | set(self._plugin_entry_points()) | set(self.commands)
-        names.add("cluster" if _cluster_group() is not None else "cluster-status")
-        return sorted(names)
+        return sorted(set(BUILTINS) | set(self._plugin_entry_points()) | set(self.commands)
+                      | {"cluster"})
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in self.commands:
             return self.commands[name]
         if name in BUILTINS:
-            return _load(BUILTINS[name])
-        if name in ("cluster", "cluster-status"):
-            group = _cluster_group()
-            if group is not None:
-                return group if name == "cluster" else group.commands.get("status")
-            from .commands.cluster_status import status_command
-
-            return status_command
+            return _command(name, BUILTINS[name], lambda: _load(BUILTINS[name]))
+        if name == "cluster":
+            return _cluster_group()
         ep = self._plugin_entry_points().get(name)
         if ep is None:
             return None
-        try:
-            cmd = ep.load()
-        except Exception as e:
-            return _unavailable(name, f"cannot load {ep.value}: {_describe_failure(e)}")
-        if not isinstance(cmd, click.Command):
-            return _unavailable(name, f"{ep.value} is not a click command")
-        return cmd
+        return _command(name, ep.value, ep.load)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

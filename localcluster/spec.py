@@ -14,6 +14,8 @@ import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
+from coxapi.config import CLUSTER_CIDR, SERVICE_CIDR
+
 IFNAMSIZ = 15  # the kernel's limit on an interface name, without the NUL
 NETNS_DIR = Path("/run/netns")
 
@@ -101,8 +103,8 @@ class ClusterSpec:
     bridge: str = "cox0"
     subnet: str = "10.250.0.0/24"
     run_root: Path = Path("/run/coxswain")
-    cluster_cidr: str = "10.244.0.0/16"
-    service_cidr: str = "10.96.0.0/16"
+    cluster_cidr: str = CLUSTER_CIDR
+    service_cidr: str = SERVICE_CIDR
     seal_table: str = "coxswain-seal"
     api_port_base: int = 6443
     raft_port_base: int = 7001

@@ -10,10 +10,15 @@ import logging
 import signal
 import sys
 import threading
+from collections.abc import Callable
+from typing import Any
 
 import click
 
+from coxapi.config import ConfigError, default_of, load, settings, shown
 from raftstore.config import check_addr
+
+from .config import ENV_PREFIX, MasterConfig
 
 
 def _host_port(value: str, what: str) -> tuple[str, int]:
@@ -23,13 +28,9 @@ def _host_port(value: str, what: str) -> tuple[str, int]:
         raise click.BadParameter(str(e), param_hint=what) from None
 
 
-@click.group(context_settings={"auto_envvar_prefix": "COX_MASTER"})
+@click.group()
 def master() -> None:
-    """Run and set up coxswain masters.
-
-    Every option can also come from the environment: COX_MASTER_<COMMAND>_<OPTION>,
-    e.g. COX_MASTER_RUN_LISTEN=10.250.0.1:6443 (flags win).
-    """
+    """Run and set up coxswain masters."""
 
 
 @master.command()
@@ -49,42 +50,85 @@ def init(directory: str, nodes: tuple[str, ...], master_urls: tuple[str, ...]) -
         click.echo(f"{directory}: up to date")
 
 
-@master.command()
-@click.option("--name", required=True, help="Name of this master (used in logs and /status/raft).")
-@click.option("--listen", required=True, help="HOST:PORT for the API server.")
-@click.option("--raft", "raft_addr", required=True, help="HOST:PORT of this Raft replica.")
-@click.option("--peer", "peers", multiple=True, help="HOST:PORT of another replica (repeatable).")
-@click.option("--data-dir", required=True, type=click.Path(file_okay=False))
-@click.option("--token-file", required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option("--cluster-secret-file", required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option("--cluster-cidr", default="10.244.0.0/16", show_default=True)
-@click.option("--service-cidr", default="10.96.0.0/16", show_default=True)
-@click.option("--node-grace-period", default=20.0, show_default=True, type=float,
-              help="Seconds without a heartbeat before a node is NotReady.")
-@click.option("--eviction-timeout", default=10.0, show_default=True, type=float,
-              help="Seconds a node stays NotReady before its pods are evicted.")
-@click.option("--threads", default=128, show_default=True, type=int,
-              help="API server worker threads (each open watch holds one).")
-@click.option("--log-level", default="INFO", show_default=True,
-              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
-def run(name: str, listen: str, raft_addr: str, peers: tuple[str, ...], data_dir: str,
-        token_file: str, cluster_secret_file: str, cluster_cidr: str, service_cidr: str,
-        node_grace_period: float, eviction_timeout: float, threads: int, log_level: str) -> None:
-    """Run one master: a store replica, the API server and (when leader) the controllers."""
-    from .process import Master, MasterConfig
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
-    host, port = _host_port(listen, "--listen")
-    _host_port(raft_addr, "--raft")
-    for p in peers:
+
+def _default(key: str) -> str:
+    default = default_of(MasterConfig, key)
+    return "" if default is None else f"[default: {shown(default)}]"
+
+
+# Every flag defaults to None (not given), so it overrides the config file and
+# the environment only when it is on the command line. Flags are named as
+# their setting, except these; every raft.* setting has a --raft-<name> flag.
+RAFT_FLAGS = {f"raft_{key[5:]}": key for key in settings(MasterConfig) if key.startswith("raft.")}
+FLAG_KEYS = {"cluster_cidr": "controllers.cluster_cidr",
+             "service_cidr": "controllers.service_cidr",
+             "node_grace_period": "controllers.node_grace_period",
+             "eviction_timeout": "controllers.eviction_timeout", **RAFT_FLAGS}
+
+
+def _raft_options(command: Callable[..., None]) -> Callable[..., None]:
+    for param, key in sorted(RAFT_FLAGS.items(), reverse=True):
+        typ = settings(MasterConfig)[key]
+        flag = "--" + param.replace("_", "-")
+        help_ = f"{key} {_default(key)}"
+        if typ is bool:
+            command = click.option(f"{flag}/--no-{flag[2:]}", param, default=None,
+                                   help=help_)(command)
+        else:
+            click_type = typ if typ in (int, float) else str
+            command = click.option(flag, param, default=None, type=click_type,
+                                   help=help_)(command)
+    return command
+
+
+@master.command()
+@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False),
+              help="YAML file of settings (docs/config.md); the environment "
+                   "(COX_MASTER_<KEY>, e.g. COX_MASTER_RAFT_FSYNC) and flags override it.")
+@click.option("--name", help="Name of this master (used in logs and /status/raft).")
+@click.option("--listen", help="HOST:PORT for the API server.")
+@click.option("--raft", "raft_addr", help="HOST:PORT of this Raft replica.")
+@click.option("--peer", "peers", multiple=True, help="HOST:PORT of another replica (repeatable).")
+@click.option("--data-dir", type=click.Path(file_okay=False))
+@click.option("--token-file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--cluster-secret-file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--cluster-cidr", help=_default("controllers.cluster_cidr"))
+@click.option("--service-cidr", help=_default("controllers.service_cidr"))
+@click.option("--node-grace-period", type=float,
+              help="Seconds without a heartbeat before a node is NotReady. "
+                   + _default("controllers.node_grace_period"))
+@click.option("--eviction-timeout", type=float,
+              help="Seconds a node stays NotReady before its pods are evicted. "
+                   + _default("controllers.eviction_timeout"))
+@click.option("--threads", type=int,
+              help="API server worker threads (each open watch holds one). " + _default("threads"))
+@click.option("--event-ttl", type=int,
+              help="Seconds an Event lives after its last occurrence. " + _default("event_ttl"))
+@click.option("--log-level", type=click.Choice(LOG_LEVELS, case_sensitive=False),
+              help=_default("log_level"))
+@_raft_options
+def run(config_file: str | None, **flags: Any) -> None:
+    """Run one master: a store replica, the API server and (when leader) the controllers."""
+    from .process import Master
+
+    given = {FLAG_KEYS.get(param, param): value for param, value in flags.items()}
+    given["peers"] = list(flags["peers"]) or None
+    try:
+        cfg = load(MasterConfig, env_prefix=ENV_PREFIX, file=config_file, flags=given)
+    except ConfigError as e:
+        raise click.UsageError(str(e)) from None
+    _host_port(cfg.listen, "--listen")
+    _host_port(cfg.raft_addr, "--raft")
+    for p in cfg.peers:
         _host_port(p, "--peer")
+    if cfg.log_level.upper() not in LOG_LEVELS:
+        raise click.BadParameter(f"{cfg.log_level!r} is not one of {', '.join(LOG_LEVELS)}",
+                                 param_hint="--log-level")
     logging.basicConfig(
-        level=log_level.upper(), stream=sys.stderr,
-        format=f"%(asctime)s {name} %(levelname)s %(name)s: %(message)s")
-    cfg = MasterConfig(name=name, listen_host=host, listen_port=port, raft_addr=raft_addr,
-                       peers=list(peers), data_dir=data_dir, token_file=token_file,
-                       cluster_secret_file=cluster_secret_file, cluster_cidr=cluster_cidr,
-                       service_cidr=service_cidr, node_grace_period=node_grace_period,
-                       eviction_timeout=eviction_timeout, threads=threads)
+        level=cfg.log_level.upper(), stream=sys.stderr,
+        format=f"%(asctime)s {cfg.name} %(levelname)s %(name)s: %(message)s")
     done = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:

@@ -12,60 +12,33 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from .admission.namespaces import ensure_system_namespaces
-from .api import ApiConfig, create_app, state_of
+from .api import create_app, state_of
 from .auth import FileTokenAuthenticator
+from .config import MasterConfig
+from .leader import ControllerManager
 from .objects import ObjectStore
 from .server import ApiServer
 
 log = logging.getLogger(__name__)
 
-try:  # written by another part; the API serves without it
-    from .leader import ControllerConfig, ControllerManager
-except ImportError:  # pragma: no cover - depends on the tree
-    ControllerConfig = ControllerManager = None  # type: ignore[assignment,misc]
-
 
 def _controller_manager(objects: ObjectStore, cfg: MasterConfig) -> Any:
-    if ControllerManager is None:
-        log.warning("no controller manager in this build (master.leader is missing)")
-        return None
-    return ControllerManager(objects, ControllerConfig(
-        cluster_cidr=cfg.cluster_cidr, service_cidr=cfg.service_cidr,
-        node_grace_period=cfg.node_grace_period, eviction_timeout=cfg.eviction_timeout))
-
-
-@dataclass
-class MasterConfig:
-    name: str
-    listen_host: str
-    listen_port: int
-    raft_addr: str
-    peers: list[str]
-    data_dir: str
-    token_file: str
-    cluster_secret_file: str
-    cluster_cidr: str = "10.244.0.0/16"
-    service_cidr: str = "10.96.0.0/16"
-    node_grace_period: float = 20.0
-    eviction_timeout: float = 10.0
-    threads: int = 128
-    store_options: dict[str, Any] = field(default_factory=dict)
+    return ControllerManager(objects, replace(cfg.controllers, event_ttl=float(cfg.event_ttl)))
 
 
 def raft_store(config: MasterConfig) -> Any:
-    from raftstore import RaftStore, StoreConfig
+    from raftstore import RaftStore
 
     secret = Path(config.cluster_secret_file).read_text().strip()
     if not secret:
         raise ValueError(f"the cluster secret file {config.cluster_secret_file} is empty")
-    return RaftStore(StoreConfig(self_addr=config.raft_addr, peers=list(config.peers),
-                                 data_dir=config.data_dir, secret=secret,
-                                 **config.store_options))
+    return RaftStore(replace(config.raft, self_addr=config.raft_addr, peers=list(config.peers),
+                             data_dir=config.data_dir, secret=secret))
 
 
 class Master:
@@ -92,10 +65,11 @@ class Master:
         authenticator = FileTokenAuthenticator(cfg.token_file)
         self.store = self._store_factory(cfg)
         self.objects = ObjectStore(self.store)
-        app = create_app(ApiConfig(name=cfg.name, authenticator=authenticator), self.store,
-                         self.objects)
+        app = create_app(replace(cfg.api, name=cfg.name, authenticator=authenticator,
+                                 event_ttl_seconds=cfg.event_ttl), self.store, self.objects)
         self._api_state = state_of(app)
-        self.server = ApiServer(app, cfg.listen_host, cfg.listen_port, threads=cfg.threads)
+        host, port = cfg.listen_address
+        self.server = ApiServer(app, host, port, threads=cfg.threads)
         self.server.start()
         self.store.add_leadership_listener(self._on_leadership)
         self._on_leadership(self.store.is_leader())
@@ -132,8 +106,6 @@ class Master:
         log.info("this master is the Raft leader: starting the controllers")
         try:
             self._controllers = self._controller_factory(self.objects, self.config)
-            if self._controllers is None:
-                return True
             self._controllers.start()
         except Exception:  # noqa: BLE001 - the API must keep serving
             log.exception("the controller manager failed to start")

@@ -10,8 +10,15 @@ import logging
 import signal
 import sys
 import threading
+from typing import Any
 
 import click
+
+from coxapi.config import ConfigError, default_of, load, shown
+
+from .config import ENV_PREFIX, NodeRunConfig
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 def _label(value: str) -> tuple[str, str]:
@@ -21,75 +28,85 @@ def _label(value: str) -> tuple[str, str]:
     return key, val
 
 
+def _default(key: str) -> str:
+    return f"[default: {shown(default_of(NodeRunConfig, key))}]"
+
+
 @click.group()
 def node() -> None:
     """Run a coxswain node agent."""
 
 
 @node.command()
-@click.option("--name", required=True, help="Name of this node.")
-@click.option("--master", "masters", multiple=True, required=True,
+@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False),
+              help="YAML file of settings (docs/config.md); the environment "
+                   "(COX_NODE_<KEY>, e.g. COX_NODE_MAX_PODS) and flags override it.")
+@click.option("--name", help="Name of this node.")
+@click.option("--master", "masters", multiple=True,
               help="API URL of a master (repeatable; the agent fails over between them).")
-@click.option("--token-file", required=True, type=click.Path(exists=True, dir_okay=False),
+@click.option("--token-file", type=click.Path(exists=True, dir_okay=False),
               help="File holding this node's bearer token.")
-@click.option("--address", required=True, help="This node's InternalIP (pods route via it).")
-@click.option("--docker-host", default="unix:///var/run/docker.sock", show_default=True)
-@click.option("--port", default=10250, show_default=True, type=int,
-              help="Port of the container-logs endpoint (bound on --address).")
-@click.option("--data-dir", required=True, type=click.Path(file_okay=False),
+@click.option("--address", help="This node's InternalIP (pods route via it).")
+@click.option("--docker-host", help=_default("docker_host"))
+@click.option("--port", type=int,
+              help="Port of the container-logs endpoint (bound on --address). " + _default("port"))
+@click.option("--data-dir", type=click.Path(file_okay=False),
               help="Directory for pod volumes (emptyDir).")
 @click.option("--label", "labels", multiple=True, help="Node label key=value (repeatable).")
 @click.option("--taint", "taints", multiple=True,
               help="Node taint key=value:Effect (repeatable).")
-@click.option("--max-pods", default=110, show_default=True, type=int)
-@click.option("--cluster-cidr", default="10.244.0.0/16", show_default=True,
-              help="Pod traffic to addresses outside it is masqueraded.")
-@click.option("--pod-network", default="cox-pods", show_default=True,
-              help="Name of the Docker network pods are attached to.")
-@click.option("--heartbeat-period", default=5.0, show_default=True, type=float)
-@click.option("--no-proxy", is_flag=True, help="Do not run the service proxy in this process.")
-@click.option("--no-network", is_flag=True,
+@click.option("--max-pods", type=int, help=_default("max_pods"))
+@click.option("--cluster-cidr",
+              help="Pod traffic to addresses outside it is masqueraded. " + _default("cluster_cidr"))
+@click.option("--pod-network",
+              help="Name of the Docker network pods are attached to. " + _default("pod_network"))
+@click.option("--heartbeat-period", type=float, help=_default("heartbeat_period"))
+@click.option("--no-proxy", is_flag=True, default=None,
+              help="Do not run the service proxy in this process.")
+@click.option("--no-network", is_flag=True, default=None,
               help="Leave routes, masquerade and ip_forward alone (single-node tests).")
-@click.option("--log-level", default="INFO", show_default=True,
-              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
-def run(name: str, masters: tuple[str, ...], token_file: str, address: str, docker_host: str,
-        port: int, data_dir: str, labels: tuple[str, ...], taints: tuple[str, ...],
-        max_pods: int, cluster_cidr: str, pod_network: str, heartbeat_period: float,
-        no_proxy: bool, no_network: bool, log_level: str) -> None:
+@click.option("--log-level", type=click.Choice(LOG_LEVELS, case_sensitive=False),
+              help=_default("log_level"))
+def run(config_file: str | None, masters: tuple[str, ...], labels: tuple[str, ...],
+        taints: tuple[str, ...], no_proxy: bool | None, no_network: bool | None,
+        **flags: Any) -> None:
     """Run the node agent: register, heartbeat, run the pods bound to this node."""
     import docker.errors
 
     from coxapi.client import Client
 
-    from .agent import Agent, AgentConfig
-    from .registration import NodeConfig, Taint
+    from .agent import Agent
     from .runtime import DockerRuntime
 
-    logging.basicConfig(level=log_level.upper(), stream=sys.stderr,
+    flags.update(masters=list(masters) or None, taints=list(taints) or None,
+                 labels=dict(_label(v) for v in labels) or None,
+                 run_proxy=None if no_proxy is None else not no_proxy,
+                 manage_network=None if no_network is None else not no_network)
+    try:
+        settings = load(NodeRunConfig, env_prefix=ENV_PREFIX, file=config_file, flags=flags)
+    except ConfigError as e:
+        raise click.UsageError(str(e)) from None
+    if settings.log_level.upper() not in LOG_LEVELS:
+        raise click.BadParameter(f"{settings.log_level!r} is not one of {', '.join(LOG_LEVELS)}",
+                                 param_hint="--log-level")
+    name = settings.name
+    logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
                         format=f"%(asctime)s {name} %(levelname)s %(name)s: %(message)s")
     try:
-        node_taints = [Taint.parse(t) for t in taints]
-    except ValueError as e:
-        raise click.BadParameter(str(e), param_hint="--taint") from None
-    node_labels = dict(_label(v) for v in labels)
-    try:
-        with open(token_file) as f:
+        with open(settings.token_file) as f:
             token = f.read().strip()
     except OSError as e:
         raise click.ClickException(f"cannot read --token-file: {e.strerror}") from None
     try:
-        runtime = DockerRuntime(docker_host, network=pod_network)
+        cfg = settings.agent_config(token)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--taint") from None
+    try:
+        runtime = DockerRuntime(settings.docker_host, network=settings.pod_network)
     except docker.errors.DockerException as e:
-        raise click.ClickException(f"cannot reach Docker at {docker_host}: {e}") from None
-    cfg = AgentConfig(
-        node=NodeConfig(name=name, address=address, port=port,
-                        labels=node_labels, taints=node_taints,
-                        max_pods=max_pods),
-        data_dir=data_dir, masters=list(masters), token=token, pod_network=pod_network,
-        cluster_cidr=cluster_cidr, heartbeat_period=heartbeat_period,
-        manage_network=not no_network, run_proxy=not no_proxy,
-    )
-    agent = Agent(cfg, Client(list(masters), token, user_agent=f"cox-node/{name}"), runtime)
+        raise click.ClickException(f"cannot reach Docker at {settings.docker_host}: {e}") \
+            from None
+    agent = Agent(cfg, Client(list(settings.masters), token, user_agent=f"cox-node/{name}"), runtime)
 
     def on_signal(signum: int, _frame: object) -> None:
         logging.getLogger(__name__).info("signal %d: stopping (pods keep running)", signum)

@@ -7,13 +7,18 @@ from dataclasses import dataclass, field
 
 from .errors import InvalidArgument
 
+# Field metadata: set by the process that runs the replica (the master from
+# its own settings, ``python -m raftstore`` from its flags), never read from a
+# config file or the environment (coxapi.config's NOT_A_SETTING).
+PROCESS_SET = {"setting": False}
+
 
 @dataclass
 class StoreConfig:
-    self_addr: str = "127.0.0.1:7001"
-    peers: list[str] = field(default_factory=list)
-    data_dir: str | None = None
-    secret: str | None = field(default=None, repr=False)  # never printed
+    self_addr: str = field(default="127.0.0.1:7001", metadata=PROCESS_SET)
+    peers: list[str] = field(default_factory=list, metadata=PROCESS_SET)
+    data_dir: str | None = field(default=None, metadata=PROCESS_SET)
+    secret: str | None = field(default=None, repr=False, metadata=PROCESS_SET)  # never printed
     # Raft peer port to bind, when it differs from the advertised self_addr.
     bind_addr: str | None = None
 

@@ -1,13 +1,21 @@
-"""pysyncobj, imported without its side effect on the socket module.
+"""pysyncobj, imported without its side effect on the socket module, and
+checked for the private names raftstore hooks.
 
 pysyncobj's ``win_inet_pton`` (pulled in by its TCP transport) assigns its
 Windows-only ``inet_ntop`` to ``socket.inet_ntop`` on every platform, which
 breaks ``socket.inet_ntop`` for everything else in the process (seen as
 netproxy rejecting every valid address once a store had been imported).
 Import pysyncobj only through this module.
+
+``replica.py`` and ``journal.py`` override and call pysyncobj internals
+(docs/raftstore.md, "What raftstore changes in pysyncobj"). A renamed
+internal would not fail: the override would silently stop being called and
+the journal would silently stop being synced. So the import fails instead,
+naming what is missing and the pysyncobj version the hooks were written for.
 """
 
 import socket
+from importlib.metadata import PackageNotFoundError, version
 
 _inet_ntop = socket.inet_ntop
 from pysyncobj import SyncObj, SyncObjConf, SyncObjConsumer, replicated  # noqa: E402
@@ -15,4 +23,69 @@ from pysyncobj import journal as pysyncobj_journal  # noqa: E402
 
 socket.inet_ntop = _inet_ntop
 
-__all__ = ["SyncObj", "SyncObjConf", "SyncObjConsumer", "pysyncobj_journal", "replicated"]
+SUPPORTED_VERSION = "0.3.17"  # setup.cfg pins exactly this
+
+# SyncObj methods that PipelinedSyncObj overrides or calls by name
+SYNCOBJ_METHODS = (
+    "_SyncObj__sendAppendEntries",
+    "_SyncObj__sendNextNodeIdx",
+    "_SyncObj__onMessageReceived",
+    "_checkCommandsToApply",
+    "_onTick",
+    "_getLeader",
+    "addOnTickCallback",
+)
+# attributes SyncObj.__init__ sets that PipelinedSyncObj reads or intercepts
+SYNCOBJ_ATTRIBUTES = (
+    "_SyncObj__raftLog",
+    "_SyncObj__conf",
+    "_SyncObj__otherNodes",
+    "_SyncObj__raftNextIndex",
+    "_SyncObj__pipeNotifier",
+)
+# FileJournal methods DurableJournal wraps to learn what is not yet on disk
+JOURNAL_METHODS = ("add", "deleteEntriesFrom", "deleteEntriesTo", "clear", "setCurrentTerm",
+                   "_destroy")
+CONSUMER_METHODS = ("_deserialize",)
+
+
+class UnsupportedPysyncobj(ImportError):
+    pass
+
+
+def missing_hooks(syncobj: type = SyncObj, journal: type = pysyncobj_journal.FileJournal,
+                  consumer: type = SyncObjConsumer) -> list[str]:
+    """The hooked names the given classes lack (qualified by class)."""
+    missing = [f"SyncObj.{n}" for n in SYNCOBJ_METHODS if not callable(getattr(syncobj, n, None))]
+    init = getattr(syncobj, "__init__", None)
+    assigned = set(getattr(getattr(init, "__code__", None), "co_names", ()))
+    missing += [f"SyncObj.{n}" for n in SYNCOBJ_ATTRIBUTES if n not in assigned]
+    missing += [f"FileJournal.{n}" for n in JOURNAL_METHODS
+                if not callable(getattr(journal, n, None))]
+    missing += [f"SyncObjConsumer.{n}" for n in CONSUMER_METHODS
+                if not callable(getattr(consumer, n, None))]
+    return missing
+
+
+def installed_version() -> str:
+    try:
+        return version("pysyncobj")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def check_hooks(syncobj: type = SyncObj, journal: type = pysyncobj_journal.FileJournal,
+                consumer: type = SyncObjConsumer) -> None:
+    """Raise ``UnsupportedPysyncobj`` unless every hooked name exists."""
+    missing = missing_hooks(syncobj, journal, consumer)
+    if missing:
+        raise UnsupportedPysyncobj(
+            f"raftstore supports pysyncobj=={SUPPORTED_VERSION}; the installed pysyncobj "
+            f"{installed_version()} lacks {', '.join(missing)} (install "
+            f"pysyncobj=={SUPPORTED_VERSION})")
+
+
+check_hooks()
+
+__all__ = ["SUPPORTED_VERSION", "SyncObj", "SyncObjConf", "SyncObjConsumer", "check_hooks",
+           "pysyncobj_journal", "replicated"]

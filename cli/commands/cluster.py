@@ -54,9 +54,9 @@ def cluster() -> None:
                    "and /run directory; a second cluster on the machine needs its own.")
 @click.option("--subnet", default="10.250.0.0/24", show_default=True,
               help="Bridge subnet: the bridge (and APIs) at .1, node K at .(10+K).")
-@click.option("--cluster-cidr", default="10.244.0.0/16", show_default=True,
+@click.option("--cluster-cidr", default=ClusterSpec.cluster_cidr, show_default=True,
               help="Pod addresses (one /24 per node).")
-@click.option("--service-cidr", default="10.96.0.0/16", show_default=True,
+@click.option("--service-cidr", default=ClusterSpec.service_cidr, show_default=True,
               help="ClusterIP addresses.")
 @click.option("--api-port", default=6443, show_default=True, type=click.IntRange(1, 65535),
               help="API port of the first master; the others follow.")

@@ -1,8 +1,7 @@
 """``cox cluster status``: every master's Raft view and every node's readiness.
 
 ``status_command`` is a plain ``click.Command`` named ``status``; ``cli.main``
-attaches it to the ``cox cluster`` group (or offers it as ``cox
-cluster-status`` when that group cannot be loaded).
+attaches it to the ``cox cluster`` group.
 """
 
 from __future__ import annotations

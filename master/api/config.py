@@ -1,16 +1,20 @@
-"""Settings of one API server (defaults here; the master command fills them from flags)."""
+"""Settings of one API server: the ``api:`` section of the master's settings
+(master.config.MasterConfig; docs/config.md)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from coxapi.config import EVENT_TTL_SECONDS, NOT_A_SETTING
 
 from ..auth import TokenAuthenticator
 
 
 @dataclass
 class ApiConfig:
-    name: str = "master"
-    authenticator: TokenAuthenticator = field(default_factory=TokenAuthenticator)
+    name: str = field(default="master", metadata=NOT_A_SETTING)  # the master's name
+    authenticator: TokenAuthenticator = field(default_factory=TokenAuthenticator,
+                                              metadata=NOT_A_SETTING)
     # Longest watch (clients re-watch). A watch holds a server thread, and a
     # vanished client is only noticed on the next write (event or bookmark).
     watch_max_seconds: int = 600
@@ -19,11 +23,12 @@ class ApiConfig:
     bookmark_interval_seconds: float = 15.0
     # Watches end (ERROR 503) once the store has had no leader this long.
     watch_leaderless_seconds: float = 3.0
-    # Events created through the API expire after this long (a store lease).
-    event_ttl_seconds: int = 3600
+    # Events created through the API expire after this long (a store lease; the
+    # master's event_ttl).
+    event_ttl_seconds: int = field(default=EVENT_TTL_SECONDS, metadata=NOT_A_SETTING)
     # /readyz: a replica this many entries behind its commit index is not ready.
     ready_max_lag: int = 100
     # Connect timeout towards node agents (pod logs).
     agent_connect_timeout: float = 3.0
     max_body_bytes: int = 3 * 1024 * 1024
-    git_version: str = "v1.29.0-coxswain.0.1.0"
+    git_version: str = field(default="v1.29.0-coxswain.0.1.0", metadata=NOT_A_SETTING)

@@ -1,18 +1,22 @@
 """Tunables of the leader-only control loops, with Kubernetes' defaults
-where Kubernetes has one. Clocks are injected so tests control time."""
+where Kubernetes has one: the ``controllers:`` section of the master's
+settings (master.config.MasterConfig; docs/config.md). Clocks are injected so
+tests control time."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from coxapi.config import CLUSTER_CIDR, EVENT_TTL_SECONDS, NOT_A_SETTING, SERVICE_CIDR
 
 
 @dataclass
 class ControllerConfig:
-    cluster_cidr: str = "10.244.0.0/16"
+    cluster_cidr: str = CLUSTER_CIDR
     node_cidr_mask: int = 24
-    service_cidr: str = "10.96.0.0/16"
+    service_cidr: str = SERVICE_CIDR
     node_port_range: tuple[int, int] = (30000, 32767)
     # node lifecycle: NotReady after a lease this old, pods evicted this much later
     node_grace_period: float = 20.0
@@ -21,8 +25,8 @@ class ControllerConfig:
     # pod GC: terminated pods beyond this many are deleted, oldest first
     terminated_pod_gc_threshold: int = 12500
     pod_gc_period: float = 20.0
-    # events whose last occurrence is older than this are deleted
-    event_ttl: float = 3600.0
+    # events whose last occurrence is older than this are deleted (the master's event_ttl)
+    event_ttl: float = field(default=float(EVENT_TTL_SECONDS), metadata=NOT_A_SETTING)
     event_gc_period: float = 60.0
     workers: int = 2
     scheduler_name: str = "default-scheduler"
@@ -33,6 +37,6 @@ class ControllerConfig:
     scheduler_backoff_max: float = 30.0
     seed: int | None = None  # the scheduler's tie-break RNG; None = pick by name
     # wall clock (timestamps written into objects) and monotonic clock (ages)
-    clock: Callable[[], float] = time.time
-    monotonic: Callable[[], float] = time.monotonic
+    clock: Callable[[], float] = field(default=time.time, metadata=NOT_A_SETTING)
+    monotonic: Callable[[], float] = field(default=time.monotonic, metadata=NOT_A_SETTING)
     informer_poll: float = 0.1

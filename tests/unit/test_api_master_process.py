@@ -3,13 +3,16 @@ only while the store says this replica leads; shutdown stops everything."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 
 import pytest
 import requests
 
 from master.auth import init_cluster_dir, load_tokens
-from master.process import Master, MasterConfig
+from master.config import MasterConfig
+from master.process import Master
 from raftstore import MemoryStore
 from tests.support import free_port, wait_until
 
@@ -45,7 +48,7 @@ def master(tmp_path):
     init_cluster_dir(tmp_path)
     store = SwitchableStore()
     events: list[str] = []
-    cfg = MasterConfig(name="m1", listen_host="127.0.0.1", listen_port=free_port(),
+    cfg = MasterConfig(name="m1", listen=f"127.0.0.1:{free_port()}",
                        raft_addr="127.0.0.1:1", peers=[], data_dir=str(tmp_path / "m1"),
                        token_file=str(tmp_path / "tokens.csv"),
                        cluster_secret_file=str(tmp_path / "cluster-secret"), threads=8)
@@ -73,7 +76,7 @@ def test_controllers_follow_leadership(master):
 
 def test_the_master_serves_its_api_and_creates_the_system_namespaces(master):
     m, _, _, token = master
-    url = f"http://127.0.0.1:{m.config.listen_port}"
+    url = f"http://{m.config.listen}"
     wait_until(lambda: requests.get(f"{url}/api/v1/namespaces/kube-node-lease", timeout=2,
                                     headers={"Authorization": f"Bearer {token}"}).ok,
                10, what="the system namespaces")
@@ -85,7 +88,7 @@ def test_stop_ends_controllers_and_open_watches(master):
     m, store, events, token = master
     store.set_leader(True)
     wait_until(lambda: events == ["start"], 5, what="controllers to start")
-    url = f"http://127.0.0.1:{m.config.listen_port}/api/v1/configmaps"
+    url = f"http://{m.config.listen}/api/v1/configmaps"
     ended = threading.Event()
 
     def watch() -> None:
@@ -100,3 +103,12 @@ def test_stop_ends_controllers_and_open_watches(master):
     m.stop()
     assert events == ["start", "stop"]
     assert ended.wait(10), "an open watch outlived the master"
+
+
+def test_a_master_without_its_controller_manager_fails_to_import():
+    """No scaffolding fallback: a build missing master.leader fails at start."""
+    code = ("import sys; sys.modules['master.leader'] = None\n"
+            "try:\n    import master.process\nexcept ImportError as e:\n    print(e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=60).stdout
+    assert "master.leader" in out

@@ -1,0 +1,37 @@
+"""What one master reads at start: its settings, with their defaults written
+once (here and in the sections' own dataclasses), loaded by ``coxapi.config``
+from a YAML file (``cox master run --config FILE``), ``COX_MASTER_*``
+variables and flags, in that order. docs/config.md lists every key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from coxapi.config import EVENT_TTL_SECONDS
+from raftstore.config import StoreConfig, check_addr
+
+from .api.config import ApiConfig
+from .controllers.config import ControllerConfig
+
+ENV_PREFIX = "COX_MASTER_"
+
+
+@dataclass
+class MasterConfig:
+    name: str  # in logs and /status/raft
+    listen: str  # HOST:PORT of the API server
+    raft_addr: str  # HOST:PORT of this Raft replica
+    data_dir: str  # the replica's journal and snapshot
+    token_file: str
+    cluster_secret_file: str
+    peers: list[str] = field(default_factory=list)  # HOST:PORT of the other replicas
+    threads: int = 128  # API server worker threads (each open watch holds one)
+    event_ttl: int = EVENT_TTL_SECONDS  # seconds an Event lives after its last occurrence
+    log_level: str = "INFO"
+    api: ApiConfig = field(default_factory=ApiConfig)
+    controllers: ControllerConfig = field(default_factory=ControllerConfig)
+    raft: StoreConfig = field(default_factory=StoreConfig)
+
+    @property
+    def listen_address(self) -> tuple[str, int]:
+        return check_addr(self.listen)
