@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from localcluster.spec import ClusterSpec
 from coxapi import config as C
+from localcluster.spec import ClusterSpec
 from master.api.config import ApiConfig
 from master.auth import init_cluster_dir
 from master.command import master
