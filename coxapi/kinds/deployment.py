@@ -6,6 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from coxapi import defaults
+from coxapi.validation import workloads
+from coxapi.validation.common import Errors
 
 from .columns import AGE, WORKLOAD_WIDE, Column
 from .kind import Kind
@@ -32,6 +34,9 @@ class DeploymentStrategy(WorkloadStrategy):
 
     def defaults(self, obj: Obj) -> None:
         defaults.deployment(obj)
+
+    def validate(self, errs: Errors, obj: Obj) -> None:
+        workloads.validate_deployment(errs, obj)
 
 
 KIND = Kind("Deployment", "deployments", "apps", "v1", True, ("deploy",), ("status", "scale"),
