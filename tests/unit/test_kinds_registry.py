@@ -5,7 +5,9 @@ tables come from the strategies' printer columns (and print exactly what
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,7 +16,10 @@ import pytest
 
 from cli import printers
 from coxapi import kinds
-from coxapi.kinds.strategy import Strategy
+from coxapi.kinds.strategy import ABSENT, Strategy
+from master.api import authz
+from master.api.paths import Target
+from master.auth import User
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 28, 12, 0, 0, tzinfo=UTC)
@@ -369,6 +374,46 @@ def test_wide_columns_are_priority_one() -> None:
     pod = kinds.lookup("Pod")
     assert [c.name for c in pod.strategy.columns if c.priority == 1] == ["IP", "NODE"]
     assert printers.headers_for(pod) == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
+
+
+# ---- the node authorizer ------------------------------------------------------------
+
+# sha256 of every decision below as made before the rules moved to the kinds.
+AUTHZ_BEFORE = "a3c5c8009e2b823da242e1eb9f0eeb218383710d5a95d800f2c13018ef5d2d40"
+
+
+def _node_decisions() -> dict[str, str | None]:
+    user = User("system:node:n1", "uid-n1", ("system:nodes", "system:authenticated"))
+    out: dict[str, str | None] = {}
+    for k in kinds.KINDS:
+        for ns in (("kube-node-lease", "default") if k.namespaced else (None,)):
+            for method in ("POST", "PUT", "PATCH", "DELETE", "GET"):
+                for url_name in (None, "n1", "n2"):
+                    for sub in ((None,) if url_name is None else (None, "status")):
+                        for body in ("n1", "n2"):
+                            for bound in ("n1", "n2", ABSENT):
+                                req = authz.Request(method, Target(k, ns, url_name, sub),
+                                                    body if method == "POST" else None)
+                                key = " ".join(str(x) for x in (
+                                    k.kind, ns or "-", method, url_name, sub,
+                                    body if method == "POST" else "-",
+                                    "ABSENT" if bound == ABSENT else bound))
+                                out[key] = authz.decide(user, req, lambda b=bound: b)
+    return out
+
+
+def test_the_node_authorizer_decides_as_before_for_every_kind() -> None:
+    decisions = _node_decisions()
+    allowed = {k for k, v in decisions.items() if v is None}
+    assert "Lease kube-node-lease PUT n1 None - n2" in allowed
+    assert "Lease default PUT n1 None - n2" not in allowed
+    assert "Pod default PATCH n1 status - n1" in allowed
+    assert "Pod default PATCH n1 status - ABSENT" in allowed
+    assert decisions["Pod default DELETE n2 None - n2"] == "node n1 may only change pods bound to it"
+    assert decisions["Secret default GET n2 None - n2"] is None
+    assert decisions["Secret default PUT n2 None - n2"] == "node n1 may not PUT secrets"
+    digest = hashlib.sha256(json.dumps(decisions, sort_keys=True).encode()).hexdigest()
+    assert digest == AUTHZ_BEFORE
 
 
 # ---- one place per kind ------------------------------------------------------------
