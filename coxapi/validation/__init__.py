@@ -3,6 +3,8 @@
 Pure: ``validate(obj)`` checks a (defaulted) object and raises ``Invalid``
 whose ``details.causes`` name every offending field (``spec.containers[0].image``);
 ``validate_update(old, new)`` adds the rules about fields that cannot change.
+Metadata is checked here for every kind; the rest is the kind's strategy
+(``coxapi.kinds``), which calls the per-kind functions of this package.
 """
 
 from __future__ import annotations
