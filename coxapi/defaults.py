@@ -1,14 +1,16 @@
 """Defaults applied to API objects on create and update, as Kubernetes does.
 
-Pure: ``apply_defaults(obj)`` fills missing fields in place and returns the
+The per-kind functions here are called by each kind's strategy
+(``coxapi.kinds``). Pure: ``apply_defaults(obj)`` fills missing fields in place and returns the
 object. It never overrides a value the client set, and it tolerates malformed
 input (validation runs after it and names the bad field).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
+
+from . import kinds
 
 Obj = dict[str, Any]
 
@@ -150,18 +152,6 @@ def lease(obj: Obj) -> None:
     _dict(obj, "spec")
 
 
-_BY_KIND: dict[str, Callable[[Obj], None]] = {
-    "Pod": pod,
-    "Service": service,
-    "ReplicaSet": replica_set,
-    "Deployment": deployment,
-    "Namespace": namespace,
-    "Secret": secret,
-    "Event": event,
-    "Lease": lease,
-}
-
-
 def apply_defaults(obj: Obj) -> Obj:
     """Fill defaulted fields of ``obj`` (in place) and return it."""
     if not isinstance(obj, dict):
@@ -171,7 +161,7 @@ def apply_defaults(obj: Obj) -> Obj:
         for key in ("labels", "annotations"):
             if meta.get(key) is None:
                 meta.pop(key, None)
-    fn = _BY_KIND.get(str(obj.get("kind", "")))
-    if fn is not None:
-        fn(obj)
+    kind = kinds.named(str(obj.get("kind", "")))
+    if kind is not None:
+        kind.strategy.defaults(obj)
     return obj

@@ -43,7 +43,7 @@ def logs(cli: CliContext, pod_name: str, namespace: str | None, container: str |
       cox logs -f pod/web-6c9f -c app --tail 20
     """
     kind_name, sep, name = pod_name.rpartition("/")
-    if sep and lookup(kind_name).kind != "Pod":
+    if sep and "log" not in lookup(kind_name).subresources:
         raise UsageFailure(f"cox logs reads pods, not {kind_name}")
     pods = lookup("pods")
     ns = cli.namespace_for(namespace)

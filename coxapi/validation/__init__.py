@@ -3,14 +3,17 @@
 Pure: ``validate(obj)`` checks a (defaulted) object and raises ``Invalid``
 whose ``details.causes`` name every offending field (``spec.containers[0].image``);
 ``validate_update(old, new)`` adds the rules about fields that cannot change.
+Metadata is checked here for every kind; the rest is the kind's strategy
+(``coxapi.kinds``), which calls the per-kind functions of this package.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
+from .. import kinds
 from ..errors import Invalid
+from ..kinds.strategy import Strategy
 from .common import (
     DNS_POLICIES,
     PROTOCOLS,
@@ -25,14 +28,8 @@ from .common import (
     dns1123_label,
     dns1123_subdomain,
 )
-from .configdata import validate_config_map, validate_secret
 from .metadata import validate_metadata
-from .nodes import validate_lease, validate_node
-from .pods import validate_pod, validate_pod_spec
-from .records import validate_endpoints, validate_event
-from .services import validate_service
-from .updates import UPDATE_BY_KIND
-from .workloads import validate_workload
+from .pods import validate_pod_spec
 
 Obj = dict[str, Any]
 
@@ -44,21 +41,14 @@ __all__ = [
 ]
 
 
-_BY_KIND: dict[str, Callable[[Errors, Obj], None]] = {
-    "Pod": validate_pod,
-    "Service": validate_service,
-    "ReplicaSet": validate_workload,
-    "Deployment": validate_workload,
-    "ConfigMap": validate_config_map,
-    "Secret": validate_secret,
-    "Node": validate_node,
-    "Endpoints": validate_endpoints,
-    "Event": validate_event,
-    "Lease": validate_lease,
-}
+# A kind the registry does not know gets the generic (namespaced) rules.
+_GENERIC = Strategy()
 
 
-_CLUSTER_SCOPED = ("Namespace", "Node")
+def _strategy(obj: Obj) -> tuple[Strategy, bool]:
+    """The strategy of ``obj``'s kind and whether that kind is namespaced."""
+    kind = kinds.named(str(obj.get("kind", "")))
+    return (kind.strategy, kind.namespaced) if kind is not None else (_GENERIC, True)
 
 
 def errors_of(obj: Obj) -> list[tuple[str, str]]:
@@ -66,11 +56,9 @@ def errors_of(obj: Obj) -> list[tuple[str, str]]:
     errs = Errors()
     if not isinstance(obj, dict):
         return [("", "must be an object")]
-    kind = str(obj.get("kind", ""))
-    validate_metadata(errs, obj, kind, kind not in _CLUSTER_SCOPED)
-    fn = _BY_KIND.get(kind)
-    if fn is not None:
-        fn(errs, obj)
+    strategy, namespaced = _strategy(obj)
+    validate_metadata(errs, obj, strategy.name_check, namespaced)
+    strategy.validate(errs, obj)
     return errs.causes
 
 
@@ -89,7 +77,5 @@ def validate_update(old: Obj, new: Obj) -> None:
     """Validate ``new`` and the rules about what may change from ``old``."""
     causes = errors_of(new)
     errs = Errors()
-    fn = UPDATE_BY_KIND.get(str(new.get("kind", "")))
-    if fn is not None:
-        fn(errs, old, new)
+    _strategy(new)[0].validate_update(errs, old, new)
     _raise(new, causes + errs.causes)

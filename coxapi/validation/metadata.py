@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from .common import (
     REQUIRED,
     Errors,
     annotation_map,
-    dns1035_label,
     dns1123_label,
-    dns1123_subdomain,
     is_str,
     label_map,
 )
 
 Obj = dict[str, Any]
-
-# Names that must be DNS-1123 labels (the rest are subdomains), as in Kubernetes.
-_LABEL_NAMED = ("Namespace", "Service")
-
 
 def _owner_refs(errs: Errors, field: str, refs: Any) -> None:
     if refs is None:
@@ -42,7 +37,9 @@ def _owner_refs(errs: Errors, field: str, refs: Any) -> None:
         errs.add(field, "only one reference can have Controller set to true")
 
 
-def validate_metadata(errs: Errors, obj: Obj, kind: str, namespaced: bool) -> None:
+def validate_metadata(errs: Errors, obj: Obj, name_check: Callable[[str], str | None],
+                      namespaced: bool) -> None:
+    """``name_check`` is the kind's rule for names (DNS-1123 subdomain, label, ...)."""
     meta = obj.get("metadata")
     if not isinstance(meta, dict):
         errs.add("metadata", REQUIRED)
@@ -53,10 +50,7 @@ def validate_metadata(errs: Errors, obj: Obj, kind: str, namespaced: bool) -> No
     elif not is_str(name):
         errs.add("metadata.name", "must be a string")
     else:
-        check = dns1123_label if kind in _LABEL_NAMED else dns1123_subdomain
-        if kind == "Service":
-            check = dns1035_label
-        msg = check(name)
+        msg = name_check(name)
         if msg:
             errs.add("metadata.name", f"Invalid value: {name!r}: {msg}")
     if namespaced:

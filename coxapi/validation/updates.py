@@ -1,8 +1,8 @@
-"""The rules about what may change on update (immutable fields)."""
+"""The rules about what may change on update (immutable fields); each kind's
+strategy (``coxapi.kinds``) calls its own."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from .common import Errors, is_int
@@ -14,7 +14,7 @@ Obj = dict[str, Any]
 _MUTABLE_POD_FIELDS = ("activeDeadlineSeconds", "tolerations")
 
 
-def _pod_update(errs: Errors, old: Obj, new: Obj) -> None:
+def pod_update(errs: Errors, old: Obj, new: Obj) -> None:
     os_, ns_ = old.get("spec") or {}, new.get("spec") or {}
     if not isinstance(os_, dict) or not isinstance(ns_, dict):
         return
@@ -49,31 +49,22 @@ def _pod_update(errs: Errors, old: Obj, new: Obj) -> None:
                  "Forbidden: must be less than or equal to the previous value and may not be unset")
 
 
-def _service_update(errs: Errors, old: Obj, new: Obj) -> None:
+def service_update(errs: Errors, old: Obj, new: Obj) -> None:
     oip = (old.get("spec") or {}).get("clusterIP")
     nip = (new.get("spec") or {}).get("clusterIP") if isinstance(new.get("spec"), dict) else None
     if oip and nip != oip:
         errs.add("spec.clusterIP", "Invalid value: field is immutable")
 
 
-def _workload_update(errs: Errors, old: Obj, new: Obj) -> None:
+def workload_update(errs: Errors, old: Obj, new: Obj) -> None:
     osel = (old.get("spec") or {}).get("selector")
     nsel = (new.get("spec") or {}).get("selector") if isinstance(new.get("spec"), dict) else None
     if osel != nsel:
         errs.add("spec.selector", "Invalid value: field is immutable")
 
 
-def _node_update(errs: Errors, old: Obj, new: Obj) -> None:
+def node_update(errs: Errors, old: Obj, new: Obj) -> None:
     ocidr = (old.get("spec") or {}).get("podCIDR")
     ncidr = (new.get("spec") or {}).get("podCIDR") if isinstance(new.get("spec"), dict) else None
     if ocidr and ncidr != ocidr:
         errs.add("spec.podCIDR", "Forbidden: podCIDR cannot be changed once set")
-
-
-UPDATE_BY_KIND: dict[str, Callable[[Errors, Obj, Obj], None]] = {
-    "Node": _node_update,
-    "Pod": _pod_update,
-    "Service": _service_update,
-    "Deployment": _workload_update,
-    "ReplicaSet": _workload_update,
-}

@@ -33,7 +33,12 @@ def validate_workload(errs: Errors, obj: Obj) -> None:
     rp = (tmpl.get("spec") or {}).get("restartPolicy") if isinstance(tmpl.get("spec"), dict) else None
     if rp not in (None, "Always"):
         errs.add("spec.template.spec.restartPolicy", f'Unsupported value: {rp!r}: supported values: "Always"')
-    if obj.get("kind") == "Deployment":
+
+
+def validate_deployment(errs: Errors, obj: Obj) -> None:
+    validate_workload(errs, obj)
+    spec = obj.get("spec")
+    if isinstance(spec, dict) and isinstance(spec.get("template"), dict):
         _deployment_extra(errs, spec)
 
 

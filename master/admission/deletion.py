@@ -1,46 +1,25 @@
 """Deletion semantics: graceful pod termination, finalizers and the
 propagation policy towards dependents (owner references).
 
-``plan(kind, obj, options, now)`` is pure and decides between removing the
-object now and marking it (deletionTimestamp); ``orphan_dependents`` is the
-one piece that writes other objects.
+``plan(kind, obj, options, now)`` is pure and asks the kind's strategy whether
+to remove the object now or mark it (deletionTimestamp); ``orphan_dependents``
+is the one piece that writes other objects.
 """
 
 from __future__ import annotations
 
-import copy
 import logging
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from coxapi import errors, kinds, meta
+from coxapi.kinds.strategy import FOREGROUND as FOREGROUND
+from coxapi.kinds.strategy import DeleteOptions as DeleteOptions
+from coxapi.kinds.strategy import DeletePlan
 
 log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
-FOREGROUND = "foregroundDeletion"
-
-
-@dataclass(frozen=True)
-class DeleteOptions:
-    grace_period_seconds: int | None = None
-    propagation_policy: str | None = None
-    precondition_uid: str | None = None
-    precondition_resource_version: str | None = None
-
-
-@dataclass(frozen=True)
-class Plan:
-    """``remove``: delete the key now. Otherwise ``updated`` (when not None) is
-    the marked object to write, and the object stays."""
-
-    remove: bool
-    updated: Obj | None = None
-
-
-def _rfc3339(t: datetime) -> str:
-    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def check_preconditions(obj: Obj, options: DeleteOptions) -> None:
@@ -56,44 +35,19 @@ def check_preconditions(obj: Obj, options: DeleteOptions) -> None:
             f"{m.get('resourceVersion')}")
 
 
-def plan(kind: kinds.Kind, obj: Obj, options: DeleteOptions, now: datetime) -> Plan:
-    m = obj["metadata"]
-    if kind.kind == "Pod":
-        spec = obj.get("spec") or {}
-        grace = options.grace_period_seconds
-        if grace is None:
-            grace = int(spec.get("terminationGracePeriodSeconds", 30))
-        # Only a pod that a node may be running needs time to stop.
-        if spec.get("nodeName") and grace > 0 and not m.get("finalizers"):
-            if meta.is_terminating(obj):
-                # Already counting down; the node agent finishes it.
-                return Plan(False)
-            new = copy.deepcopy(obj)
-            new["metadata"]["deletionTimestamp"] = _rfc3339(now + timedelta(seconds=grace))
-            new["metadata"]["deletionGracePeriodSeconds"] = grace
-            return Plan(False, new)
-    finalizers = list(m.get("finalizers") or [])
-    if options.propagation_policy == "Foreground" and FOREGROUND not in finalizers:
-        finalizers.append(FOREGROUND)
-    if finalizers:
-        if meta.is_terminating(obj) and finalizers == list(m.get("finalizers") or []):
-            return Plan(False)
-        new = copy.deepcopy(obj)
-        new["metadata"]["finalizers"] = finalizers
-        new["metadata"].setdefault("deletionTimestamp", _rfc3339(now))
-        new["metadata"].setdefault("deletionGracePeriodSeconds", 0)
-        return Plan(False, new)
-    return Plan(True)
+def plan(kind: kinds.Kind, obj: Obj, options: DeleteOptions, now: datetime) -> DeletePlan:
+    """Remove ``obj`` now or mark it; the kind's strategy decides."""
+    return kind.strategy.plan_delete(obj, options, now)
 
 
 def finished_finalizing(kind: kinds.Kind, obj: Obj) -> bool:
     """A terminating object whose last finalizer is gone is removed by the API
-    (Kubernetes does this on the update that clears the finalizers). A pod still
-    in its grace period waits for its node."""
+    (Kubernetes does this on the update that clears the finalizers), unless
+    its kind waits for someone else (a pod for its node)."""
     m = obj["metadata"]
-    if kind.kind == "Namespace" or not meta.is_terminating(obj) or m.get("finalizers"):
+    if not meta.is_terminating(obj) or m.get("finalizers"):
         return False
-    return not (kind.kind == "Pod" and int(m.get("deletionGracePeriodSeconds") or 0) > 0)
+    return kind.strategy.remove_when_finalized(obj)
 
 
 def orphan_dependents(objects: Any, owner: Obj) -> int:
@@ -112,7 +66,7 @@ def orphan_dependents(objects: Any, owner: Obj) -> int:
 
     count = 0
     for k in kinds.KINDS:
-        if k.kind == "Event" or (ns and not k.namespaced):
+        if not k.strategy.has_owners or (ns and not k.namespaced):
             continue
         items, _, _ = objects.list(
             k, ns if k.namespaced else None,

@@ -1,5 +1,6 @@
 """Namespace rules: objects live only in namespaces that exist and are not
-being deleted; the system namespaces exist from the start and cannot be deleted."""
+being deleted; the system namespaces exist from the start (that they cannot be
+deleted is the Namespace strategy's rule, ``coxapi.kinds.namespace``)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,6 @@ from coxapi import errors, meta
 log = logging.getLogger(__name__)
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-node-lease")
-# Kubernetes refuses to delete these.
-PROTECTED_NAMESPACES = ("default", "kube-system", "kube-public")
 
 
 def check_writable(objects: Any, namespace: str, kind_plural: str, name: str) -> None:
@@ -30,16 +29,6 @@ def check_writable(objects: Any, namespace: str, kind_plural: str, name: str) ->
             {"name": name, "kind": kind_plural,
              "causes": [{"reason": "NamespaceTerminating", "field": "metadata.namespace",
                          "message": f"namespace {namespace} is being terminated"}]})
-
-
-def mark_terminating(ns: dict, now: str) -> dict | None:
-    """The namespace as the namespace controller expects it once deleted; None if
-    it is already terminating."""
-    if meta.is_terminating(ns):
-        return None
-    ns["metadata"]["deletionTimestamp"] = now
-    ns.setdefault("status", {})["phase"] = "Terminating"
-    return ns
 
 
 def ensure_system_namespaces(objects: Any, stop: threading.Event | None = None,

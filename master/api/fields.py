@@ -6,20 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from coxapi import errors
+from coxapi import errors, kinds
 
 _COMMON = ("metadata.name", "metadata.namespace")
-SUPPORTED: dict[str, tuple[str, ...]] = {
-    "Pod": ("spec.nodeName", "spec.restartPolicy", "spec.schedulerName",
-            "spec.serviceAccountName", "status.phase", "status.podIP", "status.nominatedNodeName"),
-    "Event": ("involvedObject.kind", "involvedObject.namespace", "involvedObject.name",
-              "involvedObject.uid", "involvedObject.apiVersion", "involvedObject.resourceVersion",
-              "involvedObject.fieldPath", "reason", "reportingComponent", "source", "type"),
-    "Node": ("spec.unschedulable",),
-    "Namespace": ("status.phase",),
-    "Secret": ("type",),
-    "ReplicaSet": ("status.replicas",),
-}
+# The fields each kind's strategy lets a selector name.
+SUPPORTED: dict[str, tuple[str, ...]] = {k.kind: k.strategy.field_selectors for k in kinds.KINDS}
 
 
 @dataclass(frozen=True)

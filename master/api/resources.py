@@ -16,6 +16,7 @@ from typing import Any
 from flask import Blueprint, Response, g, request
 
 from coxapi import errors, kinds
+from coxapi.kinds.strategy import ABSENT
 from coxapi.meta import merge_patch
 from raftstore import errors as store_errors
 
@@ -26,8 +27,6 @@ from .state import state
 
 Obj = dict[str, Any]
 
-# Kinds Kubernetes lets a PUT create (AllowCreateOnUpdate).
-_CREATE_ON_UPDATE = ("Endpoints", "Event", "Lease")
 _PATCH_TYPES = (params.MERGE_PATCH, params.STRATEGIC_PATCH, params.JSON_PATCH)
 _ATTEMPTS = 8
 
@@ -81,14 +80,14 @@ def _authorize(t: paths.Target) -> None:
         except errors.ApiError:
             name = None  # the handler reports the bad body
 
-    def pod_node() -> str | None:
+    def bound_node() -> str | None:
         try:
-            pod = state().objects.get(t.kind, t.namespace, t.name, linearizable=False)
+            obj = state().objects.get(t.kind, t.namespace, t.name, linearizable=False)
         except errors.NotFound:
-            return authz.ABSENT
-        return (pod.get("spec") or {}).get("nodeName")
+            return ABSENT
+        return t.kind.strategy.bound_node(obj)
 
-    authz.check(user, authz.Request(request.method, t, name), pod_node)
+    authz.check(user, authz.Request(request.method, t, name), bound_node)
 
 
 # ---- request helpers -------------------------------------------------------
@@ -138,13 +137,9 @@ def _now() -> datetime:
     return datetime.fromtimestamp(state().objects.clock(), UTC)
 
 
-def _rfc3339_now() -> str:
-    return _now().strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _lease_of(kind: kinds.Kind, obj: Obj) -> int:
-    """The store lease currently attached to an Event (kept across updates)."""
-    if kind.kind != "Event":
+    """The store lease currently attached to a lease-backed object (kept across updates)."""
+    if not kind.strategy.lease_backed:
         return 0
     kv = state().store.get(kind.storage_key(obj["metadata"].get("namespace"),
                                             obj["metadata"]["name"]), linearizable=False)
@@ -215,7 +210,7 @@ def _create_object(kind: kinds.Kind, body: Obj) -> Obj:
         if kind.namespaced:
             namespaces.check_writable(st.objects, obj["metadata"]["namespace"], kind.plural,
                                       obj["metadata"]["name"])
-        lease = st.event_leases.current() if kind.kind == "Event" else 0
+        lease = st.event_leases.current() if kind.strategy.lease_backed else 0
         try:
             return st.objects.create(obj, lease=lease)
         except errors.AlreadyExists:
@@ -262,7 +257,7 @@ def _update(t: paths.Target) -> Response:
     try:
         cur = st.objects.get(t.kind, t.namespace, t.name)
     except errors.NotFound:
-        if t.kind.kind in _CREATE_ON_UPDATE and t.subresource is None:
+        if t.kind.strategy.create_on_update and t.subresource is None:
             return json_response(_create_object(t.kind, body), 201)
         raise
     return json_response(_commit_update(t.kind, cur, _prepare(t, cur, body)))
@@ -335,8 +330,6 @@ def _delete_object(kind: kinds.Kind, namespace: str | None, name: str,
         cur = st.objects.get(kind, namespace, name)
         deletion.check_preconditions(cur, opts)
         try:
-            if kind.kind == "Namespace":
-                return _delete_namespace(cur)
             plan = deletion.plan(kind, cur, opts, _now())
             if not plan.remove:
                 return cur if plan.updated is None else st.objects.update(plan.updated, old=cur)
@@ -359,20 +352,9 @@ def _mark_deleting(obj: Obj) -> Obj:
     if obj["metadata"].get("deletionTimestamp"):
         return obj
     marked = copy.deepcopy(obj)
-    marked["metadata"]["deletionTimestamp"] = _rfc3339_now()
+    marked["metadata"]["deletionTimestamp"] = _now().strftime("%Y-%m-%dT%H:%M:%SZ")
     marked["metadata"].setdefault("deletionGracePeriodSeconds", 0)
     return state().objects.update(marked, old=obj)
-
-
-def _delete_namespace(ns: Obj) -> Obj:
-    name = ns["metadata"]["name"]
-    if name in namespaces.PROTECTED_NAMESPACES:
-        raise errors.Forbidden(f'namespaces "{name}" is forbidden: this namespace may not be deleted',
-                               {"name": name, "kind": "namespaces"})
-    marked = namespaces.mark_terminating(copy.deepcopy(ns), _rfc3339_now())
-    if marked is None:
-        return ns
-    return state().objects.update(marked, old=ns)
 
 
 def _delete_collection(t: paths.Target) -> Response:

@@ -107,7 +107,7 @@ class GarbageCollector(Controller):
         uid = obj["metadata"].get("uid")
         if len(dangling) == len(refs):
             owner = dangling[0]
-            if kind == "Pod":
+            if kinds.lookup(kind).strategy.graceful_deletion:
                 podutil.delete_pod(self.objects, obj, self.config.clock())
             else:
                 try:
@@ -142,7 +142,7 @@ class GarbageCollector(Controller):
                 left += 1
                 if is_terminating(dep):
                     continue
-                if dkind == "Pod":
+                if kinds.lookup(dkind).strategy.graceful_deletion:
                     podutil.delete_pod(self.objects, dep, self.config.clock())
                 else:
                     try:

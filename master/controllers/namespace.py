@@ -34,13 +34,13 @@ class NamespaceController(Controller):
         remaining = 0
         # Events go last so the deletions above them can still be recorded.
         ordered = sorted((k for k in kinds.KINDS if k.namespaced),
-                         key=lambda k: k.kind == "Event")
+                         key=lambda k: k.strategy.delete_last)
         for kind in ordered:
             items, _, _ = self.objects.list(kind, key)
             for obj in items:
                 remaining += 1
                 name = obj["metadata"]["name"]
-                if kind.kind == "Pod":
+                if kind.strategy.graceful_deletion:
                     if not is_terminating(obj):
                         podutil.delete_pod(self.objects, obj, self.config.clock())
                     continue

@@ -1,0 +1,73 @@
+"""Nodes: each node agent registers and updates its own Node."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from coxapi.meta import get_condition
+from coxapi.validation import nodes, updates
+from coxapi.validation.common import Errors
+
+from .columns import AGE, NONE, Column
+from .kind import Kind
+from .strategy import NodeWrite, Strategy
+
+Obj = dict[str, Any]
+
+
+def node_status(node: Obj) -> str:
+    ready = get_condition(node, "Ready")
+    if ready is None:
+        s = "Unknown"
+    else:
+        s = {"True": "Ready", "False": "NotReady"}.get(ready.get("status"), "Unknown")
+    if (node.get("spec") or {}).get("unschedulable"):
+        s += ",SchedulingDisabled"
+    return s
+
+
+def node_roles(node: Obj) -> str:
+    roles = []
+    for key, value in ((node.get("metadata") or {}).get("labels") or {}).items():
+        if key.startswith("node-role.kubernetes.io/"):
+            roles.append(key.split("/", 1)[1] or value)
+        elif key == "kubernetes.io/role":
+            roles.append(value)
+    return ",".join(sorted(r for r in roles if r)) or NONE
+
+
+def node_address(node: Obj, kind: str) -> str:
+    for a in (node.get("status") or {}).get("addresses") or []:
+        if a.get("type") == kind:
+            return a.get("address") or NONE
+    return NONE
+
+
+class NodeStrategy(Strategy):
+    field_selectors = ("spec.unschedulable",)
+    columns = (
+        Column("STATUS", lambda o, now: node_status(o)),
+        Column("ROLES", lambda o, now: node_roles(o)),
+        AGE,
+        Column("VERSION", ".status.nodeInfo.kubeletVersion"),
+        Column("INTERNAL-IP", lambda o, now: node_address(o, "InternalIP"), 1),
+        Column("EXTERNAL-IP", lambda o, now: node_address(o, "ExternalIP"), 1),
+        Column("OS-IMAGE", ".status.nodeInfo.osImage", 1, "<unknown>"),
+        Column("KERNEL-VERSION", ".status.nodeInfo.kernelVersion", 1, "<unknown>"),
+        Column("CONTAINER-RUNTIME", ".status.nodeInfo.containerRuntimeVersion", 1, "<unknown>"),
+    )
+
+    def validate(self, errs: Errors, obj: Obj) -> None:
+        nodes.validate_node(errs, obj)
+
+    def validate_update(self, errs: Errors, old: Obj, new: Obj) -> None:
+        updates.node_update(errs, old, new)
+
+    def node_write(self, w: NodeWrite) -> str | None:
+        # A node registers (POST) and updates its own Node and its status.
+        if w.method in ("PUT", "PATCH") or w.method == "POST" and w.collection:
+            return None if w.name == w.node else f"node {w.node} may only change its own Node"
+        return w.denied()
+
+
+KIND = Kind("Node", "nodes", "", "v1", False, ("no",), ("status",), strategy=NodeStrategy())

@@ -1,0 +1,162 @@
+"""Pods: graceful deletion through their node, status written by the node."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from coxapi import defaults
+from coxapi.meta import get_condition, parse_time
+from coxapi.quantity import QuantityError, parse_cpu, parse_memory
+from coxapi.validation import pods, updates
+from coxapi.validation.common import Errors
+
+from .columns import AGE, NONE, Column, human_duration
+from .kind import Kind
+from .strategy import ABSENT, NodeWrite, Strategy
+
+Obj = dict[str, Any]
+
+
+def qos_class(spec: Obj) -> str:
+    """The pod's QoS class: Guaranteed, Burstable or BestEffort."""
+    containers = [c for c in spec.get("containers") or [] if isinstance(c, dict)]
+    any_set, guaranteed = False, bool(containers)
+    for c in containers:
+        res = c.get("resources") or {}
+        req, lim = res.get("requests") or {}, res.get("limits") or {}
+        any_set = any_set or bool(req) or bool(lim)
+        for name, parse in (("cpu", parse_cpu), ("memory", parse_memory)):
+            try:
+                if name not in lim or parse(req.get(name, lim[name])) != parse(lim[name]):
+                    guaranteed = False
+            except QuantityError:
+                guaranteed = False
+    if not any_set:
+        return "BestEffort"
+    return "Guaranteed" if guaranteed else "Burstable"
+
+
+def pod_status(pod: Obj) -> str:
+    """The STATUS column, computed as kubectl's ``printPod`` does."""
+    status = pod.get("status") or {}
+    reason = status.get("reason") or status.get("phase") or "Unknown"
+
+    initializing = False
+    init_specs = (pod.get("spec") or {}).get("initContainers") or []
+    for i, c in enumerate(status.get("initContainerStatuses") or []):
+        state = c.get("state") or {}
+        term, wait = state.get("terminated"), state.get("waiting")
+        if term and term.get("exitCode") == 0:
+            continue
+        if term:
+            if term.get("reason"):
+                reason = "Init:" + term["reason"]
+            elif term.get("signal"):
+                reason = f"Init:Signal:{term['signal']}"
+            else:
+                reason = f"Init:ExitCode:{term.get('exitCode')}"
+        elif wait and wait.get("reason") and wait["reason"] != "PodInitializing":
+            reason = "Init:" + wait["reason"]
+        else:
+            reason = f"Init:{i}/{len(init_specs)}"
+        initializing = True
+        break
+
+    if not initializing:
+        has_running = False
+        for c in reversed(status.get("containerStatuses") or []):
+            state = c.get("state") or {}
+            wait, term = state.get("waiting"), state.get("terminated")
+            if wait and wait.get("reason"):
+                reason = wait["reason"]
+            elif term and term.get("reason"):
+                reason = term["reason"]
+            elif term:
+                reason = (f"Signal:{term['signal']}" if term.get("signal")
+                          else f"ExitCode:{term.get('exitCode')}")
+            elif c.get("ready") and state.get("running") is not None:
+                has_running = True
+        if reason == "Completed" and has_running:
+            ready = get_condition(pod, "Ready")
+            reason = "Running" if ready and ready.get("status") == "True" else "NotReady"
+
+    if (pod.get("metadata") or {}).get("deletionTimestamp"):
+        reason = "Unknown" if status.get("reason") == "NodeLost" else "Terminating"
+    return reason
+
+
+def pod_ready(pod: Obj) -> str:
+    total = len((pod.get("spec") or {}).get("containers") or [])
+    ready = sum(1 for c in (pod.get("status") or {}).get("containerStatuses") or []
+                if c.get("ready"))
+    return f"{ready}/{total}"
+
+
+def pod_restarts(pod: Obj, now: datetime) -> str:
+    """``3`` or, like kubectl, ``3 (2m ago)`` when the last restart time is known."""
+    statuses = (pod.get("status") or {}).get("containerStatuses") or []
+    restarts = sum(int(c.get("restartCount") or 0) for c in statuses)
+    last = None
+    for c in statuses:
+        finished = parse_time(((c.get("lastState") or {}).get("terminated") or {})
+                              .get("finishedAt"))
+        if finished and (last is None or finished > last):
+            last = finished
+    if restarts and last is not None:
+        return f"{restarts} ({human_duration((now - last).total_seconds())} ago)"
+    return str(restarts)
+
+
+class PodStrategy(Strategy):
+    graceful_deletion = True
+    field_selectors = ("spec.nodeName", "spec.restartPolicy", "spec.schedulerName",
+                       "spec.serviceAccountName", "status.phase", "status.podIP",
+                       "status.nominatedNodeName")
+    columns = (
+        Column("READY", lambda o, now: pod_ready(o)),
+        Column("STATUS", lambda o, now: pod_status(o)),
+        Column("RESTARTS", pod_restarts),
+        AGE,
+        Column("IP", ".status.podIP", 1, NONE),
+        Column("NODE", ".spec.nodeName", 1, NONE),
+    )
+
+    def defaults(self, obj: Obj) -> None:
+        defaults.pod(obj)
+
+    def validate(self, errs: Errors, obj: Obj) -> None:
+        pods.validate_pod(errs, obj)
+
+    def validate_update(self, errs: Errors, old: Obj, new: Obj) -> None:
+        updates.pod_update(errs, old, new)
+
+    def prepare_for_create(self, obj: Obj) -> None:
+        obj["status"] = {"phase": "Pending", "qosClass": qos_class(obj.get("spec") or {})}
+
+    def grace_period(self, obj: Obj, requested: int | None) -> int:
+        # Only a pod that a node may be running needs time to stop.
+        spec = obj.get("spec") or {}
+        if not spec.get("nodeName"):
+            return 0
+        return int(spec.get("terminationGracePeriodSeconds", 30)) if requested is None \
+            else requested
+
+    def remove_when_finalized(self, obj: Obj) -> bool:
+        # A pod still in its grace period waits for its node.
+        return int(obj["metadata"].get("deletionGracePeriodSeconds") or 0) <= 0
+
+    def bound_node(self, obj: Obj) -> str | None:
+        return (obj.get("spec") or {}).get("nodeName")
+
+    def node_write(self, w: NodeWrite) -> str | None:
+        # A node writes the status of the pods bound to it and removes them at the end.
+        if not w.collection and (w.subresource == "status" and w.method in ("PUT", "PATCH")
+                                 or w.subresource is None and w.method == "DELETE"):
+            bound = w.bound_node()
+            return None if bound in (w.node, ABSENT) else \
+                f"node {w.node} may only change pods bound to it"
+        return w.denied()
+
+
+KIND = Kind("Pod", "pods", "", "v1", True, ("po",), ("status", "log"), strategy=PodStrategy())

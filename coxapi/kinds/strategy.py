@@ -1,0 +1,159 @@
+"""``Strategy``: everything the API server, its admission layer, the node
+authorizer, the controllers and the CLI need to know about one kind, in the
+spirit of Kubernetes' RESTStrategy. The base class is the generic behaviour;
+a kind's module subclasses it and overrides only what differs.
+
+Pure: no store access, the clock is passed in.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from coxapi.meta import is_terminating
+from coxapi.validation.common import Errors, dns1123_subdomain
+
+from .columns import AGE, Column
+
+Obj = dict[str, Any]
+FOREGROUND = "foregroundDeletion"
+# What a ``NodeWrite.bound_node`` returns for an object that does not exist:
+# the request goes on and gets its 404 from the handler.
+ABSENT = "\0absent"
+
+
+@dataclass(frozen=True)
+class DeleteOptions:
+    grace_period_seconds: int | None = None
+    propagation_policy: str | None = None
+    precondition_uid: str | None = None
+    precondition_resource_version: str | None = None
+
+
+@dataclass(frozen=True)
+class DeletePlan:
+    """``remove``: delete the key now. Otherwise ``updated`` (when not None) is
+    the marked object to write, and the object stays."""
+
+    remove: bool
+    updated: Obj | None = None
+
+
+@dataclass(frozen=True)
+class NodeWrite:
+    """A write by the node named ``node`` (user ``system:node:<node>``)."""
+
+    node: str
+    method: str  # POST, PUT, PATCH or DELETE
+    namespace: str | None
+    name: str | None  # from the URL, or the body of a POST
+    collection: bool  # the URL names no object (a POST to the collection)
+    subresource: str | None
+    resource: str  # plural, for messages
+    bound_node: Callable[[], str | None]  # the node the stored object is bound to, or ABSENT
+
+    def denied(self) -> str:
+        return f"node {self.node} may not {self.method} {self.resource}" + (
+            f"/{self.subresource}" if self.subresource else "")
+
+
+def rfc3339(t: datetime) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Strategy:
+    """The generic behaviour of a kind; every hook is a no-op or the common rule."""
+
+    # ---- storage and API ----
+    # Objects live on a store lease and expire with it (Events).
+    lease_backed = False
+    # A PUT to a missing object creates it (Kubernetes' AllowCreateOnUpdate).
+    create_on_update = False
+    # Objects may carry ownerReferences (orphaning scans them).
+    has_owners = True
+    # Fields a field selector may name, besides metadata.name and metadata.namespace.
+    field_selectors: tuple[str, ...] = ()
+
+    # ---- names and validation ----
+    name_check: Callable[[str], str | None] = staticmethod(dns1123_subdomain)
+
+    def defaults(self, obj: Obj) -> None:
+        """Fill defaulted fields in place; tolerate malformed input."""
+
+    def validate(self, errs: Errors, obj: Obj) -> None:
+        """Add the kind's own problems (metadata is checked generically)."""
+
+    def validate_update(self, errs: Errors, old: Obj, new: Obj) -> None:
+        """Add the rules about what may not change from ``old``."""
+
+    # ---- admission ----
+    def prepare_for_create(self, obj: Obj) -> None:
+        """Set what the server owns on create, such as the initial status."""
+
+    def prepare_for_update(self, old: Obj, new: Obj) -> None:
+        """Carry over from ``old`` what a client may leave out of ``new``."""
+
+    def canonicalize(self, obj: Obj) -> None:
+        """Normalize on create and update, after defaults (may raise ``Invalid``)."""
+
+    # ---- deletion ----
+    # Deleting asks a node to stop the object first: controllers delete these
+    # the way the API does (graceful) and wait for them to go.
+    graceful_deletion = False
+    # The namespace controller deletes these after everything else, so those
+    # deletions can still be recorded.
+    delete_last = False
+
+    def grace_period(self, obj: Obj, requested: int | None) -> int:
+        """Seconds the object is given to stop before it goes; 0: at once."""
+        return 0
+
+    def plan_delete(self, obj: Obj, options: DeleteOptions, now: datetime) -> DeletePlan:
+        """Remove now, or mark (deletionTimestamp) for graceful deletion or
+        for finalizers to run."""
+        m = obj["metadata"]
+        grace = self.grace_period(obj, options.grace_period_seconds)
+        if grace > 0 and not m.get("finalizers"):
+            if is_terminating(obj):
+                return DeletePlan(False)  # already counting down
+            new = copy.deepcopy(obj)
+            new["metadata"]["deletionTimestamp"] = rfc3339(now + timedelta(seconds=grace))
+            new["metadata"]["deletionGracePeriodSeconds"] = grace
+            return DeletePlan(False, new)
+        finalizers = list(m.get("finalizers") or [])
+        if options.propagation_policy == "Foreground" and FOREGROUND not in finalizers:
+            finalizers.append(FOREGROUND)
+        if finalizers:
+            if is_terminating(obj) and finalizers == list(m.get("finalizers") or []):
+                return DeletePlan(False)
+            new = copy.deepcopy(obj)
+            new["metadata"]["finalizers"] = finalizers
+            new["metadata"].setdefault("deletionTimestamp", rfc3339(now))
+            new["metadata"].setdefault("deletionGracePeriodSeconds", 0)
+            return DeletePlan(False, new)
+        return DeletePlan(True)
+
+    def remove_when_finalized(self, obj: Obj) -> bool:
+        """A terminating object whose last finalizer is gone is removed by the
+        update that cleared it, unless this says it waits for someone else."""
+        return True
+
+    # ---- node authorizer ----
+    def bound_node(self, obj: Obj) -> str | None:
+        """The node an object belongs to, for the node authorizer."""
+        return None
+
+    def node_write(self, w: NodeWrite) -> str | None:
+        """None when a node may make this write, else why it may not."""
+        return w.denied()
+
+    # ---- printing ----
+    columns: tuple[Column, ...] = (AGE,)
+    name_column = True
+
+    def sort_for_table(self, objs: list[Obj]) -> list[Obj]:
+        return objs
