@@ -18,6 +18,7 @@ from typing import Any
 
 from coxapi import errors, kinds, labels
 from coxapi.meta import new_uid, now_rfc3339
+from coxapi.retry import retry_on_conflict
 from raftstore import errors as store_errors
 
 Obj = dict[str, Any]
@@ -178,20 +179,18 @@ class ObjectStore:
         return to_object(k, kv)
 
     def guaranteed_update(self, kind: Kind | str, namespace: str | None, name: str,
-                          mutate: Callable[[Obj], Obj | None], attempts: int = 8) -> Obj:
+                          mutate: Callable[[Obj], Obj | None]) -> Obj:
         """Read, mutate, compare-and-swap; retry on Conflict. ``mutate`` returns
         the new object, or None to leave the object unchanged."""
         k = _resolve(kind)
-        for _ in range(attempts):
+
+        def attempt() -> Obj:
             cur = self.get(k, namespace, name)
             new = mutate(copy.deepcopy(cur))
             if new is None or new == cur:
                 return cur
-            try:
-                return self.update(new, old=cur)
-            except errors.Conflict:
-                continue
-        raise errors.Conflict(f'{k.plural} "{name}": too many concurrent updates, try again')
+            return self.update(new, old=cur)
+        return retry_on_conflict(attempt)
 
     def delete(self, kind: Kind | str, namespace: str | None, name: str,
                expect_resource_version: str | None = None) -> Obj:

@@ -23,7 +23,7 @@ class Flaky:
 
 
 def test_default_retry_is_client_gos():
-    assert DEFAULT_RETRY == Backoff(steps=5, duration=0.010, factor=1.0, jitter=0.1)
+    assert Backoff(steps=5, duration=0.010, factor=1.0, jitter=0.1) == DEFAULT_RETRY
 
 
 def test_a_conflict_runs_the_function_again_until_it_succeeds():
