@@ -44,10 +44,6 @@ def key_of(obj: Obj) -> str:
     return f"{ns}/{name_of(obj)}" if ns else name_of(obj)
 
 
-def labels_of(obj: Obj) -> dict[str, str]:
-    return obj.get("metadata", {}).get("labels") or {}
-
-
 def controller_ref(obj: Obj) -> Obj | None:
     for ref in obj.get("metadata", {}).get("ownerReferences") or []:
         if ref.get("controller"):
@@ -75,27 +71,6 @@ def get_condition(obj: Obj, ctype: str) -> Obj | None:
         if c.get("type") == ctype:
             return c
     return None
-
-
-def set_condition(obj: Obj, ctype: str, status: str, reason: str = "", message: str = "") -> bool:
-    """Set a status condition; returns True if anything but timestamps changed."""
-    conds = obj.setdefault("status", {}).setdefault("conditions", [])
-    now = now_rfc3339()
-    for c in conds:
-        if c.get("type") == ctype:
-            changed = (c.get("status"), c.get("reason"), c.get("message")) != (status, reason, message)
-            if c.get("status") != status:
-                c["lastTransitionTime"] = now
-            c.update(status=status, reason=reason, message=message)
-            return changed
-    conds.append({"type": ctype, "status": status, "reason": reason, "message": message,
-                  "lastTransitionTime": now})
-    return True
-
-
-def pod_is_ready(pod: Obj) -> bool:
-    c = get_condition(pod, "Ready")
-    return bool(c and c.get("status") == "True") and not is_terminating(pod)
 
 
 def node_is_ready(node: Obj) -> bool:
