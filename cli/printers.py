@@ -18,7 +18,8 @@ import yaml
 
 from coxapi import quantity
 from coxapi.kinds import Kind
-from coxapi.meta import get_condition, parse_time
+from coxapi.meta import get_condition
+from coxapi.timefmt import parse_time
 
 Obj = dict[str, Any]
 NONE = "<none>"
@@ -60,8 +61,6 @@ def age(timestamp: str | None, now: datetime) -> str:
     t = parse_time(timestamp)
     if t is None:
         return "<unknown>"
-    if t.tzinfo is None:
-        t = t.replace(tzinfo=UTC)
     return human_duration((now - t).total_seconds())
 
 

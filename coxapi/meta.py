@@ -4,26 +4,9 @@ from __future__ import annotations
 
 import copy
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 Obj = dict[str, Any]
-
-
-def now_rfc3339(micro: bool = False) -> str:
-    t = datetime.now(UTC)
-    if micro:
-        return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 def new_uid() -> str:

@@ -17,8 +17,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from coxapi import errors, kinds, labels
-from coxapi.meta import new_uid, now_rfc3339
+from coxapi.meta import new_uid
 from coxapi.retry import retry_on_conflict
+from coxapi.timefmt import now_rfc3339
 from raftstore import errors as store_errors
 
 Obj = dict[str, Any]

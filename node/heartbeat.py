@@ -14,8 +14,8 @@ from typing import Any
 
 from coxapi import errors
 from coxapi.client import Client
-from coxapi.meta import now_rfc3339
 from coxapi.retry import retry_on_conflict
+from coxapi.timefmt import now_rfc3339
 
 from .drain import PROXY_REVISION_ANNOTATION
 from .registration import ready_condition

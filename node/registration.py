@@ -14,9 +14,9 @@ import psutil
 
 from coxapi import errors
 from coxapi.client import Client
-from coxapi.meta import now_rfc3339
 from coxapi.quantity import format_cpu, format_memory
 from coxapi.retry import retry_on_conflict, starting_with
+from coxapi.timefmt import now_rfc3339
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]

@@ -16,6 +16,7 @@ import click
 from coxapi.client import Client
 from coxapi.kinds import Kind, lookup
 from coxapi.retry import retry_on_conflict
+from coxapi.timefmt import rfc3339
 
 from .. import printers
 from ..errors import CliError, TimedOut, UsageFailure
@@ -236,7 +237,7 @@ def restart(cli: CliContext, args: tuple[str, ...], namespace: str | None) -> No
     """Replace every pod of a Deployment with a fresh one, through a normal rollout."""
     kind, name = _deployment(args)
     # A changed template annotation is a new template: the controller rolls it out.
-    stamp = cli.now().strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = rfc3339(cli.now())
     patch = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: stamp}}}}}
     cli.client().patch(kind, name, patch, cli.namespace_for(namespace))
     click.echo(f"{printers.object_ref(kind, name)} restarted")

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from coxapi import errors, kinds, meta
+from coxapi.timefmt import rfc3339
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +38,6 @@ class Plan:
 
     remove: bool
     updated: Obj | None = None
-
-
-def _rfc3339(t: datetime) -> str:
-    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def check_preconditions(obj: Obj, options: DeleteOptions) -> None:
@@ -69,7 +66,7 @@ def plan(kind: kinds.Kind, obj: Obj, options: DeleteOptions, now: datetime) -> P
                 # Already counting down; the node agent finishes it.
                 return Plan(False)
             new = copy.deepcopy(obj)
-            new["metadata"]["deletionTimestamp"] = _rfc3339(now + timedelta(seconds=grace))
+            new["metadata"]["deletionTimestamp"] = rfc3339(now + timedelta(seconds=grace))
             new["metadata"]["deletionGracePeriodSeconds"] = grace
             return Plan(False, new)
     finalizers = list(m.get("finalizers") or [])
@@ -80,7 +77,7 @@ def plan(kind: kinds.Kind, obj: Obj, options: DeleteOptions, now: datetime) -> P
             return Plan(False)
         new = copy.deepcopy(obj)
         new["metadata"]["finalizers"] = finalizers
-        new["metadata"].setdefault("deletionTimestamp", _rfc3339(now))
+        new["metadata"].setdefault("deletionTimestamp", rfc3339(now))
         new["metadata"].setdefault("deletionGracePeriodSeconds", 0)
         return Plan(False, new)
     return Plan(True)

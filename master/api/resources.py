@@ -18,6 +18,7 @@ from flask import Blueprint, Response, g, request
 from coxapi import errors, kinds
 from coxapi.meta import merge_patch
 from coxapi.retry import retry_on_conflict
+from coxapi.timefmt import rfc3339
 from raftstore import errors as store_errors
 
 from ..admission import deletion, names, namespaces, strategy
@@ -137,10 +138,6 @@ def _check_identity(t: paths.Target, body: Obj) -> None:
 
 def _now() -> datetime:
     return datetime.fromtimestamp(state().objects.clock(), UTC)
-
-
-def _rfc3339_now() -> str:
-    return _now().strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _lease_of(kind: kinds.Kind, obj: Obj) -> int:
@@ -349,7 +346,7 @@ def _delete_namespace(ns: Obj) -> Obj:
     if name in namespaces.PROTECTED_NAMESPACES:
         raise errors.Forbidden(f'namespaces "{name}" is forbidden: this namespace may not be deleted',
                                {"name": name, "kind": "namespaces"})
-    marked = namespaces.mark_terminating(copy.deepcopy(ns), _rfc3339_now())
+    marked = namespaces.mark_terminating(copy.deepcopy(ns), rfc3339(_now()))
     if marked is None:
         return ns
     return state().objects.update(marked, old=ns)

@@ -6,12 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from coxapi import errors, kinds
+from coxapi import errors, kinds, timefmt
 from coxapi.meta import get_condition, is_terminating
 from coxapi.retry import retry_on_conflict
 
 from ..admission.deletion import DeleteOptions, plan
-from . import times
 
 Obj = dict[str, Any]
 _POD = kinds.lookup("Pod")
@@ -32,7 +31,7 @@ def ready_since(pod: Obj) -> float | None:
     c = get_condition(pod, "Ready")
     if not c or c.get("status") != "True":
         return None
-    return times.parse(c.get("lastTransitionTime")) or 0.0
+    return timefmt.parse_epoch(c.get("lastTransitionTime")) or 0.0
 
 
 def available_in(pod: Obj, min_ready_seconds: float, now: float) -> float | None:

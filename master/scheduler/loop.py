@@ -26,9 +26,9 @@ from typing import Any
 from coxapi import errors
 from coxapi.meta import get_condition, is_terminating, key_of
 from coxapi.retry import retry_on_conflict, starting_with
+from coxapi.timefmt import rfc3339
 
 from ..controllers.base import Context
-from ..controllers.times import rfc3339
 from ..workqueue import WorkQueue
 from .core import Binding, schedule
 from .resources import pod_is_terminated
