@@ -8,6 +8,26 @@ from typing import Any
 
 Obj = dict[str, Any]
 
+SERVER_META: tuple[str, ...] = ("uid", "creationTimestamp", "generation", "deletionTimestamp",
+                                "deletionGracePeriodSeconds", "managedFields", "selfLink")
+"""Metadata only the server writes. What a client sends there is ignored:
+dropped on create, replaced by the stored value on update (the API server's
+strategy; the in-process ``ObjectStore`` keeps the stored value where there is
+one, so the deletion path can set deletionTimestamp), and left out of what
+``cox apply`` manages. ``resourceVersion`` is server-written too but not in
+this list: on update it carries the version the client read, the
+compare-and-swap precondition. On create and in ``cox apply`` it goes as
+well; see ``drop_server_meta``."""
+
+
+def drop_server_meta(meta: Obj) -> Obj:
+    """``meta`` without what a client can never set (``SERVER_META`` and
+    ``resourceVersion``): a new object's, or a manifest's as apply manages it.
+    Changes ``meta`` in place and returns it."""
+    for f in (*SERVER_META, "resourceVersion"):
+        meta.pop(f, None)
+    return meta
+
 
 def new_uid() -> str:
     return str(uuid.uuid4())

@@ -1,8 +1,8 @@
 """API objects over the replicated store.
 
 The one place that knows how an API object is kept in raftstore: its key,
-how ``resourceVersion`` maps to the key's ``mod_revision``, and which
-metadata the server owns (uid, creationTimestamp, generation). The API
+how ``resourceVersion`` maps to the key's ``mod_revision``, and keeping the
+metadata the server owns (``coxapi.meta.SERVER_META``). The API
 handlers and the controllers both go through it, so an update is always a
 compare-and-swap on the version the writer read: a stale writer gets
 ``Conflict``, never a silent overwrite.
@@ -17,16 +17,13 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from coxapi import errors, kinds, labels
-from coxapi.meta import new_uid
+from coxapi.meta import SERVER_META, drop_server_meta, new_uid
 from coxapi.retry import retry_on_conflict
 from coxapi.timefmt import now_rfc3339
 from raftstore import errors as store_errors
 
 Obj = dict[str, Any]
 Kind = kinds.Kind
-
-# Fields the server owns; a client cannot set them on create.
-_SERVER_META = ("uid", "creationTimestamp", "resourceVersion", "generation", "deletionTimestamp")
 
 
 def _resolve(kind: Kind | str) -> Kind:
@@ -131,9 +128,7 @@ class ObjectStore:
         """Store a new object; ``lease`` (a store lease id) gives it a TTL."""
         k = _resolve(obj["kind"])
         obj = copy.deepcopy(obj)
-        meta = obj.setdefault("metadata", {})
-        for f in _SERVER_META:
-            meta.pop(f, None)
+        meta = drop_server_meta(obj.setdefault("metadata", {}))
         if not k.namespaced:
             meta.pop("namespace", None)
         meta["uid"] = new_uid()
@@ -161,13 +156,9 @@ class ObjectStore:
             old = self.get(k, ns, name)
         new = copy.deepcopy(obj)
         new_meta = new.setdefault("metadata", {})
-        for f in ("uid", "creationTimestamp", "generation"):
+        for f in SERVER_META:
             if f in old["metadata"]:
                 new_meta[f] = old["metadata"][f]
-        if "deletionTimestamp" in old["metadata"]:
-            new_meta["deletionTimestamp"] = old["metadata"]["deletionTimestamp"]
-            if "deletionGracePeriodSeconds" in old["metadata"]:
-                new_meta["deletionGracePeriodSeconds"] = old["metadata"]["deletionGracePeriodSeconds"]
         if _spec_changed(old, new):
             new_meta["generation"] = int(old["metadata"].get("generation", 1)) + 1
         rv = meta.get("resourceVersion")

@@ -11,13 +11,10 @@ from typing import Any
 
 from coxapi import defaults, kinds, validation
 from coxapi.errors import Invalid
+from coxapi.meta import SERVER_META
 from coxapi.quantity import QuantityError, parse_cpu, parse_memory
 
 Obj = dict[str, Any]
-
-# Metadata the server owns: kept from the stored object on every update.
-SERVER_META = ("uid", "creationTimestamp", "generation", "deletionTimestamp",
-               "deletionGracePeriodSeconds")
 
 
 def qos_class(spec: Obj) -> str:
