@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import copy
 import logging
-import secrets
 from typing import Any
 
 from coxapi import errors, labels, timefmt
 from coxapi.defaults import apply_defaults
 from coxapi.meta import controller_ref, is_terminating, key_of
 
+from ..admission import names
 from . import pods as podutil
 from .base import Context, Controller, RetryLater
 from .expectations import Expectations
@@ -30,12 +30,7 @@ from .ownership import adopt, owned_by, release, with_owner
 log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
-_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 BURST = 500  # Kubernetes' burstReplicas
-
-
-def random_suffix(n: int = 5) -> str:
-    return "".join(secrets.choice(_ALPHABET) for _ in range(n))
 
 
 def pod_from_template(rs: Obj) -> Obj:
@@ -44,7 +39,7 @@ def pod_from_template(rs: Obj) -> Obj:
     tmpl = (rs.get("spec") or {}).get("template") or {}
     tmeta = tmpl.get("metadata") or {}
     name = rs["metadata"]["name"]
-    meta: Obj = {"name": f"{name[:57]}-{random_suffix()}", "generateName": f"{name}-",
+    meta: Obj = {"name": names.generate(f"{name}-"), "generateName": f"{name}-",
                  "namespace": rs["metadata"].get("namespace", "default"),
                  "labels": dict(tmeta.get("labels") or {})}
     if tmeta.get("annotations"):
