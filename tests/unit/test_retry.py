@@ -6,6 +6,8 @@ import pytest
 
 from coxapi import errors
 from coxapi.retry import DEFAULT_RETRY, Backoff, retry_on_conflict, starting_with
+from master.objects import ObjectStore
+from raftstore import MemoryStore
 
 
 class Flaky:
@@ -93,3 +95,20 @@ def test_starting_with_hands_back_the_object_in_hand_then_reads():
     reads = iter(["fresh-1", "fresh-2"])
     current = starting_with("cached", lambda: next(reads))
     assert [current(), current(), current()] == ["cached", "fresh-1", "fresh-2"]
+
+
+def test_guaranteed_update_runs_the_mutation_again_on_the_object_another_writer_left():
+    objects = ObjectStore(MemoryStore())
+    objects.create({"apiVersion": "v1", "kind": "ConfigMap",
+                    "metadata": {"name": "c", "namespace": "default"}, "data": {"n": "0"}})
+    seen = []
+
+    def increment(cm: dict) -> dict:
+        seen.append(cm["data"]["n"])
+        if len(seen) == 1:  # another writer gets in between our read and our write
+            objects.guaranteed_update("ConfigMap", "default", "c",
+                                      lambda o: {**o, "data": {"n": "10"}})
+        return {**cm, "data": {"n": str(int(cm["data"]["n"]) + 1)}}
+
+    assert objects.guaranteed_update("ConfigMap", "default", "c", increment)["data"] == {"n": "11"}
+    assert seen == ["0", "10"]
