@@ -4,26 +4,29 @@ from __future__ import annotations
 
 import copy
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 Obj = dict[str, Any]
 
+SERVER_META: tuple[str, ...] = ("uid", "creationTimestamp", "generation", "deletionTimestamp",
+                                "deletionGracePeriodSeconds", "managedFields", "selfLink")
+"""Metadata only the server writes. What a client sends there is ignored:
+dropped on create, replaced by the stored value on update (the API server's
+strategy; the in-process ``ObjectStore`` keeps the stored value where there is
+one, so the deletion path can set deletionTimestamp), and left out of what
+``cox apply`` manages. ``resourceVersion`` is server-written too but not in
+this list: on update it carries the version the client read, the
+compare-and-swap precondition. On create and in ``cox apply`` it goes as
+well; see ``drop_server_meta``."""
 
-def now_rfc3339(micro: bool = False) -> str:
-    t = datetime.now(UTC)
-    if micro:
-        return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
-
-def parse_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
+def drop_server_meta(meta: Obj) -> Obj:
+    """``meta`` without what a client can never set (``SERVER_META`` and
+    ``resourceVersion``): a new object's, or a manifest's as apply manages it.
+    Changes ``meta`` in place and returns it."""
+    for f in (*SERVER_META, "resourceVersion"):
+        meta.pop(f, None)
+    return meta
 
 
 def new_uid() -> str:
@@ -42,10 +45,6 @@ def key_of(obj: Obj) -> str:
     """``namespace/name`` (or ``name`` for cluster-scoped objects): a work-queue key."""
     ns = namespace_of(obj)
     return f"{ns}/{name_of(obj)}" if ns else name_of(obj)
-
-
-def labels_of(obj: Obj) -> dict[str, str]:
-    return obj.get("metadata", {}).get("labels") or {}
 
 
 def controller_ref(obj: Obj) -> Obj | None:
@@ -75,27 +74,6 @@ def get_condition(obj: Obj, ctype: str) -> Obj | None:
         if c.get("type") == ctype:
             return c
     return None
-
-
-def set_condition(obj: Obj, ctype: str, status: str, reason: str = "", message: str = "") -> bool:
-    """Set a status condition; returns True if anything but timestamps changed."""
-    conds = obj.setdefault("status", {}).setdefault("conditions", [])
-    now = now_rfc3339()
-    for c in conds:
-        if c.get("type") == ctype:
-            changed = (c.get("status"), c.get("reason"), c.get("message")) != (status, reason, message)
-            if c.get("status") != status:
-                c["lastTransitionTime"] = now
-            c.update(status=status, reason=reason, message=message)
-            return changed
-    conds.append({"type": ctype, "status": status, "reason": reason, "message": message,
-                  "lastTransitionTime": now})
-    return True
-
-
-def pod_is_ready(pod: Obj) -> bool:
-    c = get_condition(pod, "Ready")
-    return bool(c and c.get("status") == "True") and not is_terminating(pod)
 
 
 def node_is_ready(node: Obj) -> bool:

@@ -1,8 +1,8 @@
 """API objects over the replicated store.
 
 The one place that knows how an API object is kept in raftstore: its key,
-how ``resourceVersion`` maps to the key's ``mod_revision``, and which
-metadata the server owns (uid, creationTimestamp, generation). The API
+how ``resourceVersion`` maps to the key's ``mod_revision``, and keeping the
+metadata the server owns (``coxapi.meta.SERVER_META``). The API
 handlers and the controllers both go through it, so an update is always a
 compare-and-swap on the version the writer read: a stale writer gets
 ``Conflict``, never a silent overwrite.
@@ -17,14 +17,13 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from coxapi import errors, kinds, labels
-from coxapi.meta import new_uid, now_rfc3339
+from coxapi.meta import SERVER_META, drop_server_meta, new_uid
+from coxapi.retry import retry_on_conflict
+from coxapi.timefmt import now_rfc3339
 from raftstore import errors as store_errors
 
 Obj = dict[str, Any]
 Kind = kinds.Kind
-
-# Fields the server owns; a client cannot set them on create.
-_SERVER_META = ("uid", "creationTimestamp", "resourceVersion", "generation", "deletionTimestamp")
 
 
 def _resolve(kind: Kind | str) -> Kind:
@@ -130,9 +129,7 @@ class ObjectStore:
         """Store a new object; ``lease`` (a store lease id) gives it a TTL."""
         k = _resolve(obj["kind"])
         obj = copy.deepcopy(obj)
-        meta = obj.setdefault("metadata", {})
-        for f in _SERVER_META:
-            meta.pop(f, None)
+        meta = drop_server_meta(obj.setdefault("metadata", {}))
         if not k.namespaced:
             meta.pop("namespace", None)
         meta["uid"] = new_uid()
@@ -160,13 +157,9 @@ class ObjectStore:
             old = self.get(k, ns, name)
         new = copy.deepcopy(obj)
         new_meta = new.setdefault("metadata", {})
-        for f in ("uid", "creationTimestamp", "generation"):
+        for f in SERVER_META:
             if f in old["metadata"]:
                 new_meta[f] = old["metadata"][f]
-        if "deletionTimestamp" in old["metadata"]:
-            new_meta["deletionTimestamp"] = old["metadata"]["deletionTimestamp"]
-            if "deletionGracePeriodSeconds" in old["metadata"]:
-                new_meta["deletionGracePeriodSeconds"] = old["metadata"]["deletionGracePeriodSeconds"]
         if _spec_changed(old, new):
             new_meta["generation"] = int(old["metadata"].get("generation", 1)) + 1
         rv = meta.get("resourceVersion")
@@ -179,20 +172,18 @@ class ObjectStore:
         return to_object(k, kv)
 
     def guaranteed_update(self, kind: Kind | str, namespace: str | None, name: str,
-                          mutate: Callable[[Obj], Obj | None], attempts: int = 8) -> Obj:
+                          mutate: Callable[[Obj], Obj | None]) -> Obj:
         """Read, mutate, compare-and-swap; retry on Conflict. ``mutate`` returns
         the new object, or None to leave the object unchanged."""
         k = _resolve(kind)
-        for _ in range(attempts):
+
+        def attempt() -> Obj:
             cur = self.get(k, namespace, name)
             new = mutate(copy.deepcopy(cur))
             if new is None or new == cur:
                 return cur
-            try:
-                return self.update(new, old=cur)
-            except errors.Conflict:
-                continue
-        raise errors.Conflict(f'{k.plural} "{name}": too many concurrent updates, try again')
+            return self.update(new, old=cur)
+        return retry_on_conflict(attempt)
 
     def delete(self, kind: Kind | str, namespace: str | None, name: str,
                expect_resource_version: str | None = None) -> Obj:

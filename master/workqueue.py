@@ -37,10 +37,6 @@ class WorkQueue:
         with self._cond:
             return len(self._queue)
 
-    @property
-    def shutting_down(self) -> bool:
-        return self._shutdown
-
     def add(self, key: Hashable) -> None:
         with self._cond:
             self._add_locked(key)

@@ -29,6 +29,7 @@ from typing import Any
 from coxapi import errors
 from coxapi.client import Client
 from coxapi.informer import Informer
+from coxapi.retry import retry_on_conflict, starting_with
 from coxapi.supervisor import Supervisor
 from netproxy.proxy import run_proxy
 
@@ -349,27 +350,22 @@ class Agent:
 
     def _write_status(self, task: PodTask, pod: Obj, status: Obj) -> None:
         uid = pod["metadata"]["uid"]
-        obj = copy.deepcopy(pod)
-        obj["status"] = status
-        for _ in range(3):
-            try:
-                stored = self.client.update_status(obj) or {}
-                task.written = status
-                rv = (stored.get("metadata") or {}).get("resourceVersion")
-                if rv:
-                    self._own_versions.add(rv)
+        current = starting_with(pod, lambda: self.client.get(
+            "Pod", pod["metadata"]["name"], pod["metadata"].get("namespace")))
+
+        def attempt() -> None:
+            obj = copy.deepcopy(current())
+            if obj["metadata"].get("uid") != uid:
                 return
-            except errors.Conflict:
-                try:
-                    obj = self.client.get("Pod", pod["metadata"]["name"],
-                                          pod["metadata"].get("namespace"))
-                except errors.NotFound:
-                    return
-                if obj["metadata"].get("uid") != uid:
-                    return
-                obj["status"] = status
-            except errors.NotFound:
-                return
-            except (errors.ApiError, errors.ClusterUnreachable) as e:
-                log.warning("writing status of pod %s failed: %s", pod_ref(pod, uid), e)
-                return
+            obj["status"] = status
+            stored = self.client.update_status(obj) or {}
+            task.written = status
+            rv = (stored.get("metadata") or {}).get("resourceVersion")
+            if rv:
+                self._own_versions.add(rv)
+        try:
+            retry_on_conflict(attempt)
+        except errors.NotFound:
+            return
+        except (errors.ApiError, errors.ClusterUnreachable) as e:
+            log.warning("writing status of pod %s failed: %s", pod_ref(pod, uid), e)

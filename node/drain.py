@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from coxapi import errors
-from coxapi.meta import parse_time
+from coxapi.timefmt import parse_epoch
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
@@ -57,8 +57,8 @@ def lagging_proxies(leases: Iterable[Obj], revision: int, now: float,
         published = (meta.get("annotations") or {}).get(PROXY_REVISION_ANNOTATION)
         if published is None:
             continue
-        renewed = parse_time((lease.get("spec") or {}).get("renewTime"))
-        if renewed is None or now - renewed.timestamp() > live_within:
+        renewed = parse_epoch((lease.get("spec") or {}).get("renewTime"))
+        if renewed is None or now - renewed > live_within:
             continue
         try:
             if int(published) < revision:

@@ -14,7 +14,8 @@ from typing import Any
 
 from coxapi import errors
 from coxapi.client import Client
-from coxapi.meta import now_rfc3339
+from coxapi.retry import retry_on_conflict
+from coxapi.timefmt import now_rfc3339
 
 from .drain import PROXY_REVISION_ANNOTATION
 from .registration import ready_condition
@@ -73,7 +74,7 @@ class Heartbeat:
         self._published = revision
 
     def post_status(self) -> None:
-        for _ in range(3):
+        def attempt() -> None:
             try:
                 node = self.client.get("Node", self.node, namespace=None)
             except errors.NotFound:
@@ -81,7 +82,7 @@ class Heartbeat:
                     raise
                 log.warning("node %s was deleted from the API: registering it again", self.node)
                 self.reregister()
-                continue
+                node = self.client.get("Node", self.node, namespace=None)
             status = node.setdefault("status", {})
             conds = status.get("conditions") or []
             previous = next((c for c in conds if c.get("type") == "Ready"), None)
@@ -90,11 +91,8 @@ class Heartbeat:
                 ready_condition(problem is None, problem or "agent is posting ready status",
                                 previous)]
             status["usage"] = self.usage()
-            try:
-                self.client.update_status(node)
-                return
-            except errors.Conflict:
-                continue
+            self.client.update_status(node)
+        retry_on_conflict(attempt)
 
     def beat(self) -> None:
         self.renew_lease()
@@ -124,16 +122,10 @@ class Heartbeat:
             self._kick.clear()
             if self.proxy_revision <= self._published:
                 continue
-            for _ in range(3):
-                try:
-                    self.renew_lease()
-                    break
-                except errors.Conflict:
-                    continue  # the periodic beat renewed it meanwhile
-                except (errors.ApiError, errors.ClusterUnreachable) as e:
-                    log.debug("publishing the proxy revision failed: %s", e)
-                    break
-                except Exception:  # noqa: BLE001 - this thread must not die
-                    log.exception("publishing the proxy revision failed")
-                    break
+            try:  # a Conflict: the periodic beat renewed it meanwhile
+                retry_on_conflict(self.renew_lease)
+            except (errors.ApiError, errors.ClusterUnreachable) as e:
+                log.debug("publishing the proxy revision failed: %s", e)
+            except Exception:  # noqa: BLE001 - this thread must not die
+                log.exception("publishing the proxy revision failed")
             stop.wait(0.05)  # coalesce a burst of syncs into few writes

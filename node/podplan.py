@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from coxapi.meta import parse_time
+from coxapi.timefmt import parse_epoch
 
 from . import podspec
 from .backoff import Backoff
@@ -141,11 +141,11 @@ def termination_grace(pod: Obj, now: float) -> float:
         return 0.0
     grace = float(meta.get("deletionGracePeriodSeconds")
                   or pod["spec"].get("terminationGracePeriodSeconds", 30))
-    deadline = parse_time(meta.get("deletionTimestamp"))
+    deadline = parse_epoch(meta.get("deletionTimestamp"))
     if deadline is None:
         return grace
     # Never more than the grace period, even if the clocks of master and node disagree.
-    return min(grace, max(0.0, deadline.timestamp() - now))
+    return min(grace, max(0.0, deadline - now))
 
 
 def _orphan_grace(containers: list[ContainerInfo]) -> float:

@@ -14,8 +14,9 @@ import psutil
 
 from coxapi import errors
 from coxapi.client import Client
-from coxapi.meta import now_rfc3339
 from coxapi.quantity import format_cpu, format_memory
+from coxapi.retry import retry_on_conflict, starting_with
+from coxapi.timefmt import now_rfc3339
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
@@ -156,14 +157,12 @@ def register(client: Client, desired: Obj) -> Obj:
 
 
 def _update_status(client: Client, node: Obj) -> Obj:
-    for _ in range(5):
-        try:
-            return client.update_status(node)
-        except errors.Conflict:
-            fresh = client.get("Node", node["metadata"]["name"], namespace=None)
-            fresh["status"] = node["status"]
-            node = fresh
-    return client.update_status(node)
+    current = starting_with(node, lambda: client.get("Node", node["metadata"]["name"],
+                                                     namespace=None))
+
+    def attempt() -> Obj:
+        return client.update_status({**current(), "status": node["status"]})
+    return retry_on_conflict(attempt)
 
 
 def retry_forever(what: str, fn: Callable[[], Any], stop: threading.Event,

@@ -8,12 +8,10 @@ swap in ``node.testing.FakeRuntime``; the contract tests in
 from __future__ import annotations
 
 import io
-import re
 import tarfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -21,6 +19,8 @@ import docker
 import docker.errors
 import docker.types
 import requests
+
+from coxapi.timefmt import parse_epoch
 
 from . import podspec
 from .podspec import ContainerSpec
@@ -95,19 +95,11 @@ class Runtime(Protocol):
     def ensure_pause_image(self) -> str | None: ...
 
 
-_ZERO_TIME = "0001-01-01T00:00:00Z"
-_FRACTION = re.compile(r"\.(\d{6})\d*")
-
-
 def parse_docker_time(value: str | None) -> float | None:
     """Docker's RFC 3339 nanosecond times as epoch seconds; its zero time is None."""
     if not value or value.startswith("0001-01-01"):
         return None
-    value = _FRACTION.sub(r".\1", value).replace("Z", "+00:00")
-    try:
-        return datetime.fromisoformat(value).timestamp()
-    except ValueError:
-        return None
+    return parse_epoch(value)
 
 
 class DockerRuntime:

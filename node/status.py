@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
+
+from coxapi import timefmt
 
 from . import podplan
 from .runtime import ContainerInfo
@@ -21,9 +22,7 @@ Obj = dict[str, Any]
 
 
 def rfc3339(ts: float | None) -> str | None:
-    if ts is None:
-        return None
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return None if ts is None else timefmt.rfc3339(ts)
 
 
 @dataclass

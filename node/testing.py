@@ -23,7 +23,8 @@ import docker.errors
 
 from coxapi import errors, kinds
 from coxapi.defaults import apply_defaults
-from coxapi.meta import merge_patch, new_uid, now_rfc3339
+from coxapi.meta import merge_patch, new_uid
+from coxapi.timefmt import now_rfc3339, rfc3339
 
 from . import podspec
 from .podspec import ContainerSpec
@@ -270,7 +271,7 @@ class FakeApi:
                 obj["spec"].get("terminationGracePeriodSeconds", 30)
             if grace > 0 and obj["metadata"].get("deletionGracePeriodSeconds") != 0:
                 when = datetime.now(UTC) + timedelta(seconds=grace)
-                obj["metadata"]["deletionTimestamp"] = when.strftime("%Y-%m-%dT%H:%M:%SZ")
+                obj["metadata"]["deletionTimestamp"] = rfc3339(when)
                 obj["metadata"]["deletionGracePeriodSeconds"] = grace
                 return self._store(key, obj, "MODIFIED")
         return self._store(key, obj, "DELETED")

@@ -105,9 +105,3 @@ class GroupCommit:
                     p.resolve(None, failure)
             self.flush()
         return done
-
-    def drop_pending(self, failure: int) -> None:
-        with self._lock:
-            waiting, self._pending = self._pending, []
-        for p in waiting:
-            p.resolve(None, failure)

@@ -14,7 +14,7 @@ from typing import Any
 
 from coxapi import errors
 from coxapi.client import Client
-from coxapi.meta import now_rfc3339
+from coxapi.timefmt import now_rfc3339
 
 NODE_LEASE_NS = "kube-node-lease"
 

@@ -12,6 +12,7 @@ import click
 from coxapi import errors as api
 from coxapi.client import Client
 from coxapi.kinds import lookup
+from coxapi.retry import retry_on_conflict
 
 from .. import manifests, printers
 from ..errors import ReportedError, UsageFailure, api_error_code, api_error_line
@@ -19,7 +20,6 @@ from . import merge
 from .context import CliContext, filename_option, namespace_option, pass_cli
 
 Obj = dict[str, Any]
-CONFLICT_RETRIES = 5
 
 
 def place(m: manifests.Manifest, cli: CliContext, namespace: str | None) -> tuple[Obj, str | None]:
@@ -43,16 +43,18 @@ def apply_one(client: Client, obj: Obj, ns: str | None, dry_run: bool) -> str:
     """Create or patch one object; returns kubectl's verb: created/configured/unchanged."""
     kind = lookup(obj["kind"])
     name = obj["metadata"]["name"]
-    for _ in range(CONFLICT_RETRIES):
+
+    def attempt() -> str:
         try:
             live = client.get(kind, name, ns)
         except api.NotFound:
-            if not dry_run:
-                try:
-                    client.create(merge.with_last_applied(obj), namespace=ns)
-                except api.AlreadyExists:
-                    continue  # created meanwhile by someone else: apply over it
-            return "created"
+            if dry_run:
+                return "created"
+            try:
+                client.create(merge.with_last_applied(obj), namespace=ns)
+                return "created"
+            except api.AlreadyExists:  # created meanwhile by someone else: apply over it
+                live = client.get(kind, name, ns)
         patch = merge.apply_patch(merge.last_applied_of(live), obj, live)
         if not patch:
             return "unchanged"
@@ -62,13 +64,9 @@ def apply_one(client: Client, obj: Obj, ns: str | None, dry_run: bool) -> str:
         # gives a Conflict and we merge again against the new live object.
         patch.setdefault("metadata", {})["resourceVersion"] = live["metadata"].get(
             "resourceVersion")
-        try:
-            client.patch(kind, name, patch, ns)
-        except api.Conflict:
-            continue
+        client.patch(kind, name, patch, ns)
         return "configured"
-    raise api.Conflict(f'{printers.plural_name(kind)} "{name}" kept changing while '
-                       f"being applied; try again")
+    return retry_on_conflict(attempt)
 
 
 def create_one(client: Client, obj: Obj, ns: str | None, dry_run: bool) -> str:

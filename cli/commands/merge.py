@@ -19,12 +19,12 @@ import copy
 import json
 from typing import Any
 
+from coxapi.meta import drop_server_meta
+
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 _MISSING = object()
-# Never part of what apply manages: the server owns these.
+# Never part of what apply manages: the server owns status and SERVER_META.
 _SERVER_OWNED = ("status",)
-_SERVER_OWNED_META = ("resourceVersion", "uid", "creationTimestamp", "generation",
-                      "deletionTimestamp", "managedFields", "selfLink")
 
 Obj = dict[str, Any]
 
@@ -34,9 +34,7 @@ def applied_form(manifest: Obj) -> Obj:
     obj = copy.deepcopy(manifest)
     for key in _SERVER_OWNED:
         obj.pop(key, None)
-    meta = obj.get("metadata") or {}
-    for key in _SERVER_OWNED_META:
-        meta.pop(key, None)
+    meta = drop_server_meta(obj.get("metadata") or {})
     annotations = meta.get("annotations")
     if isinstance(annotations, dict):
         annotations.pop(LAST_APPLIED, None)

@@ -13,9 +13,10 @@ from typing import Any
 
 import click
 
-from coxapi import errors as api
 from coxapi.client import Client
 from coxapi.kinds import Kind, lookup
+from coxapi.retry import retry_on_conflict
+from coxapi.timefmt import rfc3339
 
 from .. import printers
 from ..errors import CliError, TimedOut, UsageFailure
@@ -207,16 +208,15 @@ def undo(cli: CliContext, args: tuple[str, ...], namespace: str | None, to_revis
     kind, name = _deployment(args)
     ns = cli.namespace_for(namespace)
     client = cli.client()
-    for _ in range(5):
+
+    def attempt() -> str:
         dep = client.get(kind, name, ns)
         owned = _owned(client, dep, ns)
         target = rollback_target(dep, owned, to_revision)
         template = template_without_hash(target.get("spec", {}).get("template") or {})
         rev = revision_of(target)
         if template == template_without_hash(dep.get("spec", {}).get("template") or {}):
-            click.echo(f"{printers.object_ref(kind, name)} skipped rollback (current template "
-                       f"already matches revision {rev})")
-            return
+            return f"skipped rollback (current template already matches revision {rev})"
         dep["spec"]["template"] = template
         cause = (target.get("metadata", {}).get("annotations") or {}).get(CHANGE_CAUSE)
         annotations = dep["metadata"].setdefault("annotations", {})
@@ -224,13 +224,9 @@ def undo(cli: CliContext, args: tuple[str, ...], namespace: str | None, to_revis
             annotations[CHANGE_CAUSE] = cause
         else:
             annotations.pop(CHANGE_CAUSE, None)
-        try:
-            client.update(dep)  # carries the live resourceVersion: a conflict means retry
-        except api.Conflict:
-            continue
-        click.echo(f"{printers.object_ref(kind, name)} rolled back")
-        return
-    raise CliError(f'deployment "{name}" kept changing during the rollback; try again')
+        client.update(dep)  # carries the live resourceVersion: a conflict means retry
+        return "rolled back"
+    click.echo(f"{printers.object_ref(kind, name)} {retry_on_conflict(attempt)}")
 
 
 @rollout.command()
@@ -241,7 +237,7 @@ def restart(cli: CliContext, args: tuple[str, ...], namespace: str | None) -> No
     """Replace every pod of a Deployment with a fresh one, through a normal rollout."""
     kind, name = _deployment(args)
     # A changed template annotation is a new template: the controller rolls it out.
-    stamp = cli.now().strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = rfc3339(cli.now())
     patch = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: stamp}}}}}
     cli.client().patch(kind, name, patch, cli.namespace_for(namespace))
     click.echo(f"{printers.object_ref(kind, name)} restarted")

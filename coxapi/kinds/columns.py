@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from coxapi.meta import parse_time
+from coxapi.timefmt import parse_time
 
 Obj = dict[str, Any]
 NONE = "<none>"

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from coxapi import defaults
-from coxapi.meta import parse_time
+from coxapi.timefmt import parse_time
 from coxapi.validation import records
 from coxapi.validation.common import Errors
 

@@ -9,11 +9,12 @@ from typing import Any
 
 from coxapi import defaults, errors
 from coxapi.meta import is_terminating
+from coxapi.timefmt import rfc3339
 from coxapi.validation.common import dns1123_label
 
 from .columns import AGE, Column
 from .kind import Kind
-from .strategy import DeleteOptions, DeletePlan, Strategy, rfc3339
+from .strategy import DeleteOptions, DeletePlan, Strategy
 
 Obj = dict[str, Any]
 

@@ -6,8 +6,9 @@ from datetime import datetime
 from typing import Any
 
 from coxapi import defaults
-from coxapi.meta import get_condition, parse_time
+from coxapi.meta import get_condition
 from coxapi.quantity import QuantityError, parse_cpu, parse_memory
+from coxapi.timefmt import parse_time
 from coxapi.validation import pods, updates
 from coxapi.validation.common import Errors
 

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from coxapi.meta import is_terminating
+from coxapi.timefmt import rfc3339
 from coxapi.validation.common import Errors, dns1123_subdomain
 
 from .columns import AGE, Column
@@ -59,10 +60,6 @@ class NodeWrite:
     def denied(self) -> str:
         return f"node {self.node} may not {self.method} {self.resource}" + (
             f"/{self.subresource}" if self.subresource else "")
-
-
-def rfc3339(t: datetime) -> str:
-    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Strategy:

@@ -11,21 +11,15 @@ from typing import Any
 
 from coxapi import defaults, kinds, validation
 from coxapi.errors import Invalid
+from coxapi.meta import SERVER_META, drop_server_meta
 
 Obj = dict[str, Any]
-
-# Metadata the server owns: kept from the stored object on every update.
-SERVER_META = ("uid", "creationTimestamp", "generation", "deletionTimestamp",
-               "deletionGracePeriodSeconds")
 
 
 def prepare_create(kind: kinds.Kind, obj: Obj) -> Obj:
     """Defaults, server-set status, then validation (raises ``Invalid``)."""
     obj = copy.deepcopy(obj)
-    meta = obj.setdefault("metadata", {})
-    for f in SERVER_META:
-        meta.pop(f, None)
-    meta.pop("resourceVersion", None)
+    drop_server_meta(obj.setdefault("metadata", {}))
     defaults.apply_defaults(obj)
     kind.strategy.prepare_for_create(obj)
     kind.strategy.canonicalize(obj)

@@ -18,6 +18,8 @@ from flask import Blueprint, Response, g, request
 from coxapi import errors, kinds
 from coxapi.kinds.strategy import ABSENT
 from coxapi.meta import merge_patch
+from coxapi.retry import retry_on_conflict
+from coxapi.timefmt import rfc3339
 from raftstore import errors as store_errors
 
 from ..admission import deletion, names, namespaces, strategy
@@ -277,7 +279,8 @@ def _patch(t: paths.Target) -> Response:
 
     precondition = not is_json_patch and isinstance(patch.get("metadata"), dict) and \
         bool(patch["metadata"].get("resourceVersion"))
-    for _ in range(_ATTEMPTS):
+
+    def attempt() -> Obj:
         cur = st.objects.get(t.kind, t.namespace, t.name)
         if t.subresource == "scale":
             target = scale.apply_scale(cur, patched(scale.to_scale(cur)))
@@ -289,14 +292,9 @@ def _patch(t: paths.Target) -> Response:
             _check_type(t.kind, merged)
             _check_identity(t, merged)
             new = _prepare(t, cur, merged)
-        try:
-            result = _commit_update(t.kind, cur, new)
-        except errors.Conflict:
-            if precondition:
-                raise
-            continue
-        return json_response(scale.to_scale(result) if t.subresource == "scale" else result)
-    raise errors.Conflict(f'{t.kind.plural} "{t.name}": too many concurrent updates, try again')
+        return _commit_update(t.kind, cur, new)
+    result = attempt() if precondition else retry_on_conflict(attempt)
+    return json_response(scale.to_scale(result) if t.subresource == "scale" else result)
 
 
 # ---- scale -----------------------------------------------------------------
@@ -326,23 +324,19 @@ def _delete(t: paths.Target) -> Response:
 def _delete_object(kind: kinds.Kind, namespace: str | None, name: str,
                    opts: deletion.DeleteOptions) -> Obj:
     st = state()
-    for _ in range(_ATTEMPTS):
+
+    def attempt() -> Obj:
         cur = st.objects.get(kind, namespace, name)
         deletion.check_preconditions(cur, opts)
-        try:
-            plan = deletion.plan(kind, cur, opts, _now())
-            if not plan.remove:
-                return cur if plan.updated is None else st.objects.update(plan.updated, old=cur)
-            if opts.propagation_policy == "Orphan":
-                cur = _mark_deleting(cur)
-                deletion.orphan_dependents(st.objects, cur)
-            return st.objects.delete(kind, namespace, name,
-                                     expect_resource_version=cur["metadata"]["resourceVersion"])
-        except errors.Conflict:
-            if opts.precondition_resource_version:
-                raise
-            continue
-    raise errors.Conflict(f'{kind.plural} "{name}": too many concurrent updates, try again')
+        plan = deletion.plan(kind, cur, opts, _now())
+        if not plan.remove:
+            return cur if plan.updated is None else st.objects.update(plan.updated, old=cur)
+        if opts.propagation_policy == "Orphan":
+            cur = _mark_deleting(cur)
+            deletion.orphan_dependents(st.objects, cur)
+        return st.objects.delete(kind, namespace, name,
+                                 expect_resource_version=cur["metadata"]["resourceVersion"])
+    return attempt() if opts.precondition_resource_version else retry_on_conflict(attempt)
 
 
 def _mark_deleting(obj: Obj) -> Obj:
@@ -352,7 +346,7 @@ def _mark_deleting(obj: Obj) -> Obj:
     if obj["metadata"].get("deletionTimestamp"):
         return obj
     marked = copy.deepcopy(obj)
-    marked["metadata"]["deletionTimestamp"] = _now().strftime("%Y-%m-%dT%H:%M:%SZ")
+    marked["metadata"]["deletionTimestamp"] = rfc3339(_now())
     marked["metadata"].setdefault("deletionGracePeriodSeconds", 0)
     return state().objects.update(marked, old=obj)
 

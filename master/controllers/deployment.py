@@ -23,11 +23,11 @@ import copy
 import logging
 from typing import Any
 
-from coxapi import errors, labels
+from coxapi import errors, labels, timefmt
 from coxapi.defaults import apply_defaults
 from coxapi.meta import controller_ref, get_condition, is_terminating, key_of, owner_reference
 
-from . import rollout, times
+from . import rollout
 from .base import Context, Controller
 from .ownership import adopt, owned_by, release
 from .rollout import HASH_LABEL, REVISION, REVISION_HISTORY, RS
@@ -51,7 +51,7 @@ def _replicas(obj: Obj) -> int:
 def _as_rs(rs: Obj) -> RS:
     return RS(rs["metadata"]["name"], _replicas(rs),
               int((rs.get("status") or {}).get("availableReplicas") or 0),
-              times.parse(rs["metadata"].get("creationTimestamp")) or 0.0)
+              timefmt.parse_epoch(rs["metadata"].get("creationTimestamp")) or 0.0)
 
 
 class DeploymentController(Controller):
@@ -522,7 +522,7 @@ def _progressing(d: Obj, now: float, new: Obj | None, rs_list: list[Obj], status
                  f'ReplicaSet "{name}" has timed out progressing.')
     if cond.get("reason") == "ProgressDeadlineExceeded":
         return timed_out, None, False
-    last = times.parse(cond.get("lastUpdateTime")) or now
+    last = timefmt.parse_epoch(cond.get("lastUpdateTime")) or now
     left = last + float(deadline) - now
     if left <= 0:
         return timed_out, None, False
@@ -531,7 +531,7 @@ def _progressing(d: Obj, now: float, new: Obj | None, rs_list: list[Obj], status
 
 def _set_condition(conds: list[Obj], ctype: str, status: str, reason: str, message: str,
                    now: float, progressed: bool) -> None:
-    stamp = times.rfc3339(now)
+    stamp = timefmt.rfc3339(now)
     for c in conds:
         if c.get("type") != ctype:
             continue

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import logging
 
-from coxapi import errors
+from coxapi import errors, timefmt
 
-from . import times
 from .base import Context, Controller
 
 log = logging.getLogger(__name__)
@@ -37,7 +36,7 @@ class EventGarbageCollector(Controller):
         while True:
             items, _, token = self.objects.list("Event", limit=500, continue_token=token)
             for ev in items:
-                last = times.parse(ev.get("lastTimestamp") or ev.get("eventTime")
+                last = timefmt.parse_epoch(ev.get("lastTimestamp") or ev.get("eventTime")
                                    or ev["metadata"].get("creationTimestamp"))
                 if last is None or last >= cutoff:
                     continue

@@ -16,8 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from coxapi import errors
-
-from .times import rfc3339
+from coxapi.timefmt import rfc3339
 
 log = logging.getLogger(__name__)
 

@@ -42,10 +42,6 @@ class FencedStore:
                     self._cond.notify_all()
         return fenced
 
-    @property
-    def is_open(self) -> bool:
-        return self._open
-
     def close(self, timeout: float) -> bool:
         """Refuse new writes; wait up to ``timeout`` for in-flight ones.
         Returns True if none is left in flight."""

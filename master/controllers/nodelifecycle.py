@@ -25,11 +25,11 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from coxapi import timefmt
 from coxapi.meta import get_condition, is_terminating, key_of
 
 from ..scheduler.filters import toleration_matches
 from . import pods as podutil
-from . import times
 from .base import Context, Controller
 
 log = logging.getLogger(__name__)
@@ -152,7 +152,7 @@ class NodeLifecycleController(Controller):
         if ready and ready.get("status") == "Unknown" and \
                 has == {(UNREACHABLE, "NoSchedule"), (UNREACHABLE, "NoExecute")}:
             return
-        stamp = times.rfc3339(self.config.clock())
+        stamp = timefmt.rfc3339(self.config.clock())
 
         def write(cur: Obj) -> Obj | None:
             spec = cur.setdefault("spec", {})

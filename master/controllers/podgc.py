@@ -8,11 +8,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from coxapi import errors
+from coxapi import errors, timefmt
 from coxapi.meta import is_terminating
 
 from . import pods as podutil
-from . import times
 from .base import Context, Controller
 
 log = logging.getLogger(__name__)
@@ -54,7 +53,7 @@ class PodGarbageCollector(Controller):
                 deleted += 1
         extra = len(finished) - self.config.terminated_pod_gc_threshold
         if extra > 0:
-            finished.sort(key=lambda p: times.parse(p["metadata"].get("creationTimestamp")) or 0)
+            finished.sort(key=lambda p: timefmt.parse_epoch(p["metadata"].get("creationTimestamp")) or 0)
             for pod in finished[:extra]:
                 podutil.delete_pod(self.objects, pod, now, grace=0)
                 deleted += 1

@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from coxapi import errors, kinds
+from coxapi import errors, kinds, timefmt
 from coxapi.meta import get_condition, is_terminating
+from coxapi.retry import retry_on_conflict
 
 from ..admission.deletion import DeleteOptions, plan
-from . import times
 
 Obj = dict[str, Any]
 _POD = kinds.lookup("Pod")
@@ -31,7 +31,7 @@ def ready_since(pod: Obj) -> float | None:
     c = get_condition(pod, "Ready")
     if not c or c.get("status") != "True":
         return None
-    return times.parse(c.get("lastTransitionTime")) or 0.0
+    return timefmt.parse_epoch(c.get("lastTransitionTime")) or 0.0
 
 
 def available_in(pod: Obj, min_ready_seconds: float, now: float) -> float | None:
@@ -45,15 +45,15 @@ def available_in(pod: Obj, min_ready_seconds: float, now: float) -> float | None
     return max(0.0, since + min_ready_seconds - now)
 
 
-def delete_pod(objects: Any, pod: Obj, now: float, grace: int | None = None,
-               attempts: int = 5) -> None:
+def delete_pod(objects: Any, pod: Obj, now: float, grace: int | None = None) -> None:
     """Delete like ``DELETE .../pods/{name}``: a bound pod is marked with a
     deletionTimestamp for its node agent to stop; an unbound one (or
     ``grace=0``) is removed at once. Only the pod with this uid is touched
     (compare-and-swap on what was read); NotFound is success."""
     meta = pod["metadata"]
     ns, name, uid = meta.get("namespace"), meta["name"], meta.get("uid")
-    for _ in range(attempts):
+
+    def attempt() -> None:
         try:
             cur = objects.get("Pod", ns, name)
             if uid and cur["metadata"].get("uid") != uid:
@@ -65,9 +65,6 @@ def delete_pod(objects: Any, pod: Obj, now: float, grace: int | None = None,
                                expect_resource_version=cur["metadata"]["resourceVersion"])
             elif p.updated is not None:
                 objects.update(p.updated, old=cur)
-            return
         except errors.NotFound:
             return
-        except errors.Conflict:
-            continue
-    raise errors.Conflict(f'pods "{name}": too many concurrent updates while deleting')
+    retry_on_conflict(attempt)

@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import copy
 import logging
-import secrets
 from typing import Any
 
-from coxapi import errors, labels
+from coxapi import errors, labels, timefmt
 from coxapi.defaults import apply_defaults
 from coxapi.meta import controller_ref, is_terminating, key_of
 
+from ..admission import names
 from . import pods as podutil
-from . import times
 from .base import Context, Controller, RetryLater
 from .expectations import Expectations
 from .ownership import adopt, owned_by, release, with_owner
@@ -31,12 +30,7 @@ from .ownership import adopt, owned_by, release, with_owner
 log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
-_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 BURST = 500  # Kubernetes' burstReplicas
-
-
-def random_suffix(n: int = 5) -> str:
-    return "".join(secrets.choice(_ALPHABET) for _ in range(n))
 
 
 def pod_from_template(rs: Obj) -> Obj:
@@ -45,7 +39,7 @@ def pod_from_template(rs: Obj) -> Obj:
     tmpl = (rs.get("spec") or {}).get("template") or {}
     tmeta = tmpl.get("metadata") or {}
     name = rs["metadata"]["name"]
-    meta: Obj = {"name": f"{name[:57]}-{random_suffix()}", "generateName": f"{name}-",
+    meta: Obj = {"name": names.generate(f"{name}-"), "generateName": f"{name}-",
                  "namespace": rs["metadata"].get("namespace", "default"),
                  "labels": dict(tmeta.get("labels") or {})}
     if tmeta.get("annotations"):
@@ -61,7 +55,7 @@ def deletion_rank(pod: Obj) -> tuple:
     phase_rank = {"Pending": 0, "Unknown": 1, "Running": 2}.get(status.get("phase", ""), 0)
     ready = podutil.is_ready(pod)
     ready_at = podutil.ready_since(pod) or 0.0
-    created = times.parse(pod["metadata"].get("creationTimestamp")) or 0.0
+    created = timefmt.parse_epoch(pod["metadata"].get("creationTimestamp")) or 0.0
     return (bool(spec.get("nodeName")), phase_rank, ready,
             -ready_at if ready else 0.0, -created, pod["metadata"].get("name", ""))
 
@@ -265,7 +259,7 @@ class ReplicaSetController(Controller):
             conds.append({"type": "ReplicaFailure", "status": "True", "reason": "FailedCreate",
                           "message": failure,
                           "lastTransitionTime": prev.get("lastTransitionTime")
-                          or times.rfc3339(now)})
+                          or timefmt.rfc3339(now)})
         if failure or managed:
             status["conditions"] = conds
         if any(old.get(k, [] if k == "conditions" else None) != v for k, v in status.items()):

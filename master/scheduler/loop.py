@@ -25,9 +25,10 @@ from typing import Any
 
 from coxapi import errors
 from coxapi.meta import get_condition, is_terminating, key_of
+from coxapi.retry import retry_on_conflict, starting_with
+from coxapi.timefmt import rfc3339
 
 from ..controllers.base import Context
-from ..controllers.times import rfc3339
 from ..workqueue import WorkQueue
 from .core import Binding, schedule
 from .resources import pod_is_terminated
@@ -214,24 +215,24 @@ class Scheduler:
 
     def bind(self, pod: Obj, node: str) -> bool:
         """Commit ``spec.nodeName`` by CAS on the pod's resourceVersion. Lost
-        races to a status write are retried while the pod stays unbound;
-        a pod someone else bound (or recreated) is left alone."""
+        races to a status write are retried while the pod stays unbound (the
+        last Conflict is raised if they outlast the retries); a pod someone
+        else bound (or recreated) is left alone."""
         ns, name = pod["metadata"].get("namespace"), pod["metadata"]["name"]
         uid = pod["metadata"].get("uid")
-        cur = pod
-        for _ in range(5):
+        current = starting_with(pod, lambda: self.objects.get("Pod", ns, name))
+
+        def attempt() -> bool:
+            cur = current()
             if cur["metadata"].get("uid") != uid or (cur.get("spec") or {}).get("nodeName") \
                     or is_terminating(cur):
                 return False
             new = copy.deepcopy(cur)
             new.setdefault("spec", {})["nodeName"] = node
             self._set_condition(new, "True", "", "")
-            try:
-                self.objects.update(new, old=cur)
-                return True
-            except errors.Conflict:
-                cur = self.objects.get("Pod", ns, name)
-        return False
+            self.objects.update(new, old=cur)
+            return True
+        return retry_on_conflict(attempt)
 
     def _bind_quietly(self, pod: Obj, node: str) -> None:
         key = key_of(pod)

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 
+from coxapi.timefmt import rfc3339
 from master.controllers import rollout
 from master.controllers.deployment import DeploymentController
 from master.controllers.replicaset import ReplicaSetController
 from master.controllers.rollout import RS
 from master.controllers.testing import make_context
-from master.controllers.times import rfc3339
 
 LABELS = {"app": "web"}
 

@@ -27,7 +27,7 @@ DEPLOY = {"apiVersion": "apps/v1", "kind": "Deployment",
 
 
 def lease(name):
-    from master.controllers.times import rfc3339
+    from coxapi.timefmt import rfc3339
     return {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
             "metadata": {"name": name, "namespace": "kube-node-lease"},
             "spec": {"renewTime": rfc3339(time.time(), True)}}

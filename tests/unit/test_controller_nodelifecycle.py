@@ -3,9 +3,9 @@ the timeout, recovery on renewal, and no eviction right after a takeover."""
 
 from __future__ import annotations
 
+from coxapi.timefmt import rfc3339
 from master.controllers.nodelifecycle import UNREACHABLE, NodeLifecycleController
 from master.controllers.testing import make_context, node, pod
-from master.controllers.times import rfc3339
 
 GRACE, EVICT = 20.0, 10.0
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from coxapi.timefmt import rfc3339
 from master.controllers.replicaset import ReplicaSetController, deletion_rank
 from master.controllers.testing import make_context, pod
-from master.controllers.times import rfc3339
 
 LABELS = {"app": "web"}
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 from coxapi import errors
-from coxapi.meta import now_rfc3339
+from coxapi.timefmt import now_rfc3339
 from node.drain import (
     PROXY_REVISION_ANNOTATION,
     EndpointDrain,
