@@ -108,7 +108,7 @@ class ControllerManager:
             stop.set()
             threads = list(self._threads)
         if fence is not None:
-            fence.close(max(0.0, deadline - time.monotonic() - 0.2))
+            fence.seal(max(0.0, deadline - time.monotonic() - 0.2))
         if ctx is not None:
             ctx.informers.stop()
         for c in self.controllers:

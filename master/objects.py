@@ -14,13 +14,15 @@ import copy
 import json
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 from coxapi import errors, kinds, labels
 from coxapi.meta import SERVER_META, drop_server_meta, new_uid
 from coxapi.retry import retry_on_conflict
 from coxapi.timefmt import now_rfc3339
+from raftstore import Store
 from raftstore import errors as store_errors
+from raftstore.types import KeyValue
 
 Obj = dict[str, Any]
 Kind = kinds.Kind
@@ -30,7 +32,7 @@ def _resolve(kind: Kind | str) -> Kind:
     return kind if isinstance(kind, kinds.Kind) else kinds.lookup(kind)
 
 
-def to_object(kind: Kind, kv: Any) -> Obj:
+def to_object(kind: Kind, kv: KeyValue) -> Obj:
     obj = copy.deepcopy(kv.value)
     obj["apiVersion"] = kind.api_version
     obj["kind"] = kind.kind
@@ -71,8 +73,17 @@ def translate_store_error(e: Exception, kind: Kind, name: str) -> errors.ApiErro
     return errors.InternalError(f"store error: {e}")
 
 
+class ObjectList(NamedTuple):
+    """One page of a list: the items, the store revision they were read at,
+    and the continue token (the last key returned) when more remain."""
+
+    items: list[Obj]
+    resource_version: str
+    continue_token: str | None
+
+
 class ObjectStore:
-    def __init__(self, store: Any, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, store: Store, clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.clock = clock
 
@@ -92,9 +103,9 @@ class ObjectStore:
     def list(self, kind: Kind | str, namespace: str | None = None,
              selector: labels.Selector = (), predicate: Callable[[Obj], bool] | None = None,
              limit: int = 0, continue_token: str | None = None,
-             linearizable: bool = True) -> tuple[list[Obj], str, str | None]:
-        """Return ``(items, resourceVersion, continue)``; ``continue`` is the
-        last key returned when more remain (opaque to clients)."""
+             linearizable: bool = True) -> ObjectList:
+        """One page (all items when ``limit`` is 0); the continue token is
+        opaque to clients."""
         k = _resolve(kind)
         prefix = k.storage_prefix(namespace)
         items: list[Obj] = []
@@ -118,9 +129,9 @@ class ObjectStore:
                 items.append(obj)
                 if limit and len(items) >= limit:
                     more = res.more or kv is not res.kvs[-1]
-                    return items, str(revision), (kv.key if more else None)
+                    return ObjectList(items, str(revision), kv.key if more else None)
             if not res.more or not limit:
-                return items, str(revision), None
+                return ObjectList(items, str(revision), None)
             start_after = last_key
 
     # ---- writes ----------------------------------------------------------

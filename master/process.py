@@ -16,6 +16,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from raftstore import Store
+
 from .admission.namespaces import ensure_system_namespaces
 from .api import create_app, state_of
 from .auth import FileTokenAuthenticator
@@ -31,7 +33,7 @@ def _controller_manager(objects: ObjectStore, cfg: MasterConfig) -> Any:
     return ControllerManager(objects, replace(cfg.controllers, event_ttl=float(cfg.event_ttl)))
 
 
-def raft_store(config: MasterConfig) -> Any:
+def raft_store(config: MasterConfig) -> Store:
     from raftstore import RaftStore
 
     secret = Path(config.cluster_secret_file).read_text().strip()
@@ -43,13 +45,13 @@ def raft_store(config: MasterConfig) -> Any:
 
 class Master:
     def __init__(self, config: MasterConfig,
-                 store_factory: Callable[[MasterConfig], Any] = raft_store,
+                 store_factory: Callable[[MasterConfig], Store] = raft_store,
                  controller_factory: Callable[[ObjectStore, MasterConfig], Any] | None = None,
                  ) -> None:
         self.config = config
         self._store_factory = store_factory
         self._controller_factory = controller_factory or _controller_manager
-        self.store: Any = None
+        self.store: Store | None = None
         self.objects: ObjectStore | None = None
         self.server: ApiServer | None = None
         self._api_state: Any = None
@@ -104,6 +106,7 @@ class Master:
 
     def _start_controllers(self) -> bool:
         log.info("this master is the Raft leader: starting the controllers")
+        assert self.objects is not None, "start() made the object store"
         try:
             self._controllers = self._controller_factory(self.objects, self.config)
             self._controllers.start()

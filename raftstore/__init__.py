@@ -1,9 +1,10 @@
 """The Raft-replicated MVCC key-value store (see docs/raftstore.md)."""
 
+from .base import Store
 from .config import StoreConfig
 from .memory import MemoryStore
 
-__all__ = ["MemoryStore", "RaftStore", "StoreConfig"]
+__all__ = ["MemoryStore", "RaftStore", "Store", "StoreConfig"]
 
 
 def __getattr__(name: str):

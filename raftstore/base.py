@@ -1,6 +1,8 @@
-"""The public store API, shared by the Raft-replicated store and the in-process
-MemoryStore. Subclasses supply how a command reaches the state machine
-(``_submit``) and how a read is made linearizable (``_read_barrier``)."""
+"""The public store API: ``Store``, the interface the layers above program
+against, and ``StoreBase``, its implementation shared by the Raft-replicated
+store and the in-process MemoryStore. Subclasses supply how a command reaches
+the state machine (``_submit``) and how a read is made linearizable
+(``_read_barrier``)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import threading
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from . import commands as C
 from .config import StoreConfig
@@ -18,6 +20,49 @@ from .leases import LeaseClock
 from .mvcc import MVCCState, materialize
 from .types import Compare, KeyValue, Op, RangeResult, TxnResult
 from .watch import Watch, WatchHub
+
+
+class Store(Protocol):
+    """What a store offers its users (the master's object layer, allocators,
+    health checks). RaftStore and MemoryStore satisfy it through StoreBase;
+    wrappers such as the master's write fence satisfy it structurally."""
+
+    def get(self, key: str, linearizable: bool = True) -> KeyValue | None: ...
+
+    def range(self, prefix: str, limit: int = 0, start_after: str | None = None,
+              linearizable: bool = True) -> RangeResult: ...
+
+    def revision(self) -> int: ...
+
+    def put(self, key: str, value: dict[str, Any], *, lease: int = 0,
+            expect_mod_revision: int | None = None) -> KeyValue: ...
+
+    def delete(self, key: str, *, expect_mod_revision: int | None = None) -> KeyValue: ...
+
+    def delete_prefix(self, prefix: str) -> int: ...
+
+    def txn(self, compares: list[Compare], success: list[Op],
+            failure: list[Op] | None = None) -> TxnResult: ...
+
+    def lease_grant(self, ttl_seconds: float) -> int: ...
+
+    def lease_keepalive(self, lease_id: int) -> None: ...
+
+    def lease_revoke(self, lease_id: int) -> None: ...
+
+    def lease_ttl(self, lease_id: int) -> float | None: ...
+
+    def compact(self, revision: int) -> None: ...
+
+    def watch(self, prefix: str, start_revision: int = 0) -> Watch: ...
+
+    def add_leadership_listener(self, fn: Callable[[bool], None]) -> None: ...
+
+    def is_leader(self) -> bool: ...
+
+    def status(self) -> dict[str, Any]: ...
+
+    def close(self) -> None: ...
 
 
 class StoreBase(ABC):
@@ -46,7 +91,7 @@ class StoreBase(ABC):
     def is_leader(self) -> bool: ...
 
     @abstractmethod
-    def status(self) -> dict: ...
+    def status(self) -> dict[str, Any]: ...
 
     @abstractmethod
     def close(self) -> None: ...
@@ -97,7 +142,7 @@ class StoreBase(ABC):
 
     # ---- writes ----
 
-    def put(self, key: str, value: dict, *, lease: int = 0,
+    def put(self, key: str, value: dict[str, Any], *, lease: int = 0,
             expect_mod_revision: int | None = None) -> KeyValue:
         return self._write(C.put(key, value, lease, expect_mod_revision))
 
@@ -149,7 +194,7 @@ class StoreBase(ABC):
                 import logging
                 logging.getLogger(__name__).exception("leadership listener failed")
 
-    def _base_status(self) -> dict:
+    def _base_status(self) -> dict[str, Any]:
         with self._lock:
             return {"revision": self._state.revision,
                     "compact_revision": self._state.compact_revision,

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from . import codec
-from .base import StoreBase
+from .base import Store
 from .errors import InvalidArgument, StoreError
 
 log = logging.getLogger(__name__)
@@ -20,60 +20,60 @@ log = logging.getLogger(__name__)
 MAX_BODY = 4 * 1024 * 1024
 WATCH_HEARTBEAT = 5.0  # an idle watch sends a blank line this often (detects gone clients)
 
-Handler = Callable[[StoreBase, dict], dict]
+Handler = Callable[[Store, dict], dict]
 
 
-def _put(s: StoreBase, b: dict) -> dict:
+def _put(s: Store, b: dict) -> dict:
     kv = s.put(codec.field(b, "key", str), codec.field(b, "value", dict),
                lease=codec.field(b, "lease", int, 0),
                expect_mod_revision=codec.field(b, "expect_mod_revision", int, None))
     return {"kv": codec.kv_json(kv)}
 
 
-def _get(s: StoreBase, b: dict) -> dict:
+def _get(s: Store, b: dict) -> dict:
     kv = s.get(codec.field(b, "key", str), linearizable=codec.field(b, "linearizable", bool, True))
     return {"kv": codec.kv_json(kv)}
 
 
-def _range(s: StoreBase, b: dict) -> dict:
+def _range(s: Store, b: dict) -> dict:
     r = s.range(codec.field(b, "prefix", str), limit=codec.field(b, "limit", int, 0),
                 start_after=codec.field(b, "start_after", str, None),
                 linearizable=codec.field(b, "linearizable", bool, True))
     return {"kvs": [codec.kv_json(kv) for kv in r.kvs], "revision": r.revision, "more": r.more}
 
 
-def _delete(s: StoreBase, b: dict) -> dict:
+def _delete(s: Store, b: dict) -> dict:
     kv = s.delete(codec.field(b, "key", str),
                   expect_mod_revision=codec.field(b, "expect_mod_revision", int, None))
     return {"kv": codec.kv_json(kv)}
 
 
-def _delete_prefix(s: StoreBase, b: dict) -> dict:
+def _delete_prefix(s: Store, b: dict) -> dict:
     return {"deleted": s.delete_prefix(codec.field(b, "prefix", str))}
 
 
-def _txn(s: StoreBase, b: dict) -> dict:
+def _txn(s: Store, b: dict) -> dict:
     r = s.txn([codec.compare_from_json(c) for c in codec.field(b, "compares", list, [])],
               [codec.op_from_json(o) for o in codec.field(b, "success", list, [])],
               [codec.op_from_json(o) for o in codec.field(b, "failure", list, [])])
     return codec.txn_result_json(r)
 
 
-def _lease_grant(s: StoreBase, b: dict) -> dict:
+def _lease_grant(s: Store, b: dict) -> dict:
     return {"id": s.lease_grant(codec.field(b, "ttl", (int, float)))}
 
 
-def _lease_keepalive(s: StoreBase, b: dict) -> dict:
+def _lease_keepalive(s: Store, b: dict) -> dict:
     s.lease_keepalive(codec.field(b, "id", int))
     return {}
 
 
-def _lease_revoke(s: StoreBase, b: dict) -> dict:
+def _lease_revoke(s: Store, b: dict) -> dict:
     s.lease_revoke(codec.field(b, "id", int))
     return {}
 
 
-def _compact(s: StoreBase, b: dict) -> dict:
+def _compact(s: Store, b: dict) -> dict:
     s.compact(codec.field(b, "revision", int))
     return {}
 
@@ -98,7 +98,7 @@ _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Al
             503: "Service Unavailable", 507: "Insufficient Storage"}
 
 
-def create_app(store: StoreBase) -> Callable:
+def create_app(store: Store) -> Callable:
     def app(environ: dict, start_response: Callable) -> Any:
         path, method = environ.get("PATH_INFO", ""), environ["REQUEST_METHOD"]
         try:
@@ -138,7 +138,7 @@ def _body(environ: dict) -> dict:
     return body
 
 
-def _watch(store: StoreBase, environ: dict, start_response: Callable) -> Any:
+def _watch(store: Store, environ: dict, start_response: Callable) -> Any:
     q = parse_qs(environ.get("QUERY_STRING", ""))
     prefix = q.get("prefix", [""])[0]
     try:
@@ -168,7 +168,7 @@ def _watch(store: StoreBase, environ: dict, start_response: Callable) -> Any:
     return stream()
 
 
-def serve(store: StoreBase, host: str, port: int, engine: str = "stdlib") -> Any:
+def serve(store: Store, host: str, port: int, engine: str = "stdlib") -> Any:
     """A bound HTTP/1.1 keep-alive server: run ``.serve()`` in a thread, end with ``.stop()``.
     ``engine``: "stdlib" (a thread per connection) or "cheroot" (a worker pool)."""
     if engine == "stdlib":

@@ -17,6 +17,8 @@ from coxapi.kinds.strategy import FOREGROUND as FOREGROUND
 from coxapi.kinds.strategy import DeleteOptions as DeleteOptions
 from coxapi.kinds.strategy import DeletePlan
 
+from ..objects import ObjectStore
+
 log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
@@ -50,7 +52,7 @@ def finished_finalizing(kind: kinds.Kind, obj: Obj) -> bool:
     return kind.strategy.remove_when_finalized(obj)
 
 
-def orphan_dependents(objects: Any, owner: Obj) -> int:
+def orphan_dependents(objects: ObjectStore, owner: Obj) -> int:
     """Remove ``owner`` from the ownerReferences of its dependents (the Orphan
     policy), so the garbage collector leaves them alone. Returns the count."""
     uid = owner["metadata"].get("uid")

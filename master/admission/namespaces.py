@@ -6,16 +6,17 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
 
 from coxapi import errors, meta
+
+from ..objects import ObjectStore
 
 log = logging.getLogger(__name__)
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-node-lease")
 
 
-def check_writable(objects: Any, namespace: str, kind_plural: str, name: str) -> None:
+def check_writable(objects: ObjectStore, namespace: str, kind_plural: str, name: str) -> None:
     """Raise NotFound if ``namespace`` does not exist, Forbidden if it is terminating."""
     try:
         ns = objects.get("Namespace", None, namespace)
@@ -31,7 +32,7 @@ def check_writable(objects: Any, namespace: str, kind_plural: str, name: str) ->
                          "message": f"namespace {namespace} is being terminated"}]})
 
 
-def ensure_system_namespaces(objects: Any, stop: threading.Event | None = None,
+def ensure_system_namespaces(objects: ObjectStore, stop: threading.Event | None = None,
                              retry_interval: float = 1.0) -> None:
     """Create the system namespaces if missing; safe on every master at once
     (AlreadyExists is success). Retries while the store has no quorum."""

@@ -13,6 +13,7 @@ from typing import Any
 from flask import Flask, g, request
 
 from coxapi import errors, kinds
+from raftstore import Store
 
 from ..objects import ObjectStore
 from . import discovery, health, resources, responses
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 OPEN_PATHS = frozenset({"/healthz", "/livez", "/readyz", "/version"})
 
 
-def create_app(config: ApiConfig, store: Any, objects: ObjectStore | None = None) -> Flask:
+def create_app(config: ApiConfig, store: Store, objects: ObjectStore | None = None) -> Flask:
     app = Flask("coxswain.master")
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     objects = objects or ObjectStore(store)

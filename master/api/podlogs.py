@@ -10,6 +10,7 @@ from flask import Response, request
 
 from coxapi import errors
 
+from ..objects import ObjectStore
 from .responses import STREAM_ENVIRON_KEY
 
 _PASS_PARAMS = ("follow", "tailLines", "timestamps", "sinceSeconds", "previous", "limitBytes")
@@ -40,7 +41,7 @@ def choose_container(pod: dict[str, Any], requested: str | None) -> str:
                             f"choose one of: [{' '.join(str(n) for n in names)}]")
 
 
-def proxy(objects: Any, namespace: str, name: str, query: Mapping[str, str],
+def proxy(objects: ObjectStore, namespace: str, name: str, query: Mapping[str, str],
           token: str | None, connect_timeout: float) -> Response:
     pod = objects.get("Pod", namespace, name)
     container = choose_container(pod, query.get("container"))

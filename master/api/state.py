@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from flask import current_app
+
+from raftstore import Store
 
 from ..objects import ObjectStore
 from .config import ApiConfig
@@ -18,17 +20,15 @@ class EventLeases:
     """One store lease per minute shared by the Events created in it, so each
     Event expires after about ``ttl`` seconds without a Raft command per Event."""
 
-    def __init__(self, store: Any, ttl: int, window: float = 60.0,
-                 clock: Any = time.monotonic) -> None:
+    def __init__(self, store: Store, ttl: int, window: float = 60.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.store, self.ttl, self.window, self.clock = store, ttl, window, clock
         self._lock = threading.Lock()
         self._lease = 0
         self._granted_at = 0.0
 
     def current(self) -> int:
-        """A lease id (0 when the store has no leases)."""
-        if not hasattr(self.store, "lease_grant"):
-            return 0
+        """The lease id for Events created now."""
         with self._lock:
             if not self._lease or self.clock() - self._granted_at >= self.window:
                 self._lease = self.store.lease_grant(self.ttl)
@@ -44,7 +44,7 @@ class EventLeases:
 @dataclass
 class ApiState:
     config: ApiConfig
-    store: Any
+    store: Store
     objects: ObjectStore
     event_leases: EventLeases
     leader: LeaderTracker

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
+
+from raftstore import Store
 
 
 def leaderless_reason(status: dict[str, Any]) -> str | None:
@@ -45,8 +48,8 @@ class LeaderTracker:
     Kubernetes' end when etcd loses its leader, so clients move to a master
     that can still see changes. Checks the store at most every ``interval``."""
 
-    def __init__(self, store: Any, grace: float, interval: float = 0.5,
-                 clock: Any = time.monotonic) -> None:
+    def __init__(self, store: Store, grace: float, interval: float = 0.5,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.store, self.grace, self.interval, self.clock = store, grace, interval, clock
         self._lock = threading.Lock()
         self._checked = -interval

@@ -18,6 +18,7 @@ from typing import Any
 
 from coxapi import errors, kinds, labels
 
+from ..objects import ObjectStore
 from . import fields
 from .params import ListOptions
 
@@ -33,7 +34,7 @@ def _bookmark(kind: kinds.Kind, rv: str) -> bytes:
                                "metadata": {"resourceVersion": rv}})
 
 
-def events(objects: Any, kind: kinds.Kind, namespace: str | None, opts: ListOptions,
+def events(objects: ObjectStore, kind: kinds.Kind, namespace: str | None, opts: ListOptions,
            initial: list[Obj] | None, start_rv: str, *, max_seconds: float, poll: float,
            bookmark_interval: float, stopping: threading.Event,
            leader_lost: Callable[[], bool] = lambda: False,

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from raftstore import Store
 from raftstore.errors import CompareFailed, KeyNotFound
 
 Obj = dict[str, Any]
@@ -23,7 +24,7 @@ PREFIX = "/registry/ranges/"
 
 
 class Allocator:
-    def __init__(self, store: Any, name: str, candidates: Callable[[], Iterator[str]],
+    def __init__(self, store: Store, name: str, candidates: Callable[[], Iterator[str]],
                  size: int, clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.prefix = f"{PREFIX}{name}/"

@@ -19,6 +19,7 @@ from coxapi.informer import Informer
 from raftstore.errors import StoreError
 
 from ..listwatch import StoreListWatcher
+from ..objects import ObjectStore
 from ..workqueue import WorkQueue
 from .config import ControllerConfig
 from .events import EventRecorder
@@ -36,7 +37,7 @@ class RetryLater(Exception):
 class InformerFactory:
     """One shared informer per kind, so controllers share caches and watches."""
 
-    def __init__(self, objects: Any, poll: float = 0.1) -> None:
+    def __init__(self, objects: ObjectStore, poll: float = 0.1) -> None:
         self.source = StoreListWatcher(objects, poll)
         self._informers: dict[str, Informer] = {}
 
@@ -76,7 +77,7 @@ class Context:
     """What every loop of one leadership term shares: the (fenced) object
     store, the config and one informer per kind."""
 
-    def __init__(self, objects: Any, config: ControllerConfig | None = None) -> None:
+    def __init__(self, objects: ObjectStore, config: ControllerConfig | None = None) -> None:
         self.objects = objects
         self.config = config or ControllerConfig()
         self.informers = InformerFactory(objects, self.config.informer_poll)

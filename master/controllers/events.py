@@ -18,6 +18,8 @@ from typing import Any
 from coxapi import errors
 from coxapi.timefmt import rfc3339
 
+from ..objects import ObjectStore
+
 log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
@@ -36,7 +38,7 @@ def involved_object(obj: Obj) -> Obj:
 
 
 class EventRecorder:
-    def __init__(self, objects: Any, component: str, clock: Callable[[], float] = time.time,
+    def __init__(self, objects: ObjectStore, component: str, clock: Callable[[], float] = time.time,
                  host: str = "") -> None:
         self.objects = objects
         self.component = component

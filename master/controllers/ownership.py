@@ -9,6 +9,8 @@ from typing import Any
 from coxapi import errors
 from coxapi.meta import controller_ref, is_terminating, owner_reference
 
+from ..objects import ObjectStore
+
 Obj = dict[str, Any]
 
 
@@ -17,7 +19,7 @@ def owned_by(obj: Obj, owner: Obj) -> bool:
     return bool(ref and ref.get("uid") == owner["metadata"].get("uid"))
 
 
-def can_adopt(objects: Any, owner: Obj) -> bool:
+def can_adopt(objects: ObjectStore, owner: Obj) -> bool:
     """Whether ``owner`` may still adopt, read from the store itself, as
     Kubernetes' ControllerRefManager rechecks (RecheckDeletionTimestamp): a
     cached owner may be stale, and one being deleted must not adopt (an Orphan
@@ -31,7 +33,7 @@ def can_adopt(objects: Any, owner: Obj) -> bool:
     return fresh["metadata"].get("uid") == m.get("uid") and not is_terminating(fresh)
 
 
-def adopt(objects: Any, kind: str, obj: Obj, owner: Obj) -> Obj | None:
+def adopt(objects: ObjectStore, kind: str, obj: Obj, owner: Obj) -> Obj | None:
     """Make ``owner`` the controller of orphan ``obj``; None if it was
     claimed by someone else (or vanished) in the meantime, or if ``owner``
     may no longer adopt."""
@@ -53,7 +55,7 @@ def adopt(objects: Any, kind: str, obj: Obj, owner: Obj) -> Obj | None:
         return None
 
 
-def release(objects: Any, kind: str, obj: Obj, owner: Obj) -> None:
+def release(objects: ObjectStore, kind: str, obj: Obj, owner: Obj) -> None:
     """Drop ``owner``'s reference from ``obj`` (its labels stopped matching)."""
     uid = owner["metadata"].get("uid")
 

@@ -11,6 +11,7 @@ from coxapi.meta import get_condition, is_terminating
 from coxapi.retry import retry_on_conflict
 
 from ..admission.deletion import DeleteOptions, plan
+from ..objects import ObjectStore
 
 Obj = dict[str, Any]
 _POD = kinds.lookup("Pod")
@@ -45,7 +46,7 @@ def available_in(pod: Obj, min_ready_seconds: float, now: float) -> float | None
     return max(0.0, since + min_ready_seconds - now)
 
 
-def delete_pod(objects: Any, pod: Obj, now: float, grace: int | None = None) -> None:
+def delete_pod(objects: ObjectStore, pod: Obj, now: float, grace: int | None = None) -> None:
     """Delete like ``DELETE .../pods/{name}``: a bound pod is marked with a
     deletionTimestamp for its node agent to stop; an unbound one (or
     ``grace=0``) is removed at once. Only the pod with this uid is touched

@@ -8,7 +8,7 @@ from typing import Any
 from master.admission.namespaces import ensure_system_namespaces
 from master.api import ApiConfig, create_app, state_of
 from master.auth import TokenAuthenticator, TokenEntry, User
-from raftstore import MemoryStore
+from raftstore import MemoryStore, Store
 
 ADMIN_TOKEN = "admin-token-for-tests"
 NODE_TOKEN = "node-token-for-tests"
@@ -17,7 +17,7 @@ NODE_TOKEN = "node-token-for-tests"
 class Api:
     """A test client that sends the admin token and decodes JSON."""
 
-    def __init__(self, store: Any | None = None, **config: Any) -> None:
+    def __init__(self, store: Store | None = None, **config: Any) -> None:
         self.store = store if store is not None else MemoryStore()
         auth = TokenAuthenticator([
             TokenEntry(ADMIN_TOKEN, User("admin", "admin", ("system:masters",))),
