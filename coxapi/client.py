@@ -26,6 +26,7 @@ at all, ``ClusterUnreachable``.
 
 from __future__ import annotations
 
+import enum
 import json
 import logging
 import threading
@@ -41,7 +42,16 @@ from .errors import ApiError, ClusterUnreachable, OutcomeUnknown, Unavailable, i
 log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
-_DEFAULT = object()
+
+
+class _Default(enum.Enum):
+    """The type of ``_DEFAULT``: "the client's timeout", as opposed to None (no timeout)."""
+
+    TOKEN = 0
+
+
+_DEFAULT = _Default.TOKEN
+
 WATCH_SILENCE = 60.0  # seconds without a byte, bookmarks included, before a watch is dead
 SAFE_METHODS = frozenset({"GET", "HEAD"})  # may be sent again whatever became of them
 
@@ -80,7 +90,7 @@ class Client:
 
     def _send(self, method: str, path: str, *, params: dict | None = None, body: Any = None,
               content_type: str = "application/json", stream: bool = False,
-              timeout: float | None | object = _DEFAULT) -> requests.Response:
+              timeout: float | None | _Default = _DEFAULT) -> requests.Response:
         """``timeout`` is the read timeout: the client's default, a number, or None
         for none at all (a followed log stream may be quiet for hours)."""
         data = None if body is None else json.dumps(body)
@@ -121,7 +131,7 @@ class Client:
 
     def request(self, method: str, path: str, *, params: dict | None = None, body: Any = None,
                 content_type: str = "application/json",
-                timeout: float | None | object = _DEFAULT) -> Any:
+                timeout: float | None | _Default = _DEFAULT) -> Any:
         resp = self._send(method, path, params=params, body=body, content_type=content_type,
                           timeout=timeout)
         if resp.status_code >= 400:

@@ -25,6 +25,7 @@ objects are shared with every reader: treat them as read-only and
 
 from __future__ import annotations
 
+import builtins
 import logging
 import queue
 import threading
@@ -141,17 +142,17 @@ class Informer:
                 return list(self._items.values())
             return [o for o in self._items.values() if namespace_of(o) == namespace]
 
-    def versioned_list(self) -> tuple[list[Obj], int]:
+    def versioned_list(self) -> tuple[builtins.list[Obj], int]:
         """Every cached object and the store revision they reflect, read together."""
         with self._lock:
             return list(self._items.values()), self._revision
 
-    def by_index(self, name: str, value: str) -> list[Obj]:
+    def by_index(self, name: str, value: str) -> builtins.list[Obj]:
         with self._lock:
             keys = self._indices.get(name, {}).get(value, ())
             return [self._items[k] for k in keys if k in self._items]
 
-    def list_keys(self) -> list[str]:
+    def list_keys(self) -> builtins.list[str]:
         with self._lock:
             return list(self._items)
 

@@ -41,7 +41,7 @@ def send_stream_headers_early(app: Any) -> Any:
 
 class ApiServer:
     def __init__(self, app: Any, host: str, port: int, threads: int = 128,
-                 socket_timeout: float = 30.0) -> None:
+                 socket_timeout: int = 30) -> None:
         self._server = wsgi.Server((host, port), send_stream_headers_early(app),
                                    numthreads=threads,
                                    server_name="coxswain", timeout=socket_timeout,

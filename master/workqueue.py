@@ -1,4 +1,4 @@
-"""A rate-limited work queue of keys, in the shape of client-go's workqueue.
+"""A rate-limited work queue of string keys, in the shape of client-go's workqueue.
 
 Invariants (the ones controllers rely on):
 - a key is in the queue at most once, however often it is added;
@@ -14,20 +14,20 @@ import heapq
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 
 
 class WorkQueue:
     def __init__(self, base_delay: float = 0.005, max_delay: float = 30.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._cond = threading.Condition()
-        self._queue: deque[Hashable] = deque()
-        self._queued: set[Hashable] = set()
-        self._processing: set[Hashable] = set()
-        self._dirty: set[Hashable] = set()
-        self._delayed: list[tuple[float, int, Hashable]] = []
+        self._queue: deque[str] = deque()
+        self._queued: set[str] = set()
+        self._processing: set[str] = set()
+        self._dirty: set[str] = set()
+        self._delayed: list[tuple[float, int, str]] = []
         self._seq = 0
-        self._failures: dict[Hashable, int] = {}
+        self._failures: dict[str, int] = {}
         self._base = base_delay
         self._max = max_delay
         self._clock = clock
@@ -37,11 +37,11 @@ class WorkQueue:
         with self._cond:
             return len(self._queue)
 
-    def add(self, key: Hashable) -> None:
+    def add(self, key: str) -> None:
         with self._cond:
             self._add_locked(key)
 
-    def _add_locked(self, key: Hashable) -> None:
+    def _add_locked(self, key: str) -> None:
         if self._shutdown:
             return
         if key in self._processing:
@@ -53,7 +53,7 @@ class WorkQueue:
         self._queue.append(key)
         self._cond.notify()
 
-    def add_after(self, key: Hashable, delay: float) -> None:
+    def add_after(self, key: str, delay: float) -> None:
         if delay <= 0:
             self.add(key)
             return
@@ -64,7 +64,7 @@ class WorkQueue:
             heapq.heappush(self._delayed, (self._clock() + delay, self._seq, key))
             self._cond.notify()
 
-    def add_rate_limited(self, key: Hashable) -> float:
+    def add_rate_limited(self, key: str) -> float:
         """Requeue after this key's next back-off delay; returns the delay."""
         with self._cond:
             n = self._failures.get(key, 0)
@@ -73,11 +73,11 @@ class WorkQueue:
         self.add_after(key, delay)
         return delay
 
-    def forget(self, key: Hashable) -> None:
+    def forget(self, key: str) -> None:
         with self._cond:
             self._failures.pop(key, None)
 
-    def failures(self, key: Hashable) -> int:
+    def failures(self, key: str) -> int:
         with self._cond:
             return self._failures.get(key, 0)
 
@@ -89,7 +89,7 @@ class WorkQueue:
             self._add_locked(key)
         return self._delayed[0][0] - now if self._delayed else None
 
-    def get(self, timeout: float | None = None) -> Hashable | None:
+    def get(self, timeout: float | None = None) -> str | None:
         """The next key (now marked processing), or None on timeout/shutdown."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
@@ -109,7 +109,7 @@ class WorkQueue:
                     wait = left if wait is None else min(wait, left)
                 self._cond.wait(wait)
 
-    def done(self, key: Hashable) -> None:
+    def done(self, key: str) -> None:
         with self._cond:
             self._processing.discard(key)
             if key in self._dirty:
@@ -121,7 +121,7 @@ class WorkQueue:
             self._shutdown = True
             self._cond.notify_all()
 
-    def drain(self, handle: Callable[[Hashable], object], rounds: int = 100_000) -> int:
+    def drain(self, handle: Callable[[str], object], rounds: int = 100_000) -> int:
         """Hand every key queued now (not delayed ones) to ``handle`` on this
         thread; returns how many were handled. Tests and benches drive
         controllers with this instead of worker threads."""

@@ -9,6 +9,7 @@ and being unreachable.
 
 from __future__ import annotations
 
+import builtins
 import copy
 import io
 import itertools
@@ -310,7 +311,7 @@ class FakeApi:
         obj = self.objects.get(("Pod", namespace, name))
         return copy.deepcopy(obj) if obj else None
 
-    def history(self, kind: str, name: str, namespace: str = "default") -> list[Obj]:
+    def history(self, kind: str, name: str, namespace: str = "default") -> builtins.list[Obj]:
         """Every version of an object ever stored, oldest first."""
         with self._cond:
             return [copy.deepcopy(o) for _, _, o in self._events

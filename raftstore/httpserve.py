@@ -21,7 +21,7 @@ MAX_HEADERS = 100
 class Headers(dict):
     """Request headers by lower-cased name (the store reads two of them)."""
 
-    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, name: str, default: Any = None) -> Any:
         return dict.get(self, name.lower(), default)
 
 
@@ -29,6 +29,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # a chunked stream writes many small pieces
     app: Callable
+    raw_requestline: bytes  # set by handle_one_request before parse_request
     timeout = 300  # an idle keep-alive connection is closed after this
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib's name
@@ -40,7 +41,7 @@ class _Handler(BaseHTTPRequestHandler):
         under the GIL. Same outcomes for the requests a client sends: 400 on
         a malformed line, 431 on oversized headers, HTTP/1.1 keep-alive,
         ``Connection: close`` and ``Expect: 100-continue`` honoured."""
-        self.command = None
+        self.command = ""  # the stdlib sets None here; no method parsed yet either way
         self.request_version = self.default_request_version
         self.close_connection = True
         self.requestline = line = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")

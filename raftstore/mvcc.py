@@ -26,7 +26,7 @@ from .errors import (
     QuotaExceeded,
     StoreError,
 )
-from .types import Event, KeyValue, RangeResult, TxnResult
+from .types import Event, EventType, KeyValue, RangeResult, TxnResult
 
 # Results of recent requests, so a proposal retried after a leader change
 # returns its first result instead of being applied twice.
@@ -46,7 +46,7 @@ class Record(NamedTuple):
 class HistoryEntry(NamedTuple):
     revision: int
     ts: float
-    type: str  # "PUT" | "DELETE"
+    type: EventType
     key: str
     rec: Record  # the new record; for DELETE the last value at the delete revision
     prev: Record | None

@@ -20,7 +20,7 @@ def node_status(node: Obj) -> str:
     if ready is None:
         s = "Unknown"
     else:
-        s = {"True": "Ready", "False": "NotReady"}.get(ready.get("status"), "Unknown")
+        s = {"True": "Ready", "False": "NotReady"}.get(ready.get("status", ""), "Unknown")
     if (node.get("spec") or {}).get("unschedulable"):
         s += ",SchedulingDisabled"
     return s

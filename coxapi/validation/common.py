@@ -4,7 +4,7 @@ field checks shared by several kinds."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, TypeGuard
 
 from .. import labels as labelsel
 
@@ -45,7 +45,7 @@ def is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def is_str(v: Any) -> bool:
+def is_str(v: Any) -> TypeGuard[str]:
     return isinstance(v, str)
 
 
@@ -180,8 +180,9 @@ def label_selector(errs: Errors, field: str, sel: Any, required: bool = True) ->
             errs.add(f"{f}.values", "must be specified when `operator` is 'In' or 'NotIn'")
         elif op in ("Exists", "DoesNotExist") and expr.get("values"):
             errs.add(f"{f}.values", "may not be specified when `operator` is 'Exists' or 'DoesNotExist'")
-        if not is_str(expr.get("key")) or not labelsel.valid_key(expr.get("key")):
-            errs.add(f"{f}.key", f"Invalid value: {expr.get('key')!r}: must be a label key")
+        key = expr.get("key")
+        if not is_str(key) or not labelsel.valid_key(key):
+            errs.add(f"{f}.key", f"Invalid value: {key!r}: must be a label key")
     if errs:
         return ()
     try:

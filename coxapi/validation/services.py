@@ -35,11 +35,10 @@ def validate_service(errs: Errors, obj: Obj) -> None:
             errs.add("spec.externalName", REQUIRED)
     elif not isinstance(ports, list) or not ports:
         errs.add("spec.ports", REQUIRED)
-    if ports is not None and not isinstance(ports, list):
-        ports = []
+    ports = ports if isinstance(ports, list) else []
     seen: set = set()
     names: set[str] = set()
-    for i, p in enumerate(ports or []):
+    for i, p in enumerate(ports):
         f = f"spec.ports[{i}]"
         if not isinstance(p, dict):
             errs.add(f, "must be an object")

@@ -24,7 +24,8 @@ def validate_workload(errs: Errors, obj: Obj) -> None:
     if not isinstance(tmpl, dict):
         errs.add("spec.template", REQUIRED)
         return
-    tmeta = tmpl.get("metadata") if isinstance(tmpl.get("metadata"), dict) else {}
+    tmeta = tmpl.get("metadata")
+    tmeta = tmeta if isinstance(tmeta, dict) else {}
     label_map(errs, "spec.template.metadata.labels", tmeta.get("labels"))
     if len(errs.causes) == before and selector and not labelsel.matches(selector, tmeta.get("labels")):
         errs.add("spec.template.metadata.labels",

@@ -17,7 +17,7 @@ class PatchError(errors.ApiError):
     code, reason = 422, "Invalid"
 
 
-def _pointer(path: Any) -> list[str]:
+def _pointer(path: object) -> list[str]:
     if not isinstance(path, str) or (path and not path.startswith("/")):
         raise errors.BadRequest(f"json patch: invalid path {path!r}: must be a JSON pointer")
     if path == "":
@@ -25,7 +25,7 @@ def _pointer(path: Any) -> list[str]:
     return [p.replace("~1", "/").replace("~0", "~") for p in path[1:].split("/")]
 
 
-def _parent(doc: Any, parts: list[str], path: str) -> tuple[Any, str]:
+def _parent(doc: Any, parts: list[str], path: object) -> tuple[Any, str]:
     cur = doc
     for p in parts[:-1]:
         if isinstance(cur, dict) and p in cur:
@@ -37,7 +37,7 @@ def _parent(doc: Any, parts: list[str], path: str) -> tuple[Any, str]:
     return cur, parts[-1]
 
 
-def _index(container: list, token: str, path: str, allow_end: bool) -> int:
+def _index(container: list, token: str, path: object, allow_end: bool) -> int:
     if token == "-" and allow_end:
         return len(container)
     if not token.isdigit():
@@ -48,7 +48,7 @@ def _index(container: list, token: str, path: str, allow_end: bool) -> int:
     return i
 
 
-def _get(doc: Any, path: str) -> Any:
+def _get(doc: Any, path: object) -> Any:
     cur = doc
     for p in _pointer(path):
         if isinstance(cur, dict) and p in cur:
@@ -60,7 +60,7 @@ def _get(doc: Any, path: str) -> Any:
     return cur
 
 
-def _remove(doc: Any, path: str) -> Any:
+def _remove(doc: Any, path: object) -> Any:
     parts = _pointer(path)
     if not parts:
         raise PatchError("json patch: cannot remove the whole document")
@@ -74,7 +74,7 @@ def _remove(doc: Any, path: str) -> Any:
     raise PatchError(f"json patch: path {path!r} does not exist")
 
 
-def _add(doc: Any, path: str, value: Any) -> Any:
+def _add(doc: Any, path: object, value: Any) -> Any:
     parts = _pointer(path)
     if not parts:
         return value

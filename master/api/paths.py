@@ -22,6 +22,14 @@ class Target:
     name: str | None = None
     subresource: str | None = None
 
+    @property
+    def object_name(self) -> str:
+        """``name`` for a request on one object; the dispatcher sends only those
+        to the handlers that ask."""
+        if self.name is None:
+            raise ValueError(f"a request on the {self.kind.plural} collection names no object")
+        return self.name
+
 
 def _not_found() -> errors.NotFound:
     return errors.NotFound("the server could not find the requested resource")

@@ -84,7 +84,7 @@ def _authorize(t: paths.Target) -> None:
 
     def bound_node() -> str | None:
         try:
-            obj = state().objects.get(t.kind, t.namespace, t.name, linearizable=False)
+            obj = state().objects.get(t.kind, t.namespace, t.object_name, linearizable=False)
         except errors.NotFound:
             return ABSENT
         return t.kind.strategy.bound_node(obj)
@@ -153,7 +153,8 @@ def _lease_of(kind: kinds.Kind, obj: Obj) -> int:
 
 def _get(t: paths.Target) -> Response:
     stale = params.resource_version(request.args) == "0"
-    return json_response(state().objects.get(t.kind, t.namespace, t.name, linearizable=not stale))
+    return json_response(state().objects.get(t.kind, t.namespace, t.object_name,
+                                              linearizable=not stale))
 
 
 def _list(t: paths.Target) -> Response:
@@ -257,7 +258,7 @@ def _update(t: paths.Target) -> Response:
     _check_type(t.kind, body)
     _check_identity(t, body)
     try:
-        cur = st.objects.get(t.kind, t.namespace, t.name)
+        cur = st.objects.get(t.kind, t.namespace, t.object_name)
     except errors.NotFound:
         if t.kind.strategy.create_on_update and t.subresource is None:
             return json_response(_create_object(t.kind, body), 201)
@@ -281,7 +282,7 @@ def _patch(t: paths.Target) -> Response:
         bool(patch["metadata"].get("resourceVersion"))
 
     def attempt() -> Obj:
-        cur = st.objects.get(t.kind, t.namespace, t.name)
+        cur = st.objects.get(t.kind, t.namespace, t.object_name)
         if t.subresource == "scale":
             target = scale.apply_scale(cur, patched(scale.to_scale(cur)))
             new = strategy.prepare_update(t.kind, cur, target)
@@ -301,13 +302,13 @@ def _patch(t: paths.Target) -> Response:
 
 
 def _get_scale(t: paths.Target) -> Response:
-    return json_response(scale.to_scale(state().objects.get(t.kind, t.namespace, t.name)))
+    return json_response(scale.to_scale(state().objects.get(t.kind, t.namespace, t.object_name)))
 
 
 def _update_scale(t: paths.Target) -> Response:
     st = state()
     body = _body()
-    cur = st.objects.get(t.kind, t.namespace, t.name)
+    cur = st.objects.get(t.kind, t.namespace, t.object_name)
     new = strategy.prepare_update(t.kind, cur, scale.apply_scale(cur, body))
     return json_response(scale.to_scale(_commit_update(t.kind, cur, new)))
 
@@ -318,7 +319,7 @@ def _update_scale(t: paths.Target) -> Response:
 def _delete(t: paths.Target) -> Response:
     body = _body(allow_empty=True)
     opts = params.delete_options(body, request.args)
-    return json_response(_delete_object(t.kind, t.namespace, t.name, opts))
+    return json_response(_delete_object(t.kind, t.namespace, t.object_name, opts))
 
 
 def _delete_object(kind: kinds.Kind, namespace: str | None, name: str,

@@ -101,8 +101,9 @@ class Allocator:
                 return value
         return None
 
-    def release(self, value: str, uid: str) -> bool:
-        """Free ``value`` if ``uid`` holds it (compare-and-swap on the claim)."""
+    def release(self, value: str, uid: str | None) -> bool:
+        """Free ``value`` if ``uid`` holds it (compare-and-swap on the claim);
+        ``uid`` None frees a claim that names no owner uid."""
         kv = self.store.get(self._key(value))
         if kv is None or (kv.value.get("owner") or {}).get("uid") != uid:
             return False

@@ -175,7 +175,7 @@ class DeploymentController(Controller):
         selector = copy.deepcopy(_spec(d).get("selector") or {})
         selector.setdefault("matchLabels", {})[HASH_LABEL] = h
         ns = d["metadata"].get("namespace", "default")
-        rs = {
+        rs: Obj = {
             "apiVersion": "apps/v1", "kind": "ReplicaSet",
             "metadata": {"name": f"{d['metadata']['name']}-{h}", "namespace": ns,
                          "labels": dict(tmpl["metadata"]["labels"]),
@@ -518,6 +518,7 @@ def _progressing(d: Obj, now: float, new: Obj | None, rs_list: list[Obj], status
         "NewReplicaSetAvailable", "DeploymentResumed")
     if restarted or _made_progress(old, status) or deadline is None:
         return updating, (float(deadline) + 0.01 if deadline else None), True
+    assert cond is not None  # a missing condition counts as restarted
     timed_out = ("Progressing", "False", "ProgressDeadlineExceeded",
                  f'ReplicaSet "{name}" has timed out progressing.')
     if cond.get("reason") == "ProgressDeadlineExceeded":

@@ -11,6 +11,7 @@ does with an uncached GET).
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 from coxapi import errors, kinds
@@ -41,12 +42,11 @@ class GarbageCollector(Controller):
         for kind in DEPENDENT_KINDS:
             inf = self.informers[kind]
             inf.add_index("ownerUID", owner_uids)
-            inf.add_handler(lambda o, k=kind: self._dependent(k, o),
-                            lambda old, new, k=kind: self._dependent(k, new), None)
+            inf.add_handler(partial(self._dependent, kind),
+                            partial(self._dependent_updated, kind), None)
         for kind in set(DEPENDENT_KINDS) | set(OWNER_KINDS):
             self.informers[kind].add_handler(
-                None, lambda old, new, k=kind: self._owner_changed(k, new),
-                lambda o, k=kind: self._owner_gone(o))
+                None, partial(self._owner_updated, kind), self._owner_gone)
 
     # keys: "dep|Kind|ns|name" (check a dependent) or "owner|Kind|ns|name" (foreground)
 
@@ -54,6 +54,12 @@ class GarbageCollector(Controller):
         if obj["metadata"].get("ownerReferences"):
             m = obj["metadata"]
             self.queue.add(f"dep|{kind}|{m.get('namespace', '')}|{m['name']}")
+
+    def _dependent_updated(self, kind: str, old: Obj, new: Obj) -> None:
+        self._dependent(kind, new)
+
+    def _owner_updated(self, kind: str, old: Obj, new: Obj) -> None:
+        self._owner_changed(kind, new)
 
     def _owner_gone(self, owner: Obj) -> None:
         uid = owner["metadata"].get("uid", "")

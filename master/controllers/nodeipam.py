@@ -43,8 +43,8 @@ class NodeIpamController(Controller):
     def reconcile(self, key: str) -> float | None:
         if key.startswith("deleted:"):
             _, _, uid = key.split(":", 2)
-            for cidr in self.cidrs.held_by(uid, fresh=True):
-                self.cidrs.release(cidr, uid)
+            for held in self.cidrs.held_by(uid, fresh=True):
+                self.cidrs.release(held, uid)
             return None
         node = self.nodes.get(key)
         if node is None:

@@ -254,7 +254,7 @@ class ReplicaSetController(Controller):
         old = rs.get("status") or {}
         conds = [c for c in old.get("conditions") or [] if c.get("type") != "ReplicaFailure"]
         if failure:
-            prev = next((c for c in old.get("conditions") or []
+            prev: Obj = next((c for c in old.get("conditions") or []
                          if c.get("type") == "ReplicaFailure"), {})
             conds.append({"type": "ReplicaFailure", "status": "True", "reason": "FailedCreate",
                           "message": failure,

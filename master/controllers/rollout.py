@@ -117,7 +117,7 @@ def template_hash(template: Obj, collision_count: int = 0) -> str:
     if collision_count:
         data += str(collision_count)
     n = int.from_bytes(hashlib.sha256(data.encode()).digest()[:5], "big")
-    out = []
+    out: list[str] = []
     while n and len(out) < 10:
         n, r = divmod(n, len(_ALPHABET))
         out.append(_ALPHABET[r])
