@@ -41,7 +41,8 @@ class CliError(click.ClickException):
 
     def __init__(self, message: str, exit_code: int = EXIT_ERROR) -> None:
         super().__init__(message)
-        self.exit_code = exit_code
+        # click declares exit_code a ClassVar, yet reads it per instance
+        self.exit_code = exit_code  # type: ignore[misc]
 
     def show(self, file=None) -> None:  # noqa: ANN001 - click's signature
         click.echo(self.format_line(), err=True)

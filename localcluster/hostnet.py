@@ -224,12 +224,12 @@ def _forward_rule(bridge: str) -> list[str]:
 
 def forward_filter_present() -> bool:
     ipt = _iptables()
-    return bool(ipt) and _run([ipt, "-w", "-S", "DOCKER-USER"]) == 0
+    return ipt is not None and _run([ipt, "-w", "-S", "DOCKER-USER"]) == 0
 
 
 def forward_allowed(bridge: str) -> bool:
     ipt = _iptables()
-    return bool(ipt) and _run([ipt, "-w", "-C", "DOCKER-USER", *_forward_rule(bridge)]) == 0
+    return ipt is not None and _run([ipt, "-w", "-C", "DOCKER-USER", *_forward_rule(bridge)]) == 0
 
 
 def allow_forward(bridge: str) -> None:

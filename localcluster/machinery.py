@@ -244,14 +244,18 @@ class LocalCluster:
 
     def _stop_agent(self, name: str) -> None:
         rec = self._node_record(name)
-        self.say(f"stopping agent of {name} (pid {rec.pids.get('agent')})")
-        procs.stop(rec.pids["agent"])
+        pid = rec.pids.get("agent")
+        assert pid is not None, "planned only for a running agent"
+        self.say(f"stopping agent of {name} (pid {pid})")
+        procs.stop(pid)
         rec.pids["agent"] = None
 
     def _stop_dockerd(self, name: str) -> None:
         rec = self._node_record(name)
-        self.say(f"stopping dockerd of {name} (pid {rec.pids.get('dockerd')})")
-        procs.stop(rec.pids["dockerd"], timeout=20)
+        pid = rec.pids.get("dockerd")
+        assert pid is not None, "planned only for a running dockerd"
+        self.say(f"stopping dockerd of {name} (pid {pid})")
+        procs.stop(pid, timeout=20)
         rec.pids["dockerd"] = None
 
     def _reap_docker(self, name: str) -> None:

@@ -47,7 +47,8 @@ class Delta:
 
 
 def _containers(plan: Plan) -> dict[str, VerdictMap | AddrSet]:
-    return {s.name: s for s in (*plan.sets, *plan.maps)}
+    containers: tuple[VerdictMap | AddrSet, ...] = (*plan.sets, *plan.maps)
+    return {c.name: c for c in containers}
 
 
 def _shape(obj: VerdictMap | AddrSet) -> tuple:

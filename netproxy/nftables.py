@@ -395,7 +395,7 @@ class Encoder:
     def __init__(self) -> None:
         self._cache: dict[tuple, list[bytes]] = {}
 
-    def _get(self, key: tuple, make: Callable[[], Iterable[bytes]],
+    def _get(self, key: tuple, make: Callable[..., Iterable[bytes]],  # called with no arguments;
              fresh: dict[tuple, list[bytes]]) -> list[bytes]:
         msgs = self._cache.get(key)
         if msgs is None:

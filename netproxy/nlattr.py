@@ -10,6 +10,7 @@ definitions so there is one source of truth for the wire format.
 from __future__ import annotations
 
 import struct
+from typing import Any
 
 from pyroute2.netlink import NLM_F_REQUEST
 from pyroute2.netlink.nfnetlink import NFNL_SUBSYS_NFTABLES
@@ -26,7 +27,7 @@ from pyroute2.netlink.nfnetlink.nftsocket import (
 )
 
 
-def _ids(*classes: type) -> dict[str, int]:
+def _ids(*classes: Any) -> dict[str, int]:  # pyroute2 nla classes (untyped)
     out: dict[str, int] = {}
     for cls in classes:
         for i, entry in enumerate(cls.nla_map):

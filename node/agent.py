@@ -113,10 +113,12 @@ class Agent:
         if self.pod_cidr is None:
             return False
         net = ipaddress.ip_network(self.pod_cidr, strict=False)
+
+        def make_network() -> bool:
+            self.runtime.ensure_network(self.config.pod_network, str(net), str(net[1]))
+            return True
         if retry_forever(f"creating pod network {self.config.pod_network} on {net}",
-                         lambda: self.runtime.ensure_network(self.config.pod_network, str(net),
-                                                             str(net[1])) or True,
-                         stop, catch=(Exception,)) is None:
+                         make_network, stop, catch=(Exception,)) is None:
             return False
         log.info("pod network %s on %s", self.config.pod_network, net)
         self.executor.pause_image = self.runtime.ensure_pause_image()
@@ -310,7 +312,7 @@ class Agent:
                                 self.probes.unhealthy())
         terminating = pod is not None and bool(pod["metadata"].get("deletionTimestamp"))
         fresh = pod is not None and not (pod.get("status") or {}).get("containerStatuses")
-        if (terminating or fresh) and api_ok:
+        if pod is not None and (terminating or fresh) and api_ok:
             # Terminating: not ready first, so the pod leaves its Services before it is
             # stopped. New: ContainerCreating while images are pulled.
             self._report(task, pod, containers, plan)

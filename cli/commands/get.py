@@ -129,8 +129,8 @@ def get(cli: CliContext, args: tuple[str, ...], namespace: str | None, all_names
                  if kind0.namespaced and not all_namespaces else "")
         click.echo(f"No resources found{where}.", err=True)
     if failures:
-        for e in failures[:-1]:
-            click.echo(api_error_line(e), err=True)
+        for failure in failures[:-1]:
+            click.echo(api_error_line(failure), err=True)
         raise ReportedError(api_error_line(failures[-1]), api_error_code(failures[-1]))
     if watch:
         kind, names = targets[0]
