@@ -8,9 +8,8 @@ version endpoints needs a valid bearer token.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
-from flask import Flask, g, request
+from flask import Flask, Response, g, request
 
 from coxapi import errors, kinds
 from raftstore import Store
@@ -47,7 +46,7 @@ def create_app(config: ApiConfig, store: Store, objects: ObjectStore | None = No
         g.user = user
 
     @app.after_request
-    def access_log(response: Any) -> Any:
+    def access_log(response: Response) -> Response:
         # Method, path and status only: bodies and headers may hold secrets.
         if log.isEnabledFor(logging.DEBUG):
             user = getattr(g, "user", None)
