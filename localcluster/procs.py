@@ -27,7 +27,25 @@ def start(argv: Sequence[str], log: Path, env: dict[str, str] | None = None) -> 
         proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True, env=env,
                                 close_fds=True)
+    _wait_for_exec(proc.pid, program_argv(argv))
     return proc.pid
+
+
+def _wait_for_exec(pid: int, want: list[str], timeout: float = 5.0) -> None:
+    """Popen returns once the kernel has switched the child to the new program
+    but a moment before its arguments are readable (``/proc/PID/cmdline`` is
+    empty), and nsenter execs the real program later still. Wait until /proc
+    shows the program, so that ``matches`` never takes our own starting
+    process for a stranger; a process that exits first is left to the caller."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            p = psutil.Process(pid)
+            if p.status() == psutil.STATUS_ZOMBIE or p.cmdline() == want:
+                return
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            return
+        time.sleep(0.002)
 
 
 def matches(pid: int | None, argv: Sequence[str]) -> bool:

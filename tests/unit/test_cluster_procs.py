@@ -44,6 +44,18 @@ def test_nsenter_wrapped_argv_matches_the_program_it_execs(tmp_path):
         procs.stop(pid)
 
 
+def test_a_process_just_started_is_recognised_as_ours(tmp_path):
+    # Right after Popen returns the kernel may not yet show the new program's
+    # arguments (/proc/PID/cmdline is empty for a moment); start waits for them.
+    argv = [sys.executable, "-c", "import time; time.sleep(60)"]
+    for _ in range(30):
+        pid = procs.start(argv, tmp_path / "p.log")
+        try:
+            assert procs.matches(pid, argv)
+        finally:
+            procs.stop(pid)
+
+
 def test_pids_mentioning_finds_children_by_path(tmp_path):
     marker = tmp_path / "exec"
     argv = [sys.executable, "-c", "import time; time.sleep(60)", f"{marker}/containerd.sock"]
