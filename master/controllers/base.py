@@ -149,7 +149,8 @@ class Controller:
     def loops(self) -> dict[str, Callable[[threading.Event], None]]:
         """This controller's long-running loops by thread name (a Supervisor
         runs them; each returns once its stop event is set)."""
-        out = {f"{self.name}-{i}": self.run_worker for i in range(self.config.workers)}
+        out: dict[str, Callable[[threading.Event], None]] = {
+            f"{self.name}-{i}": self.run_worker for i in range(self.config.workers)}
         if self.period:
             out[f"{self.name}-periodic"] = self.run_periodic
         return out
