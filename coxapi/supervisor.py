@@ -5,6 +5,8 @@ Every thread runs ``target(stop)`` and must return once ``stop`` is set.
 A thread that returns or raises while ``stop`` is still clear died
 unexpectedly: that is logged (with the traceback) and its name is listed
 in ``died``, so a process can report it instead of limping on silently.
+A ``oneshot`` thread has a job that may be done before stop: only its
+raising counts as dying.
 """
 
 from __future__ import annotations
@@ -31,14 +33,17 @@ class Supervisor:
         with self._lock:
             return list(self._died)
 
-    def spawn(self, name: str, target: Callable[[threading.Event], object]) -> threading.Thread:
-        t = threading.Thread(target=self._run, args=(name, target), name=name, daemon=True)
+    def spawn(self, name: str, target: Callable[[threading.Event], object], *,
+              oneshot: bool = False) -> threading.Thread:
+        t = threading.Thread(target=self._run, args=(name, target, oneshot), name=name,
+                             daemon=True)
         with self._lock:
             self._threads.append(t)
         t.start()
         return t
 
-    def _run(self, name: str, target: Callable[[threading.Event], object]) -> None:
+    def _run(self, name: str, target: Callable[[threading.Event], object],
+             oneshot: bool) -> None:
         try:
             target(self.stop_event)
         except Exception:  # noqa: BLE001 - reported below, never re-raised into nowhere
@@ -48,7 +53,7 @@ class Supervisor:
                 return
             log.exception("%s: thread %s died", self.name, name)
         else:
-            if self.stop_event.is_set():
+            if self.stop_event.is_set() or oneshot:
                 return
             log.error("%s: thread %s ended before stop", self.name, name)
         with self._lock:

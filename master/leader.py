@@ -3,12 +3,14 @@
 ``ControllerManager(objects, config)``: ``start()`` when this replica
 becomes the Raft leader, ``stop()`` when it stops being one.
 
-- ``start`` returns at once (it is called from a store thread): a starter
-  thread builds fresh informers and controllers, lists every kind, and
-  only then starts the workers (the cache syncs before workers run).
+- ``start`` returns at once: it builds fresh informers and controllers and
+  starts the informers; a starter thread waits until every kind is listed
+  and only then starts the workers (the cache syncs before workers run).
+  Every thread of a term belongs to one ``Supervisor``, which logs any that
+  dies while leading.
 - ``stop`` returns within a second: it closes the write fence first, so
   nothing is written by these loops after it returns (a write already in
-  flight is waited for within that second), then stops every thread.
+  flight is waited for within that second), then stops and joins every thread.
 - Every write goes through ObjectStore compare-and-swap over the Raft log,
   so even a write racing a lost leadership cannot overwrite newer state.
 """
@@ -19,6 +21,8 @@ import logging
 import threading
 import time
 from typing import Any
+
+from coxapi.supervisor import Supervisor
 
 from .controllers.base import Context, Controller
 from .controllers.config import ControllerConfig
@@ -53,73 +57,63 @@ class ControllerManager:
         self.objects = objects
         self.config = config or ControllerConfig()
         self._lock = threading.Lock()
-        self._stop: threading.Event | None = None
+        self._threads: Supervisor | None = None  # one per leadership term
         self._fence: FencedStore | None = None
-        self._threads: list[threading.Thread] = []
         self._ctx: Context | None = None
         self.controllers: list[Any] = []
         self.ready = threading.Event()  # set once the workers run (tests, status)
 
     @property
     def running(self) -> bool:
-        return self._stop is not None and not self._stop.is_set()
+        return self._threads is not None and not self._threads.stop_event.is_set()
 
     def start(self) -> None:
         with self._lock:
             if self.running:
                 return
             self.ready.clear()
-            stop = threading.Event()
-            self._stop = stop
+            threads = Supervisor("controller-manager")
+            self._threads = threads
             self._fence = FencedStore(self.objects.store)
             objects = ObjectStore(self._fence, clock=self.objects.clock)
             ctx = Context(objects, self.config)
             self._ctx = ctx
             self.controllers = [Scheduler(ctx), *(cls(ctx) for cls in CONTROLLERS)]
-            starter = threading.Thread(target=self._run, args=(ctx, stop), daemon=True,
-                                       name="controller-manager")
-            self._threads = [starter]
-            starter.start()
+            for inf in ctx.informers.all():  # every one the controllers asked for
+                threads.spawn(inf.name, inf.run)
+            threads.spawn("controller-manager", lambda stop: self._start_workers(ctx, threads),
+                          oneshot=True)
 
-    def _run(self, ctx: Context, stop: threading.Event) -> None:
-        ctx.informers.start()
+    def _start_workers(self, ctx: Context, threads: Supervisor) -> None:
+        stop = threads.stop_event
         while not ctx.informers.wait_for_sync(1.0, stop):
             if stop.is_set():
                 return
             log.info("controller-manager: waiting for the informers to list")
-        workers: list[threading.Thread] = []
-        for c in self.controllers:
-            workers += c.threads(stop)
         with self._lock:
             if stop.is_set():
                 return
-            self._threads += workers
-            for t in workers:
-                t.start()
+            for c in self.controllers:
+                for name, loop in c.loops().items():
+                    threads.spawn(name, loop)
         self.ready.set()
         log.info("controller-manager: %d controllers running", len(self.controllers))
 
     def stop(self) -> None:
         deadline = time.monotonic() + STOP_BUDGET
         with self._lock:
-            stop, fence, ctx = self._stop, self._fence, self._ctx
-            if stop is None or stop.is_set():
+            threads, fence, ctx = self._threads, self._fence, self._ctx
+            if threads is None or threads.stop_event.is_set():
                 return
-            stop.set()
-            threads = list(self._threads)
+            threads.stop()
         if fence is not None:
             fence.seal(max(0.0, deadline - time.monotonic() - 0.2))
         if ctx is not None:
-            ctx.informers.stop()
+            ctx.informers.stop()  # wakes their watches
         for c in self.controllers:
             c.queue.shutdown()
-        if ctx is not None:
-            threads += [inf.thread for inf in ctx.informers.all() if inf.thread is not None]
-        for t in threads:
-            t.join(max(0.0, deadline - time.monotonic()))
-        alive = [t.name for t in threads if t.is_alive()]
-        if alive:
-            log.warning("controller-manager: threads still finishing a call after stop "
-                        "(their writes are fenced off): %s", ", ".join(alive))
+        if threads.join(max(0.0, deadline - time.monotonic())):
+            log.warning("controller-manager: those threads are finishing a call; their writes "
+                        "are fenced off")
         self.ready.clear()
         log.info("controller-manager: stopped")

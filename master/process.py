@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from coxapi.supervisor import Supervisor
 from raftstore import Store
 
 from .admission.namespaces import ensure_system_namespaces
@@ -27,6 +28,7 @@ from .objects import ObjectStore
 from .server import ApiServer
 
 log = logging.getLogger(__name__)
+STOP_TIMEOUT = 5.0  # seconds to join the master's own threads (the controllers stop within 1)
 
 
 def _controller_manager(objects: ObjectStore, cfg: MasterConfig) -> Any:
@@ -55,52 +57,47 @@ class Master:
         self.objects: ObjectStore | None = None
         self.server: ApiServer | None = None
         self._api_state: Any = None
-        self._stop = threading.Event()
+        self._threads = Supervisor(f"master {config.name}")
         self._leadership = threading.Condition()
         self._want_leader = False
         self._controllers: Any = None
-        self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
         cfg = self.config
         Path(cfg.data_dir).mkdir(parents=True, exist_ok=True)
         authenticator = FileTokenAuthenticator(cfg.token_file)
         self.store = self._store_factory(cfg)
-        self.objects = ObjectStore(self.store)
+        objects = self.objects = ObjectStore(self.store)
         app = create_app(replace(cfg.api, name=cfg.name, authenticator=authenticator,
-                                 event_ttl_seconds=cfg.event_ttl), self.store, self.objects)
+                                 event_ttl_seconds=cfg.event_ttl), self.store, objects)
         self._api_state = state_of(app)
         host, port = cfg.listen_address
         self.server = ApiServer(app, host, port, threads=cfg.threads)
         self.server.start()
         self.store.add_leadership_listener(self._on_leadership)
         self._on_leadership(self.store.is_leader())
-        self._spawn(self._leadership_loop, "leadership")
-        self._spawn(lambda: ensure_system_namespaces(self.objects, self._stop), "bootstrap")
-
-    def _spawn(self, target: Any, name: str) -> None:
-        t = threading.Thread(target=target, name=name, daemon=True)
-        t.start()
-        self._threads.append(t)
+        self._threads.spawn("leadership", self._leadership_loop)
+        self._threads.spawn("bootstrap", lambda stop: ensure_system_namespaces(objects, stop),
+                            oneshot=True)
 
     def _on_leadership(self, is_leader: bool) -> None:
         with self._leadership:
             self._want_leader = is_leader
             self._leadership.notify_all()
 
-    def _leadership_loop(self) -> None:
+    def _leadership_loop(self, stop: threading.Event) -> None:
         running = False
         while True:
             with self._leadership:
-                while self._want_leader == running and not self._stop.is_set():
+                while self._want_leader == running and not stop.is_set():
                     self._leadership.wait()
-                want = self._want_leader and not self._stop.is_set()
+                want = self._want_leader and not stop.is_set()
             if want and not running:
                 running = self._start_controllers()
             elif not want and running:
                 self._stop_controllers()
                 running = False
-            if self._stop.is_set():
+            if stop.is_set():
                 break
         self._stop_controllers()
 
@@ -128,11 +125,10 @@ class Master:
     def stop(self) -> None:
         """Stop the controllers, then the API server (ending watches), then the store."""
         log.info("shutting down")
-        self._stop.set()
+        self._threads.stop()
         with self._leadership:
             self._leadership.notify_all()
-        for t in self._threads:
-            t.join(timeout=3)
+        self._threads.join(STOP_TIMEOUT)
         if self._api_state is not None:
             self._api_state.stopping.set()
         if self.server is not None:

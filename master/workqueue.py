@@ -121,6 +121,21 @@ class WorkQueue:
             self._shutdown = True
             self._cond.notify_all()
 
+    def work(self, handle: Callable[[str], object], stop: threading.Event,
+             poll: float = 0.1) -> None:
+        """A worker: hand keys to ``handle`` one at a time until ``stop`` is set
+        (a key taken as stop is set is given back unhandled). ``handle`` must
+        not raise: its caller decides what a failure means for the key."""
+        while not stop.is_set():
+            key = self.get(timeout=poll)
+            if key is None:
+                continue
+            try:
+                if not stop.is_set():
+                    handle(key)
+            finally:
+                self.done(key)
+
     def drain(self, handle: Callable[[str], object], rounds: int = 100_000) -> int:
         """Hand every key queued now (not delayed ones) to ``handle`` on this
         thread; returns how many were handled. Tests and benches drive

@@ -324,7 +324,7 @@ class Agent:
             task.drained = True
             plan = podplan.plan_pod(pod, containers, self.clock(), self.backoff,
                                     self.probes.unhealthy())
-        deleted = self.executor.apply(uid, pod, containers, plan)
+        deleted = self.executor.apply(uid, pod, containers, plan, task.waiting)
         if pod is None or deleted or not api_ok:
             return
         if plan.actions:
@@ -340,7 +340,7 @@ class Agent:
         uid = pod["metadata"]["uid"]
         obs = Observed(
             containers=containers, host_ip=self.config.node.address, now=self.clock(),
-            waiting=self.executor.waiting.get(uid, {}) | plan.waiting,
+            waiting=task.waiting | plan.waiting,
             ready={c.id: self.probes.ready(c.id) for c in containers if c.running},
             started={c.id: self.probes.started(c.id) for c in containers if c.running},
             usage=self.stats.pod_usage(uid), start_time=task.first_seen,

@@ -2,9 +2,11 @@
 their pull policy), stops containers (preStop hook, SIGTERM, SIGKILL), removes
 them, and deletes the pod object once it is fully stopped.
 
-Why a container could not start is remembered as its waiting reason
+Why a container could not start is recorded as its waiting reason
 (``ErrImagePull``, ``ImagePullBackOff``, ``CreateContainerConfigError``, ...)
-for the status; image pulls back off like container restarts.
+in the ``waiting`` map the caller passes in (the pod record's, carried by
+the worker's task) for the status; image pulls back off like container
+restarts.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from .runtime import ContainerInfo, ImagePullError, Runtime, RuntimeFailure
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
+Waiting = dict[str, tuple[str, str]]  # container name -> (reason, message)
 
 
 class _Waiting(Exception):
@@ -50,12 +53,12 @@ class PlanExecutor:
         self.pull_backoff = Backoff(clock)
         self.stop_event = stop_event
         self.pause_image: str | None = None
-        self.waiting: dict[str, dict[str, tuple[str, str]]] = {}  # uid -> name -> reason
         self._pull_failed_at: dict[str, float] = {}
 
     def apply(self, uid: str, pod: Obj | None, containers: list[ContainerInfo],
-              plan: podplan.PodPlan) -> bool:
-        """Carry out the plan; returns True once the pod object was deleted."""
+              plan: podplan.PodPlan, waiting: Waiting) -> bool:
+        """Carry out the plan, keeping ``waiting`` (container name -> why it is
+        not running) up to date; returns True once the pod object was deleted."""
         sandbox = podplan.current_sandbox(containers)
         sandbox = sandbox if sandbox is not None and sandbox.running else None
         actions = list(plan.actions)
@@ -70,19 +73,20 @@ class PlanExecutor:
                 self._quietly(self.runtime.remove, action.container_id)
             elif isinstance(action, podplan.StartSandbox):
                 assert pod is not None
-                sandbox = self._start_sandbox(pod, action.attempt)
+                sandbox = self._start_sandbox(pod, action.attempt, waiting)
                 if sandbox is None:
                     return False
             elif isinstance(action, podplan.StartContainer):
                 assert pod is not None
                 if sandbox is not None:
-                    self._start_container(pod, action, sandbox)
+                    self._start_container(pod, action, sandbox, waiting)
             elif isinstance(action, podplan.RemovePodDir):
                 shutil.rmtree(podspec.pod_dir(self.config.data_dir, uid), ignore_errors=True)
             elif isinstance(action, podplan.DeletePod):
                 assert pod is not None
                 if self._delete_pod(pod):
                     self.forget(uid)
+                    waiting.clear()
                     return True
         return False
 
@@ -139,13 +143,7 @@ class PlanExecutor:
         if not ok:
             log.info("preStop hook of %s failed: %s", info.name, message)
 
-    def _set_waiting(self, uid: str, name: str, reason: str, message: str) -> None:
-        self.waiting.setdefault(uid, {})[name] = (reason, message)
-
-    def _clear_waiting(self, uid: str, name: str) -> None:
-        self.waiting.get(uid, {}).pop(name, None)
-
-    def _start_sandbox(self, pod: Obj, attempt: int) -> ContainerInfo | None:
+    def _start_sandbox(self, pod: Obj, attempt: int, waiting: Waiting) -> ContainerInfo | None:
         uid = pod["metadata"]["uid"]
         first = (pod["spec"].get("containers") or [{}])[0]
         try:
@@ -157,19 +155,18 @@ class PlanExecutor:
                 os.makedirs(path, exist_ok=True)
             cid = self.runtime.run(spec)
         except _Waiting as w:
-            self._set_waiting(uid, first.get("name", ""), w.reason, w.message)
+            waiting[first.get("name", "")] = (w.reason, w.message)
             return None
         except (podspec.ConfigError, RuntimeFailure, OSError) as e:
             log.warning("creating the sandbox of pod %s failed: %s", pod_ref(pod, uid), e)
             for c in pod["spec"].get("containers") or []:
-                self._set_waiting(uid, c["name"], "ContainerCreating",
-                                  f"failed to create pod sandbox: {e}")
+                waiting[c["name"]] = ("ContainerCreating", f"failed to create pod sandbox: {e}")
             return None
         log.info("pod %s: sandbox %s started", pod_ref(pod, uid), cid[:12])
         return self.runtime.inspect(cid)
 
     def _start_container(self, pod: Obj, action: podplan.StartContainer,
-                         sandbox: ContainerInfo) -> None:
+                         sandbox: ContainerInfo, waiting: Waiting) -> None:
         uid = pod["metadata"]["uid"]
         spec = next((c for c in pod["spec"].get("containers") or []
                      if c["name"] == action.name), None)
@@ -181,17 +178,17 @@ class PlanExecutor:
                                      self.config.data_dir, self._resolve, sandbox.ip,
                                      self.config.node.address, self.config.extra_labels)
         except _Waiting as w:
-            self._set_waiting(uid, action.name, w.reason, w.message)
+            waiting[action.name] = (w.reason, w.message)
             return
         except podspec.ConfigError as e:
-            self._set_waiting(uid, action.name, "CreateContainerConfigError", str(e))
+            waiting[action.name] = ("CreateContainerConfigError", str(e))
             return
         try:
             cid = self.runtime.run(cspec)
         except RuntimeFailure as e:
-            self._set_waiting(uid, action.name, "CreateContainerError", str(e))
+            waiting[action.name] = ("CreateContainerError", str(e))
             return
-        self._clear_waiting(uid, action.name)
+        waiting.pop(action.name, None)
         if action.crash_restart:
             self.backoff.retried(podplan.backoff_key(uid, action.name))
         log.info("pod %s: container %s started (%s, attempt %d)", pod_ref(pod, uid),
@@ -245,7 +242,6 @@ class PlanExecutor:
 
     def forget(self, uid: str) -> None:
         """Drop what is remembered about a pod that is gone."""
-        self.waiting.pop(uid, None)
         for key in self.backoff.tracked():
             if key.startswith(uid + "/"):
                 self.backoff.forget(key)

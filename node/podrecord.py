@@ -24,7 +24,8 @@ Obj = dict[str, Any]
 @dataclass
 class PodTask:
     """One worker's job. In: the pod as the loop saw it. In and out: the
-    status last written and whether the pod was drained."""
+    status last written, whether the pod was drained, and why containers
+    are not running (the worker's own copy)."""
 
     uid: str
     pod: Obj | None
@@ -33,6 +34,7 @@ class PodTask:
     first_seen: float | None
     written: Obj | None
     drained: bool
+    waiting: dict[str, tuple[str, str]]  # container name -> (reason, message)
     finished_at: float = 0.0  # time.monotonic() when the worker finished
 
 
@@ -42,12 +44,14 @@ class PodRecord:
     first_seen: float | None = None  # when the agent first saw the pod bound here
     written: Obj | None = None  # the status the agent last wrote
     drained: bool = False  # terminating, and no proxy sends it new connections any more
+    # why containers could not start (ErrImagePull, ...): container name -> (reason, message)
+    waiting: dict[str, tuple[str, str]] = field(default_factory=dict)
     done_at: float = 0.0  # time.monotonic() when its last worker finished
     worker: Future[PodTask] | None = field(default=None, repr=False)
 
     def task(self, pod: Obj | None, containers: list[ContainerInfo], api_ok: bool) -> PodTask:
         return PodTask(self.uid, pod, containers, api_ok, self.first_seen, self.written,
-                       self.drained)
+                       self.drained, dict(self.waiting))
 
     def collect(self) -> bool:
         """Fold a finished worker's results in; False while one still runs."""
@@ -60,6 +64,7 @@ class PodRecord:
             return True
         task = worker.result()  # the worker catches everything
         self.written, self.drained, self.done_at = task.written, task.drained, task.finished_at
+        self.waiting = task.waiting
         return True
 
 

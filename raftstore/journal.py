@@ -13,7 +13,8 @@ it at the points the Raft paper names: before a follower acknowledges
 entries, and on the leader after it has sent new entries out (so its own
 write overlaps the followers') and before it counts itself toward a commit.
 Term and vote are synced before a vote is cast; a snapshot before the log
-entries it replaces are dropped.
+entries it replaces are dropped (by compaction, or by a follower that
+installs the leader's snapshot and clears its log).
 """
 
 from __future__ import annotations
@@ -75,15 +76,21 @@ class DurableJournal:
 
     def deleteEntriesTo(self, entry_to: int) -> None:  # noqa: N802 - pysyncobj's name
         # log compaction: the snapshot that replaces these entries first
-        if self._dump_path:
-            fsync_path(self._dump_path)
+        self._sync_snapshot()
         self._inner.deleteEntriesTo(entry_to)
         self._changed = True
 
     def clear(self) -> None:
+        # a follower installing the leader's snapshot: pysyncobj has just
+        # renamed it into place unsynced, and the whole log is dropped for it
+        self._sync_snapshot()
         self._inner.clear()
         self._changed = True
         self._added = self.synced_index = 0
+
+    def _sync_snapshot(self) -> None:
+        if self._dump_path:
+            fsync_path(self._dump_path)
 
     def setCurrentTerm(self, term: int, voted_for: Any) -> None:  # noqa: N802 - pysyncobj's name
         self._inner.setCurrentTerm(term, voted_for)

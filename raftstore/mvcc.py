@@ -17,6 +17,7 @@ import json
 from collections import OrderedDict, deque
 from typing import Any, NamedTuple
 
+from .config import StoreConfig
 from .errors import (
     Compacted,
     CompareFailed,
@@ -32,7 +33,8 @@ from .types import Event, EventType, KeyValue, RangeResult, TxnResult
 # returns its first result instead of being applied twice.
 REQUEST_TABLE_SIZE = 16384
 
-DEFAULT_LIMITS = (2 * 1024**3, 100_000, 3600.0)
+# (quota bytes, history events, history seconds) until a command brings its own
+DEFAULT_LIMITS = StoreConfig().limits()
 
 
 class Record(NamedTuple):

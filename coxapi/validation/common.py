@@ -4,6 +4,7 @@ field checks shared by several kinds."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any, TypeGuard
 
 from .. import labels as labelsel
@@ -22,7 +23,8 @@ PULL_POLICIES = ("Always", "IfNotPresent", "Never")
 PROTOCOLS = ("TCP", "UDP", "SCTP")
 SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer", "ExternalName")
 TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
-TOLERATION_OPERATORS = ("Exists", "Equal")
+TOLERATION_OPERATORS = ("Equal", "Exists")
+SELECTOR_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
 
 # The (name, message) Kubernetes uses for a missing required value.
 REQUIRED = "Required value"
@@ -49,40 +51,68 @@ def is_str(v: Any) -> TypeGuard[str]:
     return isinstance(v, str)
 
 
+def _name_format(value: str, limit: int, pattern: re.Pattern[str], message: str) -> str | None:
+    if len(value) > limit:
+        return f"must be no more than {limit} characters"
+    return None if pattern.match(value) else message
+
+
 def dns1123_label(value: str) -> str | None:
-    if len(value) > 63:
-        return "must be no more than 63 characters"
-    if not _DNS1123_LABEL.match(value):
-        return ("a lowercase RFC 1123 label must consist of lower case alphanumeric characters "
-                "or '-', and must start and end with an alphanumeric character")
-    return None
+    return _name_format(value, 63, _DNS1123_LABEL,
+                        "a lowercase RFC 1123 label must consist of lower case alphanumeric "
+                        "characters or '-', and must start and end with an alphanumeric character")
 
 
 def dns1123_subdomain(value: str) -> str | None:
-    if len(value) > 253:
-        return "must be no more than 253 characters"
-    if not _DNS1123_SUBDOMAIN.match(value):
-        return ("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
-                "characters, '-' or '.', and must start and end with an alphanumeric character")
-    return None
+    return _name_format(value, 253, _DNS1123_SUBDOMAIN,
+                        "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
+                        "characters, '-' or '.', and must start and end with an alphanumeric "
+                        "character")
 
 
 def dns1035_label(value: str) -> str | None:
-    if len(value) > 63:
-        return "must be no more than 63 characters"
-    if not _DNS1035_LABEL.match(value):
-        return ("a DNS-1035 label must consist of lower case alphanumeric characters or '-', "
-                "start with an alphabetic character, and end with an alphanumeric character")
-    return None
+    return _name_format(value, 63, _DNS1035_LABEL,
+                        "a DNS-1035 label must consist of lower case alphanumeric characters or "
+                        "'-', start with an alphabetic character, and end with an alphanumeric "
+                        "character")
+
+
+def one_of(errs: Errors, field: str, value: Any, allowed: tuple[str, ...]) -> bool:
+    """Whether ``value`` is one of ``allowed``; if not, says so (in order)."""
+    if value in allowed:
+        return True
+    errs.add(field, f"Unsupported value: {value!r}: supported values: {', '.join(allowed)}")
+    return False
+
+
+def object_list(errs: Errors, field: str, value: Any) -> Iterator[tuple[str, Obj]]:
+    """(field path, item) for each object in an optional list; a value that is
+    not a list, or an item that is not an object, is reported and skipped."""
+    if value is None:
+        return
+    if not isinstance(value, list):
+        errs.add(field, "must be a list")
+        return
+    for i, item in enumerate(value):
+        if isinstance(item, dict):
+            yield f"{field}[{i}]", item
+        else:
+            errs.add(f"{field}[{i}]", "must be an object")
+
+
+def _string_map(errs: Errors, field: str, value: Any) -> dict[Any, Any]:
+    """An optional map with string values, as a dict ({} when absent or not a map:
+    that is reported)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        errs.add(field, "must be a map of string keys to string values")
+        return {}
+    return value
 
 
 def label_map(errs: Errors, field: str, value: Any) -> None:
-    if value is None:
-        return
-    if not isinstance(value, dict):
-        errs.add(field, "must be a map of string keys to string values")
-        return
-    for k, v in value.items():
+    for k, v in _string_map(errs, field, value).items():
         if not labelsel.valid_key(k):
             errs.add(f"{field}[{k}]", "invalid label key: name part must consist of alphanumeric "
                                        "characters, '-', '_' or '.', and must start and end with "
@@ -95,13 +125,8 @@ def label_map(errs: Errors, field: str, value: Any) -> None:
 
 
 def annotation_map(errs: Errors, field: str, value: Any) -> None:
-    if value is None:
-        return
-    if not isinstance(value, dict):
-        errs.add(field, "must be a map of string keys to string values")
-        return
     total = 0
-    for k, v in value.items():
+    for k, v in _string_map(errs, field, value).items():
         if not labelsel.valid_key(k):
             errs.add(f"{field}[{k}]", "invalid annotation key")
         if not is_str(v):
@@ -145,12 +170,7 @@ def string_list(errs: Errors, field: str, value: Any) -> None:
 
 
 def string_map(errs: Errors, field: str, value: Any) -> None:
-    if value is None:
-        return
-    if not isinstance(value, dict):
-        errs.add(field, "must be a map of string keys to string values")
-        return
-    for k, v in value.items():
+    for k, v in _string_map(errs, field, value).items():
         if not CONFIG_KEY.match(k) or len(k) > 253:
             errs.add(f"{field}[{k}]", "a valid config key must consist of alphanumeric "
                                       "characters, '-', '_' or '.'")
@@ -173,13 +193,12 @@ def label_selector(errs: Errors, field: str, sel: Any, required: bool = True) ->
             errs.add(f, "must be an object")
             continue
         op = expr.get("operator")
-        if op not in ("In", "NotIn", "Exists", "DoesNotExist"):
-            errs.add(f"{f}.operator", f"Unsupported value: {op!r}: supported values: "
-                                      "In, NotIn, Exists, DoesNotExist")
-        elif op in ("In", "NotIn") and not expr.get("values"):
-            errs.add(f"{f}.values", "must be specified when `operator` is 'In' or 'NotIn'")
-        elif op in ("Exists", "DoesNotExist") and expr.get("values"):
-            errs.add(f"{f}.values", "may not be specified when `operator` is 'Exists' or 'DoesNotExist'")
+        if one_of(errs, f"{f}.operator", op, SELECTOR_OPERATORS):
+            if op in ("In", "NotIn") and not expr.get("values"):
+                errs.add(f"{f}.values", "must be specified when `operator` is 'In' or 'NotIn'")
+            elif op in ("Exists", "DoesNotExist") and expr.get("values"):
+                errs.add(f"{f}.values",
+                         "may not be specified when `operator` is 'Exists' or 'DoesNotExist'")
         key = expr.get("key")
         if not is_str(key) or not labelsel.valid_key(key):
             errs.add(f"{f}.key", f"Invalid value: {key!r}: must be a label key")

@@ -12,22 +12,14 @@ from .common import (
     dns1123_label,
     is_str,
     label_map,
+    object_list,
 )
 
 Obj = dict[str, Any]
 
 def _owner_refs(errs: Errors, field: str, refs: Any) -> None:
-    if refs is None:
-        return
-    if not isinstance(refs, list):
-        errs.add(field, "must be a list")
-        return
     controllers = 0
-    for i, ref in enumerate(refs):
-        f = f"{field}[{i}]"
-        if not isinstance(ref, dict):
-            errs.add(f, "must be an object")
-            continue
+    for f, ref in object_list(errs, field, refs):
         for key in ("apiVersion", "kind", "name", "uid"):
             if not ref.get(key) or not is_str(ref.get(key)):
                 errs.add(f"{f}.{key}", REQUIRED)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .common import REQUIRED, TAINT_EFFECTS, Errors, nonneg_int
+from .common import REQUIRED, TAINT_EFFECTS, Errors, nonneg_int, one_of
 
 Obj = dict[str, Any]
 
@@ -21,9 +21,7 @@ def validate_node(errs: Errors, obj: Obj) -> None:
         if not isinstance(t, dict) or not t.get("key"):
             errs.add(f"{f}.key", REQUIRED)
             continue
-        if t.get("effect") not in TAINT_EFFECTS:
-            errs.add(f"{f}.effect", f"Unsupported value: {t.get('effect')!r}: supported values: "
-                                    f"{', '.join(TAINT_EFFECTS)}")
+        one_of(errs, f"{f}.effect", t.get("effect"), TAINT_EFFECTS)
     if spec.get("unschedulable") not in (None, True, False):
         errs.add("spec.unschedulable", "must be a boolean")
 

@@ -22,6 +22,8 @@ from .common import (
     is_str,
     label_map,
     nonneg_int,
+    object_list,
+    one_of,
     port_number,
     string_list,
 )
@@ -100,16 +102,7 @@ def _resources(errs: Errors, field: str, res: Any) -> None:
 
 
 def _env(errs: Errors, field: str, env: Any) -> None:
-    if env is None:
-        return
-    if not isinstance(env, list):
-        errs.add(field, "must be a list")
-        return
-    for i, e in enumerate(env):
-        f = f"{field}[{i}]"
-        if not isinstance(e, dict):
-            errs.add(f, "must be an object")
-            continue
+    for f, e in object_list(errs, field, env):
         name = e.get("name")
         if not name or not is_str(name):
             errs.add(f"{f}.name", REQUIRED)
@@ -143,20 +136,10 @@ def _container(errs: Errors, field: str, c: Any, names: set[str], host_ports: se
         errs.add(f"{field}.image", "must not have leading or trailing whitespace")
     string_list(errs, f"{field}.command", c.get("command"))
     string_list(errs, f"{field}.args", c.get("args"))
-    ipp = c.get("imagePullPolicy")
-    if ipp is not None and ipp not in PULL_POLICIES:
-        errs.add(f"{field}.imagePullPolicy",
-                 f"Unsupported value: {ipp!r}: supported values: {', '.join(PULL_POLICIES)}")
-    ports = c.get("ports")
-    if ports is not None and not isinstance(ports, list):
-        errs.add(f"{field}.ports", "must be a list")
-        ports = []
+    if c.get("imagePullPolicy") is not None:
+        one_of(errs, f"{field}.imagePullPolicy", c["imagePullPolicy"], PULL_POLICIES)
     port_names: set[str] = set()
-    for i, p in enumerate(ports or []):
-        pf = f"{field}.ports[{i}]"
-        if not isinstance(p, dict):
-            errs.add(pf, "must be an object")
-            continue
+    for pf, p in object_list(errs, f"{field}.ports", c.get("ports")):
         port_number(errs, f"{pf}.containerPort", p.get("containerPort"))
         if p.get("hostPort") not in (None, 0):
             port_number(errs, f"{pf}.hostPort", p.get("hostPort"))
@@ -164,9 +147,7 @@ def _container(errs: Errors, field: str, c: Any, names: set[str], host_ports: se
             if key in host_ports:
                 errs.add(f"{pf}.hostPort", f"Duplicate value: {p.get('hostPort')}")
             host_ports.add(key)
-        if p.get("protocol", "TCP") not in PROTOCOLS:
-            errs.add(f"{pf}.protocol",
-                     f"Unsupported value: {p.get('protocol')!r}: supported values: TCP, UDP, SCTP")
+        one_of(errs, f"{pf}.protocol", p.get("protocol", "TCP"), PROTOCOLS)
         pname = p.get("name")
         if pname is not None:
             if not is_str(pname) or len(pname) > 15 or not IANA_SVC_NAME.match(pname):
@@ -182,19 +163,9 @@ def _container(errs: Errors, field: str, c: Any, names: set[str], host_ports: se
 
 
 def _tolerations(errs: Errors, field: str, tols: Any) -> None:
-    if tols is None:
-        return
-    if not isinstance(tols, list):
-        errs.add(field, "must be a list")
-        return
-    for i, t in enumerate(tols):
-        f = f"{field}[{i}]"
-        if not isinstance(t, dict):
-            errs.add(f, "must be an object")
-            continue
+    for f, t in object_list(errs, field, tols):
         op = t.get("operator", "Equal")
-        if op not in TOLERATION_OPERATORS:
-            errs.add(f"{f}.operator", f"Unsupported value: {op!r}: supported values: Equal, Exists")
+        one_of(errs, f"{f}.operator", op, TOLERATION_OPERATORS)
         if op == "Exists" and t.get("value"):
             errs.add(f"{f}.operator", "value must be empty when `operator` is 'Exists'")
         if op == "Equal" and not t.get("key"):
@@ -222,14 +193,9 @@ def validate_pod_spec(errs: Errors, field: str, spec: Any) -> None:
         else:
             for i, c in enumerate(init):
                 _container(errs, f"{field}.initContainers[{i}]", c, names, set())
-    rp = spec.get("restartPolicy")
-    if rp not in RESTART_POLICIES:
-        errs.add(f"{field}.restartPolicy",
-                 f"Unsupported value: {rp!r}: supported values: {', '.join(RESTART_POLICIES)}")
-    dp = spec.get("dnsPolicy")
-    if dp is not None and dp not in DNS_POLICIES:
-        errs.add(f"{field}.dnsPolicy",
-                 f"Unsupported value: {dp!r}: supported values: {', '.join(DNS_POLICIES)}")
+    one_of(errs, f"{field}.restartPolicy", spec.get("restartPolicy"), RESTART_POLICIES)
+    if spec.get("dnsPolicy") is not None:
+        one_of(errs, f"{field}.dnsPolicy", spec["dnsPolicy"], DNS_POLICIES)
     nonneg_int(errs, f"{field}.terminationGracePeriodSeconds",
                 spec.get("terminationGracePeriodSeconds"))
     nonneg_int(errs, f"{field}.activeDeadlineSeconds", spec.get("activeDeadlineSeconds"), 1)

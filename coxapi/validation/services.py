@@ -14,6 +14,7 @@ from .common import (
     int_or_name_port,
     is_str,
     label_map,
+    one_of,
     port_number,
 )
 
@@ -26,9 +27,7 @@ def validate_service(errs: Errors, obj: Obj) -> None:
         errs.add("spec", REQUIRED)
         return
     stype = spec.get("type", "ClusterIP")
-    if stype not in SERVICE_TYPES:
-        errs.add("spec.type", f"Unsupported value: {stype!r}: supported values: "
-                              f"{', '.join(SERVICE_TYPES)}")
+    one_of(errs, "spec.type", stype, SERVICE_TYPES)
     ports = spec.get("ports")
     if stype == "ExternalName":
         if not spec.get("externalName"):
@@ -47,8 +46,7 @@ def validate_service(errs: Errors, obj: Obj) -> None:
         if p.get("targetPort") is not None:
             int_or_name_port(errs, f"{f}.targetPort", p.get("targetPort"))
         proto = p.get("protocol", "TCP")
-        if proto not in PROTOCOLS:
-            errs.add(f"{f}.protocol", f"Unsupported value: {proto!r}: supported values: TCP, UDP, SCTP")
+        one_of(errs, f"{f}.protocol", proto, PROTOCOLS)
         key = (p.get("port"), proto)
         if key in seen:
             errs.add(f, f"Duplicate value: {{port: {p.get('port')}, protocol: {proto}}}")

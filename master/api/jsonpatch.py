@@ -25,16 +25,20 @@ def _pointer(path: object) -> list[str]:
     return [p.replace("~1", "/").replace("~0", "~") for p in path[1:].split("/")]
 
 
-def _parent(doc: Any, parts: list[str], path: object) -> tuple[Any, str]:
+def _walk(doc: Any, parts: list[str], path: object) -> Any:
     cur = doc
-    for p in parts[:-1]:
+    for p in parts:
         if isinstance(cur, dict) and p in cur:
             cur = cur[p]
         elif isinstance(cur, list) and p.isdigit() and int(p) < len(cur):
             cur = cur[int(p)]
         else:
             raise PatchError(f"json patch: path {path!r} does not exist")
-    return cur, parts[-1]
+    return cur
+
+
+def _parent(doc: Any, parts: list[str], path: object) -> tuple[Any, str]:
+    return _walk(doc, parts[:-1], path), parts[-1]
 
 
 def _index(container: list, token: str, path: object, allow_end: bool) -> int:
@@ -49,15 +53,7 @@ def _index(container: list, token: str, path: object, allow_end: bool) -> int:
 
 
 def _get(doc: Any, path: object) -> Any:
-    cur = doc
-    for p in _pointer(path):
-        if isinstance(cur, dict) and p in cur:
-            cur = cur[p]
-        elif isinstance(cur, list) and p.isdigit() and int(p) < len(cur):
-            cur = cur[int(p)]
-        else:
-            raise PatchError(f"json patch: path {path!r} does not exist")
-    return cur
+    return _walk(doc, _pointer(path), path)
 
 
 def _remove(doc: Any, path: object) -> Any:

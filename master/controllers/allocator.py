@@ -116,6 +116,20 @@ class Allocator:
                 self._owners.pop(value, None)
         return True
 
+    def release_all(self, uid: str) -> None:
+        """Free every value ``uid`` holds (its owner was deleted)."""
+        for value in self.held_by(uid, fresh=True):
+            self.release(value, uid)
+
+    def release_orphans(self, live: set[str], older_than: float) -> None:
+        """Repair missed deletes: free claims older than ``older_than``
+        seconds whose owner's uid is not in ``live``."""
+        now = self.clock()
+        for value, claim in self.claims().items():
+            uid = (claim.get("owner") or {}).get("uid")
+            if uid not in live and now - float(claim.get("claimedAt") or 0) > older_than:
+                self.release(value, uid)
+
     def claimed_at(self, value: str) -> float:
         """When ``value`` was claimed (epoch seconds); +inf if it is not."""
         kv = self.store.get(self._key(value))

@@ -138,15 +138,7 @@ class Controller:
                 self.queue.add_after(key, after)
 
     def run_worker(self, stop: threading.Event) -> None:
-        while not stop.is_set():
-            key = self.queue.get(timeout=0.1)
-            if key is None:
-                continue
-            try:
-                if not stop.is_set():
-                    self.process(key)
-            finally:
-                self.queue.done(key)
+        self.queue.work(self.process, stop)
 
     def run_periodic(self, stop: threading.Event) -> None:
         while not stop.wait(self.period):
@@ -155,13 +147,14 @@ class Controller:
             except Exception:  # noqa: BLE001 - the loop never dies
                 log.exception("%s: periodic pass failed", self.name)
 
-    def threads(self, stop: threading.Event) -> list[threading.Thread]:
-        ts = [threading.Thread(target=self.run_worker, args=(stop,), daemon=True,
-                               name=f"{self.name}-{i}") for i in range(self.config.workers)]
+    def loops(self) -> dict[str, Callable[[threading.Event], None]]:
+        """This controller's long-running loops by thread name (a Supervisor
+        runs them; each returns once its stop event is set)."""
+        out: dict[str, Callable[[threading.Event], None]] = {
+            f"{self.name}-{i}": self.run_worker for i in range(self.config.workers)}
         if self.period:
-            ts.append(threading.Thread(target=self.run_periodic, args=(stop,), daemon=True,
-                                       name=f"{self.name}-periodic"))
-        return ts
+            out[f"{self.name}-periodic"] = self.run_periodic
+        return out
 
     def drain(self, rounds: int = 1000) -> int:
         """Process every key queued now, synchronously (tests, the bench)."""

@@ -27,9 +27,8 @@ from coxapi import errors, labels, timefmt
 from coxapi.defaults import apply_defaults
 from coxapi.meta import controller_ref, get_condition, is_terminating, key_of, owner_reference
 
-from . import rollout
+from . import ownership, rollout
 from .base import Context, Controller
-from .ownership import adopt, owned_by, release
 from .rollout import HASH_LABEL, REVISION, REVISION_HISTORY, RS
 
 log = logging.getLogger(__name__)
@@ -127,19 +126,8 @@ class DeploymentController(Controller):
         return self.rollout_rolling(d, rs_list)
 
     def claim(self, d: Obj, selector: labels.Selector) -> list[Obj]:
-        mine = []
-        for rs in self.sets.list(d["metadata"].get("namespace")):
-            matches = labels.matches(selector, rs["metadata"].get("labels"))
-            if owned_by(rs, d):
-                if matches:
-                    mine.append(rs)
-                else:
-                    release(self.objects, "ReplicaSet", rs, d)
-            elif matches and controller_ref(rs) is None and not is_terminating(d):
-                adopted = adopt(self.objects, "ReplicaSet", rs, d)
-                if adopted is not None:
-                    mine.append(adopted)
-        return mine
+        return ownership.claim(self.objects, "ReplicaSet", d, selector,
+                               self.sets.list(d["metadata"].get("namespace")))
 
     # ---- the new ReplicaSet ------------------------------------------------------
 
@@ -193,7 +181,7 @@ class DeploymentController(Controller):
             # the one just built (both defaulted alike: the Deployment's own
             # template may not be, when it was written past the API).
             existing = self.objects.get("ReplicaSet", ns, rs["metadata"]["name"])
-            if owned_by(existing, d) and rollout.equal_ignoring_hash(
+            if ownership.owned_by(existing, d) and rollout.equal_ignoring_hash(
                     _spec(existing).get("template") or {}, rs["spec"]["template"]):
                 return existing
             self._bump_collisions(d)

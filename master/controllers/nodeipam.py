@@ -15,6 +15,7 @@ from .base import Context, Controller
 log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
+_REPAIR_AFTER = 60.0  # claims older than this whose Node is gone are leaks
 
 
 class NodeIpamController(Controller):
@@ -34,17 +35,13 @@ class NodeIpamController(Controller):
 
     def periodic(self) -> None:
         """Free claims of nodes that no longer exist (missed deletes)."""
-        live = {n["metadata"].get("uid") for n in self.nodes.list()}
-        for value, claim in self.cidrs.claims().items():
-            uid = (claim.get("owner") or {}).get("uid")
-            if uid not in live and self.config.clock() - float(claim.get("claimedAt") or 0) > 60:
-                self.cidrs.release(value, uid)
+        self.cidrs.release_orphans({n["metadata"].get("uid") for n in self.nodes.list()},
+                                   older_than=_REPAIR_AFTER)
 
     def reconcile(self, key: str) -> float | None:
         if key.startswith("deleted:"):
             _, _, uid = key.split(":", 2)
-            for held in self.cidrs.held_by(uid, fresh=True):
-                self.cidrs.release(held, uid)
+            self.cidrs.release_all(uid)
             return None
         node = self.nodes.get(key)
         if node is None:

@@ -4,9 +4,10 @@ orphans and releasing pods that no longer match (ControllerRefManager)."""
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from coxapi import errors
+from coxapi import errors, labels
 from coxapi.meta import controller_ref, is_terminating, owner_reference
 
 from ..objects import ObjectStore
@@ -74,6 +75,28 @@ def release(objects: ObjectStore, kind: str, obj: Obj, owner: Obj) -> None:
                                   obj["metadata"]["name"], drop)
     except errors.NotFound:
         pass
+
+
+def claim(objects: Any, kind: str, owner: Obj, selector: labels.Selector,
+          candidates: Iterable[Obj], released: Callable[[Obj], None] | None = None) -> list[Obj]:
+    """The candidates ``owner`` controls (ClaimObjects): those it owns and
+    ``selector`` matches, plus matching orphans it adopts now; owned ones that
+    no longer match are released (and passed to ``released``)."""
+    mine = []
+    for obj in candidates:
+        matches = labels.matches(selector, obj["metadata"].get("labels"))
+        if owned_by(obj, owner):
+            if matches:
+                mine.append(obj)
+            else:
+                release(objects, kind, obj, owner)
+                if released is not None:
+                    released(obj)
+        elif matches and controller_ref(obj) is None and not is_terminating(owner):
+            adopted = adopt(objects, kind, obj, owner)
+            if adopted is not None:
+                mine.append(adopted)
+    return mine
 
 
 def with_owner(obj: Obj, owner: Obj) -> Obj:

@@ -25,7 +25,7 @@ from ..admission import names
 from . import pods as podutil
 from .base import Context, Controller, RetryLater
 from .expectations import Expectations
-from .ownership import adopt, owned_by, release, with_owner
+from .ownership import claim, with_owner
 
 log = logging.getLogger(__name__)
 
@@ -152,22 +152,10 @@ class ReplicaSetController(Controller):
         return after
 
     def claim(self, rs: Obj, selector: labels.Selector, candidates: list[Obj]) -> list[Obj]:
-        mine = []
-        for pod in candidates:
-            matches = labels.matches(selector, pod["metadata"].get("labels"))
-            if owned_by(pod, rs):
-                if matches:
-                    mine.append(pod)
-                else:
-                    release(self.objects, "Pod", pod, rs)
-                    self.events.normal(rs, "ReleasedPod",
-                                       f"Released pod {pod['metadata']['name']}: "
-                                       "labels no longer match")
-            elif matches and controller_ref(pod) is None and not is_terminating(rs):
-                adopted = adopt(self.objects, "Pod", pod, rs)
-                if adopted is not None:
-                    mine.append(adopted)
-        return mine
+        def released(pod: Obj) -> None:
+            self.events.normal(rs, "ReleasedPod",
+                               f"Released pod {pod['metadata']['name']}: labels no longer match")
+        return claim(self.objects, "Pod", rs, selector, candidates, released)
 
     def manage(self, rs: Obj, key: str, active: list[Obj]) -> str | None:
         """Create or delete pods toward spec.replicas; returns why creating

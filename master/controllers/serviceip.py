@@ -49,19 +49,14 @@ class ServiceIpController(Controller):
     def periodic(self) -> None:
         """Repair: free claims whose Service no longer exists."""
         live = {s["metadata"].get("uid") for s in self.services.list()}
-        now = self.config.clock()
         for alloc in (self.ips, self.ports):
-            for value, claim in alloc.claims().items():
-                uid = (claim.get("owner") or {}).get("uid")
-                if uid not in live and now - float(claim.get("claimedAt") or 0) > _REPAIR_AFTER:
-                    alloc.release(value, uid)
+            alloc.release_orphans(live, older_than=_REPAIR_AFTER)
 
     def reconcile(self, key: str) -> float | None:
         if key.startswith("deleted:"):
             uid = key.split(":", 1)[1]
             for alloc in (self.ips, self.ports):
-                for value in alloc.held_by(uid, fresh=True):
-                    alloc.release(value, uid)
+                alloc.release_all(uid)
             return None
         svc = self.services.get(key)
         if svc is None:

@@ -20,6 +20,7 @@ import copy
 import logging
 import random
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -275,24 +276,20 @@ class Scheduler:
         self._binder = ThreadPoolExecutor(self.config.scheduler_bind_workers,
                                           thread_name_prefix="binder")
         try:
-            while not stop.is_set():
-                key = self.queue.get(timeout=0.1)
-                if key is None:
-                    continue
-                try:
-                    if not stop.is_set():
-                        self.schedule_one(key)
-                except Exception:  # noqa: BLE001 - the loop never dies
-                    log.exception("scheduler: scheduling %s failed", key)
-                    self._forget(key)
-                    self.queue.add_rate_limited(key)
-                finally:
-                    self.queue.done(key)
+            self.queue.work(self._schedule_or_retry, stop)
         finally:
             self._binder.shutdown(wait=False, cancel_futures=True)
 
-    def threads(self, stop: threading.Event) -> list[threading.Thread]:
-        return [threading.Thread(target=self.run, args=(stop,), daemon=True, name="scheduler")]
+    def _schedule_or_retry(self, key: str) -> None:
+        try:
+            self.schedule_one(key)
+        except Exception:  # noqa: BLE001 - the loop never dies
+            log.exception("scheduler: scheduling %s failed", key)
+            self._forget(key)
+            self.queue.add_rate_limited(key)
+
+    def loops(self) -> dict[str, Callable[[threading.Event], None]]:
+        return {"scheduler": self.run}
 
     def drain(self, rounds: int = 100000) -> int:
         """Schedule every queued pod now, binding synchronously (tests)."""

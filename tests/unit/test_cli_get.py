@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import socket
 from pathlib import Path
 
 import pytest
 import yaml
 
 from coxapi import errors as api
+from tests.support import free_port
 from tests.unit.cli_fakeapi import TOKEN, FakeApi, cox, write_kubeconfig
 
 
@@ -115,16 +115,8 @@ def test_refused_token_is_unauthorized_exit_5(fake: FakeApi, tmp_path: Path) -> 
     assert "wrong" not in r.output and TOKEN not in r.output
 
 
-def closed_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def test_unreachable_cluster_names_every_address(tmp_path: Path) -> None:
-    urls = [f"http://127.0.0.1:{closed_port()}", f"http://127.0.0.1:{closed_port()}"]
+    urls = [f"http://127.0.0.1:{free_port()}", f"http://127.0.0.1:{free_port()}"]
     kc = write_kubeconfig(tmp_path / "kc", urls)
     r = cox(kc, "get", "po")
     assert r.exit_code == 4
@@ -137,7 +129,7 @@ def test_unreachable_cluster_names_every_address(tmp_path: Path) -> None:
 
 def test_failover_to_the_master_that_answers(fake: FakeApi, tmp_path: Path) -> None:
     add_pod(fake, "web-1")
-    kc = write_kubeconfig(tmp_path / "kc", [f"http://127.0.0.1:{closed_port()}", fake.url])
+    kc = write_kubeconfig(tmp_path / "kc", [f"http://127.0.0.1:{free_port()}", fake.url])
     r = cox(kc, "get", "po")
     assert r.exit_code == 0 and "web-1" in r.stdout
 
@@ -200,7 +192,7 @@ def test_server_error_and_internal_error_are_one_line(fake: FakeApi, kc: str,
 
 def test_server_flag_overrides_the_kubeconfig_servers(fake: FakeApi, tmp_path: Path) -> None:
     add_pod(fake, "web-1")
-    kc = write_kubeconfig(tmp_path / "kc", [f"http://127.0.0.1:{closed_port()}"])
+    kc = write_kubeconfig(tmp_path / "kc", [f"http://127.0.0.1:{free_port()}"])
     r = cox(kc, "-s", fake.url, "get", "po", "-o", "name")
     assert (r.exit_code, r.stdout) == (0, "pod/web-1\n")  # the kubeconfig's token is kept
     r = cox(str(tmp_path / "none"), "-s", fake.url, "get", "po")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 from cli.commands.nodes import plan_drain
+from tests.support import free_port
 from tests.unit.cli_fakeapi import FakeApi, FakeClock, cox, write_kubeconfig
 
 
@@ -165,16 +165,8 @@ def test_describe_filters_events_itself_if_the_server_cannot(fake: FakeApi, kc: 
     assert "Allocatable:" in r.stdout
 
 
-def closed_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def test_cluster_status_lists_masters_and_nodes(fake: FakeApi, tmp_path: Path) -> None:
-    down = f"http://127.0.0.1:{closed_port()}"
+    down = f"http://127.0.0.1:{free_port()}"
     kc = write_kubeconfig(tmp_path / "kc", [fake.url, down])
     add_node(fake, "n1")
     add_node(fake, "n2", ready="False")
@@ -189,7 +181,7 @@ def test_cluster_status_lists_masters_and_nodes(fake: FakeApi, tmp_path: Path) -
 
 
 def test_cluster_status_when_no_master_answers(tmp_path: Path) -> None:
-    urls = [f"http://127.0.0.1:{closed_port()}"]
+    urls = [f"http://127.0.0.1:{free_port()}"]
     r = cox(write_kubeconfig(tmp_path / "kc", urls), "cluster", "status")
     assert r.exit_code == 4
     assert r.stderr.startswith(f"error: unable to connect to the cluster: tried {urls[0]}")

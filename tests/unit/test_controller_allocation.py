@@ -177,3 +177,17 @@ def test_node_ports_are_released_when_the_service_stops_being_a_node_port():
     settle(ctx, c)
     assert c.ports.claims() == {}
     assert len(c.ips.claims()) == 1  # the ClusterIP stays
+
+
+def test_repair_frees_only_old_claims_of_owners_that_are_gone():
+    ctx, clock = make_context()
+    gen, size = ip_candidates("10.96.0.0/28")
+    alloc = Allocator(ctx.objects.store, "serviceips", gen, size, clock=clock)
+    live = alloc.allocate({"uid": "live"})
+    old = alloc.allocate({"uid": "gone-old"})
+    clock.advance(100)
+    fresh = alloc.allocate({"uid": "gone-fresh"})
+    alloc.release_orphans({"live"}, older_than=60)
+    assert set(alloc.claims()) == {live, fresh} and old not in alloc.claims()
+    alloc.release_all("gone-fresh")
+    assert set(alloc.claims()) == {live}

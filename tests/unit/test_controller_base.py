@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 from coxapi import errors
+from coxapi.supervisor import Supervisor
 from master.controllers.base import Controller
 from master.controllers.eventgc import EventGarbageCollector
 from master.controllers.events import EventRecorder
@@ -35,9 +36,9 @@ class Flaky(Controller):
 def test_a_failing_reconcile_is_retried_with_backoff_and_the_worker_survives():
     ctx, _ = make_context(workers=1)
     c = Flaky(ctx, failures=3)
-    stop = threading.Event()
-    [t] = c.threads(stop)
-    t.start()
+    threads = Supervisor("test")
+    [(name, loop)] = c.loops().items()
+    threads.spawn(name, loop)
     try:
         c.queue.add("k")
         assert c.done.wait(5)
@@ -45,10 +46,10 @@ def test_a_failing_reconcile_is_retried_with_backoff_and_the_worker_survives():
         assert c.queue.failures("k") == 0  # forgotten after success
         c.queue.add("missing")
         wait_until(lambda: "missing" in c.calls, 5, what="NotFound key processed")
-        assert t.is_alive()
+        assert threads.died == []
     finally:
-        stop.set()
-        t.join(2)
+        threads.stop()
+        assert threads.join(2) == []
     assert c.queue.failures("missing") == 0  # NotFound is not an error
 
 

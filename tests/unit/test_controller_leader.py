@@ -72,7 +72,7 @@ def test_deployment_to_bound_pods_end_to_end_then_stop_within_a_second(objects):
     objects.create({**DEPLOY, "metadata": {"name": "after", "namespace": "default"}})
     time.sleep(0.5)  # the absence of work is what is checked: give it a chance
     assert objects.store.revision() == rev + 1  # nothing but our own create
-    assert not any(t.is_alive() for t in cm._threads)
+    assert cm._threads is not None and cm._threads.join(0) == []
 
 
 def test_restart_after_stop_starts_from_a_fresh_list(objects):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
+from coxapi.supervisor import Supervisor
 from master.controllers.testing import make_context, node, pod
 from master.scheduler.loop import Scheduler
 from tests.support import wait_until
@@ -111,11 +111,10 @@ def test_pods_for_another_scheduler_are_left_alone():
 
 def test_threaded_loop_binds_pods_created_while_running():
     ctx, sched = setup(node("a"), node("b"))
-    stop = threading.Event()
     ctx.informers.start()
-    threads = sched.threads(stop)
-    for t in threads:
-        t.start()
+    threads = Supervisor("test")
+    for name, loop in sched.loops().items():
+        threads.spawn(name, loop)
     try:
         for i in range(20):
             ctx.objects.create(pod(f"p{i}", cpu="100m"))
@@ -123,11 +122,10 @@ def test_threaded_loop_binds_pods_created_while_running():
                                for p in ctx.objects.list("Pod", "default")[0]),
                    timeout=10, what="all pods bound")
     finally:
-        stop.set()
+        threads.stop()
         ctx.informers.stop()
-        for t in threads:
-            t.join(2)
-    assert not any(t.is_alive() for t in threads)
+        assert threads.join(2) == []
+    assert threads.died == []
 
 
 def test_waiting_pod_is_retried_when_a_bound_pod_frees_room():

@@ -43,3 +43,14 @@ def test_a_shared_stop_event_stops_the_threads():
     sup.spawn("a", lambda s: s.wait())
     stop.set()
     assert sup.join(2) == []
+
+
+def test_a_oneshot_thread_may_finish_its_job_but_not_raise():
+    sup = Supervisor("test")
+    done = sup.spawn("job", lambda stop: None, oneshot=True)
+    sup.spawn("bad-job", lambda stop: 1 / 0, oneshot=True)
+    wait_until(lambda: sup.died == ["bad-job"], 5, what="the raising job reported")
+    done.join(2)
+    assert not done.is_alive() and sup.died == ["bad-job"]
+    sup.stop()
+    assert sup.join(2) == []

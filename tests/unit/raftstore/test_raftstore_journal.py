@@ -65,3 +65,29 @@ def test_term_and_vote_are_synced_before_they_count(tmp_path, monkeypatch):
     assert pysyncobj_journal.FileJournal(path).getCurrentTerm() == 7
     j._destroy()
 
+
+
+def test_an_installed_snapshot_is_synced_before_the_log_is_cleared(tmp_path, monkeypatch):
+    # A follower installing the leader's snapshot: pysyncobj renames it into
+    # place unsynced, then clears the journal; a power cut after the journal
+    # is synced must not leave an empty journal without the snapshot.
+    order = []
+    real_fsync = journal_mod.os.fsync
+
+    def fsync(fd):
+        order.append(("fsync", journal_mod.os.readlink(f"/proc/self/fd/{fd}")))
+        real_fsync(fd)
+
+    monkeypatch.setattr(journal_mod.os, "fsync", fsync)
+    j, _ = make(tmp_path)
+    for i in range(1, 4):
+        j.add(b"x", i, 1)
+    j.sync()
+    (tmp_path / "raft.snapshot").write_bytes(b"snapshot")
+    inner_clear = j._inner.clear
+    monkeypatch.setattr(j._inner, "clear", lambda: (order.append(("clear",)), inner_clear()))
+    j.clear()
+    assert order == [("fsync", str(tmp_path / "raft.snapshot")), ("fsync", str(tmp_path)),
+                     ("clear",)]
+    assert len(j) == 0 and j.dirty
+    j._destroy()
