@@ -6,11 +6,9 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import requests
-from flask import Response, request
+from flask import Response
 
 from coxapi import errors
-
-from .responses import STREAM_ENVIRON_KEY
 
 _PASS_PARAMS = ("follow", "tailLines", "timestamps", "sinceSeconds", "previous", "limitBytes")
 
@@ -80,5 +78,4 @@ def proxy(objects: Any, namespace: str, name: str, query: Mapping[str, str],
         finally:
             upstream.close()
 
-    request.environ[STREAM_ENVIRON_KEY] = True
     return Response(stream(), mimetype="text/plain", direct_passthrough=True)
