@@ -103,7 +103,8 @@ def _raft_options(command: Callable[..., None]) -> Callable[..., None]:
               help="Seconds a node stays NotReady before its pods are evicted. "
                    + _default("controllers.eviction_timeout"))
 @click.option("--threads", type=int,
-              help="API server worker threads (each open watch holds one). " + _default("threads"))
+              help="API server worker threads for request/response calls (watches hold "
+                   "none). " + _default("threads"))
 @click.option("--event-ttl", type=int,
               help="Seconds an Event lives after its last occurrence. " + _default("event_ttl"))
 @click.option("--log-level", type=click.Choice(LOG_LEVELS, case_sensitive=False),

@@ -25,7 +25,7 @@ class MasterConfig:
     token_file: str
     cluster_secret_file: str
     peers: list[str] = field(default_factory=list)  # HOST:PORT of the other replicas
-    threads: int = 128  # API server worker threads (each open watch holds one)
+    threads: int = 128  # API worker threads for request/response calls (not watches)
     event_ttl: int = EVENT_TTL_SECONDS  # seconds an Event lives after its last occurrence
     log_level: str = "INFO"
     api: ApiConfig = field(default_factory=ApiConfig)

@@ -40,6 +40,16 @@ def to_object(kind: Kind, kv: KeyValue) -> Obj:
     return obj
 
 
+def event_object(kind: Kind, ev: Any) -> tuple[str, Obj]:
+    """A store event as an API watch event: ``(ADDED|MODIFIED|DELETED, obj)``."""
+    if ev.type == "DELETE":
+        obj = to_object(kind, ev.kv)
+        obj["metadata"]["resourceVersion"] = str(ev.revision)
+        return "DELETED", obj
+    created = ev.kv.create_revision == ev.kv.mod_revision
+    return ("ADDED" if created else "MODIFIED"), to_object(kind, ev.kv)
+
+
 def _stored(obj: Obj) -> Obj:
     out = copy.deepcopy(obj)
     out.get("metadata", {}).pop("resourceVersion", None)
@@ -232,12 +242,6 @@ class ObjectStore:
                 if ev is None:
                     yield None
                     continue
-                if ev.type == "DELETE":
-                    obj = to_object(k, ev.kv)
-                    obj["metadata"]["resourceVersion"] = str(ev.revision)
-                    yield "DELETED", obj
-                else:
-                    created = ev.kv.create_revision == ev.kv.mod_revision
-                    yield ("ADDED" if created else "MODIFIED"), to_object(k, ev.kv)
+                yield event_object(k, ev)
         finally:
             w.close()

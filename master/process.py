@@ -21,6 +21,7 @@ from raftstore import Store
 
 from .admission.namespaces import ensure_system_namespaces
 from .api import create_app, state_of
+from .asgi import ApiApp
 from .auth import FileTokenAuthenticator
 from .config import MasterConfig
 from .leader import ControllerManager
@@ -71,8 +72,9 @@ class Master:
         app = create_app(replace(cfg.api, name=cfg.name, authenticator=authenticator,
                                  event_ttl_seconds=cfg.event_ttl), self.store, objects)
         self._api_state = state_of(app)
+        self._api_state.caches.start_all()
         host, port = cfg.listen_address
-        self.server = ApiServer(app, host, port, threads=cfg.threads)
+        self.server = ApiServer(ApiApp(app, threads=cfg.threads), host, port)
         self.server.start()
         self.store.add_leadership_listener(self._on_leadership)
         self._on_leadership(self.store.is_leader())
@@ -133,6 +135,8 @@ class Master:
             self._api_state.stopping.set()
         if self.server is not None:
             self.server.stop()
+        if self._api_state is not None:
+            self._api_state.caches.stop()
         if self.store is not None:
             self.store.close()
         log.info("stopped")

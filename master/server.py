@@ -1,72 +1,98 @@
-"""The production HTTP server of a master: cheroot (a threaded WSGI server with
-HTTP/1.1 keep-alive) in front of the Flask app.
+"""The HTTP server of a master: uvicorn (httptools, uvloop) serving the ASGI
+app (master.asgi) on one listening socket.
 
-Watch and log responses are generators without a Content-Length, so cheroot
-sends them chunked and writes (and flushes) each event as it is yielded.
+uvicorn runs in a thread of its own with its own event loop, so that
+``Master.start`` / ``stop`` keep their shape, and in-process tests can run a
+master beside their own code. Watches live on that loop; request/response
+calls run in the app's bounded pool of WSGI threads. TLS, when it comes, is
+uvicorn's ``ssl_*`` settings on the same socket.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import socket
 import threading
+import time
 from typing import Any
 
-from cheroot import wsgi
-
-from .api.responses import STREAM_ENVIRON_KEY
+import uvicorn
+import uvloop
 
 log = logging.getLogger(__name__)
 
-
-def send_stream_headers_early(app: Any) -> Any:
-    """WSGI servers send headers with the first non-empty body chunk; a watch
-    with nothing to report yet would leave its client waiting for them. For
-    responses marked as streams, push the headers out at once."""
-
-    def wrapped(environ: dict, start_response: Any) -> Any:
-        writes = []
-
-        def capture(status: str, headers: list, exc_info: Any = None) -> Any:
-            write = start_response(status, headers, exc_info)
-            writes.append(write)
-            return write
-
-        body = app(environ, capture)
-        if environ.get(STREAM_ENVIRON_KEY) and writes:
-            writes[-1](b"")
-        return body
-
-    return wrapped
+_START_TIMEOUT = 10.0
 
 
 class ApiServer:
-    def __init__(self, app: Any, host: str, port: int, threads: int = 128,
-                 socket_timeout: int = 30) -> None:
-        self._server = wsgi.Server((host, port), send_stream_headers_early(app),
-                                   numthreads=threads,
-                                   server_name="coxswain", timeout=socket_timeout,
-                                   shutdown_timeout=2)
+    def __init__(self, app: Any, host: str, port: int, **uvicorn_options: Any) -> None:
+        """``app``: an ASGI app; one with ``shutdown()`` (master.asgi.ApiApp) is
+        told first when the server stops, so its streams end promptly."""
+        self.app = app
+        self._host, self._port = host, port
+        self._config = uvicorn.Config(
+            app, interface="asgi3", http="httptools", ws="none", lifespan="off",
+            log_config=None, access_log=False, server_header=False,
+            timeout_keep_alive=30, timeout_graceful_shutdown=2, backlog=4096,
+            **uvicorn_options)
+        self._server = uvicorn.Server(self._config)
+        self._sock: socket.socket | None = None
+        self._address: tuple[str, int] | None = None
         self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
 
     @property
     def address(self) -> tuple[str, int]:
-        host, port = self._server.bind_addr[:2]
-        return host, port
+        assert self._address is not None, "the server is not started"
+        return self._address
 
     def start(self) -> None:
-        """Bind (so a busy port fails here, loudly) and serve in a background thread."""
-        self._server.prepare()
+        """Bind (so a busy port fails here, loudly), then serve in a background
+        thread; returns once the server accepts connections."""
+        family = socket.AF_INET6 if ":" in self._host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self._host, self._port))
+        except OSError:
+            sock.close()
+            raise
+        self._sock = sock
+        self._address = sock.getsockname()[:2]
         self._thread = threading.Thread(target=self._serve, name="api-server", daemon=True)
         self._thread.start()
+        deadline = time.monotonic() + _START_TIMEOUT
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"the API server did not start: {self._error!r}")
+            time.sleep(0.01)
         log.info("API server listening on %s:%d", *self.address)
 
     def _serve(self) -> None:
+        loop = uvloop.new_event_loop()
+        asyncio.set_event_loop(loop)
         try:
-            self._server.serve()
-        except Exception:  # noqa: BLE001 - logged; the process notices the dead thread
+            assert self._sock is not None  # bound by start()
+            loop.run_until_complete(self._server.serve(sockets=[self._sock]))
+        except BaseException as e:  # noqa: BLE001 - logged; start() or the process notices
+            self._error = e
             log.exception("API server stopped unexpectedly")
+        finally:
+            tasks = asyncio.all_tasks(loop)  # e.g. the watch broadcaster's ticker
+            for t in tasks:
+                t.cancel()
+            loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+            loop.run_until_complete(loop.shutdown_default_executor())
+            loop.close()
 
     def stop(self) -> None:
-        self._server.stop()
+        """End the streams, stop accepting, let requests in flight finish (2 s at most)."""
+        shutdown = getattr(self.app, "shutdown", None)
+        if shutdown is not None:
+            shutdown()
+        self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout=5)
+        if self._sock is not None:
+            self._sock.close()

@@ -61,6 +61,12 @@ class Watch:
                 raise err
             return None
 
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until an event is queued or the watch is closed, without taking
+        it (a consumer that must read the store's revision before draining)."""
+        with self._cond:
+            return self._cond.wait_for(lambda: bool(self._queue) or self.closed, timeout)
+
     def __iter__(self) -> Iterator[Event]:
         while True:
             ev = self.get(timeout=None)

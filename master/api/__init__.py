@@ -8,17 +8,21 @@ version endpoints needs a valid bearer token.
 from __future__ import annotations
 
 import logging
+import threading
 
 from flask import Flask, Response, g, request
 
 from coxapi import errors, kinds
 from raftstore import Store
 
+from ..auth import User
 from ..objects import ObjectStore
+from ..watchcache import WatchCaches
 from . import discovery, health, resources, responses
 from .config import ApiConfig
 from .state import ApiState, EventLeases
 from .storehealth import LeaderTracker
+from .watch import Broadcaster
 
 log = logging.getLogger(__name__)
 
@@ -26,24 +30,32 @@ log = logging.getLogger(__name__)
 OPEN_PATHS = frozenset({"/healthz", "/livez", "/readyz", "/version"})
 
 
+def authenticated(config: ApiConfig, authorization: str | None) -> User:
+    """The caller of a request that needs a token (every path but OPEN_PATHS)."""
+    user = config.authenticator.authenticate(authorization)
+    if user is None:
+        raise errors.Unauthorized("Unauthorized")
+    return user
+
+
 def create_app(config: ApiConfig, store: Store, objects: ObjectStore | None = None) -> Flask:
     app = Flask("coxswain.master")
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     objects = objects or ObjectStore(store)
+    leader = LeaderTracker(store, config.watch_leaderless_seconds)
+    stopping = threading.Event()
+    watchers = Broadcaster(config, leader, stopping)
     app.extensions["coxswain"] = ApiState(
         config=config, store=store, objects=objects,
         event_leases=EventLeases(store, config.event_ttl_seconds),
-        leader=LeaderTracker(store, config.watch_leaderless_seconds))
+        leader=leader, stopping=stopping, watchers=watchers,
+        caches=WatchCaches(store, watchers))
     responses.register(app)
 
     @app.before_request
     def authenticate() -> None:
-        if request.path in OPEN_PATHS:
-            return
-        user = config.authenticator.authenticate(request.headers.get("Authorization"))
-        if user is None:
-            raise errors.Unauthorized("Unauthorized")
-        g.user = user
+        if request.path not in OPEN_PATHS:
+            g.user = authenticated(config, request.headers.get("Authorization"))
 
     @app.after_request
     def access_log(response: Response) -> Response:
@@ -65,4 +77,4 @@ def state_of(app: Flask) -> ApiState:
     return app.extensions["coxswain"]
 
 
-__all__ = ["ApiConfig", "create_app", "state_of"]
+__all__ = ["OPEN_PATHS", "ApiConfig", "authenticated", "create_app", "state_of"]

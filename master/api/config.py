@@ -15,10 +15,9 @@ class ApiConfig:
     name: str = field(default="master", metadata=NOT_A_SETTING)  # the master's name
     authenticator: TokenAuthenticator = field(default_factory=TokenAuthenticator,
                                               metadata=NOT_A_SETTING)
-    # Longest watch (clients re-watch). A watch holds a server thread, and a
-    # vanished client is only noticed on the next write (event or bookmark).
+    # Longest watch (clients re-watch).
     watch_max_seconds: int = 600
-    # How often an idle watch wakes to check for shutdown / send a bookmark.
+    # How often the watches are checked for shutdown, a leaderless store and bookmarks due.
     watch_poll_seconds: float = 1.0
     bookmark_interval_seconds: float = 15.0
     # Watches end (ERROR 503) once the store has had no leader this long.

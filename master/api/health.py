@@ -6,11 +6,28 @@ and has applied what it knows to be committed (within ``ready_max_lag`` entries)
 
 from __future__ import annotations
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
 
 from .responses import json_response
-from .state import state
+from .state import ApiState, state
 from .storehealth import readiness
+
+HEALTH_PATHS = frozenset({"/healthz", "/livez", "/readyz"})
+
+
+def answer(path: str, st: ApiState) -> tuple[int, str]:
+    """The status code and text of a health path (one of HEALTH_PATHS). The
+    server answers these on its event loop, so they answer while every worker
+    thread is busy."""
+    if path != "/readyz":
+        return 200, "ok"
+    if st.stopping.is_set():
+        return 503, "shutting down"
+    try:
+        reason = readiness(st.store.status(), st.config.ready_max_lag)
+    except Exception as e:  # noqa: BLE001 - readiness must answer, not fail
+        reason = f"the store cannot report its status: {type(e).__name__}"
+    return (503, f"not ready: {reason}") if reason else (200, "ok")
 
 
 def _text(body: str, code: int = 200) -> Response:
@@ -22,19 +39,10 @@ def create_blueprint() -> Blueprint:
 
     @bp.get("/healthz")
     @bp.get("/livez")
-    def live() -> Response:
-        return _text("ok")
-
     @bp.get("/readyz")
-    def ready() -> Response:
-        st = state()
-        if st.stopping.is_set():
-            return _text("shutting down", 503)
-        try:
-            reason = readiness(st.store.status(), st.config.ready_max_lag)
-        except Exception as e:  # noqa: BLE001 - readiness must answer, not fail
-            reason = f"the store cannot report its status: {type(e).__name__}"
-        return _text(f"not ready: {reason}", 503) if reason else _text("ok")
+    def health() -> Response:
+        code, text = answer(request.path, state())
+        return _text(text, code)
 
     @bp.get("/status/raft")
     def raft() -> Response:

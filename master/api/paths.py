@@ -69,3 +69,13 @@ def parse(group_version: str, rest: str) -> Target:
         raise _not_found()
     name = parts[1] if len(parts) >= 2 else None
     return Target(kind, None, name, _check_sub(kind, parts[2] if len(parts) == 3 else None))
+
+
+def split(path: str) -> tuple[str, str] | None:
+    """``(group_version, rest)`` of a URL path under a resource group-version's
+    prefix (``/api/v1/...``, ``/apis/<group>/<version>/...``), else None."""
+    for group_version, ks in kinds.group_versions().items():
+        prefix = ks[0].group_version_prefix + "/"
+        if path.startswith(prefix):
+            return group_version, path[len(prefix):]
+    return None

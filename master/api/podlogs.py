@@ -6,12 +6,11 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import requests
-from flask import Response, request
+from flask import Response
 
 from coxapi import errors
 
 from ..objects import ObjectStore
-from .responses import STREAM_ENVIRON_KEY
 
 _PASS_PARAMS = ("follow", "tailLines", "timestamps", "sinceSeconds", "previous", "limitBytes")
 
@@ -81,5 +80,4 @@ def proxy(objects: ObjectStore, namespace: str, name: str, query: Mapping[str, s
         finally:
             upstream.close()
 
-    request.environ[STREAM_ENVIRON_KEY] = True
     return Response(stream(), mimetype="text/plain", direct_passthrough=True)

@@ -20,10 +20,6 @@ from ..objects import translate_store_error
 
 log = logging.getLogger(__name__)
 
-# Set in the WSGI environ by handlers that stream (watch, logs): the server
-# then sends the headers before the first chunk (master.server).
-STREAM_ENVIRON_KEY = "coxswain.stream"
-
 _NO_KIND = kinds.Kind("Object", "objects", "", "v1", False)
 _HTTP_REASONS = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
                  405: "MethodNotAllowed", 406: "NotAcceptable", 413: "RequestEntityTooLarge",
@@ -35,11 +31,17 @@ def json_response(obj: Any, code: int = 200) -> Response:
                     mimetype="application/json")
 
 
-def status_response(err: errors.ApiError) -> Response:
-    resp = json_response(err.to_status(), err.code)
+def status_parts(err: errors.ApiError) -> tuple[int, list[tuple[str, str]], bytes]:
+    """Code, headers and body of the Status answering ``err`` (Flask or not)."""
+    headers = [("Content-Type", "application/json")]
     if err.code == 401:
-        resp.headers["WWW-Authenticate"] = 'Bearer realm="coxswain"'
-    return resp
+        headers.append(("WWW-Authenticate", 'Bearer realm="coxswain"'))
+    return err.code, headers, (json.dumps(err.to_status(), separators=(",", ":")) + "\n").encode()
+
+
+def status_response(err: errors.ApiError) -> Response:
+    code, headers, body = status_parts(err)
+    return Response(body, status=code, headers=headers)
 
 
 def register(app: Flask) -> None:

@@ -1,19 +1,22 @@
-"""What the request handlers share: the stores, the config and the shutdown flag."""
+"""What the request handlers share: the stores, the watch caches, the config and the
+shutdown flag."""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from flask import current_app
 
 from raftstore import Store
 
 from ..objects import ObjectStore
+from ..watchcache import WatchCaches
 from .config import ApiConfig
 from .storehealth import LeaderTracker
+from .watch import Broadcaster
 
 
 class EventLeases:
@@ -48,7 +51,9 @@ class ApiState:
     objects: ObjectStore
     event_leases: EventLeases
     leader: LeaderTracker
-    stopping: threading.Event = field(default_factory=threading.Event)
+    stopping: threading.Event
+    watchers: Broadcaster  # the open watch streams, on the server's event loop
+    caches: WatchCaches  # one per kind, feeding ``watchers`` and resourceVersion=0 lists
 
 
 def state() -> ApiState:

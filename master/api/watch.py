@@ -1,74 +1,336 @@
-"""Watch streams: one JSON event per line, as Kubernetes sends them.
+"""Watch streams on the event loop: one JSON event per line, as Kubernetes sends them.
 
-``events(...)`` yields encoded lines. It starts from a resourceVersion
-(exclusive) or, with none / "0", first sends ADDED for every existing object
-(from a list the caller already made, so a missing quorum is a plain 503
-rather than a broken stream). Errors after the stream began, such as a
-compacted revision (410 Gone) or a store that lost its leader (503), arrive
-as an ``ERROR`` event carrying a Status, and end the stream.
+Every watch is served from the master's watch cache (master.watchcache) and
+costs no thread. A watch without a version (or "0") first gets ADDED for every
+existing object (without a version, from a cache caught up with a
+linearizable read, so a missing quorum is a plain 503 rather than a broken
+stream); one from a version gets the events after it (exclusive) from the
+cache's ring, or replayed from the store's history when older than the ring.
+Then live events: the cache's feeder threads hand each batch to the loop
+(``Broadcaster``), which appends the line bytes, encoded once, to the bounded
+queue of each watcher whose filter matches; watchers with the same filter
+share one check. Errors after the stream began (a compacted version: 410
+Gone; a store without a leader: 503) arrive as an ``ERROR`` event carrying a
+Status and end the stream. A watcher that falls ``queue_limit`` events behind
+(its client does not read) is cut off without holding up the others; its
+client watches again from the last version it saw.
 """
 
 from __future__ import annotations
 
-import json
+import asyncio
+import logging
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from coxapi import errors, kinds, labels
+from raftstore import Store
+from raftstore import errors as store_errors
 
-from ..objects import ObjectStore
+from ..objects import event_object, translate_store_error
+from ..watchcache import Backlog, CachedEvent, Entry, KindCache, encode, event_line
 from . import fields
+from .config import ApiConfig
 from .params import ListOptions
+from .paths import Target
+from .storehealth import LeaderTracker
 
-Obj = dict[str, Any]
+log = logging.getLogger(__name__)
+
+Send = Callable[[dict], Awaitable[None]]
+Receive = Callable[[], Awaitable[dict]]
+
+QUEUE_LIMIT = 2_000  # events queued for one watcher before it is cut off
+READY_TIMEOUT = 10.0  # seconds a watch waits for its kind's cache to fill
+HEADERS = [(b"content-type", b"application/json"), (b"cache-control", b"no-cache, private")]
 
 
-def encode(event_type: str, obj: Obj) -> bytes:
-    return (json.dumps({"type": event_type, "object": obj}, separators=(",", ":")) + "\n").encode()
+def error_line(err: errors.ApiError) -> bytes:
+    return event_line("ERROR", encode(err.to_status()))
 
 
-def _bookmark(kind: kinds.Kind, rv: str) -> bytes:
-    return encode("BOOKMARK", {"kind": kind.kind, "apiVersion": kind.api_version,
-                               "metadata": {"resourceVersion": rv}})
+def _bookmark(kind: kinds.Kind, rv: int) -> bytes:
+    return event_line("BOOKMARK", encode({"kind": kind.kind, "apiVersion": kind.api_version,
+                                          "metadata": {"resourceVersion": str(rv)}}))
 
 
-def events(objects: ObjectStore, kind: kinds.Kind, namespace: str | None, opts: ListOptions,
-           initial: list[Obj] | None, start_rv: str, *, max_seconds: float, poll: float,
-           bookmark_interval: float, stopping: threading.Event,
-           leader_lost: Callable[[], bool] = lambda: False,
-           clock: Callable[[], float] = time.monotonic) -> Iterator[bytes]:
-    def selected(obj: Obj) -> bool:
-        return (labels.matches(opts.label_selector, obj["metadata"].get("labels"))
-                and fields.matches(opts.field_selector, obj))
+@dataclass(frozen=True)
+class Filter:
+    """What a watcher wants; watchers with equal filters share one check per event."""
+    prefix: str  # the namespace's key prefix, or the kind's
+    label_selector: labels.Selector = ()
+    field_selector: fields.FieldSelector = ()
 
-    timeout = opts.timeout_seconds or max_seconds  # 0 means "the default", as in Kubernetes
-    deadline = clock() + min(timeout, max_seconds)
-    for obj in initial or []:
-        yield encode("ADDED", obj)
-    last_rv = start_rv
-    last_sent = clock()
+    def matches(self, e: Entry) -> bool:
+        if not e.key.startswith(self.prefix):
+            return False
+        if self.label_selector and not labels.matches(self.label_selector,
+                                                      e.obj["metadata"].get("labels")):
+            return False
+        return not self.field_selector or fields.matches(self.field_selector, e.obj)
 
-    def stop() -> bool:
-        return stopping.is_set() or clock() >= deadline
 
-    try:
-        for item in objects.watch(kind, namespace, start_rv, stop=stop, poll=poll):
-            if item is None:
-                if leader_lost():
-                    yield encode("ERROR", errors.Unavailable(
-                        "this master's store has no leader (no quorum): it cannot see new "
-                        "changes; watch again, through another master").to_status())
-                    return
-                if opts.allow_bookmarks and clock() - last_sent >= bookmark_interval:
-                    last_sent = clock()
-                    yield _bookmark(kind, last_rv)
+class Watcher:
+    """One open watch stream: its queue of lines and how far it has got."""
+
+    __slots__ = ("kind", "filter", "bookmarks", "limit", "rv", "generation", "lines", "wake",
+                 "done", "cut_off", "sending", "last_sent", "task")
+
+    def __init__(self, kind: kinds.Kind, filt: Filter, bookmarks: bool, limit: int,
+                 now: float) -> None:
+        self.kind, self.filter, self.bookmarks, self.limit = kind, filt, bookmarks, limit
+        self.rv = 0  # the last revision this watcher has been given (or has no events up to)
+        self.generation = 0  # of the cache it was registered with
+        self.lines: list[bytes] = []
+        self.wake = asyncio.Event()
+        self.done = self.cut_off = self.sending = False
+        self.last_sent = now
+        self.task = asyncio.current_task()
+
+    def push(self, ev: CachedEvent) -> None:
+        if self.done or ev.revision <= self.rv:
+            return  # ended, or already in its backlog
+        self.rv = ev.revision
+        if len(self.lines) >= self.limit:
+            self.cut_off = True
+            self.lines.clear()
+            self.end()
+            if self.sending and self.task is not None:
+                self.task.cancel()  # stuck writing to a client that does not read
+            return
+        self.lines.append(ev.line)
+        self.wake.set()
+
+    def end(self, line: bytes | None = None) -> None:
+        if not self.done:
+            if line is not None:
+                self.lines.append(line)
+            self.done = True
+            self.wake.set()
+
+
+class Broadcaster:
+    """The loop's side of the watch caches (their ``Sink``): fans each batch out
+    to the watchers, sends bookmarks, and ends every watch when the server
+    stops or the store has lost its leader."""
+
+    def __init__(self, config: ApiConfig, leader: LeaderTracker, stopping: threading.Event,
+                 queue_limit: int = QUEUE_LIMIT) -> None:
+        self.config, self.leader, self.stopping = config, leader, stopping
+        self.queue_limit = queue_limit
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._groups: dict[str, dict[Filter, set[Watcher]]] = {}
+        self._progress: dict[str, int] = {}
+        self._watchers: set[Watcher] = set()
+        self._tick_task: asyncio.Task | None = None
+
+    # ---- called by the caches' feeder threads, with a cache's lock held ----
+
+    def events(self, cache: KindCache, batch: list[CachedEvent], revision: int) -> None:
+        self._call(self._fanout, cache.kind.plural, batch, revision)
+
+    def reset(self, cache: KindCache) -> None:
+        self._call(self._end_generation, cache.kind.plural, cache.generation)
+
+    def _call(self, fn: Callable[..., None], *args: Any) -> None:
+        loop = self._loop
+        if loop is None:
+            return  # no watcher yet
+        try:
+            loop.call_soon_threadsafe(fn, *args)
+        except RuntimeError:
+            pass  # the loop is closed: the server has stopped
+
+    # ---- on the loop ----
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._loop is None or self._loop.is_closed():
+            self._loop = loop
+            self._tick_task = loop.create_task(self._tick())
+
+    def _fanout(self, plural: str, batch: list[CachedEvent], revision: int) -> None:
+        groups = self._groups.get(plural)
+        if groups:
+            for ev in batch:
+                for filt, watchers in groups.items():
+                    if filt.matches(ev.entry):
+                        for w in watchers:
+                            w.push(ev)
+        self._progress[plural] = revision
+
+    def _end_generation(self, plural: str, generation: int) -> None:
+        for w in list(self._groups.get(plural, {}).values()):
+            for x in list(w):
+                if x.generation < generation:
+                    x.end()
+
+    def stop_soon(self) -> None:
+        """End every watch (from any thread): the server is stopping."""
+        self._call(self.end_all)
+
+    def end_all(self, line: bytes | None = None) -> None:
+        for w in list(self._watchers):
+            w.end(line)
+
+    def add(self, w: Watcher, cache: KindCache, revision: int) -> None:
+        """Called under the cache's lock (``KindCache.open``)."""
+        w.rv, w.generation = revision, cache.generation
+        self._groups.setdefault(w.kind.plural, {}).setdefault(w.filter, set()).add(w)
+        self._watchers.add(w)
+
+    def remove(self, w: Watcher) -> None:
+        self._watchers.discard(w)
+        group = self._groups.get(w.kind.plural, {})
+        members = group.get(w.filter)
+        if members is not None:
+            members.discard(w)
+            if not members:
+                del group[w.filter]
+
+    def __len__(self) -> int:
+        return len(self._watchers)
+
+    async def _tick(self) -> None:
+        loop = asyncio.get_running_loop()
+        cfg = self.config
+        while True:
+            await asyncio.sleep(cfg.watch_poll_seconds)
+            if not self._watchers:
                 continue
-            event_type, obj = item
-            last_rv = obj["metadata"]["resourceVersion"]
-            if selected(obj):
-                last_sent = clock()
-                yield encode(event_type, obj)
+            if self.stopping.is_set():
+                self.end_all()
+                continue
+            if await loop.run_in_executor(None, self.leader.lost):
+                self.end_all(error_line(errors.Unavailable(
+                    "this master's store has no leader (no quorum): it cannot see new "
+                    "changes; watch again, through another master")))
+                continue
+            now = loop.time()
+            for w in self._watchers:
+                if w.bookmarks and not w.done and now - w.last_sent >= cfg.bookmark_interval_seconds:
+                    w.last_sent = now
+                    w.lines.append(_bookmark(w.kind, max(w.rv, self._progress.get(
+                        w.kind.plural, 0))))
+                    w.wake.set()
+
+
+# ---- one watch request -------------------------------------------------------
+
+
+def replay(store: Store, kind: kinds.Kind, namespace: str | None, after: int
+           ) -> tuple[list[Entry], list[str], int]:
+    """The events after ``after`` from the store's own history, for a watch
+    older than the cache's ring: ``(entries, types, upto)``; every event up to
+    ``upto`` is there. Raises ``Gone`` when that history is compacted."""
+    upto = store.revision()  # read first: every event up to it is then in the replay
+    try:
+        w = store.watch(kind.storage_prefix(namespace), start_revision=after + 1)
+    except store_errors.StoreError as e:
+        raise translate_store_error(e, kind, "") from e
+    entries, types = [], []
+    try:
+        while (ev := w.get(timeout=0)) is not None and ev.revision <= upto:
+            event_type, obj = event_object(kind, ev)
+            entries.append(Entry(ev.kv.key, obj, encode(obj)))
+            types.append(event_type)
+    finally:
+        w.close()
+    return entries, types, upto
+
+
+async def _until_disconnected(receive: Receive, w: Watcher) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    w.end()
+
+
+async def serve(state: Any, hub: Broadcaster, target: Target, opts: ListOptions,
+                send: Send, receive: Receive) -> None:
+    """Serve one watch. An ``ApiError`` raised before the response started is
+    the caller's to answer as a Status."""
+    loop = asyncio.get_running_loop()
+    hub.bind(loop)
+    kind, cfg = target.kind, state.config
+    cache: KindCache = state.caches.get(kind)
+    w = Watcher(kind, Filter(kind.storage_prefix(target.namespace), opts.label_selector,
+                             opts.field_selector), opts.allow_bookmarks, hub.queue_limit,
+                loop.time())
+
+    def register(revision: int) -> None:
+        hub.add(w, cache, revision)
+
+    after = None if opts.resource_version in (None, "0") else int(opts.resource_version)
+    if opts.resource_version is None:
+        # Consistent: everything committed before the request is in the backlog.
+        _, rv, _ = await loop.run_in_executor(
+            None, lambda: state.objects.list(kind, target.namespace, limit=1))
+        if not await loop.run_in_executor(None, cache.sync, int(rv), READY_TIMEOUT):
+            raise errors.Unavailable(f"the watch cache of {kind.plural} is not ready yet")
+    elif not cache.ready.is_set() and not await loop.run_in_executor(
+            None, cache.ready.wait, READY_TIMEOUT):
+        raise errors.Unavailable(f"the watch cache of {kind.plural} is not ready yet")
+
+    timeout = opts.timeout_seconds or cfg.watch_max_seconds  # 0: the default, as in Kubernetes
+    deadline = loop.call_at(loop.time() + min(timeout, cfg.watch_max_seconds), w.end)
+    await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+    disconnect = loop.create_task(_until_disconnected(receive, w))
+    try:
+        first = await _backlog(state, cache, kind, target, after, w, register)
+        if first:
+            w.sending = True
+            await send({"type": "http.response.body", "body": first, "more_body": True})
+            w.sending = False
+        if hub.stopping.is_set():
+            w.end()
+        while True:
+            if w.lines:
+                chunk = b"".join(w.lines)
+                w.lines.clear()
+                w.sending = True
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                w.sending = False
+                w.last_sent = loop.time()
+                continue
+            if w.done:
+                break
+            w.wake.clear()
+            await w.wake.wait()
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+    except asyncio.CancelledError:
+        if not w.cut_off:
+            raise
+        # Returning without finishing the response makes the server close the connection.
+        log.info("a watch of %s fell %d events behind its client: cut off", kind.plural,
+                 hub.queue_limit)
+    finally:
+        hub.remove(w)
+        deadline.cancel()
+        disconnect.cancel()
+
+
+async def _backlog(state: Any, cache: KindCache, kind: kinds.Kind, target: Target,
+                   after: int | None, w: Watcher, register: Callable[[int], None]) -> bytes:
+    """Register the watcher and return the lines it gets before live events."""
+    filt = w.filter
+    backlog: Backlog | None = cache.open(target.namespace, after, register)
+    if backlog is not None:
+        if backlog.objects is not None:
+            return b"".join(event_line("ADDED", e.raw) for e in backlog.objects
+                            if filt.matches(e))
+        return b"".join(ev.line for ev in backlog.events if filt.matches(ev.entry))
+    assert after is not None  # open() answers every watch that starts from the current state
+    try:
+        entries, types, upto = await asyncio.get_running_loop().run_in_executor(
+            None, replay, state.store, kind, target.namespace, after)
     except errors.ApiError as e:
-        yield encode("ERROR", e.to_status())
+        w.end(error_line(e))
+        return b""
+    backlog = cache.open(target.namespace, upto, register)
+    if backlog is None:
+        w.end(error_line(errors.Gone(f"too old resource version: {after}")))
+        return b""
+    lines = [event_line(t, e.raw) for t, e in zip(types, entries, strict=True) if filt.matches(e)]
+    lines.extend(ev.line for ev in backlog.events if filt.matches(ev.entry))
+    return b"".join(lines)

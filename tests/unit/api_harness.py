@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import requests
+
 from master.admission.namespaces import ensure_system_namespaces
 from master.api import ApiConfig, create_app, state_of
+from master.asgi import ApiApp
 from master.auth import TokenAuthenticator, TokenEntry, User
+from master.server import ApiServer
 from raftstore import MemoryStore, Store
 
 ADMIN_TOKEN = "admin-token-for-tests"
@@ -28,6 +32,7 @@ class Api:
         self.state = state_of(self.app)
         self.objects = self.state.objects
         self.client = self.app.test_client()
+        self.server: ApiServer | None = None
         ensure_system_namespaces(self.objects)
 
     def request(self, method: str, path: str, body: Any = None, *, token: str | None = ADMIN_TOKEN,
@@ -55,22 +60,33 @@ class Api:
     def delete(self, path: str, body: Any = None, **kw: Any) -> Any:
         return self.request("DELETE", path, body, **kw)
 
-    def watch(self, path: str, query: dict, max_events: int = 100) -> list[dict]:
+    @property
+    def url(self) -> str:
+        """The app behind the master's real server (master.asgi on uvicorn) on a
+        loopback port, started on first use: watches are served there only."""
+        if self.server is None:
+            self.server = ApiServer(ApiApp(self.app, threads=8), "127.0.0.1", 0)
+            self.server.start()
+        host, port = self.server.address
+        return f"http://{host}:{port}"
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+        self.state.caches.stop()
+
+    def watch(self, path: str, query: dict, max_events: int = 100,
+              token: str = ADMIN_TOKEN) -> list[dict]:
         """Read a watch stream until it ends (timeoutSeconds) or ``max_events`` arrive."""
-        resp = self.client.get(path, query_string={"watch": "true", **query},
-                               headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
-                               buffered=False)
-        assert resp.status_code == 200, resp.get_data()
-        events = []
-        try:
-            for chunk in resp.response:
-                for line in chunk.decode().splitlines():
-                    if line.strip():
-                        events.append(json.loads(line))
+        with requests.get(self.url + path, params={"watch": "true", **query}, stream=True,
+                          headers={"Authorization": f"Bearer {token}"}, timeout=30) as resp:
+            assert resp.status_code == 200, resp.text
+            events = []
+            for line in resp.iter_lines():
+                if line.strip():
+                    events.append(json.loads(line))
                 if len(events) >= max_events:
                     break
-        finally:
-            resp.close()
         return events
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -12,8 +14,20 @@ from .api_harness import Api
 
 
 @pytest.fixture
-def api() -> Api:
-    return Api()
+def make_api() -> Iterator[Callable[..., Api]]:
+    made: list[Api] = []
+
+    def make(**config: Any) -> Api:
+        made.append(Api(**config))
+        return made[-1]
+    yield make
+    for a in made:
+        a.close()
+
+
+@pytest.fixture
+def api(make_api: Callable[..., Api]) -> Api:
+    return make_api()
 
 CM = "/api/v1/namespaces/default/configmaps"
 
@@ -101,8 +115,8 @@ def test_watch_ends_after_timeout_seconds(api):
     assert 0.9 <= time.monotonic() - t0 < 4
 
 
-def test_idle_watch_sends_bookmarks_when_asked():
-    api = Api(bookmark_interval_seconds=0.2)
+def test_idle_watch_sends_bookmarks_when_asked(make_api):
+    api = make_api(bookmark_interval_seconds=0.2)
     rv = api.get(CM).json["metadata"]["resourceVersion"]
     events = api.watch(CM, {"resourceVersion": rv, "allowWatchBookmarks": "true",
                             "timeoutSeconds": "5"}, max_events=1)
@@ -123,8 +137,8 @@ def test_watch_stops_when_the_server_stops(api):
     assert done.wait(5), "watch did not end on shutdown"
 
 
-def test_watches_end_with_503_when_the_store_stays_leaderless():
-    api = Api(watch_leaderless_seconds=0.3)
+def test_watches_end_with_503_when_the_store_stays_leaderless(make_api):
+    api = make_api(watch_leaderless_seconds=0.3)
     rv = api.get(CM).json["metadata"]["resourceVersion"]
     api.store.status = lambda: {"role": "candidate", "leader": None}
     t0 = time.monotonic()

@@ -1,0 +1,115 @@
+"""The ASGI application of a master: the one entry behind its listening socket.
+
+Streams are async handlers on the event loop and cost no thread: watches
+(``GET`` on a resource collection with ``watch=true|1``, from the watch cache)
+and the health paths (so they answer while every worker thread is busy).
+Everything else goes to the Flask app through ``a2wsgi`` on a bounded pool
+of worker threads. Both sides share the authentication, the path and query
+parsing and the Status errors (master.api).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any, cast
+from urllib.parse import parse_qsl
+
+from a2wsgi import WSGIMiddleware
+from flask import Flask
+
+from coxapi import errors
+
+from .api import authenticated, health, params, paths, state_of, watch
+from .api.responses import status_parts
+from .api.state import ApiState
+
+log = logging.getLogger(__name__)
+
+Scope = dict[str, Any]
+
+
+def _query(scope: Scope) -> dict[str, str]:
+    """The first value of each parameter, as Flask's ``request.args.get`` sees it."""
+    out: dict[str, str] = {}
+    for k, v in parse_qsl(scope.get("query_string", b"").decode("latin-1"),
+                          keep_blank_values=True):
+        out.setdefault(k, v)
+    return out
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for k, v in scope.get("headers", ()):
+        if k == name:
+            return v.decode("latin-1")
+    return None
+
+
+def watch_target(method: str, path: str, query: Mapping[str, str]) -> paths.Target | None:
+    """The collection a request watches, or None when it is not a watch (the
+    Flask app answers those, including malformed ones, with its errors)."""
+    if method != "GET" or query.get("watch", "").lower() not in ("true", "1"):
+        return None
+    split = paths.split(path)
+    if split is None:
+        return None
+    try:
+        target = paths.parse(*split)
+    except errors.ApiError:
+        return None
+    return target if target.name is None and target.subresource is None else None
+
+
+async def _respond(send: Any, code: int, headers: list[tuple[str, str]], body: bytes) -> None:
+    await send({"type": "http.response.start", "status": code,
+                "headers": [(k.lower().encode(), v.encode()) for k, v in headers]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class ApiApp:
+    """The ASGI callable. ``shutdown`` (from any thread) ends every watch."""
+
+    def __init__(self, flask_app: Flask, threads: int) -> None:
+        self.state: ApiState = state_of(flask_app)
+        # a2wsgi's stubs type environ and scope more narrowly than Flask and
+        # this module do; both sides follow the WSGI and ASGI specs.
+        self.wsgi: Any = WSGIMiddleware(cast(Any, flask_app), workers=threads)
+
+    def shutdown(self) -> None:
+        self.state.stopping.set()
+        self.state.watchers.stop_soon()
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.wsgi(scope, receive, send)
+        path, method = scope["path"], scope["method"]
+        if method == "GET" and path in health.HEALTH_PATHS:
+            code, text = health.answer(path, self.state)
+            return await _respond(send, code, [("Content-Type", "text/plain; charset=utf-8")],
+                                  (text + "\n").encode())
+        query = _query(scope) if scope.get("query_string") else {}
+        target = watch_target(method, path, query)
+        if target is None:
+            return await self.wsgi(scope, receive, send)
+        started = False
+
+        async def tracked(message: dict) -> None:
+            nonlocal started
+            started = True
+            await send(message)
+
+        try:
+            user = authenticated(self.state.config, _header(scope, b"authorization"))
+            opts = params.list_options(query, target.kind.kind,
+                                       target.kind.storage_prefix(target.namespace))
+            log.debug("WATCH %s (%s)", path, user.name)
+            await watch.serve(self.state, self.state.watchers, target, opts, tracked, receive)
+        except errors.ApiError as e:
+            if started:
+                raise
+            await _respond(send, *status_parts(e))
+        except Exception:  # noqa: BLE001 - no traceback reaches a client
+            log.exception("internal error serving a watch of %s", path)
+            if not started:  # else returning unfinished makes the server close the stream
+                await _respond(send, *status_parts(errors.InternalError(
+                    "an internal error occurred; see the master's log")))

@@ -1,0 +1,268 @@
+"""Watches and lists against three real masters on loopback (tests.masters).
+
+Prints, each with the target of issue 8:
+- write throughput (16 writers creating ConfigMaps on the leader) with 0 and
+  with 100 watchers of ConfigMaps on the leader, and the ratio (target >= 0.8);
+- per-event delivery latency with 1,000 watchers: from the start of the create
+  request to the event's arrival at each watcher, p50/p99 (target p99 <= 100 ms);
+- a master holding 10,000 watch streams: its RSS (target < 1 GB), /healthz p99
+  meanwhile (target < 50 ms) and the write rate beside it;
+- a list of 20,000 ConfigMaps from the watch cache (resourceVersion=0, target
+  <= 0.3 s) and from the store, and pages of 500 (target <= 10 ms).
+
+Watch clients are asyncio raw-socket readers in separate processes, so the
+bench's own parsing does not slow the master down or skew latencies.
+
+    python -m tests.bench.watch_bench [--objects 20000] [--streams 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import multiprocessing as mp
+import resource
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import requests
+
+from tests.masters import MasterCluster
+
+CM = "/api/v1/namespaces/default/configmaps"
+
+
+def _raise_fd_limit(n: int) -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = min(max(soft, n), hard)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+
+
+# ---- watch clients (child processes) ----------------------------------------
+
+
+async def _stream(host: str, port: int, token: str, path: str, rv: str, opened: list[int],
+                  arrivals: dict[str, list[float]] | None, stop: asyncio.Event) -> None:
+    reader, writer = await asyncio.open_connection(host, port, limit=1 << 22)
+    writer.write(f"GET {path}?watch=true&resourceVersion={rv}&timeoutSeconds=3600 HTTP/1.1\r\n"
+                 f"Host: {host}\r\nAuthorization: Bearer {token}\r\n\r\n".encode())
+    await writer.drain()
+    await reader.readuntil(b"\r\n\r\n")
+    opened[0] += 1
+    try:
+        while not stop.is_set():
+            line = await reader.readline()
+            if not line:
+                return
+            if arrivals is not None:
+                i = line.find(b'"name":"')
+                if i >= 0:
+                    name = line[i + 8:line.index(b'"', i + 8)].decode()
+                    arrivals.setdefault(name, []).append(time.time())
+    finally:
+        writer.close()
+
+
+def watch_clients(host: str, port: int, token: str, path: str, rv: str, n: int, record: bool,
+                  ready: mp.Queue, results: mp.Queue, stop_evt: mp.Event) -> None:
+    _raise_fd_limit(n + 100)
+
+    async def main() -> None:
+        opened = [0]
+        arrivals: dict[str, list[float]] | None = {} if record else None
+        stop = asyncio.Event()
+        tasks = []
+        for i in range(n):
+            tasks.append(asyncio.create_task(_stream(host, port, token, path, rv, opened, arrivals,
+                                                     stop)))
+            if i % 200 == 199:
+                await asyncio.sleep(0.05)  # let the server accept in waves
+        while opened[0] < n:
+            await asyncio.sleep(0.05)
+        ready.put(n)
+        while not stop_evt.is_set():
+            await asyncio.sleep(0.1)
+        stop.set()
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        results.put(arrivals or {})
+
+    asyncio.run(main())
+
+
+@contextlib.contextmanager
+def watchers(url: str, token: str, rv: str, n: int, record: bool = False,
+             procs: int = 4, path: str = CM) -> Iterator[list[dict[str, list[float]]]]:
+    """``n`` open watch streams from ``procs`` processes; yields the list that
+    receives each process's arrival times once the block ends."""
+    host, port = url.removeprefix("http://").split(":")
+    ctx = mp.get_context("fork")
+    ready, results, stop = ctx.Queue(), ctx.Queue(), ctx.Event()
+    per = [n // procs + (1 if i < n % procs else 0) for i in range(procs)]
+    ps = [ctx.Process(target=watch_clients, args=(host, int(port), token, path, rv, k, record,
+                                                  ready, results, stop), daemon=True)
+          for k in per if k]
+    for p in ps:
+        p.start()
+    for _ in ps:
+        ready.get(timeout=300)
+    out: list[dict[str, list[float]]] = []
+    try:
+        yield out
+    finally:
+        stop.set()
+        for _ in ps:
+            out.append(results.get(timeout=60))
+        for p in ps:
+            p.join(10)
+
+
+# ---- writers ----------------------------------------------------------------
+
+
+def write_rate(url: str, token: str, seconds: float, writers: int = 16,
+               prefix: str = "w") -> float:
+    stop = time.monotonic() + seconds
+    counts = [0] * writers
+
+    def run(i: int) -> None:
+        s = requests.Session()
+        s.headers["Authorization"] = f"Bearer {token}"
+        n = 0
+        while time.monotonic() < stop:
+            r = s.post(url + CM, json={"metadata": {"name": f"{prefix}-{i}-{n}"},
+                                       "data": {"k": "v"}}, timeout=30)
+            r.raise_for_status()
+            n += 1
+        counts[i] = n
+
+    ts = [threading.Thread(target=run, args=(i,)) for i in range(writers)]
+    t0 = time.monotonic()
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return sum(counts) / (time.monotonic() - t0)
+
+
+def fill(url: str, token: str, total: int, writers: int = 16) -> None:
+    def run(i: int) -> None:
+        s = requests.Session()
+        s.headers["Authorization"] = f"Bearer {token}"
+        for n in range(i, total, writers):
+            s.post(url + CM, json={"metadata": {"name": f"fill-{n:06d}"},
+                                   "data": {"k": "x" * 300}}, timeout=30).raise_for_status()
+
+    ts = [threading.Thread(target=run, args=(i,)) for i in range(writers)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+
+
+def pct(xs: list[float], p: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(p / 100 * len(xs)))]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--objects", type=int, default=20_000)
+    ap.add_argument("--streams", type=int, default=10_000)
+    ap.add_argument("--seconds", type=float, default=8.0)
+    args = ap.parse_args()
+    _raise_fd_limit(args.streams + 2_000)  # the masters inherit it
+    print("command: python -m tests.bench.watch_bench " + " ".join(sys.argv[1:]))
+    with tempfile.TemporaryDirectory() as tmp:
+        mc = MasterCluster.create(Path(tmp))
+        try:
+            leader = mc.leader()
+            assert leader is not None
+            url, token = leader.url, mc.token
+            h = {"Authorization": f"Bearer {token}"}
+            rv = lambda: requests.get(url + CM, headers=h, params={"limit": "1"},  # noqa: E731
+                                      timeout=10).json()["metadata"]["resourceVersion"]
+            write_rate(url, token, 2, prefix="warm")
+
+            base = write_rate(url, token, args.seconds, prefix="a")
+            with watchers(url, token, rv(), 100):
+                loaded = write_rate(url, token, args.seconds, prefix="b")
+            print(f"writes/s, 16 writers: {base:.0f} without watchers, {loaded:.0f} with 100 "
+                  f"watchers: ratio {loaded / base:.2f} (target >= 0.80)")
+
+            sent: dict[str, float] = {}
+            with watchers(url, token, rv(), 1000, record=True) as got:
+                s = requests.Session()
+                s.headers.update(h)
+                for i in range(100):
+                    name = f"lat-{i}"
+                    sent[name] = time.time()
+                    s.post(url + CM, json={"metadata": {"name": name}}, timeout=10)
+                    time.sleep(0.02)
+                time.sleep(1.0)
+            lat = [(t - sent[name]) * 1000 for arrivals in got
+                   for name, ts in arrivals.items() if name in sent for t in ts]
+            print(f"delivery latency, 1,000 watchers x 100 events ({len(lat)} deliveries, "
+                  f"{len(sent) * 1000} expected): p50 {pct(lat, 50):.1f} ms, "
+                  f"p99 {pct(lat, 99):.1f} ms (target p99 <= 100 ms)")
+
+            proc = psutil.Process(leader.proc.pid)
+            rss0 = proc.memory_info().rss
+            # Streams that are open but quiet (ConfigMaps of another namespace), as most
+            # of a big cluster's are: what holding them costs, beside the writes.
+            with watchers(url, token, rv(), args.streams, procs=8,
+                          path="/api/v1/namespaces/quiet/configmaps"):
+                rss = proc.memory_info().rss
+                lat = []
+                for _ in range(300):
+                    t0 = time.perf_counter()
+                    requests.get(url + "/healthz", timeout=5).raise_for_status()
+                    lat.append((time.perf_counter() - t0) * 1000)
+                    time.sleep(0.005)
+                with_streams = write_rate(url, token, args.seconds, prefix="c")
+            print(f"{args.streams:,} quiet watch streams on one master: RSS {rss / 2**20:.0f} MiB "
+                  f"(idle {rss0 / 2**20:.0f} MiB; target < 1024), /healthz p50 "
+                  f"{pct(lat, 50):.1f} ms p99 {pct(lat, 99):.1f} ms (target < 50), writes/s "
+                  f"{with_streams:.0f} ({with_streams / base:.2f} of none; target >= 0.80)")
+
+            have = int(requests.get(url + CM, headers=h, params={"resourceVersion": "0"},
+                                    timeout=60).json().get("items").__len__())
+            fill(url, token, max(0, args.objects - have))
+            for label, params in (("cache (resourceVersion=0)", {"resourceVersion": "0"}),
+                                  ("store (consistent)", {})):
+                times, n = [], 0
+                for _ in range(5):
+                    t0 = time.perf_counter()
+                    r = requests.get(url + CM, headers=h, params=params, timeout=60)
+                    times.append(time.perf_counter() - t0)
+                    n = len(r.json()["items"])
+                print(f"list of {n:,} ConfigMaps ({len(r.content) / 2**20:.1f} MiB) from the "
+                      f"{label}: median {statistics.median(times):.3f} s (target <= 0.3 s)")
+            for label, first in (("cache", {"resourceVersion": "0"}), ("store", {})):
+                pages, token_c = [], None
+                while True:
+                    q = {"limit": "500", **({"continue": token_c} if token_c else first)}
+                    t0 = time.perf_counter()
+                    body = requests.get(url + CM, headers=h, params=q, timeout=30).json()
+                    pages.append((time.perf_counter() - t0) * 1000)
+                    token_c = body["metadata"].get("continue")
+                    if not token_c or len(pages) >= 20:
+                        break
+                print(f"pages of 500 (first from the {label}, then continued): median "
+                      f"{statistics.median(pages):.1f} ms, max {max(pages):.1f} ms "
+                      f"over {len(pages)} pages (target <= 10 ms)")
+        finally:
+            mc.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
