@@ -33,8 +33,10 @@ def cluster(tmp_path: Path) -> Iterator[tuple[MasterCluster, Client]]:
 
 
 def _running(client: Client) -> list[dict]:
+    """Pods Running with every container ready, as the hollow agents report them."""
     pods = client.list("Pod", "default", label_selector="app=web")["items"]
-    return [p for p in pods if (p.get("status") or {}).get("phase") == "Running"]
+    return [p for p in pods if (p.get("status") or {}).get("phase") == "Running"
+            and all(c.get("ready") for c in p["status"].get("containerStatuses") or [{}])]
 
 
 def test_hollow_nodes_register_and_run_pods(cluster: tuple[MasterCluster, Client]) -> None:
@@ -50,10 +52,9 @@ def test_hollow_nodes_register_and_run_pods(cluster: tuple[MasterCluster, Client
                               "spec": {"containers": [{"name": "app", "image": "web:1"}]}}},
     })
     running = wait_until(lambda: len(_running(client)) == 6 and _running(client), 60, 0.2,
-                         "6 pods Running on hollow nodes")
+                         "6 pods Running and ready on hollow nodes")
     assert {p["spec"]["nodeName"] for p in running} <= set(NODES)
-    assert all(p["status"]["podIP"] and p["status"]["containerStatuses"][0]["ready"]
-               for p in running)
+    assert all(p["status"]["podIP"] for p in running)
     # Heartbeats: each node's Lease renewed, its usage reported on the Node.
     leases = {lease["metadata"]["name"]: lease for lease in
               client.list("Lease", "kube-node-lease")["items"]}
