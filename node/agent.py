@@ -85,6 +85,7 @@ class Agent:
                                                         master_checker(config.masters))
         self._records: dict[str, PodRecord] = {}  # uid -> record; the sync loop's alone
         self._own_versions = RecentVersions()  # resourceVersions of our own status writes
+        self._listed_at: float | None = None  # monotonic time of the last successful list
         self._pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="pod")
         self.syncs = 0
 
@@ -204,8 +205,17 @@ class Agent:
             self.pods.relist()
         except (errors.ApiError, errors.ClusterUnreachable) as e:
             log.debug("listing pods failed (keeping the last known set): %s", e)
+            self._listed_at = None
             return False
+        self._listed_at = time.monotonic()
         return True
+
+    def _list_due(self) -> bool:
+        """The watch keeps the informer current, so a pass lists the API only when
+        the last list failed or is ``pod_relist_period`` old (a LIST per node per
+        second is what loaded the masters of a 100-node cluster most)."""
+        return self._listed_at is None or \
+            time.monotonic() - self._listed_at >= self.config.pod_relist_period
 
     def _bound_pods(self) -> dict[str, Obj]:
         return {p["metadata"]["uid"]: p for p in self.pods.list()
@@ -232,7 +242,8 @@ class Agent:
         """One pass: every pod bound here, and every container no pod owns."""
         self.syncs += 1
         started = time.monotonic()
-        api_ok = self._list_pods()
+        listed = self._list_due()
+        api_ok = self._list_pods() if listed else True
         pods = self._bound_pods()
         try:
             containers = self._my_containers()
@@ -242,6 +253,10 @@ class Agent:
         by_uid: dict[str, list[ContainerInfo]] = {}
         for c in containers:
             by_uid.setdefault(c.pod_uid, []).append(c)
+        if not listed and by_uid.keys() - pods.keys():
+            # Containers of no known pod are removed only on a list's word.
+            api_ok = self._list_pods()
+            pods = self._bound_pods()
         # Probers first, so a status written in this pass already has their verdicts.
         self.probes.sync(self._probe_targets(pods, by_uid))
         for uid, pod in pods.items():

@@ -26,6 +26,7 @@ class AgentConfig:
     pod_network: str = "cox-pods"
     cluster_cidr: str = CLUSTER_CIDR
     sync_period: float = 1.0
+    pod_relist_period: float = 10.0  # seconds between the sync loop's own lists of its pods
     heartbeat_period: float = 5.0
     stats_period: float = 5.0
     route_period: float = 3.0

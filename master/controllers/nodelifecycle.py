@@ -29,6 +29,7 @@ from coxapi import timefmt
 from coxapi.meta import get_condition, is_terminating, key_of
 
 from ..scheduler.filters import toleration_matches
+from . import parallel
 from . import pods as podutil
 from .base import Context, Controller
 
@@ -191,8 +192,9 @@ class NodeLifecycleController(Controller):
                            f"removed the {UNREACHABLE} taints")
 
     def _evict(self, node: Obj, since_taint: float) -> float | None:
-        """Delete the pods whose time is up; return when the next one's is."""
+        """Delete the pods whose time is up (in parallel); return when the next one's is."""
         nxt: float | None = None
+        due: list[Obj] = []
         for pod in self.pods.by_index("nodeName", key_of(node)):
             if is_terminating(pod) and int(pod["metadata"].get(
                     "deletionGracePeriodSeconds") or 0) == 0:
@@ -204,8 +206,14 @@ class NodeLifecycleController(Controller):
             if left > 0:
                 nxt = left if nxt is None else min(nxt, left)
                 continue
-            podutil.delete_pod(self.objects, copy.deepcopy(pod), self.config.clock(), grace=0)
-            self.events.normal(pod, "TaintManagerEviction",
-                               f"Marking for deletion Pod {key_of(pod)}: node {key_of(node)} "
-                               "is unreachable")
+            due.append(pod)
+        for failed in parallel.each(lambda pod: self._evict_pod(node, pod), due):
+            if failed is not None:
+                raise failed
         return (nxt + 0.01) if nxt is not None else self.period or None
+
+    def _evict_pod(self, node: Obj, pod: Obj) -> None:
+        podutil.delete_pod(self.objects, copy.deepcopy(pod), self.config.clock(), grace=0)
+        self.events.normal(pod, "TaintManagerEviction",
+                           f"Marking for deletion Pod {key_of(pod)}: node {key_of(node)} "
+                           "is unreachable")

@@ -22,6 +22,7 @@ from coxapi.defaults import apply_defaults
 from coxapi.meta import controller_ref, is_terminating, key_of
 
 from ..admission import names
+from . import parallel
 from . import pods as podutil
 from .base import Context, Controller, RetryLater
 from .expectations import Expectations
@@ -58,6 +59,12 @@ def deletion_rank(pod: Obj) -> tuple:
     created = timefmt.parse_epoch(pod["metadata"].get("creationTimestamp")) or 0.0
     return (bool(spec.get("nodeName")), phase_rank, ready,
             -ready_at if ready else 0.0, -created, pod["metadata"].get("name", ""))
+
+
+def raise_first(outcomes: list[BaseException | None]) -> None:
+    for e in outcomes:
+        if e is not None:
+            raise e
 
 
 def rs_selector(rs: Obj) -> labels.Selector:
@@ -158,51 +165,60 @@ class ReplicaSetController(Controller):
         return claim(self.objects, "Pod", rs, selector, candidates, released)
 
     def manage(self, rs: Obj, key: str, active: list[Obj]) -> str | None:
-        """Create or delete pods toward spec.replicas; returns why creating
-        failed, if it did."""
+        """Create or delete pods toward spec.replicas, each batch in parallel;
+        returns why creating failed, if it did."""
         want = max(0, int((rs.get("spec") or {}).get("replicas", 1) or 0))
         diff = len(active) - want
         if diff < 0:
-            n = min(-diff, BURST)
-            self.expectations.expect_creations(key, n)
-            created, error = self._slow_start(rs, n)
-            for _ in range(n - created):  # never issued: nothing to wait for
-                self.expectations.creation_observed(key)
-            return error
-        elif diff > 0:
+            return self._slow_start(rs, key, min(-diff, BURST))
+        if diff > 0:
             victims = sorted(active, key=deletion_rank)[:min(diff, BURST)]
             self.expectations.expect_deletions(key, [key_of(p) for p in victims])
-            for i, pod in enumerate(victims):
-                try:
-                    podutil.delete_pod(self.objects, pod, self.config.clock())
-                except Exception:
-                    for left in victims[i:]:  # never issued: nothing to wait for
-                        self.expectations.deletion_observed(key, key_of(left))
-                    raise
-                self.events.normal(rs, "SuccessfulDelete",
-                                   f"Deleted pod: {pod['metadata']['name']}")
+            outcomes = parallel.each(lambda pod: self._delete_pod(rs, pod), victims)
+            for pod, failed in zip(victims, outcomes, strict=True):
+                if failed is not None:  # never happened: nothing to wait for
+                    self.expectations.deletion_observed(key, key_of(pod))
+            raise_first(outcomes)
         return None
 
-    def _slow_start(self, rs: Obj, n: int) -> tuple[int, str | None]:
-        """Create ``n`` pods in batches of 1, 2, 4, ... (Kubernetes' slow
-        start): a failing create (quota, invalid template, no quorum) stops
-        after a few attempts instead of n. Returns how many were created and
-        the error that stopped it, if any."""
-        created, batch = 0, 1
-        while created < n:
-            for _ in range(min(batch, n - created)):
-                try:
-                    pod = self._create_pod(rs)
-                except errors.ApiError as e:
-                    self.events.warning(rs, "FailedCreate", f"Error creating: {e}")
-                    return created, str(e)
-                created += 1
-                self.events.normal(rs, "SuccessfulCreate",
-                                   f"Created pod: {pod['metadata']['name']}")
-            batch *= 2
-        return created, None
+    def _slow_start(self, rs: Obj, key: str, n: int) -> str | None:
+        """Create ``n`` pods in batches of 1, 2, 4, ... (Kubernetes' slow start),
+        each batch's creations in parallel: a failing create (quota, invalid
+        template, no quorum) stops after a few attempts instead of n. Returns
+        the API error that stopped it, if any; expectations are lowered for
+        every creation that did not happen."""
+        self.expectations.expect_creations(key, n)
+        issued, batch = 0, 1
+        try:
+            while issued < n:
+                size = min(batch, n - issued)
+                outcomes = parallel.each(lambda _: self._create_pod(rs), range(size))
+                issued += size
+                failures = [e for e in outcomes if e is not None]
+                for _ in failures:  # never created: nothing to wait for
+                    self.expectations.creation_observed(key)
+                raise_first([e for e in failures if not isinstance(e, errors.ApiError)])
+                if failures:
+                    return str(failures[0])
+                batch *= 2
+            return None
+        finally:
+            for _ in range(n - issued):  # never issued
+                self.expectations.creation_observed(key)
 
-    def _create_pod(self, rs: Obj) -> Obj:
+    def _delete_pod(self, rs: Obj, pod: Obj) -> None:
+        podutil.delete_pod(self.objects, pod, self.config.clock())
+        self.events.normal(rs, "SuccessfulDelete", f"Deleted pod: {pod['metadata']['name']}")
+
+    def _create_pod(self, rs: Obj) -> None:
+        try:
+            pod = self._create_named(rs)
+        except errors.ApiError as e:
+            self.events.warning(rs, "FailedCreate", f"Error creating: {e}")
+            raise
+        self.events.normal(rs, "SuccessfulCreate", f"Created pod: {pod['metadata']['name']}")
+
+    def _create_named(self, rs: Obj) -> Obj:
         for _ in range(5):
             try:
                 return self.objects.create(pod_from_template(rs))

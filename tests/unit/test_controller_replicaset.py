@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 from coxapi.timefmt import rfc3339
 from master.controllers.replicaset import ReplicaSetController, deletion_rank
 from master.controllers.testing import make_context, pod
@@ -165,3 +168,28 @@ def test_available_replicas_wait_for_min_ready_seconds():
 def test_deleted_replicaset_is_not_an_error():
     ctx, _, rsc = setup()
     assert rsc.reconcile("default/missing") is None
+
+
+def test_each_slow_start_batch_is_created_in_parallel():
+    ctx, _, _ = setup()
+    create, lock = ctx.objects.create, threading.Lock()
+    flight = {"now": 0, "max": 0}
+
+    def slow_create(obj, *a, **kw):
+        if obj["kind"] != "Pod":
+            return create(obj, *a, **kw)
+        with lock:
+            flight["now"] += 1
+            flight["max"] = max(flight["max"], flight["now"])
+        time.sleep(0.02)  # a commit's latency
+        try:
+            return create(obj, *a, **kw)
+        finally:
+            with lock:
+                flight["now"] -= 1
+    ctx.objects.create = slow_create
+    rsc = ReplicaSetController(ctx)
+    ctx.objects.create(replicaset(replicas=15))
+    settle(ctx, rsc)
+    assert len(pods(ctx)) == 15
+    assert flight["max"] > 1, "one create at a time: bound by commit latency"

@@ -31,7 +31,8 @@ def env(tmp_path):
     cfg = AgentConfig(node=NodeConfig("n1", "10.250.0.11", 0, labels={"zone": "a"},
                                       taints=[Taint.parse("dedicated=db:NoSchedule")]),
                       data_dir=str(tmp_path), manage_network=False, serve_logs=False,
-                      run_proxy=False, heartbeat_period=0.05)
+                      run_proxy=False, heartbeat_period=0.05,
+                      pod_relist_period=0)  # passes driven by hand each see the API
     agent = Agent(cfg, api, rt, clock=clock)  # type: ignore[arg-type]
     assert agent.start()
     yield api, rt, agent, clock
@@ -280,3 +281,33 @@ def test_the_agent_does_not_start_without_netproxy():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=60)
     assert result.returncode != 0 and "netproxy" in result.stderr
+
+
+def test_passes_between_relists_use_the_watch_and_orphans_are_confirmed_by_a_list(env):
+    api, rt, agent, _ = env
+    agent.config.pod_relist_period = 3600
+    uid = add_pod(api)["metadata"]["uid"]
+    sync(agent)  # the fixture's start listed nothing yet: this pass lists
+    api.calls.clear()
+    for _ in range(3):
+        sync(agent)
+    assert api.updates("list", "Pod") == 0, "no LIST of pods while the watch is current"
+    assert rt.app(uid, "app").running
+    # Gone from the API with no event seen: its containers are orphans only on a list's word.
+    del api.objects[("Pod", "default", "web")]
+    agent.pods.apply_event("DELETED", {"kind": "Pod", "metadata": {
+        "name": "web", "namespace": "default", "uid": uid, "resourceVersion": "999999"}})
+    sync(agent)
+    assert api.updates("list", "Pod") == 1
+    assert rt.list_containers({podspec.LABEL_POD_UID: uid}) == []
+
+
+def test_a_failed_list_is_retried_on_the_next_pass(env):
+    api, _, agent, _ = env
+    agent.config.pod_relist_period = 3600
+    api.reachable = False
+    sync(agent)
+    api.reachable = True
+    api.calls.clear()
+    sync(agent)
+    assert api.updates("list", "Pod") == 1
