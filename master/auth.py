@@ -9,7 +9,6 @@ exists, so running it twice changes nothing. Token values are never logged.
 from __future__ import annotations
 
 import csv
-import hmac
 import io
 import logging
 import os
@@ -74,7 +73,13 @@ class TokenAuthenticator:
     """Maps an ``Authorization`` header to a ``User`` (or None)."""
 
     def __init__(self, entries: list[TokenEntry] | None = None) -> None:
-        self._entries = list(entries or [])
+        self._set_entries(list(entries or []))
+
+    def _set_entries(self, entries: list[TokenEntry]) -> None:
+        # one dict lookup per request (as Kubernetes' token file authenticator
+        # does), not a comparison with every token; the last entry of a token wins
+        self._users = {e.token: e.user for e in entries}
+        self._entries = entries
 
     def authenticate(self, authorization: str | None) -> User | None:
         if not authorization:
@@ -83,11 +88,7 @@ class TokenAuthenticator:
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             return None
-        found = None
-        for e in self._entries:  # compare all, in constant time each
-            if hmac.compare_digest(e.token.encode(), token.encode()):
-                found = e.user
-        return found
+        return self._users.get(token)
 
     def token_for_group(self, group: str) -> str | None:
         for e in self._entries:
@@ -118,6 +119,8 @@ class FileTokenAuthenticator(TokenAuthenticator):
         return st.st_mtime_ns, st.st_size
 
     def _refresh(self) -> None:
+        if self.clock() - self._checked < self.interval:
+            return  # the common case, without the lock
         with self._lock:
             if self.clock() - self._checked < self.interval:
                 return
@@ -131,7 +134,7 @@ class FileTokenAuthenticator(TokenAuthenticator):
                 log.warning("keeping the previous tokens: cannot read %s: %s", self.path, e)
                 return
             self._stamp = stamp
-            self._entries = entries
+            self._set_entries(entries)
             log.info("reloaded %d tokens from %s", len(entries), self.path)
 
     def authenticate(self, authorization: str | None) -> User | None:

@@ -32,8 +32,12 @@ def _resolve(kind: Kind | str) -> Kind:
     return kind if isinstance(kind, kinds.Kind) else kinds.lookup(kind)
 
 
-def to_object(kind: Kind, kv: KeyValue) -> Obj:
-    obj = copy.deepcopy(kv.value)
+def to_object(kind: Kind, kv: KeyValue, owned: bool = False) -> Obj:
+    """The API object of a stored key-value. ``owned``: ``kv.value`` is the
+    caller's alone and may become the object in place (the store decodes a
+    fresh value for every read and write result; a watch event's is shared by
+    every watcher of its prefix, so that one is copied)."""
+    obj = kv.value if owned else copy.deepcopy(kv.value)
     obj["apiVersion"] = kind.api_version
     obj["kind"] = kind.kind
     obj.setdefault("metadata", {})["resourceVersion"] = str(kv.mod_revision)
@@ -51,9 +55,11 @@ def event_object(kind: Kind, ev: Any) -> tuple[str, Obj]:
 
 
 def _stored(obj: Obj) -> Obj:
-    out = copy.deepcopy(obj)
-    out.get("metadata", {}).pop("resourceVersion", None)
-    return out
+    """What is kept of ``obj``: all but ``resourceVersion`` (the key's
+    ``mod_revision``). Shares everything below ``metadata`` with ``obj``: the
+    store encodes the value to JSON before the put returns."""
+    meta = obj.get("metadata", {})
+    return {**obj, "metadata": {f: v for f, v in meta.items() if f != "resourceVersion"}}
 
 
 def _spec_changed(old: Obj, new: Obj) -> bool:
@@ -108,7 +114,7 @@ class ObjectStore:
             raise translate_store_error(e, k, name) from e
         if kv is None:
             raise errors.NotFound(f'{k.plural} "{name}" not found')
-        return to_object(k, kv)
+        return to_object(k, kv, owned=True)
 
     def list(self, kind: Kind | str, namespace: str | None = None,
              selector: labels.Selector = (), predicate: Callable[[Obj], bool] | None = None,
@@ -131,7 +137,7 @@ class ObjectStore:
             last_key = None
             for kv in res.kvs:
                 last_key = kv.key
-                obj = to_object(k, kv)
+                obj = to_object(k, kv, owned=True)
                 if selector and not labels.matches(selector, obj["metadata"].get("labels")):
                     continue
                 if predicate and not predicate(obj):
@@ -149,8 +155,9 @@ class ObjectStore:
     def create(self, obj: Obj, lease: int = 0) -> Obj:
         """Store a new object; ``lease`` (a store lease id) gives it a TTL."""
         k = _resolve(obj["kind"])
-        obj = copy.deepcopy(obj)
-        meta = drop_server_meta(obj.setdefault("metadata", {}))
+        # a copy one level into the metadata, all this changes (see _stored)
+        meta = drop_server_meta(dict(obj.get("metadata") or {}))
+        obj = {**obj, "metadata": meta}
         if not k.namespaced:
             meta.pop("namespace", None)
         meta["uid"] = new_uid()
@@ -164,7 +171,7 @@ class ObjectStore:
                                        {"name": meta["name"], "kind": k.plural}) from None
         except store_errors.StoreError as e:
             raise translate_store_error(e, k, meta["name"]) from e
-        return to_object(k, kv)
+        return to_object(k, kv, owned=True)
 
     def update(self, obj: Obj, old: Obj | None = None, lease: int = 0) -> Obj:
         """Compare-and-swap replace at ``metadata.resourceVersion`` (or
@@ -176,8 +183,8 @@ class ObjectStore:
         name, ns = meta["name"], meta.get("namespace")
         if old is None:
             old = self.get(k, ns, name)
-        new = copy.deepcopy(obj)
-        new_meta = new.setdefault("metadata", {})
+        new_meta = dict(obj.get("metadata") or {})
+        new = {**obj, "metadata": new_meta}  # a copy as deep as what changes (see _stored)
         for f in SERVER_META:
             if f in old["metadata"]:
                 new_meta[f] = old["metadata"][f]
@@ -190,7 +197,7 @@ class ObjectStore:
                                 expect_mod_revision=expect)
         except store_errors.StoreError as e:
             raise translate_store_error(e, k, name) from e
-        return to_object(k, kv)
+        return to_object(k, kv, owned=True)
 
     def guaranteed_update(self, kind: Kind | str, namespace: str | None, name: str,
                           mutate: Callable[[Obj], Obj | None]) -> Obj:
@@ -215,7 +222,7 @@ class ObjectStore:
                 expect_mod_revision=int(expect_resource_version) if expect_resource_version else None)
         except store_errors.StoreError as e:
             raise translate_store_error(e, k, name) from e
-        return to_object(k, kv)
+        return to_object(k, kv, owned=True)
 
     # ---- watch -----------------------------------------------------------
 

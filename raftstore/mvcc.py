@@ -89,7 +89,7 @@ def prefix_end(prefix: str) -> str:
 class Lease(NamedTuple):
     id: int
     ttl: float
-    keys: frozenset[str]
+    keys: set[str]  # changed in place: a copy per put was O(keys on the lease)
 
 
 def _matches(actual: Any, op: str, want: Any) -> bool:
@@ -197,8 +197,7 @@ class MVCCState:
             if prev.lease and prev.lease != lease:
                 self._detach(prev.lease, key)
         if lease and (prev is None or prev.lease != lease):
-            ls = self.leases[lease]
-            self.leases[lease] = ls._replace(keys=ls.keys | {key})
+            self.leases[lease].keys.add(key)
         self.data[key] = rec
         self._record(HistoryEntry(rev, self._ts, "PUT", key, rec, prev))
         return rec
@@ -216,7 +215,7 @@ class MVCCState:
     def _detach(self, lease_id: int, key: str) -> None:
         ls = self.leases.get(lease_id)
         if ls is not None:
-            self.leases[lease_id] = ls._replace(keys=ls.keys - {key})
+            ls.keys.discard(key)
 
     def _record(self, h: HistoryEntry) -> None:
         self.history.append(h)
@@ -329,7 +328,7 @@ class MVCCState:
         lease_id = cmd["id"] or self.next_lease_id
         if lease_id in self.leases:
             raise InvalidArgument(f"lease {lease_id} already exists")
-        self.leases[lease_id] = Lease(lease_id, cmd["ttl"], frozenset())
+        self.leases[lease_id] = Lease(lease_id, cmd["ttl"], set())
         self.next_lease_id = max(self.next_lease_id, lease_id + 1)
         return lease_id
 
@@ -388,3 +387,8 @@ class MVCCState:
         state = self.__dict__.copy()
         state["_events"] = []
         return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        # snapshots taken before lease key sets were changed in place hold frozensets
+        self.leases = {i: ls._replace(keys=set(ls.keys)) for i, ls in self.leases.items()}

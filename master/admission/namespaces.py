@@ -9,7 +9,7 @@ import threading
 
 from coxapi import errors, meta
 
-from ..objects import ObjectStore
+from ..objects import Obj, ObjectStore
 
 log = logging.getLogger(__name__)
 
@@ -18,11 +18,7 @@ SYSTEM_NAMESPACES = ("default", "kube-system", "kube-node-lease")
 
 def check_writable(objects: ObjectStore, namespace: str, kind_plural: str, name: str) -> None:
     """Raise NotFound if ``namespace`` does not exist, Forbidden if it is terminating."""
-    try:
-        ns = objects.get("Namespace", None, namespace)
-    except errors.NotFound:
-        raise errors.NotFound(f'namespaces "{namespace}" not found',
-                              {"name": namespace, "kind": "namespaces"}) from None
+    ns = _namespace(objects, namespace)
     if meta.is_terminating(ns) or (ns.get("status") or {}).get("phase") == "Terminating":
         raise errors.Forbidden(
             f'{kind_plural} "{name}" is forbidden: unable to create new content in namespace '
@@ -30,6 +26,23 @@ def check_writable(objects: ObjectStore, namespace: str, kind_plural: str, name:
             {"name": name, "kind": kind_plural,
              "causes": [{"reason": "NamespaceTerminating", "field": "metadata.namespace",
                          "message": f"namespace {namespace} is being terminated"}]})
+
+
+def _namespace(objects: ObjectStore, namespace: str) -> Obj:
+    """This replica's copy of the namespace: in memory, no Raft round trip per
+    create, and it already holds every write made through this master (as fresh
+    as a watch cache fed by this replica, without its lag). A namespace it
+    lacks may have been created through another master a moment ago, so a miss
+    is confirmed by a linearizable read before the answer is NotFound."""
+    try:
+        return objects.get("Namespace", None, namespace, linearizable=False)
+    except errors.NotFound:
+        pass
+    try:
+        return objects.get("Namespace", None, namespace)
+    except errors.NotFound:
+        raise errors.NotFound(f'namespaces "{namespace}" not found',
+                              {"name": namespace, "kind": "namespaces"}) from None
 
 
 def ensure_system_namespaces(objects: ObjectStore, stop: threading.Event | None = None,

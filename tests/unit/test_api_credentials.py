@@ -90,3 +90,16 @@ def test_a_token_file_is_reloaded_when_it_changes(tmp_path):
     (tmp_path / "tokens.csv").write_text("broken-line-without-fields\n")
     clock[0] += 1.5
     assert auth.authenticate(n2).name == "system:node:n2"  # keeps the last good tokens
+
+
+def test_a_token_is_found_by_lookup_and_a_reloaded_file_replaces_the_tokens(tmp_path):
+    path = tmp_path / "tokens.csv"
+    path.write_text("t1,alice,u1\nt2,bob,u2\nt2,carol,u3\n")
+    now = [0.0]
+    auth = FileTokenAuthenticator(path, interval=1.0, clock=lambda: now[0])
+    assert auth.authenticate("Bearer t2").name == "carol"  # the last entry of a token wins
+    path.write_text("t3,dave,u4\n")
+    assert auth.authenticate("Bearer t3") is None  # not re-read before the interval
+    now[0] = 2.0
+    assert auth.authenticate("Bearer t3").name == "dave"
+    assert auth.authenticate("Bearer t1") is None

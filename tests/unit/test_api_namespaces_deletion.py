@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from raftstore import MemoryStore
+
 from .api_harness import Api, deployment, pod
 
 
@@ -157,3 +159,42 @@ def test_events_created_through_the_api_get_a_ttl():
     api.post("/api/v1/namespaces/default/configmaps", {"metadata": {"name": "c"}})
     clock[0] += 100_000
     assert api.get("/api/v1/namespaces/default/configmaps/c").status_code == 200
+
+
+class _CountingStore(MemoryStore):
+    """Counts linearizable reads; ``behind`` hides keys from this replica's
+    own (non-linearizable) reads, as a follower that has not applied them yet."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.barriers = 0
+        self.behind: set[str] = set()
+
+    def get(self, key: str, linearizable: bool = True):  # noqa: ANN201 - the store's signature
+        if linearizable:
+            self.barriers += 1
+        elif key in self.behind:
+            return None
+        return super().get(key, linearizable)
+
+
+def test_creating_in_a_namespace_reads_it_from_this_replica_without_a_raft_read():
+    store = _CountingStore()
+    api = Api(store)
+    before = store.barriers
+    assert api.post("/api/v1/namespaces/default/configmaps",
+                    {"metadata": {"name": "c"}}).status_code == 201
+    assert store.barriers == before
+
+
+def test_a_namespace_this_replica_has_not_seen_yet_is_confirmed_by_a_linearizable_read():
+    store = _CountingStore()
+    api = Api(store)
+    api.post("/api/v1/namespaces", {"metadata": {"name": "new"}})
+    store.behind.add("/registry/namespaces/new")
+    before = store.barriers
+    assert api.post("/api/v1/namespaces/new/configmaps",
+                    {"metadata": {"name": "c"}}).status_code == 201
+    assert store.barriers == before + 1
+    r = api.post("/api/v1/namespaces/ghost/configmaps", {"metadata": {"name": "c"}})
+    assert r.status_code == 404 and 'namespaces "ghost" not found' in r.json["message"]

@@ -118,6 +118,27 @@ def test_bad_requests_are_refused_before_the_log_with_a_named_error():
         C.txn([Compare("/a", "colour", "==", 1)], [], [])
 
 
+def test_attaching_a_key_to_a_lease_does_not_copy_its_key_set():
+    # one set per lease, changed in place: a copy per put cost O(keys on the lease)
+    s = MVCCState()
+    lid = apply(s, C.lease_grant(10))
+    keys = s.leases[lid].keys
+    for i in range(3):
+        apply(s, C.put(f"/e/{i}", {}, lease=lid))
+    apply(s, C.delete("/e/0"))
+    assert s.leases[lid].keys is keys and keys == {"/e/1", "/e/2"}
+
+
+def test_a_snapshot_with_frozen_lease_key_sets_still_restores():
+    s = MVCCState()
+    lid = apply(s, C.lease_grant(10))
+    apply(s, C.put("/e/1", {}, lease=lid))
+    s.leases[lid] = s.leases[lid]._replace(keys=frozenset(s.leases[lid].keys))  # the old form
+    restored = pickle.loads(pickle.dumps(s))
+    apply(restored, C.put("/e/2", {}, lease=lid))
+    assert apply(restored, C.lease_revoke(lid)) == 2
+
+
 def test_lease_revoke_and_expire_delete_attached_keys():
     s = MVCCState()
     lid = apply(s, C.lease_grant(10))
