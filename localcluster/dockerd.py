@@ -55,14 +55,20 @@ def wait_ready(node: NodeSpec, pid: int, timeout: float = 30.0) -> float:
             raise DockerdError(f"dockerd of {node.name} exited; see {node.dockerd_log}:\n"
                                + _tail(node.dockerd_log))
         if node.docker_socket.exists():
-            c = client(node, timeout=2)
             try:
-                if c.ping():
-                    return time.monotonic() - t0
+                # The client asks the daemon its API version when it is made,
+                # so a dockerd still starting can fail here too.
+                c = client(node, timeout=2)
             except (docker.errors.DockerException, requests.RequestException) as e:
                 last = e
-            finally:
-                c.close()
+            else:
+                try:
+                    if c.ping():
+                        return time.monotonic() - t0
+                except (docker.errors.DockerException, requests.RequestException) as e:
+                    last = e
+                finally:
+                    c.close()
         time.sleep(0.05)
     raise DockerdError(f"dockerd of {node.name} did not answer within {timeout:.0f}s"
                        f" ({last}); see {node.dockerd_log}")

@@ -1,0 +1,40 @@
+"""A node's dockerd readiness wait (localcluster.dockerd.wait_ready)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import docker
+
+from localcluster import dockerd
+from localcluster.spec import ClusterSpec
+
+
+class _Pinging:
+    closed = False
+
+    def ping(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_dockerd_that_fails_while_the_client_is_made_is_waited_for(tmp_path, monkeypatch):
+    # docker.DockerClient asks the daemon its API version as it is made: a
+    # dockerd still starting fails there, and that must count as "not yet".
+    node = dataclasses.replace(ClusterSpec(dir=tmp_path).all_nodes()[0], run_dir=tmp_path)
+    Path(node.docker_socket).touch()
+    made = []
+
+    def client(n, timeout=30.0):
+        made.append(n)
+        if len(made) < 3:
+            raise docker.errors.DockerException("Error while fetching server API version")
+        return _Pinging()
+
+    monkeypatch.setattr(dockerd, "client", client)
+    waited = dockerd.wait_ready(node, os.getpid(), timeout=10)
+    assert len(made) == 3 and waited >= 0
