@@ -280,3 +280,18 @@ def test_the_agent_does_not_start_without_netproxy():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=60)
     assert result.returncode != 0 and "netproxy" in result.stderr
+
+
+def test_a_new_pod_is_reported_creating_then_running_without_a_conflict(env):
+    """The worker's second status write starts from what its first one stored,
+    not from the pod it was handed (stale by then): no Conflict, no re-read."""
+    api, _rt, agent, _ = env
+    add_pod(api)
+    gets, puts = api.updates("get", "Pod"), api.updates("update_status", "Pod")
+    sync(agent)
+    states = [s.get("state") for v in api.history("Pod", "web")
+              for s in (v.get("status") or {}).get("containerStatuses") or []]
+    assert {"waiting": {"reason": "ContainerCreating"}} in states
+    assert "running" in states[-1]
+    assert api.updates("update_status", "Pod") - puts == 2
+    assert api.updates("get", "Pod") == gets
