@@ -513,7 +513,7 @@ def _port_part(sp: ServicePort, ep: Obj | None) -> _PortPart:
     return _PortPart(sp, vip_key, np_key, tuple(chains),
                      Chain(ext, ((SetMark(MASQ_MARK),), (Goto(svc_chain),))) if ext else None,
                      (vip_key, svc_chain) if vip_key else None,
-                     (np_key, ext) if ext else None, udp, note)
+                     (np_key, ext) if np_key and ext else None, udp, note)
 
 
 def _fragment(services: tuple[Obj, ...], ep: Obj | None) -> _Fragment:
@@ -568,10 +568,10 @@ class Planner:
                 notes.append(f"service {_describe(svc)}: malformed ({e})")
         fragments: dict[tuple[str, str], _Fragment] = {}
         for key in sorted(by_key):
-            svcs, ep = tuple(by_key[key]), eps_by_key.get(key)
+            svcs, endpoint = tuple(by_key[key]), eps_by_key.get(key)
             frag = self._fragments.get(key)
-            if frag is None or not frag.made_from(svcs, ep):
-                frag = _fragment(svcs, ep)
+            if frag is None or not frag.made_from(svcs, endpoint):
+                frag = _fragment(svcs, endpoint)
                 self.planned += 1
             fragments[key] = frag
             notes.extend(frag.notes)
