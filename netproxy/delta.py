@@ -20,6 +20,7 @@ the set of maps differs, or the table's name or family changed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import attrgetter
 
 from .plan import AddrSet, Chain, Plan, VerdictMap
 
@@ -55,29 +56,44 @@ def _shape(obj: VerdictMap | AddrSet) -> tuple:
     return (type(obj), obj.name, obj.key)
 
 
+def _only_in(a: tuple, b: tuple) -> list:
+    """The items of ``a`` that are not the very objects in ``b``, in ``a``'s order.
+
+    Plans from one ``Planner`` share every unchanged chain and element, so
+    this finds the few candidates for a change with set operations on ids
+    (no Python-level loop over thousands of items); the callers then compare
+    the candidates by value."""
+    ids = dict(zip(map(id, a), range(len(a)), strict=True))
+    only = ids.keys() - set(map(id, b))
+    return [a[i] for i in sorted(ids[k] for k in only)]
+
+
 def diff(old: Plan, new: Plan) -> Delta | None:
     if (old.table, old.family) != (new.table, new.family):
         return None
     old_sets, new_sets = _containers(old), _containers(new)
     if {n: _shape(s) for n, s in old_sets.items()} != {n: _shape(s) for n, s in new_sets.items()}:
         return None
-    old_chains = {c.name: c for c in old.chains}
-    new_chains = {c.name: c for c in new.chains}
-    for name in old_chains.keys() | new_chains.keys():
-        a, b = old_chains.get(name), new_chains.get(name)
+    old_only, new_only = _only_in(old.chains, new.chains), _only_in(new.chains, old.chains)
+    old_names = dict(zip(map(attrgetter("name"), old.chains), old.chains, strict=True))
+    new_names = dict(zip(map(attrgetter("name"), new.chains), new.chains, strict=True))
+    for c in (*old_only, *new_only):  # only chains not shared can differ
+        a, b = old_names.get(c.name), new_names.get(c.name)
         if ((a is not None and a.hook) or (b is not None and b.hook)) and a != b:
             return None
 
-    removed = [n for n in old_chains if n not in new_chains]
-    changed = [n for n, c in old_chains.items()
-               if n in new_chains and new_chains[n].rules != c.rules]
-    added = [c for n, c in new_chains.items() if n not in old_chains]
+    removed = [c.name for c in old_only if c.name not in new_names]
+    changed = [c.name for c in old_only
+               if c.name in new_names and new_names[c.name].rules != c.rules]
+    added = [c for c in new_only if c.name not in old_names]
 
     del_elements, add_elements = [], []
     for name, new_set in new_sets.items():
-        before, after = _keyed(old_sets[name]), _keyed(new_set)
-        gone = [e for k, e in before.items() if after.get(k) != e]
-        come = [e for k, e in after.items() if before.get(k) != e]
+        before, after = old_sets[name].elements, new_set.elements
+        gone_ids, come_ids = _only_in(before, after), _only_in(after, before)
+        gone_set, come_set = set(gone_ids), set(come_ids)  # equal values are no change
+        gone = [e for e in gone_ids if e not in come_set]
+        come = [e for e in come_ids if e not in gone_set]
         if gone:
             del_elements.append(_with(new_set, gone))
         if come:
@@ -90,14 +106,8 @@ def diff(old: Plan, new: Plan) -> Delta | None:
         add_chains=tuple(added),
         add_elements=tuple(add_elements),
         add_rules=tuple([c for c in added if c.rules]
-                        + [new_chains[n] for n in sorted(changed) if new_chains[n].rules]),
+                        + [new_names[n] for n in sorted(changed) if new_names[n].rules]),
     )
-
-
-def _keyed(obj: VerdictMap | AddrSet) -> dict:
-    if isinstance(obj, VerdictMap):
-        return {key: (key, chain) for key, chain in obj.elements}
-    return {e: e for e in obj.elements}
 
 
 def _with(obj: VerdictMap | AddrSet, elements: list) -> VerdictMap | AddrSet:

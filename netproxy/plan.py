@@ -451,20 +451,73 @@ def build_plan(services: Iterable[Obj], endpoints: Iterable[Obj],
     A Service or port that cannot be proxied (bad address, SCTP, ...) is left
     out and explained in ``plan.notes``; it never stops the others.
     """
-    notes: list[str] = []
-    eps_by_key: dict[tuple[str, str], Obj] = {}
-    for ep in endpoints:
-        try:
-            eps_by_key[_key(ep)] = ep
-        except (BadObject, AttributeError) as e:
-            notes.append(f"endpoints {_describe(ep)}: {e}")
-    node_ips: set[str] = set()
-    for a in node_addresses:
-        try:
-            node_ips.add(_ipv4(a, "node address"))
-        except BadObject as e:
-            notes.append(str(e))
+    return Planner(table).plan(services, endpoints, node_addresses)
 
+
+@dataclass(frozen=True)
+class _PortPart:
+    """What one service port adds to the table, before conflicts between
+    services are settled."""
+    sp: ServicePort
+    vip_key: tuple | None
+    np_key: tuple | None
+    chains: tuple[Chain, ...]  # endpoint chains then the service chain; () without endpoints
+    ext: Chain | None  # the NodePort chain, kept only if no other service has the nodePort
+    # map elements (to the reject chain without endpoints), built once so that
+    # unchanged ones are the same objects in the next plan
+    vip_elem: tuple[tuple, str] | None
+    np_elem: tuple[tuple, str] | None
+    udp: UdpRoute | None
+    note: str | None  # malformed endpoints
+
+
+@dataclass(frozen=True)
+class _Fragment:
+    """Everything one Service (by namespace/name) contributes, computed from
+    its objects alone, so an unchanged Service is never planned again."""
+    services: tuple[Obj, ...]
+    endpoints: Obj | None
+    parts: tuple[_PortPart, ...]
+    notes: tuple[str, ...]  # about the Service objects themselves
+
+    def made_from(self, services: tuple[Obj, ...], endpoints: Obj | None) -> bool:
+        # Identity first: informers hand out the same objects until they change.
+        return ((self.endpoints is endpoints or self.endpoints == endpoints)
+                and len(self.services) == len(services)
+                and all(a is b or a == b for a, b in zip(self.services, services, strict=True)))
+
+
+def _port_part(sp: ServicePort, ep: Obj | None) -> _PortPart:
+    proto = sp.protocol.lower()
+    vip_key = (sp.cluster_ip, proto, sp.port) if sp.cluster_ip else None
+    np_key = (proto, sp.node_port) if sp.node_port else None
+    note = None
+    try:
+        eps = ready_endpoints(ep, sp)
+    except (AttributeError, TypeError) as e:
+        note = f"endpoints {sp.namespace}/{sp.service}: malformed ({e})"
+        eps = ()
+    udp = UdpRoute(sp.cluster_ip, sp.port, sp.node_port, eps) if sp.protocol == "UDP" else None
+    if not eps:
+        return _PortPart(sp, vip_key, np_key, (), None, (vip_key, REJECT_CHAIN) if vip_key
+                         else None, (np_key, REJECT_CHAIN) if np_key else None, udp, note)
+    svc_chain = service_chain_name(sp)
+    chains = []
+    for ip, port in eps:
+        chains.append(Chain(endpoint_chain_name(sp, ip, port), (
+            (MatchSaddr(ip), SetMark(MASQ_MARK)),  # hairpin: a pod reaching itself
+            (MatchProto(proto), Dnat(ip, port)),
+        )))
+    chains.append(Chain(svc_chain, pick_one([c.name for c in chains])))
+    ext = external_chain_name(sp) if np_key else None
+    return _PortPart(sp, vip_key, np_key, tuple(chains),
+                     Chain(ext, ((SetMark(MASQ_MARK),), (Goto(svc_chain),))) if ext else None,
+                     (vip_key, svc_chain) if vip_key else None,
+                     (np_key, ext) if np_key and ext else None, udp, note)
+
+
+def _fragment(services: tuple[Obj, ...], ep: Obj | None) -> _Fragment:
+    notes: list[str] = []
     ports: list[ServicePort] = []
     for svc in services:
         try:
@@ -474,65 +527,107 @@ def build_plan(services: Iterable[Obj], endpoints: Iterable[Obj],
         except (AttributeError, TypeError) as e:  # malformed beyond the schema
             notes.append(f"service {_describe(svc)}: malformed ({e})")
     ports.sort(key=_port_key)
+    return _Fragment(services, ep, tuple(_port_part(sp, ep) for sp in ports), tuple(notes))
 
-    chains = _fixed_chains(bool(node_ips))
-    maps: list[VerdictMap] = []
-    vips: dict[tuple, str] = {}
-    nodeports: dict[tuple, str] = {}
-    no_ep_vips: dict[tuple, str] = {}
-    no_ep_nodeports: dict[tuple, str] = {}
-    udp_routes: list[UdpRoute] = []
-    for sp in ports:
-        proto = sp.protocol.lower()
-        vip_key = (sp.cluster_ip, proto, sp.port) if sp.cluster_ip else None
-        np_key = (proto, sp.node_port) if sp.node_port else None
-        if vip_key in vips or vip_key in no_ep_vips:
-            notes.append(f"service {sp.namespace}/{sp.service}: {sp.cluster_ip}:{sp.port}/"
-                         f"{proto} is already used by another service; skipped")
-            continue
-        if np_key in nodeports or np_key in no_ep_nodeports:
-            notes.append(f"service {sp.namespace}/{sp.service}: nodePort {sp.node_port}/"
-                         f"{proto} is already used by another service; ignored")
-            np_key = None
-        try:
-            eps = ready_endpoints(eps_by_key.get((sp.namespace, sp.service)), sp)
-        except (AttributeError, TypeError) as e:
-            notes.append(f"endpoints {sp.namespace}/{sp.service}: malformed ({e})")
-            eps = ()
-        if sp.protocol == "UDP":
-            udp_routes.append(UdpRoute(sp.cluster_ip, sp.port, sp.node_port, eps))
-        if not eps:
-            if vip_key:
-                no_ep_vips[vip_key] = REJECT_CHAIN
-            if np_key:
-                no_ep_nodeports[np_key] = REJECT_CHAIN
-            continue
-        svc_chain = service_chain_name(sp)
-        ep_chains = []
-        for ip, port in eps:
-            name = endpoint_chain_name(sp, ip, port)
-            ep_chains.append(name)
-            chains.append(Chain(name, (
-                (MatchSaddr(ip), SetMark(MASQ_MARK)),  # hairpin: a pod reaching itself
-                (MatchProto(proto), Dnat(ip, port)),
-            )))
-        chains.append(Chain(svc_chain, pick_one(ep_chains)))
-        if vip_key:
-            vips[vip_key] = svc_chain
-        if np_key:
-            ext = external_chain_name(sp)
-            chains.append(Chain(ext, ((SetMark(MASQ_MARK),), (Goto(svc_chain),))))
-            nodeports[np_key] = ext
 
-    def vmap(name: str, key: tuple[str, ...], elems: dict[tuple, str]) -> VerdictMap:
-        return VerdictMap(name, key, tuple(sorted(elems.items(), key=_elem_order)))
+class Planner:
+    """``build_plan`` that remembers what each Service contributed: given the
+    same objects again (as an informer's list does) it reuses that part, so
+    one changed Service costs one Service's planning plus assembling the
+    table from parts, and unchanged chains are the very objects of the last
+    plan (which makes comparing and diffing the two plans cheap)."""
 
-    maps += [vmap(SERVICE_IPS, VIP_KEY, vips), vmap(SERVICE_NODEPORTS, NODEPORT_KEY, nodeports),
-             vmap(NO_ENDPOINT_SERVICES, VIP_KEY, no_ep_vips),
-             vmap(NO_ENDPOINT_NODEPORTS, NODEPORT_KEY, no_ep_nodeports)]
-    sets = [AddrSet(NODE_IPS, tuple(sorted(node_ips, key=_ip_order)))]
-    return Plan(table, tuple(chains), tuple(sorted(maps, key=lambda m: m.name)), tuple(sets),
-                tuple(udp_routes), tuple(notes))
+    def __init__(self, table: str = TABLE) -> None:
+        self.table = table
+        self._fragments: dict[tuple[str, str], _Fragment] = {}
+        self.planned = 0  # Services planned afresh (not reused), for tests and benches
+
+    def plan(self, services: Iterable[Obj], endpoints: Iterable[Obj],
+             node_addresses: Iterable[str] = ()) -> Plan:
+        notes: list[str] = []
+        eps_by_key: dict[tuple[str, str], Obj] = {}
+        for ep in endpoints:
+            try:
+                eps_by_key[_key(ep)] = ep
+            except (BadObject, AttributeError) as e:
+                notes.append(f"endpoints {_describe(ep)}: {e}")
+        node_ips: set[str] = set()
+        for a in node_addresses:
+            try:
+                node_ips.add(_ipv4(a, "node address"))
+            except BadObject as e:
+                notes.append(str(e))
+
+        by_key: dict[tuple[str, str], list[Obj]] = {}
+        for svc in services:
+            try:
+                by_key.setdefault(_key(svc), []).append(svc)
+            except BadObject as e:
+                notes.append(str(e))
+            except (AttributeError, TypeError) as e:  # malformed beyond the schema
+                notes.append(f"service {_describe(svc)}: malformed ({e})")
+        fragments: dict[tuple[str, str], _Fragment] = {}
+        for key in sorted(by_key):
+            svcs, endpoint = tuple(by_key[key]), eps_by_key.get(key)
+            frag = self._fragments.get(key)
+            if frag is None or not frag.made_from(svcs, endpoint):
+                frag = _fragment(svcs, endpoint)
+                self.planned += 1
+            fragments[key] = frag
+            notes.extend(frag.notes)
+        self._fragments = fragments
+        return self._assemble(fragments.values(), node_ips, notes)
+
+    def _assemble(self, fragments: Iterable[_Fragment], node_ips: set[str],
+                  notes: list[str]) -> Plan:
+        """The table from the parts, in port order; the first port to claim a
+        ClusterIP:port or a nodePort keeps it."""
+        chains = _fixed_chains(bool(node_ips))
+        vips: dict[tuple, tuple] = {}
+        nodeports: dict[tuple, tuple] = {}
+        no_ep_vips: dict[tuple, tuple] = {}
+        no_ep_nodeports: dict[tuple, tuple] = {}
+        udp_routes: list[UdpRoute] = []
+        for frag in fragments:
+            for part in frag.parts:
+                vip_key, np_key = part.vip_key, part.np_key
+                if vip_key in vips or vip_key in no_ep_vips:
+                    sp = part.sp
+                    notes.append(f"service {sp.namespace}/{sp.service}: {sp.cluster_ip}:"
+                                 f"{sp.port}/{sp.protocol.lower()} is already used by another "
+                                 "service; skipped")
+                    continue
+                if np_key in nodeports or np_key in no_ep_nodeports:
+                    sp = part.sp
+                    notes.append(f"service {sp.namespace}/{sp.service}: nodePort {sp.node_port}/"
+                                 f"{np_key[0]} is already used by another service; ignored")
+                    np_key = None
+                if part.note:
+                    notes.append(part.note)
+                if part.udp:
+                    udp_routes.append(part.udp)
+                if not part.chains:
+                    if vip_key:
+                        no_ep_vips[vip_key] = part.vip_elem  # type: ignore[assignment]
+                    if np_key:
+                        no_ep_nodeports[np_key] = part.np_elem  # type: ignore[assignment]
+                    continue
+                chains.extend(part.chains)
+                if vip_key:
+                    vips[vip_key] = part.vip_elem  # type: ignore[assignment]
+                if np_key and part.ext is not None:
+                    chains.append(part.ext)
+                    nodeports[np_key] = part.np_elem  # type: ignore[assignment]
+
+        def vmap(name: str, key: tuple[str, ...], elems: dict[tuple, tuple]) -> VerdictMap:
+            return VerdictMap(name, key, tuple(sorted(elems.values(), key=_elem_order)))
+
+        maps = [vmap(SERVICE_IPS, VIP_KEY, vips), vmap(SERVICE_NODEPORTS, NODEPORT_KEY, nodeports),
+                vmap(NO_ENDPOINT_SERVICES, VIP_KEY, no_ep_vips),
+                vmap(NO_ENDPOINT_NODEPORTS, NODEPORT_KEY, no_ep_nodeports)]
+        sets = [AddrSet(NODE_IPS, tuple(sorted(node_ips, key=_ip_order)))]
+        return Plan(self.table, tuple(chains), tuple(sorted(maps, key=lambda m: m.name)),
+                    tuple(sets), tuple(udp_routes), tuple(notes))
 
 
 def _elem_order(item: tuple[tuple, str]) -> tuple:

@@ -21,7 +21,7 @@ from coxapi.informer import Informer, ListWatcher
 from coxapi.supervisor import Supervisor
 
 from . import conntrack
-from .plan import TABLE, Plan, build_plan, stale_udp_flows
+from .plan import TABLE, Plan, Planner, stale_udp_flows
 from .table import NftTable
 
 log = logging.getLogger(__name__)
@@ -73,6 +73,9 @@ class ServiceProxy:
         self.applied_revision = 0
         self.on_synced = on_synced
         self._last_written: Plan | None = None
+        # Remembers each Service's part of the table, so a sync re-plans only
+        # the Services whose objects changed.
+        self.planner = Planner(self.config.table)
 
     def _informer(self, client: ListWatcher, kind: str) -> Informer:
         inf = Informer(client, kind, watch_timeout=self.config.watch_timeout,
@@ -87,8 +90,7 @@ class ServiceProxy:
 
     def _plan(self) -> tuple[Plan, int]:
         endpoints, revision = self.endpoints.versioned_list()
-        plan = build_plan(self.services.list(), endpoints, self.node_addresses,
-                          table=self.config.table)
+        plan = self.planner.plan(self.services.list(), endpoints, self.node_addresses)
         return plan, revision
 
     def sync_once(self) -> bool:

@@ -367,7 +367,7 @@ class Agent:
 
     def _write_status(self, task: PodTask, pod: Obj, status: Obj) -> None:
         uid = pod["metadata"]["uid"]
-        current = starting_with(pod, lambda: self.client.get(
+        current = starting_with(task.stored or pod, lambda: self.client.get(
             "Pod", pod["metadata"]["name"], pod["metadata"].get("namespace")))
 
         def attempt() -> None:
@@ -377,6 +377,8 @@ class Agent:
             obj["status"] = status
             stored = self.client.update_status(obj) or {}
             task.written = status
+            if (stored.get("metadata") or {}).get("uid") == uid:
+                task.stored = stored
             rv = (stored.get("metadata") or {}).get("resourceVersion")
             if rv:
                 self._own_versions.add(rv)

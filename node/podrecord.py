@@ -36,6 +36,10 @@ class PodTask:
     drained: bool
     waiting: dict[str, tuple[str, str]]  # container name -> (reason, message)
     finished_at: float = 0.0  # time.monotonic() when the worker finished
+    # The pod as this task's last status write stored it: a second write in the
+    # same task (ContainerCreating, then Running) starts from it, not from the
+    # stale ``pod`` (which would cost a Conflict, a GET and another PUT).
+    stored: Obj | None = None
 
 
 @dataclass

@@ -14,6 +14,16 @@ so the host's rules are never touched. For each service count:
   and stops when the new endpoint's chain is visible in the kernel through
   a separate netlink query.
 
+Then one Service change with N Services present (issue 8: <= 50 ms at 5,000),
+as the proxy does it (its ``Planner`` keeps each Service's part of the last
+plan; plan + diff + the incremental transaction):
+
+* add a Service (its Endpoints already there), and
+* change a Service's port (80 -> 81: its map element out and in),
+
+each timed as a sync and change-to-live (the proxy loop; the clock stops
+when the new service chain, or the new port's, is in the kernel).
+
 Each service has one TCP port and two ready endpoints.
 
     sudo .venv/bin/python -m tests.bench.netproxy_bench [--services 10,1000,5000] [--runs 5]
@@ -22,6 +32,7 @@ Each service has one TCP port and two ready endpoints.
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import secrets
 import statistics
@@ -29,8 +40,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 
-from netproxy.plan import build_plan
+from netproxy.plan import Planner
 from netproxy.proxy import ProxyConfig, ServiceProxy
 from netproxy.table import NftTable
 from netproxy.testing import FakeApi
@@ -42,6 +54,13 @@ def service(i: int) -> dict:
     return {"metadata": {"name": f"svc-{i}", "namespace": "bench"},
             "spec": {"clusterIP": f"10.96.{i // 250}.{i % 250 + 1}",
                      "ports": [{"name": "http", "port": 80, "targetPort": 8080}]}}
+
+
+def unnamed(i: int, port: int) -> dict:
+    """A service whose one port has no name, so its chains are named by port."""
+    svc = service(i)
+    svc["spec"]["ports"] = [{"port": port, "targetPort": 8080}]
+    return svc
 
 
 def endpoints(i: int, generation: int = 0) -> dict:
@@ -60,20 +79,21 @@ def syncs(n: int, runs: int, netns: str) -> tuple[list[float], list[float], list
     cold, full, edit = [], [], []
     for run in range(runs):
         table = NftTable(TABLE, netns=netns)
+        planner = Planner(TABLE)  # as the proxy plans: a fresh one is build_plan
         try:
             start = time.perf_counter()
-            table.apply(build_plan(services, eps, ["10.0.0.1"], table=TABLE))
+            table.apply(planner.plan(services, eps, ["10.0.0.1"]))
             cold.append(time.perf_counter() - start)
 
             eps[run % n] = endpoints(run % n, generation=2 * run + 1)
             start = time.perf_counter()
             table.applied = None  # force the whole-table path, with a warm encoder
-            table.apply(build_plan(services, eps, ["10.0.0.1"], table=TABLE))
+            table.apply(planner.plan(services, eps, ["10.0.0.1"]))
             full.append(time.perf_counter() - start)
 
             eps[run % n] = endpoints(run % n, generation=2 * run + 2)
             start = time.perf_counter()
-            table.apply(build_plan(services, eps, ["10.0.0.1"], table=TABLE))
+            table.apply(planner.plan(services, eps, ["10.0.0.1"]))
             edit.append(time.perf_counter() - start)
             assert table.incremental_writes == 1
         finally:
@@ -82,11 +102,62 @@ def syncs(n: int, runs: int, netns: str) -> tuple[list[float], list[float], list
     return cold, full, edit
 
 
-def change_to_live(n: int, runs: int, netns: str) -> list[float]:
+def service_syncs(n: int, runs: int, netns: str) -> tuple[list[float], list[float]]:
+    """(add a Service, change a Service's port): plan + diff + transaction, as
+    the proxy's planner does them after the first full sync."""
+    services = [service(i) for i in range(n)]
+    eps = [endpoints(i) for i in range(n + runs)]  # the new services' already there
+    added, ported = [], []
+    table = NftTable(TABLE, netns=netns)
+    planner = Planner(TABLE)
+    try:
+        table.apply(planner.plan(services, eps, ["10.0.0.1"]))
+        for run in range(runs):
+            services.append(service(n + run))
+            start = time.perf_counter()
+            table.apply(planner.plan(services, eps, ["10.0.0.1"]))
+            added.append(time.perf_counter() - start)
+
+            i = (run * 7919) % n
+            services[i] = copy.deepcopy(services[i])
+            services[i]["spec"]["ports"][0]["port"] = 81 + run
+            start = time.perf_counter()
+            table.apply(planner.plan(services, eps, ["10.0.0.1"]))
+            ported.append(time.perf_counter() - start)
+        assert table.incremental_writes == 2 * runs
+    finally:
+        table.delete()
+        table.close()
+    return added, ported
+
+
+def endpoints_change(api: FakeApi, n: int, run: int) -> str:
+    """Publish a new endpoint for one service; the chain that shows it is live."""
+    i = (run * 7919) % n
+    new = endpoints(i, generation=1000 + run)
+    api.put("endpoints", new)
+    return f"ep-bench/svc-{i}/tcp/http/{new['subsets'][0]['addresses'][1]['ip']}:8080"
+
+
+def service_added(api: FakeApi, n: int, run: int) -> str:
+    api.put("services", service(n + run))  # its Endpoints were put beforehand
+    return f"svc-bench/svc-{n + run}/tcp/http"
+
+
+def port_changed(api: FakeApi, n: int, run: int) -> str:
+    i = (run * 7919) % n
+    api.put("services", unnamed(i, 81 + run))
+    return f"svc-bench/svc-{i}/tcp/{81 + run}"
+
+
+def change_to_live(n: int, runs: int, netns: str,
+                   change: Callable[[FakeApi, int, int], str] = endpoints_change) -> list[float]:
     api = FakeApi()
     for i in range(n):
-        api.put("services", service(i))
+        api.put("services", unnamed(i, 80) if change is port_changed else service(i))
         api.put("endpoints", endpoints(i))
+    for run in range(runs):
+        api.put("endpoints", endpoints(n + run))
     table = NftTable(TABLE, netns=netns)
     probe = NftTable(TABLE, netns=netns)  # a second socket: sees only committed state
     proxy = ServiceProxy(api, ["10.0.0.1"], ProxyConfig(table=TABLE, debounce=0.0),
@@ -102,12 +173,8 @@ def change_to_live(n: int, runs: int, netns: str) -> list[float]:
                 raise RuntimeError("proxy never synced")
             time.sleep(0.01)
         for run in range(runs):
-            i = (run * 7919) % n
-            new = endpoints(i, generation=1000 + run)
-            ip = new["subsets"][0]["addresses"][1]["ip"]
-            chain = f"ep-bench/svc-{i}/tcp/http/{ip}:8080"
             start = time.perf_counter()
-            api.put("endpoints", new)
+            chain = change(api, n, run)
             while not probe.has_chain(chain):
                 if time.perf_counter() - start > 60:
                     raise RuntimeError(f"{chain} never appeared")
@@ -146,6 +213,15 @@ def main() -> int:
             live = change_to_live(n, args.runs, netns)
             print(f"{n:>9} {ms(cold):>16} {ms(full):>16} {ms(edit):>16} {ms(live):>14}",
                   flush=True)
+        print("\none Service change with N services present (target at 5,000: <= 50 ms)")
+        print(f"{'services':>9} {'add (sync)':>14} {'add→live':>14} {'port (sync)':>14} "
+              f"{'port→live':>14}")
+        for n in (int(x) for x in args.services.split(",")):
+            added, ported = service_syncs(n, args.runs, netns)
+            add_live = change_to_live(n, args.runs, netns, service_added)
+            port_live = change_to_live(n, args.runs, netns, port_changed)
+            print(f"{n:>9} {ms(added):>14} {ms(add_live):>14} {ms(ported):>14} "
+                  f"{ms(port_live):>14}", flush=True)
     finally:
         subprocess.run(["ip", "netns", "del", netns], check=False)
     print("reproduce: sudo .venv/bin/python -m tests.bench.netproxy_bench "

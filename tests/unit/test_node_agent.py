@@ -311,3 +311,18 @@ def test_a_failed_list_is_retried_on_the_next_pass(env):
     api.calls.clear()
     sync(agent)
     assert api.updates("list", "Pod") == 1
+
+
+def test_a_new_pod_is_reported_creating_then_running_without_a_conflict(env):
+    """The worker's second status write starts from what its first one stored,
+    not from the pod it was handed (stale by then): no Conflict, no re-read."""
+    api, _rt, agent, _ = env
+    add_pod(api)
+    gets, puts = api.updates("get", "Pod"), api.updates("update_status", "Pod")
+    sync(agent)
+    states = [s.get("state") for v in api.history("Pod", "web")
+              for s in (v.get("status") or {}).get("containerStatuses") or []]
+    assert {"waiting": {"reason": "ContainerCreating"}} in states
+    assert "running" in states[-1]
+    assert api.updates("update_status", "Pod") - puts == 2
+    assert api.updates("get", "Pod") == gets
