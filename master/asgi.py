@@ -103,7 +103,8 @@ class ApiApp:
             opts = params.list_options(query, target.kind.kind,
                                        target.kind.storage_prefix(target.namespace))
             log.debug("WATCH %s (%s)", path, user.name)
-            await watch.serve(self.state, self.state.watchers, target, opts, tracked, receive)
+            await watch.serve(self.state, self.state.watchers, target, opts, tracked, receive,
+                              watch.Wire.of(send))
         except errors.ApiError as e:
             if started:
                 raise
