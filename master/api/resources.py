@@ -25,7 +25,7 @@ from raftstore import errors as store_errors
 
 from ..admission import deletion, names, namespaces, strategy
 from ..watchcache import KindCache
-from . import authz, discovery, fields, jsonpatch, params, paths, podlogs, scale
+from . import authz, discovery, fields, jsonpatch, params, paths, scale
 from .responses import json_response
 from .state import state
 
@@ -393,7 +393,6 @@ def _delete_collection(t: paths.Target) -> Response:
 
 
 def _logs(t: paths.Target) -> Response:
-    st = state()
-    return podlogs.proxy(st.objects, t.namespace or "default", t.name or "", request.args,
-                         st.config.authenticator.token_for_group("system:masters"),
-                         st.config.agent_connect_timeout)
+    # The server's event loop proxies logs (master.asgi, podlogs): a follower
+    # would hold a worker thread for as long as it reads.
+    raise errors.BadRequest("pod logs are served by the API server, not this app")
