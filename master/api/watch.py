@@ -76,6 +76,11 @@ class Filter:
         return not self.field_selector or fields.matches(self.field_selector, e.obj)
 
 
+# Where uvicorn's httptools protocol keeps its request/response cycle: one that
+# frames the body itself (h11's does not), on attributes ``Wire`` reads.
+_HTTPTOOLS_CYCLE = "uvicorn.protocols.http.httptools_impl"
+
+
 def frame(chunk: bytes) -> bytes:
     """One chunk of a chunked HTTP/1.1 body."""
     return b"%x\r\n%b\r\n" % (len(chunk), chunk)
@@ -99,8 +104,9 @@ class Wire:
         """The wire under ``send`` (a bound ``RequestResponseCycle.send``), or
         None under any other server: then every line goes through ``send``."""
         cycle = getattr(send, "__self__", None)
-        if all(hasattr(cycle, a) for a in ("transport", "flow", "disconnected",
-                                           "chunked_encoding", "response_complete")):
+        if type(cycle).__module__ == _HTTPTOOLS_CYCLE and all(
+                hasattr(cycle, a) for a in ("transport", "flow", "disconnected",
+                                            "chunked_encoding", "response_complete")):
             return cls(cycle)
         return None
 
