@@ -1,7 +1,8 @@
 """The ASGI application of a master: the one entry behind its listening socket.
 
 Streams are async handlers on the event loop and cost no thread: watches
-(``GET`` on a resource collection with ``watch=true|1``, from the watch cache)
+(``GET`` on a resource collection with ``watch=true|1``, from the watch cache),
+pod logs (``pods/NAME/log``, proxied from the node agent, followed or not)
 and the health paths (so they answer while every worker thread is busy).
 Everything else goes to the Flask app through ``a2wsgi`` on a bounded pool
 of worker threads. Both sides share the authentication, the path and query
@@ -10,8 +11,9 @@ parsing and the Status errors (master.api).
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, cast
 from urllib.parse import parse_qsl
 
@@ -20,9 +22,10 @@ from flask import Flask
 
 from coxapi import errors
 
-from .api import authenticated, health, params, paths, state_of, watch
+from .api import authenticated, health, params, paths, podlogs, state_of, watch
 from .api.responses import status_parts
 from .api.state import ApiState
+from .auth import User
 
 log = logging.getLogger(__name__)
 
@@ -45,19 +48,33 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
+def _parse(path: str) -> paths.Target | None:
+    split = paths.split(path)
+    if split is None:
+        return None
+    try:
+        return paths.parse(*split)
+    except errors.ApiError:
+        return None
+
+
 def watch_target(method: str, path: str, query: Mapping[str, str]) -> paths.Target | None:
     """The collection a request watches, or None when it is not a watch (the
     Flask app answers those, including malformed ones, with its errors)."""
     if method != "GET" or query.get("watch", "").lower() not in ("true", "1"):
         return None
-    split = paths.split(path)
-    if split is None:
+    target = _parse(path)
+    if target is None or target.name is not None or target.subresource is not None:
         return None
-    try:
-        target = paths.parse(*split)
-    except errors.ApiError:
+    return target
+
+
+def log_target(method: str, path: str) -> paths.Target | None:
+    """The pod whose log a request reads, or None."""
+    if method != "GET" or not path.endswith("/log"):
         return None
-    return target if target.name is None and target.subresource is None else None
+    target = _parse(path)
+    return target if target is not None and target.subresource == "log" else None
 
 
 async def _respond(send: Any, code: int, headers: list[tuple[str, str]], body: bytes) -> None:
@@ -88,9 +105,35 @@ class ApiApp:
             return await _respond(send, code, [("Content-Type", "text/plain; charset=utf-8")],
                                   (text + "\n").encode())
         query = _query(scope) if scope.get("query_string") else {}
-        target = watch_target(method, path, query)
-        if target is None:
+        handler: Callable[[User, Any], Awaitable[None]]
+        if (target := watch_target(method, path, query)) is not None:
+            handler = functools.partial(self._watch, target, query, receive, send)
+        elif (target := log_target(method, path)) is not None:
+            handler = functools.partial(self._log, target, query, receive)
+        else:
             return await self.wsgi(scope, receive, send)
+        await self._stream(path, scope, send, handler)
+
+    async def _watch(self, target: paths.Target, query: dict[str, str], receive: Any,
+                     raw_send: Any, user: User, send: Any) -> None:
+        st = self.state
+        opts = params.list_options(query, target.kind.kind,
+                                   target.kind.storage_prefix(target.namespace))
+        log.debug("WATCH %s (%s)", target.kind.plural, user.name)
+        await watch.serve(st, st.watchers, target, opts, send, receive, watch.Wire.of(raw_send))
+
+    async def _log(self, target: paths.Target, query: dict[str, str], receive: Any,
+                   user: User, send: Any) -> None:
+        st = self.state
+        log.debug("LOG pods/%s (%s)", target.name, user.name)
+        await podlogs.serve(st.objects, target.namespace or "default", target.name or "", query,
+                            st.config.authenticator.token_for_group("system:masters"),
+                            st.config.agent_connect_timeout, send, receive)
+
+    async def _stream(self, path: str, scope: Scope, send: Any,
+                      serve: Callable[[User, Any], Awaitable[None]]) -> None:
+        """Run a streaming handler: an error before its response started is a
+        Status; after, the stream just ends."""
         started = False
 
         async def tracked(message: dict) -> None:
@@ -99,17 +142,14 @@ class ApiApp:
             await send(message)
 
         try:
-            user = authenticated(self.state.config, _header(scope, b"authorization"))
-            opts = params.list_options(query, target.kind.kind,
-                                       target.kind.storage_prefix(target.namespace))
-            log.debug("WATCH %s (%s)", path, user.name)
-            await watch.serve(self.state, self.state.watchers, target, opts, tracked, receive)
+            await serve(authenticated(self.state.config, _header(scope, b"authorization")),
+                        tracked)
         except errors.ApiError as e:
             if started:
                 raise
             await _respond(send, *status_parts(e))
         except Exception:  # noqa: BLE001 - no traceback reaches a client
-            log.exception("internal error serving a watch of %s", path)
+            log.exception("internal error serving a stream of %s", path)
             if not started:  # else returning unfinished makes the server close the stream
                 await _respond(send, *status_parts(errors.InternalError(
                     "an internal error occurred; see the master's log")))

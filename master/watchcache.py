@@ -214,20 +214,33 @@ class KindCache:
             self._keys = sorted(self._objects)
         return self._keys
 
-    def _range(self, namespace: str | None, start_after: str | None = None) -> list[str]:
+    def _bounds(self, namespace: str | None, start_after: str | None = None
+                ) -> tuple[list[str], int, int]:
+        """The sorted keys and the slice of them in ``namespace`` (after ``start_after``)."""
         prefix = self.kind.storage_prefix(namespace)
         keys = self._sorted_keys()
         lo = (bisect.bisect_right(keys, start_after) if start_after
               else bisect.bisect_left(keys, prefix))
-        return keys[lo:bisect.bisect_left(keys, _prefix_end(prefix))]
+        return keys, lo, bisect.bisect_left(keys, _prefix_end(prefix))
+
+    def _range(self, namespace: str | None) -> list[str]:
+        keys, lo, hi = self._bounds(namespace)
+        return keys[lo:hi]
 
     def list(self, namespace: str | None, selector: labels.Selector = (),
              predicate: Callable[[Obj], bool] | None = None, limit: int = 0,
              continue_key: str | None = None) -> tuple[list[Entry], int, str | None]:
-        """Like ``ObjectStore.list``, from memory: ``(entries, revision, continue)``."""
+        """Like ``ObjectStore.list``, from memory: ``(entries, revision, continue)``.
+        The entries in range are taken under the lock (they are immutable) and
+        filtered outside it; a page without filters takes only its own."""
         with self._lock:
-            keys = self._range(namespace, continue_key)
-            entries = [self._objects[k] for k in keys]
+            keys, lo, hi = self._bounds(namespace, continue_key)
+            if limit and not selector and not predicate:
+                hi_page = min(hi, lo + limit)
+                entries = [self._objects[k] for k in keys[lo:hi_page]]
+                more = hi_page < hi
+                return entries, self.revision, (entries[-1].key if more else None)
+            entries = [self._objects[k] for k in keys[lo:hi]]
             revision = self.revision
         out: list[Entry] = []
         for i, e in enumerate(entries):

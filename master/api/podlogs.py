@@ -1,29 +1,50 @@
-"""The pod log subresource: a streaming proxy to the node agent that runs the pod."""
+"""The pod log subresource: a streaming proxy to the node agent that runs the pod.
+
+Served on the API server's event loop (master.asgi), not by a worker thread:
+a follower (``follow=true``) may stay open for hours, and a thousand of them
+must not take the thread pool. The agent's response is read with asyncio
+streams and parsed by httptools (chunked or delimited by length or close);
+its body goes to the client chunk by chunk as it arrives.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import asyncio
+import contextlib
+import json
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
+from urllib.parse import quote, urlencode
 
-import requests
-from flask import Response
+import httptools
 
 from coxapi import errors
 
 from ..objects import ObjectStore
 
+Send = Callable[[dict], Awaitable[None]]
+Receive = Callable[[], Awaitable[dict]]
+
 _PASS_PARAMS = ("follow", "tailLines", "timestamps", "sinceSeconds", "previous", "limitBytes")
+_READ_TIMEOUT = 30.0  # seconds without data before a log that does not follow is given up
+_MAX_ERROR_BODY = 1 << 20  # bytes of an agent's error answer read to report it
+HEADERS = [(b"content-type", b"text/plain"), (b"cache-control", b"no-cache, private")]
 
 
-def agent_url(node: dict[str, Any]) -> str:
+def agent_address(node: dict[str, Any]) -> tuple[str, int]:
     status = node.get("status") or {}
     ip = next((a.get("address") for a in status.get("addresses") or []
                if a.get("type") == "InternalIP"), None)
     if not ip:
         raise errors.Unavailable(f'node "{node["metadata"]["name"]}" reports no InternalIP address')
     port = ((status.get("daemonEndpoints") or {}).get("kubeletEndpoint") or {}).get("Port", 10250)
+    return ip, int(port)
+
+
+def agent_url(node: dict[str, Any]) -> str:
+    ip, port = agent_address(node)
     host = f"[{ip}]" if ":" in ip else ip
-    return f"http://{host}:{int(port)}"
+    return f"http://{host}:{port}"
 
 
 def choose_container(pod: dict[str, Any], requested: str | None) -> str:
@@ -40,44 +61,141 @@ def choose_container(pod: dict[str, Any], requested: str | None) -> str:
                             f"choose one of: [{' '.join(str(n) for n in names)}]")
 
 
-def proxy(objects: ObjectStore, namespace: str, name: str, query: Mapping[str, str],
-          token: str | None, connect_timeout: float) -> Response:
-    pod = objects.get("Pod", namespace, name)
+class _Response:
+    """httptools' callbacks: the status and body chunks of the agent's answer."""
+
+    def __init__(self) -> None:
+        self.headers_done = self.complete = False
+        self.chunks: list[bytes] = []
+
+    def on_headers_complete(self) -> None:
+        self.headers_done = True
+
+    def on_body(self, body: bytes) -> None:
+        self.chunks.append(body)
+
+    def on_message_complete(self) -> None:
+        self.complete = True
+
+    def take(self) -> bytes:
+        data = b"".join(self.chunks)
+        self.chunks.clear()
+        return data
+
+
+class _Upstream:
+    """One request to a node agent and its response, read as it arrives."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                 read_timeout: float | None) -> None:
+        self.reader, self.writer, self.read_timeout = reader, writer, read_timeout
+        self.response = _Response()
+        self.parser = httptools.HttpResponseParser(self.response)
+        self.eof = False
+
+    async def read(self) -> bytes:
+        """The next body bytes (after the headers), b"" once the body has ended."""
+        r = self.response
+        while not r.chunks and not r.complete and not self.eof:
+            data = await asyncio.wait_for(self.reader.read(1 << 16), self.read_timeout)
+            if not data:
+                self.eof = True
+                break
+            self.parser.feed_data(data)
+        return r.take()
+
+    async def headers(self) -> int:
+        r = self.response
+        while not r.headers_done:
+            data = await asyncio.wait_for(self.reader.read(1 << 16), self.read_timeout)
+            if not data:
+                raise ConnectionError("the agent closed the connection before answering")
+            self.parser.feed_data(data)
+        return self.parser.get_status_code()
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+async def _connect(host: str, port: int, path: str, token: str | None,
+                   connect_timeout: float, read_timeout: float | None) -> _Upstream:
+    reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port),
+                                            connect_timeout)
+    hostport = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    auth = f"Authorization: Bearer {token}\r\n" if token else ""
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: {hostport}\r\n{auth}"
+                 f"Connection: close\r\n\r\n".encode())
+    return _Upstream(reader, writer, read_timeout)
+
+
+async def _error(up: _Upstream, status: int) -> errors.ApiError:
+    """The agent's error answer as the ApiError to return to the client."""
+    body = b""
+    with contextlib.suppress(OSError, TimeoutError, httptools.HttpParserError):
+        while len(body) < _MAX_ERROR_BODY and (data := await up.read()):
+            body += data
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        doc = None
+    if isinstance(doc, dict) and doc.get("kind") == "Status":
+        return errors.ApiError.from_status(doc, status)
+    return errors.ApiError.from_status({"code": status,
+                                        "message": f"the node agent answered {status}"})
+
+
+async def serve(objects: ObjectStore, namespace: str, name: str, query: Mapping[str, str],
+                token: str | None, connect_timeout: float, send: Send,
+                receive: Receive) -> None:
+    """Proxy one log request. An ``ApiError`` raised before the response
+    started is the caller's to answer as a Status."""
+    loop = asyncio.get_running_loop()
+    pod = await loop.run_in_executor(None, objects.get, "Pod", namespace, name)
     container = choose_container(pod, query.get("container"))
     node_name = (pod.get("spec") or {}).get("nodeName")
     if not node_name:
         raise errors.BadRequest(f'pod "{name}" is not scheduled to a node yet; no logs')
-    base = agent_url(objects.get("Node", None, node_name))
-    url = f"{base}/containerLogs/{namespace}/{name}/{container}"
+    node = await loop.run_in_executor(None, objects.get, "Node", None, node_name)
+    host, port = agent_address(node)
     follow = (query.get("follow") or "").lower() in ("true", "1")
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    path = "/containerLogs/" + "/".join(quote(p, safe="") for p in (namespace, name, container))
+    passed = {k: query[k] for k in _PASS_PARAMS if k in query}
+    if passed:
+        path += "?" + urlencode(passed)
     try:
-        upstream = requests.get(url, params={k: query[k] for k in _PASS_PARAMS if k in query},
-                                headers=headers, stream=True,
-                                timeout=(connect_timeout, None if follow else 30))
-    except requests.RequestException as e:
-        raise errors.Unavailable(f'cannot reach the node agent of node "{node_name}" at {base}: '
-                                 f"{type(e).__name__}") from None
-    if upstream.status_code >= 400:
-        try:
-            body = upstream.json()
-        except ValueError:
-            body = None
-        upstream.close()
-        if isinstance(body, dict) and body.get("kind") == "Status":
-            raise errors.ApiError.from_status(body, upstream.status_code)
-        raise errors.ApiError.from_status({"code": upstream.status_code,
-                                           "message": f"the node agent answered "
-                                                      f"{upstream.status_code}"})
+        up = await _connect(host, port, path, token, connect_timeout,
+                            None if follow else _READ_TIMEOUT)
+        status = await up.headers()
+    except (OSError, TimeoutError, httptools.HttpParserError) as e:
+        raise errors.Unavailable(f'cannot reach the node agent of node "{node_name}" at '
+                                 f"{agent_url(node)}: {type(e).__name__}") from None
+    try:
+        if status >= 400:
+            raise await _error(up, status)
+        await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+        await _pump(up, send, receive)
+    finally:
+        up.close()
 
-    def stream() -> Iterator[bytes]:
-        try:
-            for chunk in upstream.iter_content(chunk_size=None):
-                if chunk:
-                    yield chunk
-        except requests.RequestException:
-            return
-        finally:
-            upstream.close()
 
-    return Response(stream(), mimetype="text/plain", direct_passthrough=True)
+async def _pump(up: _Upstream, send: Send, receive: Receive) -> None:
+    """Copy the agent's body to the client until either side ends."""
+
+    async def copy() -> None:
+        with contextlib.suppress(OSError, TimeoutError, httptools.HttpParserError):
+            while data := await up.read():
+                await send({"type": "http.response.body", "body": data, "more_body": True})
+
+    async def until_disconnected() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    copying = asyncio.ensure_future(copy())
+    watching = asyncio.ensure_future(until_disconnected())
+    try:
+        await asyncio.wait((copying, watching), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        watching.cancel()
+        copying.cancel()
+        await asyncio.gather(copying, watching, return_exceptions=True)
+    await send({"type": "http.response.body", "body": b"", "more_body": False})

@@ -24,7 +24,8 @@ from coxapi.timefmt import rfc3339
 from raftstore import errors as store_errors
 
 from ..admission import deletion, names, namespaces, strategy
-from . import authz, discovery, fields, jsonpatch, params, paths, podlogs, scale
+from ..watchcache import KindCache
+from . import authz, discovery, fields, jsonpatch, params, paths, scale
 from .responses import json_response
 from .state import state
 
@@ -167,11 +168,11 @@ def _list(t: paths.Target) -> Response:
     def predicate(o: Obj) -> bool:
         return fields.matches(opts.field_selector, o)
 
-    cache = st.caches.get(t.kind) if opts.stale_ok else None
-    if cache is not None and cache.ready.is_set():
-        # resourceVersion=0: any recent state will do, so the watch cache answers,
-        # joining each object's JSON as the cache encoded it.
-        entries, rev, last_key = cache.list(t.namespace, opts.label_selector, predicate,
+    check = predicate if opts.field_selector else None
+    cache = _list_cache(t, opts)
+    if cache is not None:
+        # Join each object's JSON as the cache encoded it.
+        entries, rev, last_key = cache.list(t.namespace, opts.label_selector, check,
                                             opts.limit, opts.continue_key)
         meta: Obj = {"resourceVersion": str(rev)}
         if last_key:
@@ -182,13 +183,29 @@ def _list(t: paths.Target) -> Response:
                          b"]}\n"))
         return Response(body, mimetype="application/json")
     items, rv, last_key = st.objects.list(
-        t.kind, t.namespace, opts.label_selector, predicate, limit=opts.limit,
+        t.kind, t.namespace, opts.label_selector, check, limit=opts.limit,
         continue_token=opts.continue_key, linearizable=not opts.stale_ok)
     meta = {"resourceVersion": rv}
     if last_key:
         meta["continue"] = params.encode_continue(last_key)
     return json_response({"kind": f"{t.kind.kind}List", "apiVersion": t.kind.api_version,
                           "metadata": meta, "items": items})
+
+
+def _list_cache(t: paths.Target, opts: params.ListOptions) -> KindCache | None:
+    """The watch cache, when it may answer a list: ``resourceVersion=0`` takes
+    any recent state; a consistent list (no version; a continued page too)
+    takes the cache once it has caught up with the revision a linearizable
+    read of the store returns, as Kubernetes' consistent reads from cache do.
+    Otherwise (the cache is not filled yet, a minimum version) the store."""
+    st = state()
+    cache = st.caches.get(t.kind)
+    if not cache.ready.is_set() or opts.resource_version not in (None, "0"):
+        return None
+    if opts.stale_ok:
+        return cache
+    revision = int(st.objects.list(t.kind, t.namespace, limit=1).resource_version)
+    return cache if cache.sync(revision, 0) else None
 
 
 # ---- create ----------------------------------------------------------------
@@ -376,7 +393,6 @@ def _delete_collection(t: paths.Target) -> Response:
 
 
 def _logs(t: paths.Target) -> Response:
-    st = state()
-    return podlogs.proxy(st.objects, t.namespace or "default", t.name or "", request.args,
-                         st.config.authenticator.token_for_group("system:masters"),
-                         st.config.agent_connect_timeout)
+    # The server's event loop proxies logs (master.asgi, podlogs): a follower
+    # would hold a worker thread for as long as it reads.
+    raise errors.BadRequest("pod logs are served by the API server, not this app")

@@ -7,9 +7,13 @@ linearizable read, so a missing quorum is a plain 503 rather than a broken
 stream); one from a version gets the events after it (exclusive) from the
 cache's ring, or replayed from the store's history when older than the ring.
 Then live events: the cache's feeder threads hand each batch to the loop
-(``Broadcaster``), which appends the line bytes, encoded once, to the bounded
-queue of each watcher whose filter matches; watchers with the same filter
-share one check. Errors after the stream began (a compacted version: 410
+(``Broadcaster``), which gathers what arrives within one pass of the loop and
+then, per filter, joins the matching lines (encoded once by the cache) into
+one chunk: watchers with the same filter share the check and the bytes. A
+watcher that is keeping up gets that chunk written straight to its
+connection (``Wire``), with no task switch; one whose connection is full, or
+that has lines waiting, queues it for its own task, which sends through the
+server's flow control. Errors after the stream began (a compacted version: 410
 Gone; a store without a leader: 503) arrive as an ``ERROR`` event carrying a
 Status and end the stream. A watcher that falls ``queue_limit`` events behind
 (its client does not read) is cut off without holding up the others; its
@@ -72,35 +76,89 @@ class Filter:
         return not self.field_selector or fields.matches(self.field_selector, e.obj)
 
 
+# Where uvicorn's httptools protocol keeps its request/response cycle: one that
+# frames the body itself (h11's does not), on attributes ``Wire`` reads.
+_HTTPTOOLS_CYCLE = "uvicorn.protocols.http.httptools_impl"
+
+
+def frame(chunk: bytes) -> bytes:
+    """One chunk of a chunked HTTP/1.1 body."""
+    return b"%x\r\n%b\r\n" % (len(chunk), chunk)
+
+
+class Wire:
+    """The connection under one streamed response of uvicorn's httptools
+    protocol, for writing body chunks straight to its transport: one call per
+    watcher per batch instead of a task switch and an ASGI ``send`` each. Only
+    once the response has started, in chunked encoding, while nothing else is
+    being sent on it; ``writable`` is false while the client is not reading
+    (the transport paused us), so lines then queue and the cut-off applies."""
+
+    __slots__ = ("cycle", "flow", "transport")
+
+    def __init__(self, cycle: Any) -> None:
+        self.cycle, self.flow, self.transport = cycle, cycle.flow, cycle.transport
+
+    @classmethod
+    def of(cls, send: Send) -> Wire | None:
+        """The wire under ``send`` (a bound ``RequestResponseCycle.send``), or
+        None under any other server: then every line goes through ``send``."""
+        cycle = getattr(send, "__self__", None)
+        if type(cycle).__module__ == _HTTPTOOLS_CYCLE and all(
+                hasattr(cycle, a) for a in ("transport", "flow", "disconnected",
+                                            "chunked_encoding", "response_complete")):
+            return cls(cycle)
+        return None
+
+    def writable(self) -> bool:
+        c = self.cycle
+        return (c.chunked_encoding and not c.response_complete and not c.disconnected
+                and not self.flow.write_paused and not self.transport.is_closing())
+
+
 class Watcher:
     """One open watch stream: its queue of lines and how far it has got."""
 
-    __slots__ = ("kind", "filter", "bookmarks", "limit", "rv", "generation", "lines", "wake",
-                 "done", "cut_off", "sending", "last_sent", "task")
+    __slots__ = ("kind", "filter", "bookmarks", "limit", "rv", "generation", "lines", "queued",
+                 "wake", "done", "cut_off", "sending", "last_sent", "task", "wire")
 
     def __init__(self, kind: kinds.Kind, filt: Filter, bookmarks: bool, limit: int,
                  now: float) -> None:
         self.kind, self.filter, self.bookmarks, self.limit = kind, filt, bookmarks, limit
         self.rv = 0  # the last revision this watcher has been given (or has no events up to)
         self.generation = 0  # of the cache it was registered with
-        self.lines: list[bytes] = []
+        self.lines: list[bytes] = []  # chunks for the task to send, in order
+        self.queued = 0  # events in ``lines``
         self.wake = asyncio.Event()
         self.done = self.cut_off = self.sending = False
         self.last_sent = now
         self.task = asyncio.current_task()
+        self.wire: Wire | None = None  # set by the task once its backlog is sent
 
-    def push(self, ev: CachedEvent) -> None:
-        if self.done or ev.revision <= self.rv:
+    def take(self, events: list[CachedEvent], chunk: bytes, framed: bytes, now: float) -> None:
+        """Deliver a batch that matches its filter: ``chunk`` is the events'
+        lines joined, ``framed`` that as one HTTP chunk."""
+        if self.done or events[-1].revision <= self.rv:
             return  # ended, or already in its backlog
-        self.rv = ev.revision
-        if len(self.lines) >= self.limit:
+        if events[0].revision <= self.rv:  # registered within this batch: only what is newer
+            events = [ev for ev in events if ev.revision > self.rv]
+            chunk = b"".join(ev.line for ev in events)
+            framed = frame(chunk)
+        self.rv = events[-1].revision
+        wire = self.wire
+        if wire is not None and not self.lines and not self.sending and wire.writable():
+            wire.transport.write(framed)
+            self.last_sent = now
+            return
+        if self.queued + len(events) > self.limit:
             self.cut_off = True
             self.lines.clear()
             self.end()
             if self.sending and self.task is not None:
                 self.task.cancel()  # stuck writing to a client that does not read
             return
-        self.lines.append(ev.line)
+        self.lines.append(chunk)
+        self.queued += len(events)
         self.wake.set()
 
     def end(self, line: bytes | None = None) -> None:
@@ -112,7 +170,7 @@ class Watcher:
 
 
 class Broadcaster:
-    """The loop's side of the watch caches (their ``Sink``): fans each batch out
+    """The loop's side of the watch caches (their ``Sink``): fans the events out
     to the watchers, sends bookmarks, and ends every watch when the server
     stops or the store has lost its leader."""
 
@@ -123,13 +181,15 @@ class Broadcaster:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._groups: dict[str, dict[Filter, set[Watcher]]] = {}
         self._progress: dict[str, int] = {}
+        # Events handed over since the last flush, per kind, and how far they reach.
+        self._pending: dict[str, tuple[list[CachedEvent], int]] = {}
         self._watchers: set[Watcher] = set()
         self._tick_task: asyncio.Task | None = None
 
     # ---- called by the caches' feeder threads, with a cache's lock held ----
 
     def events(self, cache: KindCache, batch: list[CachedEvent], revision: int) -> None:
-        self._call(self._fanout, cache.kind.plural, batch, revision)
+        self._call(self._gather, cache.kind.plural, batch, revision)
 
     def reset(self, cache: KindCache) -> None:
         self._call(self._end_generation, cache.kind.plural, cache.generation)
@@ -150,15 +210,33 @@ class Broadcaster:
             self._loop = loop
             self._tick_task = loop.create_task(self._tick())
 
-    def _fanout(self, plural: str, batch: list[CachedEvent], revision: int) -> None:
-        groups = self._groups.get(plural)
-        if groups:
-            for ev in batch:
+    def _gather(self, plural: str, batch: list[CachedEvent], revision: int) -> None:
+        """Keep the batch for a flush in the loop's next pass, after every batch
+        handed over in this one: a burst of commits costs each watcher one
+        write, not one per commit."""
+        if not self._pending:
+            asyncio.get_running_loop().call_soon(self._flush)
+        pending = self._pending.get(plural)
+        if pending is None:
+            self._pending[plural] = (list(batch), revision)
+        else:
+            pending[0].extend(batch)
+            self._pending[plural] = (pending[0], revision)
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, {}
+        now = asyncio.get_running_loop().time()
+        for plural, (batch, revision) in pending.items():
+            groups = self._groups.get(plural)
+            if groups and batch:
                 for filt, watchers in groups.items():
-                    if filt.matches(ev.entry):
+                    events = [ev for ev in batch if filt.matches(ev.entry)]
+                    if events:
+                        chunk = b"".join(ev.line for ev in events)
+                        framed = frame(chunk)
                         for w in watchers:
-                            w.push(ev)
-        self._progress[plural] = revision
+                            w.take(events, chunk, framed, now)
+            self._progress[plural] = revision
 
     def _end_generation(self, plural: str, generation: int) -> None:
         for w in list(self._groups.get(plural, {}).values()):
@@ -247,9 +325,10 @@ async def _until_disconnected(receive: Receive, w: Watcher) -> None:
 
 
 async def serve(state: Any, hub: Broadcaster, target: Target, opts: ListOptions,
-                send: Send, receive: Receive) -> None:
+                send: Send, receive: Receive, wire: Wire | None = None) -> None:
     """Serve one watch. An ``ApiError`` raised before the response started is
-    the caller's to answer as a Status."""
+    the caller's to answer as a Status. ``wire``: the connection under
+    ``send`` (``Wire.of``), for live events written straight to it."""
     loop = asyncio.get_running_loop()
     hub.bind(loop)
     kind, cfg = target.kind, state.config
@@ -288,6 +367,7 @@ async def serve(state: Any, hub: Broadcaster, target: Target, opts: ListOptions,
             if w.lines:
                 chunk = b"".join(w.lines)
                 w.lines.clear()
+                w.queued = 0
                 w.sending = True
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 w.sending = False
@@ -295,6 +375,7 @@ async def serve(state: Any, hub: Broadcaster, target: Target, opts: ListOptions,
                 continue
             if w.done:
                 break
+            w.wire = wire  # caught up: the broadcaster may write to the connection itself
             w.wake.clear()
             await w.wake.wait()
         await send({"type": "http.response.body", "body": b"", "more_body": False})

@@ -33,6 +33,7 @@ class Api:
         self.objects = self.state.objects
         self.client = self.app.test_client()
         self.server: ApiServer | None = None
+        self.server_threads = 8  # of the server's WSGI pool
         ensure_system_namespaces(self.objects)
 
     def request(self, method: str, path: str, body: Any = None, *, token: str | None = ADMIN_TOKEN,
@@ -65,7 +66,7 @@ class Api:
         """The app behind the master's real server (master.asgi on uvicorn) on a
         loopback port, started on first use: watches are served there only."""
         if self.server is None:
-            self.server = ApiServer(ApiApp(self.app, threads=8), "127.0.0.1", 0)
+            self.server = ApiServer(ApiApp(self.app, threads=self.server_threads), "127.0.0.1", 0)
             self.server.start()
         host, port = self.server.address
         return f"http://{host}:{port}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from coxapi import kinds
+from tests.support import wait_until
 
 from .api_harness import Api, deployment, pod
 
@@ -249,6 +250,9 @@ def test_no_quorum_is_503(api, monkeypatch):
 
 
 def test_stale_reads_are_explicit(api, monkeypatch):
+    api.post("/api/v1/namespaces/default/pods", pod("p"))
+    cache = api.state.caches.get(kinds.lookup("Pod"))
+    wait_until(cache.ready.is_set, 5, what="the watch cache of pods filled")
     seen = []
     real = api.store.range
 
@@ -256,9 +260,12 @@ def test_stale_reads_are_explicit(api, monkeypatch):
         seen.append(kw.get("linearizable", True))
         return real(prefix, **kw)
     monkeypatch.setattr(api.store, "range", spy)
-    api.get("/api/v1/pods")
-    api.get("/api/v1/pods", query={"resourceVersion": "0"})
-    assert seen == [True, False]
+    # consistent: a linearizable read of the revision, then the cache once caught up with it
+    assert [o["metadata"]["name"] for o in api.get("/api/v1/pods").json["items"]] == ["p"]
+    assert seen == [True]
+    # resourceVersion=0: any recent state, with no read of the store at all
+    assert len(api.get("/api/v1/pods", query={"resourceVersion": "0"}).json["items"]) == 1
+    assert seen == [True]
 
 
 def test_hostile_bodies_are_400_not_500(api):
