@@ -3,8 +3,9 @@
 Streams are async handlers on the event loop and cost no thread: watches
 (``GET`` on a resource collection with ``watch=true|1``, from the watch cache)
 and the health paths (so they answer while every worker thread is busy).
-Everything else goes to the Flask app through ``a2wsgi`` on a bounded pool
-of worker threads. Both sides share the authentication, the path and query
+Everything else goes to the Flask app on a bounded pool of worker threads:
+in one hop each way (master.wsgicall), or through ``a2wsgi`` for what may
+stream (a followed pod log). Both sides share the authentication, the path and query
 parsing and the Status errors (master.api).
 """
 
@@ -20,6 +21,7 @@ from flask import Flask
 
 from coxapi import errors
 
+from . import wsgicall
 from .api import authenticated, health, params, paths, state_of, watch
 from .api.responses import status_parts
 from .api.state import ApiState
@@ -74,6 +76,7 @@ class ApiApp:
         # a2wsgi's stubs type environ and scope more narrowly than Flask and
         # this module do; both sides follow the WSGI and ASGI specs.
         self.wsgi: Any = WSGIMiddleware(cast(Any, flask_app), workers=threads)
+        self.flask = flask_app
 
     def shutdown(self) -> None:
         self.state.stopping.set()
@@ -90,7 +93,10 @@ class ApiApp:
         query = _query(scope) if scope.get("query_string") else {}
         target = watch_target(method, path, query)
         if target is None:
-            return await self.wsgi(scope, receive, send)
+            if path.endswith("/log"):  # may stream (a followed pod log)
+                return await self.wsgi(scope, receive, send)
+            return await wsgicall.call(self.flask, self.wsgi.executor, scope, receive, send,
+                                       self.state.config.max_body_bytes)
         started = False
 
         async def tracked(message: dict) -> None:
