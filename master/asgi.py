@@ -4,9 +4,10 @@ Streams are async handlers on the event loop and cost no thread: watches
 (``GET`` on a resource collection with ``watch=true|1``, from the watch cache),
 pod logs (``pods/NAME/log``, proxied from the node agent, followed or not)
 and the health paths (so they answer while every worker thread is busy).
-Everything else goes to the Flask app through ``a2wsgi`` on a bounded pool
-of worker threads. Both sides share the authentication, the path and query
-parsing and the Status errors (master.api).
+Everything else goes to the Flask app on a bounded pool of worker threads
+(a2wsgi's), in one hop each way (master.wsgicall): nothing answered by Flask
+streams. Both sides share the authentication, the path and query parsing and
+the Status errors (master.api).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from flask import Flask
 
 from coxapi import errors
 
+from . import wsgicall
 from .api import authenticated, health, params, paths, podlogs, state_of, watch
 from .api.responses import status_parts
 from .api.state import ApiState
@@ -91,6 +93,7 @@ class ApiApp:
         # a2wsgi's stubs type environ and scope more narrowly than Flask and
         # this module do; both sides follow the WSGI and ASGI specs.
         self.wsgi: Any = WSGIMiddleware(cast(Any, flask_app), workers=threads)
+        self.flask = flask_app
 
     def shutdown(self) -> None:
         self.state.stopping.set()
@@ -111,7 +114,8 @@ class ApiApp:
         elif (target := log_target(method, path)) is not None:
             handler = functools.partial(self._log, target, query, receive)
         else:
-            return await self.wsgi(scope, receive, send)
+            return await wsgicall.call(self.flask, self.wsgi.executor, scope, receive, send,
+                                       self.state.config.max_body_bytes)
         await self._stream(path, scope, send, handler)
 
     async def _watch(self, target: paths.Target, query: dict[str, str], receive: Any,

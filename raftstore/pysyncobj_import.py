@@ -29,6 +29,7 @@ SUPPORTED_VERSION = "0.3.17"  # setup.cfg pins exactly this
 SYNCOBJ_METHODS = (
     "_SyncObj__sendAppendEntries",
     "_SyncObj__sendNextNodeIdx",
+    "_SyncObj__getCurrentLogIndex",
     "_SyncObj__onMessageReceived",
     "_checkCommandsToApply",
     "_onTick",
@@ -42,6 +43,7 @@ SYNCOBJ_ATTRIBUTES = (
     "_SyncObj__otherNodes",
     "_SyncObj__raftNextIndex",
     "_SyncObj__pipeNotifier",
+    "_poller",
 )
 # FileJournal methods DurableJournal wraps to learn what is not yet on disk
 JOURNAL_METHODS = ("add", "deleteEntriesFrom", "deleteEntriesTo", "clear", "setCurrentTerm",

@@ -6,6 +6,7 @@ snapshot (pysyncobj's full dump) is exactly the MVCC state."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -55,7 +56,13 @@ class PipelinedSyncObj(SyncObj):
         self._fsync = fsync
         self._journal: Any = None
         self._defer_append = self._append_wanted = False
+        # acknowledgements (next_node_idx) held until the end of the tick's poll
+        self._acks: list[tuple[Any, bool, int, bool]] = []
+        self._tick_started = time.monotonic()
+        self._stall = float("inf")  # the Raft thread starts ticking within __init__
         super().__init__(*args, **kwargs)
+        # a tick longer than this was a stall (a slow disk sync, the GIL)
+        self._stall = self._SyncObj__conf.raftMinTimeout / 4
         # the last step of every tick, after new entries went out, before the
         # poll: the leader's own disk write overlaps its followers'
         self.addOnTickCallback(self._sync_journal)
@@ -91,18 +98,41 @@ class PipelinedSyncObj(SyncObj):
             self._journal.sync()
 
     def _onTick(self, timeToWait: float = 0.0) -> None:  # noqa: N803 - pysyncobj's name
+        started, self._tick_started = self._tick_started, time.monotonic()
+        if self._tick_started - started > self._stall:
+            # The last tick stalled. pysyncobj checks the election deadline (a
+            # follower) and the replies of a quorum (the leader) before it
+            # reads its sockets: read what the peers sent meanwhile first, or
+            # this replica's own stall looks like the others' silence.
+            self._poller.poll(0)
+            self._send_acks()
         # the leader counts itself toward a commit early in the tick: only
         # entries on its own disk may count
         self._sync_journal()
-        super()._onTick(timeToWait)
+        try:
+            super()._onTick(timeToWait)
+        finally:
+            self._send_acks()
 
     def _SyncObj__sendNextNodeIdx(self, node: Any, reset: bool = False,  # noqa: N802
                                   nextNodeIdx: Any = None,  # noqa: N803
                                   success: bool = False) -> None:
-        # a follower acknowledges entries only once they are on its disk
+        # A follower acknowledges entries only once they are on its disk. The
+        # acknowledgements of every message read in one poll wait for its end
+        # and share one sync (not one each, all on this thread, which also
+        # keeps the election timer and the heartbeats).
+        if nextNodeIdx is None:
+            nextNodeIdx = self._SyncObj__getCurrentLogIndex() + 1
+        self._acks.append((node, reset, nextNodeIdx, success))
+
+    def _send_acks(self) -> None:
+        if not self._acks:
+            return
         self._sync_journal()
-        SyncObj._SyncObj__sendNextNodeIdx(self, node, reset=reset, nextNodeIdx=nextNodeIdx,
-                                          success=success)
+        acks, self._acks = self._acks, []
+        for node, reset, next_index, success in acks:
+            SyncObj._SyncObj__sendNextNodeIdx(self, node, reset=reset, nextNodeIdx=next_index,
+                                              success=success)
 
     @property
     def _SyncObj__raftLog(self) -> Any:  # noqa: N802 - pysyncobj's private name

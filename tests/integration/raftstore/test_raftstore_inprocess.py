@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from raftstore import RaftStore, StoreConfig
@@ -108,3 +110,40 @@ def test_without_fsync_the_journal_is_pysyncobjs_own(tmp_path):
         assert not isinstance(s._raft._SyncObj__raftLog, DurableJournal)
     finally:
         s.close()
+
+
+
+def test_a_follower_stalled_past_its_election_timeout_does_not_depose_the_leader(tmp_path):
+    """A follower's Raft thread blocked longer than its election timeout (a
+    slow disk sync before an acknowledgement) reads the leader's heartbeats,
+    which arrived meanwhile, before it checks its election deadline. (A stall
+    past the connection timeout still costs the connections: pysyncobj drops
+    one that read nothing for that long.)"""
+    addrs = [f"127.0.0.1:{free_port()}" for _ in range(3)]
+    stores = [RaftStore(StoreConfig(self_addr=a, peers=[p for p in addrs if p != a],
+                                    data_dir=str(tmp_path / f"s{i}"), secret="x",
+                                    connection_timeout=4.0))
+              for i, a in enumerate(addrs)]
+    try:
+        leader = wait_until(lambda: next((s for s in stores if s.is_leader()), None), 10,
+                            what="a leader")
+        follower = next(s for s in stores if s is not leader)
+        journal = follower._raft._SyncObj__raftLog
+        real_sync, stalled = journal.sync, []
+
+        def slow_sync() -> None:
+            if journal.dirty and not stalled:
+                stalled.append(True)
+                time.sleep(2 * follower.config.election_timeout_max)
+            real_sync()
+
+        journal.sync = slow_sync
+        term = leader.status()["term"]
+        leader.put("/stall/a", {})
+        wait_until(lambda: stalled, 5, what="the follower's stalled sync")
+        time.sleep(3 * follower.config.election_timeout_max)  # the stall, then time to elect
+        terms = [s.status()["term"] for s in stores]
+        assert leader.is_leader() and terms == [term] * 3, (term, terms)
+    finally:
+        for s in stores:
+            s.close()

@@ -1,0 +1,73 @@
+"""Request/response calls through the master's server in one hop (master.wsgicall)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import requests
+
+from master import wsgicall
+
+from .api_harness import ADMIN_TOKEN, Api
+
+AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+def test_verbs_through_the_server():
+    api = Api()
+    try:
+        base = api.url + "/api/v1/namespaces/default/configmaps"
+        r = requests.post(base, json={"metadata": {"name": "c"}, "data": {"k": "v"}},
+                          headers=AUTH, timeout=10)
+        assert r.status_code == 201 and r.headers["Content-Type"] == "application/json"
+        r = requests.patch(base + "/c", data=json.dumps({"data": {"k": "w"}}), timeout=10,
+                           headers={**AUTH, "Content-Type": "application/merge-patch+json"})
+        assert r.status_code == 200 and r.json()["data"] == {"k": "w"}
+        assert requests.get(base + "/c", headers=AUTH, timeout=10).json()["data"] == {"k": "w"}
+        r = requests.get(base + "/nope", headers=AUTH, timeout=10)
+        assert r.status_code == 404 and r.json()["kind"] == "Status"
+        assert requests.get(base, timeout=10).status_code == 401
+        assert requests.delete(base + "/c", headers=AUTH, timeout=10).status_code == 200
+    finally:
+        api.close()
+
+
+def test_an_oversized_body_is_413_through_the_server():
+    api = Api(max_body_bytes=1024)
+    try:
+        body = {"metadata": {"name": "big"}, "data": {"k": "x" * 100_000}}
+        r = requests.post(api.url + "/api/v1/namespaces/default/configmaps", json=body,
+                          headers=AUTH, timeout=10)
+        assert r.status_code == 413 and r.json()["kind"] == "Status"
+    finally:
+        api.close()
+
+
+def test_read_body_joins_chunks_and_cuts_past_the_limit():
+    def receiver(chunks: list[bytes]):
+        messages = [{"type": "http.request", "body": c, "more_body": i < len(chunks) - 1}
+                    for i, c in enumerate(chunks)]
+
+        async def receive() -> dict:
+            return messages.pop(0)
+        return receive
+
+    assert asyncio.run(wsgicall.read_body(receiver([b"ab", b"cd", b""]), 10)) == b"abcd"
+    assert asyncio.run(wsgicall.read_body(receiver([b"abcdef", b"ghij"]), 3)) == b"abcd"
+
+
+def test_run_collects_the_whole_answer_and_closes_the_iterable():
+    closed = []
+
+    class Body(list):
+        def close(self) -> None:
+            closed.append(True)
+
+    def app(environ, start_response):
+        write = start_response("202 Accepted", [("Content-Type", "text/plain")])
+        write(b"a")
+        return Body([b"b", b"c"])
+
+    assert wsgicall.run(app, {}) == (202, [(b"content-type", b"text/plain")], b"abc")
+    assert closed == [True]
