@@ -20,7 +20,6 @@ the set of maps differs, or the table's name or family changed.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from operator import attrgetter
 
 from .plan import AddrSet, Chain, Plan, VerdictMap
 
@@ -75,8 +74,10 @@ def diff(old: Plan, new: Plan) -> Delta | None:
     if {n: _shape(s) for n, s in old_sets.items()} != {n: _shape(s) for n, s in new_sets.items()}:
         return None
     old_only, new_only = _only_in(old.chains, new.chains), _only_in(new.chains, old.chains)
-    old_names = dict(zip(map(attrgetter("name"), old.chains), old.chains, strict=True))
-    new_names = dict(zip(map(attrgetter("name"), new.chains), new.chains, strict=True))
+    # A chain of one plan that the other shares is the very same object, so
+    # the other plan's chain of the same name, if any, is in its own list.
+    old_names = {c.name: c for c in old_only}
+    new_names = {c.name: c for c in new_only}
     for c in (*old_only, *new_only):  # only chains not shared can differ
         a, b = old_names.get(c.name), new_names.get(c.name)
         if ((a is not None and a.hook) or (b is not None and b.hook)) and a != b:

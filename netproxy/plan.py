@@ -41,6 +41,7 @@ import hashlib
 import socket
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 TABLE = "coxswain-proxy"
@@ -470,6 +471,16 @@ class _PortPart:
     udp: UdpRoute | None
     note: str | None  # malformed endpoints
 
+    # The elements' sort keys, computed once with them: sorting thousands of
+    # map elements on every sync must not parse their addresses again.
+    @cached_property
+    def vip_order(self) -> tuple:
+        return _elem_order(self.vip_elem) if self.vip_elem else ()
+
+    @cached_property
+    def np_order(self) -> tuple:
+        return _elem_order(self.np_elem) if self.np_elem else ()
+
 
 @dataclass(frozen=True)
 class _Fragment:
@@ -608,19 +619,19 @@ class Planner:
                     udp_routes.append(part.udp)
                 if not part.chains:
                     if vip_key:
-                        no_ep_vips[vip_key] = part.vip_elem  # type: ignore[assignment]
+                        no_ep_vips[vip_key] = (part.vip_order, part.vip_elem)
                     if np_key:
-                        no_ep_nodeports[np_key] = part.np_elem  # type: ignore[assignment]
+                        no_ep_nodeports[np_key] = (part.np_order, part.np_elem)
                     continue
                 chains.extend(part.chains)
                 if vip_key:
-                    vips[vip_key] = part.vip_elem  # type: ignore[assignment]
+                    vips[vip_key] = (part.vip_order, part.vip_elem)
                 if np_key and part.ext is not None:
                     chains.append(part.ext)
-                    nodeports[np_key] = part.np_elem  # type: ignore[assignment]
+                    nodeports[np_key] = (part.np_order, part.np_elem)
 
         def vmap(name: str, key: tuple[str, ...], elems: dict[tuple, tuple]) -> VerdictMap:
-            return VerdictMap(name, key, tuple(sorted(elems.values(), key=_elem_order)))
+            return VerdictMap(name, key, tuple(e for _, e in sorted(elems.values(), key=_first)))
 
         maps = [vmap(SERVICE_IPS, VIP_KEY, vips), vmap(SERVICE_NODEPORTS, NODEPORT_KEY, nodeports),
                 vmap(NO_ENDPOINT_SERVICES, VIP_KEY, no_ep_vips),
@@ -628,6 +639,10 @@ class Planner:
         sets = [AddrSet(NODE_IPS, tuple(sorted(node_ips, key=_ip_order)))]
         return Plan(self.table, tuple(chains), tuple(sorted(maps, key=lambda m: m.name)),
                     tuple(sets), tuple(udp_routes), tuple(notes))
+
+
+def _first(pair: tuple) -> Any:
+    return pair[0]
 
 
 def _elem_order(item: tuple[tuple, str]) -> tuple:
