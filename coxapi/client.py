@@ -156,16 +156,24 @@ class Client:
     def _kind(kind: str | kinds.Kind) -> kinds.Kind:
         return kind if isinstance(kind, kinds.Kind) else kinds.lookup(kind)
 
-    def get(self, kind: str | kinds.Kind, name: str, namespace: str | None = "default") -> Obj:
+    def get(self, kind: str | kinds.Kind, name: str, namespace: str | None = "default",
+            resource_version: str | None = None) -> Obj:
+        """``resource_version="0"``: any recent version will do (the master's own
+        replica answers, without a Raft round trip); default: the latest."""
         k = self._kind(kind)
-        return self.request("GET", k.path(namespace, name))
+        return self.request("GET", k.path(namespace, name),
+                            params=_params(resourceVersion=resource_version))
 
     def list(self, kind: str | kinds.Kind, namespace: str | None = None,
              label_selector: str | None = None, field_selector: str | None = None,
-             limit: int | None = None, continue_token: str | None = None) -> Obj:
+             limit: int | None = None, continue_token: str | None = None,
+             resource_version: str | None = None) -> Obj:
+        """``resource_version="0"``: served from the master's watch cache, any
+        recent state (Kubernetes' semantics); default: a consistent list."""
         k = self._kind(kind)
         params = _params(labelSelector=label_selector, fieldSelector=field_selector,
-                         limit=limit, **{"continue": continue_token})
+                         limit=limit, resourceVersion=resource_version,
+                         **{"continue": continue_token})
         return self.request("GET", k.path(namespace), params=params)
 
     def create(self, obj: Obj, namespace: str | None = None) -> Obj:
