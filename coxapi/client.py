@@ -27,11 +27,14 @@ at all, ``ClusterUnreachable``.
 from __future__ import annotations
 
 import enum
+import functools
 import json
 import logging
+import os
 import threading
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
@@ -80,8 +83,27 @@ class Client:
         if s is None:
             s = requests.Session()
             s.headers.update(self._headers)
+            # What requests takes from the environment, taken once: left to it, it
+            # reads the proxy variables and stats ~/.netrc and the CA bundle on every
+            # request (a quarter of a hollow node's CPU). ~/.netrc is not consulted:
+            # its basic auth would replace the bearer token.
+            s.trust_env = False
+            s.proxies, s.verify = self._environment
             self._local.session = s
         return s
+
+    @functools.cached_property
+    def _environment(self) -> tuple[dict[str, str], bool | str]:
+        """The proxies (per server, after NO_PROXY) and CA bundle the environment names."""
+        proxies = {}
+        for server in self.servers:
+            parts = urlsplit(server)
+            found = requests.utils.get_environ_proxies(server)
+            proxy = found.get(parts.scheme) or found.get("all")
+            if proxy:
+                proxies[f"{parts.scheme}://{parts.hostname}"] = proxy
+        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        return proxies, bundle or True
 
     def _order(self) -> list[int]:
         with self._lock:
