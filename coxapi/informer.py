@@ -52,14 +52,16 @@ class ListWatcher(Protocol):
     """The list and watch verbs of ``coxapi.client.Client``; the in-process
     ``ObjectStore`` offers them through ``master.listwatch.StoreListWatcher``.
 
-    ``list`` returns ``{"items": [...], "metadata": {"resourceVersion": rv}}``.
+    ``list`` returns ``{"items": [...], "metadata": {"resourceVersion": rv}}``;
+    ``resource_version="0"`` lets it answer from a cache (any recent state).
     ``watch`` yields ``(ADDED|MODIFIED|DELETED|BOOKMARK, object)`` after
     ``resource_version`` (exclusive), raises ``errors.Gone`` when that version
     is compacted, and may end after ``timeout_seconds``.
     """
 
     def list(self, kind: str, namespace: str | None = None, label_selector: str | None = None,
-             field_selector: str | None = None) -> Obj: ...
+             field_selector: str | None = None, *,
+             resource_version: str | None = None) -> Obj: ...
 
     def watch(self, kind: str, namespace: str | None = None,
               resource_version: str | None = None, label_selector: str | None = None,
@@ -83,7 +85,7 @@ class Informer:
                  label_selector: str | None = None, field_selector: str | None = None,
                  watch_timeout: int | None = None, stall_timeout: float = 75.0,
                  resync_period: float = 0.0, backoff: tuple[float, float] = (0.2, 5.0),
-                 name: str | None = None) -> None:
+                 stale_list: bool = False, name: str | None = None) -> None:
         self.source = source
         self.kind = kind
         self.namespace = namespace
@@ -93,6 +95,9 @@ class Informer:
         self.stall_timeout = stall_timeout
         self.resync_period = resync_period
         self.backoff = backoff
+        # List with resourceVersion=0, from the master's watch cache (client-go's
+        # reflector does): no Raft round trip. See ``relist``.
+        self.stale_list = stale_list
         self.name = name or f"informer-{kind}"
         self.relists = 0  # successful lists
         self.stalls = 0  # stalled watches abandoned
@@ -214,16 +219,25 @@ class Informer:
         old = self._store(key, obj)
         self._notify(old, obj)
 
-    def relist(self) -> str:
+    def relist(self, consistent: bool = False) -> str:
         """List the kind and make the cache equal to it; returns the list's
         resourceVersion. Differences are delivered as notifications. Raises
         what the list raised (the cache is then unchanged).
 
         Safe to call while the informer runs: a cached object newer than the
         list (a watch event that overtook it) is neither replaced nor removed.
+
+        With ``stale_list`` (and not ``consistent``) the list may come from a
+        cache; one older than what this cache has already seen (a lagging
+        master) is taken again consistently, or it could bring back an object
+        whose deletion was watched.
         """
-        result = self.source.list(self.kind, self.namespace, label_selector=self.label_selector,
-                                  field_selector=self.field_selector)
+        result = self._list(consistent or not self.stale_list)
+        if not consistent and self.stale_list:
+            with self._lock:
+                seen = self._revision
+            if version_of(result) < seen:
+                result = self._list(True)
         rv = str((result.get("metadata") or {}).get("resourceVersion") or "0")
         listed = version_of(result)
         fresh = {key_of(o): o for o in result.get("items") or []}
@@ -245,6 +259,11 @@ class Informer:
         self.relists += 1
         self._synced.set()
         return rv
+
+    def _list(self, consistent: bool) -> Obj:
+        return self.source.list(self.kind, self.namespace, label_selector=self.label_selector,
+                                field_selector=self.field_selector,
+                                resource_version=None if consistent else "0")
 
     def resync(self) -> None:
         """Deliver every cached object again as an update of itself."""

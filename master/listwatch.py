@@ -25,7 +25,8 @@ class StoreListWatcher:
         self.poll = poll
 
     def list(self, kind: str, namespace: str | None = None, label_selector: str | None = None,
-             field_selector: str | None = None) -> Obj:
+             field_selector: str | None = None, resource_version: str | None = None) -> Obj:
+        """Always consistent (``resource_version`` is accepted and ignored)."""
         selector = labels.parse_selector(label_selector)
         by_fields = fields.parse(field_selector, kind)
         items, rv, _ = self.objects.list(kind, namespace, selector=selector,

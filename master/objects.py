@@ -89,6 +89,10 @@ def translate_store_error(e: Exception, kind: Kind, name: str) -> errors.ApiErro
     return errors.InternalError(f"store error: {e}")
 
 
+class _Unconfirmed(Exception):
+    """A decision made on this replica's copy that only the latest may confirm."""
+
+
 class ObjectList(NamedTuple):
     """One page of a list: the items, the store revision they were read at,
     and the continue token (the last key returned) when more remain."""
@@ -202,16 +206,33 @@ class ObjectStore:
     def guaranteed_update(self, kind: Kind | str, namespace: str | None, name: str,
                           mutate: Callable[[Obj], Obj | None]) -> Obj:
         """Read, mutate, compare-and-swap; retry on Conflict. ``mutate`` returns
-        the new object, or None to leave the object unchanged."""
+        the new object, or None to leave the object unchanged.
+
+        The first read is this replica's own, without a Raft round trip (as
+        Kubernetes' GuaranteedUpdate starts from its watch cache): if that copy
+        was stale the compare-and-swap fails and the write is tried again on the
+        latest; "nothing to change" and NotFound on the local copy are confirmed
+        on the latest too. A stale read costs a retry, never a lost write."""
         k = _resolve(kind)
 
-        def attempt() -> Obj:
-            cur = self.get(k, namespace, name)
+        def attempt(local: bool) -> Obj:
+            cur = self.get(k, namespace, name, linearizable=not local)
             new = mutate(copy.deepcopy(cur))
             if new is None or new == cur:
+                if local:
+                    raise _Unconfirmed()
                 return cur
             return self.update(new, old=cur)
-        return retry_on_conflict(attempt)
+        first = [True]
+
+        def once() -> Obj:
+            if first and first.pop():
+                try:
+                    return attempt(local=True)
+                except (_Unconfirmed, errors.NotFound, errors.Conflict):
+                    pass
+            return attempt(local=False)
+        return retry_on_conflict(once)
 
     def delete(self, kind: Kind | str, namespace: str | None, name: str,
                expect_resource_version: str | None = None) -> Obj:

@@ -71,12 +71,14 @@ class Agent:
                                      self.stop_event)
         self.probes = ProbeManager(runtime, on_change=self.wake.set, clock=clock)
         self.stats = StatsCollector(runtime, self._my_containers, interval=config.stats_period)
-        self.heartbeat = Heartbeat(client, self.name, node_usage, period=config.heartbeat_period)
+        self.heartbeat = Heartbeat(client, self.name, node_usage, period=config.heartbeat_period,
+                                   report_period=config.node_status_report_period)
         self.drain = EndpointDrain(client, timeout=config.drain_timeout, stop=self.stop_event)
         self.threads = Supervisor(f"node {self.name}", self.stop_event)
-        # Pods bound here; the sync loop also lists them on every pass.
+        # Pods bound here; the sync loop also lists them now and then. Lists come
+        # from the masters' watch cache, except the one orphans are removed on.
         self.pods = Informer(client, "Pod", field_selector=f"spec.nodeName={self.name}",
-                             watch_timeout=300, name="pod-informer")
+                             watch_timeout=300, stale_list=True, name="pod-informer")
         self.pods.add_handler(self._pod_changed, lambda _old, new: self._pod_changed(new),
                               self._pod_changed)
         self.pod_cidr: str | None = None
@@ -198,11 +200,13 @@ class Agent:
     def _my_containers(self) -> list[ContainerInfo]:
         return self.runtime.list_containers(self.node_labels)
 
-    def _list_pods(self) -> bool:
+    def _list_pods(self, consistent: bool = False) -> bool:
         """List the pods bound here into the informer; False if no master answered
-        (the informer then keeps the last known set)."""
+        (the informer then keeps the last known set). ``consistent``: the latest
+        state, not a master's watch cache (which may lag, or be cut off from the
+        others)."""
         try:
-            self.pods.relist()
+            self.pods.relist(consistent)
         except (errors.ApiError, errors.ClusterUnreachable) as e:
             log.debug("listing pods failed (keeping the last known set): %s", e)
             self._listed_at = None
@@ -253,9 +257,9 @@ class Agent:
         by_uid: dict[str, list[ContainerInfo]] = {}
         for c in containers:
             by_uid.setdefault(c.pod_uid, []).append(c)
-        if not listed and by_uid.keys() - pods.keys():
-            # Containers of no known pod are removed only on a list's word.
-            api_ok = self._list_pods()
+        if by_uid.keys() - pods.keys():
+            # Containers of no known pod are removed only on a consistent list's word.
+            api_ok = self._list_pods(consistent=True)
             pods = self._bound_pods()
         # Probers first, so a status written in this pass already has their verdicts.
         self.probes.sync(self._probe_targets(pods, by_uid))

@@ -28,6 +28,8 @@ class AgentConfig:
     sync_period: float = 1.0
     pod_relist_period: float = 10.0  # seconds between the sync loop's own lists of its pods
     heartbeat_period: float = 5.0
+    # the Node status is written when its Ready condition changes, else this often
+    node_status_report_period: float = 60.0
     stats_period: float = 5.0
     route_period: float = 3.0
     manage_network: bool = True  # routes, masquerade, ip_forward in our namespace

@@ -167,6 +167,7 @@ class FakeApi:
         self.revision = 0
         self.reachable = True
         self.calls: list[tuple[str, str]] = []
+        self.list_versions: list[str | None] = []  # each list's resource_version ("0": stale ok)
         self._cond = threading.Condition()
         self._events: list[tuple[int, str, Obj]] = []
 
@@ -192,7 +193,8 @@ class FakeApi:
             self._cond.notify_all()
         return copy.deepcopy(obj)
 
-    def get(self, kind: str, name: str, namespace: str | None = "default") -> Obj:
+    def get(self, kind: str, name: str, namespace: str | None = "default",
+            resource_version: str | None = None) -> Obj:
         self._check("get", kind)
         obj = self.objects.get(self._key(kind, namespace, name))
         if obj is None:
@@ -200,8 +202,10 @@ class FakeApi:
         return copy.deepcopy(obj)
 
     def list(self, kind: str, namespace: str | None = None, label_selector: str | None = None,
-             field_selector: str | None = None, limit: int | None = None) -> Obj:
+             field_selector: str | None = None, limit: int | None = None,
+             resource_version: str | None = None) -> Obj:
         self._check("list", kind)
+        self.list_versions.append(resource_version)
         kname = kinds.lookup(kind).kind
         items = [copy.deepcopy(o) for (k, ns, _), o in sorted(self.objects.items())
                  if k == kname and (namespace is None or ns == namespace)

@@ -305,6 +305,24 @@ def raft_term(mc: MasterCluster) -> int:
     return max(terms, default=0)
 
 
+def raft_commands(mc: MasterCluster) -> tuple[int, int]:
+    """Commands (writes and linearizable-read barriers) and Raft entries proposed
+    so far, summed over the masters: what the work costs, whatever the machine."""
+    commands = entries = 0
+    for m in mc.masters:
+        with contextlib.suppress(Exception):
+            st = m.raft_status(mc.token)
+            commands += int(st["commands_proposed"])
+            entries += int(st["raft_entries_proposed"])
+    return commands, entries
+
+
+def raft_line(before: tuple[int, int], after: tuple[int, int], pods: int) -> str:
+    commands, entries = after[0] - before[0], after[1] - before[1]
+    return (f"  Raft: {commands} commands (writes + read barriers) = {commands / pods:.1f} "
+            f"per pod, {commands / max(entries, 1):.1f} per entry")
+
+
 def run(args: argparse.Namespace, tmp: Path) -> None:
     extra = ["--node-grace-period", str(args.node_grace_period),
              "--eviction-timeout", str(args.eviction_timeout), "--log-level", "warning",
@@ -332,6 +350,12 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
         informer.start()
         informer.wait_for_sync(30)
 
+        before, idle = raft_commands(mc), 10.0
+        time.sleep(idle)
+        commands = raft_commands(mc)[0] - before[0]
+        print(f"idle cluster: {commands / idle:.1f} Raft commands/s "
+              f"({commands / idle / args.nodes:.2f} per node per second)", flush=True)
+
         leader = mc.leader()
         assert leader is not None and leader.proc is not None
         pids = {m.name: m.proc.pid for m in mc.masters if m.proc is not None}
@@ -342,7 +366,7 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
         print(f"\n1. Deployment of {n} pods on {args.nodes} hollow nodes", flush=True)
         with Sampler(pids) as masters_use, Sampler(hollow_pids) as hollow_use, \
                 profiled(leader.proc.pid, tmp / "leader.prof", args.profile):
-            term, start = raft_term(mc), time.monotonic()
+            term, start, raft0 = raft_term(mc), time.monotonic(), raft_commands(mc)
             retried(lambda: client.create(deployment(n, "bench/app:v1")))
             end = wait_for(f"{n} pods Running", lambda: tracker.running("bench/app:v1") >= n,
                            args.timeout, lambda: progress(tracker))
@@ -362,6 +386,7 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
               f"{min(running) - start:.2f} s")
         print("  masters:\n" + masters_use.report(end - start, leader.name))
         print(f"  Raft elections during the phase: {raft_term(mc) - term}")
+        print(raft_line(raft0, raft_commands(mc), n))
         print("  hollow node processes:\n" + hollow_use.report(end - start, ""))
         phase1 = n / (end - start)
         if args.profile:
@@ -371,7 +396,7 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
         # 2. rolling update
         print(f"\n2. rolling update of all {n} pods", flush=True)
         with Sampler(pids) as masters_use:
-            term, start = raft_term(mc), time.monotonic()
+            term, start, raft0 = raft_term(mc), time.monotonic(), raft_commands(mc)
             retried(lambda: client.patch("Deployment", APP, {"spec": {"template": {"spec": {
                 "containers": [{"name": "app", "image": "bench/app:v2", "resources": {
                     "requests": {"cpu": "10m", "memory": "16Mi"}}}]}}}}, NS))
@@ -382,6 +407,7 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
         print(rate_line("replaced, end to end", n, end - start))
         print("  masters:\n" + masters_use.report(end - start, leader.name))
         print(f"  Raft elections during the phase: {raft_term(mc) - term}")
+        print(raft_line(raft0, raft_commands(mc), n))
 
         # 3. node lifecycle
         if silent:

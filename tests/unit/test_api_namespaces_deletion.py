@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from raftstore import MemoryStore
@@ -169,12 +171,15 @@ class _CountingStore(MemoryStore):
         super().__init__()
         self.barriers = 0
         self.behind: set[str] = set()
+        self.lagging: dict[str, Any] = {}  # key -> the older value this replica still has
 
     def get(self, key: str, linearizable: bool = True):  # noqa: ANN201 - the store's signature
         if linearizable:
             self.barriers += 1
         elif key in self.behind:
             return None
+        elif key in self.lagging:
+            return self.lagging[key]
         return super().get(key, linearizable)
 
 
@@ -198,3 +203,33 @@ def test_a_namespace_this_replica_has_not_seen_yet_is_confirmed_by_a_linearizabl
     assert store.barriers == before + 1
     r = api.post("/api/v1/namespaces/ghost/configmaps", {"metadata": {"name": "c"}})
     assert r.status_code == 404 and 'namespaces "ghost" not found' in r.json["message"]
+
+
+def test_an_update_at_the_version_this_replica_holds_needs_no_raft_read():
+    """As Kubernetes' GuaranteedUpdate starts from the watch cache: the writer's
+    version found here is what the compare-and-swap checks anyway."""
+    store = _CountingStore()
+    api = Api(store)
+    path = "/api/v1/namespaces/default/pods/p"
+    created = api.post("/api/v1/namespaces/default/pods", pod("p")).json
+    before = store.barriers
+    r = api.put(f"{path}/status", {**created, "status": {"phase": "Running"}})
+    assert r.status_code == 200 and r.json["status"]["phase"] == "Running"
+    assert r.json["spec"] == created["spec"]
+    assert store.barriers == before
+    # The body's version is stale: the latest decides (a Conflict, as before).
+    r = api.put(f"{path}/status", {**created, "status": {"phase": "Failed"}})
+    assert r.status_code == 409 and store.barriers == before + 1
+    # This replica lags behind the writer's version: read through Raft, and apply.
+    current = api.get(path).json
+    store.lagging["/registry/pods/default/p"] = store.get("/registry/pods/default/p", False)
+    api.put(f"{path}/status", {**current, "status": {"phase": "Succeeded"}})
+    latest = api.get(path).json
+    before = store.barriers
+    r = api.put(f"{path}/status", {**latest, "status": {"phase": "Failed"}})
+    assert r.status_code == 200 and r.json["status"]["phase"] == "Failed"
+    assert store.barriers == before + 1
+    # No version given: always the latest.
+    store.lagging.clear()
+    body = {**r.json, "metadata": {**r.json["metadata"], "resourceVersion": ""}}
+    assert api.put(path, body).status_code == 200 and store.barriers == before + 2

@@ -175,3 +175,25 @@ def test_the_master_marks_a_503_not_applied_only_when_nothing_was_written(monkey
     r = api.patch(f"{PATH}/c", {"data": {"a": "1"}})
     assert r.status_code == 503 and r.json["reason"] == "ServiceUnavailable"
     assert errors.is_not_applied(errors.ApiError.from_status(r.json))
+
+
+def test_the_environment_is_read_once_not_on_every_request(masters, monkeypatch):
+    """requests would read the proxy variables and stat ~/.netrc on each request;
+    the client takes proxies and the CA bundle once, and never ~/.netrc (its basic
+    auth would replace the bearer token)."""
+    m = masters("ok")
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.invalid:3128")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/bundle.pem")
+    proxied = Client(["http://10.1.2.3:6443", m.url], token="t")
+    assert proxied._environment == ({"http://10.1.2.3": "http://proxy.invalid:3128"},
+                                    "/etc/ssl/bundle.pem")
+
+    def no_netrc(*_a, **_kw):
+        raise AssertionError("~/.netrc consulted")
+    monkeypatch.setattr("requests.sessions.get_netrc_auth", no_netrc)
+    monkeypatch.setattr("requests.utils.get_netrc_auth", no_netrc)
+    c = client(m.url)
+    for _ in range(2):
+        assert c.get("ConfigMap", "c")["metadata"]["name"] == "c"
+    assert m.seen == ["GET", "GET"]

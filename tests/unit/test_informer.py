@@ -201,6 +201,32 @@ def test_a_relist_never_replaces_a_newer_cached_object():
     assert names(inf) == {"a", "b"} and inf.get("default/a")["spec"] == {"v": 2}
 
 
+def test_a_stale_list_from_a_cache_older_than_the_watch_is_taken_again_consistently():
+    """With ``stale_list`` the informer lists at resourceVersion=0 (a master's
+    watch cache); an answer from behind a deletion it already watched would bring
+    the object back, so it lists again, consistently."""
+    api = FakeApi()
+    inf = Informer(api, "services", stale_list=True)
+    api.put("services", obj("a"))
+    lagging = api.list("services")
+    asked: list[str | None] = []
+
+    def listing(kind, namespace=None, resource_version=None, **_):
+        asked.append(resource_version)
+        return lagging if resource_version == "0" else FakeApi.list(api, kind, namespace)
+    api.list = listing  # type: ignore[method-assign]
+    inf.relist()
+    assert asked == ["0"] and names(inf) == {"a"}, "a fresh cache takes the cached list"
+    api.delete("services", "default", "a")
+    rv = FakeApi.list(api, "services")["metadata"]["resourceVersion"]
+    inf.apply_event("DELETED", {"metadata": {**obj("a")["metadata"], "resourceVersion": rv}})
+    inf.relist()
+    assert asked == ["0", "0", None]
+    assert names(inf) == set(), "the watched deletion stands"
+    inf.relist(consistent=True)
+    assert asked[-1] is None
+
+
 def test_a_handler_error_does_not_stop_the_feed():
     inf = Informer(FakeApi(), "services")
     seen = []

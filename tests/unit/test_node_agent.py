@@ -288,6 +288,7 @@ def test_passes_between_relists_use_the_watch_and_orphans_are_confirmed_by_a_lis
     agent.config.pod_relist_period = 3600
     uid = add_pod(api)["metadata"]["uid"]
     sync(agent)  # the fixture's start listed nothing yet: this pass lists
+    assert api.list_versions[-1] == "0", "a routine list comes from the watch cache"
     api.calls.clear()
     for _ in range(3):
         sync(agent)
@@ -299,6 +300,7 @@ def test_passes_between_relists_use_the_watch_and_orphans_are_confirmed_by_a_lis
         "name": "web", "namespace": "default", "uid": uid, "resourceVersion": "999999"}})
     sync(agent)
     assert api.updates("list", "Pod") == 1
+    assert api.list_versions[-1] is None, "orphans are removed on a consistent list only"
     assert rt.list_containers({podspec.LABEL_POD_UID: uid}) == []
 
 

@@ -99,6 +99,45 @@ def test_heartbeat_survives_an_unreachable_api_and_resumes():
     assert api.get("Lease", "n1", LEASE_NAMESPACE)["spec"]["leaseDurationSeconds"] == 40
 
 
+def test_heartbeat_renews_from_its_own_lease_and_writes_node_status_only_on_change():
+    """kubelet's costs: a beat is one Lease write (read back only after a Conflict);
+    the Node status is written when Ready would change or every report period."""
+    api = FakeApi()
+    api.create({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"}, "spec": {}})
+    now = [0.0]
+    problem: list[str | None] = [None]
+    hb = Heartbeat(api, "n1", lambda: {"cpu": "1m", "memory": "1Mi"},  # type: ignore[arg-type]
+                   report_period=60.0, problem=lambda: problem[0], clock=lambda: now[0])
+    for _ in range(4):
+        hb.beat()
+        now[0] += 5
+    assert api.updates("get", "Lease") == 1 and api.updates("create", "Lease") == 1
+    assert api.updates("update", "Lease") == 3
+    assert api.updates("update_status", "Node") == 1, "Ready unchanged: written once"
+    node = api.get("Node", "n1", None)
+    assert node["status"]["usage"] == {"cpu": "1m", "memory": "1Mi"}
+    # The lifecycle controller marks it Unknown: the next beat sets it back.
+    node["status"]["conditions"][0]["status"] = "Unknown"
+    api.update(node, "status")
+    hb.beat()
+    assert api.updates("update_status", "Node") == 3
+    problem[0] = "container runtime is down"
+    hb.beat()
+    assert api.updates("update_status", "Node") == 4
+    hb.beat()
+    assert api.updates("update_status", "Node") == 4
+    now[0] += 60
+    hb.beat()
+    assert api.updates("update_status", "Node") == 5, "the report period passed"
+    # Someone else changed the Lease: a Conflict, then one read and a renewal.
+    lease = api.get("Lease", "n1", LEASE_NAMESPACE)
+    api.update(lease)
+    gets = api.updates("get", "Lease")
+    hb.beat()
+    assert api.updates("get", "Lease") == gets + 1
+    assert api.get("Lease", "n1", LEASE_NAMESPACE)["spec"]["holderIdentity"] == "n1"
+
+
 def test_node_object_declares_capacity_labels_and_endpoint():
     machine = MachineInfo(cpu_millicores=4000, memory_bytes=8 * 2**30, kernel="6.1",
                           os_image="Debian", runtime_version="docker://20.10")

@@ -112,3 +112,52 @@ def test_guaranteed_update_runs_the_mutation_again_on_the_object_another_writer_
 
     assert objects.guaranteed_update("ConfigMap", "default", "c", increment)["data"] == {"n": "11"}
     assert seen == ["0", "10"]
+
+
+class _LaggingStore(MemoryStore):
+    """Counts linearizable reads; ``lagging`` holds the older values this replica
+    still shows to its own (non-linearizable) reads, as a follower behind the log."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.barriers = 0
+        self.lagging: dict = {}
+
+    def get(self, key: str, linearizable: bool = True):  # noqa: ANN201 - the store's signature
+        if linearizable:
+            self.barriers += 1
+        elif key in self.lagging:
+            return self.lagging[key]
+        return super().get(key, linearizable)
+
+
+def test_guaranteed_update_starts_from_this_replica_and_never_loses_a_write_to_a_stale_copy():
+    store = _LaggingStore()
+    objects = ObjectStore(store)
+    key = "/registry/configmaps/default/c"
+    objects.create({"apiVersion": "v1", "kind": "ConfigMap",
+                    "metadata": {"name": "c", "namespace": "default"}, "data": {"n": "0"}})
+
+    def set_n(value: str):
+        return lambda cm: {**cm, "data": {"n": value}}
+    objects.guaranteed_update("ConfigMap", "default", "c", set_n("1"))
+    assert store.barriers == 0, "a current replica: no Raft read"
+    # A stale copy: its compare-and-swap fails, the write is made on the latest.
+    store.lagging[key] = store.get(key, False)
+    objects.guaranteed_update("ConfigMap", "default", "c", set_n("2"))
+    assert objects.get("ConfigMap", "default", "c")["data"] == {"n": "2"}
+    # "Nothing to change" on a stale copy that already shows the wanted value.
+    store.lagging[key] = store.get(key, False)  # shows n=2
+    objects.guaranteed_update("ConfigMap", "default", "c", set_n("3"))
+    store.barriers = 0
+    cur = objects.guaranteed_update("ConfigMap", "default", "c", set_n("2"))
+    assert cur["data"] == {"n": "2"} and store.barriers == 1, "confirmed on the latest"
+    assert objects.get("ConfigMap", "default", "c", linearizable=True)["data"] == {"n": "2"}
+    # Not on this replica yet: the latest is asked before NotFound is believed.
+    objects.create({"apiVersion": "v1", "kind": "ConfigMap",
+                    "metadata": {"name": "new", "namespace": "default"}, "data": {}})
+    store.lagging["/registry/configmaps/default/new"] = None
+    objects.guaranteed_update("ConfigMap", "default", "new", set_n("1"))
+    assert objects.get("ConfigMap", "default", "new")["data"] == {"n": "1"}
+    with pytest.raises(errors.NotFound):
+        objects.guaranteed_update("ConfigMap", "default", "ghost", set_n("1"))
