@@ -30,7 +30,7 @@ from pathlib import Path
 
 import requests
 
-from tests.bench.raft_bench import cpu_seconds
+from tests.bench.raft_bench import cpu_seconds, writer_processes
 from tests.bench.raft_etcd import EtcdCluster
 from tests.masters import MasterCluster
 from tests.support import wait_until
@@ -131,22 +131,11 @@ def concurrent(t: Target, url: str, writers: int, procs: int, seconds: float, ta
                pids: list[int], per_writer: int = MAX_OPS_PER_WRITER) -> dict:
     """W writers spread over P processes for ``seconds`` (or ``per_writer`` writes each)."""
     cpu0 = cpu_seconds(pids)
-    ctx = multiprocessing.get_context("fork")
-    q: multiprocessing.Queue = ctx.Queue()
-    per = [writers // procs + (1 if k < writers % procs else 0) for k in range(procs)]
     start_at = time.time() + 1.0
-    ps, first = [], 0
-    for k in range(procs):
-        p = ctx.Process(target=_writer_process,
-                        args=(t, url, per[k], first, tag, start_at, seconds, per_writer, q))
-        first += per[k]
-        p.start()
-        ps.append(p)
-    results = []
-    for _ in ps:
-        results += q.get(timeout=seconds + 120)
-    for p in ps:
-        p.join(10)
+    results = writer_processes(
+        writers, procs, seconds + 120,
+        lambda count, first, q: (_writer_process,
+                                 (t, url, count, first, tag, start_at, seconds, per_writer, q)))
     elapsed = min(seconds, time.time() - start_at)
     done = sum(d for d, _ in results)
     cpu = [b - a for a, b in zip(cpu0, cpu_seconds(pids), strict=True)]

@@ -19,7 +19,9 @@ import statistics
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import psutil
 
@@ -106,27 +108,40 @@ def cpu_seconds(pids: list[int]) -> list[float]:
     return out
 
 
+
+def writer_processes(writers: int, procs: int, timeout: float,
+                     make: Callable[[int, int, Any], tuple[Callable[..., None], tuple]]
+                     ) -> list:
+    """Spread ``writers`` over ``procs`` forked processes and gather what each
+    puts on the queue (a list of results). ``make(count, first, queue)`` gives
+    a process's target and arguments: ``count`` writers numbered from ``first``."""
+    ctx = multiprocessing.get_context("fork")
+    q: multiprocessing.Queue = ctx.Queue()
+    per = [writers // procs + (1 if k < writers % procs else 0) for k in range(procs)]
+    ps, first = [], 0
+    for k in range(procs):
+        fn, args = make(per[k], first, q)
+        p = ctx.Process(target=fn, args=args)
+        first += per[k]
+        p.start()
+        ps.append(p)
+    results: list = []
+    for _ in ps:
+        results += q.get(timeout=timeout)
+    for p in ps:
+        p.join(10)
+    return results
+
 def concurrent(target: Target, addrs: list[str], writers: int, procs: int,
                seconds: float, server_pids: list[int] | None = None) -> dict:
     """``server_pids``: leader first; their CPU time per committed write is reported."""
     server_pids = server_pids or []
     cpu0 = cpu_seconds(server_pids)
-    ctx = multiprocessing.get_context("fork")
-    q: multiprocessing.Queue = ctx.Queue()
-    per = [writers // procs + (1 if k < writers % procs else 0) for k in range(procs)]
     start_at = time.time() + 1.0  # every writer starts together
-    ps, first = [], 0
-    for k in range(procs):
-        p = ctx.Process(target=_writer_process,
-                        args=(target, addrs, per[k], first, start_at, seconds, q))
-        first += per[k]
-        p.start()
-        ps.append(p)
-    results = []
-    for _ in ps:
-        results += q.get(timeout=seconds + 60)
-    for p in ps:
-        p.join(10)
+    results = writer_processes(
+        writers, procs, seconds + 60,
+        lambda count, first, q: (_writer_process,
+                                 (target, addrs, count, first, start_at, seconds, q)))
     cpu = [b - a for a, b in zip(cpu0, cpu_seconds(server_pids), strict=True)]
     lat = sorted(x for _, ls, _ in results for x in ls)
     done = sum(n for n, _, _ in results)
