@@ -126,7 +126,9 @@ class Client:
                     method, url, params=params, data=data, headers=headers, stream=stream,
                     timeout=(3.0, self.timeout if timeout is _DEFAULT else timeout),
                 )
-            except (requests.ConnectionError, requests.Timeout) as e:
+            except (requests.ConnectionError, requests.Timeout,
+                    requests.exceptions.ChunkedEncodingError) as e:
+                # ChunkedEncodingError: the master died halfway through its answer.
                 if not (resend or _never_connected(e)):
                     raise OutcomeUnknown(
                         f"{method} {url}: the connection failed after the request was sent "

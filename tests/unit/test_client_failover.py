@@ -25,7 +25,8 @@ PATH = "/api/v1/namespaces/default/configmaps"
 class FakeMaster:
     """Answers every request as ``behaviour`` says and counts what it was sent:
     ``ok``; ``unknown`` and ``not-applied`` (503s); ``hang`` (no answer until
-    the test ends); ``reset`` (reads the request, closes without answering)."""
+    the test ends); ``reset`` (reads the request, closes without answering);
+    ``cut`` (dies halfway through its answer's body)."""
 
     def __init__(self, behaviour: str) -> None:
         self.behaviour = behaviour
@@ -47,6 +48,14 @@ class FakeMaster:
                     return
                 if master.behaviour == "ok":
                     self._reply(200, CM)
+                    return
+                if master.behaviour == "cut":
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", "1000")
+                    self.end_headers()
+                    self.wfile.write(b'{"kind": ')
+                    self.close_connection = True
                     return
                 err = errors.Unavailable("no quorum; the outcome of the write is unknown")
                 if master.behaviour == "not-applied":
@@ -109,7 +118,7 @@ WRITES = [
 ]
 
 
-@pytest.mark.parametrize("failure", ["hang", "reset", "unknown"])
+@pytest.mark.parametrize("failure", ["hang", "reset", "unknown", "cut"])
 @pytest.mark.parametrize(("verb", "call"), WRITES, ids=[w[0] for w in WRITES])
 def test_a_write_of_unknown_outcome_is_not_sent_again(masters, failure, verb, call):
     first, second = masters(failure), masters("ok")
@@ -120,7 +129,7 @@ def test_a_write_of_unknown_outcome_is_not_sent_again(masters, failure, verb, ca
     assert first.seen == [verb] and second.seen == []
 
 
-@pytest.mark.parametrize("failure", ["hang", "reset", "unknown", "not-applied"])
+@pytest.mark.parametrize("failure", ["hang", "reset", "unknown", "not-applied", "cut"])
 def test_a_read_goes_to_the_next_master_whatever_befell_it(masters, failure):
     first, second = masters(failure), masters("ok")
     assert client(first.url, second.url).get("ConfigMap", "c") == CM

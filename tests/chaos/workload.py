@@ -1,0 +1,117 @@
+"""The workload chaos scenarios share: writers that record a history
+(tests/chaos/history.py), and reads of each master's own replica."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from coxapi import errors
+from coxapi.client import Client
+from tests.chaos import history as H
+from tests.masters import Master
+from tests.support import wait_until
+
+COUNTER = "counter"
+
+
+def configmap(name: str, data: dict[str, str]) -> dict:
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": name, "namespace": "default"}, "data": data}
+
+
+class Writer(threading.Thread):
+    def __init__(self, client: Client, wid: str, hist: H.History) -> None:
+        super().__init__(daemon=True)
+        self.client, self.wid, self.hist = client, wid, hist
+        self.stop_event = threading.Event()
+
+    def run(self) -> None:
+        i = 0
+        while not self.stop_event.is_set():
+            if i % 2 == 0:
+                self._create(f"{self.wid}-{i}", {"writer": self.wid, "i": str(i)})
+            else:
+                self._increment()
+            i += 1
+
+    def _create(self, name: str, data: dict[str, str]) -> None:
+        sent = time.monotonic()
+        try:
+            obj = self.client.create(configmap(name, data))
+            self.hist.created(name, data, obj["metadata"]["resourceVersion"], sent,
+                              time.monotonic())
+        except errors.OutcomeUnknown:
+            self.hist.create_unknown(name)
+        except (errors.ApiError, errors.ClusterUnreachable):
+            self.stop_event.wait(0.05)  # refused (its master is down or leaderless)
+
+    def _increment(self) -> None:
+        try:
+            cm = self.client.get("ConfigMap", COUNTER, "default")
+        except (errors.ApiError, errors.ClusterUnreachable):
+            self.stop_event.wait(0.05)
+            return
+        cm["data"]["n"] = str(int(cm["data"]["n"]) + 1)
+        sent = time.monotonic()
+        try:
+            obj = self.client.update(cm)
+            self.hist.incremented(obj["metadata"]["resourceVersion"], sent, time.monotonic())
+        except errors.OutcomeUnknown:
+            self.hist.increment_unknown()
+        except errors.Conflict:
+            pass  # another writer won this round: nothing was written
+        except (errors.ApiError, errors.ClusterUnreachable):
+            self.stop_event.wait(0.05)
+
+
+def live_pods(client: Client) -> set[str]:
+    pods = client.list("Pod", "default", label_selector="app=keep")["items"]
+    return {p["metadata"]["name"] for p in pods if not p["metadata"].get("deletionTimestamp")}
+
+
+def applied(m: Master, token: str) -> int:
+    return int(m.raft_status(token)["applied_index"])
+
+
+def snapshot(client: Client) -> tuple[str, dict[str, dict]]:
+    """The master's own replica (resourceVersion=0: no read barrier), by name."""
+    listed = client.request("GET", "/api/v1/namespaces/default/configmaps",
+                            params={"resourceVersion": "0"})
+    return (listed["metadata"]["resourceVersion"],
+            {cm["metadata"]["name"]: cm for cm in listed["items"]})
+
+
+def delete_pod(client: Client, name: str) -> bool:
+    try:
+        client.delete("Pod", name, "default")
+    except errors.NotFound:
+        pass  # an earlier attempt whose answer was lost deleted it
+    return True
+
+
+def at_one_revision(clients: dict[str, Client]) -> dict[str, dict[str, dict]] | None:
+    """Each master's ConfigMaps, if all three were read at the same revision
+    (leases still renew, so the revision may move between reads: try again)."""
+    snaps = {name: snapshot(c) for name, c in clients.items()}
+    if len({rv for rv, _ in snaps.values()}) != 1:
+        return None
+    return {name: objs for name, (_, objs) in snaps.items()}
+
+
+def check_history(hist: H.History, clients: dict[str, Client]) -> dict[str, dict[str, dict]]:
+    """The verdict over every master once they agree on one revision: every
+    acknowledged create with its content, the counter within its bounds, no
+    resourceVersion given twice, identical stores. Returns the stores."""
+    stores = wait_until(lambda: at_one_revision(clients), 30, 0.1,
+                        "the masters at one revision")
+    for name, store in stores.items():
+        data = {n: cm.get("data", {}) for n, cm in store.items()}
+        lost = H.lost_creates(hist, data)
+        assert not lost, f"{name} lost acknowledged creates: {lost[:10]}"
+        problem = H.counter_problem(hist, int(store[COUNTER]["data"]["n"]))
+        assert problem is None, f"{name}: {problem}"
+    assert not H.reused_versions(hist), "a resourceVersion was handed out twice"
+    diffs = H.store_differences(stores)
+    assert not diffs, f"the masters' stores differ on {diffs[:10]}"
+    return stores
