@@ -90,21 +90,26 @@ def delete_pod(client: Client, name: str) -> bool:
     return True
 
 
-def at_one_revision(clients: dict[str, Client]) -> dict[str, dict[str, dict]] | None:
-    """Each master's ConfigMaps, if all three were read at the same revision
-    (leases still renew, so the revision may move between reads: try again)."""
+def caught_up(clients: dict[str, Client], revision: int) -> dict[str, dict[str, dict]]:
+    """Each master's ConfigMaps once its replica has applied ``revision``
+    (ConfigMaps no longer change then; leases and pods still may)."""
     snaps = {name: snapshot(c) for name, c in clients.items()}
-    if len({rv for rv, _ in snaps.values()}) != 1:
-        return None
+    behind = {name: rv for name, (rv, _) in snaps.items() if int(rv) < revision}
+    if behind:
+        raise AssertionError(f"behind revision {revision}: {behind}")  # reported at the deadline
     return {name: objs for name, (_, objs) in snaps.items()}
 
 
 def check_history(hist: H.History, clients: dict[str, Client]) -> dict[str, dict[str, dict]]:
-    """The verdict over every master once they agree on one revision: every
-    acknowledged create with its content, the counter within its bounds, no
-    resourceVersion given twice, identical stores. Returns the stores."""
-    stores = wait_until(lambda: at_one_revision(clients), 30, 0.1,
-                        "the masters at one revision")
+    """The verdict over every master, once the writers have stopped and every
+    master has applied what was committed by then: every acknowledged create
+    with its content, the counter within its bounds, no resourceVersion given
+    twice, identical ConfigMaps. Returns them per master."""
+    first = next(iter(clients.values()))  # a consistent list: at least every commit so far
+    committed = int(first.request("GET", "/api/v1/namespaces/default/configmaps",
+                                  params={"limit": "1"})["metadata"]["resourceVersion"])
+    stores = wait_until(lambda: caught_up(clients, committed), 30, 0.1,
+                        f"every master to apply revision {committed}")
     for name, store in stores.items():
         data = {n: cm.get("data", {}) for n, cm in store.items()}
         lost = H.lost_creates(hist, data)
