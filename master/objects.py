@@ -22,6 +22,7 @@ from coxapi.retry import retry_on_conflict
 from coxapi.timefmt import now_rfc3339
 from raftstore import Store
 from raftstore import errors as store_errors
+from raftstore.commands import MAX_VALUE_BYTES
 from raftstore.types import KeyValue
 
 Obj = dict[str, Any]
@@ -79,6 +80,11 @@ def translate_store_error(e: Exception, kind: Kind, name: str) -> errors.ApiErro
         return errors.NotFound(f'{kind.plural} "{name}" not found')
     if isinstance(e, store_errors.Compacted):
         return errors.Gone(f"too old resource version: {e}")
+    if isinstance(e, store_errors.ValueTooLarge):
+        # Kubernetes answers etcd's "request is too large" with a 413 too.
+        return errors.RequestEntityTooLarge(
+            f"{kind.plural} \"{name}\" is too large to store: request is too large "
+            f"(an object may be {MAX_VALUE_BYTES} bytes at most)")
     if isinstance(e, store_errors.QuotaExceeded):
         return errors.ApiError.from_status(
             {"code": 507, "reason": "InsufficientStorage",
