@@ -91,9 +91,15 @@ def run(app: WsgiApp, environ: dict[str, Any]) -> Answer:
             b"".join(chunks))
 
 
-async def _too_large(send: Any, limit: int) -> None:
-    """413, and close the connection: the rest of the body is never read."""
-    code, headers, payload = status_parts(errors.RequestEntityTooLarge(request_too_large(limit)))
+def request_timeout(seconds: float | None) -> errors.ApiError:
+    err = errors.ApiError(f"the request body did not arrive within {seconds} seconds")
+    err.code, err.reason = 408, "Timeout"
+    return err
+
+
+async def _refuse(send: Any, err: errors.ApiError) -> None:
+    """Answer ``err`` and close the connection: the rest of the body is never read."""
+    code, headers, payload = status_parts(err)
     await send({"type": "http.response.start", "status": code,
                 "headers": [(k.lower().encode(), v.encode()) for k, v in headers]
                 + [(b"connection", b"close")]})
@@ -101,13 +107,17 @@ async def _too_large(send: Any, limit: int) -> None:
 
 
 async def call(app: WsgiApp, executor: Executor, scope: dict[str, Any], receive: Any,
-               send: Any, max_body: int) -> None:
+               send: Any, max_body: int, body_timeout: float | None = None) -> None:
+    """``body_timeout``: seconds the whole body may take to arrive (408 after)."""
+    too_large = errors.RequestEntityTooLarge(request_too_large(max_body))
     if (declared_length(scope) or 0) > max_body:
-        return await _too_large(send, max_body)
+        return await _refuse(send, too_large)
     try:
-        body = await read_body(receive, max_body)
+        body = await asyncio.wait_for(read_body(receive, max_body), body_timeout)
     except BodyTooLarge:
-        return await _too_large(send, max_body)
+        return await _refuse(send, too_large)
+    except TimeoutError:
+        return await _refuse(send, request_timeout(body_timeout))
     environ: dict[str, Any] = dict(build_environ(scope, io.BytesIO(body)))  # type: ignore[arg-type]
     environ["wsgi.errors"] = sys.stderr
     try:
