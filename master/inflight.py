@@ -26,7 +26,6 @@ from .api import authz, paths
 from .auth import User
 
 HEARTBEAT_METHODS = frozenset({"GET", "PUT", "PATCH", "POST"})
-NODE_LEASE_NAMESPACE = "kube-node-lease"
 RETRY_AFTER_SECONDS = 1  # Kubernetes' answer beyond max-requests-inflight
 
 
@@ -60,10 +59,8 @@ def is_heartbeat(user: User, method: str, target: paths.Target | None) -> bool:
     node = authz.node_name(user)
     if node is None or target is None or method not in HEARTBEAT_METHODS:
         return False
-    own = target.name == node or (target.name is None and method == "POST")  # or creates it
-    if target.kind.kind == "Lease":
-        return own and target.namespace == NODE_LEASE_NAMESPACE
-    return own and target.kind.kind == "Node" and target.subresource in (None, "status")
+    return target.kind.strategy.is_heartbeat(node, method, target.namespace, target.name,
+                                             target.subresource)
 
 
 def too_many(who: str) -> errors.TooManyRequests:

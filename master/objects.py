@@ -25,6 +25,8 @@ from raftstore import errors as store_errors
 from raftstore.commands import MAX_VALUE_BYTES
 from raftstore.types import KeyValue
 
+from .admission import quota
+
 Obj = dict[str, Any]
 Kind = kinds.Kind
 
@@ -174,8 +176,10 @@ class ObjectStore:
         meta["creationTimestamp"] = now_rfc3339()
         meta["generation"] = 1
         key = k.storage_key(meta.get("namespace"), meta["name"])
+        value = _stored(obj)
         try:
-            kv = self.store.put(key, _stored(obj), lease=lease, expect_mod_revision=0)
+            kv = (quota.create_charged(self.store, k, key, value, lease) if k.namespaced
+                  else None) or self.store.put(key, value, lease=lease, expect_mod_revision=0)
         except store_errors.CompareFailed:
             raise errors.AlreadyExists(f'{k.plural} "{meta["name"]}" already exists',
                                        {"name": meta["name"], "kind": k.plural}) from None
