@@ -144,6 +144,10 @@ class Client:
                                          "have been applied", err.details)
                 last_error = err
                 continue
+            if resp.status_code == 429:  # refused before anything was done: another may serve
+                last_error = _error_from(resp)
+                resp.close()
+                continue
             with self._lock:
                 self._current = idx
             return resp

@@ -80,6 +80,10 @@ class Gone(ApiError):
     code, reason = 410, "Expired"
 
 
+class RequestEntityTooLarge(ApiError):
+    code, reason = 413, "RequestEntityTooLarge"
+
+
 class UnsupportedMediaType(ApiError):
     code, reason = 415, "UnsupportedMediaType"
 
@@ -106,6 +110,12 @@ class Invalid(ApiError):
 
 class TooManyRequests(ApiError):
     code, reason = 429, "TooManyRequests"
+
+    @classmethod
+    def retry_after(cls, message: str, seconds: int) -> TooManyRequests:
+        """Kubernetes' answer beyond its in-flight limits: the wait is in
+        ``details.retryAfterSeconds`` and the ``Retry-After`` header."""
+        return cls(message, {"retryAfterSeconds": seconds})
 
 
 class InternalError(ApiError):
@@ -148,7 +158,7 @@ class ClusterUnreachable(Exception):
 
 _ALL = [
     BadRequest, Unauthorized, Forbidden, NotFound, MethodNotAllowed, AlreadyExists,
-    Conflict, Gone, UnsupportedMediaType, Invalid, TooManyRequests, InternalError,
+    Conflict, Gone, RequestEntityTooLarge, UnsupportedMediaType, Invalid, TooManyRequests, InternalError,
     Unavailable, Timeout,
 ]
 _BY_REASON = {c.reason: c for c in _ALL}

@@ -30,8 +30,18 @@ _SUFFIX = {
 _RE = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]?)$")
 
 
+# Kubernetes keeps a quantity's value in an int64 (of base units, and of
+# thousandths for CPU's millicores); past it a value is refused here.
+MAX_VALUE = 2**63 - 1
+_MAX = Decimal(MAX_VALUE)
+
+
 class QuantityError(ValueError):
     pass
+
+
+def _too_large(value: object, unit: str = "") -> QuantityError:
+    return QuantityError(f"quantity {value!r} is too large: the largest is {MAX_VALUE}{unit}")
 
 
 def parse(value: str | int | float) -> Decimal:
@@ -51,17 +61,25 @@ def parse(value: str | int | float) -> Decimal:
         raise QuantityError(f"quantity {value!r} is not a number") from None
     if number < 0:
         raise QuantityError(f"quantity {value!r} must not be negative")
-    return number * _SUFFIX[m.group(2)]
+    if number and number.adjusted() > 40:  # decided on the exponent: 1e999999999 is not built
+        raise _too_large(value)
+    result = number * _SUFFIX[m.group(2)]
+    if result > _MAX:
+        raise _too_large(value)
+    return result
 
 
 def parse_cpu(value: str | int | float) -> int:
     """CPU in millicores, rounded up like Kubernetes (``0.1`` -> 100)."""
-    return int((parse(value) * 1000).to_integral_value(rounding=ROUND_CEILING))
+    milli = (parse(value) * 1000).to_integral_value(rounding=ROUND_CEILING)
+    if milli > _MAX:
+        raise _too_large(value, "m")
+    return int(milli)
 
 
 def parse_memory(value: str | int | float) -> int:
     """Memory in bytes, rounded up."""
-    return int(parse(value).to_integral_value(rounding=ROUND_CEILING))
+    return int(parse(value).to_integral_value(rounding=ROUND_CEILING))  # <= MAX_VALUE
 
 
 def format_cpu(millicores: int) -> str:

@@ -52,7 +52,9 @@ class LocalCluster:
     def observe(self) -> Observed:
         live = set()
         for m in self.state.masters:
-            if procs.matches(m.pid, m.argv):
+            pid = procs.master_pid(m.pid, m.argv, self.spec.master(_index(m.name)).data_dir)
+            if pid is not None:
+                m.pid = pid  # what `down` stops
                 live.add(f"master/{m.name}")
         for n in self.state.nodes:
             for role in ("dockerd", "agent"):

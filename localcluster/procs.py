@@ -16,6 +16,8 @@ from pathlib import Path
 
 import psutil
 
+from coxapi import pidlock
+
 from .argv import program_argv
 
 
@@ -60,6 +62,15 @@ def matches(pid: int | None, argv: Sequence[str]) -> bool:
         return p.cmdline() == program_argv(argv)
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return False
+
+
+def master_pid(recorded: int | None, argv: Sequence[str], data_dir: Path) -> int | None:
+    """The pid of the master running on ``data_dir``: the one recorded at ``up``
+    while it is still that process, else whichever holds the data dir's pid lock
+    (one restarted by hand, with any argv)."""
+    if matches(recorded, argv):
+        return recorded
+    return pidlock.holder(data_dir / pidlock.MASTER_PIDFILE)
 
 
 def exited(pid: int) -> bool:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any, cast
 from urllib.parse import parse_qsl
 
@@ -23,8 +24,8 @@ from flask import Flask
 
 from coxapi import errors
 
-from . import wsgicall
-from .api import authenticated, health, params, paths, podlogs, state_of, watch
+from . import inflight, wsgicall
+from .api import OPEN_PATHS, authenticated, health, params, paths, podlogs, state_of, watch
 from .api.responses import status_parts
 from .api.state import ApiState
 from .auth import User
@@ -94,6 +95,13 @@ class ApiApp:
         # this module do; both sides follow the WSGI and ASGI specs.
         self.wsgi: Any = WSGIMiddleware(cast(Any, flask_app), workers=threads)
         self.flask = flask_app
+        cfg = self.state.config
+        self.general = inflight.Budget(cfg.max_requests_inflight,
+                                       cfg.max_requests_inflight_per_client)
+        self.heartbeats = inflight.Budget(cfg.heartbeat_requests_inflight,
+                                          cfg.heartbeat_requests_inflight)
+        self.heartbeat_pool = ThreadPoolExecutor(cfg.heartbeat_threads,
+                                                 thread_name_prefix="api-heartbeat")
 
     def shutdown(self) -> None:
         self.state.stopping.set()
@@ -114,9 +122,32 @@ class ApiApp:
         elif (target := log_target(method, path)) is not None:
             handler = functools.partial(self._log, target, query, receive)
         else:
-            return await wsgicall.call(self.flask, self.wsgi.executor, scope, receive, send,
-                                       self.state.config.max_body_bytes)
+            return await self._call(path, method, scope, receive, send)
         await self._stream(path, scope, send, handler)
+
+    async def _call(self, path: str, method: str, scope: Scope, receive: Any, send: Any) -> None:
+        """A request/response call, within the in-flight limits (master.inflight);
+        a caller without a valid token is answered before its body is read."""
+        user = None
+        if path not in OPEN_PATHS:
+            try:
+                user = authenticated(self.state.config, _header(scope, b"authorization"))
+            except errors.ApiError as e:
+                return await _respond(send, *status_parts(e))
+        budget: inflight.Budget = self.general
+        executor: Executor = self.wsgi.executor
+        if user is not None and inflight.is_heartbeat(user, method, _parse(path)):
+            budget, executor = self.heartbeats, self.heartbeat_pool
+        client = user.name if user is not None else f"address:{(scope.get('client') or ('',))[0]}"
+        if not budget.try_acquire(client):
+            return await _respond(send, *status_parts(inflight.too_many(
+                "your own" if budget.in_flight < budget.total else "all clients")))
+        try:
+            cfg = self.state.config
+            await wsgicall.call(self.flask, executor, scope, receive, send,
+                                cfg.max_body_bytes, cfg.body_timeout_seconds)
+        finally:
+            budget.release(client)
 
     async def _watch(self, target: paths.Target, query: dict[str, str], receive: Any,
                      raw_send: Any, user: User, send: Any) -> None:

@@ -36,6 +36,7 @@ from .controllers.nodeipam import NodeIpamController
 from .controllers.nodelifecycle import NodeLifecycleController
 from .controllers.podgc import PodGarbageCollector
 from .controllers.replicaset import ReplicaSetController
+from .controllers.resourcequota import ResourceQuotaController
 from .controllers.serviceip import ServiceIpController
 from .objects import ObjectStore
 from .scheduler.loop import Scheduler
@@ -45,6 +46,7 @@ log = logging.getLogger(__name__)
 __all__ = ["ControllerConfig", "ControllerManager"]
 
 CONTROLLERS: tuple[type[Controller], ...] = (
+    ResourceQuotaController,
     ReplicaSetController, DeploymentController, NodeLifecycleController, NodeIpamController,
     EndpointsController, ServiceIpController, GarbageCollector, NamespaceController,
     PodGarbageCollector, EventGarbageCollector,

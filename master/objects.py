@@ -22,7 +22,10 @@ from coxapi.retry import retry_on_conflict
 from coxapi.timefmt import now_rfc3339
 from raftstore import Store
 from raftstore import errors as store_errors
+from raftstore.commands import MAX_VALUE_BYTES
 from raftstore.types import KeyValue
+
+from .admission import quota
 
 Obj = dict[str, Any]
 Kind = kinds.Kind
@@ -79,6 +82,11 @@ def translate_store_error(e: Exception, kind: Kind, name: str) -> errors.ApiErro
         return errors.NotFound(f'{kind.plural} "{name}" not found')
     if isinstance(e, store_errors.Compacted):
         return errors.Gone(f"too old resource version: {e}")
+    if isinstance(e, store_errors.ValueTooLarge):
+        # Kubernetes answers etcd's "request is too large" with a 413 too.
+        return errors.RequestEntityTooLarge(
+            f"{kind.plural} \"{name}\" is too large to store: request is too large "
+            f"(an object may be {MAX_VALUE_BYTES} bytes at most)")
     if isinstance(e, store_errors.QuotaExceeded):
         return errors.ApiError.from_status(
             {"code": 507, "reason": "InsufficientStorage",
@@ -168,8 +176,10 @@ class ObjectStore:
         meta["creationTimestamp"] = now_rfc3339()
         meta["generation"] = 1
         key = k.storage_key(meta.get("namespace"), meta["name"])
+        value = _stored(obj)
         try:
-            kv = self.store.put(key, _stored(obj), lease=lease, expect_mod_revision=0)
+            kv = (quota.create_charged(self.store, k, key, value, lease) if k.namespaced
+                  else None) or self.store.put(key, value, lease=lease, expect_mod_revision=0)
         except store_errors.CompareFailed:
             raise errors.AlreadyExists(f'{k.plural} "{meta["name"]}" already exists',
                                        {"name": meta["name"], "kind": k.plural}) from None

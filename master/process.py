@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from coxapi import pidlock
 from coxapi.supervisor import Supervisor
 from raftstore import Store
 
@@ -62,10 +63,13 @@ class Master:
         self._leadership = threading.Condition()
         self._want_leader = False
         self._controllers: Any = None
+        self._pidlock: pidlock.PidLock | None = None
 
     def start(self) -> None:
         cfg = self.config
         Path(cfg.data_dir).mkdir(parents=True, exist_ok=True)
+        # who runs on this data dir, for `cox cluster down`; refuses a second master
+        self._pidlock = pidlock.acquire(Path(cfg.data_dir) / pidlock.MASTER_PIDFILE)
         authenticator = FileTokenAuthenticator(cfg.token_file)
         self.store = self._store_factory(cfg)
         objects = self.objects = ObjectStore(self.store)
@@ -139,4 +143,6 @@ class Master:
             self._api_state.caches.stop()
         if self.store is not None:
             self.store.close()
+        if self._pidlock is not None:
+            self._pidlock.release()
         log.info("stopped")

@@ -20,19 +20,23 @@ from typing import Any
 import uvicorn
 import uvloop
 
+from . import connguard
+
 log = logging.getLogger(__name__)
 
 _START_TIMEOUT = 10.0
 
 
 class ApiServer:
-    def __init__(self, app: Any, host: str, port: int, **uvicorn_options: Any) -> None:
+    def __init__(self, app: Any, host: str, port: int,
+                 header_timeout: float = connguard.HEADER_TIMEOUT, **uvicorn_options: Any) -> None:
         """``app``: an ASGI app; one with ``shutdown()`` (master.asgi.ApiApp) is
-        told first when the server stops, so its streams end promptly."""
+        told first when the server stops, so its streams end promptly.
+        ``header_timeout``: seconds a request's headers may take (master.connguard)."""
         self.app = app
         self._host, self._port = host, port
         self._config = uvicorn.Config(
-            app, interface="asgi3", http="httptools", ws="none", lifespan="off",
+            app, interface="asgi3", http=connguard.guarded_protocol(header_timeout), ws="none", lifespan="off",
             log_config=None, access_log=False, server_header=False,
             timeout_keep_alive=30, timeout_graceful_shutdown=2, backlog=4096,
             **uvicorn_options)
@@ -54,6 +58,7 @@ class ApiServer:
         sock = socket.socket(family, socket.SOCK_STREAM)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            connguard.set_keepalive(sock)  # inherited by every accepted connection
             sock.bind((self._host, self._port))
         except OSError:
             sock.close()

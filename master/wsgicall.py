@@ -23,6 +23,7 @@ from a2wsgi.wsgi import build_environ
 
 from coxapi import errors
 
+from .api.params import request_too_large
 from .api.responses import status_parts
 
 log = logging.getLogger(__name__)
@@ -31,9 +32,24 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
 
 
+class BodyTooLarge(Exception):
+    """The body (declared or read so far) is over the limit."""
+
+
+def declared_length(scope: dict[str, Any]) -> int | None:
+    for k, v in scope.get("headers", ()):
+        if k == b"content-length":
+            try:
+                return int(v)
+            except ValueError:
+                return None  # the HTTP parser refuses these before the app
+    return None
+
+
 async def read_body(receive: Any, limit: int) -> bytes:
-    """The request body, cut at ``limit + 1`` bytes (the app answers a body
-    over its limit with 413, so the rest need not be held)."""
+    """The request body; ``BodyTooLarge`` as soon as more than ``limit`` bytes
+    arrive (a chunked body has no length to check first), so a hostile client
+    costs at most ``limit`` bytes of memory and the rest is never read."""
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -41,13 +57,14 @@ async def read_body(receive: Any, limit: int) -> bytes:
         if message["type"] != "http.request":  # the client went away
             break
         chunk = message.get("body", b"")
-        if chunk and size <= limit:
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge()
+        if chunk:
             chunks.append(chunk)
-            size += len(chunk)
         if not message.get("more_body", False):
             break
-    body = b"".join(chunks)
-    return body[:limit + 1]
+    return b"".join(chunks)
 
 
 def run(app: WsgiApp, environ: dict[str, Any]) -> Answer:
@@ -74,9 +91,33 @@ def run(app: WsgiApp, environ: dict[str, Any]) -> Answer:
             b"".join(chunks))
 
 
+def request_timeout(seconds: float | None) -> errors.ApiError:
+    err = errors.ApiError(f"the request body did not arrive within {seconds} seconds")
+    err.code, err.reason = 408, "Timeout"
+    return err
+
+
+async def _refuse(send: Any, err: errors.ApiError) -> None:
+    """Answer ``err`` and close the connection: the rest of the body is never read."""
+    code, headers, payload = status_parts(err)
+    await send({"type": "http.response.start", "status": code,
+                "headers": [(k.lower().encode(), v.encode()) for k, v in headers]
+                + [(b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": payload})
+
+
 async def call(app: WsgiApp, executor: Executor, scope: dict[str, Any], receive: Any,
-               send: Any, max_body: int) -> None:
-    body = await read_body(receive, max_body)
+               send: Any, max_body: int, body_timeout: float | None = None) -> None:
+    """``body_timeout``: seconds the whole body may take to arrive (408 after)."""
+    too_large = errors.RequestEntityTooLarge(request_too_large(max_body))
+    if (declared_length(scope) or 0) > max_body:
+        return await _refuse(send, too_large)
+    try:
+        body = await asyncio.wait_for(read_body(receive, max_body), body_timeout)
+    except BodyTooLarge:
+        return await _refuse(send, too_large)
+    except TimeoutError:
+        return await _refuse(send, request_timeout(body_timeout))
     environ: dict[str, Any] = dict(build_environ(scope, io.BytesIO(body)))  # type: ignore[arg-type]
     environ["wsgi.errors"] = sys.stderr
     try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .errors import InvalidArgument
+from .errors import InvalidArgument, ValueTooLarge
 from .types import COMPARE_OPS, COMPARE_TARGETS, Compare, Op
 
 Command = dict[str, Any]
@@ -45,7 +45,7 @@ def encode_value(value: Any) -> str:
     except (TypeError, ValueError) as e:
         raise InvalidArgument(f"value is not JSON-serialisable: {e}") from None
     if len(raw) > MAX_VALUE_BYTES:
-        raise InvalidArgument(f"value is larger than {MAX_VALUE_BYTES} bytes")
+        raise ValueTooLarge(f"value is larger than {MAX_VALUE_BYTES} bytes")
     return raw
 
 

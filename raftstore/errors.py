@@ -17,6 +17,10 @@ class InvalidArgument(StoreError, ValueError):
     """A request that can never succeed as written (bad key, value, TTL, revision)."""
 
 
+class ValueTooLarge(InvalidArgument):
+    """A value over the store's size limit (etcd: "request is too large")."""
+
+
 class KeyNotFound(StoreError):
     def __init__(self, key: str) -> None:
         super().__init__(f"key not found: {key!r}")

@@ -217,6 +217,15 @@ def _service(s: Obj) -> tuple[list[Line], list[str]]:
     return lines, []
 
 
+def _resource_quota(q: Obj) -> tuple[list[Line], list[str]]:
+    """kubectl's table of each limited resource: what is used of how much."""
+    hard = (q.get("spec") or {}).get("hard") or {}
+    used = (q.get("status") or {}).get("used") or {}
+    rows = [["Resource", "Used", "Hard"], ["--------", "----", "----"]]
+    rows += [[r, str(used.get(r, "0")), str(hard[r])] for r in sorted(hard)]
+    return [], printers.render_table(rows)
+
+
 def _generic(obj: Obj) -> tuple[list[Line], list[str]]:
     blocks: list[str] = []
     for key, value in obj.items():
@@ -232,6 +241,7 @@ def _generic(obj: Obj) -> tuple[list[Line], list[str]]:
 
 _LAYOUTS = {"Pod": _pod, "Deployment": _deployment, "ReplicaSet": _replicaset, "Node": _node,
             "Service": _service}
+_LAYOUTS["ResourceQuota"] = _resource_quota
 
 
 def events_block(events: list[Obj], now: datetime) -> list[str]:

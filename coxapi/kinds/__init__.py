@@ -19,6 +19,7 @@ from . import (
     node,
     pod,
     replicaset,
+    resourcequota,
     secret,
     service,
 )
@@ -40,6 +41,7 @@ KINDS: tuple[Kind, ...] = (
     replicaset.KIND,
     deployment.KIND,
     lease.KIND,
+    resourcequota.KIND,
 )
 
 _BY_KIND: dict[str, Kind] = {k.kind: k for k in KINDS}

@@ -26,6 +26,11 @@ class LeaseStrategy(Strategy):
     def validate(self, errs: Errors, obj: Obj) -> None:
         nodes.validate_lease(errs, obj)
 
+    def is_heartbeat(self, node: str, method: str, namespace: str | None, name: str | None,
+                     subresource: str | None) -> bool:
+        return namespace == NODE_LEASE_NAMESPACE and (
+            name == node or (name is None and method == "POST"))
+
     def node_write(self, w: NodeWrite) -> str | None:
         # A node renews its own heartbeat Lease.
         if w.method not in ("POST", "PUT", "PATCH"):

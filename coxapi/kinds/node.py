@@ -45,6 +45,12 @@ def node_address(node: Obj, kind: str) -> str:
 
 class NodeStrategy(Strategy):
     field_selectors = ("spec.unschedulable",)
+
+    def is_heartbeat(self, node: str, method: str, namespace: str | None, name: str | None,
+                     subresource: str | None) -> bool:
+        # its own Node and Node status (or registering itself)
+        return (name == node or (name is None and method == "POST")) \
+            and subresource in (None, "status")
     columns = (
         Column("STATUS", lambda o, now: node_status(o)),
         Column("ROLES", lambda o, now: node_roles(o)),

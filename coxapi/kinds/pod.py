@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from coxapi import defaults
+from coxapi import defaults, podresources
 from coxapi.meta import get_condition
 from coxapi.quantity import QuantityError, parse_cpu, parse_memory
 from coxapi.timefmt import parse_time
@@ -111,6 +111,12 @@ def pod_restarts(pod: Obj, now: datetime) -> str:
 
 class PodStrategy(Strategy):
     graceful_deletion = True
+
+    def uses_quota(self, obj: Obj) -> bool:
+        return (obj.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
+
+    def compute_usage(self, obj: Obj, section: str, resource: str) -> tuple[int, list[str]]:
+        return podresources.pod_total(obj, section, resource)
     field_selectors = ("spec.nodeName", "spec.restartPolicy", "spec.schedulerName",
                        "spec.serviceAccountName", "status.phase", "status.podIP",
                        "status.nominatedNodeName")

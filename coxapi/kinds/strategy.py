@@ -148,6 +148,24 @@ class Strategy:
         """None when a node may make this write, else why it may not."""
         return w.denied()
 
+    # ---- quota and in-flight limits ----
+    def uses_quota(self, obj: Obj) -> bool:
+        """Whether ``obj`` counts against its namespace's quotas (a pod stops
+        when it has finished)."""
+        return True
+
+    def compute_usage(self, obj: Obj, section: str, resource: str) -> tuple[int, list[str]]:
+        """``obj``'s ``requests``/``limits`` (``section``) of ``cpu`` (millicores)
+        or ``memory`` (bytes), and the containers that do not say; none for
+        kinds that run nothing."""
+        return 0, []
+
+    def is_heartbeat(self, node: str, method: str, namespace: str | None, name: str | None,
+                     subresource: str | None) -> bool:
+        """Whether this request is node ``node``'s heartbeat, served from a
+        budget of its own (master.inflight)."""
+        return False
+
     # ---- printing ----
     columns: tuple[Column, ...] = (AGE,)
     name_column = True

@@ -26,6 +26,10 @@ TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 TOLERATION_OPERATORS = ("Equal", "Exists")
 SELECTOR_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
 
+# The ranges of Kubernetes' integer fields (Go's int32 and int64).
+INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
+
 # The (name, message) Kubernetes uses for a missing required value.
 REQUIRED = "Required value"
 
@@ -157,11 +161,15 @@ def int_or_name_port(errs: Errors, field: str, value: Any) -> None:
         port_number(errs, field, value)
 
 
-def nonneg_int(errs: Errors, field: str, value: Any, minimum: int = 0) -> None:
+def nonneg_int(errs: Errors, field: str, value: Any, minimum: int = 0,
+               maximum: int = INT32_MAX) -> None:
+    """An optional integer in ``[minimum, maximum]`` (an int32 unless told)."""
     if value is None:
         return
     if not is_int(value) or value < minimum:
         errs.add(field, f"Invalid value: {value!r}: must be an integer >= {minimum}")
+    elif value > maximum:
+        errs.add(field, f"Invalid value: {value!r}: must be less than or equal to {maximum}")
 
 
 def string_list(errs: Errors, field: str, value: Any) -> None:
@@ -218,6 +226,8 @@ def int_or_percent(errs: Errors, field: str, value: Any) -> None:
     if is_int(value):
         if value < 0:
             errs.add(field, f"Invalid value: {value}: must be greater than or equal to 0")
+        elif value > INT32_MAX:
+            errs.add(field, f"Invalid value: {value}: must be less than or equal to {INT32_MAX}")
     elif is_str(value) and re.match(r"^\d+%$", value):
         if int(value[:-1]) > 100:
             errs.add(field, f"Invalid value: {value!r}: must not be greater than 100%")

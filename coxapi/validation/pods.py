@@ -9,6 +9,7 @@ from .. import quantity
 from .common import (
     DNS_POLICIES,
     IANA_SVC_NAME,
+    INT64_MAX,
     PROTOCOLS,
     PULL_POLICIES,
     REQUIRED,
@@ -197,8 +198,9 @@ def validate_pod_spec(errs: Errors, field: str, spec: Any) -> None:
     if spec.get("dnsPolicy") is not None:
         one_of(errs, f"{field}.dnsPolicy", spec["dnsPolicy"], DNS_POLICIES)
     nonneg_int(errs, f"{field}.terminationGracePeriodSeconds",
-                spec.get("terminationGracePeriodSeconds"))
-    nonneg_int(errs, f"{field}.activeDeadlineSeconds", spec.get("activeDeadlineSeconds"), 1)
+               spec.get("terminationGracePeriodSeconds"), maximum=INT64_MAX)
+    nonneg_int(errs, f"{field}.activeDeadlineSeconds", spec.get("activeDeadlineSeconds"), 1,
+               maximum=INT64_MAX)
     node_name = spec.get("nodeName")
     if node_name not in (None, "") and (not is_str(node_name) or dns1123_subdomain(node_name)):
         errs.add(f"{field}.nodeName", f"Invalid value: {node_name!r}: must be a DNS-1123 subdomain")

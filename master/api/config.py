@@ -30,4 +30,13 @@ class ApiConfig:
     # Connect timeout towards node agents (pod logs).
     agent_connect_timeout: float = 3.0
     max_body_bytes: int = 3 * 1024 * 1024
+    # Request/response calls in flight (not watches), in total and per user:
+    # 429 with Retry-After beyond (Kubernetes' --max-requests-inflight is 400).
+    max_requests_inflight: int = 400
+    max_requests_inflight_per_client: int = 200
+    # Nodes' own Lease and Node writes have a budget (and threads) of their own.
+    heartbeat_requests_inflight: int = 64
+    heartbeat_threads: int = 8
+    # A request body must arrive within this long (a slow sender holds a slot).
+    body_timeout_seconds: float = 60.0
     git_version: str = field(default="v1.29.0-coxswain.0.1.0", metadata=NOT_A_SETTING)

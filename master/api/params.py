@@ -24,6 +24,9 @@ MERGE_PATCH = "application/merge-patch+json"
 STRATEGIC_PATCH = "application/strategic-merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
 _YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml")
+# What a create, an update or a delete's options may be sent as. Kubernetes
+# also takes protobuf and CBOR; a 415 makes kubectl fall back to JSON.
+BODY_TYPES = ("application/json", *_YAML_TYPES)
 PROPAGATION_POLICIES = ("Background", "Foreground", "Orphan")
 
 
@@ -40,14 +43,25 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def request_too_large(limit: int) -> str:
+    """Kubernetes' words for a body over its limit (3 MiB there and here)."""
+    return f"Request entity too large: limit is {limit}"
+
+
 def parse_body(raw: bytes, mimetype: str, *, allow_empty: bool = False,
-               json_array: bool = False) -> Any:
-    """Decode a JSON (or YAML) body; 400 when it is not a well-formed object
-    (or, with ``json_array``, array: a JSON patch)."""
+               json_array: bool = False, accepted: tuple[str, ...] = BODY_TYPES) -> Any:
+    """Decode a JSON (or YAML) body; 415 when its media type is not one of
+    ``accepted``, 400 when it is not a well-formed object (or, with
+    ``json_array``, array: a JSON patch)."""
     if not raw.strip():
         if allow_empty:
             return None
         raise errors.BadRequest("the request body is empty; an object is required")
+    if mimetype not in accepted:
+        shown = ", ".join(t for t in accepted if t != "application/x-yaml")
+        raise errors.UnsupportedMediaType(
+            f"the body of the request was in an unknown format ({mimetype or 'no Content-Type'})"
+            f" - accepted media types include: {shown}")
     try:
         text = raw.decode("utf-8")
         if mimetype in _YAML_TYPES:

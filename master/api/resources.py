@@ -27,6 +27,7 @@ from raftstore import errors as store_errors
 from ..admission import deletion, names, namespaces, strategy
 from ..watchcache import KindCache
 from . import authz, discovery, fields, jsonpatch, params, paths, scale
+from .params import request_too_large
 from .responses import json_response
 from .state import state
 
@@ -98,13 +99,14 @@ def _authorize(t: paths.Target) -> None:
 # ---- request helpers -------------------------------------------------------
 
 
-def _body(allow_empty: bool = False, json_array: bool = False) -> Any:
+def _body(allow_empty: bool = False, json_array: bool = False,
+          accepted: tuple[str, ...] = params.BODY_TYPES) -> Any:
     raw = request.get_data(cache=True)
-    if len(raw) > state().config.max_body_bytes:
-        raise errors.ApiError.from_status({"code": 413, "reason": "RequestEntityTooLarge",
-                                           "message": "the request body is too large"})
+    limit = state().config.max_body_bytes
+    if len(raw) > limit:
+        raise errors.RequestEntityTooLarge(request_too_large(limit))
     return params.parse_body(raw, request.mimetype, allow_empty=allow_empty,
-                             json_array=json_array)
+                             json_array=json_array, accepted=accepted)
 
 
 def _check_type(kind: kinds.Kind, body: Obj) -> None:
@@ -308,7 +310,7 @@ def _patch(t: paths.Target) -> Response:
             f"{', '.join(_PATCH_TYPES)}")
     st = state()
     is_json_patch = request.mimetype == params.JSON_PATCH
-    patch = _body(json_array=is_json_patch)
+    patch = _body(json_array=is_json_patch, accepted=_PATCH_TYPES)
 
     def patched(doc: Obj) -> Any:
         return jsonpatch.apply(doc, patch) if is_json_patch else merge_patch(doc, patch)

@@ -36,6 +36,9 @@ def status_parts(err: errors.ApiError) -> tuple[int, list[tuple[str, str]], byte
     headers = [("Content-Type", "application/json")]
     if err.code == 401:
         headers.append(("WWW-Authenticate", 'Bearer realm="coxswain"'))
+    retry_after = (err.details or {}).get("retryAfterSeconds")
+    if retry_after is not None:
+        headers.append(("Retry-After", str(retry_after)))
     return err.code, headers, (json.dumps(err.to_status(), separators=(",", ":")) + "\n").encode()
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from coxapi import errors
 from coxapi import labels as labelsel
+from coxapi.validation.common import Errors, nonneg_int
 
 Obj = dict[str, Any]
 
@@ -36,9 +37,12 @@ def apply_scale(obj: Obj, scale: Any) -> Obj:
     if scale.get("kind") not in (None, "Scale"):
         raise errors.BadRequest(f"the body must be a Scale object, not {scale.get('kind')!r}")
     replicas = (scale.get("spec") or {}).get("replicas") if isinstance(scale.get("spec"), dict) else None
-    if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
-        raise errors.Invalid.fields("Scale", obj["metadata"]["name"], [
-            ("spec.replicas", f"Invalid value: {replicas!r}: must be an integer >= 0")])
+    errs = Errors()
+    nonneg_int(errs, "spec.replicas", replicas)
+    if replicas is None:
+        errs.add("spec.replicas", "Invalid value: None: must be an integer >= 0")
+    if errs:
+        raise errors.Invalid.fields("Scale", obj["metadata"]["name"], errs.causes)
     new = copy.deepcopy(obj)
     new.setdefault("spec", {})["replicas"] = replicas
     rv = (scale.get("metadata") or {}).get("resourceVersion")

@@ -31,6 +31,7 @@ SAMPLES = {
     "Deployment": deployment("d1"),
     "Lease": {"metadata": {"name": "n1"}, "spec": {"holderIdentity": "n1",
                                                    "leaseDurationSeconds": 40}},
+    "ResourceQuota": {"metadata": {"name": "q"}, "spec": {"hard": {"count/secrets": "10"}}},
 }
 
 

@@ -112,3 +112,14 @@ def test_a_master_without_its_controller_manager_fails_to_import():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=60).stdout
     assert "master.leader" in out
+
+
+def test_a_second_master_on_the_same_data_dir_is_refused(master, tmp_path):
+    from coxapi import pidlock
+
+    m, store, _, _ = master
+    twin = Master(m.config, store_factory=lambda _cfg: store,
+                  controller_factory=lambda objects, _cfg: FakeControllers([]))
+    with pytest.raises(pidlock.Locked):
+        twin.start()
+    twin.stop()

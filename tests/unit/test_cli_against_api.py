@@ -81,3 +81,27 @@ def test_describe_finds_events_and_cordon_patches(kc: str) -> None:
     assert "Pulled" in r.stdout and "image pulled" in r.stdout
     assert cox(kc, "cordon", "n1").stdout == "node/n1 cordoned\n"
     assert "SchedulingDisabled" in cox(kc, "get", "no").stdout
+
+
+def test_get_and_describe_a_resource_quota(kc: str, real: tuple[object, str]) -> None:
+    from master.controllers.base import Context
+    from master.controllers.resourcequota import ResourceQuotaController
+
+    quota = {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "compute"},
+             "spec": {"hard": {"pods": "4", "requests.cpu": "2", "limits.memory": "1Gi"}}}
+    assert cox(kc, "apply", "-f", "-", input=json.dumps(quota)).stdout == \
+        "resourcequota/compute created\n"
+    api = real[0]
+    ctx = Context(api.objects)  # type: ignore[attr-defined]
+    controller = ResourceQuotaController(ctx)
+    ctx.informers.relist()
+    controller.periodic()
+    controller.drain()
+    r = cox(kc, "get", "quota")
+    assert r.stdout.split()[:4] == ["NAME", "AGE", "REQUEST", "LIMIT"]
+    assert "pods: 0/4, requests.cpu: 0/2" in r.stdout and "limits.memory: 0/1Gi" in r.stdout
+    lines = cox(kc, "describe", "resourcequota", "compute").stdout.splitlines()
+    assert [line.split() for line in lines if line.split()[:1] in (
+        ["Resource"], ["pods"], ["requests.cpu"], ["limits.memory"])] == [
+        ["Resource", "Used", "Hard"], ["limits.memory", "0", "1Gi"], ["pods", "0", "4"],
+        ["requests.cpu", "0", "2"]]

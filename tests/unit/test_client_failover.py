@@ -57,6 +57,9 @@ class FakeMaster:
                     self.wfile.write(b'{"kind": ')
                     self.close_connection = True
                     return
+                if master.behaviour == "busy":
+                    self._reply(429, errors.TooManyRequests.retry_after("busy", 1).to_status())
+                    return
                 err = errors.Unavailable("no quorum; the outcome of the write is unknown")
                 if master.behaviour == "not-applied":
                     err = errors.not_applied("the store has no leader")
@@ -162,6 +165,20 @@ def test_writes_refused_by_every_master_unapplied_raise_their_503(masters):
     with pytest.raises(errors.Unavailable) as e:
         client(first.url, second.url).create(CM)
     assert not isinstance(e.value, errors.OutcomeUnknown) and errors.is_not_applied(e.value)
+
+
+@pytest.mark.parametrize(("verb", "call"), WRITES, ids=[w[0] for w in WRITES])
+def test_a_write_a_busy_master_refused_429_goes_to_the_next(masters, verb, call):
+    first, second = masters("busy"), masters("ok")
+    assert call(client(first.url, second.url)) == CM
+    assert first.seen == [verb] and second.seen == [verb]
+
+
+def test_every_master_busy_raises_their_429(masters):
+    first, second = masters("busy"), masters("busy")
+    with pytest.raises(errors.TooManyRequests) as e:
+        client(first.url, second.url).create(CM)
+    assert e.value.details == {"retryAfterSeconds": 1}
 
 
 # ---- the master's side: which 503s say "not applied" ----

@@ -193,3 +193,69 @@ def test_each_slow_start_batch_is_created_in_parallel():
     settle(ctx, rsc)
     assert len(pods(ctx)) == 15
     assert flight["max"] > 1, "one create at a time: bound by commit latency"
+
+
+def _counting_creates(ctx, fail_from: int | None = None):
+    """Wrap the store's create: count pod creates, fail each from the
+    ``fail_from``-th on with a 403 (a quota, say)."""
+    from coxapi import errors
+
+    create, lock = ctx.objects.create, threading.Lock()
+    calls = {"n": 0}
+
+    def counted(obj, *a, **kw):
+        if obj["kind"] == "Pod":
+            with lock:
+                calls["n"] += 1
+                n = calls["n"]
+            if fail_from is not None and n >= fail_from:
+                raise errors.Forbidden("exceeded quota: q, requested: pods=1")
+        return create(obj, *a, **kw)
+    ctx.objects.create = counted
+    return calls
+
+
+def test_one_sync_creates_at_most_a_burst_of_500_in_doubling_batches():
+    from master.controllers import replicaset as rsmod
+
+    ctx, _, _ = setup()
+    calls = _counting_creates(ctx)
+    rsc = ReplicaSetController(ctx)
+    sizes = []
+    each = rsmod.parallel.each
+
+    def recording(fn, items):
+        items = list(items)
+        sizes.append(len(items))
+        return each(fn, items)
+    rsmod.parallel.each, restore = recording, each
+    try:
+        ctx.objects.create(replicaset(replicas=2_000_000_000))
+        ctx.informers.relist()
+        rsc.reconcile("default/web")
+    finally:
+        rsmod.parallel.each = restore
+    assert calls["n"] == rsmod.BURST == 500
+    assert sizes == [1, 2, 4, 8, 16, 32, 64, 128, 245]
+
+
+def test_slow_start_stops_at_the_first_batch_with_a_failure():
+    import pytest
+
+    from master.controllers.base import RetryLater
+
+    ctx, _, _ = setup()
+    calls = _counting_creates(ctx, fail_from=5)  # 1 + 2 succeed, the batch of 4 fails
+    rsc = ReplicaSetController(ctx)
+    ctx.objects.create(replicaset(replicas=1000))
+    ctx.informers.relist()
+    with pytest.raises(RetryLater, match="exceeded quota"):
+        rsc.reconcile("default/web")
+    assert calls["n"] == 1 + 2 + 4
+    assert len(pods(ctx)) == 4  # the first 3 and 1 of the failing batch of 4
+    [cond] = rs_of(ctx)["status"]["conditions"]
+    assert cond["type"] == "ReplicaFailure" and "exceeded quota" in cond["message"]
+    # only the 4 made are expected: once seen, the next sync may try again
+    assert not rsc.expectations.satisfied("default/web")
+    ctx.informers.relist()
+    assert rsc.expectations.satisfied("default/web")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 
+import pytest
 import requests
 
 from master import wsgicall
@@ -44,7 +45,7 @@ def test_an_oversized_body_is_413_through_the_server():
         api.close()
 
 
-def test_read_body_joins_chunks_and_cuts_past_the_limit():
+def test_read_body_joins_chunks_and_stops_past_the_limit():
     def receiver(chunks: list[bytes]):
         messages = [{"type": "http.request", "body": c, "more_body": i < len(chunks) - 1}
                     for i, c in enumerate(chunks)]
@@ -54,7 +55,8 @@ def test_read_body_joins_chunks_and_cuts_past_the_limit():
         return receive
 
     assert asyncio.run(wsgicall.read_body(receiver([b"ab", b"cd", b""]), 10)) == b"abcd"
-    assert asyncio.run(wsgicall.read_body(receiver([b"abcdef", b"ghij"]), 3)) == b"abcd"
+    with pytest.raises(wsgicall.BodyTooLarge):
+        asyncio.run(wsgicall.read_body(receiver([b"ab", b"cdef", b"ghij"]), 3))
 
 
 def test_run_collects_the_whole_answer_and_closes_the_iterable():
