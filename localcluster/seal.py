@@ -11,6 +11,17 @@ netproxy's encoder in a single netlink batch:
         ip daddr SERVICE counter              # untranslated ClusterIP traffic
         ip daddr CLUSTER counter              # pod traffic that reached the host
 
+    chain input     (hook input, priority filter)
+        meta l4proto . th dport vmap @raft_ports   # tcp . each master's Raft port
+    chain raft
+        ip saddr MASTER accept                # one rule per master address
+        counter drop                          # anyone else: refused
+    map raft_ports  { tcp . PORT : goto raft, ... }
+
+Only masters may reach the Raft ports (the replicas also bind their own
+address, never every interface, and drop an unauthenticated peer that sends
+more than a handshake: docs/raftstore.md).
+
 The ingress counters only count, and only what the bridge hands up to the
 host itself (frames bridged from node to node never pass the bridge device's
 ingress, whereas with br_netfilter they do pass the IPv4 prerouting hook).
@@ -27,6 +38,8 @@ from pyroute2.nftables.main import NFTables
 
 from netproxy.nftables import FAMILIES
 from netproxy.plan import (
+    NODEPORT_FIELDS,
+    NODEPORT_KEY,
     Accept,
     Chain,
     Counter,
@@ -35,8 +48,11 @@ from netproxy.plan import (
     MatchDaddrNet,
     MatchIfname,
     MatchNfprotoIpv4,
+    MatchSaddr,
     Plan,
     Rule,
+    VerdictMap,
+    Vmap,
 )
 from netproxy.table import NftError, NftTable
 
@@ -48,6 +64,7 @@ PRIORITY_FILTER = 0
 # Rule order inside each chain; counters are read back by position.
 FORWARD_RULES = ("bridged", "escaped", "intruded")
 INGRESS_RULES = ("service", "cluster")
+RAFT_PORTS_MAP = "raft_ports"
 
 
 @dataclass(frozen=True)
@@ -56,6 +73,7 @@ class SealCounters:
     intruded: int  # forwarded into the bridge from anywhere else: dropped
     service: int  # arrived untranslated for the service CIDR: blackholed
     cluster: int  # arrived for the pod CIDR: blackholed
+    raft_refused: int  # for a master's Raft port from anywhere but a master: dropped
 
 
 def _counted_daddr(cidr: str) -> Rule:
@@ -72,7 +90,16 @@ def plan(spec: ClusterSpec) -> Plan:
     ))
     ingress = Chain("ingress", hook=Hook("ingress", "filter", PRIORITY_FILTER, device=spec.bridge),
                     rules=(_counted_daddr(spec.service_cidr), _counted_daddr(spec.cluster_cidr)))
-    return Plan(spec.seal_table, (forward, ingress), maps=(), sets=(), family=FAMILY)
+    masters = spec.all_masters()
+    raft_input = Chain("input", hook=Hook("input", "filter", PRIORITY_FILTER),
+                       rules=((Vmap(NODEPORT_FIELDS, RAFT_PORTS_MAP),),))
+    master_addrs = sorted({m.raft_host for m in masters})
+    raft = Chain("raft", rules=(*((MatchNfprotoIpv4(), MatchSaddr(a), Accept()) for a in master_addrs),
+                                (Counter(), Drop())))
+    raft_ports = VerdictMap(RAFT_PORTS_MAP, NODEPORT_KEY,
+                            tuple((("tcp", m.raft_port), "raft") for m in masters))
+    return Plan(spec.seal_table, (forward, ingress, raft_input, raft), maps=(raft_ports,),
+                sets=(), family=FAMILY)
 
 
 # ---- netlink --------------------------------------------------------------------
@@ -115,7 +142,7 @@ def delete(table: str) -> None:
 
 def counters(table: str) -> SealCounters:
     """Packets counted by the seal rules, read back in rule order."""
-    per_chain: dict[str, list[int]] = {"forward": [], "ingress": []}
+    per_chain: dict[str, list[int]] = {"forward": [], "ingress": [], "raft": []}
     nft = _nft()
     try:
         for rule in nft.get_rules():
@@ -133,4 +160,5 @@ def counters(table: str) -> SealCounters:
     fwd, pre = per_chain["forward"], per_chain["ingress"]
     if len(fwd) != len(FORWARD_RULES) or len(pre) != len(INGRESS_RULES):
         raise LookupError(f"nftables table {table} is missing or not a seal table")
-    return SealCounters(escaped=fwd[1], intruded=fwd[2], service=pre[0], cluster=pre[1])
+    return SealCounters(escaped=fwd[1], intruded=fwd[2], service=pre[0], cluster=pre[1],
+                        raft_refused=per_chain["raft"][-1] if per_chain["raft"] else 0)

@@ -198,4 +198,7 @@ class StoreBase(ABC):
         with self._lock:
             return {"revision": self._state.revision,
                     "compact_revision": self._state.compact_revision,
-                    "db_size_bytes": self._state.db_size}
+                    "db_size_bytes": self._state.db_size,
+                    "live_bytes": self._state.live_bytes,
+                    "quota_bytes": self._state.limits[0],
+                    "alarms": self._state.alarms}

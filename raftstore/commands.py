@@ -19,6 +19,9 @@ Command = dict[str, Any]
 MAX_KEY_BYTES = 1536
 MAX_VALUE_BYTES = 1536 * 1024
 MAX_TXN_OPS = 128
+# one command's keys and values (a txn's together): bounds a Raft entry and
+# so the Raft port's frame limit (peerguard.py)
+MAX_COMMAND_BYTES = 4 * 1024 * 1024
 
 
 def check_key(key: Any, what: str = "key") -> str:
@@ -114,8 +117,19 @@ def _compare(c: Any) -> tuple:
 def txn(compares: list[Compare], success: list[Op], failure: list[Op]) -> Command:
     if len(compares) + len(success) + len(failure) > MAX_TXN_OPS:
         raise InvalidArgument(f"a txn holds at most {MAX_TXN_OPS} compares and ops")
-    return {"op": "txn", "c": [_compare(c) for c in compares],
-            "s": [_txn_op(o) for o in success], "f": [_txn_op(o) for o in failure]}
+    cmd = {"op": "txn", "c": [_compare(c) for c in compares],
+           "s": [_txn_op(o) for o in success], "f": [_txn_op(o) for o in failure]}
+    if command_bytes(cmd) > MAX_COMMAND_BYTES:
+        raise InvalidArgument(f"a txn's keys and values are larger than {MAX_COMMAND_BYTES} bytes")
+    return cmd
+
+
+def command_bytes(cmd: Command) -> int:
+    """The keys and values a command carries (its share of a Raft entry)."""
+    if cmd.get("op") == "txn":
+        return sum(len(part) for op in (*cmd["s"], *cmd["f"]) for part in op[1:3]
+                   if isinstance(part, str))
+    return len(cmd.get("k", "")) + len(cmd.get("v", ""))
 
 
 def lease_grant(ttl_seconds: Any, lease_id: int = 0) -> Command:

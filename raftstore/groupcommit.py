@@ -2,7 +2,8 @@
 
 Every caller adds its command to ``pending``; whenever fewer than
 ``max_inflight`` entries are on their way through the log, everything waiting
-(up to ``max_batch``) is proposed as one entry. A lone writer therefore pays
+(up to ``max_batch`` commands and ``max_bytes`` of keys and values, or one
+command alone) is proposed as one entry. A lone writer therefore pays
 one round trip, and many writers pay one round trip per batch instead of one
 each. Nothing here blocks: proposing only enqueues, and completions arrive on
 the Raft thread.
@@ -16,6 +17,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from .commands import command_bytes
+
+# keys and values per entry; an entry holds at most this or one command,
+# which bounds the Raft port's frame limit (peerguard.py)
+MAX_ENTRY_BYTES = 4 * 1024 * 1024
+
 Propose = Callable[[list[dict], Callable[[Any, int], None]], None]
 
 
@@ -26,10 +33,11 @@ class Pending:
     Completion is a bare lock held until resolved: much cheaper than a
     threading.Event (a Condition per waiter) on the hot path."""
 
-    __slots__ = ("cmd", "_lock", "resolved", "result", "failure")
+    __slots__ = ("cmd", "size", "_lock", "resolved", "result", "failure")
 
     def __init__(self, cmd: dict) -> None:
         self.cmd = cmd
+        self.size = command_bytes(cmd)
         self._lock = threading.Lock()
         self._lock.acquire()
         self.resolved = False
@@ -53,9 +61,11 @@ class Pending:
 
 class GroupCommit:
     def __init__(self, propose: Propose, max_batch: int = 512, max_inflight: int = 2,
-                 stale_after: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+                 stale_after: float = 1.0, clock: Callable[[], float] = time.monotonic,
+                 max_bytes: int = MAX_ENTRY_BYTES) -> None:
         self._propose = propose
         self._max_batch = max_batch
+        self._max_bytes = max_bytes
         self._max_inflight = max_inflight
         # an entry not answered within this long no longer holds a slot, so a
         # lost callback (leader gone) cannot stall later proposals
@@ -85,13 +95,23 @@ class GroupCommit:
                         del self._inflight[bid]
                 if not self._pending or len(self._inflight) >= self._max_inflight:
                     return
-                batch = self._pending[:self._max_batch]
-                del self._pending[:self._max_batch]
+                n = self._batch_len()
+                batch = self._pending[:n]
+                del self._pending[:n]
                 bid = next(self._ids)
                 self._inflight[bid] = now
                 self.entries += 1
                 self.commands += len(batch)
             self._propose([p.cmd for p in batch], self._completion(bid, batch))
+
+    def _batch_len(self) -> int:
+        """How many of the pending commands go into the next entry (at least one)."""
+        total = 0
+        for n, p in enumerate(self._pending[:self._max_batch]):
+            total += p.size
+            if n and total > self._max_bytes:
+                return n
+        return min(len(self._pending), self._max_batch)
 
     def _completion(self, bid: int, batch: list[Pending]) -> Callable[[Any, int], None]:
         def done(results: Any, failure: int) -> None:

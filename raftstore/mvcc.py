@@ -36,6 +36,21 @@ REQUEST_TABLE_SIZE = 16384
 # (quota bytes, history events, history seconds) until a command brings its own
 DEFAULT_LIMITS = StoreConfig().limits()
 
+# The quota counts live keys and values only: history is what compaction can
+# free, so it is compacted (oldest revisions first) once the whole passes
+# COMPACT_AT of the quota, down to COMPACT_TO. A write refused for space
+# raises the NOSPACE alarm; it clears by itself once live data is back under
+# ALARM_CLEAR of the quota (etcd needs compact + defrag + alarm disarm).
+COMPACT_AT = 0.9
+COMPACT_TO = 0.75
+ALARM_CLEAR = 0.9
+NOSPACE = "NOSPACE"
+# An update of an existing key that grows it by at most HEARTBEAT_GROWTH bytes
+# (a Node or Lease status rewrite whose resourceVersion gained a digit) may
+# use a reserve of RESERVE of the quota above it: heartbeats keep working.
+HEARTBEAT_GROWTH = 256
+RESERVE = 0.05
+
 
 class Record(NamedTuple):
     raw: str  # the value as JSON
@@ -119,6 +134,7 @@ class MVCCState:
         self.live_bytes = 0
         self.history_bytes = 0
         self.limits = DEFAULT_LIMITS
+        self.nospace = False  # the NOSPACE alarm (replicated: every replica agrees)
         self._ts = 0.0
         self._events: list[HistoryEntry] = []
 
@@ -136,6 +152,7 @@ class MVCCState:
             self.limits = tuple(command["lim"])
             result: Any = [self._apply_one(c) for c in command["cmds"]]
             self._compact_by_limits()
+            self._compact_for_space()
         else:
             result = self._apply_one(command)
         events, self._events = self._events, []
@@ -227,10 +244,29 @@ class MVCCState:
         hi = bisect.bisect_left(self.keys, prefix_end(prefix))
         return self.keys[lo:hi]
 
-    def _check_quota(self, adding: int) -> None:
+    def _growth(self, key: str, raw: str) -> int:
+        """How much a put of ``raw`` at ``key`` grows the live data."""
+        prev = self.data.get(key)
+        return len(key) + len(raw) if prev is None else len(raw) - len(prev.raw)
+
+    def _is_small_update(self, key: str, raw: str) -> bool:
+        prev = self.data.get(key)
+        return prev is not None and len(raw) - len(prev.raw) <= HEARTBEAT_GROWTH
+
+    def _check_quota(self, growth: int, small_updates: bool) -> None:
+        """Writes that do not grow the live data (deletes, a status rewritten
+        at the same size) always pass, and small updates of existing keys may
+        use the reserve, so a full store can still be emptied and its nodes
+        stay alive."""
         quota = self.limits[0]
-        if self.db_size + adding > quota:
-            raise QuotaExceeded(self.db_size, quota)
+        limit = quota * (1 + RESERVE) if small_updates else quota
+        if growth > 0 and self.live_bytes + growth > limit:
+            self.nospace = True
+            raise QuotaExceeded(self.live_bytes, quota)
+
+    @property
+    def alarms(self) -> list[str]:
+        return [NOSPACE] if self.nospace else []
 
     def _check_lease(self, lease: int) -> None:
         if lease and lease not in self.leases:
@@ -253,7 +289,7 @@ class MVCCState:
         key, raw, lease = cmd["k"], cmd["v"], cmd["l"]
         self._compare_rev(key, cmd.get("e"))
         self._check_lease(lease)
-        self._check_quota(2 * (len(key) + len(raw)))
+        self._check_quota(self._growth(key, raw), self._is_small_update(key, raw))
         self.revision += 1
         return KVRef(key, self._set(key, raw, lease, self.revision))
 
@@ -290,13 +326,13 @@ class MVCCState:
         ok = all(self._compare_holds(c) for c in cmd["c"])
         ops = cmd["s"] if ok else cmd["f"]
         # validate the whole branch first so a txn applies all or nothing
-        adding = 0
+        growth, small_updates = 0, True
         for o in ops:
             if o[0] == "put":
                 self._check_lease(o[3])
-                adding += 2 * (len(o[1]) + len(o[2]))
-        if adding:
-            self._check_quota(adding)
+                growth += self._growth(o[1], o[2])
+                small_updates = small_updates and self._is_small_update(o[1], o[2])
+        self._check_quota(growth, small_updates)
         rev = self.revision + 1
         changed = False
         results: list[Any] = []
@@ -381,6 +417,18 @@ class MVCCState:
         if last:
             self.compact_revision = max(self.compact_revision, last)
 
+    def _compact_for_space(self) -> None:
+        quota = self.limits[0]
+        if self.db_size > quota * COMPACT_AT:
+            h, last = self.history, 0
+            while h and self.db_size > quota * COMPACT_TO:
+                last = h[0].revision
+                self._drop_history_through(last)  # whole revisions only
+            if last:
+                self.compact_revision = max(self.compact_revision, last)
+        if self.nospace and self.live_bytes <= quota * ALARM_CLEAR:
+            self.nospace = False
+
     # ---- snapshots ----
 
     def __getstate__(self) -> dict:
@@ -390,5 +438,6 @@ class MVCCState:
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
+        self.__dict__.setdefault("nospace", False)  # snapshots from before the alarm
         # snapshots taken before lease key sets were changed in place hold frozensets
         self.leases = {i: ls._replace(keys=set(ls.keys)) for i, ls in self.leases.items()}

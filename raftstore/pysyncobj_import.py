@@ -20,6 +20,9 @@ from importlib.metadata import PackageNotFoundError, version
 _inet_ntop = socket.inet_ntop
 from pysyncobj import SyncObj, SyncObjConf, SyncObjConsumer, replicated  # noqa: E402
 from pysyncobj import journal as pysyncobj_journal  # noqa: E402
+from pysyncobj import pickle as pysyncobj_pickle  # noqa: E402
+from pysyncobj.tcp_connection import TcpConnection  # noqa: E402
+from pysyncobj.transport import TCPTransport  # noqa: E402
 
 socket.inet_ntop = _inet_ntop
 
@@ -42,6 +45,10 @@ SYNCOBJ_ATTRIBUTES = (
     "_SyncObj__conf",
     "_SyncObj__otherNodes",
     "_SyncObj__raftNextIndex",
+    "_SyncObj__raftCurrentTerm",
+    "_SyncObj__raftCommitIndex",
+    "_SyncObj__raftLastApplied",
+    "_SyncObj__recvTransmission",
     "_SyncObj__pipeNotifier",
     "_poller",
 )
@@ -49,23 +56,42 @@ SYNCOBJ_ATTRIBUTES = (
 JOURNAL_METHODS = ("add", "deleteEntriesFrom", "deleteEntriesTo", "clear", "setCurrentTerm",
                    "_destroy")
 CONSUMER_METHODS = ("_deserialize",)
+# TcpConnection methods GuardedConnection overrides (peerguard.py) and the
+# attributes it reads; TCPTransport methods GuardedTransport overrides
+CONNECTION_METHODS = ("_TcpConnection__processRead", "_TcpConnection__processParseMessage",
+                      "_TcpConnection__tryReadBuffer", "disconnect")
+CONNECTION_ATTRIBUTES = ("_TcpConnection__readBuffer", "recvRandKey", "encryptor")
+TRANSPORT_METHODS = ("_onNewIncomingConnection", "addNode")
+TRANSPORT_ATTRIBUTES = ("_connections",)
 
 
 class UnsupportedPysyncobj(ImportError):
     pass
 
 
+def _init_assigns(cls: type) -> set[str]:
+    init = getattr(cls, "__init__", None)
+    return set(getattr(getattr(init, "__code__", None), "co_names", ()))
+
+
 def missing_hooks(syncobj: type = SyncObj, journal: type = pysyncobj_journal.FileJournal,
-                  consumer: type = SyncObjConsumer) -> list[str]:
+                  consumer: type = SyncObjConsumer, connection: type = TcpConnection,
+                  transport: type = TCPTransport) -> list[str]:
     """The hooked names the given classes lack (qualified by class)."""
     missing = [f"SyncObj.{n}" for n in SYNCOBJ_METHODS if not callable(getattr(syncobj, n, None))]
-    init = getattr(syncobj, "__init__", None)
-    assigned = set(getattr(getattr(init, "__code__", None), "co_names", ()))
-    missing += [f"SyncObj.{n}" for n in SYNCOBJ_ATTRIBUTES if n not in assigned]
+    missing += [f"SyncObj.{n}" for n in SYNCOBJ_ATTRIBUTES if n not in _init_assigns(syncobj)]
     missing += [f"FileJournal.{n}" for n in JOURNAL_METHODS
                 if not callable(getattr(journal, n, None))]
     missing += [f"SyncObjConsumer.{n}" for n in CONSUMER_METHODS
                 if not callable(getattr(consumer, n, None))]
+    missing += [f"TcpConnection.{n}" for n in CONNECTION_METHODS
+                if not callable(getattr(connection, n, None))]
+    missing += [f"TcpConnection.{n}" for n in CONNECTION_ATTRIBUTES
+                if n not in _init_assigns(connection)]
+    missing += [f"TCPTransport.{n}" for n in TRANSPORT_METHODS
+                if not callable(getattr(transport, n, None))]
+    missing += [f"TCPTransport.{n}" for n in TRANSPORT_ATTRIBUTES
+                if n not in _init_assigns(transport)]
     return missing
 
 
@@ -77,9 +103,10 @@ def installed_version() -> str:
 
 
 def check_hooks(syncobj: type = SyncObj, journal: type = pysyncobj_journal.FileJournal,
-                consumer: type = SyncObjConsumer) -> None:
+                consumer: type = SyncObjConsumer, connection: type = TcpConnection,
+                transport: type = TCPTransport) -> None:
     """Raise ``UnsupportedPysyncobj`` unless every hooked name exists."""
-    missing = missing_hooks(syncobj, journal, consumer)
+    missing = missing_hooks(syncobj, journal, consumer, connection, transport)
     if missing:
         raise UnsupportedPysyncobj(
             f"raftstore supports pysyncobj=={SUPPORTED_VERSION}; the installed pysyncobj "
@@ -89,5 +116,6 @@ def check_hooks(syncobj: type = SyncObj, journal: type = pysyncobj_journal.FileJ
 
 check_hooks()
 
-__all__ = ["SUPPORTED_VERSION", "SyncObj", "SyncObjConf", "SyncObjConsumer", "check_hooks",
-           "pysyncobj_journal", "replicated"]
+__all__ = ["SUPPORTED_VERSION", "SyncObj", "SyncObjConf", "SyncObjConsumer", "TCPTransport",
+           "TcpConnection", "check_hooks",
+           "pysyncobj_journal", "pysyncobj_pickle", "replicated"]

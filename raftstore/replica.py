@@ -5,15 +5,20 @@ snapshot (pysyncobj's full dump) is exactly the MVCC state."""
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable
 from typing import Any
 
+from .appendcheck import plan_append
 from .config import StoreConfig
 from .journal import DurableJournal
 from .mvcc import MVCCState
-from .pysyncobj_import import SyncObj, SyncObjConf, SyncObjConsumer, replicated
+from .peerguard import GuardedTransport
+from .pysyncobj_import import SyncObj, SyncObjConf, SyncObjConsumer, pysyncobj_pickle, replicated
+
+log = logging.getLogger(__name__)
 
 
 class StateMachine(SyncObjConsumer):
@@ -47,6 +52,9 @@ class PipelinedSyncObj(SyncObj):
     replies success for entries it has, and TCP keeps order, so keeping the
     higher next index is safe; a failed (reset) reply still rewinds it.
 
+    As a follower it handles append_entries by Raft's rule (appendcheck.py):
+    a late or re-sent message no longer truncates entries that match.
+
     With ``fsync`` (the default) its file journal is a ``DurableJournal``:
     pysyncobj assigns the journal it creates to ``__raftLog``, and this
     class's property of that (mangled) name wraps it on assignment, before
@@ -58,8 +66,11 @@ class PipelinedSyncObj(SyncObj):
         self._defer_append = self._append_wanted = False
         # acknowledgements (next_node_idx) held until the end of the tick's poll
         self._acks: list[tuple[Any, bool, int, bool]] = []
+        # while an append_entries is handled: the highest index it vouches for
+        self._ack_cap: int | None = None
         self._tick_started = time.monotonic()
         self._stall = float("inf")  # the Raft thread starts ticking within __init__
+        kwargs.setdefault("transportClass", GuardedTransport)  # bounded frames (peerguard.py)
         super().__init__(*args, **kwargs)
         # a tick longer than this was a stall (a slow disk sync, the GIL)
         self._stall = self._SyncObj__conf.raftMinTimeout / 4
@@ -123,6 +134,8 @@ class PipelinedSyncObj(SyncObj):
         # keeps the election timer and the heartbeats).
         if nextNodeIdx is None:
             nextNodeIdx = self._SyncObj__getCurrentLogIndex() + 1
+        if success and self._ack_cap is not None:
+            nextNodeIdx = min(nextNodeIdx, self._ack_cap)
         self._acks.append((node, reset, nextNodeIdx, success))
 
     def _send_acks(self) -> None:
@@ -146,6 +159,15 @@ class PipelinedSyncObj(SyncObj):
         self._journal = journal
 
     def _SyncObj__onMessageReceived(self, node: Any, message: Any) -> None:
+        if isinstance(message, dict) and message.get("type") == "append_entries":
+            checked = self._checked_append(message)
+            if checked is None:
+                return
+            try:
+                SyncObj._SyncObj__onMessageReceived(self, node, checked)
+            finally:
+                self._ack_cap = None
+            return
         if (isinstance(message, dict) and message.get("type") == "next_node_idx"
                 and message.get("success") and not message.get("reset")):
             next_index = self._SyncObj__raftNextIndex
@@ -157,6 +179,43 @@ class PipelinedSyncObj(SyncObj):
             return
         SyncObj._SyncObj__onMessageReceived(self, node, message)
 
+    def _checked_append(self, message: dict) -> dict | None:
+        """The append_entries pysyncobj should handle instead of ``message``
+        (appendcheck.py: never truncate entries that match), or None to ignore
+        one that contradicts committed entries."""
+        if message.get("term", -1) < self._SyncObj__raftCurrentTerm or "prevLogIdx" not in message:
+            return message  # pysyncobj ignores a stale term; a snapshot has no entries
+        transmission = message.get("transmission")
+        if transmission == "finish":
+            # the last piece of one large entry: assemble it here, so it is
+            # checked like any other (pysyncobj does the same unpickle)
+            buffered: bytes = self._SyncObj__recvTransmission  # type: ignore[has-type]
+            entry = pysyncobj_pickle.loads(buffered + message["data"])
+            self._SyncObj__recvTransmission = ""
+            message = {k: v for k, v in message.items() if k not in ("transmission", "data")}
+            message["entries"] = [entry]
+        elif transmission is not None:
+            return message  # a piece is only buffered
+        journal = self._SyncObj__raftLog
+        first, last = journal[0][1], journal[-1][1]
+
+        def term_at(index: int) -> int | None:
+            return journal[index - first][2] if first <= index <= last else None
+
+        committed = max(self._SyncObj__raftCommitIndex, self._SyncObj__raftLastApplied)
+        plan = plan_append(term_at, last, committed, message["prevLogIdx"],
+                           message["prevLogTerm"], message.get("entries", []))
+        if plan.action == "pass":
+            return message
+        if plan.action == "reject":
+            log.error("ignored append_entries (term %s) that contradicts committed entry %d "
+                      "(commit index %d)", message["term"], plan.conflict, committed)
+            return None
+        self._ack_cap = plan.last_new + 1
+        return {**message, "prevLogIdx": plan.prev_idx, "prevLogTerm": plan.prev_term,
+                "entries": list(plan.entries),
+                "commit_index": min(message["commit_index"], plan.last_new)}
+
 
 def raft_conf(cfg: StoreConfig, on_state_changed: Callable[[int, int], None]) -> SyncObjConf:
     journal = dump = None
@@ -166,7 +225,8 @@ def raft_conf(cfg: StoreConfig, on_state_changed: Callable[[int, int], None]) ->
         dump = os.path.join(cfg.data_dir, "raft.snapshot")
     return SyncObjConf(
         password=cfg.secret,
-        bindAddress=cfg.bind_addr,
+        # the address given, never pysyncobj's default of every interface
+        bindAddress=cfg.bind_addr or cfg.self_addr,
         journalFile=journal,
         fullDumpFile=dump,
         # send each entry at once instead of waiting for the next batch tick:

@@ -66,7 +66,8 @@ def master_rows(views: list[MasterView]) -> list[list[str]]:
         role = str(s.get("role", "?"))
         rows.append(["*" if role == "leader" else "", str(s.get("name") or s.get("id") or "?"),
                      v.address, role, str(s.get("term", "-")), str(s.get("commit_index", "-")),
-                     str(s.get("applied_index", "-")), "reachable"])
+                     str(s.get("applied_index", "-")),
+                     "reachable" + "".join(f", alarm {a}" for a in s.get("alarms") or [])])
     return rows
 
 

@@ -10,7 +10,7 @@ from flask import Blueprint, Response, request
 
 from .responses import json_response
 from .state import ApiState, state
-from .storehealth import readiness
+from .storehealth import alarm_note, readiness
 
 HEALTH_PATHS = frozenset({"/healthz", "/livez", "/readyz"})
 
@@ -23,11 +23,15 @@ def answer(path: str, st: ApiState) -> tuple[int, str]:
         return 200, "ok"
     if st.stopping.is_set():
         return 503, "shutting down"
+    note = None
     try:
-        reason = readiness(st.store.status(), st.config.ready_max_lag)
+        status = st.store.status()
+        reason, note = readiness(status, st.config.ready_max_lag), alarm_note(status)
     except Exception as e:  # noqa: BLE001 - readiness must answer, not fail
         reason = f"the store cannot report its status: {type(e).__name__}"
-    return (503, f"not ready: {reason}") if reason else (200, "ok")
+    if reason:
+        return 503, f"not ready: {reason}"
+    return 200, f"ok\n{note}" if note else "ok"
 
 
 def _text(body: str, code: int = 200) -> Response:

@@ -42,6 +42,21 @@ def readiness(status: dict[str, Any], max_lag: int) -> str | None:
     return None
 
 
+def alarm_note(status: dict[str, Any]) -> str | None:
+    """The store's raised alarms as one line, or None. NOSPACE leaves the
+    replica ready: reads, deletes and heartbeats still work, and deletes are
+    how it recovers (it clears by itself once live data is back under 90 %
+    of the quota)."""
+    alarms = status.get("alarms") or []
+    if not alarms:
+        return None
+    line = f"alarm: {', '.join(map(str, alarms))}"
+    if "NOSPACE" in alarms:
+        line += (f" (live data {status.get('live_bytes')} of quota {status.get('quota_bytes')} "
+                 f"bytes: writes that grow it are refused until objects are deleted)")
+    return line
+
+
 class LeaderTracker:
     """Whether the store has been without a leader for longer than ``grace``
     seconds (so an ordinary election does not count). Watches end on it, as

@@ -23,7 +23,7 @@ from cli.commands.cluster import cluster
 from localcluster import image, seal
 from localcluster.spec import ClusterSpec
 from netproxy.nftables import Encoder, rule_message
-from netproxy.plan import Hook
+from netproxy.plan import Accept, Drop, Hook, MatchSaddr
 from netproxy.render import render
 
 
@@ -61,8 +61,8 @@ def test_the_real_demo_context_is_complete():
 def test_seal_plan_accepts_bridged_drops_the_rest_and_counts_untranslated():
     spec = ClusterSpec(dir=Path("/c"))
     plan = seal.plan(spec)
-    assert (plan.table, plan.family, plan.maps, plan.sets) == ("coxswain-seal", "inet", (), ())
-    forward, ingress = plan.chains
+    assert (plan.table, plan.family, plan.sets) == ("coxswain-seal", "inet", ())
+    forward, ingress, _, _ = plan.chains
     assert forward.hook == Hook("forward", "filter", -5)
     assert ingress.hook == Hook("ingress", "filter", 0, device="cox0")
     assert len(forward.rules) == len(seal.FORWARD_RULES)
@@ -70,6 +70,10 @@ def test_seal_plan_accepts_bridged_drops_the_rest_and_counts_untranslated():
     # as `nft list table inet coxswain-seal` shows it (less the counters' values)
     assert render(plan) == "\n".join([
         "table inet coxswain-seal {",
+        "\tmap raft_ports {",
+        "\t\ttype inet_proto . inet_service : verdict",
+        "\t\telements = { tcp . 7001 : goto raft, tcp . 7002 : goto raft, tcp . 7003 : goto raft }",
+        "\t}",
         "\tchain forward {",
         "\t\ttype filter hook forward priority -5; policy accept;",
         '\t\tiifname "cox0" oifname "cox0" accept',
@@ -81,8 +85,25 @@ def test_seal_plan_accepts_bridged_drops_the_rest_and_counts_untranslated():
         "\t\tmeta nfproto ipv4 ip daddr 10.96.0.0/16 counter",  # the counter only counts:
         "\t\tmeta nfproto ipv4 ip daddr 10.244.0.0/16 counter",  # blackhole routes drop
         "\t}",
+        "\tchain input {",
+        "\t\ttype filter hook input priority 0; policy accept;",
+        "\t\tmeta l4proto . th dport vmap @raft_ports",
+        "\t}",
+        "\tchain raft {",  # only masters reach a Raft port
+        "\t\tmeta nfproto ipv4 ip saddr 127.0.0.1 accept",
+        "\t\tcounter drop",
+        "\t}",
         "}",
     ])
+
+
+def test_seal_lets_only_master_addresses_reach_raft_ports():
+    spec = ClusterSpec(dir=Path("/c"), raft_port_base=43001, raft_host="10.9.0.1", masters=2)
+    plan = seal.plan(spec)
+    assert plan.map(seal.RAFT_PORTS_MAP).elements == (
+        (("tcp", 43001), "raft"), (("tcp", 43002), "raft"))
+    assert [r[-1] for r in plan.chain("raft").rules] == [Accept(), Drop()]
+    assert MatchSaddr("10.9.0.1") in plan.chain("raft").rules[0]
 
 
 def _pyroute2_rule(table: str, chain: str, exprs: list) -> bytes:
@@ -141,14 +162,15 @@ def test_seal_rules_mean_what_the_former_pyroute2_encoding_sent():
                     daddr_in(bytes([10, 244, 251, 0]), bytes([255, 255, 255, 0])) + counter],
     }
     plan = seal.plan(spec)
-    for chain in plan.chains:
+    for chain in plan.chains[:2]:  # the Raft port rules came later
         ours = [rule_message(plan.table, chain.name, r, plan.family) for r in chain.rules]
         assert [_meaning(m) for m in ours] == [_meaning(_pyroute2_rule(plan.table, chain.name, e))
                                                for e in former[chain.name]]
-    # and the whole table goes out as one netproxy batch: table, 2 chains, 5 rules
+    # and the whole table goes out as one netproxy batch: table, 4 chains, 8 rules (and a map)
     msgs = Encoder().messages(plan)
-    assert [m[4] for m in msgs] == [NFT_MSG_NEWTABLE] + [NFT_MSG_NEWCHAIN] * 2 \
-        + [NFT_MSG_NEWRULE] * 5
+    kinds = [m[4] for m in msgs]
+    assert kinds[0] == NFT_MSG_NEWTABLE
+    assert (kinds.count(NFT_MSG_NEWCHAIN), kinds.count(NFT_MSG_NEWRULE)) == (4, 8)
 
 
 def test_bad_command_line_input_gets_a_one_line_error():

@@ -1,8 +1,12 @@
 """Group commit and the leader's lease clock, with fake proposers and clocks."""
 
+import pytest
+
 from raftstore import commands as C
+from raftstore.errors import InvalidArgument
 from raftstore.groupcommit import GroupCommit
 from raftstore.leases import LeaseClock
+from raftstore.types import Op
 
 
 class FakeLog:
@@ -75,3 +79,27 @@ def test_lease_clock_expires_once_and_restarts_on_new_leadership():
     assert lc.due() == [] and lc.remaining(7) == 10
     lc.on_applied(C.lease_expire(7), 1)
     assert lc.remaining(7) is None
+
+
+
+def test_an_entry_holds_at_most_max_bytes_or_one_command():
+    """Entry size bounds the Raft port's frame limit (peerguard.MAX_FRAME_BYTES)."""
+    log = FakeLog()
+    gc = GroupCommit(log.propose, max_batch=100, max_inflight=1, max_bytes=250)
+    gc.submit(C.barrier())  # takes the slot; the rest wait
+    for i in range(3):
+        gc.submit(C.put(f"k{i}", {"v": "x" * 100}))
+    gc.submit(C.put("big", {"v": "x" * 400}))
+    sizes = []
+    while log.entries:
+        cmds, cb = log.entries.pop(0)
+        sizes.append([C.command_bytes(c) for c in cmds])
+        cb([None] * len(cmds), 0)
+    assert sizes[1:] == [[110, 110], [110], [411]]
+
+
+def test_a_txn_larger_than_max_command_bytes_is_refused():
+    big = {"v": "x" * (C.MAX_VALUE_BYTES - 100)}
+    ops = [Op.put(f"k{i}", big) for i in range(C.MAX_COMMAND_BYTES // C.MAX_VALUE_BYTES + 1)]
+    with pytest.raises(InvalidArgument, match="larger than 4194304 bytes"):
+        C.txn([], ops, [])

@@ -192,13 +192,72 @@ def test_history_is_compacted_by_count_and_by_age_using_the_command_time():
 
 def test_quota_refuses_puts_but_deletes_and_compaction_still_work():
     s = MVCCState()
-    limits = (150, 1000, 3600.0)
+    limits = (90, 1000, 3600.0)
     assert apply(s, C.put("/a", {"x": "y" * 40}), limits=limits).version == 1
     err = apply(s, C.put("/b", {"x": "y" * 40}), limits=limits)
-    assert isinstance(err, QuotaExceeded) and "quota 150" in str(err)
+    assert isinstance(err, QuotaExceeded) and "quota 90" in str(err)
     assert apply(s, C.delete("/a"), limits=limits).key == "/a"
     apply(s, C.compact(s.revision), limits=limits)
     assert apply(s, C.put("/b", {"x": "y" * 40}), limits=limits).key == "/b"
+
+
+QUOTA = (1000, 100_000, 3600.0)
+
+
+def fill(s: MVCCState) -> int:
+    """Puts ~100-byte objects until the quota refuses one; returns how many fit."""
+    n = 0
+    while not isinstance(apply(s, C.put(f"/fill/{n:03}", {"x": "y" * 80}), limits=QUOTA),
+                         QuotaExceeded):
+        n += 1
+    return n
+
+
+def test_a_full_store_recovers_once_objects_are_deleted_without_manual_steps():
+    """Issue 9: deletes moved bytes into history and the quota counted history,
+    so a full store stayed full until history aged out (an hour)."""
+    s = MVCCState()
+    n = fill(s)
+    assert s.alarms == ["NOSPACE"]
+    # a heartbeat rewriting an object at the same size or a little larger, and
+    # deletes, pass at the quota
+    assert apply(s, C.put("/fill/000", {"x": "z" * 80}), limits=QUOTA).version == 2
+    assert apply(s, C.put("/fill/001", {"x": "z" * 81}), limits=QUOTA).version == 2
+    assert isinstance(apply(s, C.put("/fill/002", {"x": "z" * 400}), limits=QUOTA),
+                      QuotaExceeded)  # a large growth is no heartbeat
+    for i in range(n // 2):
+        assert apply(s, C.delete(f"/fill/{i:03}"), limits=QUOTA).key == f"/fill/{i:03}"
+    assert s.alarms == []  # cleared by itself
+    assert s.db_size <= QUOTA[0]  # history was compacted to make room
+    for i in range(n // 3):
+        assert apply(s, C.put(f"/new/{i}", {"x": "y" * 80}), limits=QUOTA).version == 1
+
+
+def test_history_never_fills_the_quota_it_is_compacted_first():
+    s = MVCCState()
+    for i in range(200):  # 200 rewrites of one key: ~20 KB of history, quota 1000
+        assert apply(s, C.put("/k", {"i": i, "x": "y" * 80}), limits=QUOTA).version == i + 1
+    assert s.db_size <= QUOTA[0] and s.compact_revision > 0 and s.alarms == []
+
+
+def test_a_txn_is_refused_only_when_it_grows_live_data_past_the_quota():
+    s = MVCCState()
+    n = fill(s)
+    grow = C.txn([], [Op.put("/fill/000", {"x": "y" * 80}), Op.put("/more", {"x": "y" * 80})], [])
+    assert isinstance(apply(s, grow, limits=QUOTA), QuotaExceeded)
+    same = C.txn([], [Op.put("/fill/001", {"x": "q" * 80}), Op.delete(f"/fill/{n - 1:03}")], [])
+    assert apply(s, same, limits=QUOTA).succeeded
+
+
+def test_the_alarm_survives_a_snapshot_and_old_snapshots_load_without_it():
+    s = MVCCState()
+    fill(s)
+    assert pickle.loads(pickle.dumps(s)).alarms == ["NOSPACE"]
+    state = s.__getstate__()
+    del state["nospace"]
+    old = MVCCState.__new__(MVCCState)
+    old.__setstate__(state)
+    assert old.alarms == []
 
 
 def test_a_retried_request_returns_its_first_result_without_applying_twice():
