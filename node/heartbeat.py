@@ -47,7 +47,9 @@ class Heartbeat:
                  period: float = 5.0, lease_duration: int = 40, report_period: float = 60.0,
                  reregister: Callable[[], object] | None = None,
                  problem: Callable[[], str | None] = lambda: None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 on_ready_change: Callable[[Obj, bool], None] = lambda *_: None) -> None:
+        self.on_ready_change = on_ready_change  # (node, ready) after a written change
         self.reregister = reregister  # the Node was deleted: register it again (kubelet does)
         self.problem = problem  # why the node cannot run pods now (runtime down), or None
         self.client = client
@@ -129,8 +131,11 @@ class Heartbeat:
                 return
             status["conditions"] = [c for c in conds if c.get("type") != "Ready"] + [ready]
             status["usage"] = self.usage()
-            self.client.update_status(node)
+            stored = self.client.update_status(node)
+            first_report = self._reported_at is None
             self._reported_at = self.clock()
+            if first_report or previous is None or previous.get("status") != ready["status"]:
+                self.on_ready_change(stored or node, ready["status"] == "True")
         retry_on_conflict(attempt)
 
     def beat(self) -> None:
