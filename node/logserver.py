@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from cheroot import wsgi
 from flask import Flask, Response, jsonify, request
 
-from coxapi import errors
+from coxapi import errors, logoptions
 from coxapi.client import Client
 
 from . import podspec
@@ -104,29 +104,25 @@ def create_app(runtime: Runtime, list_containers: Callable[[], list[ContainerInf
         token = header[7:].strip() if header.lower().startswith("bearer ") else ""
         if not authenticate(token):
             return fail(401, "Unauthorized", "Unauthorized")
-        follow = request.args.get("follow", "false").lower() in ("1", "true", "yes")
-        previous = request.args.get("previous", "false").lower() in ("1", "true", "yes")
-        tail_arg = request.args.get("tailLines")
         try:
-            tail = int(tail_arg) if tail_arg not in (None, "", "-1") else None
-        except ValueError:
-            return fail(400, "BadRequest", f"tailLines must be an integer, not {tail_arg!r}")
-        if tail is not None and tail < 0:
-            return fail(400, "BadRequest", "tailLines must not be negative")
-        found = find_container(list_containers(), namespace, pod, container, previous)
+            opts = logoptions.parse(request.args, time.time())
+        except errors.ApiError as e:
+            return fail(400, "BadRequest", str(e))
+        found = find_container(list_containers(), namespace, pod, container, opts.previous)
         if found is None:
-            what = "previous terminated container" if previous else "container"
+            what = "previous terminated container" if opts.previous else "container"
             return fail(404, "NotFound",
                         f'{what} "{container}" in pod "{pod}" not found on this node')
         try:
-            stream = runtime.logs(found.id, follow=follow, tail=tail)
+            stream = runtime.logs(found.id, follow=opts.follow, tail=opts.tail_lines,
+                                  since=opts.since, timestamps=opts.timestamps)
         except RuntimeFailure as e:
             return fail(500, "InternalError", f"reading logs: {e}")
         streams.add(stream)
 
         def body() -> Iterator[bytes]:
             try:
-                yield from stream
+                yield from logoptions.limited(stream, opts.limit_bytes)
             except Exception as e:  # noqa: BLE001 - the stream ends, the server lives
                 log.debug("log stream of %s ended: %s", found.id[:12], e)
             finally:

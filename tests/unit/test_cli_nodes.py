@@ -191,3 +191,34 @@ def test_cluster_status_without_a_leader(fake: FakeApi, kc: str) -> None:
     fake.raft_status = {"name": "m1", "role": "candidate", "term": 9}
     r = cox(kc, "cluster", "status")
     assert r.exit_code == 1 and "no master reports itself leader" in r.stderr
+
+
+def test_logs_options_become_the_query(fake: FakeApi, kc: str) -> None:
+    add_pod(fake, "web-1")
+    fake.logs[("default", "web-1", "app")] = ["one"]
+    r = cox(kc, "logs", "web-1", "-p", "--timestamps", "--since", "1m30s", "--limit-bytes", "9")
+    assert r.exit_code == 0, r.stderr
+    assert fake.calls("GET")[-1][2] == {"container": "app", "previous": "true",
+                                         "timestamps": "true", "sinceSeconds": "90",
+                                         "limitBytes": "9"}
+    cox(kc, "logs", "web-1", "--since-time", "2024-01-01T00:00:00Z")
+    assert fake.calls("GET")[-1][2]["sinceTime"] == "2024-01-01T00:00:00Z"
+    r = cox(kc, "logs", "web-1", "--since", "1m", "--since-time", "2024-01-01T00:00:00Z")
+    assert r.exit_code == 2 and "at most one of --since and --since-time" in r.stderr
+    assert cox(kc, "logs", "web-1", "--since", "soon").exit_code == 2
+
+
+def test_logs_of_the_pods_a_selector_picks_with_prefixes(fake: FakeApi, kc: str) -> None:
+    for name, app in (("web-1", "web"), ("web-2", "web"), ("db-1", "db")):
+        fake.add({"kind": "Pod", "metadata": {"name": name, "namespace": "default",
+                                              "labels": {"app": app}},
+                  "spec": {"nodeName": "n1", "containers": [{"name": "app", "image": "demo"}]}})
+    fake.logs[("default", "web-1", "app")] = ["a"]
+    fake.logs[("default", "web-2", "app")] = ["b"]
+    r = cox(kc, "logs", "-l", "app=web", "--prefix")
+    assert r.exit_code == 0, r.stderr
+    assert sorted(r.stdout.splitlines()) == ["[pod/web-1/app] a", "[pod/web-2/app] b"]
+    assert fake.calls("GET")[-1][2]["tailLines"] == "10"  # kubectl's default with -l
+    r = cox(kc, "logs", "-l", "app=web", "-f")
+    assert sorted(r.stdout.splitlines()) == ["a", "b"]
+    assert cox(kc, "logs").exit_code == 2

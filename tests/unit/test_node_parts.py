@@ -79,6 +79,26 @@ def test_logs_endpoint_refuses_missing_token_and_finds_the_latest_instance():
     assert c.get("/containerLogs/default/web/nope", headers=ok).status_code == 404
 
 
+def test_logs_endpoint_applies_since_timestamps_and_limit_bytes():
+    rt = FakeRuntime(clock=lambda: 1_700_000_000.0)
+    base = {podspec.LABEL_POD_NAMESPACE: "default", podspec.LABEL_POD_NAME: "web",
+            podspec.LABEL_CONTAINER_NAME: "app", podspec.LABEL_CONTAINER_TYPE: "app"}
+    rt.containers["c"] = ContainerInfo("c", "c", base, "running", started_at=1_700_000_000.0)
+    rt.output = {"c": b"one\ntwo\n"}
+    c = create_app(rt, lambda: rt.list_containers({}), lambda t: t == "ok").test_client()
+    ok = {"Authorization": "Bearer ok"}
+    url = "/containerLogs/default/web/app"
+    assert c.get(f"{url}?timestamps=true", headers=ok).data.splitlines()[0] == \
+        b"2023-11-14T22:13:20.000000Z one"
+    assert c.get(f"{url}?limitBytes=5", headers=ok).data == b"one\nt"
+    # The output was written at 22:13:20: a later sinceTime shows none of it.
+    assert c.get(f"{url}?sinceTime=2023-11-14T22:13:21Z", headers=ok).data == b""
+    assert c.get(f"{url}?sinceTime=2023-11-14T22:13:19Z", headers=ok).data == b"one\ntwo\n"
+    bad = c.get(f"{url}?sinceSeconds=5&sinceTime=2023-11-14T22:13:19Z", headers=ok)
+    assert bad.status_code == 400 and "sinceSeconds, sinceTime" in bad.json["message"]
+    assert c.get(f"{url}?limitBytes=0", headers=ok).status_code == 400
+
+
 def test_heartbeat_survives_an_unreachable_api_and_resumes():
     api = FakeApi()
     api.create({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"}, "spec": {}})
