@@ -76,7 +76,8 @@ class Agent:
         self.stats = StatsCollector(runtime, self._my_containers, interval=config.stats_period)
         self.heartbeat = Heartbeat(client, self.name, node_usage, period=config.heartbeat_period,
                                    report_period=config.node_status_report_period,
-                                   on_ready_change=self._ready_changed)
+                                   on_ready_change=self._ready_changed,
+                                   usage_report=self._usage_report)
         self.drain = EndpointDrain(client, timeout=config.drain_timeout, stop=self.stop_event)
         self.threads = Supervisor(f"node {self.name}", self.stop_event)
         # Pods bound here; the sync loop also lists them now and then. Lists come
@@ -191,6 +192,10 @@ class Agent:
     def _ready_changed(self, node: Obj, ready: bool) -> None:
         reason = "NodeReady" if ready else "NodeNotReady"
         self.events.event(node, "Normal", reason, f"Node {self.name} status is now: {reason}")
+
+    def _usage_report(self) -> str | None:
+        report = self.stats.report()
+        return report.encode() if report is not None else None
 
     def _runtime_problem(self) -> str | None:
         """Why pods cannot run here now (the node is then NotReady), or None."""

@@ -97,11 +97,17 @@ def test_drain_times_out(fake: FakeApi, kc: str) -> None:
     assert "waiting for 1 pod(s) to terminate: default/stuck" in r.stdout.splitlines()
 
 
-def test_top_nodes_and_pods(fake: FakeApi, kc: str) -> None:
-    add_node(fake, "n1", usage={"cpu": "1", "memory": "2Gi"})
+def test_top_nodes_and_pods_read_the_metrics_api(fake: FakeApi, kc: str) -> None:
+    add_node(fake, "n1")
     add_node(fake, "n2")
-    add_pod(fake, "web-1", usage={"cpu": "250m", "memory": "123Mi"})
-    add_pod(fake, "web-2")
+    m = "/apis/metrics.k8s.io/v1beta1"
+    fake.metrics[f"{m}/nodes"] = [{"metadata": {"name": "n1"},
+                                   "usage": {"cpu": "1000000000n", "memory": "2097152Ki"}}]
+    web = {"metadata": {"name": "web-1", "namespace": "default"}, "containers": [
+        {"name": "app", "usage": {"cpu": "249000001n", "memory": "122880Ki"}},
+        {"name": "side", "usage": {"cpu": "1000000n", "memory": "3072Ki"}}]}
+    fake.metrics[f"{m}/namespaces/default/pods"] = [web]
+    fake.metrics[f"{m}/pods"] = [web]
     r = cox(kc, "top", "nodes")
     assert [line.split() for line in r.stdout.splitlines()] == [
         ["NAME", "CPU(cores)", "CPU%", "MEMORY(bytes)", "MEMORY%"],
@@ -109,7 +115,11 @@ def test_top_nodes_and_pods(fake: FakeApi, kc: str) -> None:
         ["n2", "<unknown>", "<unknown>", "<unknown>", "<unknown>"]]
     r = cox(kc, "top", "pods")
     assert [line.split() for line in r.stdout.splitlines()] == [
-        ["NAME", "CPU(cores)", "MEMORY(bytes)"], ["web-1", "250m", "123Mi"]]
+        ["NAME", "CPU(cores)", "MEMORY(bytes)"], ["web-1", "251m", "123Mi"]]
+    r = cox(kc, "top", "pods", "--containers")
+    assert [line.split() for line in r.stdout.splitlines()] == [
+        ["POD", "NAME", "CPU(cores)", "MEMORY(bytes)"], ["web-1", "app", "250m", "120Mi"],
+        ["web-1", "side", "1m", "3Mi"]]
     r = cox(kc, "top", "pods", "-A")
     assert r.stdout.split()[:4] == ["NAMESPACE", "NAME", "CPU(cores)", "MEMORY(bytes)"]
     r = cox(kc, "top", "pods", "-n", "empty")
