@@ -40,7 +40,8 @@ from .drain import EndpointDrain
 from .events import NodeEvents
 from .executor import PlanExecutor, pod_ref
 from .heartbeat import Heartbeat
-from .logserver import LogServer, TokenCache, create_app, master_checker
+from .logserver import LogServer, TokenCache, create_app, master_checker, master_metrics_checker
+from .metrics import POD_SYNC_SECONDS, POD_SYNCS
 from .network import NodeNetwork
 from .podrecord import PodRecord, PodTask, RecentVersions
 from .prober import ProbeManager, ProbeTarget
@@ -90,6 +91,8 @@ class Agent:
         self.log_server: LogServer | None = None
         self._authenticate = authenticate or TokenCache(config.token,
                                                         master_checker(config.masters))
+        self._authenticate_metrics = authenticate or TokenCache(
+            config.token, master_metrics_checker(config.masters))
         self._records: dict[str, PodRecord] = {}  # uid -> record; the sync loop's alone
         self._own_versions = RecentVersions()  # resourceVersions of our own status writes
         self._listed_at: float | None = None  # monotonic time of the last successful list
@@ -143,7 +146,8 @@ class Agent:
             network.setup(str(net))
             self.threads.spawn("routes", lambda stop: self._sync_routes(network, stop))
         if self.config.serve_logs:
-            app = create_app(self.runtime, self._my_containers, self._authenticate)
+            app = create_app(self.runtime, self._my_containers, self._authenticate,
+                             self._authenticate_metrics)
             self.log_server = LogServer(app, self.config.node.address, self.config.node.port)
             self.threads.spawn("logserver", self.log_server.serve)
             log.info("serving container logs on %s:%d", self.config.node.address,
@@ -332,8 +336,10 @@ class Agent:
                                           record.task(pod, containers, api_ok))
 
     def _pod_worker(self, task: PodTask) -> PodTask:
+        POD_SYNCS.inc()
         try:
-            self.sync_pod(task)
+            with POD_SYNC_SECONDS.time():
+                self.sync_pod(task)
         except OSError as e:  # the runtime's socket (requests/docker errors are OSErrors)
             log.warning("syncing pod %s: container runtime unavailable: %s",
                         pod_ref(task.pod, task.uid), e)

@@ -26,6 +26,7 @@ from . import podplan, podspec
 from .backoff import Backoff
 from .config import AgentConfig
 from .events import NodeEvents
+from .metrics import CONTAINER_RESTARTS
 from .prober import ProbeTarget, run_check
 from .runtime import ContainerInfo, ImagePullError, Runtime, RuntimeFailure
 
@@ -205,6 +206,7 @@ class PlanExecutor:
         self.events.normal(pod, "Started", f"Started container {name}", name)
         waiting.pop(action.name, None)
         if action.crash_restart:
+            CONTAINER_RESTARTS.inc()
             self.backoff.retried(podplan.backoff_key(uid, action.name))
         log.info("pod %s: container %s started (%s, attempt %d)", pod_ref(pod, uid),
                  action.name, cid[:12], action.attempt)

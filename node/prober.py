@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import podspec
+from .metrics import PROBE_RESULTS
 from .probes import LIVENESS, READINESS, SPEC_KEYS, STARTUP, ProbeState
 from .runtime import Runtime
 
@@ -122,6 +123,7 @@ class _Worker:
                 return
             spec = self.target.container[SPEC_KEYS[state.kind]]
             ok, message = run_check(self.m.runtime, self.target, spec, state.timeout)
+            PROBE_RESULTS.labels(state.kind, "success" if ok else "failure").inc()
             with self.m.lock:
                 flipped = state.record(ok, self.m.clock(), message)
             if not ok:

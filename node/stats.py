@@ -99,7 +99,7 @@ class StatsCollector:
 
     def sample(self) -> None:
         busy, node_memory = self.node()
-        node_at = self.clock()
+        node_at, taken = self.clock(), self.wall()
         node_prev, self._node_prev = self._node_prev, (busy, node_at)
         totals: dict[str, list[int]] = {}
         per_container: dict[str, dict[str, Figures]] = {}
@@ -130,7 +130,7 @@ class StatsCollector:
         node_cpu = cpu_nanocores(node_prev, (busy, node_at))
         report = None
         if node_cpu is not None and node_prev is not None:
-            report = UsageReport(rfc3339(self.wall()), node_at - node_prev[1],
+            report = UsageReport(rfc3339(taken, micro=True), node_at - node_prev[1],
                                  (node_cpu, node_memory),
                                  {uid: cs for uid, cs in per_container.items()
                                   if totals[uid][2]})

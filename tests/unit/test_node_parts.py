@@ -69,7 +69,7 @@ def test_the_usage_report_has_the_node_and_each_container_once_rates_are_known()
     rt.usage = {"a": (1_250_000_000, 2**20)}
     s.sample()
     r = s.report()
-    assert r is not None and r.timestamp == "2023-11-14T22:13:20Z" and r.window == 5.0
+    assert r is not None and r.timestamp == "2023-11-14T22:13:20.000000Z" and r.window == 5.0
     assert r.node == (1_000_000_000, 2**30)
     assert r.pods == {"u1": {"app": (250_000_000, 2**20)}}
 
