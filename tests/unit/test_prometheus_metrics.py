@@ -9,9 +9,9 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+import node.agent  # noqa: F401 - registers the agent's metrics, as in an agent process
 from master.auth import MONITORING_GROUP, TokenAuthenticator, TokenEntry, User
 from master.metrics import request_labels
-import node.agent  # noqa: F401 - registers the agent's metrics, as in an agent process
 from node import podspec
 from node.logserver import create_app as agent_app
 from node.runtime import ContainerInfo
