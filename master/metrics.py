@@ -7,8 +7,9 @@ than events — the Raft term, role and indexes, the number of watches — is
 read when scraped (``MasterCollector``), so it costs nothing in between.
 
 Recording an API request is one counter increment and one histogram
-observation (a lock and a dict lookup each, ~2 µs); its labels come from the
-path by string splitting, with unknown resources folded into one label value
+observation (a lock and a dict lookup each; with the labels, ~6 µs a request
+on a busy 2-core machine, against ~1.4 ms of leader CPU per write); its
+labels come from the path by string splitting, with unknown resources folded into one label value
 so that no client can grow the series without bound.
 """
 
