@@ -9,6 +9,7 @@ NAMESPACE column with ``-A``) from each kind's printer columns
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -151,16 +152,24 @@ def _percent(used: int, total: int) -> str:
     return f"{used * 100 // total}%" if total > 0 else "<unknown>"
 
 
-def top_node_row(node: Obj) -> list[str]:
-    """NAME CPU(cores) CPU% MEMORY(bytes) MEMORY% from ``status.usage`` and allocatable."""
+def top_figures(usage: Obj | None) -> tuple[int, int] | None:
+    """(millicores, bytes) of a Metrics API ``usage``; CPU rounded up, as kubectl does."""
+    try:
+        cpu = quantity.parse((usage or {})["cpu"])
+        return math.ceil(cpu * 1000), quantity.parse_memory((usage or {})["memory"])
+    except (KeyError, ValueError, TypeError):
+        return None
+
+
+def top_node_row(node: Obj, usage: Obj | None) -> list[str]:
+    """NAME CPU(cores) CPU% MEMORY(bytes) MEMORY% from NodeMetrics ``usage`` and allocatable."""
     status = node.get("status") or {}
-    usage = status.get("usage") or {}
     alloc = status.get("allocatable") or status.get("capacity") or {}
     name = (node.get("metadata") or {}).get("name", "")
-    try:
-        cpu, mem = quantity.parse_cpu(usage["cpu"]), quantity.parse_memory(usage["memory"])
-    except (KeyError, ValueError, TypeError):
+    figures = top_figures(usage)
+    if figures is None:
         return [name, "<unknown>", "<unknown>", "<unknown>", "<unknown>"]
+    cpu, mem = figures
     try:
         alloc_cpu = quantity.parse_cpu(alloc.get("cpu", 0))
         alloc_mem = quantity.parse_memory(alloc.get("memory", 0))
@@ -170,11 +179,19 @@ def top_node_row(node: Obj) -> list[str]:
             _percent(mem, alloc_mem)]
 
 
-def top_pod_row(pod: Obj) -> list[str] | None:
-    """NAME CPU(cores) MEMORY(bytes), or None when the pod has no usage yet."""
-    usage = (pod.get("status") or {}).get("usage") or {}
-    try:
-        cpu, mem = quantity.parse_cpu(usage["cpu"]), quantity.parse_memory(usage["memory"])
-    except (KeyError, ValueError, TypeError):
-        return None
-    return [(pod.get("metadata") or {}).get("name", ""), f"{cpu}m", f"{mem // 2**20}Mi"]
+def top_usage_cells(usage: Obj | None) -> list[str]:
+    """CPU(cores) MEMORY(bytes) of a Metrics API ``usage``."""
+    figures = top_figures(usage)
+    if figures is None:
+        return ["<unknown>", "<unknown>"]
+    return [f"{figures[0]}m", f"{figures[1] // 2**20}Mi"]
+
+
+def pod_metrics_usage(metrics: Obj) -> Obj:
+    """A PodMetrics' usage summed over its containers."""
+    cpu, mem = 0, 0
+    for c in metrics.get("containers") or []:
+        figures = top_figures(c.get("usage"))
+        if figures is not None:
+            cpu, mem = cpu + figures[0], mem + figures[1]
+    return {"cpu": f"{cpu}m", "memory": str(mem)}

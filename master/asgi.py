@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any, cast
@@ -24,7 +25,7 @@ from flask import Flask
 
 from coxapi import errors
 
-from . import inflight, wsgicall
+from . import inflight, metrics, wsgicall
 from .api import OPEN_PATHS, authenticated, health, params, paths, podlogs, state_of, watch
 from .api.responses import status_parts
 from .api.state import ApiState
@@ -111,19 +112,33 @@ class ApiApp:
         if scope["type"] != "http":
             return await self.wsgi(scope, receive, send)
         path, method = scope["path"], scope["method"]
-        if method == "GET" and path in health.HEALTH_PATHS:
-            code, text = health.answer(path, self.state)
-            return await _respond(send, code, [("Content-Type", "text/plain; charset=utf-8")],
-                                  (text + "\n").encode())
-        query = _query(scope) if scope.get("query_string") else {}
-        handler: Callable[[User, Any], Awaitable[None]]
-        if (target := watch_target(method, path, query)) is not None:
-            handler = functools.partial(self._watch, target, query, receive, send)
-        elif (target := log_target(method, path)) is not None:
-            handler = functools.partial(self._log, target, query, receive)
-        else:
-            return await self._call(path, method, scope, receive, send)
-        await self._stream(path, scope, send, handler)
+        started, code, watching = time.perf_counter(), 500, False
+
+        async def tracked(message: dict) -> None:  # notes the status for the metrics
+            nonlocal code
+            if message["type"] == "http.response.start":
+                code = message["status"]
+            await send(message)
+
+        try:
+            if method == "GET" and path in health.HEALTH_PATHS:
+                status, text = health.answer(path, self.state)
+                return await _respond(tracked, status,
+                                      [("Content-Type", "text/plain; charset=utf-8")],
+                                      (text + "\n").encode())
+            query = _query(scope) if scope.get("query_string") else {}
+            handler: Callable[[User, Any], Awaitable[None]]
+            if (target := watch_target(method, path, query)) is not None:
+                watching = True  # its events go to the raw send (watch.Wire)
+                handler = functools.partial(self._watch, target, query, receive, send)
+            elif (target := log_target(method, path)) is not None:
+                handler = functools.partial(self._log, target, query, receive)
+            else:
+                return await self._call(path, method, scope, receive, tracked)
+            await self._stream(path, scope, tracked, handler)
+        finally:
+            verb, resource = metrics.request_labels(method, path, watching)
+            metrics.observe_request(verb, resource, code, time.perf_counter() - started)
 
     async def _call(self, path: str, method: str, scope: Scope, receive: Any, send: Any) -> None:
         """A request/response call, within the in-flight limits (master.inflight);
@@ -131,7 +146,7 @@ class ApiApp:
         user = None
         if path not in OPEN_PATHS:
             try:
-                user = authenticated(self.state.config, _header(scope, b"authorization"))
+                user = authenticated(self.state.config, _header(scope, b"authorization"), path)
             except errors.ApiError as e:
                 return await _respond(send, *status_parts(e))
         budget: inflight.Budget = self.general
@@ -177,8 +192,8 @@ class ApiApp:
             await send(message)
 
         try:
-            await serve(authenticated(self.state.config, _header(scope, b"authorization")),
-                        tracked)
+            await serve(authenticated(self.state.config, _header(scope, b"authorization"),
+                                      path), tracked)
         except errors.ApiError as e:
             if started:
                 raise

@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 
 MASTERS_GROUP = "system:masters"
 NODES_GROUP = "system:nodes"
+# Read-only scrapers: may GET /metrics on masters and node agents, nothing else.
+MONITORING_GROUP = "system:monitoring"
+MONITORING_USER = "system:monitoring"
 ADMIN_USER = "admin"
 
 
@@ -193,8 +196,9 @@ def _servers_in(path: Path) -> list[str]:
 
 def init_cluster_dir(directory: str | os.PathLike, nodes: list[str] | tuple[str, ...] = (),
                      master_urls: list[str] | tuple[str, ...] = ()) -> InitResult:
-    """Write (or complete) DIR/cluster-secret, DIR/tokens.csv, DIR/<node>.token
-    and DIR/kubeconfig. Existing secrets and tokens are kept."""
+    """Write (or complete) DIR/cluster-secret, DIR/tokens.csv, DIR/<node>.token,
+    DIR/metrics.token (read-only: ``/metrics`` only) and DIR/kubeconfig.
+    Existing secrets and tokens are kept."""
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
     result = InitResult(d)
@@ -212,6 +216,16 @@ def init_cluster_dir(directory: str | os.PathLike, nodes: list[str] | tuple[str,
         admin = TokenEntry(_new_token(), User(ADMIN_USER, ADMIN_USER, (MASTERS_GROUP,)))
         entries.insert(0, admin)
         changed = True
+    monitor = next((e for e in entries if MONITORING_GROUP in e.user.groups), None)
+    if monitor is None:
+        monitor = TokenEntry(_new_token(), User(MONITORING_USER, MONITORING_USER,
+                                                (MONITORING_GROUP,)))
+        entries.append(monitor)
+        changed = True
+    metrics_path = d / "metrics.token"
+    if not metrics_path.exists() or metrics_path.read_text().strip() != monitor.token:
+        _write_private(metrics_path, monitor.token + "\n")
+        result.created.append(str(metrics_path))
     for node in nodes:
         user = f"system:node:{node}"
         entry = next((e for e in entries if e.user.name == user), None)

@@ -76,6 +76,7 @@ class Master:
         app = create_app(replace(cfg.api, name=cfg.name, authenticator=authenticator,
                                  event_ttl_seconds=cfg.event_ttl), self.store, objects)
         self._api_state = state_of(app)
+        self._api_state.queue_depths = self._queue_depths
         self._api_state.caches.start_all()
         host, port = cfg.listen_address
         self.server = ApiServer(ApiApp(app, threads=cfg.threads), host, port)
@@ -85,6 +86,12 @@ class Master:
         self._threads.spawn("leadership", self._leadership_loop)
         self._threads.spawn("bootstrap", lambda stop: ensure_system_namespaces(objects, stop),
                             oneshot=True)
+
+    def _queue_depths(self) -> dict[str, int]:
+        running = self._controllers
+        if running is None or not getattr(running, "running", False):
+            return {}
+        return {c.name: len(c.queue) for c in getattr(running, "controllers", [])}
 
     def _on_leadership(self, is_leader: bool) -> None:
         with self._leadership:

@@ -21,6 +21,7 @@ from coxapi.informer import Informer, ListWatcher
 from coxapi.supervisor import Supervisor
 
 from . import conntrack
+from .metrics import PLAN_SIZE, SYNC_SECONDS
 from .plan import TABLE, Plan, Planner, stale_udp_flows
 from .table import NftTable
 
@@ -121,6 +122,9 @@ class ServiceProxy:
                 except Exception as e:  # noqa: BLE001 - stale entries also time out
                     log.warning("deleting stale UDP conntrack entries failed: %s", e)
         self.stats.last_sync_seconds = time.monotonic() - start
+        SYNC_SECONDS.observe(self.stats.last_sync_seconds)
+        for part, n in plan.stats().items():
+            PLAN_SIZE.labels(part).set(n)
         if written:
             log.info("synced %s in %.3fs", plan.stats(), self.stats.last_sync_seconds)
         return written

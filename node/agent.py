@@ -37,9 +37,11 @@ from . import podplan, podspec
 from .backoff import Backoff
 from .config import AgentConfig
 from .drain import EndpointDrain
+from .events import NodeEvents
 from .executor import PlanExecutor, pod_ref
 from .heartbeat import Heartbeat
-from .logserver import LogServer, TokenCache, create_app, master_checker
+from .logserver import LogServer, TokenCache, create_app, master_checker, master_metrics_checker
+from .metrics import POD_SYNC_SECONDS, POD_SYNCS
 from .network import NodeNetwork
 from .podrecord import PodRecord, PodTask, RecentVersions
 from .prober import ProbeManager, ProbeTarget
@@ -67,12 +69,16 @@ class Agent:
         self.wake = threading.Event()
         self.stop_event = threading.Event()
         self.backoff = Backoff(clock)
+        self.events = NodeEvents(client, self.name, clock)
         self.executor = PlanExecutor(config, client, runtime, clock, self.backoff,
-                                     self.stop_event)
-        self.probes = ProbeManager(runtime, on_change=self.wake.set, clock=clock)
+                                     self.stop_event, self.events)
+        self.probes = ProbeManager(runtime, on_change=self.wake.set, clock=clock,
+                                   on_failure=self._probe_failed)
         self.stats = StatsCollector(runtime, self._my_containers, interval=config.stats_period)
         self.heartbeat = Heartbeat(client, self.name, node_usage, period=config.heartbeat_period,
-                                   report_period=config.node_status_report_period)
+                                   report_period=config.node_status_report_period,
+                                   on_ready_change=self._ready_changed,
+                                   usage_report=self._usage_report)
         self.drain = EndpointDrain(client, timeout=config.drain_timeout, stop=self.stop_event)
         self.threads = Supervisor(f"node {self.name}", self.stop_event)
         # Pods bound here; the sync loop also lists them now and then. Lists come
@@ -85,6 +91,8 @@ class Agent:
         self.log_server: LogServer | None = None
         self._authenticate = authenticate or TokenCache(config.token,
                                                         master_checker(config.masters))
+        self._authenticate_metrics = authenticate or TokenCache(
+            config.token, master_metrics_checker(config.masters))
         self._records: dict[str, PodRecord] = {}  # uid -> record; the sync loop's alone
         self._own_versions = RecentVersions()  # resourceVersions of our own status writes
         self._listed_at: float | None = None  # monotonic time of the last successful list
@@ -128,6 +136,7 @@ class Agent:
         if self.executor.pause_image is None:
             log.warning("no pause image: sandboxes run the pod's first image")
         os.makedirs(os.path.join(self.config.data_dir, "pods"), exist_ok=True)
+        self.threads.spawn("events", self.events.run)
         self.threads.spawn("heartbeat", self.heartbeat.run)
         self.threads.spawn("proxy-revision", self.heartbeat.run_publisher)
         self.threads.spawn("stats", self.stats.run)
@@ -137,7 +146,8 @@ class Agent:
             network.setup(str(net))
             self.threads.spawn("routes", lambda stop: self._sync_routes(network, stop))
         if self.config.serve_logs:
-            app = create_app(self.runtime, self._my_containers, self._authenticate)
+            app = create_app(self.runtime, self._my_containers, self._authenticate,
+                             self._authenticate_metrics)
             self.log_server = LogServer(app, self.config.node.address, self.config.node.port)
             self.threads.spawn("logserver", self.log_server.serve)
             log.info("serving container logs on %s:%d", self.config.node.address,
@@ -166,16 +176,30 @@ class Agent:
     def stop(self) -> None:
         self.stop_event.set()
         self.wake.set()
+        self.events.wake()
 
     def shutdown(self, timeout: float = 10.0) -> None:
         """Stop every thread and join them (pods keep running)."""
         self.stop_event.set()
         self.wake.set()
+        self.events.wake()
         self.probes.stop()
         if self.log_server is not None:
             self.log_server.stop()
         self._pool.shutdown(wait=True, cancel_futures=True)
         self.threads.join(timeout)
+
+    def _probe_failed(self, target: ProbeTarget, kind: str, message: str) -> None:
+        self.events.warning(target.pod, "Unhealthy", f"{kind.capitalize()} probe failed: {message}",
+                            target.container.get("name", ""))
+
+    def _ready_changed(self, node: Obj, ready: bool) -> None:
+        reason = "NodeReady" if ready else "NodeNotReady"
+        self.events.event(node, "Normal", reason, f"Node {self.name} status is now: {reason}")
+
+    def _usage_report(self) -> str | None:
+        report = self.stats.report()
+        return report.encode() if report is not None else None
 
     def _runtime_problem(self) -> str | None:
         """Why pods cannot run here now (the node is then NotReady), or None."""
@@ -300,7 +324,7 @@ class Agent:
                         and c.labels.get(podspec.LABEL_SANDBOX) == sandbox.id):
                     targets.append(ProbeTarget(c.id, pod["metadata"]["name"], spec, sandbox.ip,
                                                c.started_at or self.clock(),
-                                               was_ready=f"docker://{c.id}" in ready))
+                                               was_ready=f"docker://{c.id}" in ready, pod=pod))
         return targets
 
     def _dispatch(self, record: PodRecord, pod: Obj | None, containers: list[ContainerInfo],
@@ -312,8 +336,10 @@ class Agent:
                                           record.task(pod, containers, api_ok))
 
     def _pod_worker(self, task: PodTask) -> PodTask:
+        POD_SYNCS.inc()
         try:
-            self.sync_pod(task)
+            with POD_SYNC_SECONDS.time():
+                self.sync_pod(task)
         except OSError as e:  # the runtime's socket (requests/docker errors are OSErrors)
             log.warning("syncing pod %s: container runtime unavailable: %s",
                         pod_ref(task.pod, task.uid), e)
@@ -343,6 +369,11 @@ class Agent:
             task.drained = True
             plan = podplan.plan_pod(pod, containers, self.clock(), self.backoff,
                                     self.probes.unhealthy())
+        if pod is not None:
+            for name, (reason, _) in plan.waiting.items():
+                if reason == "CrashLoopBackOff":
+                    self.events.warning(pod, "BackOff", f"Back-off restarting failed container "
+                                        f"{name} in pod {pod_ref(pod, uid)}", name)
         deleted = self.executor.apply(uid, pod, containers, plan, task.waiting)
         if pod is None or deleted or not api_ok:
             return

@@ -15,6 +15,7 @@ import logging
 import os
 import shutil
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -24,6 +25,8 @@ from coxapi.client import Client
 from . import podplan, podspec
 from .backoff import Backoff
 from .config import AgentConfig
+from .events import NodeEvents
+from .metrics import CONTAINER_RESTARTS
 from .prober import ProbeTarget, run_check
 from .runtime import ContainerInfo, ImagePullError, Runtime, RuntimeFailure
 
@@ -44,7 +47,7 @@ class _Waiting(Exception):
 class PlanExecutor:
     def __init__(self, config: AgentConfig, client: Client, runtime: Runtime,
                  clock: Callable[[], float], backoff: Backoff,
-                 stop_event: threading.Event) -> None:
+                 stop_event: threading.Event, events: NodeEvents) -> None:
         self.config = config
         self.client = client
         self.runtime = runtime
@@ -52,6 +55,7 @@ class PlanExecutor:
         self.backoff = backoff  # container restarts: recorded here, consulted by the plan
         self.pull_backoff = Backoff(clock)
         self.stop_event = stop_event
+        self.events = events
         self.pause_image: str | None = None
         self._pull_failed_at: dict[str, float] = {}
 
@@ -124,6 +128,9 @@ class PlanExecutor:
         if pod is not None and info is not None and info.running and not info.is_infra:
             spec = next((c for c in pod["spec"].get("containers") or []
                          if c["name"] == info.container_name), None)
+        if pod is not None and info is not None and info.running and not info.is_infra:
+            self.events.normal(pod, "Killing", _kill_message(info.container_name, kill.reason),
+                               info.container_name)
         hook = ((spec or {}).get("lifecycle") or {}).get("preStop")
         if hook and info is not None and grace > 0:
             started = self.clock()
@@ -148,17 +155,18 @@ class PlanExecutor:
         first = (pod["spec"].get("containers") or [{}])[0]
         try:
             if self.pause_image is None:
-                self._ensure_image(uid, first)
+                self._ensure_image(pod, first)
             spec = podspec.infra_spec(pod, self.config.node.name, attempt, self.config.pod_network,
                                       self.pause_image, self.config.extra_labels)
-            for path in podspec.host_dirs(pod, self.config.data_dir):
-                os.makedirs(path, exist_ok=True)
+            self._make_host_dirs(pod)
             cid = self.runtime.run(spec)
         except _Waiting as w:
             waiting[first.get("name", "")] = (w.reason, w.message)
             return None
         except (podspec.ConfigError, RuntimeFailure, OSError) as e:
             log.warning("creating the sandbox of pod %s failed: %s", pod_ref(pod, uid), e)
+            self.events.warning(pod, "FailedCreatePodSandBox",
+                                f"Failed to create pod sandbox: {e}")
             for c in pod["spec"].get("containers") or []:
                 waiting[c["name"]] = ("ContainerCreating", f"failed to create pod sandbox: {e}")
             return None
@@ -172,50 +180,80 @@ class PlanExecutor:
                      if c["name"] == action.name), None)
         if spec is None:
             return
+        name = action.name
         try:
-            self._ensure_image(uid, spec)
+            self._ensure_image(pod, spec)
             cspec = podspec.app_spec(pod, spec, self.config.node.name, action.attempt, sandbox.id,
                                      self.config.data_dir, self._resolve, sandbox.ip,
                                      self.config.node.address, self.config.extra_labels)
         except _Waiting as w:
-            waiting[action.name] = (w.reason, w.message)
+            waiting[name] = (w.reason, w.message)  # its events are already recorded
             return
         except podspec.ConfigError as e:
-            waiting[action.name] = ("CreateContainerConfigError", str(e))
+            waiting[name] = ("CreateContainerConfigError", str(e))
+            if isinstance(e, podspec.MountError):
+                self.events.warning(pod, "FailedMount", f"MountVolume.SetUp failed: {e}")
+            self.events.warning(pod, "Failed", f"Error: {e}", name)
             return
         try:
             cid = self.runtime.run(cspec)
         except RuntimeFailure as e:
-            waiting[action.name] = ("CreateContainerError", str(e))
+            waiting[name] = ("CreateContainerError", str(e))
+            self.events.warning(pod, "Failed", f"Error: {e}", name)
             return
+        # Docker creates and starts in one call (runtime.run): both events at once.
+        self.events.normal(pod, "Created", f"Created container {name}", name)
+        self.events.normal(pod, "Started", f"Started container {name}", name)
         waiting.pop(action.name, None)
         if action.crash_restart:
+            CONTAINER_RESTARTS.inc()
             self.backoff.retried(podplan.backoff_key(uid, action.name))
         log.info("pod %s: container %s started (%s, attempt %d)", pod_ref(pod, uid),
                  action.name, cid[:12], action.attempt)
 
-    def _ensure_image(self, uid: str, container: Obj) -> None:
+    def _make_host_dirs(self, pod: Obj) -> None:
+        for path in podspec.host_dirs(pod, self.config.data_dir):
+            try:
+                os.makedirs(path, exist_ok=True)
+            except OSError as e:
+                self.events.warning(pod, "FailedMount",
+                                    f"MountVolume.SetUp failed for {path}: {e}")
+                raise
+
+    def _ensure_image(self, pod: Obj, container: Obj) -> None:
+        uid = pod["metadata"]["uid"]
+        name = container.get("name", "")
         image = container.get("image", "")
         policy = container.get("imagePullPolicy") or "IfNotPresent"
         present = self.runtime.has_image(image)
         if policy == "Never":
             if present:
                 return
-            raise _Waiting("ErrImageNeverPull", f'Container image "{image}" is not present '
-                           "with pull policy of Never")
+            message = f'Container image "{image}" is not present with pull policy of Never'
+            self.events.warning(pod, "ErrImageNeverPull", message, name)
+            raise _Waiting("ErrImageNeverPull", message)
         if policy == "IfNotPresent" and present:
+            self.events.normal(pod, "Pulled",
+                               f'Container image "{image}" already present on machine', name)
             return
-        key = f"{uid}/{container.get('name')}/{image}"
+        key = f"{uid}/{name}/{image}"
         if self.pull_backoff.remaining(key, self._pull_failed_at.get(key, 0.0)) > 0:
+            self.events.normal(pod, "BackOff", f'Back-off pulling image "{image}"', name)
             raise _Waiting("ImagePullBackOff", f'Back-off pulling image "{image}"')
+        self.events.normal(pod, "Pulling", f'Pulling image "{image}"', name)
+        started = time.monotonic()
         try:
             self.runtime.pull(image)
         except ImagePullError as e:
             self.pull_backoff.retried(key)
             self._pull_failed_at[key] = self.clock()
             log.info("pulling %s for pod %s failed: %s", image, uid, e)
-            raise _Waiting("ErrImagePull", f'Failed to pull image "{image}": {e}') from None
+            message = f'Failed to pull image "{image}": {e}'
+            self.events.warning(pod, "Failed", message, name)
+            raise _Waiting("ErrImagePull", message) from None
         self.pull_backoff.forget(key)
+        self.events.normal(pod, "Pulled", f'Successfully pulled image "{image}" in '
+                           f"{time.monotonic() - started:.3g}s", name)
 
     def _resolve(self, kind: str, namespace: str, name: str) -> Obj | None:
         try:
@@ -248,6 +286,13 @@ class PlanExecutor:
         for key in [k for k in self._pull_failed_at if k.startswith(uid + "/")]:
             self._pull_failed_at.pop(key, None)
             self.pull_backoff.forget(key)
+
+
+def _kill_message(container: str, reason: str) -> str:
+    if " probe failed" in reason:  # the prober's "Liveness probe failed: ..."
+        return f"Container {container} failed {reason.split(' probe')[0].lower()} probe, " \
+            "will be restarted"
+    return f"Stopping container {container}"
 
 
 def pod_ref(pod: Obj | None, uid: str) -> str:

@@ -10,7 +10,9 @@ is read from a master's replica (``resourceVersion=0``) and written only when
 its Ready condition would change, or ``report_period`` after the last write
 (kubelet's nodeStatusReportFrequency; the usage figures ride on those writes).
 With 100 nodes that is one write per node per beat instead of two writes and
-two linearizable reads.
+two linearizable reads. The Metrics API's usage report (``usage_report``,
+coxapi.usagereport) rides on every Lease renewal, so it is never older than
+a beat plus a stats sample.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from coxapi import errors
 from coxapi.client import Client
 from coxapi.retry import retry_on_conflict
 from coxapi.timefmt import now_rfc3339
+from coxapi.usagereport import USAGE_ANNOTATION
 
 from .drain import PROXY_REVISION_ANNOTATION
 from .registration import ready_condition
@@ -47,7 +50,11 @@ class Heartbeat:
                  period: float = 5.0, lease_duration: int = 40, report_period: float = 60.0,
                  reregister: Callable[[], object] | None = None,
                  problem: Callable[[], str | None] = lambda: None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 on_ready_change: Callable[[Obj, bool], None] = lambda *_: None,
+                 usage_report: Callable[[], str | None] = lambda: None) -> None:
+        self.usage_report = usage_report  # the Lease annotation for the Metrics API
+        self.on_ready_change = on_ready_change  # (node, ready) after a written change
         self.reregister = reregister  # the Node was deleted: register it again (kubelet does)
         self.problem = problem  # why the node cannot run pods now (runtime down), or None
         self.client = client
@@ -87,9 +94,12 @@ class Heartbeat:
                                                 leaseDurationSeconds=self.lease_duration,
                                                 renewTime=now_rfc3339(micro=True))
             revision = self.proxy_revision
+            annotations = lease.setdefault("metadata", {}).setdefault("annotations", {})
             if revision:
-                annotations = lease.setdefault("metadata", {}).setdefault("annotations", {})
                 annotations[PROXY_REVISION_ANNOTATION] = str(revision)
+            report = self.usage_report()
+            if report:
+                annotations[USAGE_ANNOTATION] = report
             try:
                 self._lease = self.client.update(lease)
             except (errors.Conflict, errors.NotFound):
@@ -129,8 +139,11 @@ class Heartbeat:
                 return
             status["conditions"] = [c for c in conds if c.get("type") != "Ready"] + [ready]
             status["usage"] = self.usage()
-            self.client.update_status(node)
+            stored = self.client.update_status(node)
+            first_report = self._reported_at is None
             self._reported_at = self.clock()
+            if first_report or previous is None or previous.get("status") != ready["status"]:
+                self.on_ready_change(stored or node, ready["status"] == "True")
         retry_on_conflict(attempt)
 
     def beat(self) -> None:

@@ -1,8 +1,11 @@
-"""The agent's HTTP endpoint: ``GET /containerLogs/{ns}/{pod}/{container}``.
+"""The agent's HTTP endpoint: ``GET /containerLogs/{ns}/{pod}/{container}`` and
+``GET /metrics`` (Prometheus).
 
 The masters proxy ``cox logs`` here. Requests carry a bearer token: the
 node's own token is accepted directly; any other token is accepted if the
-masters accept it for reading pods (checked once, remembered for a minute).
+masters accept it for reading pods (for logs) or for their own ``/metrics``
+(for metrics: the read-only monitoring token too). Verdicts are checked once
+and remembered for a minute.
 """
 
 from __future__ import annotations
@@ -16,8 +19,9 @@ from collections.abc import Callable, Iterator
 
 from cheroot import wsgi
 from flask import Flask, Response, jsonify, request
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from coxapi import errors
+from coxapi import errors, logoptions
 from coxapi.client import Client
 
 from . import podspec
@@ -70,6 +74,22 @@ def master_checker(servers: list[str]) -> Authenticator:
     return check
 
 
+def master_metrics_checker(servers: list[str]) -> Authenticator:
+    """Ask the masters whether this token may read their /metrics."""
+    def check(token: str) -> bool:
+        try:
+            Client(servers, token, timeout=5).request("GET", "/metrics")
+            return True
+        except (errors.ApiError, errors.ClusterUnreachable):
+            return False
+    return check
+
+
+def _bearer() -> str:
+    header = request.headers.get("Authorization", "")
+    return header[7:].strip() if header.lower().startswith("bearer ") else ""
+
+
 def find_container(containers: list[ContainerInfo], namespace: str, pod: str, name: str,
                    previous: bool) -> ContainerInfo | None:
     """The current (or previous) instance of a pod's container."""
@@ -84,7 +104,8 @@ def find_container(containers: list[ContainerInfo], namespace: str, pod: str, na
 
 
 def create_app(runtime: Runtime, list_containers: Callable[[], list[ContainerInfo]],
-               authenticate: Authenticator) -> Flask:
+               authenticate: Authenticator,
+               authenticate_metrics: Authenticator | None = None) -> Flask:
     app = Flask("coxswain-node")
     streams: set[LogStream] = set()  # open follows, closed when the server stops
 
@@ -98,35 +119,35 @@ def create_app(runtime: Runtime, list_containers: Callable[[], list[ContainerInf
     def healthz() -> str:
         return "ok"
 
+    @app.get("/metrics")
+    def metrics() -> Response:
+        if not (authenticate_metrics or authenticate)(_bearer()):
+            return fail(401, "Unauthorized", "Unauthorized")
+        return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
+
     @app.get("/containerLogs/<namespace>/<pod>/<container>")
     def container_logs(namespace: str, pod: str, container: str) -> Response:
-        header = request.headers.get("Authorization", "")
-        token = header[7:].strip() if header.lower().startswith("bearer ") else ""
-        if not authenticate(token):
+        if not authenticate(_bearer()):
             return fail(401, "Unauthorized", "Unauthorized")
-        follow = request.args.get("follow", "false").lower() in ("1", "true", "yes")
-        previous = request.args.get("previous", "false").lower() in ("1", "true", "yes")
-        tail_arg = request.args.get("tailLines")
         try:
-            tail = int(tail_arg) if tail_arg not in (None, "", "-1") else None
-        except ValueError:
-            return fail(400, "BadRequest", f"tailLines must be an integer, not {tail_arg!r}")
-        if tail is not None and tail < 0:
-            return fail(400, "BadRequest", "tailLines must not be negative")
-        found = find_container(list_containers(), namespace, pod, container, previous)
+            opts = logoptions.parse(request.args, time.time())
+        except errors.ApiError as e:
+            return fail(400, "BadRequest", str(e))
+        found = find_container(list_containers(), namespace, pod, container, opts.previous)
         if found is None:
-            what = "previous terminated container" if previous else "container"
+            what = "previous terminated container" if opts.previous else "container"
             return fail(404, "NotFound",
                         f'{what} "{container}" in pod "{pod}" not found on this node')
         try:
-            stream = runtime.logs(found.id, follow=follow, tail=tail)
+            stream = runtime.logs(found.id, follow=opts.follow, tail=opts.tail_lines,
+                                  since=opts.since, timestamps=opts.timestamps)
         except RuntimeFailure as e:
             return fail(500, "InternalError", f"reading logs: {e}")
         streams.add(stream)
 
         def body() -> Iterator[bytes]:
             try:
-                yield from stream
+                yield from logoptions.limited(stream, opts.limit_bytes)
             except Exception as e:  # noqa: BLE001 - the stream ends, the server lives
                 log.debug("log stream of %s ended: %s", found.id[:12], e)
             finally:

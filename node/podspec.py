@@ -46,6 +46,10 @@ class ConfigError(ValueError):
     """The pod cannot be turned into a container (kubelet: CreateContainerConfigError)."""
 
 
+class MountError(ConfigError):
+    """A volume cannot be mounted (reported as a ``FailedMount`` event)."""
+
+
 @dataclass(frozen=True)
 class ContainerSpec:
     """Everything needed to create one container, independent of Docker's API."""
@@ -189,7 +193,7 @@ def volume_binds(pod: Obj, container: Obj, data_dir: str) -> list[str]:
     for mount in container.get("volumeMounts") or []:
         src = sources.get(mount.get("name", ""))
         if src is None:
-            raise ConfigError(f"container {container.get('name')}: volumeMount "
+            raise MountError(f"container {container.get('name')}: volumeMount "
                               f"{mount.get('name')!r} names no emptyDir or hostPath volume")
         if mount.get("subPath"):
             src = posixpath.join(src, mount["subPath"])

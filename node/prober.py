@@ -16,10 +16,11 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from . import podspec
+from .metrics import PROBE_RESULTS
 from .probes import LIVENESS, READINESS, SPEC_KEYS, STARTUP, ProbeState
 from .runtime import Runtime
 
@@ -37,6 +38,7 @@ class ProbeTarget:
     # The API already showed this container ready (the agent restarted): keep it
     # ready until a probe says otherwise, so Endpoints do not flap.
     was_ready: bool = False
+    pod: Obj = field(default_factory=dict, compare=False)  # what its events are about
 
 
 def run_check(runtime: Runtime, target: ProbeTarget, spec: Obj, timeout: float) -> tuple[bool, str]:
@@ -121,8 +123,11 @@ class _Worker:
                 return
             spec = self.target.container[SPEC_KEYS[state.kind]]
             ok, message = run_check(self.m.runtime, self.target, spec, state.timeout)
+            PROBE_RESULTS.labels(state.kind, "success" if ok else "failure").inc()
             with self.m.lock:
                 flipped = state.record(ok, self.m.clock(), message)
+            if not ok:
+                self.m.on_failure(self.target, state.kind, message)
             if flipped or state.failed or (state.kind == STARTUP and state.done):
                 if not ok:
                     log.info("%s probe of %s/%s: %s", state.kind, self.target.pod_name,
@@ -132,9 +137,11 @@ class _Worker:
 
 class ProbeManager:
     def __init__(self, runtime: Runtime, on_change: Callable[[], None] = lambda: None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 on_failure: Callable[[ProbeTarget, str, str], None] = lambda *_: None) -> None:
         self.runtime = runtime
         self.on_change = on_change
+        self.on_failure = on_failure  # (target, probe kind, message) after each failed check
         self.clock = clock
         self.lock = threading.Lock()
         self._workers: dict[str, _Worker] = {}

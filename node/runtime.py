@@ -89,7 +89,8 @@ class Runtime(Protocol):
     def has_image(self, image: str) -> bool: ...
     def pull(self, image: str) -> None: ...
     def exec(self, cid: str, cmd: list[str], timeout: float) -> tuple[int, str]: ...
-    def logs(self, cid: str, follow: bool, tail: int | None) -> LogStream: ...
+    def logs(self, cid: str, follow: bool, tail: int | None, since: float | None = None,
+             timestamps: bool = False) -> LogStream: ...
     def stats(self, cid: str) -> tuple[int, int] | None: ...
     def ensure_network(self, name: str, subnet: str, gateway: str) -> None: ...
     def ensure_pause_image(self) -> str | None: ...
@@ -288,11 +289,16 @@ class DockerRuntime:
         code = self.api.exec_inspect(ex["Id"]).get("ExitCode")
         return (code if code is not None else -1), result.get("out", b"").decode(errors="replace")
 
-    def logs(self, cid: str, follow: bool, tail: int | None) -> LogStream:
-        """The container's output; ``close()`` from any thread ends a follow."""
+    def logs(self, cid: str, follow: bool, tail: int | None, since: float | None = None,
+             timestamps: bool = False) -> LogStream:
+        """The container's output (lines written at or after ``since``, epoch seconds,
+        each prefixed with its RFC 3339 time if ``timestamps``); ``close()`` from any
+        thread ends a follow."""
         try:
             return self.api.logs(cid, stdout=True, stderr=True, stream=True, follow=follow,
-                                 tail="all" if tail is None else tail)
+                                 tail="all" if tail is None else tail,
+                                 since=float(since) if since and since > 0 else None,
+                                 timestamps=timestamps)
         except docker.errors.APIError as e:
             raise RuntimeFailure(_explain(e)) from None
 

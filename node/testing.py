@@ -122,10 +122,18 @@ class FakeRuntime:
         default = (1, "") if cmd[:1] == ["false"] else (0, "")
         return self.exec_results.get(c.container_name, default)
 
-    def logs(self, cid: str, follow: bool, tail: int | None) -> _Lines:
-        if cid not in self.containers:
+    def logs(self, cid: str, follow: bool, tail: int | None, since: float | None = None,
+             timestamps: bool = False) -> _Lines:
+        """The output in ``output``, all of it written when the container started."""
+        c = self.containers.get(cid)
+        if c is None:
             raise RuntimeFailure(f"No such container: {cid}")
+        written = c.started_at or 0.0
         lines = self.output.get(cid, b"").splitlines(keepends=True)
+        if since is not None and since > written:
+            lines = []
+        if timestamps:
+            lines = [rfc3339(written, micro=True).encode() + b" " + line for line in lines]
         if tail is not None:
             lines = lines[-tail:] if tail else []
         return _Lines(lines)

@@ -22,6 +22,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from .metrics import JOURNAL_SYNC_SECONDS
+
 
 def fsync_path(path: str) -> None:
     """fsync a file and the directory that names it (so a rename is durable)."""
@@ -58,7 +60,8 @@ class DurableJournal:
         """Make every change so far durable (a no-op when there is none)."""
         if not self.dirty:
             return
-        os.fdatasync(self._fd)
+        with JOURNAL_SYNC_SECONDS.time():
+            os.fdatasync(self._fd)
         self.syncs += 1
         self.synced_index, self._changed = self._added, False
 

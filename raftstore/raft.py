@@ -19,6 +19,7 @@ from .base import StoreBase
 from .config import StoreConfig
 from .errors import Compacted, Unavailable
 from .groupcommit import GroupCommit
+from .metrics import COMMIT_SECONDS
 from .mvcc import MVCCState
 from .replica import PipelinedSyncObj, StateMachine, raft_conf
 
@@ -65,7 +66,8 @@ class RaftStore(StoreBase):
         if self._closed:
             raise Unavailable("store is closed", outcome_unknown=False)
         outcome = "; the outcome of the write is unknown" if writes else ""
-        deadline = time.monotonic() + self.config.write_timeout
+        started = time.monotonic()
+        deadline = started + self.config.write_timeout
         while True:
             p = self._gc.submit(cmd)
             while not p.wait(min(RETRY_SLICE, max(0.0, deadline - time.monotonic()))):
@@ -75,6 +77,7 @@ class RaftStore(StoreBase):
                         f"(leader: {self._leader_id() or 'none'}){outcome}", outcome_unknown=writes)
                 self._gc.flush()
             if p.failure == 0:
+                COMMIT_SECONDS.observe(time.monotonic() - started)
                 return p.result
             if time.monotonic() + RETRY_BACKOFF >= deadline:
                 raise Unavailable(f"not committed within {self.config.write_timeout:g}s "

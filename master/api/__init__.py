@@ -15,10 +15,10 @@ from flask import Flask, Response, g, request
 from coxapi import errors, kinds
 from raftstore import Store
 
-from ..auth import User
+from ..auth import MONITORING_GROUP, User
 from ..objects import ObjectStore
 from ..watchcache import WatchCaches
-from . import discovery, health, resources, responses
+from . import discovery, health, metrics, prom, resources, responses
 from .config import ApiConfig
 from .state import ApiState, EventLeases
 from .storehealth import LeaderTracker
@@ -30,11 +30,14 @@ log = logging.getLogger(__name__)
 OPEN_PATHS = frozenset({"/healthz", "/livez", "/readyz", "/version"})
 
 
-def authenticated(config: ApiConfig, authorization: str | None) -> User:
-    """The caller of a request that needs a token (every path but OPEN_PATHS)."""
+def authenticated(config: ApiConfig, authorization: str | None, path: str) -> User:
+    """The caller of a request that needs a token (every path but OPEN_PATHS); a
+    monitoring token is good for ``/metrics`` only."""
     user = config.authenticator.authenticate(authorization)
     if user is None:
         raise errors.Unauthorized("Unauthorized")
+    if MONITORING_GROUP in user.groups and path != prom.PATH:
+        raise errors.Forbidden(f'user "{user.name}" may only read {prom.PATH}')
     return user
 
 
@@ -55,7 +58,7 @@ def create_app(config: ApiConfig, store: Store, objects: ObjectStore | None = No
     @app.before_request
     def authenticate() -> None:
         if request.path not in OPEN_PATHS:
-            g.user = authenticated(config, request.headers.get("Authorization"))
+            g.user = authenticated(config, request.headers.get("Authorization"), request.path)
 
     @app.after_request
     def access_log(response: Response) -> Response:
@@ -68,6 +71,8 @@ def create_app(config: ApiConfig, store: Store, objects: ObjectStore | None = No
 
     app.register_blueprint(discovery.create_blueprint())
     app.register_blueprint(health.create_blueprint())
+    app.register_blueprint(metrics.create_blueprint())
+    app.register_blueprint(prom.create_blueprint())
     for group_version in kinds.group_versions():
         app.register_blueprint(resources.create_blueprint(group_version))
     return app

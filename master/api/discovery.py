@@ -9,6 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from coxapi import errors, kinds
+from coxapi.usagereport import GROUP_VERSION as METRICS_GROUP_VERSION
 
 from .responses import json_response
 from .state import state
@@ -24,6 +25,8 @@ def _groups() -> dict[str, list[str]]:
     for k in kinds.KINDS:
         if k.group and k.version not in out.setdefault(k.group, []):
             out[k.group].append(k.version)
+    group, version = METRICS_GROUP_VERSION.split("/")  # served by master.api.metrics
+    out[group] = [version]
     return out
 
 

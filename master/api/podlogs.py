@@ -12,20 +12,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import quote, urlencode
 
 import httptools
 
-from coxapi import errors
+from coxapi import errors, logoptions
 
 from ..objects import ObjectStore
 
 Send = Callable[[dict], Awaitable[None]]
 Receive = Callable[[], Awaitable[dict]]
 
-_PASS_PARAMS = ("follow", "tailLines", "timestamps", "sinceSeconds", "previous", "limitBytes")
 _READ_TIMEOUT = 30.0  # seconds without data before a log that does not follow is given up
 _MAX_ERROR_BODY = 1 << 20  # bytes of an agent's error answer read to report it
 HEADERS = [(b"content-type", b"text/plain"), (b"cache-control", b"no-cache, private")]
@@ -149,6 +149,7 @@ async def serve(objects: ObjectStore, namespace: str, name: str, query: Mapping[
                 receive: Receive) -> None:
     """Proxy one log request. An ``ApiError`` raised before the response
     started is the caller's to answer as a Status."""
+    opts = logoptions.parse(query, time.time())  # a bad option is a 400 before any I/O
     loop = asyncio.get_running_loop()
     pod = await loop.run_in_executor(None, objects.get, "Pod", namespace, name)
     container = choose_container(pod, query.get("container"))
@@ -157,9 +158,9 @@ async def serve(objects: ObjectStore, namespace: str, name: str, query: Mapping[
         raise errors.BadRequest(f'pod "{name}" is not scheduled to a node yet; no logs')
     node = await loop.run_in_executor(None, objects.get, "Node", None, node_name)
     host, port = agent_address(node)
-    follow = (query.get("follow") or "").lower() in ("true", "1")
+    follow = opts.follow
     path = "/containerLogs/" + "/".join(quote(p, safe="") for p in (namespace, name, container))
-    passed = {k: query[k] for k in _PASS_PARAMS if k in query}
+    passed = {k: query[k] for k in logoptions.RELAYED if k in query}
     if passed:
         path += "?" + urlencode(passed)
     try:

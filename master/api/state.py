@@ -54,6 +54,8 @@ class ApiState:
     stopping: threading.Event
     watchers: Broadcaster  # the open watch streams, on the server's event loop
     caches: WatchCaches  # one per kind, feeding ``watchers`` and resourceVersion=0 lists
+    # controller name -> keys queued, while this master leads (for /metrics)
+    queue_depths: Callable[[], dict[str, int]] = dict
 
 
 def state() -> ApiState:

@@ -19,6 +19,7 @@ from coxapi.informer import Informer
 from raftstore.errors import StoreError
 
 from ..listwatch import StoreListWatcher
+from ..metrics import RECONCILE_SECONDS
 from ..objects import ObjectStore
 from ..workqueue import WorkQueue
 from .config import ControllerConfig
@@ -121,7 +122,8 @@ class Controller:
     def process(self, key: str) -> None:
         """One reconcile of ``key`` with the never-die error policy."""
         try:
-            after = self.reconcile(key)
+            with RECONCILE_SECONDS.labels(self.name).time():
+                after = self.reconcile(key)
         except errors.NotFound:
             self.queue.forget(key)
         except Exception as e:  # noqa: BLE001 - logged, retried with back-off

@@ -30,6 +30,7 @@ from coxapi.retry import retry_on_conflict, starting_with
 from coxapi.timefmt import rfc3339
 
 from ..controllers.base import Context
+from ..metrics import SCHEDULE_ATTEMPTS, SCHEDULE_SECONDS
 from ..workqueue import WorkQueue
 from .core import Binding, schedule
 from .resources import pod_is_terminated
@@ -149,7 +150,10 @@ class Scheduler:
         with self._lock:
             if key in self._assumed:
                 return None
-            result = schedule(pod, self.snapshot, self.rng)
+            with SCHEDULE_SECONDS.time():
+                result = schedule(pod, self.snapshot, self.rng)
+            SCHEDULE_ATTEMPTS.labels("scheduled" if isinstance(result, Binding)
+                                     else "unschedulable").inc()
             if isinstance(result, Binding):
                 assumed = copy.deepcopy(pod)
                 assumed.setdefault("spec", {})["nodeName"] = result.node
@@ -284,6 +288,7 @@ class Scheduler:
         try:
             self.schedule_one(key)
         except Exception:  # noqa: BLE001 - the loop never dies
+            SCHEDULE_ATTEMPTS.labels("error").inc()
             log.exception("scheduler: scheduling %s failed", key)
             self._forget(key)
             self.queue.add_rate_limited(key)

@@ -50,6 +50,7 @@ class FakeApi:
         self.raft_status: Obj = {"name": "m1", "role": "leader", "term": 3, "commit_index": 42,
                                  "applied_index": 42}
         self.logs: dict[tuple[str, str, str], list[str]] = {}
+        self.metrics: dict[str, list[Obj]] = {}  # Metrics API path -> its items
         # (method, plural) -> Status error to return; (plural, ns, name) -> fn(obj) on GET
         self.reject: dict[tuple[str, str], api.ApiError] = {}
         self.on_get: dict[tuple[str, str, str], Callable[[Obj], None]] = {}
@@ -131,6 +132,8 @@ class FakeApi:
                 raise api.Unauthorized("Unauthorized")
             if path == "status/raft":
                 return _json(self.raft_status)
+            if path.startswith("apis/metrics.k8s.io/v1beta1/"):
+                return _json({"kind": "List", "items": self.metrics.get("/" + path, [])})
             return self._resource("/" + path, body)
 
         return app

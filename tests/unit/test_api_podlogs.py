@@ -169,3 +169,20 @@ def test_the_flask_app_alone_does_not_serve_logs(api, agent):
     add_node(api, agent.port)
     api.post(POD, pod("p", node="n1"))
     assert api.get(f"{POD}/p/log").status_code == 400
+
+
+def test_bad_log_options_are_refused_before_the_agent_is_asked(api, agent):
+    add_node(api, agent.port)
+    api.post(POD, pod("p", node="n1"))
+    r = get_log(api, "p", {"sinceSeconds": "-5"})
+    assert r.status_code == 400 and r.json()["message"].startswith("sinceSeconds:")
+    assert agent.requests == []
+
+
+def test_every_log_option_is_relayed_to_the_agent(api, agent):
+    add_node(api, agent.port)
+    api.post(POD, pod("p", node="n1"))
+    query = {"sinceTime": "2024-01-01T00:00:00Z", "timestamps": "true", "previous": "true",
+             "limitBytes": "10", "tailLines": "3"}
+    assert get_log(api, "p", query | {"container": "app"}).status_code == 200
+    assert agent.requests[-1][1] == query

@@ -97,11 +97,17 @@ def test_drain_times_out(fake: FakeApi, kc: str) -> None:
     assert "waiting for 1 pod(s) to terminate: default/stuck" in r.stdout.splitlines()
 
 
-def test_top_nodes_and_pods(fake: FakeApi, kc: str) -> None:
-    add_node(fake, "n1", usage={"cpu": "1", "memory": "2Gi"})
+def test_top_nodes_and_pods_read_the_metrics_api(fake: FakeApi, kc: str) -> None:
+    add_node(fake, "n1")
     add_node(fake, "n2")
-    add_pod(fake, "web-1", usage={"cpu": "250m", "memory": "123Mi"})
-    add_pod(fake, "web-2")
+    m = "/apis/metrics.k8s.io/v1beta1"
+    fake.metrics[f"{m}/nodes"] = [{"metadata": {"name": "n1"},
+                                   "usage": {"cpu": "1000000000n", "memory": "2097152Ki"}}]
+    web = {"metadata": {"name": "web-1", "namespace": "default"}, "containers": [
+        {"name": "app", "usage": {"cpu": "249000001n", "memory": "122880Ki"}},
+        {"name": "side", "usage": {"cpu": "1000000n", "memory": "3072Ki"}}]}
+    fake.metrics[f"{m}/namespaces/default/pods"] = [web]
+    fake.metrics[f"{m}/pods"] = [web]
     r = cox(kc, "top", "nodes")
     assert [line.split() for line in r.stdout.splitlines()] == [
         ["NAME", "CPU(cores)", "CPU%", "MEMORY(bytes)", "MEMORY%"],
@@ -109,7 +115,11 @@ def test_top_nodes_and_pods(fake: FakeApi, kc: str) -> None:
         ["n2", "<unknown>", "<unknown>", "<unknown>", "<unknown>"]]
     r = cox(kc, "top", "pods")
     assert [line.split() for line in r.stdout.splitlines()] == [
-        ["NAME", "CPU(cores)", "MEMORY(bytes)"], ["web-1", "250m", "123Mi"]]
+        ["NAME", "CPU(cores)", "MEMORY(bytes)"], ["web-1", "251m", "123Mi"]]
+    r = cox(kc, "top", "pods", "--containers")
+    assert [line.split() for line in r.stdout.splitlines()] == [
+        ["POD", "NAME", "CPU(cores)", "MEMORY(bytes)"], ["web-1", "app", "250m", "120Mi"],
+        ["web-1", "side", "1m", "3Mi"]]
     r = cox(kc, "top", "pods", "-A")
     assert r.stdout.split()[:4] == ["NAMESPACE", "NAME", "CPU(cores)", "MEMORY(bytes)"]
     r = cox(kc, "top", "pods", "-n", "empty")
@@ -191,3 +201,34 @@ def test_cluster_status_without_a_leader(fake: FakeApi, kc: str) -> None:
     fake.raft_status = {"name": "m1", "role": "candidate", "term": 9}
     r = cox(kc, "cluster", "status")
     assert r.exit_code == 1 and "no master reports itself leader" in r.stderr
+
+
+def test_logs_options_become_the_query(fake: FakeApi, kc: str) -> None:
+    add_pod(fake, "web-1")
+    fake.logs[("default", "web-1", "app")] = ["one"]
+    r = cox(kc, "logs", "web-1", "-p", "--timestamps", "--since", "1m30s", "--limit-bytes", "9")
+    assert r.exit_code == 0, r.stderr
+    assert fake.calls("GET")[-1][2] == {"container": "app", "previous": "true",
+                                         "timestamps": "true", "sinceSeconds": "90",
+                                         "limitBytes": "9"}
+    cox(kc, "logs", "web-1", "--since-time", "2024-01-01T00:00:00Z")
+    assert fake.calls("GET")[-1][2]["sinceTime"] == "2024-01-01T00:00:00Z"
+    r = cox(kc, "logs", "web-1", "--since", "1m", "--since-time", "2024-01-01T00:00:00Z")
+    assert r.exit_code == 2 and "at most one of --since and --since-time" in r.stderr
+    assert cox(kc, "logs", "web-1", "--since", "soon").exit_code == 2
+
+
+def test_logs_of_the_pods_a_selector_picks_with_prefixes(fake: FakeApi, kc: str) -> None:
+    for name, app in (("web-1", "web"), ("web-2", "web"), ("db-1", "db")):
+        fake.add({"kind": "Pod", "metadata": {"name": name, "namespace": "default",
+                                              "labels": {"app": app}},
+                  "spec": {"nodeName": "n1", "containers": [{"name": "app", "image": "demo"}]}})
+    fake.logs[("default", "web-1", "app")] = ["a"]
+    fake.logs[("default", "web-2", "app")] = ["b"]
+    r = cox(kc, "logs", "-l", "app=web", "--prefix")
+    assert r.exit_code == 0, r.stderr
+    assert sorted(r.stdout.splitlines()) == ["[pod/web-1/app] a", "[pod/web-2/app] b"]
+    assert fake.calls("GET")[-1][2]["tailLines"] == "10"  # kubectl's default with -l
+    r = cox(kc, "logs", "-l", "app=web", "-f")
+    assert sorted(r.stdout.splitlines()) == ["a", "b"]
+    assert cox(kc, "logs").exit_code == 2

@@ -189,11 +189,11 @@ def test_names_and_lists() -> None:
 
 
 def test_top_rows_compute_percent_of_allocatable() -> None:
-    node = {"metadata": {"name": "n1"},
-            "status": {"usage": {"cpu": "250m", "memory": "512Mi"},
-                       "allocatable": {"cpu": "2", "memory": "2Gi"}}}
-    assert printers.top_node_row(node) == ["n1", "250m", "12%", "512Mi", "25%"]
-    assert printers.top_node_row({"metadata": {"name": "n2"}, "status": {}})[1] == "<unknown>"
-    p = {"metadata": {"name": "web"}, "status": {"usage": {"cpu": "12m", "memory": "3Mi"}}}
-    assert printers.top_pod_row(p) == ["web", "12m", "3Mi"]
-    assert printers.top_pod_row({"metadata": {"name": "x"}, "status": {}}) is None
+    node = {"metadata": {"name": "n1"}, "status": {"allocatable": {"cpu": "2", "memory": "2Gi"}}}
+    usage = {"cpu": "250000001n", "memory": "524288Ki"}
+    assert printers.top_node_row(node, usage) == ["n1", "251m", "12%", "512Mi", "25%"]
+    assert printers.top_node_row({"metadata": {"name": "n2"}, "status": {}}, None)[1] == \
+        "<unknown>"
+    metrics = {"containers": [{"usage": {"cpu": "12000000n", "memory": "2048Ki"}},
+                              {"usage": {"cpu": "1m", "memory": "1Mi"}}]}
+    assert printers.top_usage_cells(printers.pod_metrics_usage(metrics)) == ["13m", "3Mi"]

@@ -328,3 +328,78 @@ def test_a_new_pod_is_reported_creating_then_running_without_a_conflict(env):
     assert "running" in states[-1]
     assert api.updates("update_status", "Pod") - puts == 2
     assert api.updates("get", "Pod") == gets
+
+
+def events_of(api: FakeApi, agent: Agent, reason: str) -> list[dict]:
+    agent.events.flush()
+    return [e for (kind, _, _), e in list(api.objects.items())
+            if kind == "Event" and e["reason"] == reason]
+
+
+def test_a_crash_loop_makes_one_back_off_event_whose_count_grows(env):
+    api, rt, agent, clock = env
+    uid = add_pod(api)["metadata"]["uid"]
+    sync(agent)
+    for _ in range(3):
+        rt.exit(rt.app(uid, "app").id, 1)
+        for _ in range(3):
+            sync(agent)
+            clock.t += 11  # past the write interval, but not past the back-off
+    [backoff] = events_of(api, agent, "BackOff")
+    assert backoff["count"] > 1 and backoff["type"] == "Warning"
+    assert backoff["involvedObject"]["fieldPath"] == "spec.containers{app}"
+    assert backoff["message"].startswith("Back-off restarting failed container app in pod")
+    assert backoff["source"] == {"component": "kubelet", "host": "n1"}
+    [started] = events_of(api, agent, "Started")
+    assert started["count"] >= 2 and started["message"] == "Started container app"
+    assert events_of(api, agent, "Created")
+
+
+def test_an_unpullable_image_makes_pulling_and_failed_events_with_the_reason(env):
+    api, rt, agent, clock = env
+    add_pod(api, containers=[{"name": "app", "image": "nowhere/img:1",
+                              "imagePullPolicy": "IfNotPresent"}])
+    sync(agent)
+    sync(agent)
+    [failed] = events_of(api, agent, "Failed")
+    assert failed["message"] == ('Failed to pull image "nowhere/img:1": pull access denied for '
+                                 "nowhere/img:1: registry unreachable")
+    assert failed["type"] == "Warning"
+    assert events_of(api, agent, "Pulling")[0]["message"] == 'Pulling image "nowhere/img:1"'
+    assert events_of(api, agent, "BackOff")[0]["message"] == 'Back-off pulling image "nowhere/img:1"'
+
+
+def test_a_failing_liveness_probe_makes_unhealthy_and_killing_events(env):
+    api, rt, agent, _ = env
+    rt.exec_results["app"] = (1, "disk full")
+    probe = {"exec": {"command": ["false"]}, "periodSeconds": 1, "failureThreshold": 1}
+    uid = add_pod(api, containers=[{"name": "app", "image": "busybox:test",
+                                    "imagePullPolicy": "Never", "livenessProbe": probe}])["metadata"]["uid"]
+    sync(agent)
+    first = rt.app(uid, "app").id
+    sync(agent)
+    from tests.support import wait_until
+    wait_until(lambda: first in agent.probes.unhealthy(), 5, what="liveness failure")
+    sync(agent)  # kills it
+    [unhealthy] = events_of(api, agent, "Unhealthy")
+    assert unhealthy["message"] == "Liveness probe failed: exec probe exited 1: disk full"
+    [killing] = events_of(api, agent, "Killing")
+    assert killing["message"] == "Container app failed liveness probe, will be restarted"
+
+
+def test_a_volume_mount_of_no_volume_makes_a_failed_mount_event(env):
+    api, rt, agent, _ = env
+    add_pod(api, containers=[{"name": "app", "image": "busybox:test", "imagePullPolicy": "Never",
+                              "volumeMounts": [{"name": "data", "mountPath": "/data"}]}])
+    sync(agent)
+    [mount] = events_of(api, agent, "FailedMount")
+    assert "volumeMount 'data' names no emptyDir or hostPath volume" in mount["message"]
+
+
+def test_the_node_reports_node_ready_on_its_first_status_write(env):
+    api, rt, agent, _ = env
+    from tests.support import wait_until
+    wait_until(lambda: events_of(api, agent, "NodeReady"), 5, what="a NodeReady event")
+    [ready] = events_of(api, agent, "NodeReady")
+    assert ready["involvedObject"]["kind"] == "Node" and ready["metadata"]["namespace"] == "default"
+    assert ready["message"] == "Node n1 status is now: NodeReady"

@@ -13,7 +13,7 @@ from node.heartbeat import LEASE_NAMESPACE, Heartbeat
 from node.logserver import TokenCache, create_app
 from node.registration import MachineInfo, NodeConfig, Taint, node_object
 from node.runtime import ContainerInfo
-from node.stats import StatsCollector, cpu_millicores, usage
+from node.stats import StatsCollector, busy_seconds, cpu_millicores, cpu_nanocores, usage
 from node.testing import FakeApi, FakeRuntime
 
 
@@ -42,6 +42,36 @@ def test_pod_usage_sums_its_containers_once_a_rate_is_known():
     rt.usage = {"a": (100_000_000, 2**20), "b": (50_000_000, 3 * 2**20)}
     s.sample()
     assert s.pod_usage("u1") == {"cpu": "150m", "memory": "4Mi"}
+
+
+def test_node_cpu_is_busy_time_from_proc_stat_over_wall_time():
+    from collections import namedtuple
+    Times = namedtuple("Times", "user nice system idle iowait irq softirq steal guest guest_nice")
+    assert busy_seconds(Times(10, 1, 4, 100, 5, 1, 1, 0, 3, 0)) == 17  # guest is in user
+    # 1.5 CPU seconds busy over 2 s of wall time: 0.75 cores.
+    assert cpu_nanocores((10.0, 100.0), (11.5, 102.0)) == 750_000_000
+    assert cpu_nanocores(None, (1.0, 1.0)) is None
+
+
+def test_the_usage_report_has_the_node_and_each_container_once_rates_are_known():
+    rt = FakeRuntime()
+    t = [0.0]
+    node = [(100.0, 2**30)]
+    labels = {podspec.LABEL_POD_UID: "u1", podspec.LABEL_CONTAINER_TYPE: "app",
+              podspec.LABEL_CONTAINER_NAME: "app"}
+    cs = [ContainerInfo("a", "a", labels, "running")]
+    s = StatsCollector(rt, lambda: cs, clock=lambda: t[0], node=lambda: node[0],
+                       wall=lambda: 1_700_000_000.0)
+    rt.usage = {"a": (0, 2**20)}
+    s.sample()
+    assert s.report() is None  # one sample gives no rate yet
+    t[0], node[0] = 5.0, (105.0, 2**30)
+    rt.usage = {"a": (1_250_000_000, 2**20)}
+    s.sample()
+    r = s.report()
+    assert r is not None and r.timestamp == "2023-11-14T22:13:20.000000Z" and r.window == 5.0
+    assert r.node == (1_000_000_000, 2**30)
+    assert r.pods == {"u1": {"app": (250_000_000, 2**20)}}
 
 
 def test_token_cache_accepts_own_token_and_remembers_master_verdicts():
@@ -77,6 +107,26 @@ def test_logs_endpoint_refuses_missing_token_and_finds_the_latest_instance():
                  headers=ok).data == b"before crash\n"
     assert c.get("/containerLogs/default/web/app?tailLines=x", headers=ok).status_code == 400
     assert c.get("/containerLogs/default/web/nope", headers=ok).status_code == 404
+
+
+def test_logs_endpoint_applies_since_timestamps_and_limit_bytes():
+    rt = FakeRuntime(clock=lambda: 1_700_000_000.0)
+    base = {podspec.LABEL_POD_NAMESPACE: "default", podspec.LABEL_POD_NAME: "web",
+            podspec.LABEL_CONTAINER_NAME: "app", podspec.LABEL_CONTAINER_TYPE: "app"}
+    rt.containers["c"] = ContainerInfo("c", "c", base, "running", started_at=1_700_000_000.0)
+    rt.output = {"c": b"one\ntwo\n"}
+    c = create_app(rt, lambda: rt.list_containers({}), lambda t: t == "ok").test_client()
+    ok = {"Authorization": "Bearer ok"}
+    url = "/containerLogs/default/web/app"
+    assert c.get(f"{url}?timestamps=true", headers=ok).data.splitlines()[0] == \
+        b"2023-11-14T22:13:20.000000Z one"
+    assert c.get(f"{url}?limitBytes=5", headers=ok).data == b"one\nt"
+    # The output was written at 22:13:20: a later sinceTime shows none of it.
+    assert c.get(f"{url}?sinceTime=2023-11-14T22:13:21Z", headers=ok).data == b""
+    assert c.get(f"{url}?sinceTime=2023-11-14T22:13:19Z", headers=ok).data == b"one\ntwo\n"
+    bad = c.get(f"{url}?sinceSeconds=5&sinceTime=2023-11-14T22:13:19Z", headers=ok)
+    assert bad.status_code == 400 and "sinceSeconds, sinceTime" in bad.json["message"]
+    assert c.get(f"{url}?limitBytes=0", headers=ok).status_code == 400
 
 
 def test_heartbeat_survives_an_unreachable_api_and_resumes():
@@ -136,6 +186,25 @@ def test_heartbeat_renews_from_its_own_lease_and_writes_node_status_only_on_chan
     hb.beat()
     assert api.updates("get", "Lease") == gets + 1
     assert api.get("Lease", "n1", LEASE_NAMESPACE)["spec"]["holderIdentity"] == "n1"
+
+
+def test_heartbeat_puts_the_usage_report_and_ready_changes_out():
+    api = FakeApi()
+    api.create({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"}, "spec": {}})
+    changes = []
+    report = ['{"t":"x"}']
+    hb = Heartbeat(api, "n1", lambda: {"cpu": "1m", "memory": "1Mi"},  # type: ignore[arg-type]
+                   usage_report=lambda: report[0],
+                   on_ready_change=lambda node, ready: changes.append(ready))
+    hb.beat()
+    hb.beat()
+    lease = api.get("Lease", "n1", LEASE_NAMESPACE)
+    assert lease["metadata"]["annotations"]["metrics.coxswain.io/usage"] == '{"t":"x"}'
+    report[0] = '{"t":"y"}'
+    hb.beat()  # every renewal carries the latest report
+    lease = api.get("Lease", "n1", LEASE_NAMESPACE)
+    assert lease["metadata"]["annotations"]["metrics.coxswain.io/usage"] == '{"t":"y"}'
+    assert changes == [True]  # the first status write after start: NodeReady once
 
 
 def test_node_object_declares_capacity_labels_and_endpoint():

@@ -1,0 +1,116 @@
+"""The resource Metrics API, ``metrics.k8s.io/v1beta1``: NodeMetrics and PodMetrics,
+read-only, as metrics-server serves them (so ``kubectl top`` works).
+
+No scraping and no store of its own: each answer is made from the usage
+reports the node agents put on their Leases (coxapi.usagereport), read from
+this master's replica (no read barrier: usage a few seconds old is what this
+API promises anyway). A report older than ``STALE_AFTER`` is left out, as
+metrics-server drops nodes it could not scrape.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, Response, request
+
+from coxapi import errors, labels
+from coxapi.timefmt import parse_epoch
+from coxapi.usagereport import GROUP_VERSION, UsageReport, node_metrics, of_lease, pod_metrics
+
+from .responses import json_response
+from .state import state
+
+Obj = dict[str, Any]
+LEASE_NAMESPACE = "kube-node-lease"
+STALE_AFTER = 60.0  # seconds
+
+
+def resource_list() -> Obj:
+    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": GROUP_VERSION,
+            "resources": [
+                {"name": "nodes", "singularName": "", "namespaced": False,
+                 "kind": "NodeMetrics", "verbs": ["get", "list"]},
+                {"name": "pods", "singularName": "", "namespaced": True,
+                 "kind": "PodMetrics", "verbs": ["get", "list"]}]}
+
+
+def fresh_reports(leases: list[Obj], now: float) -> dict[str, UsageReport]:
+    """Node name -> its latest report, if it is recent enough."""
+    out = {}
+    for lease in leases:
+        report = of_lease(lease)
+        taken = parse_epoch(report.timestamp) if report is not None else None
+        if report is not None and taken is not None and now - taken <= STALE_AFTER:
+            out[lease["metadata"]["name"]] = report
+    return out
+
+
+def node_metrics_list(nodes: list[Obj], reports: dict[str, UsageReport]) -> list[Obj]:
+    return [node_metrics(n, reports[n["metadata"]["name"]]) for n in nodes
+            if n["metadata"]["name"] in reports]
+
+
+def pod_metrics_list(pods: list[Obj], reports: dict[str, UsageReport]) -> list[Obj]:
+    out = []
+    for p in pods:
+        report = reports.get((p.get("spec") or {}).get("nodeName") or "")
+        m = pod_metrics(p, report) if report is not None else None
+        if m is not None:
+            out.append(m)
+    return out
+
+
+def _as_list(kind: str, items: list[Obj]) -> Response:
+    return json_response({"kind": f"{kind}List", "apiVersion": GROUP_VERSION,
+                          "metadata": {}, "items": items})
+
+
+def create_blueprint(clock: Callable[[], float] = time.time) -> Blueprint:
+    bp = Blueprint("metrics_api", __name__, url_prefix=f"/apis/{GROUP_VERSION}")
+
+    def reports() -> dict[str, UsageReport]:
+        leases = state().objects.list("Lease", LEASE_NAMESPACE, linearizable=False).items
+        return fresh_reports(leases, clock())
+
+    def selector() -> labels.Selector:
+        try:
+            return labels.parse_selector(request.args.get("labelSelector"))
+        except ValueError as e:
+            raise errors.BadRequest(f"labelSelector: {e}") from None
+
+    def objects(kind: str, namespace: str | None) -> list[Obj]:
+        return state().objects.list(kind, namespace, selector(), linearizable=False).items
+
+    def one(items: list[Obj], what: str, name: str) -> Response:
+        if not items:
+            raise errors.NotFound(f'{what} "{name}" not found')
+        return json_response(items[0])
+
+    @bp.get("")
+    @bp.get("/")
+    def discovery() -> Response:
+        return json_response(resource_list())
+
+    @bp.get("/nodes")
+    def list_nodes() -> Response:
+        return _as_list("NodeMetrics", node_metrics_list(objects("Node", None), reports()))
+
+    @bp.get("/nodes/<name>")
+    def get_node(name: str) -> Response:
+        node = state().objects.get("Node", None, name, linearizable=False)
+        return one(node_metrics_list([node], reports()), "nodemetrics", name)
+
+    @bp.get("/pods")
+    @bp.get("/namespaces/<namespace>/pods")
+    def list_pods(namespace: str | None = None) -> Response:
+        return _as_list("PodMetrics", pod_metrics_list(objects("Pod", namespace), reports()))
+
+    @bp.get("/namespaces/<namespace>/pods/<name>")
+    def get_pod(namespace: str, name: str) -> Response:
+        pod = state().objects.get("Pod", namespace, name, linearizable=False)
+        return one(pod_metrics_list([pod], reports()), "podmetrics", name)
+
+    return bp

@@ -1,0 +1,113 @@
+"""Event aggregation and rate limiting (coxapi.eventcorrelator) with a fake clock."""
+
+from __future__ import annotations
+
+from coxapi.eventcorrelator import WARNING, EventCorrelator
+
+POD = {"apiVersion": "v1", "kind": "Pod",
+       "metadata": {"name": "web", "namespace": "shop", "uid": "u1", "resourceVersion": "7"}}
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def make(interval: float = 10.0) -> tuple[EventCorrelator, Clock]:
+    clock = Clock()
+    return EventCorrelator("kubelet", "n1", clock, min_interval=interval), clock
+
+
+def test_the_first_occurrence_is_written_at_once_as_a_new_event():
+    c, _ = make()
+    c.observe(POD, WARNING, "BackOff", "back-off", "spec.containers{app}")
+    [w] = c.due()
+    assert w.create
+    ev = w.event
+    assert ev["metadata"]["namespace"] == "shop" and ev["metadata"]["name"].startswith("web.")
+    assert ev["involvedObject"] == {"kind": "Pod", "name": "web", "uid": "u1", "apiVersion": "v1",
+                                    "resourceVersion": "7", "namespace": "shop",
+                                    "fieldPath": "spec.containers{app}"}
+    assert ev["count"] == 1 and ev["firstTimestamp"] == ev["lastTimestamp"]
+    assert ev["source"] == {"component": "kubelet", "host": "n1"} and ev["type"] == "Warning"
+
+
+def test_a_crash_loop_is_one_event_whose_count_grows_with_at_most_one_write_per_interval():
+    c, clock = make(interval=10)
+    writes = []
+    for _ in range(100):  # one occurrence a second for 100 s
+        c.observe(POD, WARNING, "BackOff", "back-off", "spec.containers{app}")
+        for w in c.due():
+            writes.append(w)
+            c.written(w)
+        clock.t += 1
+    names = {w.event["metadata"]["name"] for w in writes}
+    assert len(names) == 1
+    assert [w.create for w in writes].count(True) == 1
+    assert len(writes) <= 11  # the create, then one update per 10 s
+    last = writes[-1].event
+    assert last["count"] >= 91 and last["lastTimestamp"] > last["firstTimestamp"]
+    clock.t += 10
+    [final] = c.due()  # what happened since the last write still goes out
+    assert final.event["count"] == 100 and not final.create
+
+
+def test_the_same_reason_with_a_new_message_counts_on_with_the_latest_message():
+    c, clock = make()
+    c.observe(POD, WARNING, "Unhealthy", "Liveness probe failed: 500", "spec.containers{app}")
+    [w] = c.due()
+    c.written(w)
+    clock.t += 11
+    c.observe(POD, WARNING, "Unhealthy", "Liveness probe failed: 503", "spec.containers{app}")
+    [w2] = c.due()
+    assert w2.event["message"].endswith("503") and w2.event["count"] == 2 and not w2.create
+
+
+def test_different_reasons_or_containers_are_different_events():
+    c, _ = make()
+    c.observe(POD, WARNING, "BackOff", "x", "spec.containers{a}")
+    c.observe(POD, WARNING, "BackOff", "x", "spec.containers{b}")
+    c.observe(POD, "Normal", "Pulled", "x", "spec.containers{a}")
+    assert len({w.event["metadata"]["name"] for w in c.due()}) == 3
+
+
+def test_a_failed_write_stays_due_and_a_deleted_event_is_created_again():
+    c, clock = make()
+    c.observe(POD, WARNING, "BackOff", "x")
+    [w] = c.due()
+    c.written(w, ok=False)
+    [again] = c.due()
+    assert again.create
+    c.written(again)
+    assert c.due() == [] and c.next_due_in() is None
+    clock.t += 20
+    c.observe(POD, WARNING, "BackOff", "x")
+    assert c.next_due_in() == 0
+    [bump] = c.due()
+    c.written(bump, ok=False, gone=True)  # expired meanwhile
+    [recreate] = c.due()
+    assert recreate.create and recreate.event["count"] == 2
+
+
+def test_an_occurrence_during_a_write_keeps_the_event_due():
+    c, clock = make()
+    c.observe(POD, WARNING, "BackOff", "x")
+    [w] = c.due()
+    c.observe(POD, WARNING, "BackOff", "x")  # while the create was in flight
+    c.written(w)
+    assert c.pending() == 1 and c.due() == []  # due again after the interval
+    clock.t += 10
+    assert c.due()[0].event["count"] == 2
+
+
+def test_node_events_land_in_the_default_namespace_and_memory_is_bounded():
+    c = EventCorrelator("kubelet", "n1", Clock(), max_events=3)
+    node = {"kind": "Node", "apiVersion": "v1", "metadata": {"name": "n1", "uid": "nu"}}
+    c.observe(node, "Normal", "NodeReady", "Node n1 status is now: NodeReady")
+    assert c.due()[0].event["metadata"]["namespace"] == "default"
+    for i in range(10):
+        c.observe(POD, WARNING, f"R{i}", "x")
+    assert len(c.due()) == 3
