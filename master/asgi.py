@@ -24,7 +24,7 @@ from flask import Flask
 from coxapi import errors
 
 from . import wsgicall
-from .api import authenticated, health, params, paths, podlogs, state_of, watch
+from .api import authenticated, health, params, paths, podlogs, state_of, tables, watch
 from .api.responses import status_parts
 from .api.state import ApiState
 from .auth import User
@@ -110,7 +110,8 @@ class ApiApp:
         query = _query(scope) if scope.get("query_string") else {}
         handler: Callable[[User, Any], Awaitable[None]]
         if (target := watch_target(method, path, query)) is not None:
-            handler = functools.partial(self._watch, target, query, receive, send)
+            handler = functools.partial(self._watch, target, query, _header(scope, b"accept"),
+                                        receive, send)
         elif (target := log_target(method, path)) is not None:
             handler = functools.partial(self._log, target, query, receive)
         else:
@@ -118,13 +119,15 @@ class ApiApp:
                                        self.state.config.max_body_bytes)
         await self._stream(path, scope, send, handler)
 
-    async def _watch(self, target: paths.Target, query: dict[str, str], receive: Any,
-                     raw_send: Any, user: User, send: Any) -> None:
+    async def _watch(self, target: paths.Target, query: dict[str, str], accept: str | None,
+                     receive: Any, raw_send: Any, user: User, send: Any) -> None:
         st = self.state
         opts = params.list_options(query, target.kind.kind,
                                    target.kind.storage_prefix(target.namespace))
+        as_table = tables.requested(accept, query)
         log.debug("WATCH %s (%s)", target.kind.plural, user.name)
-        await watch.serve(st, st.watchers, target, opts, send, receive, watch.Wire.of(raw_send))
+        await watch.serve(st, st.watchers, target, opts, send, receive, watch.Wire.of(raw_send),
+                          as_table)
 
     async def _log(self, target: paths.Target, query: dict[str, str], receive: Any,
                    user: User, send: Any) -> None:

@@ -109,18 +109,38 @@ def pod_restarts(pod: Obj, now: datetime) -> str:
     return str(restarts)
 
 
+def readiness_gates(pod: Obj) -> str:
+    """``ready/total`` of the pod's readiness gates, as kubectl prints them."""
+    gates = (pod.get("spec") or {}).get("readinessGates") or []
+    if not gates:
+        return NONE
+    ready = 0
+    for gate in gates:
+        cond = get_condition(pod, str((gate or {}).get("conditionType")))
+        ready += bool(cond and cond.get("status") == "True")
+    return f"{ready}/{len(gates)}"
+
+
 class PodStrategy(Strategy):
     graceful_deletion = True
     field_selectors = ("spec.nodeName", "spec.restartPolicy", "spec.schedulerName",
                        "spec.serviceAccountName", "status.phase", "status.podIP",
                        "status.nominatedNodeName")
     columns = (
-        Column("READY", lambda o, now: pod_ready(o)),
-        Column("STATUS", lambda o, now: pod_status(o)),
-        Column("RESTARTS", pod_restarts),
+        Column("READY", lambda o, now: pod_ready(o),
+               description="The number of ready containers and of all containers."),
+        Column("STATUS", lambda o, now: pod_status(o),
+               description="The aggregate status of the containers in this pod."),
+        Column("RESTARTS", pod_restarts, description=(
+            "The number of times the containers in this pod have been restarted and when "
+            "the last container in this pod has restarted.")),
         AGE,
-        Column("IP", ".status.podIP", 1, NONE),
-        Column("NODE", ".spec.nodeName", 1, NONE),
+        Column("IP", ".status.podIP", 1, NONE, "IP address allocated to the pod."),
+        Column("NODE", ".spec.nodeName", 1, NONE, "Name of the Node this pod is bound to."),
+        Column("NOMINATED NODE", ".status.nominatedNodeName", 1, NONE,
+               "Name of the node where this pod was nominated to run (preemption)."),
+        Column("READINESS GATES", lambda o, now: readiness_gates(o), 1,
+               description="The readiness gates of this pod that are ready, of all."),
     )
 
     def defaults(self, obj: Obj) -> None:

@@ -26,7 +26,7 @@ from raftstore import errors as store_errors
 
 from ..admission import deletion, names, namespaces, strategy
 from ..watchcache import KindCache
-from . import authz, discovery, fields, jsonpatch, params, paths, scale
+from . import authz, discovery, fields, jsonpatch, params, paths, scale, tables
 from .responses import json_response
 from .state import state
 
@@ -155,9 +155,18 @@ def _lease_of(kind: kinds.Kind, obj: Obj) -> int:
 
 
 def _get(t: paths.Target) -> Response:
+    as_table = tables.requested(request.headers.get("Accept"), request.args)
     stale = params.resource_version(request.args) == "0"
-    return json_response(state().objects.get(t.kind, t.namespace, t.object_name,
-                                              linearizable=not stale))
+    obj = state().objects.get(t.kind, t.namespace, t.object_name, linearizable=not stale)
+    if as_table is not None:
+        return _table_response(as_table, t.kind, [obj],
+                               {"resourceVersion": obj["metadata"].get("resourceVersion", "")})
+    return json_response(obj)
+
+
+def _table_response(as_table: tables.TableRequest, kind: kinds.Kind, objs: list[Obj],
+                    meta: Obj) -> Response:
+    return Response(as_table.encode(kind, objs, meta) + b"\n", content_type=as_table.content_type)
 
 
 def _list(t: paths.Target) -> Response:
@@ -170,6 +179,7 @@ def _list(t: paths.Target) -> Response:
         return fields.matches(opts.field_selector, o)
 
     check = predicate if opts.field_selector else None
+    as_table = tables.requested(request.headers.get("Accept"), request.args)
     cache = _list_cache(t, opts)
     if cache is not None:
         # Join each object's JSON as the cache encoded it.
@@ -178,6 +188,8 @@ def _list(t: paths.Target) -> Response:
         meta: Obj = {"resourceVersion": str(rev)}
         if last_key:
             meta["continue"] = params.encode_continue(last_key)
+        if as_table is not None:
+            return _table_response(as_table, t.kind, [e.obj for e in entries], meta)
         head = json.dumps({"kind": f"{t.kind.kind}List", "apiVersion": t.kind.api_version,
                            "metadata": meta}, separators=(",", ":"))
         body = b"".join((head[:-1].encode(), b',"items":[', b",".join(e.raw for e in entries),
@@ -189,6 +201,8 @@ def _list(t: paths.Target) -> Response:
     meta = {"resourceVersion": rv}
     if last_key:
         meta["continue"] = params.encode_continue(last_key)
+    if as_table is not None:
+        return _table_response(as_table, t.kind, items, meta)
     return json_response({"kind": f"{t.kind.kind}List", "apiVersion": t.kind.api_version,
                           "metadata": meta, "items": items})
 
