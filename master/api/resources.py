@@ -17,7 +17,7 @@ from typing import Any
 
 from flask import Blueprint, Response, g, request
 
-from coxapi import errors, kinds
+from coxapi import errors, kinds, patchmeta, smp
 from coxapi.kinds.strategy import ABSENT
 from coxapi.meta import merge_patch
 from coxapi.retry import retry_on_conflict
@@ -324,8 +324,12 @@ def _patch(t: paths.Target) -> Response:
     is_json_patch = request.mimetype == params.JSON_PATCH
     patch = _body(json_array=is_json_patch)
 
-    def patched(doc: Obj) -> Any:
-        return jsonpatch.apply(doc, patch) if is_json_patch else merge_patch(doc, patch)
+    def patched(doc: Obj, meta: patchmeta.Fields) -> Any:
+        if is_json_patch:
+            return jsonpatch.apply(doc, patch)
+        if request.mimetype == params.STRATEGIC_PATCH:
+            return smp.apply(doc, patch, meta)
+        return merge_patch(doc, patch)
 
     precondition = not is_json_patch and isinstance(patch.get("metadata"), dict) and \
         bool(patch["metadata"].get("resourceVersion"))
@@ -333,10 +337,10 @@ def _patch(t: paths.Target) -> Response:
     def attempt() -> Obj:
         cur = st.objects.get(t.kind, t.namespace, t.object_name)
         if t.subresource == "scale":
-            target = scale.apply_scale(cur, patched(scale.to_scale(cur)))
+            target = scale.apply_scale(cur, patched(scale.to_scale(cur), {}))
             new = strategy.prepare_update(t.kind, cur, target)
         else:
-            merged = patched(cur)
+            merged = patched(cur, patchmeta.for_kind(t.kind.kind))
             if not isinstance(merged, dict):
                 raise errors.BadRequest("the patch must be a JSON object")
             _check_type(t.kind, merged)
