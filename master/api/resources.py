@@ -26,7 +26,7 @@ from raftstore import errors as store_errors
 
 from ..admission import deletion, names, namespaces, strategy
 from ..watchcache import KindCache
-from . import authz, discovery, fields, jsonpatch, params, paths, scale, tables
+from . import authz, discovery, dryrun, fields, jsonpatch, params, paths, scale, tables
 from .responses import json_response
 from .state import state
 
@@ -230,13 +230,18 @@ def _create(t: paths.Target) -> Response:
     if t.kind.namespaced and t.namespace is None:
         raise errors.MethodNotAllowed(f"{t.kind.plural} are namespaced: POST to "
                                       f"{t.kind.path('NAMESPACE')}")
+    dry_run = _dry_run()
     body = _body()
     _check_type(t.kind, body)
     _check_identity(t, body)
-    return json_response(_create_object(t.kind, body), 201)
+    return json_response(_create_object(t.kind, body, dry_run), 201)
 
 
-def _create_object(kind: kinds.Kind, body: Obj) -> Obj:
+def _dry_run() -> bool:
+    return dryrun.requested(request.args.getlist("dryRun"))
+
+
+def _create_object(kind: kinds.Kind, body: Obj, dry_run: bool = False) -> Obj:
     st = state()
     meta = body["metadata"]
     generated = not meta.get("name") and isinstance(meta.get("generateName"), str) \
@@ -248,8 +253,10 @@ def _create_object(kind: kinds.Kind, body: Obj) -> Obj:
         if kind.namespaced:
             namespaces.check_writable(st.objects, obj["metadata"]["namespace"], kind.plural,
                                       obj["metadata"]["name"])
-        lease = st.event_leases.current() if kind.strategy.lease_backed else 0
+        lease = st.event_leases.current() if kind.strategy.lease_backed and not dry_run else 0
         try:
+            if dry_run:
+                return dryrun.would_create(st.objects, kind, obj)
             return st.objects.create(obj, lease=lease)
         except errors.AlreadyExists:
             if not generated:
@@ -266,8 +273,10 @@ def _create_object(kind: kinds.Kind, body: Obj) -> Obj:
 # ---- update and patch ------------------------------------------------------
 
 
-def _commit_update(kind: kinds.Kind, cur: Obj, new: Obj) -> Obj:
+def _commit_update(kind: kinds.Kind, cur: Obj, new: Obj, dry_run: bool = False) -> Obj:
     st = state()
+    if dry_run:
+        return dryrun.would_update(kind, cur, new)
     if deletion.finished_finalizing(kind, new):
         m = new["metadata"]
         st.objects.delete(kind, m.get("namespace"), m["name"],
@@ -303,6 +312,7 @@ def _current(t: paths.Target, body: Obj) -> Obj:
 
 
 def _update(t: paths.Target) -> Response:
+    dry_run = _dry_run()
     body = _body()
     _check_type(t.kind, body)
     _check_identity(t, body)
@@ -310,9 +320,9 @@ def _update(t: paths.Target) -> Response:
         cur = _current(t, body)
     except errors.NotFound:
         if t.kind.strategy.create_on_update and t.subresource is None:
-            return json_response(_create_object(t.kind, body), 201)
+            return json_response(_create_object(t.kind, body, dry_run), 201)
         raise
-    return json_response(_commit_update(t.kind, cur, _prepare(t, cur, body)))
+    return json_response(_commit_update(t.kind, cur, _prepare(t, cur, body), dry_run))
 
 
 def _patch(t: paths.Target) -> Response:
@@ -321,6 +331,7 @@ def _patch(t: paths.Target) -> Response:
             f"the patch type {request.mimetype!r} is not supported; use "
             f"{', '.join(_PATCH_TYPES)}")
     st = state()
+    dry_run = _dry_run()
     is_json_patch = request.mimetype == params.JSON_PATCH
     patch = _body(json_array=is_json_patch)
 
@@ -346,7 +357,7 @@ def _patch(t: paths.Target) -> Response:
             _check_type(t.kind, merged)
             _check_identity(t, merged)
             new = _prepare(t, cur, merged)
-        return _commit_update(t.kind, cur, new)
+        return _commit_update(t.kind, cur, new, dry_run)
     result = attempt() if precondition else retry_on_conflict(attempt)
     return json_response(scale.to_scale(result) if t.subresource == "scale" else result)
 
@@ -360,29 +371,33 @@ def _get_scale(t: paths.Target) -> Response:
 
 def _update_scale(t: paths.Target) -> Response:
     st = state()
+    dry_run = _dry_run()
     body = _body()
     cur = st.objects.get(t.kind, t.namespace, t.object_name)
     new = strategy.prepare_update(t.kind, cur, scale.apply_scale(cur, body))
-    return json_response(scale.to_scale(_commit_update(t.kind, cur, new)))
+    return json_response(scale.to_scale(_commit_update(t.kind, cur, new, dry_run)))
 
 
 # ---- delete ----------------------------------------------------------------
 
 
 def _delete(t: paths.Target) -> Response:
+    dry_run = _dry_run()
     body = _body(allow_empty=True)
     opts = params.delete_options(body, request.args)
-    return json_response(_delete_object(t.kind, t.namespace, t.object_name, opts))
+    return json_response(_delete_object(t.kind, t.namespace, t.object_name, opts, dry_run))
 
 
 def _delete_object(kind: kinds.Kind, namespace: str | None, name: str,
-                   opts: deletion.DeleteOptions) -> Obj:
+                   opts: deletion.DeleteOptions, dry_run: bool = False) -> Obj:
     st = state()
 
     def attempt() -> Obj:
         cur = st.objects.get(kind, namespace, name)
         deletion.check_preconditions(cur, opts)
         plan = deletion.plan(kind, cur, opts, _now())
+        if dry_run:
+            return cur if plan.updated is None else plan.updated
         if not plan.remove:
             return cur if plan.updated is None else st.objects.update(plan.updated, old=cur)
         if opts.propagation_policy == "Orphan":
@@ -407,6 +422,7 @@ def _mark_deleting(obj: Obj) -> Obj:
 
 def _delete_collection(t: paths.Target) -> Response:
     st = state()
+    dry_run = _dry_run()
     opts = params.list_options(request.args, t.kind.kind, t.kind.storage_prefix(t.namespace))
     dopts = params.delete_options(_body(allow_empty=True), request.args)
     items, rv, _ = st.objects.list(t.kind, t.namespace, opts.label_selector,
@@ -415,7 +431,7 @@ def _delete_collection(t: paths.Target) -> Response:
     for item in items:
         m = item["metadata"]
         try:
-            done.append(_delete_object(t.kind, m.get("namespace"), m["name"], dopts))
+            done.append(_delete_object(t.kind, m.get("namespace"), m["name"], dopts, dry_run))
         except (errors.NotFound, errors.Forbidden):
             continue
     return json_response({"kind": f"{t.kind.kind}List", "apiVersion": t.kind.api_version,
