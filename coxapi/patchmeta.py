@@ -2,7 +2,8 @@
 which key (Kubernetes' ``patchStrategy``/``patchMergeKey`` struct tags, the
 ``x-kubernetes-patch-strategy``/``x-kubernetes-patch-merge-key`` of its
 OpenAPI). A list not named here is replaced whole by a patch, as in
-Kubernetes. The one source for ``coxapi.smp`` and the OpenAPI documents.
+Kubernetes. The one source for ``coxapi.smp`` and the OpenAPI documents; each kind's
+``Strategy.patch_fields`` puts together its own from the parts here.
 
 A ``Fields`` maps a field name to its ``Field``: ``strategy`` ("merge",
 "retainKeys", "merge,retainKeys" or "" for none), ``key`` (the merge key of a
@@ -31,69 +32,58 @@ class Field:
 Fields = Mapping[str, Field]
 
 
-def _f(strategy: str = "", key: str = "") -> Field:
-    return Field(strategy, key)
-
-
-def _obj(**fields: Field) -> Field:
+def obj(**fields: Field) -> Field:
+    """An object field with the metadata of its own fields."""
     return Field(fields=MappingProxyType(fields))
 
 
-_CONDITIONS = _f("merge", "type")
+def merge_list(key: str = "", strategy: str = "merge") -> Field:
+    """A list that merges: by ``key`` (objects) or as a set (scalars, no key)."""
+    return Field(strategy, key)
 
-OBJECT_META = _obj(
-    finalizers=_f("merge"),
-    ownerReferences=_f("merge", "uid"),
+
+_CONDITIONS = merge_list("type")
+
+OBJECT_META = obj(
+    finalizers=merge_list(),
+    ownerReferences=merge_list("uid"),
 )
 
-CONTAINER = _obj(
-    ports=_f("merge", "containerPort"),
-    env=_f("merge", "name"),
-    volumeMounts=_f("merge", "mountPath"),
-    volumeDevices=_f("merge", "devicePath"),
+CONTAINER = obj(
+    ports=merge_list("containerPort"),
+    env=merge_list("name"),
+    volumeMounts=merge_list("mountPath"),
+    volumeDevices=merge_list("devicePath"),
 )
 
-POD_SPEC = _obj(
+POD_SPEC = obj(
     containers=Field("merge", "name", CONTAINER.fields),
     initContainers=Field("merge", "name", CONTAINER.fields),
     ephemeralContainers=Field("merge", "name", CONTAINER.fields),
-    volumes=_f("merge,retainKeys", "name"),
-    imagePullSecrets=_f("merge", "name"),
-    hostAliases=_f("merge", "ip"),
-    topologySpreadConstraints=_f("merge", "topologyKey"),
-    schedulingGates=_f("merge", "name"),
-    resourceClaims=_f("merge,retainKeys", "name"),
+    volumes=merge_list("name", "merge,retainKeys"),
+    imagePullSecrets=merge_list("name"),
+    hostAliases=merge_list("ip"),
+    topologySpreadConstraints=merge_list("topologyKey"),
+    schedulingGates=merge_list("name"),
+    resourceClaims=merge_list("name", "merge,retainKeys"),
 )
 
-POD_STATUS = _obj(conditions=_CONDITIONS, podIPs=_f("merge", "ip"), hostIPs=_f("merge", "ip"))
+POD_STATUS = obj(conditions=_CONDITIONS, podIPs=merge_list("ip"), hostIPs=merge_list("ip"))
 
-POD_TEMPLATE = _obj(metadata=OBJECT_META, spec=POD_SPEC)
+POD_TEMPLATE = obj(metadata=OBJECT_META, spec=POD_SPEC)
 
-_WORKLOAD_SPEC = dict(template=POD_TEMPLATE)
-
-# Per kind: the metadata of its top-level fields.
-BY_KIND: Mapping[str, Fields] = MappingProxyType({
-    "Pod": MappingProxyType({"metadata": OBJECT_META, "spec": POD_SPEC, "status": POD_STATUS}),
-    "Deployment": MappingProxyType({
-        "metadata": OBJECT_META,
-        "spec": _obj(strategy=_f("retainKeys"), **_WORKLOAD_SPEC),
-        "status": _obj(conditions=_CONDITIONS)}),
-    "ReplicaSet": MappingProxyType({
-        "metadata": OBJECT_META, "spec": _obj(**_WORKLOAD_SPEC),
-        "status": _obj(conditions=_CONDITIONS)}),
-    "Service": MappingProxyType({
-        "metadata": OBJECT_META, "spec": _obj(ports=_f("merge", "port")),
-        "status": _obj(conditions=_f("merge", "type"))}),
-    "Node": MappingProxyType({
-        "metadata": OBJECT_META, "spec": _obj(podCIDRs=_f("merge")),
-        "status": _obj(conditions=_CONDITIONS, addresses=_f("merge", "type"))}),
-    "Namespace": MappingProxyType({"metadata": OBJECT_META,
-                                   "status": _obj(conditions=_CONDITIONS)}),
-})
-
-_DEFAULT: Fields = MappingProxyType({"metadata": OBJECT_META})
+CONDITIONS_STATUS = obj(conditions=_CONDITIONS)
 
 
-def for_kind(kind: str) -> Fields:
-    """The patch metadata of a kind's objects (metadata only for kinds without lists that merge)."""
-    return BY_KIND.get(kind, _DEFAULT)
+def fields_of(**top: Field) -> Fields:
+    """A kind's top-level patch metadata: ``metadata`` and the given fields."""
+    return MappingProxyType({"metadata": OBJECT_META, **top})
+
+
+# A kind with no lists that merge outside its metadata.
+DEFAULT = fields_of()
+
+
+def workload(**spec: Field) -> Fields:
+    """A pod-template workload (ReplicaSet, Deployment) with extra spec fields."""
+    return fields_of(spec=obj(template=POD_TEMPLATE, **spec), status=CONDITIONS_STATUS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from coxapi import defaults
+from coxapi import defaults, patchmeta
 from coxapi.meta import get_condition
 from coxapi.quantity import QuantityError, parse_cpu, parse_memory
 from coxapi.timefmt import parse_time
@@ -123,6 +123,7 @@ def readiness_gates(pod: Obj) -> str:
 
 class PodStrategy(Strategy):
     graceful_deletion = True
+    patch_fields = patchmeta.fields_of(spec=patchmeta.POD_SPEC, status=patchmeta.POD_STATUS)
     field_selectors = ("spec.nodeName", "spec.restartPolicy", "spec.schedulerName",
                        "spec.serviceAccountName", "status.phase", "status.podIP",
                        "status.nominatedNodeName")

@@ -17,7 +17,7 @@ from typing import Any
 
 from flask import Blueprint, Response, g, request
 
-from coxapi import errors, kinds, patchmeta, smp
+from coxapi import errors, kinds, patchmeta, schema, smp
 from coxapi.kinds.strategy import ABSENT
 from coxapi.meta import merge_patch
 from coxapi.retry import retry_on_conflict
@@ -26,7 +26,18 @@ from raftstore import errors as store_errors
 
 from ..admission import deletion, names, namespaces, strategy
 from ..watchcache import KindCache
-from . import authz, discovery, dryrun, fields, jsonpatch, params, paths, scale, tables
+from . import (
+    authz,
+    discovery,
+    dryrun,
+    fields,
+    fieldvalidation,
+    jsonpatch,
+    params,
+    paths,
+    scale,
+    tables,
+)
 from .responses import json_response
 from .state import state
 
@@ -230,15 +241,22 @@ def _create(t: paths.Target) -> Response:
     if t.kind.namespaced and t.namespace is None:
         raise errors.MethodNotAllowed(f"{t.kind.plural} are namespaced: POST to "
                                       f"{t.kind.path('NAMESPACE')}")
-    dry_run = _dry_run()
+    dry_run, how = _dry_run(), fieldvalidation.mode(request.args)
     body = _body()
     _check_type(t.kind, body)
     _check_identity(t, body)
-    return json_response(_create_object(t.kind, body, dry_run), 201)
+    warnings = fieldvalidation.check(how, t.kind, body)
+    return _warned(json_response(_create_object(t.kind, body, dry_run), 201), warnings)
 
 
 def _dry_run() -> bool:
     return dryrun.requested(request.args.getlist("dryRun"))
+
+
+def _warned(resp: Response, warnings: list[str]) -> Response:
+    for w in warnings:
+        resp.headers.add("Warning", fieldvalidation.warning_header(w))
+    return resp
 
 
 def _create_object(kind: kinds.Kind, body: Obj, dry_run: bool = False) -> Obj:
@@ -312,17 +330,19 @@ def _current(t: paths.Target, body: Obj) -> Obj:
 
 
 def _update(t: paths.Target) -> Response:
-    dry_run = _dry_run()
+    dry_run, how = _dry_run(), fieldvalidation.mode(request.args)
     body = _body()
     _check_type(t.kind, body)
     _check_identity(t, body)
+    warnings = fieldvalidation.check(how, t.kind, body)
     try:
         cur = _current(t, body)
     except errors.NotFound:
         if t.kind.strategy.create_on_update and t.subresource is None:
-            return json_response(_create_object(t.kind, body, dry_run), 201)
+            return _warned(json_response(_create_object(t.kind, body, dry_run), 201), warnings)
         raise
-    return json_response(_commit_update(t.kind, cur, _prepare(t, cur, body), dry_run))
+    return _warned(json_response(_commit_update(t.kind, cur, _prepare(t, cur, body), dry_run)),
+                   warnings)
 
 
 def _patch(t: paths.Target) -> Response:
@@ -331,7 +351,8 @@ def _patch(t: paths.Target) -> Response:
             f"the patch type {request.mimetype!r} is not supported; use "
             f"{', '.join(_PATCH_TYPES)}")
     st = state()
-    dry_run = _dry_run()
+    dry_run, how = _dry_run(), fieldvalidation.mode(request.args)
+    warnings: list[str] = []
     is_json_patch = request.mimetype == params.JSON_PATCH
     patch = _body(json_array=is_json_patch)
 
@@ -351,15 +372,19 @@ def _patch(t: paths.Target) -> Response:
             target = scale.apply_scale(cur, patched(scale.to_scale(cur), {}))
             new = strategy.prepare_update(t.kind, cur, target)
         else:
-            merged = patched(cur, patchmeta.for_kind(t.kind.kind))
+            merged = patched(cur, t.kind.strategy.patch_fields)
             if not isinstance(merged, dict):
                 raise errors.BadRequest("the patch must be a JSON object")
             _check_type(t.kind, merged)
             _check_identity(t, merged)
+            # Only what this patch brings counts, not what the stored object had.
+            warnings[:] = fieldvalidation.check(how, t.kind, merged,
+                                                set(schema.unknown_fields(t.kind, cur)))
             new = _prepare(t, cur, merged)
         return _commit_update(t.kind, cur, new, dry_run)
     result = attempt() if precondition else retry_on_conflict(attempt)
-    return json_response(scale.to_scale(result) if t.subresource == "scale" else result)
+    return _warned(json_response(scale.to_scale(result) if t.subresource == "scale" else result),
+                   warnings)
 
 
 # ---- scale -----------------------------------------------------------------

@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from coxapi import errors, patchmeta, smp
+from coxapi import errors, kinds, smp
 
-DEPLOY = patchmeta.for_kind("Deployment")
-POD = patchmeta.for_kind("Pod")
+DEPLOY = kinds.lookup("Deployment").strategy.patch_fields
+POD = kinds.lookup("Pod").strategy.patch_fields
 
 
 def deployment(containers: list[dict]) -> dict:
@@ -203,9 +203,9 @@ def test_bad_patches_are_refused():
 
 def test_kinds_without_merging_lists_merge_maps_and_replace_lists():
     cm = {"kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"a": "1"}}
-    new = smp.apply(cm, {"data": {"b": "2"}}, patchmeta.for_kind("ConfigMap"))
+    new = smp.apply(cm, {"data": {"b": "2"}}, kinds.lookup("ConfigMap").strategy.patch_fields)
     assert new["data"] == {"a": "1", "b": "2"}
     ep = {"kind": "Endpoints", "subsets": [{"addresses": [{"ip": "1.1.1.1"}]}]}
     new = smp.apply(copy.deepcopy(ep), {"subsets": [{"addresses": [{"ip": "2.2.2.2"}]}]},
-                    patchmeta.for_kind("Endpoints"))
+                    kinds.lookup("Endpoints").strategy.patch_fields)
     assert new["subsets"] == [{"addresses": [{"ip": "2.2.2.2"}]}]
