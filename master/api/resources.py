@@ -253,6 +253,14 @@ def _dry_run() -> bool:
     return dryrun.requested(request.args.getlist("dryRun"))
 
 
+def _delete_dry_run(body: Obj | None) -> bool:
+    """A DELETE's dryRun comes in the query or, from client-go, in its DeleteOptions body."""
+    values = (body or {}).get("dryRun") or []
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise errors.BadRequest("dryRun: must be a list of strings")
+    return dryrun.requested(values + request.args.getlist("dryRun"))
+
+
 def _warned(resp: Response, warnings: list[str]) -> Response:
     for w in warnings:
         resp.headers.add("Warning", fieldvalidation.warning_header(w))
@@ -407,10 +415,10 @@ def _update_scale(t: paths.Target) -> Response:
 
 
 def _delete(t: paths.Target) -> Response:
-    dry_run = _dry_run()
     body = _body(allow_empty=True)
     opts = params.delete_options(body, request.args)
-    return json_response(_delete_object(t.kind, t.namespace, t.object_name, opts, dry_run))
+    return json_response(_delete_object(t.kind, t.namespace, t.object_name, opts,
+                                        _delete_dry_run(body)))
 
 
 def _delete_object(kind: kinds.Kind, namespace: str | None, name: str,
@@ -447,9 +455,10 @@ def _mark_deleting(obj: Obj) -> Obj:
 
 def _delete_collection(t: paths.Target) -> Response:
     st = state()
-    dry_run = _dry_run()
     opts = params.list_options(request.args, t.kind.kind, t.kind.storage_prefix(t.namespace))
-    dopts = params.delete_options(_body(allow_empty=True), request.args)
+    body = _body(allow_empty=True)
+    dopts = params.delete_options(body, request.args)
+    dry_run = _delete_dry_run(body)
     items, rv, _ = st.objects.list(t.kind, t.namespace, opts.label_selector,
                                    lambda o: fields.matches(opts.field_selector, o))
     done = []

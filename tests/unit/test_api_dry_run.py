@@ -121,3 +121,16 @@ def test_dry_run_delete(api):
     assert missing.status_code == 404
     assert api.get(f"{CM}/c").status_code == 200
     assert "deletionTimestamp" not in api.get(f"{POD}/bound").json["metadata"]
+
+
+def test_dry_run_in_the_delete_options_body(api):
+    # client-go (kubectl delete --dry-run=server) sends it in the body, not the query.
+    api.post(CM, {"metadata": {"name": "c"}})
+    with Unchanged(api):
+        r = api.delete(f"{CM}/c", {"kind": "DeleteOptions", "apiVersion": "v1",
+                                   "dryRun": ["All"], "propagationPolicy": "Background"})
+        bad = api.delete(f"{CM}/c", {"kind": "DeleteOptions", "dryRun": ["Some"]})
+        collection = api.delete(CM, {"kind": "DeleteOptions", "dryRun": ["All"]})
+    assert r.status_code == 200 and bad.status_code == 400
+    assert [i["metadata"]["name"] for i in collection.json["items"]] == ["c"]
+    assert api.get(f"{CM}/c").status_code == 200
