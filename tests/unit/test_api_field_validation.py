@@ -80,3 +80,8 @@ def test_open_subtrees_and_maps_accept_any_keys():
     p["status"] = {"phase": "Running", "hostIPs": [{"ip": "1.2.3.4", "x": 1}]}
     assert schema.unknown_fields(pod_kind, p) == ["spec.containers[0].ports[0].prot",
                                                   "status.hostIPs[0].x"]
+
+
+def test_every_kind_has_a_schema():
+    for k in kinds.KINDS:
+        assert schema.definition_name(k) in schema.DEFINITIONS, k.kind
