@@ -112,11 +112,13 @@ class Client:
 
     def _send(self, method: str, path: str, *, params: dict | None = None, body: Any = None,
               content_type: str = "application/json", stream: bool = False,
-              timeout: float | None | _Default = _DEFAULT) -> requests.Response:
+              timeout: float | None | _Default = _DEFAULT,
+              headers: dict[str, str] | None = None) -> requests.Response:
         """``timeout`` is the read timeout: the client's default, a number, or None
         for none at all (a followed log stream may be quiet for hours)."""
         data = None if body is None else json.dumps(body)
-        headers = {"Content-Type": content_type} if data is not None else {}
+        headers = {**({"Content-Type": content_type} if data is not None else {}),
+                   **(headers or {})}
         resend = method.upper() in SAFE_METHODS
         last_error: Exception | None = None
         for idx in self._order():
@@ -159,9 +161,11 @@ class Client:
 
     def request(self, method: str, path: str, *, params: dict | None = None, body: Any = None,
                 content_type: str = "application/json",
-                timeout: float | None | _Default = _DEFAULT) -> Any:
+                timeout: float | None | _Default = _DEFAULT,
+                headers: dict[str, str] | None = None) -> Any:
+        """``headers``: extra request headers (an ``Accept`` asking for a Table)."""
         resp = self._send(method, path, params=params, body=body, content_type=content_type,
-                          timeout=timeout)
+                          timeout=timeout, headers=headers)
         if resp.status_code >= 400:
             raise _error_from(resp)
         if not resp.content:

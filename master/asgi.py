@@ -26,7 +26,7 @@ from flask import Flask
 from coxapi import errors
 
 from . import inflight, metrics, wsgicall
-from .api import OPEN_PATHS, authenticated, health, params, paths, podlogs, state_of, watch
+from .api import OPEN_PATHS, authenticated, health, params, paths, podlogs, state_of, tables, watch
 from .api.responses import status_parts
 from .api.state import ApiState
 from .auth import User
@@ -130,7 +130,8 @@ class ApiApp:
             handler: Callable[[User, Any], Awaitable[None]]
             if (target := watch_target(method, path, query)) is not None:
                 watching = True  # its events go to the raw send (watch.Wire)
-                handler = functools.partial(self._watch, target, query, receive, send)
+                handler = functools.partial(self._watch, target, query,
+                                            _header(scope, b"accept"), receive, send)
             elif (target := log_target(method, path)) is not None:
                 handler = functools.partial(self._log, target, query, receive)
             else:
@@ -164,13 +165,15 @@ class ApiApp:
         finally:
             budget.release(client)
 
-    async def _watch(self, target: paths.Target, query: dict[str, str], receive: Any,
-                     raw_send: Any, user: User, send: Any) -> None:
+    async def _watch(self, target: paths.Target, query: dict[str, str], accept: str | None,
+                     receive: Any, raw_send: Any, user: User, send: Any) -> None:
         st = self.state
         opts = params.list_options(query, target.kind.kind,
                                    target.kind.storage_prefix(target.namespace))
+        as_table = tables.requested(accept, query)
         log.debug("WATCH %s (%s)", target.kind.plural, user.name)
-        await watch.serve(st, st.watchers, target, opts, send, receive, watch.Wire.of(raw_send))
+        await watch.serve(st, st.watchers, target, opts, send, receive, watch.Wire.of(raw_send),
+                          as_table)
 
     async def _log(self, target: paths.Target, query: dict[str, str], receive: Any,
                    user: User, send: Any) -> None:

@@ -73,6 +73,32 @@ def _spec_changed(old: Obj, new: Obj) -> bool:
     return body(old) != body(new)
 
 
+def fresh(kind: Kind, obj: Obj) -> Obj:
+    """``obj`` as a create stores it: new uid, creation time and generation 1.
+    A copy one level into the metadata, all this changes (see _stored)."""
+    meta = drop_server_meta(dict(obj.get("metadata") or {}))
+    if not kind.namespaced:
+        meta.pop("namespace", None)
+    meta["uid"] = new_uid()
+    meta["creationTimestamp"] = now_rfc3339()
+    meta["generation"] = 1
+    return {**obj, "metadata": meta}
+
+
+def successor(old: Obj, obj: Obj) -> Obj:
+    """``obj`` as an update of ``old`` stores it: server-owned metadata kept,
+    ``generation`` grown when the spec changed. A copy as deep as what
+    changes (see _stored)."""
+    new_meta = dict(obj.get("metadata") or {})
+    new = {**obj, "metadata": new_meta}
+    for f in SERVER_META:
+        if f in old["metadata"]:
+            new_meta[f] = old["metadata"][f]
+    if _spec_changed(old, new):
+        new_meta["generation"] = int(old["metadata"].get("generation", 1)) + 1
+    return new
+
+
 def translate_store_error(e: Exception, kind: Kind, name: str) -> errors.ApiError:
     if isinstance(e, store_errors.CompareFailed):
         return errors.Conflict(
@@ -167,14 +193,8 @@ class ObjectStore:
     def create(self, obj: Obj, lease: int = 0) -> Obj:
         """Store a new object; ``lease`` (a store lease id) gives it a TTL."""
         k = _resolve(obj["kind"])
-        # a copy one level into the metadata, all this changes (see _stored)
-        meta = drop_server_meta(dict(obj.get("metadata") or {}))
-        obj = {**obj, "metadata": meta}
-        if not k.namespaced:
-            meta.pop("namespace", None)
-        meta["uid"] = new_uid()
-        meta["creationTimestamp"] = now_rfc3339()
-        meta["generation"] = 1
+        obj = fresh(k, obj)
+        meta = obj["metadata"]
         key = k.storage_key(meta.get("namespace"), meta["name"])
         value = _stored(obj)
         try:
@@ -197,13 +217,7 @@ class ObjectStore:
         name, ns = meta["name"], meta.get("namespace")
         if old is None:
             old = self.get(k, ns, name)
-        new_meta = dict(obj.get("metadata") or {})
-        new = {**obj, "metadata": new_meta}  # a copy as deep as what changes (see _stored)
-        for f in SERVER_META:
-            if f in old["metadata"]:
-                new_meta[f] = old["metadata"][f]
-        if _spec_changed(old, new):
-            new_meta["generation"] = int(old["metadata"].get("generation", 1)) + 1
+        new = successor(old, obj)
         rv = meta.get("resourceVersion")
         expect = int(rv) if rv else int(old["metadata"]["resourceVersion"])
         try:

@@ -18,12 +18,17 @@ NONE = "<none>"
 class Column:
     """``value`` is a function of (object, now) or a dotted JSON path such as
     ``.spec.holderIdentity`` (a missing or empty value prints ``default``).
-    Priority 0 columns always show, priority 1 with ``-o wide``."""
+    Priority 0 columns always show, priority 1 with ``-o wide``. ``type``,
+    ``format`` and ``description`` are what the server's Table output
+    (coxapi.table) declares for the column, as Kubernetes' printers do."""
 
     name: str
     value: str | Callable[[Obj, datetime], str]
     priority: int = 0
     default: str = ""
+    description: str = ""
+    type: str = "string"
+    format: str = ""
 
     def cell(self, obj: Obj, now: datetime) -> str:
         if callable(self.value):
@@ -76,7 +81,9 @@ def created_age(obj: Obj, now: datetime) -> str:
     return age(obj.get("metadata", {}).get("creationTimestamp"), now)
 
 
-AGE = Column("AGE", created_age)
+AGE = Column("AGE", created_age, description=(
+    "CreationTimestamp is a timestamp representing the server time when this object was "
+    "created, shown as the time since then."))
 
 
 def label_selector_text(sel: Obj | None) -> str:

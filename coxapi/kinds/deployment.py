@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from coxapi import defaults
+from coxapi import defaults, patchmeta
 from coxapi.validation import workloads
 from coxapi.validation.common import Errors
 
@@ -22,6 +22,7 @@ def _ready(o: Obj, now: datetime) -> str:
 
 
 class DeploymentStrategy(WorkloadStrategy):
+    patch_fields = patchmeta.workload(strategy=patchmeta.Field("retainKeys"))
     columns = (
         Column("READY", _ready),
         Column("UP-TO-DATE",

@@ -7,7 +7,7 @@ import copy
 from datetime import datetime
 from typing import Any
 
-from coxapi import defaults, errors
+from coxapi import defaults, errors, patchmeta
 from coxapi.meta import is_terminating
 from coxapi.timefmt import rfc3339
 from coxapi.validation.common import dns1123_label
@@ -23,6 +23,7 @@ PROTECTED_NAMESPACES = ("default", "kube-system", "kube-public")
 
 
 class NamespaceStrategy(Strategy):
+    patch_fields = patchmeta.fields_of(status=patchmeta.CONDITIONS_STATUS)
     name_check = staticmethod(dns1123_label)
     field_selectors = ("status.phase",)
     columns = (Column("STATUS", ".status.phase", default="Active"), AGE)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from coxapi import patchmeta
 from coxapi.meta import get_condition
 from coxapi.validation import nodes, updates
 from coxapi.validation.common import Errors
@@ -44,6 +45,10 @@ def node_address(node: Obj, kind: str) -> str:
 
 
 class NodeStrategy(Strategy):
+    patch_fields = patchmeta.fields_of(
+        spec=patchmeta.obj(podCIDRs=patchmeta.merge_list()),
+        status=patchmeta.obj(conditions=patchmeta.merge_list("type"),
+                             addresses=patchmeta.merge_list("type")))
     field_selectors = ("spec.unschedulable",)
 
     def is_heartbeat(self, node: str, method: str, namespace: str | None, name: str | None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from coxapi import defaults, podresources
+from coxapi import defaults, patchmeta, podresources
 from coxapi.meta import get_condition
 from coxapi.quantity import QuantityError, parse_cpu, parse_memory
 from coxapi.timefmt import parse_time
@@ -109,28 +109,49 @@ def pod_restarts(pod: Obj, now: datetime) -> str:
     return str(restarts)
 
 
+def readiness_gates(pod: Obj) -> str:
+    """``ready/total`` of the pod's readiness gates, as kubectl prints them."""
+    gates = (pod.get("spec") or {}).get("readinessGates") or []
+    if not gates:
+        return NONE
+    ready = 0
+    for gate in gates:
+        cond = get_condition(pod, str((gate or {}).get("conditionType")))
+        ready += bool(cond and cond.get("status") == "True")
+    return f"{ready}/{len(gates)}"
+
+
 class PodStrategy(Strategy):
     graceful_deletion = True
+    patch_fields = patchmeta.fields_of(spec=patchmeta.POD_SPEC, status=patchmeta.POD_STATUS)
+    field_selectors = ("spec.nodeName", "spec.restartPolicy", "spec.schedulerName",
+                       "spec.serviceAccountName", "status.phase", "status.podIP",
+                       "status.nominatedNodeName")
+    columns = (
+        Column("READY", lambda o, now: pod_ready(o),
+               description="The number of ready containers and of all containers."),
+        Column("STATUS", lambda o, now: pod_status(o),
+               description="The aggregate status of the containers in this pod."),
+        Column("RESTARTS", pod_restarts, description=(
+            "The number of times the containers in this pod have been restarted and when "
+            "the last container in this pod has restarted.")),
+        AGE,
+        Column("IP", ".status.podIP", 1, NONE, "IP address allocated to the pod."),
+        Column("NODE", ".spec.nodeName", 1, NONE, "Name of the Node this pod is bound to."),
+        Column("NOMINATED NODE", ".status.nominatedNodeName", 1, NONE,
+               "Name of the node where this pod was nominated to run (preemption)."),
+        Column("READINESS GATES", lambda o, now: readiness_gates(o), 1,
+               description="The readiness gates of this pod that are ready, of all."),
+    )
+
+    def defaults(self, obj: Obj) -> None:
+        defaults.pod(obj)
 
     def uses_quota(self, obj: Obj) -> bool:
         return (obj.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
 
     def compute_usage(self, obj: Obj, section: str, resource: str) -> tuple[int, list[str]]:
         return podresources.pod_total(obj, section, resource)
-    field_selectors = ("spec.nodeName", "spec.restartPolicy", "spec.schedulerName",
-                       "spec.serviceAccountName", "status.phase", "status.podIP",
-                       "status.nominatedNodeName")
-    columns = (
-        Column("READY", lambda o, now: pod_ready(o)),
-        Column("STATUS", lambda o, now: pod_status(o)),
-        Column("RESTARTS", pod_restarts),
-        AGE,
-        Column("IP", ".status.podIP", 1, NONE),
-        Column("NODE", ".spec.nodeName", 1, NONE),
-    )
-
-    def defaults(self, obj: Obj) -> None:
-        defaults.pod(obj)
 
     def validate(self, errs: Errors, obj: Obj) -> None:
         pods.validate_pod(errs, obj)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from coxapi import defaults
+from coxapi import defaults, patchmeta
 from coxapi.validation import services, updates
 from coxapi.validation.common import Errors, dns1035_label
 
@@ -39,6 +39,8 @@ def external_ip(svc: Obj) -> str:
 
 
 class ServiceStrategy(Strategy):
+    patch_fields = patchmeta.fields_of(spec=patchmeta.obj(ports=patchmeta.merge_list("port")),
+                                       status=patchmeta.CONDITIONS_STATUS)
     name_check = staticmethod(dns1035_label)
     columns = (
         Column("TYPE", lambda o, now: (o.get("spec") or {}).get("type", "ClusterIP")),

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from coxapi import patchmeta
 from coxapi.meta import is_terminating
 from coxapi.timefmt import rfc3339
 from coxapi.validation.common import Errors, dns1123_subdomain
@@ -74,6 +75,9 @@ class Strategy:
     has_owners = True
     # Fields a field selector may name, besides metadata.name and metadata.namespace.
     field_selectors: tuple[str, ...] = ()
+
+    # Which lists a strategic merge patch merges, by which key (coxapi.smp).
+    patch_fields: patchmeta.Fields = patchmeta.DEFAULT
 
     # ---- names and validation ----
     name_check: Callable[[str], str | None] = staticmethod(dns1123_subdomain)

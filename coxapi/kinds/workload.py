@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from coxapi import patchmeta
 from coxapi.validation import updates, workloads
 from coxapi.validation.common import Errors
 
@@ -14,6 +15,8 @@ Obj = dict[str, Any]
 
 
 class WorkloadStrategy(Strategy):
+    patch_fields = patchmeta.workload()
+
     def validate(self, errs: Errors, obj: Obj) -> None:
         workloads.validate_workload(errs, obj)
 

@@ -18,7 +18,7 @@ from raftstore import Store
 from ..auth import MONITORING_GROUP, User
 from ..objects import ObjectStore
 from ..watchcache import WatchCaches
-from . import discovery, health, metrics, prom, resources, responses
+from . import discovery, health, metrics, openapi, prom, resources, responses
 from .config import ApiConfig
 from .state import ApiState, EventLeases
 from .storehealth import LeaderTracker
@@ -73,6 +73,7 @@ def create_app(config: ApiConfig, store: Store, objects: ObjectStore | None = No
     app.register_blueprint(health.create_blueprint())
     app.register_blueprint(metrics.create_blueprint())
     app.register_blueprint(prom.create_blueprint())
+    app.register_blueprint(openapi.create_blueprint())
     for group_version in kinds.group_versions():
         app.register_blueprint(resources.create_blueprint(group_version))
     return app

@@ -17,7 +17,7 @@ from typing import Any
 
 from flask import Blueprint, Response, g, request
 
-from coxapi import errors, kinds
+from coxapi import errors, kinds, patchmeta, schema, smp
 from coxapi.kinds.strategy import ABSENT
 from coxapi.meta import merge_patch
 from coxapi.retry import retry_on_conflict
@@ -26,7 +26,18 @@ from raftstore import errors as store_errors
 
 from ..admission import deletion, names, namespaces, strategy
 from ..watchcache import KindCache
-from . import authz, discovery, fields, jsonpatch, params, paths, scale
+from . import (
+    authz,
+    discovery,
+    dryrun,
+    fields,
+    fieldvalidation,
+    jsonpatch,
+    params,
+    paths,
+    scale,
+    tables,
+)
 from .params import request_too_large
 from .responses import json_response
 from .state import state
@@ -157,9 +168,18 @@ def _lease_of(kind: kinds.Kind, obj: Obj) -> int:
 
 
 def _get(t: paths.Target) -> Response:
+    as_table = tables.requested(request.headers.get("Accept"), request.args)
     stale = params.resource_version(request.args) == "0"
-    return json_response(state().objects.get(t.kind, t.namespace, t.object_name,
-                                              linearizable=not stale))
+    obj = state().objects.get(t.kind, t.namespace, t.object_name, linearizable=not stale)
+    if as_table is not None:
+        return _table_response(as_table, t.kind, [obj],
+                               {"resourceVersion": obj["metadata"].get("resourceVersion", "")})
+    return json_response(obj)
+
+
+def _table_response(as_table: tables.TableRequest, kind: kinds.Kind, objs: list[Obj],
+                    meta: Obj) -> Response:
+    return Response(as_table.encode(kind, objs, meta) + b"\n", content_type=as_table.content_type)
 
 
 def _list(t: paths.Target) -> Response:
@@ -172,6 +192,7 @@ def _list(t: paths.Target) -> Response:
         return fields.matches(opts.field_selector, o)
 
     check = predicate if opts.field_selector else None
+    as_table = tables.requested(request.headers.get("Accept"), request.args)
     cache = _list_cache(t, opts)
     if cache is not None:
         # Join each object's JSON as the cache encoded it.
@@ -180,6 +201,8 @@ def _list(t: paths.Target) -> Response:
         meta: Obj = {"resourceVersion": str(rev)}
         if last_key:
             meta["continue"] = params.encode_continue(last_key)
+        if as_table is not None:
+            return _table_response(as_table, t.kind, [e.obj for e in entries], meta)
         head = json.dumps({"kind": f"{t.kind.kind}List", "apiVersion": t.kind.api_version,
                            "metadata": meta}, separators=(",", ":"))
         body = b"".join((head[:-1].encode(), b',"items":[', b",".join(e.raw for e in entries),
@@ -191,6 +214,8 @@ def _list(t: paths.Target) -> Response:
     meta = {"resourceVersion": rv}
     if last_key:
         meta["continue"] = params.encode_continue(last_key)
+    if as_table is not None:
+        return _table_response(as_table, t.kind, items, meta)
     return json_response({"kind": f"{t.kind.kind}List", "apiVersion": t.kind.api_version,
                           "metadata": meta, "items": items})
 
@@ -218,13 +243,33 @@ def _create(t: paths.Target) -> Response:
     if t.kind.namespaced and t.namespace is None:
         raise errors.MethodNotAllowed(f"{t.kind.plural} are namespaced: POST to "
                                       f"{t.kind.path('NAMESPACE')}")
+    dry_run, how = _dry_run(), fieldvalidation.mode(request.args)
     body = _body()
     _check_type(t.kind, body)
     _check_identity(t, body)
-    return json_response(_create_object(t.kind, body), 201)
+    warnings = fieldvalidation.check(how, t.kind, body)
+    return _warned(json_response(_create_object(t.kind, body, dry_run), 201), warnings)
 
 
-def _create_object(kind: kinds.Kind, body: Obj) -> Obj:
+def _dry_run() -> bool:
+    return dryrun.requested(request.args.getlist("dryRun"))
+
+
+def _delete_dry_run(body: Obj | None) -> bool:
+    """A DELETE's dryRun comes in the query or, from client-go, in its DeleteOptions body."""
+    values = (body or {}).get("dryRun") or []
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise errors.BadRequest("dryRun: must be a list of strings")
+    return dryrun.requested(values + request.args.getlist("dryRun"))
+
+
+def _warned(resp: Response, warnings: list[str]) -> Response:
+    for w in warnings:
+        resp.headers.add("Warning", fieldvalidation.warning_header(w))
+    return resp
+
+
+def _create_object(kind: kinds.Kind, body: Obj, dry_run: bool = False) -> Obj:
     st = state()
     meta = body["metadata"]
     generated = not meta.get("name") and isinstance(meta.get("generateName"), str) \
@@ -236,8 +281,10 @@ def _create_object(kind: kinds.Kind, body: Obj) -> Obj:
         if kind.namespaced:
             namespaces.check_writable(st.objects, obj["metadata"]["namespace"], kind.plural,
                                       obj["metadata"]["name"])
-        lease = st.event_leases.current() if kind.strategy.lease_backed else 0
+        lease = st.event_leases.current() if kind.strategy.lease_backed and not dry_run else 0
         try:
+            if dry_run:
+                return dryrun.would_create(st.objects, kind, obj)
             return st.objects.create(obj, lease=lease)
         except errors.AlreadyExists:
             if not generated:
@@ -254,8 +301,10 @@ def _create_object(kind: kinds.Kind, body: Obj) -> Obj:
 # ---- update and patch ------------------------------------------------------
 
 
-def _commit_update(kind: kinds.Kind, cur: Obj, new: Obj) -> Obj:
+def _commit_update(kind: kinds.Kind, cur: Obj, new: Obj, dry_run: bool = False) -> Obj:
     st = state()
+    if dry_run:
+        return dryrun.would_update(kind, cur, new)
     if deletion.finished_finalizing(kind, new):
         m = new["metadata"]
         st.objects.delete(kind, m.get("namespace"), m["name"],
@@ -291,16 +340,19 @@ def _current(t: paths.Target, body: Obj) -> Obj:
 
 
 def _update(t: paths.Target) -> Response:
+    dry_run, how = _dry_run(), fieldvalidation.mode(request.args)
     body = _body()
     _check_type(t.kind, body)
     _check_identity(t, body)
+    warnings = fieldvalidation.check(how, t.kind, body)
     try:
         cur = _current(t, body)
     except errors.NotFound:
         if t.kind.strategy.create_on_update and t.subresource is None:
-            return json_response(_create_object(t.kind, body), 201)
+            return _warned(json_response(_create_object(t.kind, body, dry_run), 201), warnings)
         raise
-    return json_response(_commit_update(t.kind, cur, _prepare(t, cur, body)))
+    return _warned(json_response(_commit_update(t.kind, cur, _prepare(t, cur, body), dry_run)),
+                   warnings)
 
 
 def _patch(t: paths.Target) -> Response:
@@ -309,11 +361,17 @@ def _patch(t: paths.Target) -> Response:
             f"the patch type {request.mimetype!r} is not supported; use "
             f"{', '.join(_PATCH_TYPES)}")
     st = state()
+    dry_run, how = _dry_run(), fieldvalidation.mode(request.args)
+    warnings: list[str] = []
     is_json_patch = request.mimetype == params.JSON_PATCH
     patch = _body(json_array=is_json_patch, accepted=_PATCH_TYPES)
 
-    def patched(doc: Obj) -> Any:
-        return jsonpatch.apply(doc, patch) if is_json_patch else merge_patch(doc, patch)
+    def patched(doc: Obj, meta: patchmeta.Fields) -> Any:
+        if is_json_patch:
+            return jsonpatch.apply(doc, patch)
+        if request.mimetype == params.STRATEGIC_PATCH:
+            return smp.apply(doc, patch, meta)
+        return merge_patch(doc, patch)
 
     precondition = not is_json_patch and isinstance(patch.get("metadata"), dict) and \
         bool(patch["metadata"].get("resourceVersion"))
@@ -321,18 +379,22 @@ def _patch(t: paths.Target) -> Response:
     def attempt() -> Obj:
         cur = st.objects.get(t.kind, t.namespace, t.object_name)
         if t.subresource == "scale":
-            target = scale.apply_scale(cur, patched(scale.to_scale(cur)))
+            target = scale.apply_scale(cur, patched(scale.to_scale(cur), {}))
             new = strategy.prepare_update(t.kind, cur, target)
         else:
-            merged = patched(cur)
+            merged = patched(cur, t.kind.strategy.patch_fields)
             if not isinstance(merged, dict):
                 raise errors.BadRequest("the patch must be a JSON object")
             _check_type(t.kind, merged)
             _check_identity(t, merged)
+            # Only what this patch brings counts, not what the stored object had.
+            warnings[:] = fieldvalidation.check(how, t.kind, merged,
+                                                set(schema.unknown_fields(t.kind, cur)))
             new = _prepare(t, cur, merged)
-        return _commit_update(t.kind, cur, new)
+        return _commit_update(t.kind, cur, new, dry_run)
     result = attempt() if precondition else retry_on_conflict(attempt)
-    return json_response(scale.to_scale(result) if t.subresource == "scale" else result)
+    return _warned(json_response(scale.to_scale(result) if t.subresource == "scale" else result),
+                   warnings)
 
 
 # ---- scale -----------------------------------------------------------------
@@ -344,10 +406,11 @@ def _get_scale(t: paths.Target) -> Response:
 
 def _update_scale(t: paths.Target) -> Response:
     st = state()
+    dry_run = _dry_run()
     body = _body()
     cur = st.objects.get(t.kind, t.namespace, t.object_name)
     new = strategy.prepare_update(t.kind, cur, scale.apply_scale(cur, body))
-    return json_response(scale.to_scale(_commit_update(t.kind, cur, new)))
+    return json_response(scale.to_scale(_commit_update(t.kind, cur, new, dry_run)))
 
 
 # ---- delete ----------------------------------------------------------------
@@ -356,17 +419,20 @@ def _update_scale(t: paths.Target) -> Response:
 def _delete(t: paths.Target) -> Response:
     body = _body(allow_empty=True)
     opts = params.delete_options(body, request.args)
-    return json_response(_delete_object(t.kind, t.namespace, t.object_name, opts))
+    return json_response(_delete_object(t.kind, t.namespace, t.object_name, opts,
+                                        _delete_dry_run(body)))
 
 
 def _delete_object(kind: kinds.Kind, namespace: str | None, name: str,
-                   opts: deletion.DeleteOptions) -> Obj:
+                   opts: deletion.DeleteOptions, dry_run: bool = False) -> Obj:
     st = state()
 
     def attempt() -> Obj:
         cur = st.objects.get(kind, namespace, name)
         deletion.check_preconditions(cur, opts)
         plan = deletion.plan(kind, cur, opts, _now())
+        if dry_run:
+            return cur if plan.updated is None else plan.updated
         if not plan.remove:
             return cur if plan.updated is None else st.objects.update(plan.updated, old=cur)
         if opts.propagation_policy == "Orphan":
@@ -392,14 +458,16 @@ def _mark_deleting(obj: Obj) -> Obj:
 def _delete_collection(t: paths.Target) -> Response:
     st = state()
     opts = params.list_options(request.args, t.kind.kind, t.kind.storage_prefix(t.namespace))
-    dopts = params.delete_options(_body(allow_empty=True), request.args)
+    body = _body(allow_empty=True)
+    dopts = params.delete_options(body, request.args)
+    dry_run = _delete_dry_run(body)
     items, rv, _ = st.objects.list(t.kind, t.namespace, opts.label_selector,
                                    lambda o: fields.matches(opts.field_selector, o))
     done = []
     for item in items:
         m = item["metadata"]
         try:
-            done.append(_delete_object(t.kind, m.get("namespace"), m["name"], dopts))
+            done.append(_delete_object(t.kind, m.get("namespace"), m["name"], dopts, dry_run))
         except (errors.NotFound, errors.Forbidden):
             continue
     return json_response({"kind": f"{t.kind.kind}List", "apiVersion": t.kind.api_version,

@@ -40,6 +40,7 @@ from .config import ApiConfig
 from .params import ListOptions
 from .paths import Target
 from .storehealth import LeaderTracker
+from .tables import TableRequest
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,14 @@ class Filter:
     prefix: str  # the namespace's key prefix, or the kind's
     label_selector: labels.Selector = ()
     field_selector: fields.FieldSelector = ()
+    table: TableRequest | None = None  # the events' objects as Tables (server-side printing)
+
+    def line(self, kind: kinds.Kind, event_type: str, e: Entry, raw_line: bytes | None = None
+             ) -> bytes:
+        """The watch line of one event for this filter's watchers."""
+        if self.table is None:
+            return raw_line if raw_line is not None else event_line(event_type, e.raw)
+        return event_line(event_type, self.table.encode(kind, [e.obj]))
 
     def matches(self, e: Entry) -> bool:
         if not e.key.startswith(self.prefix):
@@ -142,7 +151,8 @@ class Watcher:
             return  # ended, or already in its backlog
         if events[0].revision <= self.rv:  # registered within this batch: only what is newer
             events = [ev for ev in events if ev.revision > self.rv]
-            chunk = b"".join(ev.line for ev in events)
+            chunk = b"".join(self.filter.line(self.kind, ev.type, ev.entry, ev.line)
+                             for ev in events)
             framed = frame(chunk)
         self.rv = events[-1].revision
         wire = self.wire
@@ -232,7 +242,9 @@ class Broadcaster:
                 for filt, watchers in groups.items():
                     events = [ev for ev in batch if filt.matches(ev.entry)]
                     if events:
-                        chunk = b"".join(ev.line for ev in events)
+                        kind = next(iter(watchers)).kind
+                        chunk = b"".join(filt.line(kind, ev.type, ev.entry, ev.line)
+                                         for ev in events)
                         framed = frame(chunk)
                         for w in watchers:
                             w.take(events, chunk, framed, now)
@@ -325,17 +337,19 @@ async def _until_disconnected(receive: Receive, w: Watcher) -> None:
 
 
 async def serve(state: Any, hub: Broadcaster, target: Target, opts: ListOptions,
-                send: Send, receive: Receive, wire: Wire | None = None) -> None:
+                send: Send, receive: Receive, wire: Wire | None = None,
+                as_table: TableRequest | None = None) -> None:
     """Serve one watch. An ``ApiError`` raised before the response started is
     the caller's to answer as a Status. ``wire``: the connection under
-    ``send`` (``Wire.of``), for live events written straight to it."""
+    ``send`` (``Wire.of``), for live events written straight to it.
+    ``as_table``: each event's object as a one-row Table."""
     loop = asyncio.get_running_loop()
     hub.bind(loop)
     kind, cfg = target.kind, state.config
     cache: KindCache = state.caches.get(kind)
     w = Watcher(kind, Filter(kind.storage_prefix(target.namespace), opts.label_selector,
-                             opts.field_selector), opts.allow_bookmarks, hub.queue_limit,
-                loop.time())
+                             opts.field_selector, as_table), opts.allow_bookmarks,
+                hub.queue_limit, loop.time())
 
     def register(revision: int) -> None:
         hub.add(w, cache, revision)
@@ -398,9 +412,10 @@ async def _backlog(state: Any, cache: KindCache, kind: kinds.Kind, target: Targe
     backlog: Backlog | None = cache.open(target.namespace, after, register)
     if backlog is not None:
         if backlog.objects is not None:
-            return b"".join(event_line("ADDED", e.raw) for e in backlog.objects
+            return b"".join(filt.line(kind, "ADDED", e) for e in backlog.objects
                             if filt.matches(e))
-        return b"".join(ev.line for ev in backlog.events if filt.matches(ev.entry))
+        return b"".join(filt.line(kind, ev.type, ev.entry, ev.line) for ev in backlog.events
+                        if filt.matches(ev.entry))
     assert after is not None  # open() answers every watch that starts from the current state
     try:
         entries, types, upto = await asyncio.get_running_loop().run_in_executor(
@@ -412,6 +427,7 @@ async def _backlog(state: Any, cache: KindCache, kind: kinds.Kind, target: Targe
     if backlog is None:
         w.end(error_line(errors.Gone(f"too old resource version: {after}")))
         return b""
-    lines = [event_line(t, e.raw) for t, e in zip(types, entries, strict=True) if filt.matches(e)]
-    lines.extend(ev.line for ev in backlog.events if filt.matches(ev.entry))
+    lines = [filt.line(kind, t, e) for t, e in zip(types, entries, strict=True) if filt.matches(e)]
+    lines.extend(filt.line(kind, ev.type, ev.entry, ev.line) for ev in backlog.events
+                 if filt.matches(ev.entry))
     return b"".join(lines)

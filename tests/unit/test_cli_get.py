@@ -47,8 +47,9 @@ def test_wide_all_namespaces_and_selector(fake: FakeApi, kc: str) -> None:
     add_pod(fake, "db-1", ns="data", node="n2", labels={"app": "db"})
     r = cox(kc, "get", "pods", "-A", "-o", "wide")
     table = rows(r.stdout)
-    assert table[0] == ["NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE"]
-    assert [(t[0], t[1], t[-1]) for t in table[1:]] == [("data", "db-1", "n2"),
+    assert table[0] == ["NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE",
+                        "NOMINATED", "NODE", "READINESS", "GATES"]
+    assert [(t[0], t[1], t[-3]) for t in table[1:]] == [("data", "db-1", "n2"),
                                                         ("default", "web-1", "n1")]
     r = cox(kc, "get", "pods", "-A", "-l", "app=db")
     assert [t[1] for t in rows(r.stdout)[1:]] == ["db-1"]

@@ -113,8 +113,9 @@ def test_pod_table_and_wide_and_all_namespaces() -> None:
     assert cells(lines[1]) == ["web-abc", "2/2", "Running", "0", "60s"]
     wide = table("po", [p], wide=True, all_namespaces=True)
     assert cells(wide[0]) == ["NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP",
-                              "NODE"]
-    assert cells(wide[1]) == ["prod", "web-abc", "2/2", "Running", "0", "60s", "10.244.1.5", "n1"]
+                              "NODE", "NOMINATED", "NODE", "READINESS", "GATES"]
+    assert cells(wide[1]) == ["prod", "web-abc", "2/2", "Running", "0", "60s", "10.244.1.5", "n1",
+                              "<none>", "<none>"]
     # Columns line up: every cell starts where its header starts.
     assert lines[1].index("Running") == lines[0].index("STATUS")
 

@@ -310,16 +310,16 @@ BEFORE: dict[str, list[str]] = {
         "bare|0/0|Unknown|0|<unknown>",
     ],
     "Pod/1": [
-        "NAME|READY|STATUS|RESTARTS|AGE|IP|NODE",
-        "web-1|1/2|CrashLoopBackOff|3 (90s ago)|60s|10.244.1.5|n1",
-        "pending|0/1|Pending|0|5s|<none>|<none>",
-        "bare|0/0|Unknown|0|<unknown>|<none>|<none>",
+        "NAME|READY|STATUS|RESTARTS|AGE|IP|NODE|NOMINATED NODE|READINESS GATES",
+        "web-1|1/2|CrashLoopBackOff|3 (90s ago)|60s|10.244.1.5|n1|<none>|<none>",
+        "pending|0/1|Pending|0|5s|<none>|<none>|<none>|<none>",
+        "bare|0/0|Unknown|0|<unknown>|<none>|<none>|<none>|<none>",
     ],
     "Pod/2": [
-        "NAMESPACE|NAME|READY|STATUS|RESTARTS|AGE|IP|NODE|LABELS",
-        "prod|web-1|1/2|CrashLoopBackOff|3 (90s ago)|60s|10.244.1.5|n1|app=web",
-        "prod|pending|0/1|Pending|0|5s|<none>|<none>|<none>",
-        "|bare|0/0|Unknown|0|<unknown>|<none>|<none>|<none>",
+        "NAMESPACE|NAME|READY|STATUS|RESTARTS|AGE|IP|NODE|NOMINATED NODE|READINESS GATES|LABELS",
+        "prod|web-1|1/2|CrashLoopBackOff|3 (90s ago)|60s|10.244.1.5|n1|<none>|<none>|app=web",
+        "prod|pending|0/1|Pending|0|5s|<none>|<none>|<none>|<none>|<none>",
+        "|bare|0/0|Unknown|0|<unknown>|<none>|<none>|<none>|<none>|<none>",
     ],
     "ReplicaSet/0": [
         "NAME|DESIRED|CURRENT|READY|AGE",
@@ -394,7 +394,8 @@ def test_printer_columns_print_what_cox_get_printed_before(key: str) -> None:
 
 def test_wide_columns_are_priority_one() -> None:
     pod = kinds.lookup("Pod")
-    assert [c.name for c in pod.strategy.columns if c.priority == 1] == ["IP", "NODE"]
+    assert [c.name for c in pod.strategy.columns if c.priority == 1] == [
+        "IP", "NODE", "NOMINATED NODE", "READINESS GATES"]  # kubectl's
     assert printers.headers_for(pod) == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
 
 
