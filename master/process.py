@@ -65,6 +65,7 @@ class Master:
 
     def start(self) -> None:
         cfg = self.config
+        tls = cfg.tls_files()
         Path(cfg.data_dir).mkdir(parents=True, exist_ok=True)
         authenticator = FileTokenAuthenticator(cfg.token_file)
         self.store = self._store_factory(cfg)
@@ -74,7 +75,7 @@ class Master:
         self._api_state = state_of(app)
         self._api_state.caches.start_all()
         host, port = cfg.listen_address
-        self.server = ApiServer(ApiApp(app, threads=cfg.threads), host, port)
+        self.server = ApiServer(ApiApp(app, threads=cfg.threads), host, port, tls=tls)
         self.server.start()
         self.store.add_leadership_listener(self._on_leadership)
         self._on_leadership(self.store.is_leader())

@@ -57,11 +57,12 @@ class TokenCache:
         return ok
 
 
-def master_checker(servers: list[str]) -> Authenticator:
+def master_checker(servers: list[str], ca_file: str | None = None) -> Authenticator:
     """Ask the masters whether this token may read pods."""
     def check(token: str) -> bool:
         try:
-            Client(servers, token, timeout=5).list("Pod", namespace="default", limit=1)
+            Client(servers, token, timeout=5, ca_file=ca_file).list("Pod", namespace="default",
+                                                                    limit=1)
             return True
         except errors.ApiError:
             return False
