@@ -160,4 +160,5 @@ class PodStrategy(Strategy):
         return w.denied()
 
 
-KIND = Kind("Pod", "pods", "", "v1", True, ("po",), ("status", "log"), strategy=PodStrategy())
+KIND = Kind("Pod", "pods", "", "v1", True, ("po",), ("status", "log"),
+            strategy=PodStrategy(), categories=("all",))

@@ -82,4 +82,4 @@ class ServiceStrategy(Strategy):
 
 
 KIND = Kind("Service", "services", "", "v1", True, ("svc",), ("status",),
-            strategy=ServiceStrategy())
+            strategy=ServiceStrategy(), categories=("all",))
