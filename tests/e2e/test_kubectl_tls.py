@@ -105,6 +105,13 @@ def test_deployment_lifecycle(cluster):
     cluster.kubectl("create", "deployment", "kweb", f"--image={IMAGE}")
     deploy = cluster.cox("get", "deployment", "kweb")
     assert deploy["spec"]["template"]["spec"]["containers"][0]["image"] == IMAGE
+    # the demo image is loaded on the nodes, not in a registry: never pull (a
+    # :latest image defaults to Always)
+    never = [{"op": "replace", "path": "/spec/template/spec/containers/0/imagePullPolicy",
+              "value": "Never"}]
+    cluster.kubectl("patch", "deployment", "kweb", "--type=json", "-p", json.dumps(never))
+    deploy = cluster.cox("get", "deployment", "kweb")
+    assert deploy["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"] == "Never"
     wait_until(lambda: len(cluster.running_pods("app=kweb")) == 1, 120, 0.5,
                "the deployment's pod Running")
 
@@ -121,7 +128,9 @@ def test_deployment_lifecycle(cluster):
     assert f"serving {name} on :8080" in logs
 
     cluster.kubectl("delete", "deployment", "kweb")
-    wait_until(lambda: not cluster.cox("get", "deployments")["items"], 30, 0.5,
-               "the deployment gone")
-    wait_until(lambda: not cluster.cox("get", "pods", "-l", "app=kweb")["items"], 120, 0.5,
-               "its pods gone (garbage collected)")
+
+    def items(*what: str) -> list[dict]:
+        return json.loads(cluster.kubectl("get", *what, "-o", "json"))["items"]
+    assert items("deployments") == []
+    wait_until(lambda: not items("replicasets") and not items("pods", "-l", "app=kweb"), 120,
+               0.5, "its replica set and pods gone (garbage collected)")
