@@ -97,10 +97,14 @@ def api_error_code(err: api.ApiError) -> int:
 
 
 _ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")]+)")
+_CERT = re.compile(r"certificate verify failed: (.+?)\.? \(_ssl")
 
 
 def connection_problem(detail: str) -> str:
     """A short reason from a (long) requests/urllib3 connection error text."""
+    m = _CERT.search(detail)
+    if m:
+        return f"TLS certificate verify failed: {m.group(1).strip()}"
     m = _ERRNO.search(detail)
     if m:
         return m.group(1).strip().lower()

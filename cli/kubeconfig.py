@@ -3,17 +3,24 @@
 Same format as kubectl's (``clusters``, ``users``, ``contexts``,
 ``current-context``), plus one coxswain extension: a cluster may list every
 master under ``x-coxswain-servers`` so the client can fail over between them.
-Parsing (``parse``, ``resolve``) is pure; ``load`` reads the files.
+A cluster's CA comes from ``certificate-authority`` (a file) or
+``certificate-authority-data`` (inline, base64); ``insecure-skip-tls-verify``
+is not honoured: masters are always verified. ``parse`` is pure; ``load`` and
+``resolve`` read the files the kubeconfig names.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from coxapi import pki
 
 from .errors import UsageFailure
 
@@ -33,6 +40,7 @@ class Settings:
     token: str | None = field(default=None, repr=False)
     namespace: str = "default"
     context: str = ""
+    ca_file: str | None = None  # the cluster CA; None: the system's CAs
 
 
 @dataclass
@@ -129,7 +137,28 @@ def resolve(cfg: Kubeconfig, context: str | None = None) -> Settings:
         except OSError as e:
             raise KubeconfigError(f"cannot read tokenFile {path}: {e.strerror}") from None
     return Settings(servers=servers, token=str(token) if token else None,
-                    namespace=str(ctx.get("namespace") or "default"), context=name)
+                    namespace=str(ctx.get("namespace") or "default"), context=name,
+                    ca_file=_ca_file(cluster, str(ctx.get("cluster")), cfg.base_dir))
+
+
+def _ca_file(cluster: dict[str, Any], name: str, base_dir: Path) -> str | None:
+    """The file holding the cluster's CA (inline data is written to one)."""
+    data = cluster.get("certificate-authority-data")
+    if data:
+        try:
+            pem = base64.b64decode(str(data), validate=True)
+        except (binascii.Error, ValueError):
+            raise KubeconfigError(
+                f'cluster "{name}": certificate-authority-data is not base64') from None
+        try:
+            return pki.bundle_file(pem)
+        except OSError as e:
+            raise KubeconfigError(f"cannot keep the CA of cluster \"{name}\": {e}") from None
+    path = cluster.get("certificate-authority")
+    if not path:
+        return None
+    full = Path(os.path.expanduser(str(path)))
+    return str(full if full.is_absolute() else base_dir / full)
 
 
 def paths(explicit: str | None, environ: dict[str, str] | None = None) -> list[Path]:

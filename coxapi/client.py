@@ -22,6 +22,10 @@ PUT that had committed answers a misleading 409 Conflict.
 
 API errors come back as ``coxapi.errors`` exceptions; when no server answers
 at all, ``ClusterUnreachable``.
+
+Masters serve HTTPS: ``ca_file`` is the cluster CA every master's certificate
+must chain to (kubeconfig's certificate-authority); without it, the CA bundle
+the environment names, else the system's. Verification is never off.
 """
 
 from __future__ import annotations
@@ -31,13 +35,14 @@ import functools
 import json
 import logging
 import os
+import ssl
 import threading
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, SSLError
 
 from . import kinds
 from .errors import ApiError, ClusterUnreachable, OutcomeUnknown, Unavailable, is_not_applied
@@ -61,13 +66,14 @@ SAFE_METHODS = frozenset({"GET", "HEAD"})  # may be sent again whatever became o
 
 class Client:
     def __init__(self, servers: list[str] | str, token: str | None = None, timeout: float = 10.0,
-                 user_agent: str = "coxswain") -> None:
+                 user_agent: str = "coxswain", ca_file: str | None = None) -> None:
         if isinstance(servers, str):
             servers = [servers]
         if not servers:
             raise ValueError("at least one API server address is required")
         self.servers = [s.rstrip("/") for s in servers]
         self.timeout = timeout
+        self.ca_file = ca_file
         self._current = 0
         self._lock = threading.Lock()
         self._local = threading.local()
@@ -94,7 +100,8 @@ class Client:
 
     @functools.cached_property
     def _environment(self) -> tuple[dict[str, str], bool | str]:
-        """The proxies (per server, after NO_PROXY) and CA bundle the environment names."""
+        """The proxies (per server, after NO_PROXY), and the CA bundle: ours, else
+        the one the environment names, else the system's."""
         proxies = {}
         for server in self.servers:
             parts = urlsplit(server)
@@ -102,7 +109,8 @@ class Client:
             proxy = found.get(parts.scheme) or found.get("all")
             if proxy:
                 proxies[f"{parts.scheme}://{parts.hostname}"] = proxy
-        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        bundle = (self.ca_file or os.environ.get("REQUESTS_CA_BUNDLE")
+                  or os.environ.get("CURL_CA_BUNDLE"))
         return proxies, bundle or True
 
     def _order(self) -> list[int]:
@@ -277,11 +285,18 @@ def _never_connected(e: Exception) -> bool:
     """Whether the request surely never reached a server: no connection was made.
     urllib3 wraps connect failures (NewConnectionError, refused or unresolvable,
     is a ConnectTimeoutError) in MaxRetryError; a failure on an established
-    connection (reset, read timeout) arrives unwrapped, or as ReadTimeout."""
+    connection (reset, read timeout) arrives unwrapped, or as ReadTimeout. A
+    server whose certificate failed verification never saw the request: the
+    handshake comes first."""
     if isinstance(e, requests.ConnectTimeout):
         return True
     cause = e.args[0] if e.args else None
-    return isinstance(cause, MaxRetryError) and isinstance(cause.reason, ConnectTimeoutError)
+    if not isinstance(cause, MaxRetryError):
+        return False
+    reason = cause.reason
+    return isinstance(reason, ConnectTimeoutError) or (
+        isinstance(reason, SSLError) and any(isinstance(a, ssl.SSLCertVerificationError)
+                                             for a in reason.args))
 
 
 def _params(**kw: Any) -> dict[str, Any]:

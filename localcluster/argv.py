@@ -38,7 +38,19 @@ def master_init_argv(spec: ClusterSpec) -> list[str]:
         argv += ["--node", node.name]
     for url in spec.api_urls:
         argv += ["--master-url", url]
+    if not spec.insecure_http:
+        for m in spec.all_masters():
+            argv += ["--master-name", m.name]
+        for host in spec.tls_hosts:
+            argv += ["--tls-host", host]
     return argv
+
+
+def _tls_argv(spec: ClusterSpec, m: MasterSpec) -> list[str]:
+    if spec.insecure_http:
+        return ["--insecure-http"]
+    return ["--tls-cert-file", str(spec.pki_dir / f"{m.name}.crt"),
+            "--tls-private-key-file", str(spec.pki_dir / f"{m.name}.key")]
 
 
 def master_argv(spec: ClusterSpec, m: MasterSpec) -> list[str]:
@@ -50,7 +62,7 @@ def master_argv(spec: ClusterSpec, m: MasterSpec) -> list[str]:
                    "--token-file", str(spec.tokens_file),
                    "--cluster-secret-file", str(spec.cluster_secret_file),
                    "--cluster-cidr", spec.cluster_cidr,
-                   "--service-cidr", spec.service_cidr]
+                   "--service-cidr", spec.service_cidr, *_tls_argv(spec, m)]
 
 
 def dockerd_argv(node: NodeSpec, dockerd: str = "dockerd") -> list[str]:
@@ -75,6 +87,8 @@ def agent_argv(spec: ClusterSpec, node: NodeSpec) -> list[str]:
     argv = cox("node", "run", "--name", node.name)
     for url in spec.api_urls:
         argv += ["--master", url]
+    if not spec.insecure_http:
+        argv += ["--ca-file", str(spec.ca_file)]
     argv += ["--token-file", str(node.token_file), "--address", node.address,
              "--docker-host", node.docker_host, "--port", str(spec.agent_port),
              "--data-dir", str(node.data_dir), "--cluster-cidr", spec.cluster_cidr]

@@ -229,7 +229,8 @@ class LocalCluster:
         self.say("waiting for the API and the nodes")
         try:
             readiness.wait(self.spec.api_urls, token, [n.name for n in self.spec.all_nodes()],
-                           self.ready_timeout, self.say, alive=self._dead_process)
+                           self.ready_timeout, self.say, alive=self._dead_process,
+                           ca_file=None if self.spec.insecure_http else str(self.spec.ca_file))
         except readiness.NotReady as e:
             raise ClusterError(str(e)) from None
 
@@ -299,7 +300,7 @@ class LocalCluster:
         """Remove what up created under DIR and the run directories; the logs stay."""
         spec = self.spec
         paths: list[Path] = [spec.cluster_json, spec.kubeconfig, spec.tokens_file,
-                             spec.cluster_secret_file]
+                             spec.cluster_secret_file, spec.pki_dir]
         paths += [m.data_dir for m in spec.all_masters()]
         for n in spec.all_nodes():
             paths += [n.data_dir, n.run_dir, n.token_file]

@@ -50,9 +50,11 @@ def nodes_ready(node_list: dict[str, Any], want: Iterable[str]) -> tuple[set[str
 
 
 def wait(urls: list[str], token: str, nodes: list[str], timeout: float,
-         say: Callable[[str], None], alive: Callable[[], str | None] = lambda: None) -> None:
+         say: Callable[[str], None], alive: Callable[[], str | None] = lambda: None,
+         ca_file: str | None = None) -> None:
     """Poll until some API answers and all ``nodes`` are Ready, saying progress.
-    ``alive`` returns a complaint when a process we wait on has died."""
+    ``alive`` returns a complaint when a process we wait on has died; the
+    masters' certificates are verified against ``ca_file`` (else the system's CAs)."""
     deadline = time.monotonic() + timeout
     headers = {"Authorization": f"Bearer {token}"}
     api_up = False
@@ -64,7 +66,8 @@ def wait(urls: list[str], token: str, nodes: list[str], timeout: float,
             raise NotReady(problem)
         for url in urls:
             try:
-                r = requests.get(f"{url}/api/v1/nodes", headers=headers, timeout=3)
+                r = requests.get(f"{url}/api/v1/nodes", headers=headers, timeout=3,
+                                 verify=ca_file or True)
             except requests.RequestException as e:
                 last_err = f"{url}: {e.__class__.__name__}"
                 continue

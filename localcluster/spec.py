@@ -34,10 +34,11 @@ class MasterSpec:
     raft_port: int
     data_dir: Path
     log: Path
+    scheme: str = "https"
 
     @property
     def api_url(self) -> str:
-        return f"http://{self.api_host}:{self.api_port}"
+        return f"{self.scheme}://{self.api_host}:{self.api_port}"
 
     @property
     def listen(self) -> str:
@@ -111,6 +112,7 @@ class ClusterSpec:
     raft_host: str = "127.0.0.1"
     agent_port: int = 10250
     image: str = "coxswain/demo:latest"
+    insecure_http: bool = False  # masters serve plain HTTP (tests that need it), no certificates
 
     def __post_init__(self) -> None:
         if not 1 <= self.masters <= 7:
@@ -183,12 +185,28 @@ class ClusterSpec:
     def cluster_secret_file(self) -> Path:
         return self.dir / "cluster-secret"
 
+    @property
+    def pki_dir(self) -> Path:
+        """The CA and the masters' serving certificates (``cox master init``)."""
+        return self.dir / "pki"
+
+    @property
+    def ca_file(self) -> Path:
+        return self.pki_dir / "ca.crt"
+
+    @property
+    def tls_hosts(self) -> list[str]:
+        """Where masters are reached besides localhost: the bridge address, from
+        the host and from every node's namespace."""
+        return [self.bridge_address]
+
     def master(self, i: int) -> MasterSpec:
         name = f"m{i}"
         return MasterSpec(index=i, name=name, api_host=self.bridge_address,
                           api_port=self.api_port_base + i - 1, raft_host=self.raft_host,
                           raft_port=self.raft_port_base + i - 1, data_dir=self.dir / name,
-                          log=self.log_dir / f"{name}.log")
+                          log=self.log_dir / f"{name}.log",
+                          scheme="http" if self.insecure_http else "https")
 
     def node(self, i: int) -> NodeSpec:
         name = f"n{i}"

@@ -51,6 +51,7 @@ class NetworkRecord:
     service_cidr: str
     api_port_base: int = 6443
     raft_port_base: int = 7001
+    insecure_http: bool = False
 
 
 @dataclass
@@ -71,7 +72,8 @@ class ClusterState:
                                          cluster_cidr=spec.cluster_cidr,
                                          service_cidr=spec.service_cidr,
                                          api_port_base=spec.api_port_base,
-                                         raft_port_base=spec.raft_port_base))
+                                         raft_port_base=spec.raft_port_base,
+                                         insecure_http=spec.insecure_http))
 
     def master(self, name: str) -> MasterRecord | None:
         return next((m for m in self.masters if m.name == name), None)
@@ -108,7 +110,7 @@ class ClusterState:
                            run_root=Path(n.run_root), cluster_cidr=n.cluster_cidr,
                            service_cidr=n.service_cidr, seal_table=n.seal_table,
                            api_port_base=n.api_port_base, raft_port_base=n.raft_port_base,
-                           image=self.image)
+                           image=self.image, insecure_http=n.insecure_http)
 
 
 def _index(name: str) -> int:

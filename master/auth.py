@@ -2,8 +2,10 @@
 
 Tokens come from a static token file in Kubernetes' CSV format
 (``token,user,uid,"group1,group2"``). ``init_cluster_dir`` writes that file,
-the Raft cluster secret and an admin kubeconfig; it keeps whatever already
-exists, so running it twice changes nothing. Token values are never logged.
+the Raft cluster secret, the cluster CA and the masters' serving certificates
+(``coxapi.pki``, under DIR/pki) and an admin kubeconfig that trusts that CA;
+it keeps whatever already exists and is still good, so running it twice
+changes nothing. Token values are never logged.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+
+from coxapi import pki
 
 log = logging.getLogger(__name__)
 
@@ -172,11 +176,13 @@ class InitResult:
     created: list[str] = field(default_factory=list)
 
 
-def kubeconfig(servers: list[str], token: str, name: str = "coxswain") -> dict:
+def kubeconfig(servers: list[str], token: str, ca_data: str, name: str = "coxswain") -> dict:
+    """``ca_data``: the cluster CA, base64 PEM, as kubectl reads it."""
     return {
         "apiVersion": "v1",
         "kind": "Config",
         "clusters": [{"name": name, "cluster": {"server": servers[0],
+                                                "certificate-authority-data": ca_data,
                                                 "x-coxswain-servers": list(servers)}}],
         "users": [{"name": ADMIN_USER, "user": {"token": token}}],
         "contexts": [{"name": name, "context": {"cluster": name, "user": ADMIN_USER}}],
@@ -194,14 +200,30 @@ def _servers_in(path: Path) -> list[str]:
         return []
 
 
+LOCAL_HOSTS = ("localhost", "127.0.0.1")  # every master's certificate names these
+
+
+def pki_dir(directory: str | os.PathLike) -> pki.PkiDir:
+    return pki.PkiDir(Path(directory) / "pki")
+
+
 def init_cluster_dir(directory: str | os.PathLike, nodes: list[str] | tuple[str, ...] = (),
-                     master_urls: list[str] | tuple[str, ...] = ()) -> InitResult:
+                     master_urls: list[str] | tuple[str, ...] = (),
+                     masters: list[str] | tuple[str, ...] = (),
+                     tls_hosts: list[str] | tuple[str, ...] = ()) -> InitResult:
     """Write (or complete) DIR/cluster-secret, DIR/tokens.csv, DIR/<node>.token,
-    DIR/metrics.token (read-only: ``/metrics`` only) and DIR/kubeconfig.
-    Existing secrets and tokens are kept."""
+    DIR/metrics.token (read-only: ``/metrics`` only), the CA in DIR/pki, a serving certificate DIR/pki/<master>.crt for each of
+    ``masters`` (valid for its name, localhost, 127.0.0.1 and ``tls_hosts``) and
+    DIR/kubeconfig. Existing secrets, tokens, the CA and certificates that
+    still cover their hosts are kept."""
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
     result = InitResult(d)
+
+    certs = pki_dir(d)
+    result.created += pki.ensure_ca(certs)
+    for name in masters:
+        result.created += pki.ensure_serving(certs, name, [name, *LOCAL_HOSTS, *tls_hosts])
 
     secret_path = d / "cluster-secret"
     if not secret_path.exists() or not secret_path.read_text().strip():
@@ -242,8 +264,8 @@ def init_cluster_dir(directory: str | os.PathLike, nodes: list[str] | tuple[str,
         result.created.append(str(tokens_path))
 
     kc_path = d / "kubeconfig"
-    servers = list(master_urls) or _servers_in(kc_path) or ["http://127.0.0.1:6443"]
-    text = yaml.safe_dump(kubeconfig(servers, admin.token), sort_keys=False)
+    servers = list(master_urls) or _servers_in(kc_path) or ["https://127.0.0.1:6443"]
+    text = yaml.safe_dump(kubeconfig(servers, admin.token, pki.ca_data(certs)), sort_keys=False)
     if not kc_path.exists() or kc_path.read_text() != text:
         _write_private(kc_path, text)
         result.created.append(str(kc_path))

@@ -39,11 +39,18 @@ def master() -> None:
 @click.option("--node", "nodes", multiple=True, help="Node name to issue a token for (repeatable).")
 @click.option("--master-url", "master_urls", multiple=True,
               help="API URL of a master, for the kubeconfig (repeatable; first is the default).")
-def init(directory: str, nodes: tuple[str, ...], master_urls: tuple[str, ...]) -> None:
-    """Write the cluster secret, tokens and admin kubeconfig (keeps existing secrets)."""
+@click.option("--master-name", "masters", multiple=True,
+              help="Master to issue a serving certificate for, DIR/pki/NAME.crt (repeatable).")
+@click.option("--tls-host", "tls_hosts", multiple=True,
+              help="Address or DNS name those masters are reached at, besides their name, "
+                   "localhost and 127.0.0.1 (repeatable).")
+def init(directory: str, nodes: tuple[str, ...], master_urls: tuple[str, ...],
+         masters: tuple[str, ...], tls_hosts: tuple[str, ...]) -> None:
+    """Write the cluster secret, tokens, CA, serving certificates and admin
+    kubeconfig (keeps what exists and is still good)."""
     from .auth import init_cluster_dir
 
-    result = init_cluster_dir(directory, nodes, master_urls)
+    result = init_cluster_dir(directory, nodes, master_urls, masters, tls_hosts)
     for path in result.created:
         click.echo(f"wrote {path}")
     if not result.created:
@@ -94,6 +101,14 @@ def _raft_options(command: Callable[..., None]) -> Callable[..., None]:
 @click.option("--data-dir", type=click.Path(file_okay=False))
 @click.option("--token-file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--cluster-secret-file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--tls-cert-file", type=click.Path(exists=True, dir_okay=False),
+              help="The API server's certificate (PEM; `cox master init --master-name` "
+                   "writes DIR/pki/NAME.crt).")
+@click.option("--tls-private-key-file", type=click.Path(exists=True, dir_okay=False),
+              help="Its private key.")
+@click.option("--insecure-http", is_flag=True, default=None,
+              help="Serve plain HTTP without a certificate: bearer tokens cross the network "
+                   "in clear. For tests only.")
 @click.option("--cluster-cidr", help=_default("controllers.cluster_cidr"))
 @click.option("--service-cidr", help=_default("controllers.service_cidr"))
 @click.option("--node-grace-period", type=float,
@@ -119,6 +134,10 @@ def run(config_file: str | None, **flags: Any) -> None:
     try:
         cfg = load(MasterConfig, env_prefix=ENV_PREFIX, file=config_file, flags=given)
     except ConfigError as e:
+        raise click.UsageError(str(e)) from None
+    try:
+        cfg.tls_files()
+    except ValueError as e:
         raise click.UsageError(str(e)) from None
     _host_port(cfg.listen, "--listen")
     _host_port(cfg.raft_addr, "--raft")

@@ -25,12 +25,29 @@ class MasterConfig:
     token_file: str
     cluster_secret_file: str
     peers: list[str] = field(default_factory=list)  # HOST:PORT of the other replicas
+    tls_cert_file: str | None = None  # the API server's certificate (PEM), chain included
+    tls_private_key_file: str | None = None
+    insecure_http: bool = False  # serve plain HTTP instead (tests that need it); never default
     threads: int = 128  # API worker threads for request/response calls (not watches)
     event_ttl: int = EVENT_TTL_SECONDS  # seconds an Event lives after its last occurrence
     log_level: str = "INFO"
     api: ApiConfig = field(default_factory=ApiConfig)
     controllers: ControllerConfig = field(default_factory=ControllerConfig)
     raft: StoreConfig = field(default_factory=StoreConfig)
+
+    def tls_files(self) -> tuple[str, str] | None:
+        """(certificate, key) of the API server, or None for plain HTTP when that
+        was asked for explicitly. Raises ValueError when neither is the case."""
+        cert, key = self.tls_cert_file, self.tls_private_key_file
+        if self.insecure_http:
+            if cert or key:
+                raise ValueError("insecure_http serves no certificate: drop tls_cert_file "
+                                 "and tls_private_key_file, or insecure_http")
+            return None
+        if not (cert and key):
+            raise ValueError("the API server serves HTTPS: tls_cert_file and "
+                             "tls_private_key_file are required (insecure_http only for tests)")
+        return cert, key
 
     @property
     def listen_address(self) -> tuple[str, int]:

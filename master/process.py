@@ -67,6 +67,7 @@ class Master:
 
     def start(self) -> None:
         cfg = self.config
+        tls = cfg.tls_files()
         Path(cfg.data_dir).mkdir(parents=True, exist_ok=True)
         # who runs on this data dir, for `cox cluster down`; refuses a second master
         self._pidlock = pidlock.acquire(Path(cfg.data_dir) / pidlock.MASTER_PIDFILE)
@@ -79,7 +80,7 @@ class Master:
         self._api_state.queue_depths = self._queue_depths
         self._api_state.caches.start_all()
         host, port = cfg.listen_address
-        self.server = ApiServer(ApiApp(app, threads=cfg.threads), host, port)
+        self.server = ApiServer(ApiApp(app, threads=cfg.threads), host, port, tls=tls)
         self.server.start()
         self.store.add_leadership_listener(self._on_leadership)
         self._on_leadership(self.store.is_leader())

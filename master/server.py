@@ -4,8 +4,9 @@ app (master.asgi) on one listening socket.
 uvicorn runs in a thread of its own with its own event loop, so that
 ``Master.start`` / ``stop`` keep their shape, and in-process tests can run a
 master beside their own code. Watches live on that loop; request/response
-calls run in the app's bounded pool of WSGI threads. TLS, when it comes, is
-uvicorn's ``ssl_*`` settings on the same socket.
+calls run in the app's bounded pool of WSGI threads. TLS is uvicorn's own
+(``ssl_certfile``/``ssl_keyfile``) on the same socket; the watch stream's
+direct writes (master.api.watch) go to the TLS transport just the same.
 """
 
 from __future__ import annotations
@@ -28,15 +29,21 @@ _START_TIMEOUT = 10.0
 
 
 class ApiServer:
-    def __init__(self, app: Any, host: str, port: int,
+    def __init__(self, app: Any, host: str, port: int, *, tls: tuple[str, str] | None,
                  header_timeout: float = connguard.HEADER_TIMEOUT, **uvicorn_options: Any) -> None:
         """``app``: an ASGI app; one with ``shutdown()`` (master.asgi.ApiApp) is
         told first when the server stops, so its streams end promptly.
+        ``tls``: (certificate file, key file), or None for plain HTTP; always
+        given, so plain HTTP is never an accident.
         ``header_timeout``: seconds a request's headers may take (master.connguard)."""
         self.app = app
         self._host, self._port = host, port
+        self.scheme = "https" if tls else "http"
+        if tls:
+            uvicorn_options.update(ssl_certfile=tls[0], ssl_keyfile=tls[1])
         self._config = uvicorn.Config(
-            app, interface="asgi3", http=connguard.guarded_protocol(header_timeout), ws="none", lifespan="off",
+            app, interface="asgi3", http=connguard.guarded_protocol(header_timeout), ws="none",
+            lifespan="off",
             log_config=None, access_log=False, server_header=False,
             timeout_keep_alive=30, timeout_graceful_shutdown=2, backlog=4096,
             **uvicorn_options)
@@ -72,7 +79,7 @@ class ApiServer:
             if not self._thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError(f"the API server did not start: {self._error!r}")
             time.sleep(0.01)
-        log.info("API server listening on %s:%d", *self.address)
+        log.info("API server listening on %s://%s:%d", self.scheme, *self.address)
 
     def _serve(self) -> None:
         loop = uvloop.new_event_loop()

@@ -4,8 +4,8 @@ The node agent normally runs netproxy in-process (``run_proxy``); this entry
 point is for running it separately, removing its table (``--cleanup``), or
 printing the table it would write (``--dry-run``).
 
-    python -m netproxy --master http://10.250.0.1:6443 --token-file n1.token \\
-        --node-address 10.250.0.11 [--netns cox-n1] [--dry-run | --cleanup]
+    python -m netproxy --master https://10.250.0.1:6443 --ca-file pki/ca.crt \\
+        --token-file n1.token --node-address 10.250.0.11 [--netns cox-n1] [--dry-run | --cleanup]
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--master", action="append", default=[], metavar="URL",
                    help="API server address (repeat for every master)")
     p.add_argument("--token-file", help="file holding this node's bearer token")
+    p.add_argument("--ca-file", help="the cluster CA (PEM) the masters' certificates chain to")
     p.add_argument("--node-address", action="append", default=[], metavar="IP",
                    help="an address NodePorts answer on (repeatable)")
     p.add_argument("--netns", help="network namespace to program (default: the current one)")
@@ -73,7 +74,8 @@ def _main(args: argparse.Namespace) -> int:
         except OSError as e:
             print(f"netproxy: error: cannot read --token-file: {e.strerror}", file=sys.stderr)
             return 2
-    client = Client(args.master, token=token, user_agent="coxswain-netproxy")
+    client = Client(args.master, token=token, user_agent="coxswain-netproxy",
+                    ca_file=args.ca_file)
     if args.dry_run:
         plan = build_plan(client.list("services").get("items") or [],
                           client.list("endpoints").get("items") or [], args.node_address,

@@ -90,9 +90,10 @@ class Agent:
         self.pod_cidr: str | None = None
         self.log_server: LogServer | None = None
         self._authenticate = authenticate or TokenCache(config.token,
-                                                        master_checker(config.masters))
+                                                        master_checker(config.masters,
+                                                                       config.ca_file))
         self._authenticate_metrics = authenticate or TokenCache(
-            config.token, master_metrics_checker(config.masters))
+            config.token, master_metrics_checker(config.masters, config.ca_file))
         self._records: dict[str, PodRecord] = {}  # uid -> record; the sync loop's alone
         self._own_versions = RecentVersions()  # resourceVersions of our own status writes
         self._listed_at: float | None = None  # monotonic time of the last successful list

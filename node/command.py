@@ -46,6 +46,9 @@ def node() -> None:
               help="API URL of a master (repeatable; the agent fails over between them).")
 @click.option("--token-file", type=click.Path(exists=True, dir_okay=False),
               help="File holding this node's bearer token.")
+@click.option("--ca-file", type=click.Path(exists=True, dir_okay=False),
+              help="The cluster CA (PEM) the masters' certificates must chain to "
+                   "(`cox master init` writes DIR/pki/ca.crt).")
 @click.option("--address", help="This node's InternalIP (pods route via it).")
 @click.option("--docker-host", help=_default("docker_host"))
 @click.option("--port", type=int,
@@ -106,7 +109,9 @@ def run(config_file: str | None, masters: tuple[str, ...], labels: tuple[str, ..
     except docker.errors.DockerException as e:
         raise click.ClickException(f"cannot reach Docker at {settings.docker_host}: {e}") \
             from None
-    agent = Agent(cfg, Client(list(settings.masters), token, user_agent=f"cox-node/{name}"), runtime)
+    client = Client(list(settings.masters), token, user_agent=f"cox-node/{name}",
+                    ca_file=settings.ca_file)
+    agent = Agent(cfg, client, runtime)
 
     def on_signal(signum: int, _frame: object) -> None:
         logging.getLogger(__name__).info("signal %d: stopping (pods keep running)", signum)

@@ -23,6 +23,7 @@ class AgentConfig:
     data_dir: str
     masters: list[str] = field(default_factory=list)
     token: str = ""
+    ca_file: str | None = None  # the cluster CA the masters' certificates chain to
     pod_network: str = "cox-pods"
     cluster_cidr: str = CLUSTER_CIDR
     sync_period: float = 1.0
@@ -46,6 +47,7 @@ class NodeRunConfig:
     token_file: str  # this node's bearer token (never a setting itself)
     address: str  # this node's InternalIP (pods route via it)
     data_dir: str  # pod volumes (emptyDir)
+    ca_file: str | None = None  # the cluster CA (PEM); None: the system's CAs
     docker_host: str = "unix:///var/run/docker.sock"
     port: int = 10250  # the container-logs endpoint, bound on address
     labels: dict[str, str] = field(default_factory=dict)
@@ -68,6 +70,7 @@ class NodeRunConfig:
             node=NodeConfig(name=self.name, address=self.address, port=self.port,
                             labels=dict(self.labels), taints=taints, max_pods=self.max_pods),
             data_dir=self.data_dir, masters=list(self.masters), token=token,
+            ca_file=self.ca_file,
             pod_network=self.pod_network, cluster_cidr=self.cluster_cidr,
             heartbeat_period=self.heartbeat_period, manage_network=self.manage_network,
             run_proxy=self.run_proxy)

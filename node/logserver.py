@@ -61,11 +61,12 @@ class TokenCache:
         return ok
 
 
-def master_checker(servers: list[str]) -> Authenticator:
+def master_checker(servers: list[str], ca_file: str | None = None) -> Authenticator:
     """Ask the masters whether this token may read pods."""
     def check(token: str) -> bool:
         try:
-            Client(servers, token, timeout=5).list("Pod", namespace="default", limit=1)
+            Client(servers, token, timeout=5, ca_file=ca_file).list("Pod", namespace="default",
+                                                                    limit=1)
             return True
         except errors.ApiError:
             return False
@@ -74,11 +75,11 @@ def master_checker(servers: list[str]) -> Authenticator:
     return check
 
 
-def master_metrics_checker(servers: list[str]) -> Authenticator:
+def master_metrics_checker(servers: list[str], ca_file: str | None = None) -> Authenticator:
     """Ask the masters whether this token may read their /metrics."""
     def check(token: str) -> bool:
         try:
-            Client(servers, token, timeout=5).request("GET", "/metrics")
+            Client(servers, token, timeout=5, ca_file=ca_file).request("GET", "/metrics")
             return True
         except (errors.ApiError, errors.ClusterUnreachable):
             return False

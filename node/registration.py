@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import platform
-import socket
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +20,7 @@ from coxapi.timefmt import now_rfc3339
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
+AGENT_VERSION = "coxswain-0.1.0"  # kubelet and kube-proxy both: netproxy runs in the agent
 
 
 @dataclass(frozen=True)
@@ -54,15 +55,30 @@ class MachineInfo:
     runtime_version: str
     machine_id: str = ""
     architecture: str = "amd64"
+    system_uuid: str = ""
+    boot_id: str = ""
 
     @classmethod
     def discover(cls, runtime_version: str) -> MachineInfo:
+        machine_id = _read("/etc/machine-id")
         return cls(cpu_millicores=(psutil.cpu_count() or 1) * 1000,
                    memory_bytes=psutil.virtual_memory().total, kernel=platform.release(),
                    os_image=_os_image(), runtime_version=runtime_version,
-                   machine_id=_read("/etc/machine-id"),
+                   machine_id=machine_id,
                    architecture={"x86_64": "amd64", "aarch64": "arm64"}.get(
-                       platform.machine(), platform.machine()))
+                       platform.machine(), platform.machine()),
+                   # the firmware's UUID (root may read it), else the machine id, as a VM
+                   # without DMI has none; Kubernetes' schema requires some value
+                   system_uuid=(_read("/sys/class/dmi/id/product_uuid").lower()
+                                or _uuid_from(machine_id)),
+                   boot_id=_read("/proc/sys/kernel/random/boot_id"))
+
+
+def _uuid_from(hex_id: str) -> str:
+    try:
+        return str(uuid.UUID(hex=hex_id))
+    except ValueError:
+        return ""
 
 
 def _read(path: str) -> str:
@@ -107,13 +123,13 @@ def node_object(cfg: NodeConfig, machine: MachineInfo) -> Obj:
             "addresses": [{"type": "InternalIP", "address": cfg.address},
                           {"type": "Hostname", "address": cfg.name}],
             "capacity": dict(resources), "allocatable": dict(resources),
+            # every field of Kubernetes' NodeSystemInfo (typed clients require them)
             "nodeInfo": {
-                "machineID": machine.machine_id, "kernelVersion": machine.kernel,
+                "machineID": machine.machine_id, "systemUUID": machine.system_uuid,
+                "bootID": machine.boot_id, "kernelVersion": machine.kernel,
                 "osImage": machine.os_image, "containerRuntimeVersion": machine.runtime_version,
-                "kubeletVersion": "coxswain-0.1.0", "operatingSystem": "linux",
-                "architecture": machine.architecture, "bootID": _read(
-                    "/proc/sys/kernel/random/boot_id"),
-                "hostname": socket.gethostname(),
+                "kubeletVersion": AGENT_VERSION, "kubeProxyVersion": AGENT_VERSION,
+                "operatingSystem": "linux", "architecture": machine.architecture,
             },
             "daemonEndpoints": {"kubeletEndpoint": {"Port": cfg.port}},
             "conditions": [ready_condition(True, "agent starting")],

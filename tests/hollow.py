@@ -66,14 +66,15 @@ class HollowNodes:
     """Hollow agents, one thread each (plus the agent's own threads)."""
 
     def __init__(self, names: list[str], masters: list[str], token: str, data_dir: Path,
-                 heartbeat_period: float = 5.0, sync_period: float = 1.0) -> None:
+                 heartbeat_period: float = 5.0, sync_period: float = 1.0,
+                 ca_file: str | None = None) -> None:
         self.agents: list[Agent] = []
         for i, name in enumerate(names):
             # Each agent prefers a different master, as behind a load balancer.
             mine = masters[i % len(masters):] + masters[:i % len(masters)]
             cfg = hollow_config(name, mine, token, str(data_dir / name),
                                 heartbeat_period, sync_period)
-            client = Client(mine, token, timeout=10, user_agent=f"hollow/{name}")
+            client = Client(mine, token, timeout=10, user_agent=f"hollow/{name}", ca_file=ca_file)
             self.agents.append(Agent(cfg, client, HollowRuntime()))
         self._threads: list[threading.Thread] = []
 
@@ -96,6 +97,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description="Run hollow nodes until SIGTERM.")
     ap.add_argument("--master", action="append", required=True, help="an API URL")
     ap.add_argument("--token-file", required=True, type=Path)
+    ap.add_argument("--ca-file", help="the cluster CA the masters' certificates chain to")
     ap.add_argument("--data-dir", required=True, type=Path)
     ap.add_argument("--heartbeat-period", type=float, default=5.0)
     ap.add_argument("--sync-period", type=float, default=1.0)
@@ -106,7 +108,8 @@ def main(argv: list[str] | None = None) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     nodes = HollowNodes(args.names, args.master, args.token_file.read_text().strip(),
-                        args.data_dir, args.heartbeat_period, args.sync_period).start()
+                        args.data_dir, args.heartbeat_period, args.sync_period,
+                        ca_file=args.ca_file).start()
     stop.wait()
     nodes.stop()
 

@@ -1,4 +1,8 @@
-"""Three real master processes on loopback ports, for integration and chaos tests."""
+"""Three real master processes on loopback ports, for integration and chaos tests.
+
+They serve HTTPS with the certificates ``cox master init`` makes, as a real
+cluster does; every client here verifies them against the cluster CA
+(``MasterCluster.ca_file``)."""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ import requests
 import yaml
 
 from coxapi.client import Client
-from tests.support import Proc, free_port, wait_until
+from tests.support import Proc, free_port, https_session, wait_until
 
 COX = [sys.executable, "-m", "cli.main"]
 
@@ -23,14 +27,15 @@ class Master:
     raft: str
     argv: list[str]
     log: str
+    ca_file: str
     proc: Proc | None = None
 
     def start(self) -> None:
         self.proc = Proc(self.argv, self.log)
 
     def raft_status(self, token: str) -> dict:
-        r = requests.get(self.url + "/status/raft", timeout=2,
-                         headers={"Authorization": f"Bearer {token}"})
+        r = https_session(self.ca_file).get(self.url + "/status/raft", timeout=2,
+                                            headers={"Authorization": f"Bearer {token}"})
         r.raise_for_status()
         return r.json()
 
@@ -41,17 +46,22 @@ class MasterCluster:
     masters: list[Master] = field(default_factory=list)
     token: str = ""
 
+    @property
+    def ca_file(self) -> str:
+        return str(self.dir / "pki" / "ca.crt")
+
     @classmethod
     def create(cls, tmp: Path, n: int = 3, extra: list[str] | None = None) -> MasterCluster:
-        subprocess.run([*COX, "master", "init", "--dir", str(tmp)], check=True,
-                       capture_output=True, timeout=60)
+        names = [f"m{i + 1}" for i in range(n)]
+        subprocess.run([*COX, "master", "init", "--dir", str(tmp),
+                        *[a for name in names for a in ("--master-name", name)]],
+                       check=True, capture_output=True, timeout=60)
         kubeconfig = yaml.safe_load((tmp / "kubeconfig").read_text())
         token = kubeconfig["users"][0]["user"]["token"]
         api_ports = [free_port() for _ in range(n)]
         raft_ports = [free_port() for _ in range(n)]
         mc = cls(dir=tmp, token=token)
-        for i in range(n):
-            name = f"m{i + 1}"
+        for i, name in enumerate(names):
             peers = [f"127.0.0.1:{p}" for j, p in enumerate(raft_ports) if j != i]
             argv = [*COX, "master", "run", "--name", name,
                     "--listen", f"127.0.0.1:{api_ports[i]}",
@@ -59,16 +69,25 @@ class MasterCluster:
                     "--data-dir", str(tmp / name),
                     "--token-file", str(tmp / "tokens.csv"),
                     "--cluster-secret-file", str(tmp / "cluster-secret"),
+                    "--tls-cert-file", str(tmp / "pki" / f"{name}.crt"),
+                    "--tls-private-key-file", str(tmp / "pki" / f"{name}.key"),
                     *[a for p in peers for a in ("--peer", p)], *(extra or [])]
-            mc.masters.append(Master(name, f"http://127.0.0.1:{api_ports[i]}",
-                                     f"127.0.0.1:{raft_ports[i]}", argv, str(tmp / f"{name}.log")))
+            mc.masters.append(Master(name, f"https://127.0.0.1:{api_ports[i]}",
+                                     f"127.0.0.1:{raft_ports[i]}", argv, str(tmp / f"{name}.log"),
+                                     mc.ca_file))
         for m in mc.masters:
             m.start()
         wait_until(mc.leader, 30, 0.1, "a Raft leader among the masters")
         return mc
 
     def client(self) -> Client:
-        return Client([m.url for m in self.masters], self.token, timeout=10)
+        return Client([m.url for m in self.masters], self.token, timeout=10, ca_file=self.ca_file)
+
+    def session(self) -> requests.Session:
+        """A session with the admin token that trusts the cluster CA."""
+        s = https_session(self.ca_file)
+        s.headers["Authorization"] = f"Bearer {self.token}"
+        return s
 
     def leader(self) -> Master | None:
         for m in self.masters:

@@ -3,13 +3,21 @@ deadline, free loopback ports, and child processes that are always reaped."""
 
 from __future__ import annotations
 
+import atexit
+import functools
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeVar
+
+import requests
 
 T = TypeVar("T")
 
@@ -92,3 +100,49 @@ class Proc:
                 return "".join(f.readlines()[-n:])
         except OSError:
             return ""
+
+
+@dataclass(frozen=True)
+class LocalPki:
+    """A CA and a serving certificate for localhost/127.0.0.1, as ``cox master init`` makes them."""
+
+    ca_file: str
+    cert_file: str
+    key_file: str
+
+    @property
+    def tls(self) -> tuple[str, str]:
+        return self.cert_file, self.key_file
+
+
+@functools.cache
+def local_pki() -> LocalPki:
+    """One set per test process (making keys is cheap, but not free)."""
+    from coxapi import pki
+
+    d = pki.PkiDir(Path(tempfile.mkdtemp(prefix="cox-test-pki-")))
+    atexit.register(shutil.rmtree, d.path, True)
+    pki.ensure_ca(d)
+    pki.ensure_serving(d, "test-master", ["localhost", "127.0.0.1"])
+    return LocalPki(str(d.ca_cert), str(d.cert("test-master")), str(d.key("test-master")))
+
+
+def https_session(ca_file: str) -> requests.Session:
+    """A session that trusts only ``ca_file``. (requests lets $REQUESTS_CA_BUNDLE
+    override a session's own ``verify`` unless the environment is ignored.)"""
+    s = requests.Session()
+    s.trust_env = False
+    s.verify = ca_file
+    return s
+
+
+def tls_connect(url: str, ca_file: str, timeout: float = 10) -> socket.socket:
+    """A raw TLS connection to ``url``'s host and port, verified against ``ca_file``,
+    for tests that must send bytes no HTTP client would."""
+    import ssl
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    ctx = ssl.create_default_context(cafile=ca_file)
+    raw = socket.create_connection((parts.hostname, parts.port), timeout=timeout)
+    return ctx.wrap_socket(raw, server_hostname=parts.hostname)

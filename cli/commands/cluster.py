@@ -62,8 +62,12 @@ def cluster() -> None:
               help="API port of the first master; the others follow.")
 @click.option("--raft-port", default=7001, show_default=True, type=click.IntRange(1, 65535),
               help="Raft port (on 127.0.0.1) of the first master; the others follow.")
+@click.option("--insecure-http", is_flag=True,
+              help="Masters serve plain HTTP, without certificates: tokens cross the "
+                   "network in clear. For tests that need it.")
 def up(masters: int, nodes: int, dir_: Path, timeout: int, prefix: str, subnet: str,
-       cluster_cidr: str, service_cidr: str, api_port: int, raft_port: int) -> None:
+       cluster_cidr: str, service_cidr: str, api_port: int, raft_port: int,
+       insecure_http: bool) -> None:
     """Bring the cluster up (safe to run again: what runs is kept)."""
     _need_root("up")
     t0 = time.monotonic()
@@ -71,7 +75,7 @@ def up(masters: int, nodes: int, dir_: Path, timeout: int, prefix: str, subnet: 
         spec = ClusterSpec.named(dir_.resolve(), prefix, masters=masters, nodes=nodes,
                                  subnet=subnet, cluster_cidr=cluster_cidr,
                                  service_cidr=service_cidr, api_port_base=api_port,
-                                 raft_port_base=raft_port)
+                                 raft_port_base=raft_port, insecure_http=insecure_http)
     except SpecError as e:
         raise click.UsageError(str(e)) from None
     try:

@@ -39,9 +39,10 @@ class MasterView:
     problem: str = ""  # why it did not
 
 
-def probe(address: str, token: str | None, timeout: float = PROBE_TIMEOUT) -> MasterView:
+def probe(address: str, token: str | None, timeout: float = PROBE_TIMEOUT,
+          ca_file: str | None = None) -> MasterView:
     """Ask one master (and only that one: no failover) for its Raft status."""
-    client = Client([address], token, timeout=timeout, user_agent="cox")
+    client = Client([address], token, timeout=timeout, user_agent="cox", ca_file=ca_file)
     try:
         status = client.request("GET", "/status/raft")
     except api.ClusterUnreachable as e:
@@ -84,7 +85,8 @@ def status_command(cli: CliContext) -> None:
     """Show each master's Raft role, term and indexes, and each node's state."""
     settings = cli.settings()
     with ThreadPoolExecutor(max_workers=max(1, len(settings.servers))) as pool:
-        views = list(pool.map(lambda a: probe(a, settings.token), settings.servers))
+        views = list(pool.map(lambda a: probe(a, settings.token, ca_file=settings.ca_file),
+                              settings.servers))
     click.echo("MASTERS")
     for line in printers.render_table(master_rows(views)):
         click.echo(line)

@@ -42,7 +42,7 @@ class CliContext:
                     base = kubeconfig.Settings(servers=[])
                 self._settings = kubeconfig.Settings(
                     servers=[s.rstrip("/") for s in self.servers_override], token=base.token,
-                    namespace=base.namespace, context=base.context)
+                    namespace=base.namespace, context=base.context, ca_file=base.ca_file)
             else:
                 self._settings = kubeconfig.resolve(kubeconfig.load(self.kubeconfig_path),
                                                     self.context_name)
@@ -56,7 +56,8 @@ class CliContext:
     def client(self) -> Client:
         if self._client is None:
             s = self.settings()
-            self._client = Client(s.servers, s.token, timeout=self.timeout, user_agent="cox")
+            self._client = Client(s.servers, s.token, timeout=self.timeout, user_agent="cox",
+                                  ca_file=s.ca_file)
         return self._client
 
     def namespace_for(self, explicit: str | None) -> str:

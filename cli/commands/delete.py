@@ -111,11 +111,20 @@ def delete(cli: CliContext, args: tuple[str, ...], filenames: tuple[str, ...],
                 failures.append(e)
                 click.echo(api_error_line(e), err=True)
             continue
-        uid = (result or {}).get("metadata", {}).get("uid") if isinstance(result, dict) else None
-        pending.append((kind, name, ns, uid))
+        pending.append((kind, name, ns, _uid_of(result)))
         click.echo(f'{printers.resource_name(kind)} "{name}" deleted')
     if wait and pending:
         _wait_gone(cli, pending, wait_timeout)
     if failures:
         # Each failure was reported on its own line above.
         raise click.exceptions.Exit(api_error_code(failures[0]))
+
+
+def _uid_of(result: object) -> str | None:
+    """The uid of what a DELETE answered: the object, still being deleted
+    (finalizers, graceful pods), or the Status of one removed at once."""
+    if not isinstance(result, dict):
+        return None
+    if result.get("kind") == "Status":
+        return (result.get("details") or {}).get("uid")
+    return (result.get("metadata") or {}).get("uid")

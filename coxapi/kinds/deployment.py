@@ -41,4 +41,4 @@ class DeploymentStrategy(WorkloadStrategy):
 
 
 KIND = Kind("Deployment", "deployments", "apps", "v1", True, ("deploy",), ("status", "scale"),
-            strategy=DeploymentStrategy())
+            strategy=DeploymentStrategy(), categories=("all",))

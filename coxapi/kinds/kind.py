@@ -21,6 +21,7 @@ class Kind:
         default=("create", "delete", "get", "list", "patch", "update", "watch")
     )
     strategy: Strategy = field(default_factory=Strategy, compare=False, repr=False)
+    categories: tuple[str, ...] = ()  # discovery's groupings, e.g. "all" for `kubectl get all`
 
     @property
     def singular(self) -> str:

@@ -123,6 +123,7 @@ def readiness_gates(pod: Obj) -> str:
 
 class PodStrategy(Strategy):
     graceful_deletion = True
+    return_deleted_object = True
     patch_fields = patchmeta.fields_of(spec=patchmeta.POD_SPEC, status=patchmeta.POD_STATUS)
     field_selectors = ("spec.nodeName", "spec.restartPolicy", "spec.schedulerName",
                        "spec.serviceAccountName", "status.phase", "status.podIP",
@@ -187,4 +188,5 @@ class PodStrategy(Strategy):
         return w.denied()
 
 
-KIND = Kind("Pod", "pods", "", "v1", True, ("po",), ("status", "log"), strategy=PodStrategy())
+KIND = Kind("Pod", "pods", "", "v1", True, ("po",), ("status", "log"),
+            strategy=PodStrategy(), categories=("all",))

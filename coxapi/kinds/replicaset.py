@@ -28,4 +28,4 @@ class ReplicaSetStrategy(WorkloadStrategy):
 
 
 KIND = Kind("ReplicaSet", "replicasets", "apps", "v1", True, ("rs",), ("status", "scale"),
-            strategy=ReplicaSetStrategy())
+            strategy=ReplicaSetStrategy(), categories=("all",))

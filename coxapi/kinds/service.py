@@ -39,6 +39,7 @@ def external_ip(svc: Obj) -> str:
 
 
 class ServiceStrategy(Strategy):
+    return_deleted_object = True
     patch_fields = patchmeta.fields_of(spec=patchmeta.obj(ports=patchmeta.merge_list("port")),
                                        status=patchmeta.CONDITIONS_STATUS)
     name_check = staticmethod(dns1035_label)
@@ -84,4 +85,4 @@ class ServiceStrategy(Strategy):
 
 
 KIND = Kind("Service", "services", "", "v1", True, ("svc",), ("status",),
-            strategy=ServiceStrategy())
+            strategy=ServiceStrategy(), categories=("all",))

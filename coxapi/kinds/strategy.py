@@ -105,6 +105,9 @@ class Strategy:
     # Deleting asks a node to stop the object first: controllers delete these
     # the way the API does (graceful) and wait for them to go.
     graceful_deletion = False
+    # A DELETE that removes the object at once answers the object (True), or a
+    # Status (False), as Kubernetes' registry does (its ReturnDeletedObject).
+    return_deleted_object = False
     # The namespace controller deletes these after everything else, so those
     # deletions can still be recorded.
     delete_last = False

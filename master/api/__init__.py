@@ -27,7 +27,7 @@ from .watch import Broadcaster
 log = logging.getLogger(__name__)
 
 # Open to anonymous callers, as Kubernetes' health and version endpoints are.
-OPEN_PATHS = frozenset({"/healthz", "/livez", "/readyz", "/version"})
+OPEN_PATHS = frozenset({"/healthz", "/livez", "/readyz", "/version", "/version/"})
 
 
 def authenticated(config: ApiConfig, authorization: str | None, path: str) -> User:

@@ -59,6 +59,8 @@ def api_resource_list(group_version: str) -> Obj:
                       "kind": k.kind, "verbs": sorted(verbs)}
         if k.short_names:
             entry["shortNames"] = list(k.short_names)
+        if k.categories:
+            entry["categories"] = list(k.categories)
         resources.append(entry)
         for sub in k.subresources:
             sub_entry: Obj = {"name": f"{k.plural}/{sub}", "singularName": "",
@@ -82,19 +84,20 @@ def create_blueprint() -> Blueprint:
     bp = Blueprint("discovery", __name__)
 
 
-    @bp.get("/version")
+    # Kubernetes answers these with and without a trailing slash (kr8s asks /version/).
+    @bp.get("/version", strict_slashes=False)
     def version() -> Response:
         return json_response(version_info(state().config.git_version))
 
-    @bp.get("/api")
+    @bp.get("/api", strict_slashes=False)
     def api() -> Response:
         return json_response(api_versions(request.host))
 
-    @bp.get("/apis")
+    @bp.get("/apis", strict_slashes=False)
     def apis() -> Response:
         return json_response(api_group_list())
 
-    @bp.get("/apis/<group>")
+    @bp.get("/apis/<group>", strict_slashes=False)
     def group(group: str) -> Response:
         if group not in _groups():
             raise errors.NotFound("the server could not find the requested resource")

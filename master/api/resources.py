@@ -419,27 +419,41 @@ def _update_scale(t: paths.Target) -> Response:
 def _delete(t: paths.Target) -> Response:
     body = _body(allow_empty=True)
     opts = params.delete_options(body, request.args)
-    return json_response(_delete_object(t.kind, t.namespace, t.object_name, opts,
-                                        _delete_dry_run(body)))
+    obj, removed = _delete_object(t.kind, t.namespace, t.object_name, opts,
+                                  _delete_dry_run(body))
+    gone_as_status = removed and not t.kind.strategy.return_deleted_object
+    return json_response(deleted_status(t.kind, obj) if gone_as_status else obj)
+
+
+def deleted_status(kind: kinds.Kind, obj: Obj) -> Obj:
+    """What Kubernetes answers a DELETE that removed the object at once (one
+    that only marked it for deletion answers the object, and so do pods and
+    services always): ``details.kind`` is the resource, as Kubernetes writes it."""
+    meta = obj.get("metadata") or {}
+    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+            "details": {"name": meta.get("name", ""), "group": kind.group,
+                        "kind": kind.plural, "uid": meta.get("uid", "")}}
 
 
 def _delete_object(kind: kinds.Kind, namespace: str | None, name: str,
-                   opts: deletion.DeleteOptions, dry_run: bool = False) -> Obj:
+                   opts: deletion.DeleteOptions, dry_run: bool = False) -> tuple[Obj, bool]:
+    """(the object as it was removed or as it is now marked, whether it is gone)."""
     st = state()
 
-    def attempt() -> Obj:
+    def attempt() -> tuple[Obj, bool]:
         cur = st.objects.get(kind, namespace, name)
         deletion.check_preconditions(cur, opts)
         plan = deletion.plan(kind, cur, opts, _now())
         if dry_run:
-            return cur if plan.updated is None else plan.updated
+            return (cur if plan.updated is None else plan.updated), plan.remove
         if not plan.remove:
-            return cur if plan.updated is None else st.objects.update(plan.updated, old=cur)
+            return (cur if plan.updated is None
+                    else st.objects.update(plan.updated, old=cur)), False
         if opts.propagation_policy == "Orphan":
             cur = _mark_deleting(cur)
             deletion.orphan_dependents(st.objects, cur)
         return st.objects.delete(kind, namespace, name,
-                                 expect_resource_version=cur["metadata"]["resourceVersion"])
+                                 expect_resource_version=cur["metadata"]["resourceVersion"]), True
     return attempt() if opts.precondition_resource_version else retry_on_conflict(attempt)
 
 
@@ -467,7 +481,8 @@ def _delete_collection(t: paths.Target) -> Response:
     for item in items:
         m = item["metadata"]
         try:
-            done.append(_delete_object(t.kind, m.get("namespace"), m["name"], dopts, dry_run))
+            done.append(_delete_object(t.kind, m.get("namespace"), m["name"], dopts,
+                                       dry_run)[0])
         except (errors.NotFound, errors.Forbidden):
             continue
     return json_response({"kind": f"{t.kind.kind}List", "apiVersion": t.kind.api_version,

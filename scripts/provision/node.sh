@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Make this machine a coxswain node and start its agent as a systemd service.
-#   node.sh NAME ADDRESS TOKEN_FILE MASTER_IP...
+#   node.sh NAME ADDRESS TOKEN_FILE CA_FILE MASTER_IP...
+# CA_FILE is the cluster CA the masters' certificates are verified against.
 # The machine's own dockerd runs the pods, configured like a local cluster
 # node's: no bridge, iptables or masquerade of its own (the agent owns pod
 # networking).
 set -euo pipefail
-NAME=$1 ADDR=$2 TOKEN=$3
-shift 3
+NAME=$1 ADDR=$2 TOKEN=$3 CA=$4
+shift 4
 HERE=$(cd "$(dirname "$0")" && pwd)
 ETC=/etc/coxswain
 install -d -m 0700 "$ETC" /var/lib/coxswain
 install -m 0600 "$TOKEN" "$ETC/node.token"
+install -m 0600 "$CA" "$ETC/ca.crt"
 
 install -d /etc/docker
 cat > /etc/docker/daemon.json <<JSON
@@ -20,7 +22,7 @@ systemctl restart docker.service
 "$HERE/build-demo-image.sh"
 
 masters=""
-for ip in "$@"; do masters="$masters --master http://$ip:6443"; done
+for ip in "$@"; do masters="$masters --master https://$ip:6443"; done
 cat > /etc/default/coxswain-node <<ENV
 COX_NAME=$NAME
 COX_ADDRESS=$ADDR

@@ -33,7 +33,7 @@ import requests
 from tests.bench.raft_bench import cpu_seconds, writer_processes
 from tests.bench.raft_etcd import EtcdCluster
 from tests.masters import MasterCluster
-from tests.support import wait_until
+from tests.support import https_session, wait_until
 
 MAX_OPS_PER_WRITER = 200_000
 NAMESPACE = "default"
@@ -51,9 +51,10 @@ class Target:
 
     kind: str  # "coxswain" | "etcd"
     token: str = ""
+    ca_file: str = ""  # coxswain serves HTTPS (etcd here plain HTTP)
 
     def session(self) -> requests.Session:
-        s = requests.Session()
+        s = https_session(self.ca_file) if self.ca_file else requests.Session()
         if self.token:
             s.headers["Authorization"] = f"Bearer {self.token}"
         return s
@@ -175,7 +176,7 @@ def bench_coxswain(args: argparse.Namespace) -> dict:
     with tempfile.TemporaryDirectory(prefix="api-bench-") as d:
         mc = MasterCluster.create(Path(d), extra=args.master_args.split())
         try:
-            t = Target("coxswain", mc.token)
+            t = Target("coxswain", mc.token, mc.ca_file)
             leader = wait_until(mc.leader, 30, what="a leader")
             follower = next(m for m in mc.masters if m is not leader)
             s = t.session()

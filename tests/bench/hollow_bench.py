@@ -282,7 +282,7 @@ def start_hollow(mc: MasterCluster, groups: list[list[str]], tmp: Path,
     procs = []
     for i, names in enumerate(groups):
         argv = [sys.executable, "-m", "tests.hollow", "--token-file", str(token_file),
-                "--data-dir", str(tmp / "hollow"), "--heartbeat-period", str(heartbeat),
+                "--ca-file", mc.ca_file, "--data-dir", str(tmp / "hollow"), "--heartbeat-period", str(heartbeat),
                 *[a for m in mc.masters for a in ("--master", m.url)], *names]
         procs.append(Proc(argv, str(tmp / f"hollow-{i}.log")))
     return procs

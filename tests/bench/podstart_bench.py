@@ -139,7 +139,8 @@ def report(what: str, values: list[float]) -> str:
 
 
 def run(spec: ClusterSpec, pods: int, batch: int) -> tuple[list[float], list[float]]:
-    client = Client(spec.api_urls, token=admin_token(spec.kubeconfig), timeout=30)
+    client = Client(spec.api_urls, token=admin_token(spec.kubeconfig), timeout=30,
+                    ca_file=None if spec.insecure_http else str(spec.ca_file))
     try:
         watcher = Watcher(client)
         created: dict[str, float] = {}

@@ -28,6 +28,7 @@ import asyncio
 import contextlib
 import multiprocessing as mp
 import resource
+import ssl
 import statistics
 import sys
 import tempfile
@@ -37,10 +38,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
-import requests
 import uvloop
 
 from tests.masters import MasterCluster
+from tests.support import https_session
 
 CM = "/api/v1/namespaces/default/configmaps"
 
@@ -55,8 +56,9 @@ def _raise_fd_limit(n: int) -> None:
 
 
 async def _stream(host: str, port: int, token: str, path: str, rv: str, opened: list[int],
-                  arrivals: dict[str, list[float]] | None, stop: asyncio.Event) -> None:
-    reader, writer = await asyncio.open_connection(host, port, limit=1 << 22)
+                  arrivals: dict[str, list[float]] | None, stop: asyncio.Event,
+                  tls: ssl.SSLContext) -> None:
+    reader, writer = await asyncio.open_connection(host, port, limit=1 << 22, ssl=tls)
     writer.write(f"GET {path}?watch=true&resourceVersion={rv}&timeoutSeconds=3600 HTTP/1.1\r\n"
                  f"Host: {host}\r\nAuthorization: Bearer {token}\r\n\r\n".encode())
     await writer.drain()
@@ -84,8 +86,9 @@ async def _stream(host: str, port: int, token: str, path: str, rv: str, opened: 
 
 
 def watch_clients(host: str, port: int, token: str, path: str, rv: str, n: int, record: bool,
-                  ready: mp.Queue, results: mp.Queue, stop_evt: mp.Event) -> None:
+                  ready: mp.Queue, results: mp.Queue, stop_evt: mp.Event, ca_file: str) -> None:
     _raise_fd_limit(n + 100)
+    tls = ssl.create_default_context(cafile=ca_file)
 
     async def main() -> None:
         opened = [0]
@@ -94,7 +97,7 @@ def watch_clients(host: str, port: int, token: str, path: str, rv: str, n: int, 
         tasks = []
         for i in range(n):
             tasks.append(asyncio.create_task(_stream(host, port, token, path, rv, opened, arrivals,
-                                                     stop)))
+                                                     stop, tls)))
             if i % 200 == 199:
                 await asyncio.sleep(0.05)  # let the server accept in waves
         while opened[0] < n:
@@ -112,16 +115,16 @@ def watch_clients(host: str, port: int, token: str, path: str, rv: str, n: int, 
 
 
 @contextlib.contextmanager
-def watchers(url: str, token: str, rv: str, n: int, record: bool = False,
+def watchers(url: str, token: str, ca_file: str, rv: str, n: int, record: bool = False,
              procs: int = 4, path: str = CM) -> Iterator[list[dict[str, list[float]]]]:
-    """``n`` open watch streams from ``procs`` processes; yields the list that
-    receives each process's arrival times once the block ends."""
-    host, port = url.removeprefix("http://").split(":")
+    """``n`` open watch streams (HTTPS) from ``procs`` processes; yields the list
+    that receives each process's arrival times once the block ends."""
+    host, port = url.removeprefix("https://").split(":")
     ctx = mp.get_context("fork")
     ready, results, stop = ctx.Queue(), ctx.Queue(), ctx.Event()
     per = [n // procs + (1 if i < n % procs else 0) for i in range(procs)]
     ps = [ctx.Process(target=watch_clients, args=(host, int(port), token, path, rv, k, record,
-                                                  ready, results, stop), daemon=True)
+                                                  ready, results, stop, ca_file), daemon=True)
           for k in per if k]
     for p in ps:
         p.start()
@@ -141,13 +144,13 @@ def watchers(url: str, token: str, rv: str, n: int, record: bool = False,
 # ---- writers ----------------------------------------------------------------
 
 
-def write_rate(url: str, token: str, seconds: float, writers: int = 16,
+def write_rate(url: str, token: str, ca_file: str, seconds: float, writers: int = 16,
                prefix: str = "w") -> float:
     stop = time.monotonic() + seconds
     counts = [0] * writers
 
     def run(i: int) -> None:
-        s = requests.Session()
+        s = https_session(ca_file)
         s.headers["Authorization"] = f"Bearer {token}"
         n = 0
         while time.monotonic() < stop:
@@ -166,9 +169,9 @@ def write_rate(url: str, token: str, seconds: float, writers: int = 16,
     return sum(counts) / (time.monotonic() - t0)
 
 
-def fill(url: str, token: str, total: int, writers: int = 16) -> None:
+def fill(url: str, token: str, ca_file: str, total: int, writers: int = 16) -> None:
     def run(i: int) -> None:
-        s = requests.Session()
+        s = https_session(ca_file)
         s.headers["Authorization"] = f"Bearer {token}"
         for n in range(i, total, writers):
             s.post(url + CM, json={"metadata": {"name": f"fill-{n:06d}"},
@@ -200,18 +203,20 @@ def main() -> int:
         try:
             leader = mc.leader()
             assert leader is not None
-            url, token = leader.url, mc.token
+            url, token, ca = leader.url, mc.token, mc.ca_file
             h = {"Authorization": f"Bearer {token}"}
-            rv = lambda: requests.get(url + CM, headers=h, params={"limit": "1"},  # noqa: E731
-                                      timeout=10).json()["metadata"]["resourceVersion"]
-            write_rate(url, token, 2, prefix="warm")
+            session = https_session(ca)  # one connection, as a client's informer keeps
+            session.headers.update(h)
+            rv = lambda: session.get(url + CM, params={"limit": "1"},  # noqa: E731
+                                     timeout=10).json()["metadata"]["resourceVersion"]
+            write_rate(url, token, ca, 2, prefix="warm")
 
             # Side by side, round after round: the machine's load drifts within minutes.
             bases, loads = [], []
             for r in range(args.rounds):
-                bases.append(write_rate(url, token, args.seconds, prefix=f"a{r}"))
-                with watchers(url, token, rv(), 100):
-                    loads.append(write_rate(url, token, args.seconds, prefix=f"b{r}"))
+                bases.append(write_rate(url, token, ca, args.seconds, prefix=f"a{r}"))
+                with watchers(url, token, ca, rv(), 100):
+                    loads.append(write_rate(url, token, ca, args.seconds, prefix=f"b{r}"))
             base, loaded = statistics.median(bases), statistics.median(loads)
             ratios = " ".join(f"{b / a:.2f}" for a, b in zip(bases, loads, strict=True))
             print(f"writes/s, 16 writers, median of {args.rounds} rounds: {base:.0f} without "
@@ -219,8 +224,8 @@ def main() -> int:
                   f"(rounds: {ratios}; target >= 0.80)")
 
             sent: dict[str, tuple[float, float]] = {}  # name: request start, response
-            with watchers(url, token, rv(), 1000, record=True, procs=8) as got:
-                s = requests.Session()
+            with watchers(url, token, ca, rv(), 1000, record=True, procs=8) as got:
+                s = https_session(ca)
                 s.headers.update(h)
                 for i in range(100):
                     name = f"lat-{i}"
@@ -248,26 +253,24 @@ def main() -> int:
             rss0 = proc.memory_info().rss
             # Streams that are open but quiet (ConfigMaps of another namespace), as most
             # of a big cluster's are: what holding them costs, beside the writes.
-            with watchers(url, token, rv(), args.streams, procs=8,
+            with watchers(url, token, ca, rv(), args.streams, procs=8,
                           path="/api/v1/namespaces/quiet/configmaps"):
                 rss = proc.memory_info().rss
                 lat = []
                 for _ in range(300):
                     t0 = time.perf_counter()
-                    requests.get(url + "/healthz", timeout=5).raise_for_status()
+                    session.get(url + "/healthz", timeout=5).raise_for_status()
                     lat.append((time.perf_counter() - t0) * 1000)
                     time.sleep(0.005)
-                with_streams = write_rate(url, token, args.seconds, prefix="c")
+                with_streams = write_rate(url, token, ca, args.seconds, prefix="c")
             print(f"{args.streams:,} quiet watch streams on one master: RSS {rss / 2**20:.0f} MiB "
                   f"(idle {rss0 / 2**20:.0f} MiB; target < 1024), /healthz p50 "
                   f"{pct(lat, 50):.1f} ms p99 {pct(lat, 99):.1f} ms (target < 50), writes/s "
                   f"{with_streams:.0f} ({with_streams / base:.2f} of none; target >= 0.80)")
 
-            have = int(requests.get(url + CM, headers=h, params={"resourceVersion": "0"},
-                                    timeout=60).json().get("items").__len__())
-            fill(url, token, max(0, args.objects - have))
-            session = requests.Session()  # one connection, as a client's informer keeps
-            session.headers.update(h)
+            have = int(session.get(url + CM, params={"resourceVersion": "0"},
+                                   timeout=60).json().get("items").__len__())
+            fill(url, token, ca, max(0, args.objects - have))
             for label, params in (("cache (resourceVersion=0)", {"resourceVersion": "0"}),
                                   ("cache, consistent (no resourceVersion)", {})):
                 times, n = [], 0

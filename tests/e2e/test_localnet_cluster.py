@@ -20,11 +20,11 @@ from pathlib import Path
 
 import psutil
 import pytest
-import requests
 
 from localcluster import hostnet, seal
 from localcluster.readiness import admin_token
 from localcluster.spec import ClusterSpec
+from tests.support import https_session
 
 
 def _have(module: str) -> bool:
@@ -94,8 +94,9 @@ def test_cluster_up_twice_then_down_twice(tmp_path):
 
         # every node Ready, as the API tells it
         token = admin_token(d / "kubeconfig")
-        nodes = requests.get(f"{spec.api_urls[1]}/api/v1/nodes", timeout=5,
-                             headers={"Authorization": f"Bearer {token}"}).json()
+        nodes = https_session(str(spec.ca_file)).get(
+            f"{spec.api_urls[1]}/api/v1/nodes", timeout=5,
+            headers={"Authorization": f"Bearer {token}"}).json()
         ready = {n["metadata"]["name"] for n in nodes["items"]
                  for c in n["status"].get("conditions", [])
                  if c["type"] == "Ready" and c["status"] == "True"}

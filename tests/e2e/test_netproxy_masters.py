@@ -54,7 +54,8 @@ def test_proxy_follows_the_api_across_a_leader_failover(topo: Topology, masters)
     leader = masters.leader()
     assert leader is not None
     servers = [leader.url] + [m.url for m in masters.masters if m is not leader]
-    proxy = ServiceProxy(Client(servers, masters.token, timeout=5), [NODE_IP],
+    proxy = ServiceProxy(Client(servers, masters.token, timeout=5, ca_file=masters.ca_file),
+                         [NODE_IP],
                          ProxyConfig(table="cxnp-proxy", debounce=0.02, watch_timeout=5),
                          netns=topo.node)
     stop = threading.Event()

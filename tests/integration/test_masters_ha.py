@@ -19,7 +19,7 @@ import requests
 from coxapi import errors
 from coxapi.client import Client
 from master.auth import init_cluster_dir, load_tokens
-from tests.support import Proc, free_port, wait_until
+from tests.support import Proc, free_port, https_session, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -44,27 +44,30 @@ class Masters:
 
     def __init__(self, tmp: Path) -> None:
         self.dir = tmp
-        init_cluster_dir(tmp)
+        init_cluster_dir(tmp, masters=["m1", "m2", "m3"])
+        self.ca_file = str(tmp / "pki" / "ca.crt")
         self.token = next(e.token for e in load_tokens(tmp / "tokens.csv")
                           if "system:masters" in e.user.groups)
         ports = _distinct_ports(6)
         self.raft = [f"127.0.0.1:{p}" for p in ports[:3]]
         self.ports = ports[3:]
-        self.urls = [f"http://127.0.0.1:{p}" for p in self.ports]
+        self.urls = [f"https://127.0.0.1:{p}" for p in self.ports]
         self.procs: list[Proc] = []
         for i in range(3):
             argv = _master_argv() + [
                 "--name", f"m{i + 1}", "--listen", f"127.0.0.1:{self.ports[i]}",
                 "--raft", self.raft[i], "--data-dir", str(tmp / f"m{i + 1}"),
                 "--token-file", str(tmp / "tokens.csv"),
-                "--cluster-secret-file", str(tmp / "cluster-secret")]
+                "--cluster-secret-file", str(tmp / "cluster-secret"),
+                "--tls-cert-file", str(tmp / "pki" / f"m{i + 1}.crt"),
+                "--tls-private-key-file", str(tmp / "pki" / f"m{i + 1}.key")]
             for j in range(3):
                 if j != i:
                     argv += ["--peer", self.raft[j]]
             self.procs.append(Proc(argv, str(tmp / f"m{i + 1}.log")))
 
     def session(self) -> requests.Session:
-        s = requests.Session()
+        s = https_session(self.ca_file)
         s.headers["Authorization"] = f"Bearer {self.token}"
         return s
 
@@ -156,7 +159,7 @@ def test_killing_the_leader_keeps_the_api_serving_and_loses_no_acknowledged_writ
     leader = masters.leader()
     survivors = [i for i in range(3) if i != leader]
     client = Client([masters.urls[i] for i in survivors] + [masters.urls[leader]],
-                    token=masters.token, timeout=10)
+                    token=masters.token, timeout=10, ca_file=masters.ca_file)
     acked: list[str] = []
     acked_at: list[float] = []
     stop = threading.Event()

@@ -13,6 +13,7 @@ from master.asgi import ApiApp
 from master.auth import TokenAuthenticator, TokenEntry, User
 from master.server import ApiServer
 from raftstore import MemoryStore, Store
+from tests.support import https_session, local_pki
 
 ADMIN_TOKEN = "admin-token-for-tests"
 NODE_TOKEN = "node-token-for-tests"
@@ -34,6 +35,7 @@ class Api:
         self.client = self.app.test_client()
         self.server: ApiServer | None = None
         self.server_threads = 8  # of the server's WSGI pool
+        self.ca_file = local_pki().ca_file  # what a client of ``url`` verifies against
         ensure_system_namespaces(self.objects)
 
     def request(self, method: str, path: str, body: Any = None, *, token: str | None = ADMIN_TOKEN,
@@ -63,13 +65,19 @@ class Api:
 
     @property
     def url(self) -> str:
-        """The app behind the master's real server (master.asgi on uvicorn) on a
-        loopback port, started on first use: watches are served there only."""
+        """The app behind the master's real server (master.asgi on uvicorn, HTTPS
+        as masters serve it) on a loopback port, started on first use: watches
+        are served there only. Clients verify it with ``ca_file``."""
         if self.server is None:
-            self.server = ApiServer(ApiApp(self.app, threads=self.server_threads), "127.0.0.1", 0)
+            self.server = ApiServer(ApiApp(self.app, threads=self.server_threads), "127.0.0.1", 0,
+                                    tls=local_pki().tls)
             self.server.start()
         host, port = self.server.address
-        return f"http://{host}:{port}"
+        return f"https://{host}:{port}"
+
+    def session(self) -> requests.Session:
+        """A requests session that verifies ``url`` against the test CA."""
+        return https_session(self.ca_file)
 
     def close(self) -> None:
         if self.server is not None:
@@ -80,7 +88,8 @@ class Api:
               token: str = ADMIN_TOKEN) -> list[dict]:
         """Read a watch stream until it ends (timeoutSeconds) or ``max_events`` arrive."""
         with requests.get(self.url + path, params={"watch": "true", **query}, stream=True,
-                          headers={"Authorization": f"Bearer {token}"}, timeout=30) as resp:
+                          headers={"Authorization": f"Bearer {token}"}, timeout=30,
+                          verify=self.ca_file) as resp:
             assert resp.status_code == 200, resp.text
             events = []
             for line in resp.iter_lines():

@@ -17,6 +17,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, request
@@ -283,8 +284,11 @@ def _route(path: str) -> tuple[Kind, str | None, str | None, str | None]:
 
 
 def write_kubeconfig(path: Any, servers: list[str], token: str | None = TOKEN,
-                     namespace: str | None = None) -> str:
-    """A kubeconfig naming every master, as ``cox master init`` writes it."""
+                     namespace: str | None = None, ca_file: str | None = None) -> str:
+    """A kubeconfig naming every master, as ``cox master init`` writes it
+    (with the cluster CA inline when the servers are HTTPS)."""
+    import base64
+
     import yaml
 
     ctx: Obj = {"cluster": "cox", "user": "admin"}
@@ -296,6 +300,9 @@ def write_kubeconfig(path: Any, servers: list[str], token: str | None = TOKEN,
                                                      "x-coxswain-servers": servers}}],
             "users": [{"name": "admin", "user": user}],
             "contexts": [{"name": "cox", "context": ctx}]}
+    if ca_file:
+        data["clusters"][0]["cluster"]["certificate-authority-data"] = base64.b64encode(
+            Path(ca_file).read_bytes()).decode()
     path.write_text(yaml.safe_dump(data))
     return str(path)
 

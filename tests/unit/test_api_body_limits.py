@@ -5,14 +5,13 @@ an object over the store's 1.5 MiB, 415 for a body that is not JSON or YAML."""
 from __future__ import annotations
 
 import json
-import socket
+import ssl
 from collections.abc import Iterator
-from urllib.parse import urlsplit
 
 import pytest
-import requests
 
 from raftstore.commands import MAX_VALUE_BYTES
+from tests.support import local_pki, tls_connect
 
 from .api_harness import ADMIN_TOKEN, Api
 
@@ -33,7 +32,7 @@ def _configmap(name: str, size: int) -> dict:
 
 
 def test_an_object_over_the_store_limit_is_413_not_500(api):
-    r = requests.post(api.url + CONFIGMAPS, json=_configmap("big-object", 2 * 1024 * 1024),
+    r = api.session().post(api.url + CONFIGMAPS, json=_configmap("big-object", 2 * 1024 * 1024),
                       headers=AUTH, timeout=30)
     assert r.status_code == 413, r.text
     status = r.json()
@@ -45,13 +44,13 @@ def test_an_object_over_the_store_limit_is_413_not_500(api):
 
 def test_an_update_over_the_store_limit_is_413(api):
     assert api.post(CONFIGMAPS, _configmap("grows", 10)).status_code == 201
-    r = requests.put(api.url + CONFIGMAPS + "/grows", json=_configmap("grows", 2 * 1024 * 1024),
+    r = api.session().put(api.url + CONFIGMAPS + "/grows", json=_configmap("grows", 2 * 1024 * 1024),
                      headers=AUTH, timeout=30)
     assert r.status_code == 413, r.text
 
 
 def test_a_body_over_3_mib_is_413_naming_the_limit(api):
-    r = requests.post(api.url + CONFIGMAPS, json=_configmap("huge", LIMIT + 10),
+    r = api.session().post(api.url + CONFIGMAPS, json=_configmap("huge", LIMIT + 10),
                       headers=AUTH, timeout=30)
     assert r.status_code == 413
     assert r.json()["message"] == f"Request entity too large: limit is {LIMIT}"
@@ -60,17 +59,19 @@ def test_a_body_over_3_mib_is_413_naming_the_limit(api):
 def _raw_request(url: str, head: str, chunks: Iterator[bytes]) -> tuple[int, str]:
     """Send ``head`` then the chunks until the server answers; the status line
     and whether the server had to read everything are what the test wants."""
-    parts = urlsplit(url)
-    with socket.create_connection((parts.hostname, parts.port), timeout=30) as s:
+    with tls_connect(url, local_pki().ca_file, timeout=30) as s:
         s.sendall(head.encode())
         try:
             for c in chunks:
                 s.sendall(c)
-        except (BrokenPipeError, ConnectionResetError):
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
             pass  # the server answered and closed while we were still sending
         data = b""
-        while b"\r\n\r\n" not in data:
-            got = s.recv(65536)
+        while True:  # the server closes after its answer (over TLS the body may come later)
+            try:
+                got = s.recv(65536)
+            except (ConnectionResetError, ssl.SSLError):
+                break
             if not got:
                 break
             data += got
@@ -107,7 +108,7 @@ def test_a_declared_length_over_the_limit_is_413_before_the_body(api):
 def test_a_body_that_is_not_json_or_yaml_is_415(api, content_type):
     headers = {**AUTH, **({"Content-Type": content_type} if content_type else {})}
     body = json.dumps(_configmap("typed", 1))
-    r = requests.post(api.url + CONFIGMAPS, data=body, headers=headers, timeout=10)
+    r = api.session().post(api.url + CONFIGMAPS, data=body, headers=headers, timeout=10)
     assert r.status_code == 415, r.text
     status = r.json()
     assert status["reason"] == "UnsupportedMediaType"
@@ -116,9 +117,9 @@ def test_a_body_that_is_not_json_or_yaml_is_415(api, content_type):
 
 
 def test_json_and_yaml_bodies_are_still_taken(api):
-    r = requests.post(api.url + CONFIGMAPS, data="metadata: {name: as-yaml}\n", timeout=10,
+    r = api.session().post(api.url + CONFIGMAPS, data="metadata: {name: as-yaml}\n", timeout=10,
                       headers={**AUTH, "Content-Type": "application/yaml"})
     assert r.status_code == 201, r.text
-    r = requests.post(api.url + CONFIGMAPS, data=json.dumps(_configmap("as-json", 1)),
+    r = api.session().post(api.url + CONFIGMAPS, data=json.dumps(_configmap("as-json", 1)),
                       timeout=10, headers={**AUTH, "Content-Type": "application/json; charset=utf-8"})
     assert r.status_code == 201, r.text

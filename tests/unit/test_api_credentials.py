@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import stat
 
 import yaml
 from click.testing import CliRunner
 
+from coxapi import pki
 from master.auth import (
     FileTokenAuthenticator,
     TokenAuthenticator,
@@ -31,32 +33,49 @@ def test_token_file_in_kubernetes_csv_format():
 
 
 def test_init_writes_private_credentials_and_a_kubeconfig(tmp_path):
-    init_cluster_dir(tmp_path, ["n1", "n2"], ["http://10.250.0.1:6443", "http://10.250.0.1:6444"])
-    for name in ("cluster-secret", "tokens.csv", "kubeconfig", "n1.token", "n2.token"):
+    init_cluster_dir(tmp_path, ["n1", "n2"], ["https://10.250.0.1:6443", "https://10.250.0.1:6444"],
+                     ["m1", "m2"], ["10.250.0.1"])
+    for name in ("cluster-secret", "tokens.csv", "kubeconfig", "n1.token", "n2.token",
+                 "pki/ca.crt", "pki/ca.key", "pki/m1.crt", "pki/m1.key", "pki/m2.key"):
         mode = stat.S_IMODE((tmp_path / name).stat().st_mode)
         assert mode == 0o600, name
+    assert stat.S_IMODE((tmp_path / "pki").stat().st_mode) == 0o700
     entries = {e.user.name: e for e in load_tokens(tmp_path / "tokens.csv")}
     assert "system:masters" in entries["admin"].user.groups
     assert entries["system:node:n1"].user.groups == ("system:nodes",)
     assert (tmp_path / "n1.token").read_text().strip() == entries["system:node:n1"].token
     cfg = yaml.safe_load((tmp_path / "kubeconfig").read_text())
     cluster = cfg["clusters"][0]["cluster"]
-    assert cluster["server"] == "http://10.250.0.1:6443"
-    assert cluster["x-coxswain-servers"] == ["http://10.250.0.1:6443", "http://10.250.0.1:6444"]
+    assert cluster["server"] == "https://10.250.0.1:6443"
+    assert cluster["x-coxswain-servers"] == ["https://10.250.0.1:6443", "https://10.250.0.1:6444"]
+    ca = (tmp_path / "pki" / "ca.crt").read_bytes()
+    assert base64.b64decode(cluster["certificate-authority-data"]) == ca
+    for m in ("m1", "m2"):  # each master's certificate names every address it is reached at
+        assert pki.still_good((tmp_path / "pki" / f"{m}.crt").read_bytes(), ca,
+                              [m, "localhost", "127.0.0.1", "10.250.0.1"])
     assert cfg["users"][0]["user"]["token"] == entries["admin"].token
     assert cfg["current-context"] == cfg["contexts"][0]["name"]
 
 
 def test_init_is_idempotent_and_keeps_secrets(tmp_path):
-    init_cluster_dir(tmp_path, ["n1"], ["http://a:1", "http://b:2"])
-    before = {p.name: p.read_text() for p in tmp_path.iterdir()}
-    result = init_cluster_dir(tmp_path, ["n1"])
+    def files() -> dict[str, str]:
+        return {str(p.relative_to(tmp_path)): p.read_text() for p in tmp_path.rglob("*")
+                if p.is_file()}
+
+    init_cluster_dir(tmp_path, ["n1"], ["https://a:1", "https://b:2"], ["m1"], ["10.0.0.1"])
+    before = files()
+    result = init_cluster_dir(tmp_path, ["n1"], masters=["m1"], tls_hosts=["10.0.0.1"])
     assert result.created == []
-    assert {p.name: p.read_text() for p in tmp_path.iterdir()} == before
+    assert files() == before
     init_cluster_dir(tmp_path, ["n1", "n2"])  # a new node gets a token; the rest stays
     assert (tmp_path / "cluster-secret").read_text() == before["cluster-secret"]
     assert (tmp_path / "n1.token").read_text() == before["n1.token"]
     assert (tmp_path / "n2.token").exists()
+    # a master reached at a new address gets a new certificate from the same CA
+    result = init_cluster_dir(tmp_path, masters=["m1"], tls_hosts=["10.0.0.1", "10.0.0.2"])
+    assert sorted(result.created) == [str(tmp_path / "pki" / "m1.crt"),
+                                      str(tmp_path / "pki" / "m1.key")]
+    assert files()["pki/ca.crt"] == before["pki/ca.crt"]
 
 
 def test_cox_master_init_command(tmp_path):
@@ -73,8 +92,20 @@ def test_cox_master_run_rejects_bad_addresses(tmp_path):
     r = CliRunner().invoke(master, [
         "run", "--name", "m1", "--listen", "nowhere", "--raft", "127.0.0.1:1",
         "--data-dir", str(tmp_path / "m1"), "--token-file", str(tmp_path / "tokens.csv"),
-        "--cluster-secret-file", str(tmp_path / "cluster-secret")])
+        "--cluster-secret-file", str(tmp_path / "cluster-secret"), "--insecure-http"])
     assert r.exit_code == 2 and "--listen" in r.output
+
+
+def test_cox_master_run_serves_https_unless_told_plain_http(tmp_path):
+    init_cluster_dir(tmp_path, masters=["m1"])
+    base = ["run", "--name", "m1", "--listen", "127.0.0.1:1", "--raft", "127.0.0.1:2",
+            "--data-dir", str(tmp_path / "m1"), "--token-file", str(tmp_path / "tokens.csv"),
+            "--cluster-secret-file", str(tmp_path / "cluster-secret")]
+    r = CliRunner().invoke(master, base)
+    assert r.exit_code == 2 and "tls_cert_file and tls_private_key_file are required" in r.output
+    r = CliRunner().invoke(master, [*base, "--insecure-http",
+                                    "--tls-cert-file", str(tmp_path / "pki" / "m1.crt")])
+    assert r.exit_code == 2 and "insecure_http serves no certificate" in r.output
 
 
 def test_a_token_file_is_reloaded_when_it_changes(tmp_path):

@@ -115,7 +115,8 @@ def test_dry_run_delete(api):
         graceful = api.delete(f"{POD}/bound", query=DRY)
         collection = api.delete(CM, query=DRY)
         missing = api.delete(f"{CM}/nope", query=DRY)
-    assert cm.status_code == 200 and cm.json["metadata"]["name"] == "c"
+    assert cm.status_code == 200 and cm.json["kind"] == "Status"  # as a real delete answers
+    assert cm.json["details"]["name"] == "c"
     assert graceful.status_code == 200 and graceful.json["metadata"]["deletionTimestamp"]
     assert [i["metadata"]["name"] for i in collection.json["items"]] == ["c"]
     assert missing.status_code == 404

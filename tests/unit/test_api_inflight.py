@@ -6,16 +6,14 @@ keepalive on every accepted connection."""
 from __future__ import annotations
 
 import socket
+import ssl
 from collections.abc import Iterator
 from contextlib import ExitStack
-from urllib.parse import urlsplit
-
-import requests
 
 from master import connguard
 from master.asgi import ApiApp
 from master.server import ApiServer
-from tests.support import wait_until
+from tests.support import local_pki, tls_connect, wait_until
 
 from .api_harness import ADMIN_TOKEN, NODE_TOKEN, Api
 
@@ -23,8 +21,7 @@ CONFIGMAPS = "/api/v1/namespaces/default/configmaps"
 
 
 def _connect(url: str) -> socket.socket:
-    parts = urlsplit(url)
-    return socket.create_connection((parts.hostname, parts.port), timeout=10)
+    return tls_connect(url, local_pki().ca_file)
 
 
 def _half_sent_body(url: str, token: str | None = ADMIN_TOKEN) -> socket.socket:
@@ -52,7 +49,7 @@ def _closed_by_server(s: socket.socket) -> bool:
         return s.recv(1) == b""
     except TimeoutError:
         return False
-    except ConnectionResetError:
+    except (ConnectionResetError, ssl.SSLError):
         return True
 
 
@@ -67,17 +64,18 @@ def _open(stack: ExitStack, socks: Iterator[socket.socket]) -> list[socket.socke
 
 def test_half_sent_headers_are_cut_after_the_header_timeout():
     api = Api()
-    server = ApiServer(ApiApp(api.app, threads=4), "127.0.0.1", 0, header_timeout=0.3)
+    server = ApiServer(ApiApp(api.app, threads=4), "127.0.0.1", 0, tls=local_pki().tls,
+                       header_timeout=0.3)
     server.start()
     try:
         host, port = server.address
-        url = f"http://{host}:{port}"
+        url = f"https://{host}:{port}"
         with _connect(url) as silent, _connect(url) as slow:
             slow.sendall(b"GET /api/v1/namespaces HTTP/1.1\r\nHost: x\r\nAuthor")
             wait_until(lambda: _closed_by_server(silent) and _closed_by_server(slow), 10,
                        what="the server to close connections whose headers never came")
         # a request whose headers arrive in time is served as ever
-        assert requests.get(url + "/healthz", timeout=10).status_code == 200
+        assert api.session().get(url + "/healthz", timeout=10).status_code == 200
     finally:
         server.stop()
         api.close()
@@ -88,7 +86,8 @@ def test_a_body_that_never_arrives_is_408_after_the_body_timeout():
     try:
         with _half_sent_body(api.url) as s:
             assert _answer(s).startswith(b"HTTP/1.1 408")
-        assert _app(api).general.in_flight == 0
+        # the slot is given back just after the answer is written
+        wait_until(lambda: _app(api).general.in_flight == 0, 10, what="the slot to be released")
     finally:
         api.close()
 
@@ -111,16 +110,16 @@ def test_one_client_past_its_limit_is_429_with_retry_after_and_others_are_served
         with ExitStack() as stack:
             _open(stack, (_half_sent_body(api.url) for _ in range(3)))
             wait_until(lambda: _app(api).general.in_flight == 3, 10, what="3 requests in flight")
-            r = requests.get(api.url + CONFIGMAPS, headers=auth, timeout=10)
+            r = api.session().get(api.url + CONFIGMAPS, headers=auth, timeout=10)
             assert r.status_code == 429, r.text
             assert r.headers["Retry-After"] == "1"
             assert r.json()["reason"] == "TooManyRequests"
             assert r.json()["details"]["retryAfterSeconds"] == 1
             # another client is not held up by this one
-            r = requests.get(api.url + "/api/v1/nodes", timeout=10,
+            r = api.session().get(api.url + "/api/v1/nodes", timeout=10,
                              headers={"Authorization": f"Bearer {NODE_TOKEN}"})
             assert r.status_code == 200
-        wait_until(lambda: requests.get(api.url + CONFIGMAPS, headers=auth,
+        wait_until(lambda: api.session().get(api.url + CONFIGMAPS, headers=auth,
                                         timeout=10).status_code == 200, 10,
                    what="the client served again once its requests ended")
     finally:
@@ -141,15 +140,15 @@ def test_node_heartbeats_and_health_are_served_with_every_general_slot_taken():
             _open(stack, (_half_sent_body(api.url) for _ in range(4)))
             wait_until(lambda: _app(api).general.in_flight == 4, 10, what="4 requests in flight")
             # the node's other requests wait like everyone's
-            r = requests.get(api.url + "/api/v1/namespaces/default/pods", headers=node, timeout=10)
+            r = api.session().get(api.url + "/api/v1/namespaces/default/pods", headers=node, timeout=10)
             assert r.status_code == 429
             leases = api.url + "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases"
-            r = requests.post(leases, json=_lease("n1"), headers=node, timeout=10)
+            r = api.session().post(leases, json=_lease("n1"), headers=node, timeout=10)
             assert r.status_code == 201, r.text
-            r = requests.put(leases + "/n1", json=r.json(), headers=node, timeout=10)
+            r = api.session().put(leases + "/n1", json=r.json(), headers=node, timeout=10)
             assert r.status_code == 200, r.text
             for path in ("/healthz", "/livez", "/readyz"):
-                assert requests.get(api.url + path, timeout=10).status_code == 200
+                assert api.session().get(api.url + path, timeout=10).status_code == 200
     finally:
         api.close()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import pytest
 import requests
@@ -14,7 +15,7 @@ from master.auth import init_cluster_dir, load_tokens
 from master.config import MasterConfig
 from master.process import Master
 from raftstore import MemoryStore
-from tests.support import free_port, wait_until
+from tests.support import free_port, https_session, wait_until
 
 
 class SwitchableStore(MemoryStore):
@@ -45,13 +46,15 @@ class FakeControllers:
 
 @pytest.fixture
 def master(tmp_path):
-    init_cluster_dir(tmp_path)
+    init_cluster_dir(tmp_path, masters=["m1"])
     store = SwitchableStore()
     events: list[str] = []
     cfg = MasterConfig(name="m1", listen=f"127.0.0.1:{free_port()}",
                        raft_addr="127.0.0.1:1", peers=[], data_dir=str(tmp_path / "m1"),
                        token_file=str(tmp_path / "tokens.csv"),
-                       cluster_secret_file=str(tmp_path / "cluster-secret"), threads=8)
+                       cluster_secret_file=str(tmp_path / "cluster-secret"), threads=8,
+                       tls_cert_file=str(tmp_path / "pki" / "m1.crt"),
+                       tls_private_key_file=str(tmp_path / "pki" / "m1.key"))
     m = Master(cfg, store_factory=lambda _cfg: store,
                controller_factory=lambda objects, _cfg: FakeControllers(events))
     m.start()
@@ -76,24 +79,26 @@ def test_controllers_follow_leadership(master):
 
 def test_the_master_serves_its_api_and_creates_the_system_namespaces(master):
     m, _, _, token = master
-    url = f"http://{m.config.listen}"
-    wait_until(lambda: requests.get(f"{url}/api/v1/namespaces/kube-node-lease", timeout=2,
-                                    headers={"Authorization": f"Bearer {token}"}).ok,
+    url = f"https://{m.config.listen}"
+    s = https_session(str(Path(m.config.token_file).parent / "pki" / "ca.crt"))
+    wait_until(lambda: s.get(f"{url}/api/v1/namespaces/kube-node-lease", timeout=2,
+                             headers={"Authorization": f"Bearer {token}"}).ok,
                10, what="the system namespaces")
-    assert requests.get(f"{url}/healthz", timeout=2).text == "ok\n"
-    assert requests.get(f"{url}/api/v1/pods", timeout=2).status_code == 401
+    assert s.get(f"{url}/healthz", timeout=2).text == "ok\n"
+    assert s.get(f"{url}/api/v1/pods", timeout=2).status_code == 401
 
 
 def test_stop_ends_controllers_and_open_watches(master):
     m, store, events, token = master
     store.set_leader(True)
     wait_until(lambda: events == ["start"], 5, what="controllers to start")
-    url = f"http://{m.config.listen}/api/v1/configmaps"
+    url = f"https://{m.config.listen}/api/v1/configmaps"
+    ca = str(Path(m.config.token_file).parent / "pki" / "ca.crt")
     ended = threading.Event()
 
     def watch() -> None:
         r = requests.get(url, params={"watch": "true", "resourceVersion": "1"}, stream=True,
-                         headers={"Authorization": f"Bearer {token}"}, timeout=30)
+                         headers={"Authorization": f"Bearer {token}"}, timeout=30, verify=ca)
         for _ in r.iter_lines():
             pass
         ended.set()

@@ -30,7 +30,8 @@ def api() -> Iterator[Api]:
 
 def get_log(api: Api, name: str, query: dict | None = None, **kw: Any) -> requests.Response:
     return requests.get(f"{api.url}{POD}/{name}/log", params=query or {}, timeout=30,
-                        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, **kw)
+                        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+                        verify=api.ca_file, **kw)
 
 POD = "/api/v1/namespaces/default/pods"
 
@@ -133,7 +134,7 @@ def test_unscheduled_pod_has_no_logs(api):
 def test_logs_need_a_token(api, agent):
     add_node(api, agent.port)
     api.post(POD, pod("p", node="n1"))
-    r = requests.get(f"{api.url}{POD}/p/log", timeout=10)
+    r = requests.get(f"{api.url}{POD}/p/log", timeout=10, verify=api.ca_file)
     assert r.status_code == 401 and agent.requests == []
 
 
@@ -149,7 +150,7 @@ def test_many_followers_hold_no_worker_thread(api, agent):
     assert agent.following == n
     t0 = time.monotonic()
     r = requests.get(f"{api.url}{POD}", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
-                     timeout=10)
+                     timeout=10, verify=api.ca_file)
     assert r.status_code == 200 and time.monotonic() - t0 < 5
     agent.release.set()  # the logs go on, and then end: every follower gets the rest
     assert [[x for x in it if x] for it in lines] == [[b"line 2"]] * n

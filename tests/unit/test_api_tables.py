@@ -7,7 +7,6 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-import requests
 
 from coxapi import kinds, table
 from tests.support import wait_until
@@ -113,7 +112,7 @@ def test_watch_events_carry_tables(api):
     events: list[dict] = []
 
     def read() -> None:
-        with requests.get(api.url + POD, params={"watch": "true", "timeoutSeconds": "3"},
+        with api.session().get(api.url + POD, params={"watch": "true", "timeoutSeconds": "3"},
                           headers={"Authorization": f"Bearer {ADMIN_TOKEN}",
                                    "Accept": KUBECTL_ACCEPT}, stream=True, timeout=30) as resp:
             assert resp.status_code == 200

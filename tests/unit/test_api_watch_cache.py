@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,7 +22,7 @@ from master.asgi import ApiApp
 from master.server import ApiServer
 from master.watchcache import WatchCaches
 from raftstore import MemoryStore
-from tests.support import wait_until
+from tests.support import local_pki, wait_until
 
 from .api_harness import ADMIN_TOKEN, Api
 
@@ -48,7 +49,7 @@ def cm(name: str, **labels: str) -> dict:
 
 def open_stream(api: Api, path: str, **query: str) -> requests.Response:
     r = requests.get(api.url + path, params={"watch": "true", **query}, headers=AUTH,
-                     stream=True, timeout=30)
+                     stream=True, timeout=30, verify=api.ca_file)
     assert r.status_code == 200, r.text
     return r
 
@@ -123,9 +124,11 @@ def test_a_watcher_that_does_not_read_is_cut_off_without_holding_up_others(make_
     api = make_api()
     api.state.watchers.queue_limit = 20
     rv = api.get(CM).json["metadata"]["resourceVersion"]
-    host, port = api.url.removeprefix("http://").split(":")
-    stuck = socket.create_connection((host, int(port)))
-    stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    host, port = api.url.removeprefix("https://").split(":")
+    raw = socket.socket()
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    raw.connect((host, int(port)))
+    stuck = ssl.create_default_context(cafile=api.ca_file).wrap_socket(raw, server_hostname=host)
     stuck.sendall(f"GET {CM}?watch=true&resourceVersion={rv} HTTP/1.1\r\nHost: x\r\n"
                   f"Authorization: Bearer {ADMIN_TOKEN}\r\n\r\n".encode())
     reader = open_stream(api, CM, resourceVersion=rv)
@@ -163,10 +166,11 @@ def test_health_answers_while_every_worker_thread_is_busy(make_api):
 
     store = SlowStore()
     api = make_api(store)
-    api.server = ApiServer(ApiApp(api.app, threads=2), "127.0.0.1", 0)
+    api.server = ApiServer(ApiApp(api.app, threads=2), "127.0.0.1", 0, tls=local_pki().tls)
     api.server.start()
     url = api.url
-    busy = [threading.Thread(target=lambda: requests.get(url + CM, headers=AUTH, timeout=30))
+    busy = [threading.Thread(target=lambda: requests.get(url + CM, headers=AUTH, timeout=30,
+                                                         verify=api.ca_file))
             for _ in range(4)]
     for t in busy:
         t.start()
@@ -174,7 +178,7 @@ def test_health_answers_while_every_worker_thread_is_busy(make_api):
         time.sleep(0.3)  # the four slow lists occupy both worker threads (and queue)
         for path in ("/healthz", "/livez", "/readyz"):
             t0 = time.monotonic()
-            r = requests.get(url + path, timeout=2)
+            r = requests.get(url + path, timeout=2, verify=api.ca_file)
             assert r.status_code == 200 and r.text == "ok\n"
             assert time.monotonic() - t0 < 0.5
         # a watch needs no worker thread either

@@ -27,7 +27,7 @@ def test_default_layout_follows_the_contract():
     assert n1.docker_data_root == Path("/srv/c/n1/docker")
     assert n1.docker_exec_root == Path("/run/coxswain/n1/exec")
     assert [m.api_url for m in SPEC.all_masters()] == [
-        "http://10.250.0.1:6443", "http://10.250.0.1:6444", "http://10.250.0.1:6445"]
+        "https://10.250.0.1:6443", "https://10.250.0.1:6444", "https://10.250.0.1:6445"]
     assert [m.raft for m in SPEC.all_masters()] == [
         "127.0.0.1:7001", "127.0.0.1:7002", "127.0.0.1:7003"]
     assert SPEC.blackholes == ("10.244.0.0/16", "10.96.0.0/16")
@@ -72,6 +72,26 @@ def test_node_processes_run_inside_the_node_namespace_through_nsenter():
     masters = [a[i + 1] for i, x in enumerate(a) if x == "--master"]
     assert masters == SPEC.api_urls
     assert a[a.index("--token-file") + 1] == "/srv/c/n2.token"
+    assert a[a.index("--ca-file") + 1] == "/srv/c/pki/ca.crt"
+
+
+def test_masters_serve_https_with_certificates_for_the_bridge_address():
+    init = master_init_argv(SPEC)
+    assert [init[i + 1] for i, x in enumerate(init) if x == "--master-name"] == ["m1", "m2", "m3"]
+    assert [init[i + 1] for i, x in enumerate(init) if x == "--tls-host"] == ["10.250.0.1"]
+    argv = master_argv(SPEC, SPEC.master(2))
+    assert argv[argv.index("--tls-cert-file") + 1] == "/srv/c/pki/m2.crt"
+    assert argv[argv.index("--tls-private-key-file") + 1] == "/srv/c/pki/m2.key"
+    assert "--insecure-http" not in argv
+
+
+def test_plain_http_only_when_asked_for():
+    spec = ClusterSpec(dir=Path("/srv/c"), insecure_http=True)
+    assert spec.api_urls[0] == "http://10.250.0.1:6443"
+    argv = master_argv(spec, spec.master(1))
+    assert "--insecure-http" in argv and "--tls-cert-file" not in argv
+    assert "--master-name" not in master_init_argv(spec)
+    assert "--ca-file" not in agent_argv(spec, spec.node(1))
 
 
 def test_program_argv_is_what_proc_shows_after_nsenter_execs():

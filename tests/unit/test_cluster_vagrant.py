@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from coxapi import pki
+
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = sorted((ROOT / "scripts" / "provision").glob("*.sh"))
 PLAN = Path(__file__).with_name("vagrant_plan.rb")
@@ -43,6 +45,11 @@ def test_vagrantfile_validates_and_makes_one_set_of_credentials(vagrant_dir):
     assert users == ["admin", "system:node:n1", "system:node:n2"]
     assert (here / ".secrets" / "n2.token").read_text().strip() == rows[2].split(",")[0]
     assert (here / ".secrets" / "cluster-secret").stat().st_mode & 0o777 == 0o600
+    # the CA it makes in Ruby is one `cox master init --master-name` can issue from
+    ca = pki.load_ca(pki.PkiDir(here / ".secrets"))
+    assert (here / ".secrets" / "ca.key").stat().st_mode & 0o777 == 0o600
+    served = pki.issue_serving(ca, "m1", ["192.168.56.11"])
+    assert pki.still_good(served.cert_pem, ca.cert_pem, ["192.168.56.11"])
 
 
 @needs_vagrant
@@ -60,7 +67,8 @@ def test_each_vm_receives_only_the_credentials_of_its_role(vagrant_dir, tmp_path
     for vm, got in plan.items():
         uploads = {Path(p["source"]).relative_to(secrets).as_posix()
                    for p in got["provisioners"] if p["type"] == "file"}
-        want = {"cluster-secret", "tokens.csv"} if vm.startswith("m") else {f"{vm}.token"}
+        want = ({"cluster-secret", "tokens.csv", "ca.crt", "ca.key"} if vm.startswith("m")
+                else {f"{vm}.token", "ca.crt"})
         assert uploads == want, vm
         assert not any(".secrets" in (p["inline"] or "") for p in got["provisioners"]), vm
         # what the synced folders copy, copied the way Vagrant's rsync does it

@@ -197,6 +197,8 @@ peers: [127.0.0.1:7002, 127.0.0.1:7003]
 data_dir: {tmp_path / "m1"}
 token_file: {tmp_path / "tokens.csv"}
 cluster_secret_file: {tmp_path / "cluster-secret"}
+tls_cert_file: {tmp_path / "m1.crt"}
+tls_private_key_file: {tmp_path / "m1.key"}
 event_ttl: 600
 raft:
   fsync: false
@@ -215,6 +217,7 @@ controllers:
     assert r.exit_code == 1, r.output
     cfg = seen[0]
     assert (cfg.name, cfg.peers, cfg.event_ttl) == ("m9", ["127.0.0.1:7004"], 600)
+    assert cfg.tls_files() == (str(tmp_path / "m1.crt"), str(tmp_path / "m1.key"))
     assert (cfg.raft.fsync, cfg.raft.quota_bytes, cfg.raft.election_timeout_min,
             cfg.raft.election_timeout_max, cfg.raft.heartbeat_period) == (
         False, 5_000_000, 1.5, 2.0, StoreConfig.heartbeat_period)
@@ -228,7 +231,8 @@ def test_cox_master_run_with_flags_alone_keeps_every_default(captured_master):
     r = CliRunner().invoke(master, [
         "run", "--name", "m1", "--listen", "127.0.0.1:6443", "--raft", "127.0.0.1:7001",
         "--data-dir", str(tmp_path / "m1"), "--token-file", str(tmp_path / "tokens.csv"),
-        "--cluster-secret-file", str(tmp_path / "cluster-secret"), "--no-raft-fsync"])
+        "--cluster-secret-file", str(tmp_path / "cluster-secret"), "--no-raft-fsync",
+        "--insecure-http"])
     assert r.exit_code == 1, r.output
     cfg = seen[0]
     for key in C.settings(MasterConfig):
@@ -260,9 +264,11 @@ def test_the_master_hands_its_sections_and_event_ttl_to_the_parts(tmp_path):
                        controllers=ControllerConfig(cluster_cidr="10.8.0.0/16"))
     manager = _controller_manager(ObjectStore(MemoryStore()), cfg)
     assert (manager.config.event_ttl, manager.config.cluster_cidr) == (60.0, "10.8.0.0/16")
-    init_cluster_dir(tmp_path)
+    init_cluster_dir(tmp_path, masters=["m1"])
     cfg = dataclasses.replace(cfg, listen=f"127.0.0.1:{free_port()}",
-                              token_file=str(tmp_path / "tokens.csv"))
+                              token_file=str(tmp_path / "tokens.csv"),
+                              tls_cert_file=str(tmp_path / "pki" / "m1.crt"),
+                              tls_private_key_file=str(tmp_path / "pki" / "m1.key"))
     m = Master(cfg, store_factory=lambda _c: MemoryStore(),
                controller_factory=lambda objects, _c: manager)
     m.start()

@@ -4,6 +4,7 @@ objects and the ``cox node run`` command line."""
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -216,6 +217,21 @@ def test_node_object_declares_capacity_labels_and_endpoint():
     assert obj["status"]["daemonEndpoints"] == {"kubeletEndpoint": {"Port": 10250}}
     assert obj["metadata"]["labels"]["disk"] == "ssd"
     assert obj["spec"]["taints"] == [{"key": "gpu", "effect": "NoSchedule"}]
+
+
+# The fields of Kubernetes' NodeSystemInfo; the typed clients refuse a Node without them.
+NODE_SYSTEM_INFO = {"machineID", "systemUUID", "bootID", "kernelVersion", "osImage",
+                    "containerRuntimeVersion", "kubeletVersion", "kubeProxyVersion",
+                    "operatingSystem", "architecture"}
+
+
+def test_node_info_carries_every_field_kubernetes_declares():
+    machine = MachineInfo.discover("docker://27.0")
+    info = node_object(NodeConfig("n1", "10.0.0.5", 10250), machine)["status"]["nodeInfo"]
+    assert set(info) == NODE_SYSTEM_INFO
+    assert all(isinstance(v, str) and v for v in info.values()), info
+    assert info["containerRuntimeVersion"] == "docker://27.0"
+    assert info["bootID"] == Path("/proc/sys/kernel/random/boot_id").read_text().strip()
 
 
 def test_command_rejects_bad_flags_with_one_line_messages(tmp_path):

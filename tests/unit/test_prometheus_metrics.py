@@ -58,12 +58,12 @@ def api() -> Iterator[Api]:
 
 def get(api: Api, path: str, token: str | None = ADMIN_TOKEN) -> requests.Response:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return requests.get(api.url + path, headers=headers, timeout=10)
+    return api.session().get(api.url + path, headers=headers, timeout=10)
 
 
 def test_master_metrics_count_requests_and_show_raft_and_watches(api):
     assert get(api, "/api/v1/namespaces/default/pods").status_code == 200
-    assert requests.post(api.url + "/api/v1/namespaces/default/pods", json=pod("p"),
+    assert api.session().post(api.url + "/api/v1/namespaces/default/pods", json=pod("p"),
                          headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
                          timeout=10).status_code == 201
     assert get(api, "/api/v1/namespaces/default/pods/ghost").status_code == 404

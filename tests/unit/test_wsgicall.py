@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from master import wsgicall
+from tests.support import https_session
 
 from .api_harness import ADMIN_TOKEN, Api
 
@@ -17,20 +18,22 @@ AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 def test_verbs_through_the_server():
     api = Api()
+    s = https_session(api.ca_file)
     try:
         base = api.url + "/api/v1/namespaces/default/configmaps"
-        r = requests.post(base, json={"metadata": {"name": "c"}, "data": {"k": "v"}},
-                          headers=AUTH, timeout=10)
+        r = s.post(base, json={"metadata": {"name": "c"}, "data": {"k": "v"}},
+                   headers=AUTH, timeout=10)
         assert r.status_code == 201 and r.headers["Content-Type"] == "application/json"
-        r = requests.patch(base + "/c", data=json.dumps({"data": {"k": "w"}}), timeout=10,
-                           headers={**AUTH, "Content-Type": "application/merge-patch+json"})
+        r = s.patch(base + "/c", data=json.dumps({"data": {"k": "w"}}), timeout=10,
+                    headers={**AUTH, "Content-Type": "application/merge-patch+json"})
         assert r.status_code == 200 and r.json()["data"] == {"k": "w"}
-        assert requests.get(base + "/c", headers=AUTH, timeout=10).json()["data"] == {"k": "w"}
-        r = requests.get(base + "/nope", headers=AUTH, timeout=10)
+        assert s.get(base + "/c", headers=AUTH, timeout=10).json()["data"] == {"k": "w"}
+        r = s.get(base + "/nope", headers=AUTH, timeout=10)
         assert r.status_code == 404 and r.json()["kind"] == "Status"
-        assert requests.get(base, timeout=10).status_code == 401
-        assert requests.delete(base + "/c", headers=AUTH, timeout=10).status_code == 200
+        assert s.get(base, timeout=10).status_code == 401
+        assert s.delete(base + "/c", headers=AUTH, timeout=10).status_code == 200
     finally:
+        s.close()
         api.close()
 
 
@@ -39,7 +42,7 @@ def test_an_oversized_body_is_413_through_the_server():
     try:
         body = {"metadata": {"name": "big"}, "data": {"k": "x" * 100_000}}
         r = requests.post(api.url + "/api/v1/namespaces/default/configmaps", json=body,
-                          headers=AUTH, timeout=10)
+                          headers=AUTH, timeout=10, verify=api.ca_file)
         assert r.status_code == 413 and r.json()["kind"] == "Status"
     finally:
         api.close()
