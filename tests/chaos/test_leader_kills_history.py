@@ -59,7 +59,8 @@ REPLICASET = {
 
 def test_leader_killed_again_and_again_loses_nothing(tmp_path):
     mc = MasterCluster.create(tmp_path)
-    clients = {m.name: Client([m.url], mc.token, timeout=5) for m in mc.masters}
+    clients = {m.name: Client([m.url], mc.token, ca_file=mc.ca_file, timeout=5)
+               for m in mc.masters}
     any_master = mc.client()
     hist = H.History()
     writers: list[Writer] = []
@@ -82,7 +83,7 @@ def test_leader_killed_again_and_again_loses_nothing(tmp_path):
             killed_at = time.monotonic()
             leader.proc.kill()
             survivor = Client([m.url for m in mc.masters if m is not leader], mc.token,
-                              timeout=5)
+                              ca_file=mc.ca_file, timeout=5)
             victim = sorted(live_pods(survivor))[0]
             wait_until(lambda v=victim, s=survivor: delete_pod(s, v), 15, 0.05,
                        "deleting a pod through a survivor")

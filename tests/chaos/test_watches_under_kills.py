@@ -101,9 +101,9 @@ def test_every_watcher_sees_every_event_once_in_order_across_leader_kills(tmp_pa
         def rotated(k: int) -> list[str]:  # first choice spreads; the rest are failover
             return urls[k % 3:] + urls[:k % 3]
 
-        watchers = [Watcher(Client(rotated(k), mc.token, timeout=5),
+        watchers = [Watcher(Client(rotated(k), mc.token, ca_file=mc.ca_file, timeout=5),
                             NAMESPACES[k % len(NAMESPACES)], start) for k in range(WATCHERS)]
-        writers = [CreateWriter(Client(rotated(k), mc.token, timeout=5),
+        writers = [CreateWriter(Client(rotated(k), mc.token, ca_file=mc.ca_file, timeout=5),
                                 NAMESPACES[k % len(NAMESPACES)], k) for k in range(WRITERS)]
         threads = [*watchers, *writers]
         for t in threads:

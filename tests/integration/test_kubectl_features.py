@@ -63,7 +63,7 @@ def test_table_strategic_patch_dry_run_and_field_validation(client):
                            content_type=SMP, body={"spec": {"replicas": 4}})
     assert would["spec"]["replicas"] == 4
     gone = client.request("DELETE", f"{DEPLOY}/web", body={"dryRun": ["All"]})
-    assert gone["metadata"]["name"] == "web"
+    assert gone["kind"] == "Status" and gone["details"]["name"] == "web"
     after = client.request("GET", f"{DEPLOY}/web")  # still there, unchanged
     assert after["spec"] == before["spec"] and "deletionTimestamp" not in after["metadata"]
 

@@ -25,8 +25,8 @@ def masters(tmp_path_factory):
         mc.stop()
 
 
-def scrape(url: str, token: str) -> dict:
-    client = Client([url], token, timeout=10)
+def scrape(url: str, token: str, ca_file: str) -> dict:
+    client = Client([url], token, timeout=10, ca_file=ca_file)
     try:
         text = client.request("GET", "/metrics")
     finally:
@@ -48,7 +48,7 @@ def test_the_leader_reports_raft_state_latencies_and_controllers(masters):
     assert leader is not None
     fams = wait_until(lambda: (lambda f: f if "workqueue_depth" in f and
                                f["workqueue_depth"].samples else None)(
-        scrape(leader.url, masters.token)), 30, 0.5, "the controllers' queues")
+        scrape(leader.url, masters.token, masters.ca_file)), 30, 0.5, "the controllers' queues")
     assert value(fams, "raft_role", "raft_role", role="leader") == 1
     assert value(fams, "raft_term", "raft_term") >= 1
     assert value(fams, "raft_applied_index", "raft_applied_index") >= \
@@ -59,7 +59,7 @@ def test_the_leader_reports_raft_state_latencies_and_controllers(masters):
     queues = {s.labels["name"] for s in fams["workqueue_depth"].samples}
     assert {"scheduler", "replicaset-controller"} <= queues, queues
     assert "controller_reconcile_duration_seconds" in fams
-    first = scrape(masters.masters[0].url, masters.token)  # the client's writes went there
+    first = scrape(masters.masters[0].url, masters.token, masters.ca_file)  # the client's writes went there
     assert value(first, "apiserver_request", "apiserver_request_total",
                  verb="POST", resource="configmaps", code="201") == 5
 
@@ -67,8 +67,8 @@ def test_the_leader_reports_raft_state_latencies_and_controllers(masters):
 def test_the_monitoring_token_reads_metrics_only(masters):
     token = (masters.dir / "metrics.token").read_text().strip()
     url = masters.masters[0].url
-    assert "raft_role" in scrape(url, token)
-    client = Client([url], token, timeout=10)
+    assert "raft_role" in scrape(url, token, masters.ca_file)
+    client = Client([url], token, timeout=10, ca_file=masters.ca_file)
     with pytest.raises(errors.Forbidden):
         client.list("Pod", namespace="default")
     client.close()

@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import requests
 
 from coxapi import errors
 from coxapi.client import Client
@@ -62,7 +61,7 @@ def test_a_full_store_keeps_heartbeats_and_recovers_once_objects_are_deleted(clu
             created += 1
     assert full.value.code == 507 and created > 2
     wait_until(lambda: alarms(mc) == [["NOSPACE"]] * 3, 10, what="NOSPACE on every master")
-    ready = requests.get(mc.masters[0].url + "/readyz", timeout=5)
+    ready = mc.session().get(mc.masters[0].url + "/readyz", timeout=5)
     assert ready.status_code == 200 and "alarm: NOSPACE" in ready.text
 
     # at the quota: heartbeats and deletes still work
