@@ -47,6 +47,7 @@ from .registration import MachineInfo, node_object, register, retry_forever, wai
 from .runtime import ContainerInfo, Runtime
 from .stats import StatsCollector, node_usage
 from .status import Observed, pod_status
+from .volumes import Mounter
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
@@ -58,7 +59,8 @@ __all__ = ["Agent", "AgentConfig"]
 class Agent:
     def __init__(self, config: AgentConfig, client: Client, runtime: Runtime,
                  clock: Callable[[], float] = time.time,
-                 authenticate: Callable[[str], bool] | None = None) -> None:
+                 authenticate: Callable[[str], bool] | None = None,
+                 mounter: Mounter | None = None) -> None:
         self.config = config
         self.name = config.node.name
         self.client = client
@@ -68,7 +70,7 @@ class Agent:
         self.stop_event = threading.Event()
         self.backoff = Backoff(clock)
         self.executor = PlanExecutor(config, client, runtime, clock, self.backoff,
-                                     self.stop_event)
+                                     self.stop_event, mounter)
         self.probes = ProbeManager(runtime, on_change=self.wake.set, clock=clock)
         self.stats = StatsCollector(runtime, self._my_containers, interval=config.stats_period)
         self.heartbeat = Heartbeat(client, self.name, node_usage, period=config.heartbeat_period,
@@ -106,6 +108,8 @@ class Agent:
         if version is None:
             return False
         desired = node_object(self.config.node, MachineInfo.discover(version))
+        # downwardAPI resourceFieldRef: an unset limit reads as the node's allocatable
+        self.executor.volumes.allocatable = dict(desired["status"]["allocatable"])
         if retry_forever(f"registering node {self.name}",
                          lambda: register(self.client, desired), stop) is None:
             return False
@@ -346,6 +350,8 @@ class Agent:
         deleted = self.executor.apply(uid, pod, containers, plan, task.waiting)
         if pod is None or deleted or not api_ok:
             return
+        if not terminating and podplan.current_sandbox(containers) is not None:
+            self.executor.volumes.refresh(pod)  # ConfigMap/Secret changes reach the files
         if plan.actions:
             containers = self.runtime.list_containers({podspec.LABEL_POD_UID: uid}
                                                       | self.node_labels)

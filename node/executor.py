@@ -12,8 +12,6 @@ restarts.
 from __future__ import annotations
 
 import logging
-import os
-import shutil
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -24,8 +22,11 @@ from coxapi.client import Client
 from . import podplan, podspec
 from .backoff import Backoff
 from .config import AgentConfig
+from .events import NodeEvents
 from .prober import ProbeTarget, run_check
+from .projection import MountError
 from .runtime import ContainerInfo, ImagePullError, Runtime, RuntimeFailure
+from .volumes import Mounter, TmpfsMounter, VolumeManager
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
@@ -44,7 +45,8 @@ class _Waiting(Exception):
 class PlanExecutor:
     def __init__(self, config: AgentConfig, client: Client, runtime: Runtime,
                  clock: Callable[[], float], backoff: Backoff,
-                 stop_event: threading.Event) -> None:
+                 stop_event: threading.Event, mounter: Mounter | None = None,
+                 allocatable: dict[str, str] | None = None) -> None:
         self.config = config
         self.client = client
         self.runtime = runtime
@@ -54,6 +56,9 @@ class PlanExecutor:
         self.stop_event = stop_event
         self.pause_image: str | None = None
         self._pull_failed_at: dict[str, float] = {}
+        self.volumes = VolumeManager(config.data_dir, self._resolve, mounter or TmpfsMounter(),
+                                     allocatable, refresh_period=config.volume_refresh_period)
+        self.events = NodeEvents(client, config.node.name, clock)
 
     def apply(self, uid: str, pod: Obj | None, containers: list[ContainerInfo],
               plan: podplan.PodPlan, waiting: Waiting) -> bool:
@@ -81,7 +86,7 @@ class PlanExecutor:
                 if sandbox is not None:
                     self._start_container(pod, action, sandbox, waiting)
             elif isinstance(action, podplan.RemovePodDir):
-                shutil.rmtree(podspec.pod_dir(self.config.data_dir, uid), ignore_errors=True)
+                self.volumes.teardown(uid)
             elif isinstance(action, podplan.DeletePod):
                 assert pod is not None
                 if self._delete_pod(pod):
@@ -151,11 +156,16 @@ class PlanExecutor:
                 self._ensure_image(uid, first)
             spec = podspec.infra_spec(pod, self.config.node.name, attempt, self.config.pod_network,
                                       self.pause_image, self.config.extra_labels)
-            for path in podspec.host_dirs(pod, self.config.data_dir):
-                os.makedirs(path, exist_ok=True)
+            self.volumes.setup(pod)
             cid = self.runtime.run(spec)
         except _Waiting as w:
             waiting[first.get("name", "")] = (w.reason, w.message)
+            return None
+        except MountError as e:
+            # kubelet: the pod stays ContainerCreating and says why in an Event.
+            self.events.warning(pod, "FailedMount", str(e))
+            for c in pod["spec"].get("containers") or []:
+                waiting[c["name"]] = ("ContainerCreating", str(e))
             return None
         except (podspec.ConfigError, RuntimeFailure, OSError) as e:
             log.warning("creating the sandbox of pod %s failed: %s", pod_ref(pod, uid), e)
