@@ -37,6 +37,7 @@ from .controllers.nodelifecycle import NodeLifecycleController
 from .controllers.podgc import PodGarbageCollector
 from .controllers.replicaset import ReplicaSetController
 from .controllers.serviceip import ServiceIpController
+from .controllers.statefulset import StatefulSetController
 from .objects import ObjectStore
 from .scheduler.loop import Scheduler
 
@@ -48,6 +49,7 @@ CONTROLLERS: tuple[type[Controller], ...] = (
     ReplicaSetController, DeploymentController, NodeLifecycleController, NodeIpamController,
     EndpointsController, ServiceIpController, GarbageCollector, NamespaceController,
     PodGarbageCollector, EventGarbageCollector,
+    StatefulSetController,
 )
 STOP_BUDGET = 0.9  # seconds; stop() must return within 1 s
 

@@ -83,10 +83,8 @@ def api_volume_path(data_dir: str, pod_uid: str, source: str, volume: str) -> st
     return posixpath.join(pod_dir(data_dir, pod_uid), "volumes", source.lower(), volume)
 
 
-def volume_source_path(pod: Obj, vol: Obj, data_dir: str,
-                       claim_paths: dict[str, str] | None = None) -> str | None:
-    """Where a volume lives on the node, or None for a source the agent does not know.
-    ``claim_paths``: persistentVolumeClaim volumes, resolved by the agent to their PV."""
+def volume_source_path(pod: Obj, vol: Obj, data_dir: str) -> str | None:
+    """Where a volume lives on the node, or None for a source the agent does not know."""
     uid = pod["metadata"]["uid"]
     if "emptyDir" in vol:
         return empty_dir_path(data_dir, uid, vol["name"])
@@ -95,8 +93,6 @@ def volume_source_path(pod: Obj, vol: Obj, data_dir: str,
     for source in API_SOURCES:
         if vol.get(source) is not None:
             return api_volume_path(data_dir, uid, source, vol["name"])
-    if vol.get("persistentVolumeClaim") is not None:
-        return (claim_paths or {}).get(vol["name"])
     return None
 
 
@@ -159,8 +155,7 @@ Resolver = Callable[[str, str, str], Obj | None]
 
 def app_spec(pod: Obj, container: Obj, node: str, attempt: int, infra_id: str, data_dir: str,
              resolve: Resolver, pod_ip: str = "", host_ip: str = "",
-             extra_labels: dict[str, str] | None = None,
-             claim_paths: dict[str, str] | None = None) -> ContainerSpec:
+             extra_labels: dict[str, str] | None = None) -> ContainerSpec:
     """One app container joined to the pod's sandbox. Raises ``ConfigError``."""
     ns = pod["metadata"].get("namespace") or "default"
     env = downward_env(pod, container, resolve_env(container, ns, resolve), pod_ip, host_ip)
@@ -184,7 +179,7 @@ def app_spec(pod: Obj, container: Obj, node: str, attempt: int, infra_id: str, d
         working_dir=container.get("workingDir") or None,
         network_mode=f"container:{infra_id}",
         nano_cpus=nano_cpus, cpu_shares=cpu_shares, mem_limit=mem_limit,
-        binds=volume_binds(pod, container, data_dir, claim_paths),
+        binds=volume_binds(pod, container, data_dir),
         stop_timeout=int(pod["spec"].get("terminationGracePeriodSeconds", 30)),
     )
 
@@ -202,15 +197,14 @@ def _resources(container: Obj) -> tuple[int | None, int | None, int | None]:
     return nano_cpus, shares, mem_limit
 
 
-def volume_binds(pod: Obj, container: Obj, data_dir: str,
-                 claim_paths: dict[str, str] | None = None) -> list[str]:
+def volume_binds(pod: Obj, container: Obj, data_dir: str) -> list[str]:
     """Bind mounts for a container's volumeMounts. A ``subPath`` of a configMap or
     secret volume binds the file itself (the symlink is followed when mounted), so
     it keeps the content it had when the container started, as in Kubernetes."""
     sources: dict[str, str] = {}
     api_volumes: set[str] = set()
     for vol in pod["spec"].get("volumes") or []:
-        path = volume_source_path(pod, vol, data_dir, claim_paths)
+        path = volume_source_path(pod, vol, data_dir)
         if path is not None:
             sources[vol["name"]] = path
         if any(vol.get(s) is not None for s in API_SOURCES):

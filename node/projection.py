@@ -14,7 +14,7 @@ import base64
 import binascii
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -44,24 +44,29 @@ def _mode(value: Any, default: int) -> int:
         else default
 
 
-def _object_data(kind: str, obj: Obj) -> dict[str, bytes]:
-    """A ConfigMap's or Secret's keys as bytes."""
-    out: dict[str, bytes] = {}
+def _b64(kind: str, obj: Obj, value: Any) -> bytes:
     try:
-        if kind == "Secret":
-            for k, v in (obj.get("data") or {}).items():
-                out[k] = base64.b64decode(v or "")
-            for k, v in (obj.get("stringData") or {}).items():
-                out[k] = str(v).encode()
-        else:
-            for k, v in (obj.get("data") or {}).items():
-                out[k] = str(v).encode()
-            for k, v in (obj.get("binaryData") or {}).items():
-                out[k] = base64.b64decode(v or "")
+        return base64.b64decode(value or "", validate=True)
     except (binascii.Error, ValueError) as e:
-        raise MountError(f"{kind.lower()} {obj['metadata'].get('name')!r}: bad data: {e}") \
-            from None
+        raise MountError(f"{kind} {obj['metadata'].get('name')!r}: bad data: {e}") from None
+
+
+def configmap_data(obj: Obj) -> dict[str, bytes]:
+    out = {k: str(v).encode() for k, v in (obj.get("data") or {}).items()}
+    out.update({k: _b64("configmap", obj, v) for k, v in (obj.get("binaryData") or {}).items()})
     return out
+
+
+def secret_data(obj: Obj) -> dict[str, bytes]:
+    out = {k: _b64("secret", obj, v) for k, v in (obj.get("data") or {}).items()}
+    out.update({k: str(v).encode() for k, v in (obj.get("stringData") or {}).items()})
+    return out
+
+
+# kind -> (the key naming the object in a volume source, how to read its keys)
+_CONFIGMAP = ("ConfigMap", "name", configmap_data)
+_SECRET = ("Secret", "secretName", secret_data)
+_Source = tuple[str, str, Callable[[Obj], dict[str, bytes]]]
 
 
 def _keys_to_files(kind: str, name: str, data: Mapping[str, bytes], items: Any, mode: int,
@@ -79,16 +84,17 @@ def _keys_to_files(kind: str, name: str, data: Mapping[str, bytes], items: Any, 
     return out
 
 
-def _object_files(kind: str, ns: str, src: Obj, items: Any, mode: int,
+def _object_files(source: _Source, ns: str, src: Obj, mode: int,
                   resolve: Resolver) -> dict[str, FileProjection]:
-    name = src.get("secretName" if kind == "Secret" and "secretName" in src else "name") or ""
+    kind, name_key, read = source
+    name = src.get(name_key) or src.get("name") or ""  # projected sources use "name"
     optional = bool(src.get("optional"))
     obj = resolve(kind, ns, name)
     if obj is None:
         if optional:
             return {}
         raise MountError(f'{kind.lower()} "{name}" not found')
-    return _keys_to_files(kind, name, _object_data(kind, obj), items, mode, optional)
+    return _keys_to_files(kind, name, read(obj), src.get("items"), mode, optional)
 
 
 def _map_text(values: Mapping[str, str]) -> str:
@@ -166,20 +172,18 @@ def payload(pod: Obj, volume: Obj, resolve: Resolver,
     src = volume.get(kind or "") or {}
     mode = _mode(src.get("defaultMode"), DEFAULT_MODE)
     if kind == "configMap":
-        files = _object_files("ConfigMap", ns, src, src.get("items"), mode, resolve)
+        files = _object_files(_CONFIGMAP, ns, src, mode, resolve)
     elif kind == "secret":
-        files = _object_files("Secret", ns, src, src.get("items"), mode, resolve)
+        files = _object_files(_SECRET, ns, src, mode, resolve)
     elif kind == "downwardAPI":
         files = _downward_files(pod, src.get("items"), mode, alloc)
     elif kind == "projected":
         files = {}
         for source in src.get("sources") or []:
             if source.get("configMap") is not None:
-                cm = source["configMap"]
-                files.update(_object_files("ConfigMap", ns, cm, cm.get("items"), mode, resolve))
+                files.update(_object_files(_CONFIGMAP, ns, source["configMap"], mode, resolve))
             elif source.get("secret") is not None:
-                s = source["secret"]
-                files.update(_object_files("Secret", ns, s, s.get("items"), mode, resolve))
+                files.update(_object_files(_SECRET, ns, source["secret"], mode, resolve))
             elif source.get("downwardAPI") is not None:
                 files.update(_downward_files(pod, source["downwardAPI"].get("items"), mode,
                                              alloc))

@@ -21,6 +21,7 @@ from . import (
     replicaset,
     secret,
     service,
+    statefulset,
 )
 from .kind import Kind
 from .strategy import Strategy
@@ -40,6 +41,7 @@ KINDS: tuple[Kind, ...] = (
     replicaset.KIND,
     deployment.KIND,
     lease.KIND,
+    statefulset.KIND,
 )
 
 _BY_KIND: dict[str, Kind] = {k.kind: k for k in KINDS}

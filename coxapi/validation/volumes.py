@@ -9,8 +9,7 @@ from .common import REQUIRED, Errors, dns1123_label, dns1123_subdomain, is_str, 
 
 Obj = dict[str, Any]
 
-SOURCES = ("emptyDir", "hostPath", "configMap", "secret", "downwardAPI", "projected",
-           "persistentVolumeClaim")
+SOURCES = ("emptyDir", "hostPath", "configMap", "secret", "downwardAPI", "projected")
 _FIELD_PATHS = ("metadata.name", "metadata.namespace", "metadata.uid", "metadata.labels",
                 "metadata.annotations")
 _RESOURCES = tuple(f"{s}.{r}" for s in ("limits", "requests")
@@ -130,9 +129,6 @@ def _volume(errs: Errors, f: str, v: Obj) -> None:
             elif s.get("serviceAccountToken") is None:
                 errs.add(sf, "must specify one of configMap, secret, downwardAPI or "
                              "serviceAccountToken")
-    elif kind == "persistentVolumeClaim" and (not src.get("claimName")
-                                              or not is_str(src.get("claimName"))):
-        errs.add(f"{f}.persistentVolumeClaim.claimName", REQUIRED)
 
 
 def validate_volumes(errs: Errors, field: str, volumes: Any) -> set[str]:

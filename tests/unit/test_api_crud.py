@@ -29,6 +29,7 @@ SAMPLES = {
               "reason": "Scheduled", "message": "assigned", "type": "Normal"},
     "ReplicaSet": {**deployment("rs1"), "kind": "ReplicaSet"},
     "Deployment": deployment("d1"),
+    "StatefulSet": {**deployment("sts1"), "kind": "StatefulSet"},
     "Lease": {"metadata": {"name": "n1"}, "spec": {"holderIdentity": "n1",
                                                    "leaseDurationSeconds": 40}},
 }

@@ -29,10 +29,9 @@ def test_every_source_kind_passes():
                                                "resource": "limits.memory", "divisor": "1Mi"}}]}},
         {"name": "f", "projected": {"sources": [{"configMap": {"name": "cfg"}},
                                                 {"secret": {"name": "s"}}]}},
-        {"name": "g", "persistentVolumeClaim": {"claimName": "data"}},
     ]
     mounts = [{"name": "c", "mountPath": "/etc/c", "subPath": "d/f"},
-              {"name": "g", "mountPath": "/data"}]
+]
     assert errors_of(with_volumes(volumes, mounts)) == []
 
 
@@ -56,8 +55,7 @@ def test_every_source_kind_passes():
         "containerName": "c", "resource": "limits.gpu"}}]}},
      "spec.volumes[0].downwardAPI.items[0].resourceFieldRef.resource"),
     ({"name": "v", "projected": {"sources": [{}]}}, "spec.volumes[0].projected.sources[0]"),
-    ({"name": "v", "persistentVolumeClaim": {}},
-     "spec.volumes[0].persistentVolumeClaim.claimName"),
+    ({"name": "v", "persistentVolumeClaim": {"claimName": "data"}}, "spec.volumes[0]"),
 ])
 def test_invalid_volumes_name_the_field(volume, field):
     assert field in fields_of(with_volumes([volume]))
@@ -72,3 +70,48 @@ def test_invalid_volumes_name_the_field(volume, field):
 ])
 def test_invalid_mounts_name_the_field(mount, field):
     assert field in fields_of(with_volumes([{"name": "v", "emptyDir": {}}], [mount]))
+
+
+# ---- StatefulSets ---------------------------------------------------------------
+
+
+def sts(**spec):
+    from coxapi.defaults import apply_defaults
+    base = {"replicas": 2, "serviceName": "db", "selector": {"matchLabels": {"app": "db"}},
+            "template": {"metadata": {"labels": {"app": "db"}},
+                         "spec": {"containers": [C]}}}
+    base.update(spec)
+    return apply_defaults({"apiVersion": "apps/v1", "kind": "StatefulSet",
+                           "metadata": {"name": "db", "namespace": "default"}, "spec": base})
+
+
+def test_statefulset_defaults_and_a_valid_one_passes():
+    obj = sts()
+    spec = obj["spec"]
+    assert spec["podManagementPolicy"] == "OrderedReady"
+    assert spec["updateStrategy"] == {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}
+    assert spec["template"]["spec"]["restartPolicy"] == "Always"
+    assert errors_of(obj) == []
+
+
+@pytest.mark.parametrize("spec,field", [
+    ({"podManagementPolicy": "Random"}, "spec.podManagementPolicy"),
+    ({"updateStrategy": {"type": "Sometimes"}}, "spec.updateStrategy.type"),
+    ({"updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"partition": -1}}},
+     "spec.updateStrategy.rollingUpdate.partition"),
+    ({"serviceName": "Not_A_Label"}, "spec.serviceName"),
+    ({"volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {}}]},
+     "spec.volumeClaimTemplates"),
+])
+def test_invalid_statefulsets_name_the_field(spec, field):
+    assert field in fields_of(sts(**spec))
+
+
+def test_only_some_statefulset_fields_may_change():
+    from coxapi import errors
+    from coxapi.validation import validate_update
+    old = sts()
+    new = sts(replicas=5, serviceName="other")
+    with pytest.raises(errors.Invalid, match="spec.serviceName"):
+        validate_update(old, new)
+    validate_update(old, sts(replicas=5))
