@@ -34,6 +34,7 @@ from .controllers.garbagecollector import GarbageCollector
 from .controllers.namespace import NamespaceController
 from .controllers.nodeipam import NodeIpamController
 from .controllers.nodelifecycle import NodeLifecycleController
+from .controllers.persistentvolume import PersistentVolumeController
 from .controllers.podgc import PodGarbageCollector
 from .controllers.replicaset import ReplicaSetController
 from .controllers.serviceip import ServiceIpController
@@ -50,6 +51,7 @@ CONTROLLERS: tuple[type[Controller], ...] = (
     EndpointsController, ServiceIpController, GarbageCollector, NamespaceController,
     PodGarbageCollector, EventGarbageCollector,
     StatefulSetController,
+    PersistentVolumeController,
 )
 STOP_BUDGET = 0.9  # seconds; stop() must return within 1 s
 

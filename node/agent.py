@@ -29,6 +29,7 @@ from typing import Any
 from coxapi import errors
 from coxapi.client import Client
 from coxapi.informer import Informer
+from coxapi.kinds.persistentvolume import LOCAL_PATH_ROOT
 from coxapi.retry import retry_on_conflict, starting_with
 from coxapi.supervisor import Supervisor
 from netproxy.proxy import run_proxy
@@ -39,6 +40,7 @@ from .config import AgentConfig
 from .drain import EndpointDrain
 from .executor import PlanExecutor, pod_ref
 from .heartbeat import Heartbeat
+from .localpath import run_reclaimer
 from .logserver import LogServer, TokenCache, create_app, master_checker
 from .network import NodeNetwork
 from .podrecord import PodRecord, PodTask, RecentVersions
@@ -96,6 +98,10 @@ class Agent:
     # ---- lifecycle -------------------------------------------------------
 
     @property
+    def local_path_root(self) -> str:
+        return os.path.join(self.config.data_dir, "local-path")
+
+    @property
     def node_labels(self) -> dict[str, str]:
         return {podspec.LABEL_MANAGED: "true", podspec.LABEL_NODE: self.name}
 
@@ -108,6 +114,7 @@ class Agent:
         if version is None:
             return False
         desired = node_object(self.config.node, MachineInfo.discover(version))
+        desired["metadata"]["annotations"] = {LOCAL_PATH_ROOT: self.local_path_root}
         # downwardAPI resourceFieldRef: an unset limit reads as the node's allocatable
         self.executor.volumes.allocatable = dict(desired["status"]["allocatable"])
         if retry_forever(f"registering node {self.name}",
@@ -146,6 +153,8 @@ class Agent:
             self.threads.spawn("logserver", self.log_server.serve)
             log.info("serving container logs on %s:%d", self.config.node.address,
                      self.log_server.port)
+        self.threads.spawn("local-path", lambda stop: run_reclaimer(
+            self.client, self.local_path_root, stop, self.config.local_path_reclaim_period))
         if self.config.run_proxy:
             address = self.config.node.address
             self.threads.spawn("netproxy", lambda stop: run_proxy(

@@ -93,7 +93,15 @@ def volume_source_path(pod: Obj, vol: Obj, data_dir: str) -> str | None:
     for source in API_SOURCES:
         if vol.get(source) is not None:
             return api_volume_path(data_dir, uid, source, vol["name"])
+    if vol.get("persistentVolumeClaim") is not None:
+        return claim_link_path(data_dir, uid, vol["name"])
     return None
+
+
+def claim_link_path(data_dir: str, pod_uid: str, volume: str) -> str:
+    """A symlink to the claim's volume on the node (made by node/volumes.py);
+    a bind mount of it binds the volume's directory."""
+    return posixpath.join(pod_dir(data_dir, pod_uid), "volumes", "persistentvolumeclaim", volume)
 
 
 def container_hash(container: Obj) -> str:
@@ -207,7 +215,8 @@ def volume_binds(pod: Obj, container: Obj, data_dir: str) -> list[str]:
         path = volume_source_path(pod, vol, data_dir)
         if path is not None:
             sources[vol["name"]] = path
-        if any(vol.get(s) is not None for s in API_SOURCES):
+        if any(vol.get(s) is not None for s in API_SOURCES) \
+                or (vol.get("persistentVolumeClaim") or {}).get("readOnly"):
             api_volumes.add(vol["name"])
     binds = []
     for mount in container.get("volumeMounts") or []:
@@ -217,7 +226,8 @@ def volume_binds(pod: Obj, container: Obj, data_dir: str) -> list[str]:
                               f"{mount.get('name')!r} names no volume of a supported type")
         if mount.get("subPath"):
             src = posixpath.join(src, mount["subPath"])
-        # configMap, secret, downwardAPI and projected volumes are read-only (Kubernetes).
+        # configMap, secret, downwardAPI and projected volumes are read-only (Kubernetes),
+        # as is a claim the pod mounts readOnly.
         ro = mount.get("readOnly") or mount.get("name") in api_volumes
         mode = ":ro" if ro else ""
         binds.append(f"{src}:{mount['mountPath']}{mode}")

@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
+from coxapi.kinds.persistentvolume import is_local_path, volume_path
 from coxapi.quantity import QuantityError, parse_memory
 
 from . import podspec, projection
@@ -162,6 +163,8 @@ class VolumeManager:
                 if (vol.get("emptyDir") or {}).get("medium") == "Memory" \
                         and not self.mounter.is_mounted(path):
                     self.mounter.mount_tmpfs(path, memory_limit(vol))
+            elif vol.get("persistentVolumeClaim") is not None:
+                self._link_claim(pod, vol, resolve)
             elif "hostPath" in vol and vol["hostPath"].get("type") == "DirectoryOrCreate":
                 os.makedirs(vol["hostPath"]["path"], exist_ok=True)
         except projection.MountError as e:
@@ -170,6 +173,37 @@ class VolumeManager:
         except OSError as e:
             raise projection.MountError(
                 f'MountVolume.SetUp failed for volume "{name}" : {e}') from None
+
+    def _link_claim(self, pod: Obj, vol: Obj, resolve: Resolver) -> None:
+        """Point the pod's claim link at the bound volume's directory (a
+        local-path volume's directory is made on first use)."""
+        ns, name = pod["metadata"].get("namespace") or "default", \
+            vol["persistentVolumeClaim"]["claimName"]
+        claim = resolve("PersistentVolumeClaim", ns, name)
+        if claim is None:
+            raise projection.MountError(f'persistentvolumeclaim "{name}" not found')
+        pv_name = (claim.get("spec") or {}).get("volumeName")
+        if not pv_name or (claim.get("status") or {}).get("phase") != "Bound":
+            raise projection.MountError(f'persistentvolumeclaim "{name}" is not bound')
+        pv = resolve("PersistentVolume", "", pv_name)
+        path = volume_path(pv) if pv is not None else None
+        if path is None:
+            raise projection.MountError(f'persistentvolume "{pv_name}" not found')
+        if pv is not None and is_local_path(pv):
+            os.makedirs(path, exist_ok=True)
+            os.chmod(path, 0o777)  # any container user may write, as local-path-provisioner
+        elif not os.path.isdir(path):
+            raise projection.MountError(f'persistentvolume "{pv_name}": {path} is not a '
+                                        "directory on this node")
+        link = podspec.claim_link_path(self.data_dir, pod["metadata"]["uid"], vol["name"])
+        os.makedirs(os.path.dirname(link), exist_ok=True)
+        if os.path.islink(link) and os.readlink(link) == path:
+            return
+        tmp = link + ".tmp"
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+        os.symlink(path, tmp)
+        os.replace(tmp, link)
 
     def _write(self, pod: Obj, vol: Obj, source: str, resolve: Resolver) -> None:
         path = podspec.api_volume_path(self.data_dir, pod["metadata"]["uid"], source,

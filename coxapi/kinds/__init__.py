@@ -17,11 +17,14 @@ from . import (
     lease,
     namespace,
     node,
+    persistentvolume,
+    persistentvolumeclaim,
     pod,
     replicaset,
     secret,
     service,
     statefulset,
+    storageclass,
 )
 from .kind import Kind
 from .strategy import Strategy
@@ -42,6 +45,9 @@ KINDS: tuple[Kind, ...] = (
     deployment.KIND,
     lease.KIND,
     statefulset.KIND,
+    persistentvolume.KIND,
+    persistentvolumeclaim.KIND,
+    storageclass.KIND,
 )
 
 _BY_KIND: dict[str, Kind] = {k.kind: k for k in KINDS}

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from .. import defaults as common
-from .common import Errors, dns1123_label, is_str, nonneg_int, one_of
+from . import storage
+from .common import Errors, dns1123_label, is_str, nonneg_int, object_list, one_of
 from .workloads import validate_workload
 
 Obj = dict[str, Any]
@@ -60,9 +61,15 @@ def validate(errs: Errors, obj: Obj) -> None:
                      "only allowed for updateStrategy 'RollingUpdate'")
         elif isinstance(ru, dict):
             nonneg_int(errs, "spec.updateStrategy.rollingUpdate.partition", ru.get("partition"))
-    if spec.get("volumeClaimTemplates"):
-        # PersistentVolumeClaims are not served yet (docs/storage.md)
-        errs.add("spec.volumeClaimTemplates", "Forbidden: not supported yet")
+    for f, tmpl in object_list(errs, "spec.volumeClaimTemplates",
+                               spec.get("volumeClaimTemplates")):
+        name = (tmpl.get("metadata") or {}).get("name")
+        if not is_str(name) or dns1123_label(name):
+            errs.add(f"{f}.metadata.name", f"Invalid value: {name!r}: must be a DNS-1123 label")
+        sub = Errors()
+        storage.validate_pvc(sub, tmpl)
+        for field, message in sub.causes:
+            errs.add(f"{f}.{field}", message)
 
 
 def validate_update(errs: Errors, old: Obj, new: Obj) -> None:

@@ -9,7 +9,8 @@ from .common import REQUIRED, Errors, dns1123_label, dns1123_subdomain, is_str, 
 
 Obj = dict[str, Any]
 
-SOURCES = ("emptyDir", "hostPath", "configMap", "secret", "downwardAPI", "projected")
+SOURCES = ("emptyDir", "hostPath", "configMap", "secret", "downwardAPI", "projected",
+           "persistentVolumeClaim")
 _FIELD_PATHS = ("metadata.name", "metadata.namespace", "metadata.uid", "metadata.labels",
                 "metadata.annotations")
 _RESOURCES = tuple(f"{s}.{r}" for s in ("limits", "requests")
@@ -109,6 +110,9 @@ def _volume(errs: Errors, f: str, v: Obj) -> None:
         path = src.get("path")
         if not path or not is_str(path) or not path.startswith("/"):
             errs.add(f"{f}.hostPath.path", "must be an absolute path")
+    elif kind == "persistentVolumeClaim":
+        if not is_str(src.get("claimName")) or not src.get("claimName"):
+            errs.add(f"{f}.persistentVolumeClaim.claimName", REQUIRED)
     elif kind == "configMap":
         _object_source(errs, f"{f}.configMap", src, "name")
     elif kind == "secret":

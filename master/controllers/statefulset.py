@@ -26,7 +26,7 @@ import logging
 import re
 from typing import Any
 
-from coxapi import errors, labels
+from coxapi import errors, kinds, labels
 from coxapi.defaults import apply_defaults
 from coxapi.meta import controller_ref, is_terminating, key_of
 
@@ -68,11 +68,49 @@ def new_pod(sts: Obj, i: int, rev: str, template: Obj | None = None) -> Obj:
         meta["annotations"] = dict(tmeta["annotations"])
     pod_spec = copy.deepcopy(tmpl.get("spec") or {})
     pod_spec["hostname"] = name
+    claims = {c["metadata"]["name"]: claim_name(c, sts, i) for c in claim_templates(sts)}
+    pod_spec["volumes"] = [v for v in pod_spec.get("volumes") or [] if v.get("name") not in claims]
+    pod_spec["volumes"] += [{"name": t, "persistentVolumeClaim": {"claimName": c}}
+                            for t, c in claims.items()]
+    if not pod_spec["volumes"]:
+        del pod_spec["volumes"]
     if spec.get("serviceName"):
         pod_spec["subdomain"] = spec["serviceName"]
     pod = {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": pod_spec,
            "status": {"phase": "Pending"}}
     return apply_defaults(with_owner(pod, sts))
+
+
+def claim_templates(sts: Obj) -> list[Obj]:
+    return [t for t in (sts.get("spec") or {}).get("volumeClaimTemplates") or []
+            if (t.get("metadata") or {}).get("name")]
+
+
+def claim_name(template: Obj, sts: Obj, i: int) -> str:
+    """``<template>-<set>-<ordinal>``: a replica's claim, kept across its pod's recreation."""
+    return f"{template['metadata']['name']}-{sts['metadata']['name']}-{i}"
+
+
+def new_claim(template: Obj, sts: Obj, i: int) -> Obj:
+    """Replica ``i``'s claim from a template; not owned by the set, so it outlives
+    scale-down and the set itself (``persistentVolumeClaimRetentionPolicy: Retain``)."""
+    selector = ((sts.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+    tmeta = template.get("metadata") or {}
+    return {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+            "metadata": {"name": claim_name(template, sts, i),
+                         "namespace": sts["metadata"].get("namespace", "default"),
+                         "labels": dict(tmeta.get("labels") or {}) | dict(selector),
+                         **({"annotations": dict(tmeta["annotations"])}
+                            if tmeta.get("annotations") else {})},
+            "spec": copy.deepcopy(template.get("spec") or {})}
+
+
+def admitted(obj: Obj) -> Obj:
+    """``obj`` as the API would store it on create: defaults and what the
+    server sets (a claim's protection finalizer, its Pending status)."""
+    obj = apply_defaults(obj)
+    kinds.for_object(obj).strategy.prepare_for_create(obj)
+    return obj
 
 
 def _template_of(pod: Obj) -> Obj:
@@ -99,6 +137,7 @@ class StatefulSetController(Controller):
         super().__init__(ctx)
         self.sets = ctx.informers["StatefulSet"]
         self.pods = ctx.informers["Pod"]
+        self.claims = ctx.informers["PersistentVolumeClaim"]
         self.sets.add_handler(**self.handlers())
         self.pods.add_handler(**self.handlers(self._pod_changed))
 
@@ -184,6 +223,8 @@ class StatefulSetController(Controller):
                 return
 
     def _create(self, sts: Obj, i: int, rev: str, template: Obj | None) -> None:
+        for tmpl in claim_templates(sts):
+            self._ensure_claim(sts, tmpl, i)
         pod = new_pod(sts, i, rev, template)
         try:
             self.objects.create(pod)
@@ -197,6 +238,26 @@ class StatefulSetController(Controller):
         self.events.normal(sts, "SuccessfulCreate", f"create Pod {pod['metadata']['name']} in "
                                                     f"StatefulSet {sts['metadata']['name']} "
                                                     "successful")
+
+    def _ensure_claim(self, sts: Obj, tmpl: Obj, i: int) -> None:
+        claim = new_claim(tmpl, sts, i)
+        name = claim["metadata"]["name"]
+        if self.claims.get_by(claim["metadata"]["namespace"], name) is not None:
+            return
+        try:
+            self.objects.create(admitted(claim))
+        except errors.AlreadyExists:
+            return
+        except errors.ApiError as e:
+            self.events.warning(sts, "FailedCreate", f"create Claim {name} for Pod "
+                                                     f"{sts['metadata']['name']}-{i} in "
+                                                     f"StatefulSet {sts['metadata']['name']} "
+                                                     f"failed error: {e}")
+            raise
+        self.events.normal(sts, "SuccessfulCreate", f"create Claim {name} Pod "
+                                                    f"{sts['metadata']['name']}-{i} in "
+                                                    f"StatefulSet {sts['metadata']['name']} "
+                                                    "success")
 
     def _delete(self, sts: Obj, pod: Obj, why: str) -> None:
         podutil.delete_pod(self.objects, pod, self.config.clock())

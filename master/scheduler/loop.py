@@ -32,8 +32,10 @@ from coxapi.timefmt import rfc3339
 from ..controllers.base import Context
 from ..workqueue import WorkQueue
 from .core import Binding, schedule
+from .filters import DEFAULT_FILTERS
 from .resources import pod_is_terminated
 from .snapshot import Snapshot
+from .volumes import VolumeBinding
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,10 @@ class Scheduler:
         self.nodes = ctx.informers["Node"]
         self.pods.add_handler(self._pod_added, self._pod_updated, self._pod_deleted)
         self.nodes.add_handler(self._node_added, self._node_updated, self._node_deleted)
+        self.volume_binding = VolumeBinding(
+            ctx.objects, ctx.informers["PersistentVolumeClaim"],
+            ctx.informers["PersistentVolume"], ctx.informers["StorageClass"], self._retry_locked)
+        self.filters = (*DEFAULT_FILTERS, self.volume_binding.filter)
 
     # ---- informer handlers: keep the snapshot, enqueue pending pods --------
 
@@ -132,6 +138,10 @@ class Scheduler:
         with self._lock:
             self.snapshot.remove_node(node.get("metadata", {}).get("name", ""))
 
+    def _retry_locked(self) -> None:
+        with self._lock:
+            self._retry_waiting()
+
     def _retry_waiting(self) -> None:
         for key in list(self._waiting):
             self.queue.add(key)
@@ -149,7 +159,7 @@ class Scheduler:
         with self._lock:
             if key in self._assumed:
                 return None
-            result = schedule(pod, self.snapshot, self.rng)
+            result = schedule(pod, self.snapshot, self.rng, self.filters)
             if isinstance(result, Binding):
                 assumed = copy.deepcopy(pod)
                 assumed.setdefault("spec", {})["nodeName"] = result.node
@@ -222,6 +232,7 @@ class Scheduler:
         ns, name = pod["metadata"].get("namespace"), pod["metadata"]["name"]
         uid = pod["metadata"].get("uid")
         current = starting_with(pod, lambda: self.objects.get("Pod", ns, name))
+        self.volume_binding.select_node(pod, node)
 
         def attempt() -> bool:
             cur = current()

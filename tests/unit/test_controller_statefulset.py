@@ -163,3 +163,37 @@ def test_rolling_update_goes_down_from_the_top_and_stops_at_the_partition():
     settle(ctx, c)
     st = ctx.objects.get("StatefulSet", "default", "db")["status"]
     assert st["currentRevision"] == new_rev and st["updatedReplicas"] == 3
+
+
+def test_claim_templates_give_each_ordinal_its_own_claim_kept_across_scale_down():
+    sts = statefulset(replicas=2, policy="Parallel")
+    sts["spec"]["volumeClaimTemplates"] = [{
+        "metadata": {"name": "data", "labels": {"keep": "yes"}},
+        "spec": {"accessModes": ["ReadWriteOnce"],
+                 "resources": {"requests": {"storage": "1Gi"}}}}]
+    sts["spec"]["template"]["spec"]["volumes"] = [{"name": "data", "emptyDir": {}}]
+    ctx, c = setup(sts)
+    settle(ctx, c)
+
+    def claims():
+        return {x["metadata"]["name"]: x
+                for x in ctx.objects.list("PersistentVolumeClaim", "default")[0]}
+    assert sorted(claims()) == ["data-db-0", "data-db-1"]
+    claim = claims()["data-db-1"]
+    assert claim["metadata"]["labels"] == {"keep": "yes", **LABELS}
+    assert "ownerReferences" not in claim["metadata"], "kept when the set goes"
+    assert claim["metadata"]["finalizers"] == ["kubernetes.io/pvc-protection"]
+    assert claim["spec"]["resources"]["requests"]["storage"] == "1Gi"
+    assert pod(ctx, "db-1")["spec"]["volumes"] == [
+        {"name": "data", "persistentVolumeClaim": {"claimName": "data-db-1"}}]
+    uid = claim["metadata"]["uid"]
+
+    edit(ctx, lambda o: o["spec"].__setitem__("replicas", 1))
+    settle(ctx, c)
+    finish_deletes(ctx)
+    settle(ctx, c)
+    assert names(ctx) == ["db-0"] and sorted(claims()) == ["data-db-0", "data-db-1"]
+    edit(ctx, lambda o: o["spec"].__setitem__("replicas", 2))
+    settle(ctx, c)
+    assert names(ctx) == ["db-0", "db-1"]
+    assert claims()["data-db-1"]["metadata"]["uid"] == uid

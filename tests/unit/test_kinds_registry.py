@@ -89,6 +89,25 @@ SAMPLES: dict[str, list[dict]] = {
                   "template": {"spec": {"containers": [{"name": "c", "image": "img:1"}]}}},
          "status": {"readyReplicas": 2}},
     ],
+    "PersistentVolume": [
+        {"metadata": {"name": "pvc-1", "creationTimestamp": ts(30)},
+         "spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"],
+                  "persistentVolumeReclaimPolicy": "Delete", "storageClassName": "local-path",
+                  "claimRef": {"namespace": "prod", "name": "data"}},
+         "status": {"phase": "Bound"}},
+    ],
+    "PersistentVolumeClaim": [
+        {"metadata": meta("data", 30),
+         "spec": {"volumeName": "pvc-1", "storageClassName": "local-path"},
+         "status": {"phase": "Bound", "capacity": {"storage": "1Gi"},
+                    "accessModes": ["ReadWriteOnce", "ReadOnlyMany"]}},
+    ],
+    "StorageClass": [
+        {"metadata": {"name": "local-path", "creationTimestamp": ts(30), "annotations": {
+            "storageclass.kubernetes.io/is-default-class": "true"}},
+         "provisioner": "coxswain.io/local-path", "reclaimPolicy": "Delete",
+         "volumeBindingMode": "WaitForFirstConsumer"},
+    ],
     "Deployment": [
         {"metadata": meta("web", 30),
          "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}, "matchExpressions": [
@@ -195,6 +214,18 @@ BEFORE: dict[str, list[str]] = {
     "StatefulSet/1": [
         "NAME|READY|AGE|CONTAINERS|IMAGES|SELECTOR",
         "db|2/3|30s|c|img:1|app=db",
+    ],
+    "PersistentVolume/0": [
+        "NAME|CAPACITY|ACCESS MODES|RECLAIM POLICY|STATUS|CLAIM|STORAGECLASS|AGE",
+        "pvc-1|1Gi|RWO|Delete|Bound|prod/data|local-path|30s",
+    ],
+    "PersistentVolumeClaim/0": [
+        "NAME|STATUS|VOLUME|CAPACITY|ACCESS MODES|STORAGECLASS|AGE",
+        "data|Bound|pvc-1|1Gi|RWO,ROX|local-path|30s",
+    ],
+    "StorageClass/0": [
+        "NAME|PROVISIONER|RECLAIMPOLICY|VOLUMEBINDINGMODE|AGE",
+        "local-path|coxswain.io/local-path (default)|Delete|WaitForFirstConsumer|30s",
     ],
     "Deployment/0": [
         "NAME|READY|UP-TO-DATE|AVAILABLE|AGE",

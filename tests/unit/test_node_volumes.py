@@ -136,3 +136,62 @@ def test_downward_api_labels_follow_the_pod(env):
     api.update(pod)
     sync(agent)
     assert Path(path).read_text() == 'tier="db"'
+
+
+def bound_claim(api: FakeApi, pv_path: str, local_path: bool) -> None:
+    ann = {"pv.kubernetes.io/provisioned-by": "coxswain.io/local-path"} if local_path else {}
+    source = {"local": {"path": pv_path}} if local_path else {"hostPath": {"path": pv_path}}
+    api.create({"apiVersion": "v1", "kind": "PersistentVolume",
+                "metadata": {"name": "pv1", "annotations": ann},
+                "spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"],
+                         **source}})
+    api.create({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                "metadata": {"name": "data"},
+                "spec": {"volumeName": "pv1", "accessModes": ["ReadWriteOnce"]},
+                "status": {"phase": "Bound"}})
+
+
+def test_a_claim_is_bound_through_a_link_to_its_volume_made_on_first_use(env):
+    api, rt, agent, _, data = env
+    uid = add_pod(api, [{"name": "d", "persistentVolumeClaim": {"claimName": "data"}}],
+                  [{"name": "d", "mountPath": "/data"}])["metadata"]["uid"]
+    sync(agent)
+    waiting = api.pod("web")["status"]["containerStatuses"][0]["state"]["waiting"]
+    assert 'persistentvolumeclaim "data" not found' in waiting["message"]
+    target = os.path.join(agent.local_path_root, "pv1")
+    bound_claim(api, target, local_path=True)
+    sync(agent)
+    assert rt.app(uid, "app").running
+    link = podspec.claim_link_path(str(data), uid, "d")
+    assert app_binds(rt, uid) == [f"{link}:/data"]
+    assert os.readlink(link) == target and os.path.isdir(target)
+    Path(target, "kept").write_text("x")
+    api.delete("Pod", "web")
+    for _ in range(3):
+        sync(agent)
+    assert not os.path.lexists(link)
+    assert Path(target, "kept").read_text() == "x", "the volume outlives the pod"
+
+
+def test_a_static_volume_must_exist_on_the_node(env, tmp_path):
+    api, rt, agent, _, _ = env
+    bound_claim(api, str(tmp_path / "absent"), local_path=False)
+    add_pod(api, [{"name": "d", "persistentVolumeClaim": {"claimName": "data"}}],
+            [{"name": "d", "mountPath": "/data"}])
+    sync(agent)
+    waiting = api.pod("web")["status"]["containerStatuses"][0]["state"]["waiting"]
+    assert "is not a directory on this node" in waiting["message"]
+
+
+def test_directories_of_deleted_local_path_volumes_are_removed(env):
+    from node.localpath import reclaim_once
+
+    api, _, agent, _, _ = env
+    root = agent.local_path_root
+    node = api.get("Node", "n1", None)  # the provisioner learns the root from the Node
+    assert node["metadata"]["annotations"]["storage.coxswain.io/local-path-root"] == root
+    bound_claim(api, os.path.join(root, "pv1"), local_path=True)
+    os.makedirs(os.path.join(root, "pv1"))
+    os.makedirs(os.path.join(root, "pvc-gone"))
+    assert reclaim_once(api, root) == [os.path.join(root, "pvc-gone")]  # type: ignore[arg-type]
+    assert sorted(os.listdir(root)) == ["pv1"]

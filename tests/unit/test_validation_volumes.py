@@ -55,7 +55,8 @@ def test_every_source_kind_passes():
         "containerName": "c", "resource": "limits.gpu"}}]}},
      "spec.volumes[0].downwardAPI.items[0].resourceFieldRef.resource"),
     ({"name": "v", "projected": {"sources": [{}]}}, "spec.volumes[0].projected.sources[0]"),
-    ({"name": "v", "persistentVolumeClaim": {"claimName": "data"}}, "spec.volumes[0]"),
+    ({"name": "v", "persistentVolumeClaim": {}},
+     "spec.volumes[0].persistentVolumeClaim.claimName"),
 ])
 def test_invalid_volumes_name_the_field(volume, field):
     assert field in fields_of(with_volumes([volume]))
@@ -101,7 +102,10 @@ def test_statefulset_defaults_and_a_valid_one_passes():
      "spec.updateStrategy.rollingUpdate.partition"),
     ({"serviceName": "Not_A_Label"}, "spec.serviceName"),
     ({"volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {}}]},
-     "spec.volumeClaimTemplates"),
+     "spec.volumeClaimTemplates[0].spec.accessModes"),
+    ({"volumeClaimTemplates": [{"metadata": {"name": "Data"}, "spec": {
+        "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}]},
+     "spec.volumeClaimTemplates[0].metadata.name"),
 ])
 def test_invalid_statefulsets_name_the_field(spec, field):
     assert field in fields_of(sts(**spec))
