@@ -37,8 +37,27 @@ def defaults(obj: Obj) -> None:
         common.pod_spec(spec["template"].setdefault("spec", {}))
 
 
+def with_claim_volumes(obj: Obj) -> Obj:
+    """``obj`` with a volume for each claim template in its pod template (what
+    the controller gives each pod), so mounts may name the templates."""
+    spec = obj.get("spec")
+    templates = spec.get("volumeClaimTemplates") if isinstance(spec, dict) else None
+    pod = spec.get("template") if isinstance(spec, dict) else None
+    if not isinstance(templates, list) or not isinstance(pod, dict) \
+            or not isinstance(pod.get("spec"), dict):
+        return obj
+    volumes = pod["spec"].get("volumes") or []
+    if not isinstance(volumes, list):
+        return obj
+    names = [(t.get("metadata") or {}).get("name") for t in templates if isinstance(t, dict)]
+    extra = [{"name": n, "persistentVolumeClaim": {"claimName": n}} for n in names
+             if is_str(n) and n and all((v or {}).get("name") != n for v in volumes)]
+    pod_spec = {**pod["spec"], "volumes": volumes + extra}
+    return {**obj, "spec": {**spec, "template": {**pod, "spec": pod_spec}}}
+
+
 def validate(errs: Errors, obj: Obj) -> None:
-    validate_workload(errs, obj)
+    validate_workload(errs, with_claim_volumes(obj))
     spec = obj.get("spec")
     if not isinstance(spec, dict):
         return

@@ -2,7 +2,9 @@
 
 ConfigMap, Secret and downwardAPI volumes as the containers see them (files,
 items, a subPath mount, a change reaching a running container, the Secret on
-tmpfs), and a StatefulSet's ordered start and scale down and up.
+tmpfs); a claim provisioned by the local-path provisioner on first use, whose
+data outlives its pod and which is protected while in use; and a StatefulSet's
+ordered start and scale down and up, each replica keeping its claim's data.
 
 Uses its own prefix (``cxst``), subnet, CIDRs and ports, so it runs beside
 other local clusters.
@@ -196,9 +198,14 @@ def statefulset(replicas: int) -> dict:
                          "terminationGracePeriodSeconds": 1,
                          "containers": [{"name": "app", "image": IMAGE,
                                          "imagePullPolicy": "Never",
+                                         "volumeMounts": [{"name": "data",
+                                                           "mountPath": "/data"}],
                                          "readinessProbe": {"httpGet": {"path": "/",
                                                                         "port": 8080},
-                                                            "periodSeconds": 1}}]}}}}
+                                                            "periodSeconds": 1}}]}},
+                     "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {
+                         "accessModes": ["ReadWriteOnce"],
+                         "resources": {"requests": {"storage": "64Mi"}}}}]}}
 
 
 def sts_pods(cluster: Cluster) -> dict[str, dict]:
@@ -232,6 +239,12 @@ def test_statefulset_starts_in_order_and_scales_down_and_up(cluster):
         assert pod["spec"]["hostname"] == name and pod["spec"]["subdomain"] == "web"
         assert cluster.exec(pod, "hostname").strip() == name
 
+    for name, pod in pods.items():  # each replica writes to its own claim
+        cluster.exec(pod, f"echo written-by-{name} > /data/who")
+    claims = {c["metadata"]["name"]: c for c in cluster.json("get", "pvc")["items"]}
+    assert {"data-web-0", "data-web-1", "data-web-2"} <= set(claims)
+    assert all(claims[f"data-web-{i}"]["status"]["phase"] == "Bound" for i in range(3))
+
     first_uid = pods["web-0"]["metadata"]["uid"]
     cluster.cox("scale", "statefulset/web", "--replicas", "1")
     wait_until(lambda: sorted(sts_pods(cluster)) == ["web-0"], 120, 0.5, "scale down to web-0")
@@ -243,3 +256,61 @@ def test_statefulset_starts_in_order_and_scales_down_and_up(cluster):
     wait_until(lambda: cluster.json("get", "statefulset", "web")["status"].get("readyReplicas")
                == 3, 60, 0.5, "readyReplicas 3")
     assert sts["spec"]["replicas"] == 3
+    pods = sts_pods(cluster)
+    for name in names:  # web-1 and web-2 are new pods on their old claims
+        assert cluster.exec(pods[name], "cat /data/who").strip() == f"written-by-{name}"
+
+
+def claim(name: str) -> dict:
+    return {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+            "metadata": {"name": name, "namespace": "default"},
+            "spec": {"accessModes": ["ReadWriteOnce"],
+                     "resources": {"requests": {"storage": "16Mi"}}}}
+
+
+def writer() -> dict:
+    return sleeper("writer", [{"name": "d", "persistentVolumeClaim": {"claimName": "scratch"}}],
+                   [{"name": "d", "mountPath": "/data"}])
+
+
+def test_default_storage_class_is_local_path(cluster):
+    sc = cluster.json("get", "storageclass", "local-path")
+    assert sc["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"] == "true"
+    assert sc["volumeBindingMode"] == "WaitForFirstConsumer"
+    assert "(default)" in cluster.cox("get", "sc")
+
+
+def test_claim_provisioned_on_first_use_keeps_data_across_pods_and_is_protected(cluster):
+    cluster.apply(claim("scratch"))
+    assert cluster.json("get", "pvc", "scratch")["status"]["phase"] == "Pending"
+    cluster.apply(writer())
+    pod = wait_until(lambda: cluster.running("writer"), 120, 0.5, "writer to run")
+    node = pod["spec"]["nodeName"]
+    pvc = cluster.json("get", "pvc", "scratch")
+    assert pvc["status"]["phase"] == "Bound"
+    pv = cluster.json("get", "pv", pvc["spec"]["volumeName"])
+    terms = pv["spec"]["nodeAffinity"]["required"]["nodeSelectorTerms"]
+    assert terms[0]["matchExpressions"][0]["values"] == [node]
+    directory = Path(pv["spec"]["local"]["path"])
+    assert directory.parent == cluster.dir / node / "local-path"
+    cluster.exec(pod, "echo kept > /data/file")
+    assert (directory / "file").read_text() == "kept\n"
+
+    cluster.cox("delete", "pod", "writer", "--timeout", "60s", timeout=90)
+    cluster.apply(writer())
+    pod = wait_until(lambda: cluster.running("writer"), 120, 0.5, "writer to run again")
+    assert pod["spec"]["nodeName"] == node  # where the data is
+    assert cluster.exec(pod, "cat /data/file") == "kept\n"
+
+    # In use: deleting the claim only marks it until the pod is gone.
+    cluster.cox("delete", "pvc", "scratch", "--no-wait")
+    pvc = cluster.json("get", "pvc", "scratch")
+    assert pvc["metadata"].get("deletionTimestamp")
+    assert "kubernetes.io/pvc-protection" in pvc["metadata"]["finalizers"]
+    assert cluster.exec(pod, "cat /data/file") == "kept\n"
+    cluster.cox("delete", "pod", "writer", "--timeout", "60s", timeout=90)
+    wait_until(lambda: "scratch" not in cluster.cox("get", "pvc"), 60, 0.5, "the claim to go")
+    # reclaimPolicy Delete: the volume goes, then its node removes the directory
+    wait_until(lambda: pv["metadata"]["name"] not in cluster.cox("get", "pv"), 60, 0.5,
+               "the volume to be deleted")
+    wait_until(lambda: not directory.exists(), 60, 0.5, "the directory to be removed")

@@ -119,3 +119,13 @@ def test_only_some_statefulset_fields_may_change():
     with pytest.raises(errors.Invalid, match="spec.serviceName"):
         validate_update(old, new)
     validate_update(old, sts(replicas=5))
+
+
+def test_statefulset_mounts_may_name_claim_templates():
+    obj = sts(volumeClaimTemplates=[{"metadata": {"name": "data"}, "spec": {
+        "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}])
+    obj["spec"]["template"]["spec"]["containers"][0]["volumeMounts"] = [
+        {"name": "data", "mountPath": "/data"}]
+    assert fields_of(obj) == []
+    obj["spec"]["volumeClaimTemplates"] = []
+    assert "spec.template.spec.containers[0].volumeMounts[0].name" in fields_of(obj)
