@@ -41,8 +41,9 @@ def with_claim_volumes(obj: Obj) -> Obj:
     """``obj`` with a volume for each claim template in its pod template (what
     the controller gives each pod), so mounts may name the templates."""
     spec = obj.get("spec")
-    templates = spec.get("volumeClaimTemplates") if isinstance(spec, dict) else None
-    pod = spec.get("template") if isinstance(spec, dict) else None
+    if not isinstance(spec, dict):
+        return obj
+    templates, pod = spec.get("volumeClaimTemplates"), spec.get("template")
     if not isinstance(templates, list) or not isinstance(pod, dict) \
             or not isinstance(pod.get("spec"), dict):
         return obj
