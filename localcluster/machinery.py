@@ -304,6 +304,8 @@ class LocalCluster:
         paths += [m.data_dir for m in spec.all_masters()]
         for n in spec.all_nodes():
             paths += [n.data_dir, n.run_dir, n.token_file]
+            if n.data_dir.is_dir():
+                dockerd.unmount_under(n.data_dir)  # pods' tmpfs volumes (secrets, Memory)
         for p in paths:
             if p.is_dir() and not p.is_symlink():
                 shutil.rmtree(p, ignore_errors=False)

@@ -34,10 +34,12 @@ from .controllers.garbagecollector import GarbageCollector
 from .controllers.namespace import NamespaceController
 from .controllers.nodeipam import NodeIpamController
 from .controllers.nodelifecycle import NodeLifecycleController
+from .controllers.persistentvolume import PersistentVolumeController
 from .controllers.podgc import PodGarbageCollector
 from .controllers.replicaset import ReplicaSetController
 from .controllers.resourcequota import ResourceQuotaController
 from .controllers.serviceip import ServiceIpController
+from .controllers.statefulset import StatefulSetController
 from .objects import ObjectStore
 from .scheduler.loop import Scheduler
 
@@ -50,6 +52,8 @@ CONTROLLERS: tuple[type[Controller], ...] = (
     ReplicaSetController, DeploymentController, NodeLifecycleController, NodeIpamController,
     EndpointsController, ServiceIpController, GarbageCollector, NamespaceController,
     PodGarbageCollector, EventGarbageCollector,
+    StatefulSetController,
+    PersistentVolumeController,
 )
 STOP_BUDGET = 0.9  # seconds; stop() must return within 1 s
 

@@ -28,6 +28,7 @@ from .config import MasterConfig
 from .leader import ControllerManager
 from .objects import ObjectStore
 from .server import ApiServer
+from .storage.bootstrap import ensure_default_storage_class
 
 log = logging.getLogger(__name__)
 STOP_TIMEOUT = 5.0  # seconds to join the master's own threads (the controllers stop within 1)
@@ -87,6 +88,8 @@ class Master:
         self._threads.spawn("leadership", self._leadership_loop)
         self._threads.spawn("bootstrap", lambda stop: ensure_system_namespaces(objects, stop),
                             oneshot=True)
+        self._threads.spawn("bootstrap-storage",
+                            lambda stop: ensure_default_storage_class(objects, stop), oneshot=True)
 
     def _queue_depths(self) -> dict[str, int]:
         running = self._controllers

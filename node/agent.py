@@ -29,6 +29,7 @@ from typing import Any
 from coxapi import errors
 from coxapi.client import Client
 from coxapi.informer import Informer
+from coxapi.kinds.persistentvolume import LOCAL_PATH_ROOT
 from coxapi.retry import retry_on_conflict, starting_with
 from coxapi.supervisor import Supervisor
 from netproxy.proxy import run_proxy
@@ -40,6 +41,7 @@ from .drain import EndpointDrain
 from .events import NodeEvents
 from .executor import PlanExecutor, pod_ref
 from .heartbeat import Heartbeat
+from .localpath import run_reclaimer
 from .logserver import LogServer, TokenCache, create_app, master_checker, master_metrics_checker
 from .metrics import POD_SYNC_SECONDS, POD_SYNCS
 from .network import NodeNetwork
@@ -49,6 +51,7 @@ from .registration import MachineInfo, node_object, register, retry_forever, wai
 from .runtime import ContainerInfo, Runtime
 from .stats import StatsCollector, node_usage
 from .status import Observed, pod_status
+from .volumes import Mounter
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
@@ -60,7 +63,8 @@ __all__ = ["Agent", "AgentConfig"]
 class Agent:
     def __init__(self, config: AgentConfig, client: Client, runtime: Runtime,
                  clock: Callable[[], float] = time.time,
-                 authenticate: Callable[[str], bool] | None = None) -> None:
+                 authenticate: Callable[[str], bool] | None = None,
+                 mounter: Mounter | None = None) -> None:
         self.config = config
         self.name = config.node.name
         self.client = client
@@ -71,7 +75,7 @@ class Agent:
         self.backoff = Backoff(clock)
         self.events = NodeEvents(client, self.name, clock)
         self.executor = PlanExecutor(config, client, runtime, clock, self.backoff,
-                                     self.stop_event, self.events)
+                                     self.stop_event, self.events, mounter)
         self.probes = ProbeManager(runtime, on_change=self.wake.set, clock=clock,
                                    on_failure=self._probe_failed)
         self.stats = StatsCollector(runtime, self._my_containers, interval=config.stats_period)
@@ -103,6 +107,10 @@ class Agent:
     # ---- lifecycle -------------------------------------------------------
 
     @property
+    def local_path_root(self) -> str:
+        return os.path.join(self.config.data_dir, "local-path")
+
+    @property
     def node_labels(self) -> dict[str, str]:
         return {podspec.LABEL_MANAGED: "true", podspec.LABEL_NODE: self.name}
 
@@ -115,6 +123,9 @@ class Agent:
         if version is None:
             return False
         desired = node_object(self.config.node, MachineInfo.discover(version))
+        desired["metadata"]["annotations"] = {LOCAL_PATH_ROOT: self.local_path_root}
+        # downwardAPI resourceFieldRef: an unset limit reads as the node's allocatable
+        self.executor.volumes.allocatable = dict(desired["status"]["allocatable"])
         if retry_forever(f"registering node {self.name}",
                          lambda: register(self.client, desired), stop) is None:
             return False
@@ -153,6 +164,8 @@ class Agent:
             self.threads.spawn("logserver", self.log_server.serve)
             log.info("serving container logs on %s:%d", self.config.node.address,
                      self.log_server.port)
+        self.threads.spawn("local-path", lambda stop: run_reclaimer(
+            self.client, self.local_path_root, stop, self.config.local_path_reclaim_period))
         if self.config.run_proxy:
             address = self.config.node.address
             self.threads.spawn("netproxy", lambda stop: run_proxy(
@@ -378,6 +391,8 @@ class Agent:
         deleted = self.executor.apply(uid, pod, containers, plan, task.waiting)
         if pod is None or deleted or not api_ok:
             return
+        if not terminating and podplan.current_sandbox(containers) is not None:
+            self.executor.volumes.refresh(pod)  # ConfigMap/Secret changes reach the files
         if plan.actions:
             containers = self.runtime.list_containers({podspec.LABEL_POD_UID: uid}
                                                       | self.node_labels)

@@ -36,6 +36,10 @@ class AgentConfig:
     manage_network: bool = True  # routes, masquerade, ip_forward in our namespace
     serve_logs: bool = True
     run_proxy: bool = True
+    # configMap/secret/downwardAPI volumes of running pods are rewritten this often if changed
+    volume_refresh_period: float = 2.0
+    # directories of deleted local-path volumes are removed this often
+    local_path_reclaim_period: float = 10.0
     drain_timeout: float = 10.0  # longest wait for proxies to drop a terminating pod
     extra_labels: dict[str, str] = field(default_factory=dict)  # stamped on every container
 

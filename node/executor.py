@@ -12,8 +12,6 @@ restarts.
 from __future__ import annotations
 
 import logging
-import os
-import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -28,7 +26,9 @@ from .config import AgentConfig
 from .events import NodeEvents
 from .metrics import CONTAINER_RESTARTS
 from .prober import ProbeTarget, run_check
+from .projection import MountError
 from .runtime import ContainerInfo, ImagePullError, Runtime, RuntimeFailure
+from .volumes import Mounter, TmpfsMounter, VolumeManager
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
@@ -47,7 +47,9 @@ class _Waiting(Exception):
 class PlanExecutor:
     def __init__(self, config: AgentConfig, client: Client, runtime: Runtime,
                  clock: Callable[[], float], backoff: Backoff,
-                 stop_event: threading.Event, events: NodeEvents) -> None:
+                 stop_event: threading.Event, events: NodeEvents,
+                 mounter: Mounter | None = None,
+                 allocatable: dict[str, str] | None = None) -> None:
         self.config = config
         self.client = client
         self.runtime = runtime
@@ -58,6 +60,8 @@ class PlanExecutor:
         self.events = events
         self.pause_image: str | None = None
         self._pull_failed_at: dict[str, float] = {}
+        self.volumes = VolumeManager(config.data_dir, self._resolve, mounter or TmpfsMounter(),
+                                     allocatable, refresh_period=config.volume_refresh_period)
 
     def apply(self, uid: str, pod: Obj | None, containers: list[ContainerInfo],
               plan: podplan.PodPlan, waiting: Waiting) -> bool:
@@ -85,7 +89,7 @@ class PlanExecutor:
                 if sandbox is not None:
                     self._start_container(pod, action, sandbox, waiting)
             elif isinstance(action, podplan.RemovePodDir):
-                shutil.rmtree(podspec.pod_dir(self.config.data_dir, uid), ignore_errors=True)
+                self.volumes.teardown(uid)
             elif isinstance(action, podplan.DeletePod):
                 assert pod is not None
                 if self._delete_pod(pod):
@@ -158,10 +162,16 @@ class PlanExecutor:
                 self._ensure_image(pod, first)
             spec = podspec.infra_spec(pod, self.config.node.name, attempt, self.config.pod_network,
                                       self.pause_image, self.config.extra_labels)
-            self._make_host_dirs(pod)
+            self.volumes.setup(pod)
             cid = self.runtime.run(spec)
         except _Waiting as w:
             waiting[first.get("name", "")] = (w.reason, w.message)
+            return None
+        except MountError as e:
+            # kubelet: the pod stays ContainerCreating and says why in an Event.
+            self.events.warning(pod, "FailedMount", f"MountVolume.SetUp failed: {e}")
+            for c in pod["spec"].get("containers") or []:
+                waiting[c["name"]] = ("ContainerCreating", str(e))
             return None
         except (podspec.ConfigError, RuntimeFailure, OSError) as e:
             log.warning("creating the sandbox of pod %s failed: %s", pod_ref(pod, uid), e)
@@ -210,15 +220,6 @@ class PlanExecutor:
             self.backoff.retried(podplan.backoff_key(uid, action.name))
         log.info("pod %s: container %s started (%s, attempt %d)", pod_ref(pod, uid),
                  action.name, cid[:12], action.attempt)
-
-    def _make_host_dirs(self, pod: Obj) -> None:
-        for path in podspec.host_dirs(pod, self.config.data_dir):
-            try:
-                os.makedirs(path, exist_ok=True)
-            except OSError as e:
-                self.events.warning(pod, "FailedMount",
-                                    f"MountVolume.SetUp failed for {path}: {e}")
-                raise
 
     def _ensure_image(self, pod: Obj, container: Obj) -> None:
         uid = pod["metadata"]["uid"]

@@ -79,6 +79,35 @@ def empty_dir_path(data_dir: str, pod_uid: str, volume: str) -> str:
     return posixpath.join(pod_dir(data_dir, pod_uid), "volumes", "empty-dir", volume)
 
 
+# Volume sources whose files the agent writes from API objects (node/projection.py).
+API_SOURCES = ("configMap", "secret", "downwardAPI", "projected")
+
+
+def api_volume_path(data_dir: str, pod_uid: str, source: str, volume: str) -> str:
+    return posixpath.join(pod_dir(data_dir, pod_uid), "volumes", source.lower(), volume)
+
+
+def volume_source_path(pod: Obj, vol: Obj, data_dir: str) -> str | None:
+    """Where a volume lives on the node, or None for a source the agent does not know."""
+    uid = pod["metadata"]["uid"]
+    if "emptyDir" in vol:
+        return empty_dir_path(data_dir, uid, vol["name"])
+    if "hostPath" in vol:
+        return str(vol["hostPath"]["path"])
+    for source in API_SOURCES:
+        if vol.get(source) is not None:
+            return api_volume_path(data_dir, uid, source, vol["name"])
+    if vol.get("persistentVolumeClaim") is not None:
+        return claim_link_path(data_dir, uid, vol["name"])
+    return None
+
+
+def claim_link_path(data_dir: str, pod_uid: str, volume: str) -> str:
+    """A symlink to the claim's volume on the node (made by node/volumes.py);
+    a bind mount of it binds the volume's directory."""
+    return posixpath.join(pod_dir(data_dir, pod_uid), "volumes", "persistentvolumeclaim", volume)
+
+
 def container_hash(container: Obj) -> str:
     """A digest of a container's spec: a change means the container is replaced."""
     blob = json.dumps(container, sort_keys=True, separators=(",", ":")).encode()
@@ -181,37 +210,32 @@ def _resources(container: Obj) -> tuple[int | None, int | None, int | None]:
 
 
 def volume_binds(pod: Obj, container: Obj, data_dir: str) -> list[str]:
-    """Bind mounts for a container's volumeMounts (emptyDir and hostPath)."""
-    uid = pod["metadata"]["uid"]
+    """Bind mounts for a container's volumeMounts. A ``subPath`` of a configMap or
+    secret volume binds the file itself (the symlink is followed when mounted), so
+    it keeps the content it had when the container started, as in Kubernetes."""
     sources: dict[str, str] = {}
+    api_volumes: set[str] = set()
     for vol in pod["spec"].get("volumes") or []:
-        if "emptyDir" in vol:
-            sources[vol["name"]] = empty_dir_path(data_dir, uid, vol["name"])
-        elif "hostPath" in vol:
-            sources[vol["name"]] = vol["hostPath"]["path"]
+        path = volume_source_path(pod, vol, data_dir)
+        if path is not None:
+            sources[vol["name"]] = path
+        if any(vol.get(s) is not None for s in API_SOURCES) \
+                or (vol.get("persistentVolumeClaim") or {}).get("readOnly"):
+            api_volumes.add(vol["name"])
     binds = []
     for mount in container.get("volumeMounts") or []:
         src = sources.get(mount.get("name", ""))
         if src is None:
             raise MountError(f"container {container.get('name')}: volumeMount "
-                              f"{mount.get('name')!r} names no emptyDir or hostPath volume")
+                             f"{mount.get('name')!r} names no volume of a supported type")
         if mount.get("subPath"):
             src = posixpath.join(src, mount["subPath"])
-        mode = ":ro" if mount.get("readOnly") else ""
+        # configMap, secret, downwardAPI and projected volumes are read-only (Kubernetes),
+        # as is a claim the pod mounts readOnly.
+        ro = mount.get("readOnly") or mount.get("name") in api_volumes
+        mode = ":ro" if ro else ""
         binds.append(f"{src}:{mount['mountPath']}{mode}")
     return binds
-
-
-def host_dirs(pod: Obj, data_dir: str) -> list[str]:
-    """Directories to create on the node before the pod's containers start."""
-    uid = pod["metadata"]["uid"]
-    dirs = []
-    for vol in pod["spec"].get("volumes") or []:
-        if "emptyDir" in vol:
-            dirs.append(empty_dir_path(data_dir, uid, vol["name"]))
-        elif "hostPath" in vol and vol["hostPath"].get("type") == "DirectoryOrCreate":
-            dirs.append(vol["hostPath"]["path"])
-    return dirs
 
 
 def resolve_env(container: Obj, namespace: str, resolve: Resolver) -> dict[str, str]:

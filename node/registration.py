@@ -158,6 +158,9 @@ def register(client: Client, desired: Obj) -> Obj:
         node = client.get("Node", name, namespace=None)
         node["metadata"]["labels"] = (node["metadata"].get("labels") or {}) | \
             desired["metadata"]["labels"]
+        if desired["metadata"].get("annotations"):
+            node["metadata"]["annotations"] = (node["metadata"].get("annotations") or {}) | \
+                desired["metadata"]["annotations"]
         node.setdefault("spec", {})["taints"] = desired["spec"].get("taints", [])
         if not node["spec"]["taints"]:
             node["spec"].pop("taints")

@@ -385,3 +385,21 @@ def build_test_image(docker_api: Any, busybox: str = "/bin/busybox",
         if "error" in event:
             raise RuntimeError(f"building {tag}: {event['error']}")
     return tag
+
+
+class FakeMounter:
+    """``volumes.Mounter`` without root: remembers which paths are "tmpfs"."""
+
+    def __init__(self) -> None:
+        self.mounts: dict[str, int | None] = {}  # path -> size
+        self.unmounted: list[str] = []
+
+    def mount_tmpfs(self, path: str, size: int | None) -> None:
+        self.mounts[path] = size
+
+    def unmount(self, path: str) -> None:
+        self.mounts.pop(path, None)
+        self.unmounted.append(path)
+
+    def is_mounted(self, path: str) -> bool:
+        return path in self.mounts

@@ -17,11 +17,15 @@ from . import (
     lease,
     namespace,
     node,
+    persistentvolume,
+    persistentvolumeclaim,
     pod,
     replicaset,
     resourcequota,
     secret,
     service,
+    statefulset,
+    storageclass,
 )
 from .kind import Kind
 from .strategy import Strategy
@@ -42,6 +46,10 @@ KINDS: tuple[Kind, ...] = (
     deployment.KIND,
     lease.KIND,
     resourcequota.KIND,
+    statefulset.KIND,
+    persistentvolume.KIND,
+    persistentvolumeclaim.KIND,
+    storageclass.KIND,
 )
 
 _BY_KIND: dict[str, Kind] = {k.kind: k for k in KINDS}

@@ -28,6 +28,7 @@ from .common import (
     port_number,
     string_list,
 )
+from .volumes import validate_mounts, validate_volumes
 
 Obj = dict[str, Any]
 
@@ -117,7 +118,8 @@ def _env(errs: Errors, field: str, env: Any) -> None:
             errs.add(f"{f}.valueFrom", "may not be specified when `value` is not empty")
 
 
-def _container(errs: Errors, field: str, c: Any, names: set[str], host_ports: set) -> None:
+def _container(errs: Errors, field: str, c: Any, names: set[str], host_ports: set,
+               volumes: set[str]) -> None:
     if not isinstance(c, dict):
         errs.add(field, "must be an object")
         return
@@ -158,6 +160,7 @@ def _container(errs: Errors, field: str, c: Any, names: set[str], host_ports: se
                 errs.add(f"{pf}.name", f"Duplicate value: {pname!r}")
             port_names.add(pname)
     _env(errs, f"{field}.env", c.get("env"))
+    validate_mounts(errs, f"{field}.volumeMounts", c.get("volumeMounts"), volumes)
     _resources(errs, f"{field}.resources", c.get("resources"))
     for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
         _probe(errs, f"{field}.{probe}", c.get(probe))
@@ -182,18 +185,19 @@ def validate_pod_spec(errs: Errors, field: str, spec: Any) -> None:
     containers = spec.get("containers")
     names: set[str] = set()
     host_ports: set = set()
+    volumes = validate_volumes(errs, f"{field}.volumes", spec.get("volumes"))
     if not isinstance(containers, list) or not containers:
         errs.add(f"{field}.containers", REQUIRED)
     else:
         for i, c in enumerate(containers):
-            _container(errs, f"{field}.containers[{i}]", c, names, host_ports)
+            _container(errs, f"{field}.containers[{i}]", c, names, host_ports, volumes)
     init = spec.get("initContainers")
     if init is not None:
         if not isinstance(init, list):
             errs.add(f"{field}.initContainers", "must be a list")
         else:
             for i, c in enumerate(init):
-                _container(errs, f"{field}.initContainers[{i}]", c, names, set())
+                _container(errs, f"{field}.initContainers[{i}]", c, names, set(), volumes)
     one_of(errs, f"{field}.restartPolicy", spec.get("restartPolicy"), RESTART_POLICIES)
     if spec.get("dnsPolicy") is not None:
         one_of(errs, f"{field}.dnsPolicy", spec["dnsPolicy"], DNS_POLICIES)
@@ -208,21 +212,6 @@ def validate_pod_spec(errs: Errors, field: str, spec: Any) -> None:
     if sel is not None:
         label_map(errs, f"{field}.nodeSelector", sel)
     _tolerations(errs, f"{field}.tolerations", spec.get("tolerations"))
-    volumes = spec.get("volumes")
-    if volumes is not None:
-        if not isinstance(volumes, list):
-            errs.add(f"{field}.volumes", "must be a list")
-        else:
-            vnames: set[str] = set()
-            for i, v in enumerate(volumes):
-                vn = v.get("name") if isinstance(v, dict) else None
-                if not vn or not is_str(vn) or dns1123_label(vn):
-                    errs.add(f"{field}.volumes[{i}].name", f"Invalid value: {vn!r}: "
-                                                           "must be a DNS-1123 label")
-                elif vn in vnames:
-                    errs.add(f"{field}.volumes[{i}].name", f"Duplicate value: {vn!r}")
-                else:
-                    vnames.add(vn)
 
 
 def validate_pod(errs: Errors, obj: Obj) -> None:

@@ -33,8 +33,10 @@ from ..controllers.base import Context
 from ..metrics import SCHEDULE_ATTEMPTS, SCHEDULE_SECONDS
 from ..workqueue import WorkQueue
 from .core import Binding, schedule
+from .filters import DEFAULT_FILTERS
 from .resources import pod_is_terminated
 from .snapshot import Snapshot
+from .volumes import VolumeBinding
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +72,10 @@ class Scheduler:
         self.nodes = ctx.informers["Node"]
         self.pods.add_handler(self._pod_added, self._pod_updated, self._pod_deleted)
         self.nodes.add_handler(self._node_added, self._node_updated, self._node_deleted)
+        self.volume_binding = VolumeBinding(
+            ctx.objects, ctx.informers["PersistentVolumeClaim"],
+            ctx.informers["PersistentVolume"], ctx.informers["StorageClass"], self._retry_locked)
+        self.filters = (*DEFAULT_FILTERS, self.volume_binding.filter)
 
     # ---- informer handlers: keep the snapshot, enqueue pending pods --------
 
@@ -133,6 +139,10 @@ class Scheduler:
         with self._lock:
             self.snapshot.remove_node(node.get("metadata", {}).get("name", ""))
 
+    def _retry_locked(self) -> None:
+        with self._lock:
+            self._retry_waiting()
+
     def _retry_waiting(self) -> None:
         for key in list(self._waiting):
             self.queue.add(key)
@@ -151,7 +161,7 @@ class Scheduler:
             if key in self._assumed:
                 return None
             with SCHEDULE_SECONDS.time():
-                result = schedule(pod, self.snapshot, self.rng)
+                result = schedule(pod, self.snapshot, self.rng, self.filters)
             SCHEDULE_ATTEMPTS.labels("scheduled" if isinstance(result, Binding)
                                      else "unschedulable").inc()
             if isinstance(result, Binding):
@@ -226,6 +236,7 @@ class Scheduler:
         ns, name = pod["metadata"].get("namespace"), pod["metadata"]["name"]
         uid = pod["metadata"].get("uid")
         current = starting_with(pod, lambda: self.objects.get("Pod", ns, name))
+        self.volume_binding.select_node(pod, node)
 
         def attempt() -> bool:
             cur = current()

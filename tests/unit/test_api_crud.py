@@ -29,9 +29,16 @@ SAMPLES = {
               "reason": "Scheduled", "message": "assigned", "type": "Normal"},
     "ReplicaSet": {**deployment("rs1"), "kind": "ReplicaSet"},
     "Deployment": deployment("d1"),
+    "StatefulSet": {**deployment("sts1"), "kind": "StatefulSet"},
     "Lease": {"metadata": {"name": "n1"}, "spec": {"holderIdentity": "n1",
                                                    "leaseDurationSeconds": 40}},
     "ResourceQuota": {"metadata": {"name": "q"}, "spec": {"hard": {"count/secrets": "10"}}},
+    "PersistentVolume": {"metadata": {"name": "pv1"}, "spec": {
+        "capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"],
+        "hostPath": {"path": "/srv/pv1"}}},
+    "PersistentVolumeClaim": {"metadata": {"name": "data"}, "spec": {
+        "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}},
+    "StorageClass": {"metadata": {"name": "fast"}, "provisioner": "example.com/fast"},
 }
 
 
@@ -76,6 +83,9 @@ def test_crud_for_every_kind(api, kind):
         return  # deletion of namespaces is covered in test_api_deletion
     r = api.delete(kind.path(ns, name))
     assert r.status_code == 200, r.json
+    if created["metadata"].get("finalizers"):  # a claim's protection: marked, not gone
+        assert api.get(kind.path(ns, name)).json["metadata"]["deletionTimestamp"]
+        return
     assert api.get(kind.path(ns, name)).status_code == 404
 
 

@@ -393,7 +393,7 @@ def test_a_volume_mount_of_no_volume_makes_a_failed_mount_event(env):
                               "volumeMounts": [{"name": "data", "mountPath": "/data"}]}])
     sync(agent)
     [mount] = events_of(api, agent, "FailedMount")
-    assert "volumeMount 'data' names no emptyDir or hostPath volume" in mount["message"]
+    assert "volumeMount 'data' names no volume of a supported type" in mount["message"]
 
 
 def test_the_node_reports_node_ready_on_its_first_status_write(env):

@@ -107,8 +107,6 @@ def test_volumes_emptydir_and_hostpath_with_readonly():
                  {"name": "host", "hostPath": {"path": "/srv/x", "type": "DirectoryOrCreate"}}])
     assert app(pod).binds == ["/data/pods/uid-1/volumes/empty-dir/scratch:/scratch",
                               "/srv/x:/host:ro"]
-    assert podspec.host_dirs(pod, "/data") == ["/data/pods/uid-1/volumes/empty-dir/scratch",
-                                               "/srv/x"]
 
 
 def test_mount_of_unknown_volume_is_a_config_error():

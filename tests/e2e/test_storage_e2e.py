@@ -1,0 +1,316 @@
+"""Configuration and storage in pods on a whole cluster (`cox cluster up`).
+
+ConfigMap, Secret and downwardAPI volumes as the containers see them (files,
+items, a subPath mount, a change reaching a running container, the Secret on
+tmpfs); a claim provisioned by the local-path provisioner on first use, whose
+data outlives its pod and which is protected while in use; and a StatefulSet's
+ordered start and scale down and up, each replica keeping its claim's data.
+
+Uses its own prefix (``cxst``), subnet, CIDRs and ports, so it runs beside
+other local clusters.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.support import wait_until
+
+pytestmark = pytest.mark.e2e
+
+PREFIX = "cxst"
+FLAGS = ["--prefix", PREFIX, "--subnet", "10.251.17.0/24", "--cluster-cidr", "10.244.224.0/22",
+         "--service-cidr", "10.96.224.0/24", "--api-port", "47443", "--raft-port", "47001"]
+IMAGE = "coxswain/demo:latest"
+# docs/storage.md promises about 3 s; the deadline leaves room for a busy machine.
+CHANGE_DEADLINE = 20.0
+
+
+class Cluster:
+    def __init__(self, dir: Path) -> None:
+        self.dir = dir
+        self.kubeconfig = dir / "kubeconfig"
+
+    def cox(self, *args: str, timeout: float = 120, check: bool = True,
+            input: str | None = None) -> str:
+        done = subprocess.run([sys.executable, "-m", "cli.main", "--kubeconfig",
+                               str(self.kubeconfig), *args], capture_output=True, text=True,
+                              timeout=timeout, check=False, input=input)
+        if check and done.returncode != 0:
+            raise AssertionError(f"cox {' '.join(args)} failed ({done.returncode}):\n"
+                                 f"{done.stdout}\n{done.stderr}")
+        assert "Traceback" not in done.stderr, done.stderr
+        return done.stdout
+
+    def json(self, *args: str) -> dict:
+        return json.loads(self.cox(*args, "-o", "json"))
+
+    def apply(self, *objs: dict) -> str:
+        return self.cox("apply", "-f", "-", input=json.dumps(
+            {"apiVersion": "v1", "kind": "List", "items": list(objs)}))
+
+    def docker(self, node: str, *args: str, check: bool = True) -> str:
+        sock = f"unix:///run/{PREFIX}/{node}/docker.sock"
+        done = subprocess.run(["docker", "-H", sock, *args], capture_output=True, text=True,
+                              timeout=60, check=False)
+        if check and done.returncode != 0:
+            raise AssertionError(f"docker {' '.join(args)}: {done.stderr}")
+        return done.stdout
+
+    def pod(self, name: str) -> dict:
+        return self.json("get", "pod", name)
+
+    def running(self, name: str) -> dict | None:
+        pod = self.json("get", "pods")["items"]
+        got = next((p for p in pod if p["metadata"]["name"] == name), None)
+        if got and got.get("status", {}).get("phase") == "Running":
+            return got
+        return None
+
+    def container(self, pod: dict, container: str) -> str:
+        node, name = pod["spec"]["nodeName"], pod["metadata"]["name"]
+        ids = self.docker(node, "ps", "-q", "--filter", f"name={container}_{name}").split()
+        assert ids, f"no container {container} of {name} on {node}"
+        return ids[0]
+
+    def exec(self, pod: dict, script: str, container: str = "app") -> str:
+        return self.docker(pod["spec"]["nodeName"], "exec", self.container(pod, container),
+                           "sh", "-c", script)
+
+
+def ready(pod: dict) -> bool:
+    return any(c["type"] == "Ready" and c["status"] == "True"
+               for c in pod.get("status", {}).get("conditions") or [])
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    d = tmp_path_factory.mktemp("cluster")
+    up = subprocess.run([sys.executable, "-m", "cli.main", "cluster", "up", "--dir", str(d),
+                         *FLAGS], capture_output=True, text=True, timeout=400, check=False)
+    c = Cluster(d)
+    try:
+        assert up.returncode == 0, up.stdout + up.stderr
+        yield c
+    finally:
+        down = subprocess.run([sys.executable, "-m", "cli.main", "cluster", "down", "--dir",
+                               str(d)], capture_output=True, text=True, timeout=300, check=False)
+        assert down.returncode == 0, down.stdout + down.stderr
+        assert "still run in" not in down.stdout + down.stderr, down.stdout + down.stderr
+        with open("/proc/self/mountinfo") as f:
+            assert str(d) not in f.read(), "mounts left under the cluster's directory"
+        ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+        assert str(d) not in ps, [line for line in ps.splitlines() if str(d) in line]
+
+
+def configmap(data: dict[str, str]) -> dict:
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "app-config", "namespace": "default"}, "data": data}
+
+
+def sleeper(name: str, volumes: list[dict], mounts: list[dict], **meta) -> dict:
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": "default", **meta},
+            "spec": {"terminationGracePeriodSeconds": 1, "volumes": volumes,
+                     "containers": [{"name": "app", "image": IMAGE, "imagePullPolicy": "Never",
+                                     "command": ["sleep", "100000"], "volumeMounts": mounts}]}}
+
+
+def vols_pod(tier: str) -> dict:
+    return sleeper(
+        "vols",
+        [{"name": "conf", "configMap": {"name": "app-config",
+                                        "items": [{"key": "app.conf", "path": "conf/app.conf"}]}},
+         {"name": "whole", "configMap": {"name": "app-config"}},
+         {"name": "creds", "secret": {"secretName": "db", "defaultMode": 0o400}},
+         {"name": "info", "downwardAPI": {"items": [
+             {"path": "labels", "fieldRef": {"fieldPath": "metadata.labels"}}]}}],
+        [{"name": "conf", "mountPath": "/etc/app"},
+         {"name": "whole", "mountPath": "/etc/level", "subPath": "level"},
+         {"name": "creds", "mountPath": "/etc/creds"},
+         {"name": "info", "mountPath": "/etc/info"}],
+        labels={"app": "vols", "tier": tier})
+
+
+@pytest.fixture(scope="module")
+def volumes_pod(cluster):
+    secret = {"apiVersion": "v1", "kind": "Secret",
+              "metadata": {"name": "db", "namespace": "default"},
+              "stringData": {"password": "s3cr3t"}}
+    pod = vols_pod("config")
+    cluster.apply(configmap({"app.conf": "v1", "level": "debug", "unused": "x"}), secret, pod)
+    return wait_until(lambda: cluster.running("vols"), 120, 0.5, "pod vols to run")
+
+
+def test_configmap_files_with_items_and_a_subpath(cluster, volumes_pod):
+    out = cluster.exec(volumes_pod, "cat /etc/app/conf/app.conf; echo; ls /etc/app; "
+                                    "cat /etc/level")
+    assert out.split() == ["v1", "conf", "debug"], out
+
+
+def test_configmap_change_reaches_the_running_container_but_not_the_subpath(cluster,
+                                                                           volumes_pod):
+    cluster.apply(configmap({"app.conf": "v2", "level": "info", "unused": "x"}))
+    start = time.monotonic()
+    wait_until(lambda: cluster.exec(volumes_pod, "cat /etc/app/conf/app.conf") == "v2",
+               CHANGE_DEADLINE, 0.2, "the new ConfigMap content in the container")
+    print(f"\nConfigMap change visible in the container after {time.monotonic() - start:.1f}s")
+    assert cluster.exec(volumes_pod, "cat /etc/level") == "debug"  # subPath: as started
+
+
+def test_secret_volume_is_a_tmpfs_on_the_node(cluster, volumes_pod):
+    assert cluster.exec(volumes_pod, "cat /etc/creds/password") == "s3cr3t"
+    mode = cluster.exec(volumes_pod, "stat -L -c %a /etc/creds/password").strip()
+    assert mode == "400"
+    assert cluster.exec(volumes_pod, "stat -f -c %T /etc/creds").strip() == "tmpfs"
+    # On the node: the volume's directory under the agent's data dir is a tmpfs.
+    node, uid = volumes_pod["spec"]["nodeName"], volumes_pod["metadata"]["uid"]
+    path = cluster.dir / node / "pods" / uid / "volumes" / "secret" / "creds"
+    out = subprocess.run(["findmnt", "-n", "-o", "FSTYPE", "--mountpoint", str(path)],
+                         capture_output=True, text=True, check=False).stdout
+    assert out.split() == ["tmpfs"], out
+    # The config map volume is not (as in kubelet).
+    conf = cluster.dir / node / "pods" / uid / "volumes" / "configmap" / "conf"
+    assert not subprocess.run(["findmnt", "--mountpoint", str(conf)],
+                              capture_output=True).stdout
+
+
+def test_downward_api_labels_follow_the_pod(cluster, volumes_pod):
+    out = cluster.exec(volumes_pod, "cat /etc/info/labels")
+    assert sorted(out.splitlines()) == ['app="vols"', 'tier="config"'], out
+    assert "configured" in cluster.apply(vols_pod("data"))
+    wait_until(lambda: 'tier="data"' in cluster.exec(volumes_pod, "cat /etc/info/labels"),
+               CHANGE_DEADLINE, 0.2, "the new label in the downwardAPI file")
+
+
+def statefulset(replicas: int) -> dict:
+    return {"apiVersion": "apps/v1", "kind": "StatefulSet",
+            "metadata": {"name": "web", "namespace": "default"},
+            "spec": {"replicas": replicas, "serviceName": "web",
+                     "selector": {"matchLabels": {"app": "sts"}},
+                     "template": {"metadata": {"labels": {"app": "sts"}}, "spec": {
+                         "terminationGracePeriodSeconds": 1,
+                         "containers": [{"name": "app", "image": IMAGE,
+                                         "imagePullPolicy": "Never",
+                                         "volumeMounts": [{"name": "data",
+                                                           "mountPath": "/data"}],
+                                         "readinessProbe": {"httpGet": {"path": "/",
+                                                                        "port": 8080},
+                                                            "periodSeconds": 1}}]}},
+                     "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {
+                         "accessModes": ["ReadWriteOnce"],
+                         "resources": {"requests": {"storage": "64Mi"}}}}]}}
+
+
+def sts_pods(cluster: Cluster) -> dict[str, dict]:
+    return {p["metadata"]["name"]: p for p in cluster.json("get", "pods", "-l", "app=sts")["items"]}
+
+
+def wait_ordered(cluster: Cluster, names: list[str], timeout: float) -> None:
+    """Wait until every pod of ``names`` is Ready, checking all along that pod
+    *i* never exists before pod *i-1* is Ready (OrderedReady)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pods = sts_pods(cluster)
+        for i, name in enumerate(names[1:], start=1):
+            if name in pods:
+                prev = pods.get(names[i - 1])
+                assert prev is not None and ready(prev), f"{name} exists before " \
+                    f"{names[i - 1]} is ready: {sorted(pods)}"
+        if all(n in pods and ready(pods[n]) for n in names):
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{names} not ready within {timeout}s: {sorted(sts_pods(cluster))}")
+
+
+def test_statefulset_starts_in_order_and_scales_down_and_up(cluster):
+    cluster.apply(statefulset(3))
+    names = ["web-0", "web-1", "web-2"]
+    wait_ordered(cluster, names, 180)
+    pods = sts_pods(cluster)
+    assert sorted(pods) == names
+    for name, pod in pods.items():
+        assert pod["spec"]["hostname"] == name and pod["spec"]["subdomain"] == "web"
+        assert cluster.exec(pod, "hostname").strip() == name
+
+    for name, pod in pods.items():  # each replica writes to its own claim
+        cluster.exec(pod, f"echo written-by-{name} > /data/who")
+    claims = {c["metadata"]["name"]: c for c in cluster.json("get", "pvc")["items"]}
+    assert {"data-web-0", "data-web-1", "data-web-2"} <= set(claims)
+    assert all(claims[f"data-web-{i}"]["status"]["phase"] == "Bound" for i in range(3))
+
+    first_uid = pods["web-0"]["metadata"]["uid"]
+    cluster.cox("scale", "statefulset/web", "--replicas", "1")
+    wait_until(lambda: sorted(sts_pods(cluster)) == ["web-0"], 120, 0.5, "scale down to web-0")
+    assert sts_pods(cluster)["web-0"]["metadata"]["uid"] == first_uid
+
+    cluster.cox("scale", "statefulset/web", "--replicas", "3")
+    wait_ordered(cluster, names, 180)
+    sts = cluster.json("get", "statefulset", "web")
+    wait_until(lambda: cluster.json("get", "statefulset", "web")["status"].get("readyReplicas")
+               == 3, 60, 0.5, "readyReplicas 3")
+    assert sts["spec"]["replicas"] == 3
+    pods = sts_pods(cluster)
+    for name in names:  # web-1 and web-2 are new pods on their old claims
+        assert cluster.exec(pods[name], "cat /data/who").strip() == f"written-by-{name}"
+
+
+def claim(name: str) -> dict:
+    return {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+            "metadata": {"name": name, "namespace": "default"},
+            "spec": {"accessModes": ["ReadWriteOnce"],
+                     "resources": {"requests": {"storage": "16Mi"}}}}
+
+
+def writer() -> dict:
+    return sleeper("writer", [{"name": "d", "persistentVolumeClaim": {"claimName": "scratch"}}],
+                   [{"name": "d", "mountPath": "/data"}])
+
+
+def test_default_storage_class_is_local_path(cluster):
+    sc = cluster.json("get", "storageclass", "local-path")
+    assert sc["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"] == "true"
+    assert sc["volumeBindingMode"] == "WaitForFirstConsumer"
+    assert "(default)" in cluster.cox("get", "sc")
+
+
+def test_claim_provisioned_on_first_use_keeps_data_across_pods_and_is_protected(cluster):
+    cluster.apply(claim("scratch"))
+    assert cluster.json("get", "pvc", "scratch")["status"]["phase"] == "Pending"
+    cluster.apply(writer())
+    pod = wait_until(lambda: cluster.running("writer"), 120, 0.5, "writer to run")
+    node = pod["spec"]["nodeName"]
+    pvc = cluster.json("get", "pvc", "scratch")
+    assert pvc["status"]["phase"] == "Bound"
+    pv = cluster.json("get", "pv", pvc["spec"]["volumeName"])
+    terms = pv["spec"]["nodeAffinity"]["required"]["nodeSelectorTerms"]
+    assert terms[0]["matchExpressions"][0]["values"] == [node]
+    directory = Path(pv["spec"]["local"]["path"])
+    assert directory.parent == cluster.dir / node / "local-path"
+    cluster.exec(pod, "echo kept > /data/file")
+    assert (directory / "file").read_text() == "kept\n"
+
+    cluster.cox("delete", "pod", "writer", "--timeout", "60s", timeout=90)
+    cluster.apply(writer())
+    pod = wait_until(lambda: cluster.running("writer"), 120, 0.5, "writer to run again")
+    assert pod["spec"]["nodeName"] == node  # where the data is
+    assert cluster.exec(pod, "cat /data/file") == "kept\n"
+
+    # In use: deleting the claim only marks it until the pod is gone.
+    cluster.cox("delete", "pvc", "scratch", "--no-wait")
+    pvc = cluster.json("get", "pvc", "scratch")
+    assert pvc["metadata"].get("deletionTimestamp")
+    assert "kubernetes.io/pvc-protection" in pvc["metadata"]["finalizers"]
+    assert cluster.exec(pod, "cat /data/file") == "kept\n"
+    cluster.cox("delete", "pod", "writer", "--timeout", "60s", timeout=90)
+    wait_until(lambda: "scratch" not in cluster.cox("get", "pvc"), 60, 0.5, "the claim to go")
+    # reclaimPolicy Delete: the volume goes, then its node removes the directory
+    wait_until(lambda: pv["metadata"]["name"] not in cluster.cox("get", "pv"), 60, 0.5,
+               "the volume to be deleted")
+    wait_until(lambda: not directory.exists(), 60, 0.5, "the directory to be removed")
