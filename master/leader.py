@@ -31,6 +31,7 @@ from .controllers.endpoints import EndpointsController
 from .controllers.eventgc import EventGarbageCollector
 from .controllers.fence import FencedStore
 from .controllers.garbagecollector import GarbageCollector
+from .controllers.job import JobController
 from .controllers.namespace import NamespaceController
 from .controllers.nodeipam import NodeIpamController
 from .controllers.nodelifecycle import NodeLifecycleController
@@ -48,6 +49,7 @@ CONTROLLERS: tuple[type[Controller], ...] = (
     ReplicaSetController, DeploymentController, NodeLifecycleController, NodeIpamController,
     EndpointsController, ServiceIpController, GarbageCollector, NamespaceController,
     PodGarbageCollector, EventGarbageCollector,
+    JobController,
 )
 STOP_BUDGET = 0.9  # seconds; stop() must return within 1 s
 

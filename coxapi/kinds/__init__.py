@@ -11,9 +11,12 @@ from __future__ import annotations
 
 from . import (
     configmap,
+    cronjob,
+    daemonset,
     deployment,
     endpoints,
     event,
+    job,
     lease,
     namespace,
     node,
@@ -40,6 +43,9 @@ KINDS: tuple[Kind, ...] = (
     replicaset.KIND,
     deployment.KIND,
     lease.KIND,
+    job.KIND,
+    cronjob.KIND,
+    daemonset.KIND,
 )
 
 _BY_KIND: dict[str, Kind] = {k.kind: k for k in KINDS}

@@ -31,6 +31,12 @@ SAMPLES = {
     "Deployment": deployment("d1"),
     "Lease": {"metadata": {"name": "n1"}, "spec": {"holderIdentity": "n1",
                                                    "leaseDurationSeconds": 40}},
+    "Job": {"metadata": {"name": "j1"}, "spec": {"template": {"spec": {
+        "restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox"}]}}}},
+    "CronJob": {"metadata": {"name": "cj1"}, "spec": {
+        "schedule": "*/5 * * * *", "jobTemplate": {"spec": {"template": {"spec": {
+            "restartPolicy": "OnFailure", "containers": [{"name": "c", "image": "busybox"}]}}}}}},
+    "DaemonSet": {**deployment("ds1"), "kind": "DaemonSet"},
 }
 
 
