@@ -26,6 +26,7 @@ from coxapi.supervisor import Supervisor
 
 from .controllers.base import Context, Controller
 from .controllers.config import ControllerConfig
+from .controllers.cronjob import CronJobController
 from .controllers.daemonset import DaemonSetController
 from .controllers.deployment import DeploymentController
 from .controllers.endpoints import EndpointsController
@@ -50,7 +51,7 @@ CONTROLLERS: tuple[type[Controller], ...] = (
     ReplicaSetController, DeploymentController, NodeLifecycleController, NodeIpamController,
     EndpointsController, ServiceIpController, GarbageCollector, NamespaceController,
     PodGarbageCollector, EventGarbageCollector,
-    JobController, DaemonSetController,
+    JobController, DaemonSetController, CronJobController,
 )
 STOP_BUDGET = 0.9  # seconds; stop() must return within 1 s
 
