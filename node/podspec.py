@@ -134,10 +134,14 @@ Resolver = Callable[[str, str, str], Obj | None]
 
 def app_spec(pod: Obj, container: Obj, node: str, attempt: int, infra_id: str, data_dir: str,
              resolve: Resolver, pod_ip: str = "", host_ip: str = "",
-             extra_labels: dict[str, str] | None = None) -> ContainerSpec:
-    """One app container joined to the pod's sandbox. Raises ``ConfigError``."""
+             extra_labels: dict[str, str] | None = None,
+             base_env: dict[str, str] | None = None) -> ContainerSpec:
+    """One app container joined to the pod's sandbox. ``base_env``: the
+    Service variables, which the container's own env overrides. Raises
+    ``ConfigError``."""
     ns = pod["metadata"].get("namespace") or "default"
-    env = downward_env(pod, container, resolve_env(container, ns, resolve), pod_ip, host_ip)
+    env = downward_env(pod, container, resolve_env(container, ns, resolve, base_env), pod_ip,
+                       host_ip)
     labels = base_labels(pod, node, container["name"], attempt) | {
         LABEL_CONTAINER_TYPE: "app",
         LABEL_HASH: container_hash(container),
@@ -210,9 +214,11 @@ def host_dirs(pod: Obj, data_dir: str) -> list[str]:
     return dirs
 
 
-def resolve_env(container: Obj, namespace: str, resolve: Resolver) -> dict[str, str]:
-    """``envFrom`` then ``env`` (later wins), with ConfigMap and Secret references."""
-    env: dict[str, str] = {}
+def resolve_env(container: Obj, namespace: str, resolve: Resolver,
+                base: dict[str, str] | None = None) -> dict[str, str]:
+    """``base``, then ``envFrom``, then ``env`` (later wins), with ConfigMap and
+    Secret references; ``$(VAR)`` may refer to any earlier one."""
+    env: dict[str, str] = dict(base or {})
     for source in container.get("envFrom") or []:
         prefix = source.get("prefix", "")
         for kind, key in (("ConfigMap", "configMapRef"), ("Secret", "secretRef")):
