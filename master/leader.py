@@ -33,6 +33,7 @@ from .controllers.endpoints import EndpointsController
 from .controllers.eventgc import EventGarbageCollector
 from .controllers.fence import FencedStore
 from .controllers.garbagecollector import GarbageCollector
+from .controllers.hpa import HorizontalPodAutoscalerController
 from .controllers.job import JobController
 from .controllers.namespace import NamespaceController
 from .controllers.nodeipam import NodeIpamController
@@ -51,7 +52,7 @@ CONTROLLERS: tuple[type[Controller], ...] = (
     ReplicaSetController, DeploymentController, NodeLifecycleController, NodeIpamController,
     EndpointsController, ServiceIpController, GarbageCollector, NamespaceController,
     PodGarbageCollector, EventGarbageCollector,
-    JobController, DaemonSetController, CronJobController,
+    JobController, DaemonSetController, CronJobController, HorizontalPodAutoscalerController,
 )
 STOP_BUDGET = 0.9  # seconds; stop() must return within 1 s
 

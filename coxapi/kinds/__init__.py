@@ -16,6 +16,7 @@ from . import (
     deployment,
     endpoints,
     event,
+    horizontalpodautoscaler,
     job,
     lease,
     namespace,
@@ -46,6 +47,7 @@ KINDS: tuple[Kind, ...] = (
     job.KIND,
     cronjob.KIND,
     daemonset.KIND,
+    horizontalpodautoscaler.KIND,
 )
 
 _BY_KIND: dict[str, Kind] = {k.kind: k for k in KINDS}

@@ -56,6 +56,7 @@ class JobStrategy(Strategy):
 
     def defaults(self, obj: Obj) -> None:
         defaults.job(obj)
+        select_own_pods(obj)
 
     def validate(self, errs: Errors, obj: Obj) -> None:
         jobs.validate_job(errs, obj)
@@ -65,12 +66,12 @@ class JobStrategy(Strategy):
 
     def prepare_for_create(self, obj: Obj) -> None:
         obj["status"] = {}
-        select_own_pods(obj)
 
 
 def select_own_pods(job: Obj) -> None:
-    """Kubernetes generates a Job's selector; here it is the job-name label,
-    added to the template too (the controller also checks the pods' owner)."""
+    """Kubernetes generates a Job's selector at create; here it is a default
+    (so clients validating before they send agree): the job-name label, added
+    to the template too. The controller also checks the pods' owner."""
     spec = job.get("spec")
     name = (job.get("metadata") or {}).get("name")
     if not isinstance(spec, dict) or spec.get("selector") or not isinstance(name, str):

@@ -31,6 +31,8 @@ from typing import Any
 from coxapi import timefmt
 from coxapi.meta import get_condition, is_terminating
 
+from .conditions import set_condition
+
 Obj = dict[str, Any]
 
 TRACKING = "batch.kubernetes.io/job-tracking"
@@ -169,23 +171,6 @@ def finished(job: Obj) -> str | None:
         if c and c.get("status") == "True":
             return ctype
     return None
-
-
-def set_condition(status: Obj, ctype: str, value: bool, reason: str, message: str,
-                  now: float) -> None:
-    conds = status.setdefault("conditions", [])
-    text = "True" if value else "False"
-    for c in conds:
-        if c.get("type") == ctype:
-            if c.get("status") != text:
-                c["lastTransitionTime"] = timefmt.rfc3339(now)
-            c.update(status=text, reason=reason, message=message,
-                     lastProbeTime=timefmt.rfc3339(now))
-            return
-    if value:
-        conds.append({"type": ctype, "status": text, "reason": reason, "message": message,
-                      "lastProbeTime": timefmt.rfc3339(now),
-                      "lastTransitionTime": timefmt.rfc3339(now)})
 
 
 # ---- the decision ------------------------------------------------------------

@@ -37,6 +37,9 @@ SAMPLES = {
         "schedule": "*/5 * * * *", "jobTemplate": {"spec": {"template": {"spec": {
             "restartPolicy": "OnFailure", "containers": [{"name": "c", "image": "busybox"}]}}}}}},
     "DaemonSet": {**deployment("ds1"), "kind": "DaemonSet"},
+    "HorizontalPodAutoscaler": {"metadata": {"name": "h1"}, "spec": {
+        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "d1"},
+        "maxReplicas": 5}},
 }
 
 

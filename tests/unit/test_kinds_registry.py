@@ -170,6 +170,17 @@ SAMPLES: dict[str, list[dict]] = {
          "status": {"active": [{"name": "tick-1"}], "lastScheduleTime": ts(60)}},
         {"metadata": meta("idle", 600), "spec": {"schedule": "@hourly", "suspend": True}},
     ],
+    "HorizontalPodAutoscaler": [
+        {"metadata": meta("web", 60),
+         "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "web"}, "minReplicas": 1,
+                  "maxReplicas": 10, "metrics": [{"type": "Resource", "resource": {
+                      "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}}}]},
+         "status": {"currentReplicas": 3, "currentMetrics": [{"type": "Resource", "resource": {
+             "name": "cpu", "current": {"averageUtilization": 35, "averageValue": "35m"}}}]}},
+        {"metadata": meta("new", 5), "spec": {"scaleTargetRef": {"kind": "Deployment",
+                                                                 "name": "api"},
+                                              "maxReplicas": 3}},
+    ],
     "DaemonSet": [
         {"metadata": meta("agent", 60),
          "spec": {"template": {"spec": {"nodeSelector": {"disk": "ssd"}}}},
@@ -395,6 +406,11 @@ BEFORE: dict[str, list[str]] = {
         "NAME|SCHEDULE|TIMEZONE|SUSPEND|ACTIVE|LAST SCHEDULE|AGE|CONTAINERS|IMAGES",
         "tick|*/5 * * * *|UTC|False|1|60s|10m|<none>|<none>",
         "idle|@hourly|<none>|True|0|<none>|10m|<none>|<none>",
+    ],
+    "HorizontalPodAutoscaler/0": [
+        "NAME|REFERENCE|TARGETS|MINPODS|MAXPODS|REPLICAS|AGE",
+        "web|Deployment/web|cpu: 35%/50%|1|10|3|60s",
+        "new|Deployment/api|cpu: <unknown>/80%|1|3|0|5s",
     ],
     "DaemonSet/0": [
         "NAME|DESIRED|CURRENT|READY|UP-TO-DATE|AVAILABLE|NODE SELECTOR|AGE",
