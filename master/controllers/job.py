@@ -5,8 +5,9 @@ module reads the caches and writes in the order that makes counting exact:
 status first, then finalizers, then deletions and creations.
 
 Pods are the Job's by controller reference (created with it; orphans are
-not adopted). A tracked pod whose Job is gone, or is another Job of the
-same name, loses its finalizer so it can go.
+not adopted). A tracked pod whose Job is gone, is another Job of the same
+name, or that no Job controls any more (orphaned) loses its finalizer so it
+can go.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 Obj = dict[str, Any]
 _POD = kinds.lookup("Pod")
 CONTROLLER_UID = "batch.kubernetes.io/controller-uid"
+ORPHAN = "orphan:"  # queue keys of tracked pods that no Job controls any more
 
 
 def job_pod(job: Obj, index: int | None) -> Obj:
@@ -88,12 +90,14 @@ class JobController(Controller):
         key = self._owner_key(pod)
         if key:
             self.expectations.creation_observed(key)
-            self.queue.add(key)
+        self._pod_changed(pod)
 
     def _pod_changed(self, pod: Obj) -> None:
         key = self._owner_key(pod)
         if key:
             self.queue.add(key)
+        elif tracked(pod):  # orphaned (its Job deleted with propagation Orphan)
+            self.queue.add(f"{ORPHAN}{pod['metadata'].get('namespace')}/{pod['metadata']['name']}")
 
     def _owned(self, ns: str, name: str) -> list[Obj]:
         return [p for p in self.pods.list(ns)
@@ -101,6 +105,11 @@ class JobController(Controller):
                 and ref.get("name") == name]
 
     def reconcile(self, key: str) -> float | None:
+        if key.startswith(ORPHAN):
+            pod = self.pods.get(key[len(ORPHAN):])
+            if pod is not None and tracked(pod) and self._owner_key(pod) is None:
+                self._untrack(pod)
+            return None
         ns, _, name = key.partition("/")
         job = self.jobs.get(key)
         pods = self._owned(ns, name)

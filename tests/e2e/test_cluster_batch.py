@@ -156,3 +156,35 @@ def test_cronjob_prints_its_columns(cluster):
     lines = cluster.cox("get", "cronjobs").splitlines()
     assert lines[0].split()[:4] == ["NAME", "SCHEDULE", "TIMEZONE", "SUSPEND"]
     assert "0 3 * * *" in lines[1] and "Europe/Paris" in lines[1]
+
+
+def test_hpa_scales_a_cpu_burning_deployment_out_and_back_in(cluster):
+    # Each pod burns CPU for its first 40 s (up to its 200m limit: 200 % of its
+    # request), then idles; the HPA targets 50 %.
+    burn = "end=$(( $(date +%s) + 40 )); while [ $(date +%s) -lt $end ]; do :; done; sleep 3600"
+    cluster.apply({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "burn"},
+                   "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "burn"}},
+                            "template": {"metadata": {"labels": {"app": "burn"}}, "spec": {
+                                "terminationGracePeriodSeconds": 1,
+                                "containers": [{"name": "burn", "image": IMAGE,
+                                                "imagePullPolicy": "Never",
+                                                "command": ["/bin/sh", "-c", burn],
+                                                "resources": {"requests": {"cpu": "100m"},
+                                                              "limits": {"cpu": "200m"}}}]}}}})
+    cluster.apply({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+                   "metadata": {"name": "burn"},
+                   "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment",
+                                               "name": "burn"},
+                            "minReplicas": 1, "maxReplicas": 3,
+                            "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {
+                                "type": "Utilization", "averageUtilization": 50}}}],
+                            "behavior": {"scaleDown": {"stabilizationWindowSeconds": 15}}}})
+
+    def replicas() -> int:
+        return cluster.json("get", "deploy", "burn")["spec"]["replicas"]
+    wait_until(lambda: replicas() > 1, 60, 1, "the HPA to scale the deployment out")
+    line = next(x for x in cluster.cox("get", "hpa").splitlines() if x.startswith("burn "))
+    assert "Deployment/burn" in line and "/50%" in line
+    wait_until(lambda: replicas() == 1, 150, 2, "the HPA to scale back in once the load stops")
+    hpa = cluster.json("get", "hpa", "burn")
+    assert hpa["status"]["desiredReplicas"] == 1 and hpa["status"]["lastScaleTime"]

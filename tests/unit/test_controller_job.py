@@ -288,6 +288,20 @@ def test_tracked_pods_of_a_deleted_job_lose_their_finalizer():
     assert all(not p["metadata"].get("finalizers") for p in pods(ctx))
 
 
+def test_tracked_pods_orphaned_by_their_job_lose_their_finalizer():
+    ctx, _, c = setup(job())
+    settle(ctx, c)
+    orphans = [p["metadata"]["name"] for p in pods(ctx)]
+    ctx.objects.delete("Job", "default", "pi")
+    for name in orphans:  # what deleting the Job with propagationPolicy=Orphan does
+        ctx.objects.guaranteed_update("Pod", "default", name, lambda o: {
+            **o, "metadata": {k: v for k, v in o["metadata"].items() if k != "ownerReferences"}})
+    settle(ctx, c)
+    assert len(orphans) == 2
+    assert all(not ctx.objects.get("Pod", "default", n)["metadata"].get("finalizers")
+               for n in orphans)
+
+
 def test_completed_indexes_text():
     assert jobplan.format_indexes({0, 1, 2, 4, 6, 7}) == "0-2,4,6-7"
     assert jobplan.parse_indexes("0-2,4,6-7") == {0, 1, 2, 4, 6, 7}
