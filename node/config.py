@@ -35,6 +35,7 @@ class AgentConfig:
     manage_network: bool = True  # routes, masquerade, ip_forward in our namespace
     serve_logs: bool = True
     run_proxy: bool = True
+    serve_dns: bool = True  # cluster DNS on the pod network's gateway (needs manage_network)
     drain_timeout: float = 10.0  # longest wait for proxies to drop a terminating pod
     extra_labels: dict[str, str] = field(default_factory=dict)  # stamped on every container
 

@@ -53,6 +53,7 @@ class PlanExecutor:
         self.pull_backoff = Backoff(clock)
         self.stop_event = stop_event
         self.pause_image: str | None = None
+        self.dns_server: str | None = None  # the node's cluster DNS address, once it serves
         self._pull_failed_at: dict[str, float] = {}
         self._services: dict[str, list[Obj]] = {}  # namespace -> its last Service list
 
@@ -151,7 +152,8 @@ class PlanExecutor:
             if self.pause_image is None:
                 self._ensure_image(uid, first)
             spec = podspec.infra_spec(pod, self.config.node.name, attempt, self.config.pod_network,
-                                      self.pause_image, self.config.extra_labels)
+                                      self.pause_image, self.config.extra_labels,
+                                      self.dns_server)
             for path in podspec.host_dirs(pod, self.config.data_dir):
                 os.makedirs(path, exist_ok=True)
             cid = self.runtime.run(spec)

@@ -47,6 +47,16 @@ class Cluster:
     def pods(self, selector: str) -> list[dict]:
         return self.json("get", "pods", "-l", selector)["items"]
 
+    def exec(self, pod: dict, container: str, *cmd: str) -> subprocess.CompletedProcess:
+        """Run a command in a pod's container through its node's dockerd."""
+        sock = f"unix:///run/{PREFIX}/{pod['spec']['nodeName']}/docker.sock"
+        cid = subprocess.run(["docker", "-H", sock, "ps", "-q", "--filter",
+                              f"name={container}_{pod['metadata']['name']}"],
+                             capture_output=True, text=True, timeout=30, check=True).stdout.split()
+        assert cid, f"no container {container} of pod {pod['metadata']['name']}"
+        return subprocess.run(["docker", "-H", sock, "exec", cid[0], *cmd], capture_output=True,
+                              text=True, timeout=60, check=False)
+
 
 def up(d: Path, nodes: int) -> None:
     done = subprocess.run([sys.executable, "-m", "cli.main", "cluster", "up", "--dir", str(d),
@@ -147,6 +157,37 @@ def test_daemonset_runs_one_pod_on_each_node_then_on_a_node_that_joins(cluster):
                       == ["2", "2", "2"], 30, 1, "the DaemonSet status")
     up(cluster.dir, 3)  # a third node joins the running cluster
     wait_until(lambda: ready_nodes() == ["n1", "n2", "n3"], 180, 1, "an agent pod on n3 too")
+
+
+def test_pods_resolve_services_by_name(cluster):
+    # The DaemonSet's pods (the test above) answer; a ClusterIP and a headless Service.
+    for name, ip in (("web", None), ("peers", "None")):
+        spec: dict = {"selector": {"app": "agent"}, "ports": [
+            {"name": "http", "port": 80, "targetPort": 8080}]}
+        if ip:
+            spec["clusterIP"] = ip
+        cluster.apply({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name},
+                       "spec": spec})
+    cip = cluster.json("get", "svc", "web")["spec"]["clusterIP"]
+    pods = cluster.pods("app=agent")
+    pod = next(p for p in pods if p["spec"]["nodeName"] == "n1")
+    conf = cluster.exec(pod, "httpd", "cat", "/etc/resolv.conf").stdout
+    assert "search default.svc.cluster.local svc.cluster.local cluster.local" in conf, conf
+    assert "ndots:5" in conf, conf
+
+    def lookup(name: str) -> str:
+        # busybox's nslookup asks every search domain and exits 1 if any says
+        # NXDOMAIN; the answer that matters is in its output. (It applies the
+        # search path only to names without a dot.)
+        return cluster.exec(pod, "httpd", "nslookup", name).stdout
+    for name in ("web", "web.default.svc.cluster.local"):
+        wait_until(lambda n=name: cip in lookup(n), 30, 1, f"{name} to resolve to {cip}")
+    pod_ips = {p["status"]["podIP"] for p in pods}
+    out = wait_until(lambda: (lambda o: o if all(ip in o for ip in pod_ips) else None)(
+        lookup("peers.default.svc.cluster.local")), 30, 1, "the headless Service's pods")
+    assert cip not in out
+    outside = cluster.exec(pod, "httpd", "nslookup", "example.com")
+    assert outside.returncode != 0 and "REFUSED" in outside.stdout, outside.stdout
 
 
 def test_cronjob_prints_its_columns(cluster):
