@@ -35,6 +35,7 @@ BUILTINS: dict[str, str] = {
     "delete": "cli.commands.delete:delete",
     "logs": "cli.commands.logs:logs",
     "scale": "cli.commands.scale:scale",
+    "autoscale": "cli.commands.autoscale:autoscale",
     "rollout": "cli.commands.rollout:rollout",
     "top": "cli.commands.top:top",
     "cordon": "cli.commands.nodes:cordon",

@@ -132,6 +132,42 @@ def deployment(obj: Obj) -> None:
     _pod_template(spec)
 
 
+def job(obj: Obj) -> None:
+    spec = _dict(obj, "spec")
+    if spec.get("completions") is None and spec.get("parallelism") is None:
+        spec["completions"] = 1
+    spec.setdefault("parallelism", 1)
+    spec.setdefault("backoffLimit", 6)
+    spec.setdefault("completionMode", "NonIndexed")
+    spec.setdefault("suspend", False)
+    spec.setdefault("podReplacementPolicy", "TerminatingOrFailed")
+    _pod_template(spec)
+
+
+def cron_job(obj: Obj) -> None:
+    spec = _dict(obj, "spec")
+    spec.setdefault("concurrencyPolicy", "Allow")
+    spec.setdefault("suspend", False)
+    spec.setdefault("successfulJobsHistoryLimit", 3)
+    spec.setdefault("failedJobsHistoryLimit", 1)
+    tmpl = _dict(spec, "jobTemplate")
+    _dict(tmpl, "metadata")
+    job(tmpl)
+
+
+def daemon_set(obj: Obj) -> None:
+    spec = _dict(obj, "spec")
+    spec.setdefault("revisionHistoryLimit", 10)
+    spec.setdefault("minReadySeconds", 0)
+    strategy = _dict(spec, "updateStrategy")
+    strategy.setdefault("type", "RollingUpdate")
+    if strategy.get("type") == "RollingUpdate":
+        ru = _dict(strategy, "rollingUpdate")
+        ru.setdefault("maxUnavailable", 1)
+        ru.setdefault("maxSurge", 0)
+    _pod_template(spec)
+
+
 def namespace(obj: Obj) -> None:
     spec = _dict(obj, "spec")
     spec.setdefault("finalizers", ["kubernetes"])

@@ -26,11 +26,15 @@ from coxapi.supervisor import Supervisor
 
 from .controllers.base import Context, Controller
 from .controllers.config import ControllerConfig
+from .controllers.cronjob import CronJobController
+from .controllers.daemonset import DaemonSetController
 from .controllers.deployment import DeploymentController
 from .controllers.endpoints import EndpointsController
 from .controllers.eventgc import EventGarbageCollector
 from .controllers.fence import FencedStore
 from .controllers.garbagecollector import GarbageCollector
+from .controllers.hpa import HorizontalPodAutoscalerController
+from .controllers.job import JobController
 from .controllers.namespace import NamespaceController
 from .controllers.nodeipam import NodeIpamController
 from .controllers.nodelifecycle import NodeLifecycleController
@@ -54,6 +58,7 @@ CONTROLLERS: tuple[type[Controller], ...] = (
     PodGarbageCollector, EventGarbageCollector,
     StatefulSetController,
     PersistentVolumeController,
+    JobController, DaemonSetController, CronJobController, HorizontalPodAutoscalerController,
 )
 STOP_BUDGET = 0.9  # seconds; stop() must return within 1 s
 

@@ -37,6 +37,7 @@ from netproxy.proxy import run_proxy
 from . import podplan, podspec
 from .backoff import Backoff
 from .config import AgentConfig
+from .dnsserver import DnsServer, ZoneFeed
 from .drain import EndpointDrain
 from .events import NodeEvents
 from .executor import PlanExecutor, pod_ref
@@ -157,6 +158,8 @@ class Agent:
             network = NodeNetwork(self.name, self.config.cluster_cidr)
             network.setup(str(net))
             self.threads.spawn("routes", lambda stop: self._sync_routes(network, stop))
+            if self.config.serve_dns:
+                self._serve_dns(str(net[1]))
         if self.config.serve_logs:
             app = create_app(self.runtime, self._my_containers, self._authenticate,
                              self._authenticate_metrics)
@@ -171,6 +174,24 @@ class Agent:
             self.threads.spawn("netproxy", lambda stop: run_proxy(
                 self.client, [address], stop, on_synced=self.heartbeat.publish_proxy_revision))
         return True
+
+    def _serve_dns(self, address: str) -> None:
+        """Cluster DNS for this node's pods, on the pod network's gateway."""
+        services = Informer(self.client, "Service", watch_timeout=300, stale_list=True,
+                           name="dns-services")
+        endpoints = Informer(self.client, "Endpoints", watch_timeout=300, stale_list=True,
+                            name="dns-endpoints")
+        feed = ZoneFeed(services, endpoints, self.config.masters)
+        try:
+            server = DnsServer(feed.zone, address)
+        except OSError as e:
+            log.warning("cluster DNS not served on %s:53: %s; pods use the runtime's", address, e)
+            return
+        self.threads.spawn("dns-services", services.run)
+        self.threads.spawn("dns-endpoints", endpoints.run)
+        self.threads.spawn("dns", server.serve)
+        self.executor.dns_server = address
+        log.info("serving cluster DNS on %s:53", address)
 
     def run(self) -> None:
         """Start, then sync until ``stop()``; pods keep running after the agent exits."""

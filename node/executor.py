@@ -20,7 +20,7 @@ from typing import Any
 from coxapi import errors
 from coxapi.client import Client
 
-from . import podplan, podspec
+from . import podplan, podspec, serviceenv
 from .backoff import Backoff
 from .config import AgentConfig
 from .events import NodeEvents
@@ -59,9 +59,11 @@ class PlanExecutor:
         self.stop_event = stop_event
         self.events = events
         self.pause_image: str | None = None
+        self.dns_server: str | None = None  # the node's cluster DNS address, once it serves
         self._pull_failed_at: dict[str, float] = {}
         self.volumes = VolumeManager(config.data_dir, self._resolve, mounter or TmpfsMounter(),
                                      allocatable, refresh_period=config.volume_refresh_period)
+        self._services: dict[str, list[Obj]] = {}  # namespace -> its last Service list
 
     def apply(self, uid: str, pod: Obj | None, containers: list[ContainerInfo],
               plan: podplan.PodPlan, waiting: Waiting) -> bool:
@@ -161,7 +163,8 @@ class PlanExecutor:
             if self.pause_image is None:
                 self._ensure_image(pod, first)
             spec = podspec.infra_spec(pod, self.config.node.name, attempt, self.config.pod_network,
-                                      self.pause_image, self.config.extra_labels)
+                                      self.pause_image, self.config.extra_labels,
+                                      self.dns_server)
             self.volumes.setup(pod)
             cid = self.runtime.run(spec)
         except _Waiting as w:
@@ -195,7 +198,8 @@ class PlanExecutor:
             self._ensure_image(pod, spec)
             cspec = podspec.app_spec(pod, spec, self.config.node.name, action.attempt, sandbox.id,
                                      self.config.data_dir, self._resolve, sandbox.ip,
-                                     self.config.node.address, self.config.extra_labels)
+                                     self.config.node.address, self.config.extra_labels,
+                                     self._service_env(pod))
         except _Waiting as w:
             waiting[name] = (w.reason, w.message)  # its events are already recorded
             return
@@ -263,6 +267,25 @@ class PlanExecutor:
             return None
         except (errors.ApiError, errors.ClusterUnreachable) as e:
             raise podspec.ConfigError(f"reading {kind.lower()} {namespace}/{name}: {e}") from None
+
+    def _service_env(self, pod: Obj) -> dict[str, str]:
+        """The Service variables as the Services are now (read at each start,
+        from the masters' watch caches). Offline, the last list of the
+        namespace serves, as kubelet's informer cache would: a crashed
+        container must restart without the API."""
+        ns = pod["metadata"].get("namespace") or "default"
+        try:
+            services = self.client.list("Service", ns, resource_version="0")["items"]
+            if ns != serviceenv.MASTER_NAMESPACE:
+                services += self.client.list(
+                    "Service", serviceenv.MASTER_NAMESPACE, resource_version="0",
+                    field_selector=f"metadata.name={serviceenv.MASTER_SERVICE}")["items"]
+            self._services[ns] = services
+        except (errors.ApiError, errors.ClusterUnreachable) as e:
+            if ns not in self._services:
+                raise podspec.ConfigError(f"listing services: {e}") from None
+            services = self._services[ns]
+        return serviceenv.service_env(serviceenv.visible(pod, services))
 
     def _delete_pod(self, pod: Obj) -> bool:
         meta = pod["metadata"]

@@ -20,6 +20,8 @@ from typing import Any
 
 from coxapi.quantity import QuantityError, parse_cpu, parse_memory
 
+from . import dnszone
+
 Obj = dict[str, Any]
 
 # Labels on every container the agent creates.
@@ -69,6 +71,10 @@ class ContainerSpec:
     mem_limit: int | None = None
     binds: list[str] = field(default_factory=list)  # "host:container[:ro]"
     stop_timeout: int | None = None
+    # infra: the pod's resolv.conf (app containers share the infra's)
+    dns: list[str] = field(default_factory=list)
+    dns_search: list[str] = field(default_factory=list)
+    dns_options: list[str] = field(default_factory=list)
 
 
 def pod_dir(data_dir: str, pod_uid: str) -> str:
@@ -137,8 +143,10 @@ def runtime_name(pod: Obj, container_name: str, attempt: int) -> str:
 
 
 def infra_spec(pod: Obj, node: str, attempt: int, network: str, pause_image: str | None,
-               extra_labels: dict[str, str] | None = None) -> ContainerSpec:
-    """The sandbox: holds the pod's network namespace on the pod network."""
+               extra_labels: dict[str, str] | None = None,
+               dns_server: str | None = None) -> ContainerSpec:
+    """The sandbox: holds the pod's network namespace on the pod network, and
+    its resolv.conf (``dns_server``: the node's cluster DNS, if it serves one)."""
     labels = base_labels(pod, node, INFRA_NAME, attempt) | {LABEL_CONTAINER_TYPE: "infra"}
     labels |= extra_labels or {}
     if pause_image:
@@ -148,11 +156,37 @@ def infra_spec(pod: Obj, node: str, attempt: int, network: str, pause_image: str
         if not containers:
             raise ConfigError("spec.containers: a pod needs at least one container")
         image, entrypoint, command = containers[0]["image"], SLEEP_FOREVER[:1], SLEEP_FOREVER[1:]
+    servers, search, options = pod_dns(pod, dns_server)
     return ContainerSpec(
         name=runtime_name(pod, INFRA_NAME, attempt), image=image, labels=labels,
         entrypoint=entrypoint, command=command, network=network,
         hostname=_hostname(pod), stop_timeout=2,
+        dns=servers, dns_search=search, dns_options=options,
     )
+
+
+def pod_dns(pod: Obj, dns_server: str | None) -> tuple[list[str], list[str], list[str]]:
+    """(nameservers, search, options) by ``dnsPolicy`` as kubelet decides them:
+    ClusterFirst the cluster DNS (the runtime's default when the node serves
+    none), Default the runtime's, None only ``dnsConfig``, which the others
+    add to."""
+    spec = pod.get("spec") or {}
+    policy = spec.get("dnsPolicy", "ClusterFirst")
+    servers: list[str] = []
+    search: list[str] = []
+    options: list[str] = []
+    cluster = policy == "ClusterFirstWithHostNet" or (
+        policy == "ClusterFirst" and not spec.get("hostNetwork"))
+    if cluster and dns_server:
+        ns = pod["metadata"].get("namespace") or "default"
+        servers, search, options = dnszone.resolv_conf(ns, dns_server)
+    cfg = spec.get("dnsConfig") or {}
+    servers += [s for s in cfg.get("nameservers") or [] if s not in servers]
+    search += [s for s in cfg.get("searches") or [] if s not in search]
+    for opt in cfg.get("options") or []:
+        text = opt["name"] + (f":{opt['value']}" if opt.get("value") is not None else "")
+        options = [o for o in options if o.split(":")[0] != opt["name"]] + [text]
+    return servers, search, options
 
 
 def _hostname(pod: Obj) -> str:
@@ -167,10 +201,14 @@ Resolver = Callable[[str, str, str], Obj | None]
 
 def app_spec(pod: Obj, container: Obj, node: str, attempt: int, infra_id: str, data_dir: str,
              resolve: Resolver, pod_ip: str = "", host_ip: str = "",
-             extra_labels: dict[str, str] | None = None) -> ContainerSpec:
-    """One app container joined to the pod's sandbox. Raises ``ConfigError``."""
+             extra_labels: dict[str, str] | None = None,
+             base_env: dict[str, str] | None = None) -> ContainerSpec:
+    """One app container joined to the pod's sandbox. ``base_env``: the
+    Service variables, which the container's own env overrides. Raises
+    ``ConfigError``."""
     ns = pod["metadata"].get("namespace") or "default"
-    env = downward_env(pod, container, resolve_env(container, ns, resolve), pod_ip, host_ip)
+    env = downward_env(pod, container, resolve_env(container, ns, resolve, base_env), pod_ip,
+                       host_ip)
     labels = base_labels(pod, node, container["name"], attempt) | {
         LABEL_CONTAINER_TYPE: "app",
         LABEL_HASH: container_hash(container),
@@ -238,9 +276,11 @@ def volume_binds(pod: Obj, container: Obj, data_dir: str) -> list[str]:
     return binds
 
 
-def resolve_env(container: Obj, namespace: str, resolve: Resolver) -> dict[str, str]:
-    """``envFrom`` then ``env`` (later wins), with ConfigMap and Secret references."""
-    env: dict[str, str] = {}
+def resolve_env(container: Obj, namespace: str, resolve: Resolver,
+                base: dict[str, str] | None = None) -> dict[str, str]:
+    """``base``, then ``envFrom``, then ``env`` (later wins), with ConfigMap and
+    Secret references; ``$(VAR)`` may refer to any earlier one."""
+    env: dict[str, str] = dict(base or {})
     for source in container.get("envFrom") or []:
         prefix = source.get("prefix", "")
         for kind, key in (("ConfigMap", "configMapRef"), ("Secret", "secretRef")):

@@ -189,7 +189,8 @@ class DockerRuntime:
             network_mode=spec.network_mode or spec.network,
             binds=spec.binds or None,
             nano_cpus=spec.nano_cpus, cpu_shares=spec.cpu_shares, mem_limit=spec.mem_limit,
-            init=False,
+            init=False, dns=spec.dns or None, dns_search=spec.dns_search or None,
+            dns_opt=spec.dns_options or None,
         )
         networking = None
         if spec.network:

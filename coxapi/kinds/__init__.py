@@ -11,9 +11,13 @@ from __future__ import annotations
 
 from . import (
     configmap,
+    cronjob,
+    daemonset,
     deployment,
     endpoints,
     event,
+    horizontalpodautoscaler,
+    job,
     lease,
     namespace,
     node,
@@ -50,6 +54,10 @@ KINDS: tuple[Kind, ...] = (
     persistentvolume.KIND,
     persistentvolumeclaim.KIND,
     storageclass.KIND,
+    job.KIND,
+    cronjob.KIND,
+    daemonset.KIND,
+    horizontalpodautoscaler.KIND,
 )
 
 _BY_KIND: dict[str, Kind] = {k.kind: k for k in KINDS}

@@ -11,7 +11,7 @@ from .pods import validate_pod_spec
 Obj = dict[str, Any]
 
 
-def validate_workload(errs: Errors, obj: Obj) -> None:
+def validate_workload(errs: Errors, obj: Obj, restart_policies: tuple[str, ...] = ("Always",)) -> None:
     spec = obj.get("spec")
     if not isinstance(spec, dict):
         errs.add("spec", REQUIRED)
@@ -32,8 +32,9 @@ def validate_workload(errs: Errors, obj: Obj) -> None:
                  "Invalid value: `selector` does not match template `labels`")
     validate_pod_spec(errs, "spec.template.spec", tmpl.get("spec"))
     rp = (tmpl.get("spec") or {}).get("restartPolicy") if isinstance(tmpl.get("spec"), dict) else None
-    if rp not in (None, "Always"):
-        errs.add("spec.template.spec.restartPolicy", f'Unsupported value: {rp!r}: supported values: "Always"')
+    if rp not in (None, *restart_policies):
+        errs.add("spec.template.spec.restartPolicy", f"Unsupported value: {rp!r}: supported values: "
+                                                     + ", ".join(f'"{p}"' for p in restart_policies))
 
 
 def validate_deployment(errs: Errors, obj: Obj) -> None:
@@ -63,4 +64,27 @@ def _deployment_extra(errs: Errors, spec: Obj) -> None:
         int_or_percent(errs, "spec.strategy.rollingUpdate.maxUnavailable", unavail)
         if surge in (0, "0%") and unavail in (0, "0%"):
             errs.add("spec.strategy.rollingUpdate.maxUnavailable",
+                     "may not be 0 when `maxSurge` is 0")
+
+
+def validate_daemon_set(errs: Errors, obj: Obj) -> None:
+    validate_workload(errs, obj)
+    spec = obj.get("spec")
+    if not isinstance(spec, dict):
+        return
+    nonneg_int(errs, "spec.revisionHistoryLimit", spec.get("revisionHistoryLimit"))
+    strategy = spec.get("updateStrategy") or {}
+    if not isinstance(strategy, dict):
+        errs.add("spec.updateStrategy", "must be an object")
+        return
+    stype = strategy.get("type", "RollingUpdate")
+    if stype not in ("RollingUpdate", "OnDelete"):
+        errs.add("spec.updateStrategy.type", f"Unsupported value: {stype!r}: supported values: "
+                                             "OnDelete, RollingUpdate")
+    ru = strategy.get("rollingUpdate")
+    if stype == "RollingUpdate" and isinstance(ru, dict):
+        unavail = ru.get("maxUnavailable", 1)
+        int_or_percent(errs, "spec.updateStrategy.rollingUpdate.maxUnavailable", unavail)
+        if unavail in (0, "0%") and ru.get("maxSurge", 0) in (0, "0%"):
+            errs.add("spec.updateStrategy.rollingUpdate.maxUnavailable",
                      "may not be 0 when `maxSurge` is 0")

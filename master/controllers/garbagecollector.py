@@ -25,8 +25,8 @@ log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
 # kinds whose objects have owners here (and so are watched)
-DEPENDENT_KINDS = ("Pod", "ReplicaSet", "Endpoints", "ConfigMap", "Secret", "Service")
-OWNER_KINDS = ("Deployment", "ReplicaSet")
+DEPENDENT_KINDS = ("Pod", "ReplicaSet", "Endpoints", "ConfigMap", "Secret", "Service", "Job")
+OWNER_KINDS = ("Deployment", "ReplicaSet", "CronJob", "DaemonSet", "StatefulSet")
 
 
 def owner_uids(obj: Obj) -> list[str]:

@@ -51,7 +51,8 @@ def test_version_document(api):
 def test_api_and_apis_documents(api):
     assert api.get("/api").json["versions"] == ["v1"]
     groups = {g["name"]: g for g in api.get("/apis").json["groups"]}
-    assert {"apps", "coordination.k8s.io", "metrics.k8s.io", "storage.k8s.io"} <= set(groups)
+    assert {"apps", "batch", "coordination.k8s.io", "metrics.k8s.io",
+            "storage.k8s.io"} <= set(groups)
     assert groups["apps"]["preferredVersion"]["groupVersion"] == "apps/v1"
     assert api.get("/apis/apps").json["name"] == "apps"
     assert api.get("/apis/nope").status_code == 404

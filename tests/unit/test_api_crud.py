@@ -39,6 +39,15 @@ SAMPLES = {
     "PersistentVolumeClaim": {"metadata": {"name": "data"}, "spec": {
         "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}},
     "StorageClass": {"metadata": {"name": "fast"}, "provisioner": "example.com/fast"},
+    "Job": {"metadata": {"name": "j1"}, "spec": {"template": {"spec": {
+        "restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox"}]}}}},
+    "CronJob": {"metadata": {"name": "cj1"}, "spec": {
+        "schedule": "*/5 * * * *", "jobTemplate": {"spec": {"template": {"spec": {
+            "restartPolicy": "OnFailure", "containers": [{"name": "c", "image": "busybox"}]}}}}}},
+    "DaemonSet": {**deployment("ds1"), "kind": "DaemonSet"},
+    "HorizontalPodAutoscaler": {"metadata": {"name": "h1"}, "spec": {
+        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "d1"},
+        "maxReplicas": 5}},
 }
 
 

@@ -241,3 +241,18 @@ def test_rollout_restart_stamps_the_pod_template(fake: FakeApi, kc: str) -> None
     assert (r.exit_code, r.stdout) == (0, "deployment.apps/web restarted\n")
     annotations = fake.obj("deployments", "web")["spec"]["template"]["metadata"]["annotations"]
     assert annotations == {"kubectl.kubernetes.io/restartedAt": "2026-11-28T12:00:00Z"}
+
+
+def test_autoscale_creates_a_v2_autoscaler(fake: FakeApi, kc: str) -> None:
+    add_deployment(fake)
+    r = cox(kc, "autoscale", "deploy/web", "--min", "2", "--max", "10", "--cpu-percent", "50")
+    assert (r.exit_code, r.stdout) == (0, "horizontalpodautoscaler.autoscaling/web autoscaled\n")
+    hpa = fake.obj("horizontalpodautoscalers", "web")
+    assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment",
+                                             "name": "web"}
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (2, 10)
+    assert hpa["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] == 50
+    r = cox(kc, "autoscale", "deploy/nope", "--max", "3")
+    assert r.exit_code == 3 and "not found" in r.stderr
+    r = cox(kc, "autoscale", "po/x", "--max", "3")
+    assert r.exit_code == 2 and "cannot be autoscaled" in r.stderr
