@@ -183,6 +183,10 @@ class ClusterSpec:
     def cluster_secret_file(self) -> Path:
         return self.dir / "cluster-secret"
 
+    @property
+    def encryption_config_file(self) -> Path:
+        return self.dir / "encryption-config.yaml"  # written by `cox master init`
+
     def master(self, i: int) -> MasterSpec:
         name = f"m{i}"
         return MasterSpec(index=i, name=name, api_host=self.bridge_address,

@@ -21,6 +21,10 @@ from pathlib import Path
 
 import yaml
 
+from coxapi import private
+
+from . import encryption
+
 log = logging.getLogger(__name__)
 
 MASTERS_GROUP = "system:masters"
@@ -153,14 +157,6 @@ def _new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-def _write_private(path: Path, text: str) -> None:
-    """Write a 0600 file atomically (never world-readable, even briefly)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
 
 
 @dataclass
@@ -193,15 +189,19 @@ def _servers_in(path: Path) -> list[str]:
 
 def init_cluster_dir(directory: str | os.PathLike, nodes: list[str] | tuple[str, ...] = (),
                      master_urls: list[str] | tuple[str, ...] = ()) -> InitResult:
-    """Write (or complete) DIR/cluster-secret, DIR/tokens.csv, DIR/<node>.token
-    and DIR/kubeconfig. Existing secrets and tokens are kept."""
-    d = Path(directory)
-    d.mkdir(parents=True, exist_ok=True)
+    """Write (or complete) DIR/cluster-secret, DIR/tokens.csv, DIR/<node>.token,
+    DIR/encryption-config.yaml and DIR/kubeconfig. Existing secrets, keys and
+    tokens are kept. DIR is made private (0700)."""
+    d = private.private_dir(directory)
     result = InitResult(d)
+
+    enc_path = d / encryption.FILE_NAME
+    if encryption.ensure_config(enc_path):
+        result.created.append(str(enc_path))
 
     secret_path = d / "cluster-secret"
     if not secret_path.exists() or not secret_path.read_text().strip():
-        _write_private(secret_path, secrets.token_urlsafe(32) + "\n")
+        private.write_private(secret_path, secrets.token_urlsafe(32) + "\n")
         result.created.append(str(secret_path))
 
     tokens_path = d / "tokens.csv"
@@ -221,16 +221,16 @@ def init_cluster_dir(directory: str | os.PathLike, nodes: list[str] | tuple[str,
             changed = True
         token_path = d / f"{node}.token"
         if not token_path.exists() or token_path.read_text().strip() != entry.token:
-            _write_private(token_path, entry.token + "\n")
+            private.write_private(token_path, entry.token + "\n")
             result.created.append(str(token_path))
     if changed or not tokens_path.exists():
-        _write_private(tokens_path, format_tokens(entries))
+        private.write_private(tokens_path, format_tokens(entries))
         result.created.append(str(tokens_path))
 
     kc_path = d / "kubeconfig"
     servers = list(master_urls) or _servers_in(kc_path) or ["http://127.0.0.1:6443"]
     text = yaml.safe_dump(kubeconfig(servers, admin.token), sort_keys=False)
     if not kc_path.exists() or kc_path.read_text() != text:
-        _write_private(kc_path, text)
+        private.write_private(kc_path, text)
         result.created.append(str(kc_path))
     return result

@@ -24,6 +24,8 @@ class MasterConfig:
     data_dir: str  # the replica's journal and snapshot
     token_file: str
     cluster_secret_file: str
+    # Kubernetes' EncryptionConfiguration (master.encryption); "": Secrets in clear
+    encryption_config_file: str = ""
     peers: list[str] = field(default_factory=list)  # HOST:PORT of the other replicas
     threads: int = 128  # API worker threads for request/response calls (not watches)
     event_ttl: int = EVENT_TTL_SECONDS  # seconds an Event lives after its last occurrence

@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from coxapi import private
 from coxapi.supervisor import Supervisor
 from raftstore import Store
 
@@ -24,6 +25,8 @@ from .api import create_app, state_of
 from .asgi import ApiApp
 from .auth import FileTokenAuthenticator
 from .config import MasterConfig
+from .encryptedstore import EncryptingStore
+from .encryption import load as load_encryption
 from .leader import ControllerManager
 from .objects import ObjectStore
 from .server import ApiServer
@@ -65,9 +68,13 @@ class Master:
 
     def start(self) -> None:
         cfg = self.config
-        Path(cfg.data_dir).mkdir(parents=True, exist_ok=True)
+        private.private_dir(cfg.data_dir)
+        private.restrict_tree(cfg.data_dir)  # what an older version left readable
         authenticator = FileTokenAuthenticator(cfg.token_file)
-        self.store = self._store_factory(cfg)
+        transformer = load_encryption(cfg.encryption_config_file) \
+            if cfg.encryption_config_file else None
+        store = self._store_factory(cfg)
+        self.store = EncryptingStore(store, transformer) if transformer else store
         objects = self.objects = ObjectStore(self.store)
         app = create_app(replace(cfg.api, name=cfg.name, authenticator=authenticator,
                                  event_ttl_seconds=cfg.event_ttl), self.store, objects)

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
-from coxapi import errors
+from coxapi import errors, private
 from coxapi.client import Client
 from coxapi.informer import Informer
 from coxapi.retry import retry_on_conflict, starting_with
@@ -127,6 +127,7 @@ class Agent:
         self.executor.pause_image = self.runtime.ensure_pause_image()
         if self.executor.pause_image is None:
             log.warning("no pause image: sandboxes run the pod's first image")
+        private.private_dir(self.config.data_dir)  # pod volumes and tokens: root's only
         os.makedirs(os.path.join(self.config.data_dir, "pods"), exist_ok=True)
         self.threads.spawn("heartbeat", self.heartbeat.run)
         self.threads.spawn("proxy-revision", self.heartbeat.run_publisher)

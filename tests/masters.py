@@ -59,6 +59,7 @@ class MasterCluster:
                     "--data-dir", str(tmp / name),
                     "--token-file", str(tmp / "tokens.csv"),
                     "--cluster-secret-file", str(tmp / "cluster-secret"),
+                    "--encryption-config-file", str(tmp / "encryption-config.yaml"),
                     *[a for p in peers for a in ("--peer", p)], *(extra or [])]
             mc.masters.append(Master(name, f"http://127.0.0.1:{api_ports[i]}",
                                      f"127.0.0.1:{raft_ports[i]}", argv, str(tmp / f"{name}.log")))

@@ -20,6 +20,7 @@ Obj = dict[str, Any]
 
 class SecretStrategy(Strategy):
     field_selectors = ("type",)
+    apply_hashed_fields = ("data", "stringData")
     columns = (
         Column("TYPE", ".type", default="Opaque"),
         Column("DATA", lambda o, now: str(len(o.get("data") or {})

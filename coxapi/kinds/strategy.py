@@ -74,6 +74,9 @@ class Strategy:
     has_owners = True
     # Fields a field selector may name, besides metadata.name and metadata.namespace.
     field_selectors: tuple[str, ...] = ()
+    # Maps whose values `cox apply` records only as digests in the last-applied
+    # annotation (a Secret's values must not be copied there in clear).
+    apply_hashed_fields: tuple[str, ...] = ()
 
     # ---- names and validation ----
     name_check: Callable[[str], str | None] = staticmethod(dns1123_subdomain)
