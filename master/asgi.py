@@ -131,7 +131,7 @@ class ApiApp:
         st = self.state
         log.debug("LOG pods/%s (%s)", target.name, user.name)
         await podlogs.serve(st.objects, target.namespace or "default", target.name or "", query,
-                            st.config.authenticator.token_for_group("system:masters"),
+                            functools.partial(st.signing.node_token, master=st.config.name),
                             st.config.agent_connect_timeout, send, receive)
 
     async def _stream(self, path: str, scope: Scope, send: Any,

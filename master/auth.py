@@ -83,7 +83,6 @@ class TokenAuthenticator:
         # one dict lookup per request (as Kubernetes' token file authenticator
         # does), not a comparison with every token; the last entry of a token wins
         self._users = {e.token: e.user for e in entries}
-        self._entries = entries
 
     def authenticate(self, authorization: str | None) -> User | None:
         if not authorization:
@@ -93,12 +92,6 @@ class TokenAuthenticator:
         if scheme.lower() != "bearer" or not token:
             return None
         return self._users.get(token)
-
-    def token_for_group(self, group: str) -> str | None:
-        for e in self._entries:
-            if group in e.user.groups:
-                return e.token
-        return None
 
 
 class FileTokenAuthenticator(TokenAuthenticator):
@@ -144,10 +137,6 @@ class FileTokenAuthenticator(TokenAuthenticator):
     def authenticate(self, authorization: str | None) -> User | None:
         self._refresh()
         return super().authenticate(authorization)
-
-    def token_for_group(self, group: str) -> str | None:
-        self._refresh()
-        return super().token_for_group(group)
 
 
 # ---- cluster credential files ---------------------------------------------

@@ -39,7 +39,7 @@ from .config import AgentConfig
 from .drain import EndpointDrain
 from .executor import PlanExecutor, pod_ref
 from .heartbeat import Heartbeat
-from .logserver import LogServer, TokenCache, create_app, master_checker
+from .logserver import LogServer, MasterTokens, create_app, master_keys
 from .network import NodeNetwork
 from .podrecord import PodRecord, PodTask, RecentVersions
 from .prober import ProbeManager, ProbeTarget
@@ -83,8 +83,7 @@ class Agent:
                               self._pod_changed)
         self.pod_cidr: str | None = None
         self.log_server: LogServer | None = None
-        self._authenticate = authenticate or TokenCache(config.token,
-                                                        master_checker(config.masters))
+        self._authenticate = authenticate or MasterTokens(self.name, master_keys(client))
         self._records: dict[str, PodRecord] = {}  # uid -> record; the sync loop's alone
         self._own_versions = RecentVersions()  # resourceVersions of our own status writes
         self._listed_at: float | None = None  # monotonic time of the last successful list

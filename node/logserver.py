@@ -1,23 +1,22 @@
 """The agent's HTTP endpoint: ``GET /containerLogs/{ns}/{pod}/{container}``.
 
-The masters proxy ``cox logs`` here. Requests carry a bearer token: the
-node's own token is accepted directly; any other token is accepted if the
-masters accept it for reading pods (checked once, remembered for a minute).
+The masters proxy ``cox logs`` here, and only they may ask: a request
+carries a short-lived token a master signed for this node (``MasterTokens``),
+and only this node's own containers are found.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
 
 from cheroot import wsgi
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from flask import Flask, Response, jsonify, request
 
-from coxapi import errors
+from coxapi import errors, jwt
 from coxapi.client import Client
 
 from . import podspec
@@ -26,48 +25,51 @@ from .runtime import ContainerInfo, LogStream, Runtime, RuntimeFailure
 log = logging.getLogger(__name__)
 
 Authenticator = Callable[[str], bool]
+JWKS_PATH = "/openid/v1/jwks"  # master.api.oidc
 
 
-class TokenCache:
-    """Remembers verdicts on presented tokens for ``ttl`` seconds (keyed by a digest,
-    so tokens themselves are not kept)."""
+class MasterTokens:
+    """Accepts a token only if the masters signed it for this node (``aud``)
+    and it has not expired: not the node's own token, not a user's, not a
+    token meant for another node. The public keys come from the masters'
+    ``/openid/v1/jwks``, fetched again (at most every ``refresh`` seconds)
+    when a token names a key not yet known."""
 
-    def __init__(self, own_token: str, check: Authenticator, ttl: float = 60.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.own = own_token
-        self.check = check
-        self.ttl = ttl
-        self.clock = clock
-        self._seen: dict[bytes, tuple[bool, float]] = {}
+    def __init__(self, node: str, fetch_keys: Callable[[], dict[str, Ed25519PublicKey]],
+                 refresh: float = 30.0, clock: Callable[[], float] = time.time) -> None:
+        self.audience = jwt.NODE_AUDIENCE.format(node)
+        self.fetch_keys, self.refresh, self.clock = fetch_keys, refresh, clock
+        self._keys: dict[str, Ed25519PublicKey] = {}
+        self._fetched_at: float | None = None
         self._lock = threading.Lock()
+
+    def _refresh_keys(self) -> None:
+        with self._lock:
+            now = self.clock()
+            if self._fetched_at is not None and now - self._fetched_at < self.refresh:
+                return
+            self._fetched_at = now
+            try:
+                self._keys = self.fetch_keys()
+            except (errors.ApiError, errors.ClusterUnreachable) as e:
+                log.warning("cannot read the masters' signing keys: %s", e)
 
     def __call__(self, token: str) -> bool:
         if not token:
             return False
-        if self.own and hmac.compare_digest(token.encode(), self.own.encode()):
-            return True
-        key = hashlib.sha256(token.encode()).digest()
-        with self._lock:
-            hit = self._seen.get(key)
-            if hit and self.clock() - hit[1] < self.ttl:
-                return hit[0]
-        ok = self.check(token)
-        with self._lock:
-            self._seen[key] = (ok, self.clock())
-        return ok
+        for attempt in range(2):
+            try:
+                jwt.verify(token, self._keys, self.clock(), self.audience)
+                return True
+            except jwt.InvalidToken as e:
+                if attempt or "unknown key" not in str(e):
+                    return False
+                self._refresh_keys()
+        return False
 
 
-def master_checker(servers: list[str]) -> Authenticator:
-    """Ask the masters whether this token may read pods."""
-    def check(token: str) -> bool:
-        try:
-            Client(servers, token, timeout=5).list("Pod", namespace="default", limit=1)
-            return True
-        except errors.ApiError:
-            return False
-        except errors.ClusterUnreachable:
-            return False
-    return check
+def master_keys(client: Client) -> Callable[[], dict[str, Ed25519PublicKey]]:
+    return lambda: jwt.public_keys(client.request("GET", JWKS_PATH))
 
 
 def find_container(containers: list[ContainerInfo], namespace: str, pod: str, name: str,

@@ -17,8 +17,9 @@ from raftstore import Store
 
 from ..auth import User
 from ..objects import ObjectStore
+from ..signing import SigningKey
 from ..watchcache import WatchCaches
-from . import discovery, health, resources, responses
+from . import discovery, health, oidc, resources, responses
 from .config import ApiConfig
 from .state import ApiState, EventLeases
 from .storehealth import LeaderTracker
@@ -49,7 +50,7 @@ def create_app(config: ApiConfig, store: Store, objects: ObjectStore | None = No
         config=config, store=store, objects=objects,
         event_leases=EventLeases(store, config.event_ttl_seconds),
         leader=leader, stopping=stopping, watchers=watchers,
-        caches=WatchCaches(store, watchers))
+        caches=WatchCaches(store, watchers), signing=SigningKey(objects))
     responses.register(app)
 
     @app.before_request
@@ -68,6 +69,7 @@ def create_app(config: ApiConfig, store: Store, objects: ObjectStore | None = No
 
     app.register_blueprint(discovery.create_blueprint())
     app.register_blueprint(health.create_blueprint())
+    app.register_blueprint(oidc.create_blueprint())
     for group_version in kinds.group_versions():
         app.register_blueprint(resources.create_blueprint(group_version))
     return app

@@ -13,6 +13,7 @@ from flask import current_app
 from raftstore import Store
 
 from ..objects import ObjectStore
+from ..signing import SigningKey
 from ..watchcache import WatchCaches
 from .config import ApiConfig
 from .storehealth import LeaderTracker
@@ -54,6 +55,7 @@ class ApiState:
     stopping: threading.Event
     watchers: Broadcaster  # the open watch streams, on the server's event loop
     caches: WatchCaches  # one per kind, feeding ``watchers`` and resourceVersion=0 lists
+    signing: SigningKey  # the masters' shared key (tokens for nodes, ServiceAccounts)
 
 
 def state() -> ApiState:

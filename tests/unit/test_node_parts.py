@@ -6,11 +6,13 @@ from __future__ import annotations
 import threading
 
 from click.testing import CliRunner
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from coxapi import jwt
 from node import podspec
 from node.command import node as node_group
 from node.heartbeat import LEASE_NAMESPACE, Heartbeat
-from node.logserver import TokenCache, create_app
+from node.logserver import MasterTokens, create_app
 from node.registration import MachineInfo, NodeConfig, Taint, node_object
 from node.runtime import ContainerInfo
 from node.stats import StatsCollector, cpu_millicores, usage
@@ -44,19 +46,25 @@ def test_pod_usage_sums_its_containers_once_a_rate_is_known():
     assert s.pod_usage("u1") == {"cpu": "150m", "memory": "4Mi"}
 
 
-def test_token_cache_accepts_own_token_and_remembers_master_verdicts():
-    asked = []
-    now = [0.0]
+def test_log_server_accepts_only_tokens_masters_signed_for_this_node():
+    key = Ed25519PrivateKey.generate()
+    fetched = []
 
-    def check(token: str) -> bool:
-        asked.append(token)
-        return token == "admin"
-    cache = TokenCache("node-token", check, ttl=60, clock=lambda: now[0])
-    assert cache("node-token") and asked == []
-    assert cache("admin") and cache("admin") and asked == ["admin"]
-    assert not cache("bogus") and not cache("")
-    now[0] = 61
-    assert cache("admin") and asked == ["admin", "bogus", "admin"]
+    def fetch() -> dict:
+        fetched.append(1)
+        return jwt.public_keys({"keys": [jwt.jwk(key.public_key())]})
+    now = [1000.0]
+    accept = MasterTokens("n1", fetch, refresh=30, clock=lambda: now[0])
+
+    def token(aud: str, exp: float = 1060, signer=key) -> str:
+        return jwt.sign(signer, {"aud": aud, "exp": exp, "sub": "system:master:m1"})
+    assert accept(token("coxswain:node:n1")) and fetched == [1]  # keys fetched on demand
+    assert accept(token("coxswain:node:n1")) and fetched == [1]
+    assert not accept(token("coxswain:node:n2")), "a token for another node"
+    assert not accept(token("coxswain:node:n1", exp=999)), "an expired token"
+    assert not accept("node-token") and not accept("")
+    assert not accept(token("coxswain:node:n1", signer=Ed25519PrivateKey.generate()))
+    assert fetched == [1], "an unknown key refetches at most every 30 s"
 
 
 def test_logs_endpoint_refuses_missing_token_and_finds_the_latest_instance():
