@@ -9,7 +9,7 @@ Pure: no store access, the clock is passed in.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -60,6 +60,26 @@ class NodeWrite:
     def denied(self) -> str:
         return f"node {self.node} may not {self.method} {self.resource}" + (
             f"/{self.subresource}" if self.subresource else "")
+
+
+@dataclass(frozen=True)
+class NodeRead:
+    """A read by the node named ``node``: ``verb`` is get, list or watch."""
+
+    node: str
+    verb: str
+    namespace: str | None
+    name: str | None
+    subresource: str | None
+    resource: str  # plural, for messages
+    referenced: Callable[[], bool]  # a pod bound to the node uses this object
+
+    def only_referenced(self) -> str | None:
+        """Kubernetes' Node authorizer for Secrets and ConfigMaps: a node gets
+        one by name, and only if a pod bound to it uses it (never a list)."""
+        if self.verb == "get" and self.name and self.subresource is None and self.referenced():
+            return None
+        return f"node {self.node} may only get {self.resource} used by pods bound to it"
 
 
 class Strategy:
@@ -150,6 +170,20 @@ class Strategy:
     def node_write(self, w: NodeWrite) -> str | None:
         """None when a node may make this write, else why it may not."""
         return w.denied()
+
+    def node_read(self, r: NodeRead) -> str | None:
+        """None when a node may make this read (the default), else why not."""
+        return None
+
+    def node_admit(self, node: str, old: Obj | None, new: Obj) -> str | None:
+        """NodeRestriction on the object a node writes (``old`` None: a create):
+        None to admit it, else why it may not be written by that node."""
+        return None
+
+    def references(self, obj: Obj) -> Iterable[tuple[str, str]]:
+        """``(kind, name)`` of the objects in its namespace this object uses (a
+        pod's Secrets, ConfigMaps and ServiceAccount), for the node authorizer."""
+        return ()
 
     # ---- printing ----
     columns: tuple[Column, ...] = (AGE,)

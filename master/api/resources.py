@@ -18,7 +18,6 @@ from typing import Any
 from flask import Blueprint, Response, g, request
 
 from coxapi import errors, kinds
-from coxapi.kinds.strategy import ABSENT
 from coxapi.meta import merge_patch
 from coxapi.retry import retry_on_conflict
 from coxapi.timefmt import rfc3339
@@ -26,7 +25,7 @@ from raftstore import errors as store_errors
 
 from ..admission import deletion, names, namespaces, strategy
 from ..watchcache import KindCache
-from . import authz, discovery, fields, jsonpatch, params, paths, scale
+from . import authfacts, authz, discovery, fields, jsonpatch, params, paths, scale
 from .responses import json_response
 from .state import state
 
@@ -76,23 +75,16 @@ def _dispatch(t: paths.Target) -> Response:
 
 def _authorize(t: paths.Target) -> None:
     user = getattr(g, "user", None)
-    if user is None or authz.NODES_GROUP not in user.groups:
-        return  # only node credentials are restricted; skip the work for the rest
+    if user is None or authz.MASTERS_GROUP in user.groups:
+        return  # skip the work for the admins
     name = None
     if request.method == "POST":
         try:
             name = authz.body_name(_body())
         except errors.ApiError:
             name = None  # the handler reports the bad body
-
-    def bound_node() -> str | None:
-        try:
-            obj = state().objects.get(t.kind, t.namespace, t.object_name, linearizable=False)
-        except errors.NotFound:
-            return ABSENT
-        return t.kind.strategy.bound_node(obj)
-
-    authz.check(user, authz.Request(request.method, t, name), bound_node)
+    authz.check(user, authz.Request(request.method, t, name),
+                authfacts.facts(state().objects, t))
 
 
 # ---- request helpers -------------------------------------------------------
@@ -231,6 +223,7 @@ def _create_object(kind: kinds.Kind, body: Obj) -> Obj:
         if generated:
             meta["name"] = names.generate(meta["generateName"])
         obj = strategy.prepare_create(kind, body)
+        authz.admit(getattr(g, "user", None), kind, None, obj)
         if kind.namespaced:
             namespaces.check_writable(st.objects, obj["metadata"]["namespace"], kind.plural,
                                       obj["metadata"]["name"])
@@ -254,6 +247,7 @@ def _create_object(kind: kinds.Kind, body: Obj) -> Obj:
 
 def _commit_update(kind: kinds.Kind, cur: Obj, new: Obj) -> Obj:
     st = state()
+    authz.admit(getattr(g, "user", None), kind, cur, new)
     if deletion.finished_finalizing(kind, new):
         m = new["metadata"]
         st.objects.delete(kind, m.get("namespace"), m["name"],

@@ -378,8 +378,9 @@ def test_wide_columns_are_priority_one() -> None:
 
 # ---- the node authorizer ------------------------------------------------------------
 
-# sha256 of every decision below as made before the rules moved to the kinds.
-AUTHZ_BEFORE = "a3c5c8009e2b823da242e1eb9f0eeb218383710d5a95d800f2c13018ef5d2d40"
+# sha256 of every write decision below as made before the rules moved to the
+# kinds (reads are pinned one by one: Secrets and ConfigMaps became restricted).
+AUTHZ_BEFORE = "2730a9a343d66cf52a07f78f92e9c8efea3c12830ee5bc731a27cc9730a2aa70"
 
 
 def _node_decisions() -> dict[str, str | None]:
@@ -387,7 +388,7 @@ def _node_decisions() -> dict[str, str | None]:
     out: dict[str, str | None] = {}
     for k in kinds.KINDS:
         for ns in (("kube-node-lease", "default") if k.namespaced else (None,)):
-            for method in ("POST", "PUT", "PATCH", "DELETE", "GET"):
+            for method in ("POST", "PUT", "PATCH", "DELETE"):
                 for url_name in (None, "n1", "n2"):
                     for sub in ((None,) if url_name is None else (None, "status")):
                         for body in ("n1", "n2"):
@@ -398,7 +399,8 @@ def _node_decisions() -> dict[str, str | None]:
                                     k.kind, ns or "-", method, url_name, sub,
                                     body if method == "POST" else "-",
                                     "ABSENT" if bound == ABSENT else bound))
-                                out[key] = authz.decide(user, req, lambda b=bound: b)
+                                facts = authz.Facts(lambda b=bound: b, lambda _node: False)
+                                out[key] = authz.decide(user, req, facts)
     return out
 
 
@@ -410,10 +412,27 @@ def test_the_node_authorizer_decides_as_before_for_every_kind() -> None:
     assert "Pod default PATCH n1 status - n1" in allowed
     assert "Pod default PATCH n1 status - ABSENT" in allowed
     assert decisions["Pod default DELETE n2 None - n2"] == "node n1 may only change pods bound to it"
-    assert decisions["Secret default GET n2 None - n2"] is None
     assert decisions["Secret default PUT n2 None - n2"] == "node n1 may not PUT secrets"
     digest = hashlib.sha256(json.dumps(decisions, sort_keys=True).encode()).hexdigest()
     assert digest == AUTHZ_BEFORE
+
+
+def test_a_node_reads_everything_but_other_pods_secrets_configmaps_and_logs() -> None:
+    user = User("system:node:n1", "uid-n1", ("system:nodes",))
+
+    def read(kind: str, name: str | None, sub: str | None = None, used: bool = False,
+             watch: bool = False) -> str | None:
+        k = kinds.lookup(kind)
+        req = authz.Request("GET", Target(k, "default" if k.namespaced else None, name, sub),
+                            watch=watch)
+        return authz.decide(user, req, authz.Facts(lambda: None, lambda node: used))
+    restricted = {k.kind for k in kinds.KINDS if read(k.kind, "x") is not None}
+    assert restricted == {"Secret", "ConfigMap"}
+    for kind in ("Secret", "ConfigMap"):
+        assert read(kind, "x", used=True) is None
+        assert read(kind, None, used=True) is not None
+        assert read(kind, None, used=True, watch=True) is not None
+    assert read("Pod", None) is None and read("Pod", "p", "log") is not None
 
 
 # ---- one place per kind ------------------------------------------------------------
