@@ -137,9 +137,10 @@ class ApiApp:
                             st.config.agent_connect_timeout, send, receive)
 
     def _authorize(self, user: User, req: authz.Request) -> None:
-        """As the Flask side does (master.api.resources); the rules a stream
-        meets need no store read, so this runs on the event loop."""
-        authz.check(user, req, authfacts.facts(self.state.objects, req.target))
+        """As the Flask side does (master.api.resources). On the event loop:
+        the node rules a stream meets read nothing, RBAC reads this replica's
+        memory only."""
+        authz.check(user, req, authfacts.facts(self.state.objects, req.target), self.state.rbac)
 
     async def _stream(self, path: str, scope: Scope, send: Any,
                       serve: Callable[[User, Any], Awaitable[None]]) -> None:

@@ -21,6 +21,7 @@ from coxapi.supervisor import Supervisor
 from raftstore import Store
 
 from .admission.namespaces import ensure_system_namespaces
+from .admission.rbacdefaults import ensure_default_rbac
 from .api import create_app, state_of
 from .asgi import ApiApp
 from .auth import FileTokenAuthenticator
@@ -47,6 +48,11 @@ def raft_store(config: MasterConfig) -> Store:
         raise ValueError(f"the cluster secret file {config.cluster_secret_file} is empty")
     return RaftStore(replace(config.raft, self_addr=config.raft_addr, peers=list(config.peers),
                              data_dir=config.data_dir, secret=secret))
+
+
+def _bootstrap(objects: ObjectStore, stop: threading.Event) -> None:
+    ensure_system_namespaces(objects, stop)
+    ensure_default_rbac(objects, stop)
 
 
 class Master:
@@ -86,8 +92,7 @@ class Master:
         self.store.add_leadership_listener(self._on_leadership)
         self._on_leadership(self.store.is_leader())
         self._threads.spawn("leadership", self._leadership_loop)
-        self._threads.spawn("bootstrap", lambda stop: ensure_system_namespaces(objects, stop),
-                            oneshot=True)
+        self._threads.spawn("bootstrap", lambda stop: _bootstrap(objects, stop), oneshot=True)
 
     def _on_leadership(self, is_leader: bool) -> None:
         with self._leadership:

@@ -10,6 +10,8 @@ package (its ``Kind`` and ``Strategy``) and one line in ``KINDS``.
 from __future__ import annotations
 
 from . import (
+    clusterrole,
+    clusterrolebinding,
     configmap,
     deployment,
     endpoints,
@@ -19,8 +21,13 @@ from . import (
     node,
     pod,
     replicaset,
+    role,
+    rolebinding,
     secret,
+    selfsubjectaccessreview,
+    selfsubjectreview,
     service,
+    serviceaccount,
 )
 from .kind import Kind
 from .strategy import Strategy
@@ -40,6 +47,13 @@ KINDS: tuple[Kind, ...] = (
     replicaset.KIND,
     deployment.KIND,
     lease.KIND,
+    serviceaccount.KIND,
+    role.KIND,
+    clusterrole.KIND,
+    rolebinding.KIND,
+    clusterrolebinding.KIND,
+    selfsubjectaccessreview.KIND,
+    selfsubjectreview.KIND,
 )
 
 _BY_KIND: dict[str, Kind] = {k.kind: k for k in KINDS}

@@ -12,7 +12,7 @@ import copy
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from coxapi.meta import is_terminating
 from coxapi.timefmt import rfc3339
@@ -82,6 +82,19 @@ class NodeRead:
         return f"node {self.node} may only get {self.resource} used by pods bound to it"
 
 
+class Reviewer(Protocol):
+    """What a review kind asks the server about the caller."""
+
+    def user_info(self) -> Obj:
+        """``{"username", "uid", "groups"}`` of the caller."""
+        ...
+
+    def access(self, spec: Obj) -> tuple[bool, str]:
+        """Whether the caller may do what a SelfSubjectAccessReview's spec
+        describes, and why not."""
+        ...
+
+
 class Strategy:
     """The generic behaviour of a kind; every hook is a no-op or the common rule."""
 
@@ -97,6 +110,14 @@ class Strategy:
     # Maps whose values `cox apply` records only as digests in the last-applied
     # annotation (a Secret's values must not be copied there in clear).
     apply_hashed_fields: tuple[str, ...] = ()
+
+    # A review (SelfSubjectAccessReview): a POST is answered by ``answer`` and
+    # nothing is stored; no other verb.
+    review = False
+
+    def answer(self, obj: Obj, reviewer: Reviewer) -> Obj:
+        """The review with its status filled in."""
+        raise NotImplementedError
 
     # ---- names and validation ----
     name_check: Callable[[str], str | None] = staticmethod(dns1123_subdomain)
@@ -179,6 +200,12 @@ class Strategy:
         """NodeRestriction on the object a node writes (``old`` None: a create):
         None to admit it, else why it may not be written by that node."""
         return None
+
+    def write_requires(self, obj: Obj) -> tuple[tuple[str, str, str, str], ...]:
+        """``(verb, api group, resource, name)`` a writer of ``obj`` must also be
+        allowed in its namespace: RBAC's guard against escalation (binding a
+        role needs ``bind`` on it, writing a role ``escalate``)."""
+        return ()
 
     def references(self, obj: Obj) -> Iterable[tuple[str, str]]:
         """``(kind, name)`` of the objects in its namespace this object uses (a

@@ -21,6 +21,8 @@ from ..signing import SigningKey
 from ..watchcache import WatchCaches
 from . import discovery, health, oidc, resources, responses
 from .config import ApiConfig
+from .rbacauthz import RbacAuthorizer
+from .reviews import non_resource_decision
 from .state import ApiState, EventLeases
 from .storehealth import LeaderTracker
 from .watch import Broadcaster
@@ -50,13 +52,21 @@ def create_app(config: ApiConfig, store: Store, objects: ObjectStore | None = No
         config=config, store=store, objects=objects,
         event_leases=EventLeases(store, config.event_ttl_seconds),
         leader=leader, stopping=stopping, watchers=watchers,
-        caches=WatchCaches(store, watchers), signing=SigningKey(objects))
+        caches=WatchCaches(store, watchers), signing=SigningKey(objects),
+        rbac=RbacAuthorizer(objects))
     responses.register(app)
 
     @app.before_request
     def authenticate() -> None:
-        if request.path not in OPEN_PATHS:
-            g.user = authenticated(config, request.headers.get("Authorization"))
+        if request.path in OPEN_PATHS:
+            return
+        g.user = user = authenticated(config, request.headers.get("Authorization"))
+        if not (request.endpoint or "").endswith(".dispatch"):  # a non-resource URL
+            reason = non_resource_decision(state_of(app).rbac, user, request.method.lower(),
+                                           request.path)
+            if reason is not None:
+                raise errors.Forbidden(f'forbidden: User "{user.name}" cannot '
+                                       f'{request.method.lower()} path "{request.path}": {reason}')
 
     @app.after_request
     def access_log(response: Response) -> Response:

@@ -25,7 +25,7 @@ from raftstore import errors as store_errors
 
 from ..admission import deletion, names, namespaces, strategy
 from ..watchcache import KindCache
-from . import authfacts, authz, discovery, fields, jsonpatch, params, paths, scale
+from . import authfacts, authz, discovery, fields, jsonpatch, params, paths, reviews, scale
 from .responses import json_response
 from .state import state
 
@@ -57,7 +57,9 @@ def create_blueprint(group_version: str) -> Blueprint:
 def _dispatch(t: paths.Target) -> Response:
     method = request.method
     handler: Callable[[paths.Target], Response] | None
-    if t.name is None:
+    if t.kind.strategy.review:
+        handler = _review if method == "POST" and t.name is None else None
+    elif t.name is None:
         handler = {"GET": _list, "POST": _create, "DELETE": _delete_collection}.get(method)
     elif t.subresource == "scale":
         handler = {"GET": _get_scale, "PUT": _update_scale, "PATCH": _patch}.get(method)
@@ -84,7 +86,22 @@ def _authorize(t: paths.Target) -> None:
         except errors.ApiError:
             name = None  # the handler reports the bad body
     authz.check(user, authz.Request(request.method, t, name),
-                authfacts.facts(state().objects, t))
+                authfacts.facts(state().objects, t), state().rbac)
+
+
+def _admit(kind: kinds.Kind, old: Obj | None, new: Obj) -> None:
+    """NodeRestriction, and RBAC's escalation check on roles and bindings."""
+    user = getattr(g, "user", None)
+    if user is None or authz.MASTERS_GROUP in user.groups:
+        return
+    authz.admit(user, kind, old, new)
+    needs = kind.strategy.write_requires(new)
+    if needs and authz.node_name(user) is None:
+        reason = state().rbac.extra(user, (new.get("metadata") or {}).get("namespace"), needs)
+        if reason is not None:
+            raise errors.Forbidden(f'{kind.plural} "{new["metadata"].get("name", "")}" is '
+                                   f"forbidden: {reason}",
+                                   {"name": new["metadata"].get("name", ""), "kind": kind.plural})
 
 
 # ---- request helpers -------------------------------------------------------
@@ -223,7 +240,7 @@ def _create_object(kind: kinds.Kind, body: Obj) -> Obj:
         if generated:
             meta["name"] = names.generate(meta["generateName"])
         obj = strategy.prepare_create(kind, body)
-        authz.admit(getattr(g, "user", None), kind, None, obj)
+        _admit(kind, None, obj)
         if kind.namespaced:
             namespaces.check_writable(st.objects, obj["metadata"]["namespace"], kind.plural,
                                       obj["metadata"]["name"])
@@ -242,12 +259,20 @@ def _create_object(kind: kinds.Kind, body: Obj) -> Obj:
                                        "message": "could not generate a unique name; try again"})
 
 
+def _review(t: paths.Target) -> Response:
+    body = _body()
+    _check_type(t.kind, body)
+    st = state()
+    reviewer = reviews.CallerReviewer(g.user, st.objects, st.rbac)
+    return json_response(reviews.answer(t.kind, body, reviewer), 201)
+
+
 # ---- update and patch ------------------------------------------------------
 
 
 def _commit_update(kind: kinds.Kind, cur: Obj, new: Obj) -> Obj:
     st = state()
-    authz.admit(getattr(g, "user", None), kind, cur, new)
+    _admit(kind, cur, new)
     if deletion.finished_finalizing(kind, new):
         m = new["metadata"]
         st.objects.delete(kind, m.get("namespace"), m["name"],

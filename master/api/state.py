@@ -16,6 +16,7 @@ from ..objects import ObjectStore
 from ..signing import SigningKey
 from ..watchcache import WatchCaches
 from .config import ApiConfig
+from .rbacauthz import RbacAuthorizer
 from .storehealth import LeaderTracker
 from .watch import Broadcaster
 
@@ -56,6 +57,7 @@ class ApiState:
     watchers: Broadcaster  # the open watch streams, on the server's event loop
     caches: WatchCaches  # one per kind, feeding ``watchers`` and resourceVersion=0 lists
     signing: SigningKey  # the masters' shared key (tokens for nodes, ServiceAccounts)
+    rbac: RbacAuthorizer
 
 
 def state() -> ApiState:
