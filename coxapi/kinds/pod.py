@@ -184,6 +184,9 @@ class PodStrategy(Strategy):
     def references(self, obj: Obj) -> Iterable[tuple[str, str]]:
         return pod_references(obj)
 
+    def pod_template(self, obj: Obj) -> tuple[Obj, Obj, bool] | None:
+        return obj.get("metadata") or {}, obj.get("spec") or {}, True
+
     def node_read(self, r: NodeRead) -> str | None:
         return f"node {r.node} may not read pod logs" if r.subresource == "log" else None
 

@@ -201,6 +201,12 @@ class Strategy:
         None to admit it, else why it may not be written by that node."""
         return None
 
+    def pod_template(self, obj: Obj) -> tuple[Obj, Obj, bool] | None:
+        """For Pod Security admission: ``(metadata, spec, enforced)`` of the pod
+        this object is or makes (a pod is enforced; a workload's template only
+        warned about, as Kubernetes does), or None."""
+        return None
+
     def write_requires(self, obj: Obj) -> tuple[tuple[str, str, str, str], ...]:
         """``(verb, api group, resource, name)`` a writer of ``obj`` must also be
         allowed in its namespace: RBAC's guard against escalation (binding a

@@ -14,6 +14,11 @@ Obj = dict[str, Any]
 
 
 class WorkloadStrategy(Strategy):
+    def pod_template(self, obj: Obj) -> tuple[Obj, Obj, bool] | None:
+        tmpl = (obj.get("spec") or {}).get("template") or {}
+        return (tmpl.get("metadata") or {}, tmpl.get("spec") or {}, False) \
+            if isinstance(tmpl, dict) else None
+
     def validate(self, errs: Errors, obj: Obj) -> None:
         workloads.validate_workload(errs, obj)
 

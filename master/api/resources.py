@@ -23,9 +23,20 @@ from coxapi.retry import retry_on_conflict
 from coxapi.timefmt import rfc3339
 from raftstore import errors as store_errors
 
-from ..admission import deletion, names, namespaces, strategy
+from ..admission import deletion, names, namespaces, podsecurity, strategy
 from ..watchcache import KindCache
-from . import authfacts, authz, discovery, fields, jsonpatch, params, paths, reviews, scale
+from . import (
+    authfacts,
+    authz,
+    discovery,
+    fields,
+    jsonpatch,
+    params,
+    paths,
+    responses,
+    reviews,
+    scale,
+)
 from .responses import json_response
 from .state import state
 
@@ -241,6 +252,7 @@ def _create_object(kind: kinds.Kind, body: Obj) -> Obj:
             meta["name"] = names.generate(meta["generateName"])
         obj = strategy.prepare_create(kind, body)
         _admit(kind, None, obj)
+        responses.warn(podsecurity.admit(st.objects, kind, obj))
         if kind.namespaced:
             namespaces.check_writable(st.objects, obj["metadata"]["namespace"], kind.plural,
                                       obj["metadata"]["name"])
