@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import yaml
 
@@ -71,6 +72,24 @@ def format_tokens(entries: list[TokenEntry]) -> str:
 
 def load_tokens(path: str | os.PathLike) -> list[TokenEntry]:
     return parse_tokens(Path(path).read_text())
+
+
+class Authenticator(Protocol):
+    def authenticate(self, authorization: str | None) -> User | None: ...
+
+
+class UnionAuthenticator:
+    """The first authenticator that knows the credential decides (Kubernetes' union)."""
+
+    def __init__(self, *authenticators: Authenticator) -> None:
+        self.authenticators = authenticators
+
+    def authenticate(self, authorization: str | None) -> User | None:
+        for a in self.authenticators:
+            user = a.authenticate(authorization)
+            if user is not None:
+                return user
+        return None
 
 
 class TokenAuthenticator:

@@ -36,6 +36,7 @@ from .controllers.nodeipam import NodeIpamController
 from .controllers.nodelifecycle import NodeLifecycleController
 from .controllers.podgc import PodGarbageCollector
 from .controllers.replicaset import ReplicaSetController
+from .controllers.serviceaccount import ServiceAccountsController
 from .controllers.serviceip import ServiceIpController
 from .objects import ObjectStore
 from .scheduler.loop import Scheduler
@@ -47,7 +48,7 @@ __all__ = ["ControllerConfig", "ControllerManager"]
 CONTROLLERS: tuple[type[Controller], ...] = (
     ReplicaSetController, DeploymentController, NodeLifecycleController, NodeIpamController,
     EndpointsController, ServiceIpController, GarbageCollector, NamespaceController,
-    PodGarbageCollector, EventGarbageCollector,
+    PodGarbageCollector, EventGarbageCollector, ServiceAccountsController,
 )
 STOP_BUDGET = 0.9  # seconds; stop() must return within 1 s
 

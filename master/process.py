@@ -20,6 +20,7 @@ from coxapi import private
 from coxapi.supervisor import Supervisor
 from raftstore import Store
 
+from .admission.kubernetesservice import ensure_kubernetes_service
 from .admission.namespaces import ensure_system_namespaces
 from .admission.rbacdefaults import ensure_default_rbac
 from .api import create_app, state_of
@@ -50,9 +51,10 @@ def raft_store(config: MasterConfig) -> Store:
                              data_dir=config.data_dir, secret=secret))
 
 
-def _bootstrap(objects: ObjectStore, stop: threading.Event) -> None:
+def _bootstrap(objects: ObjectStore, cfg: MasterConfig, stop: threading.Event) -> None:
     ensure_system_namespaces(objects, stop)
     ensure_default_rbac(objects, stop)
+    ensure_kubernetes_service(objects, *cfg.listen_address, stop)
 
 
 class Master:
@@ -92,7 +94,7 @@ class Master:
         self.store.add_leadership_listener(self._on_leadership)
         self._on_leadership(self.store.is_leader())
         self._threads.spawn("leadership", self._leadership_loop)
-        self._threads.spawn("bootstrap", lambda stop: _bootstrap(objects, stop), oneshot=True)
+        self._threads.spawn("bootstrap", lambda stop: _bootstrap(objects, cfg, stop), oneshot=True)
 
     def _on_leadership(self, is_leader: bool) -> None:
         with self._leadership:

@@ -21,7 +21,7 @@ from typing import Any
 from coxapi import errors
 from coxapi.client import Client
 
-from . import podplan, podspec
+from . import podplan, podspec, satoken
 from .backoff import Backoff
 from .config import AgentConfig
 from .prober import ProbeTarget, run_check
@@ -174,9 +174,12 @@ class PlanExecutor:
             return
         try:
             self._ensure_image(uid, spec)
+            # ca_file: the cluster CA, once the agent's config has one (TLS)
+            sa_dir = satoken.ensure(self.client, pod, self.config.data_dir,
+                                    getattr(self.config, "ca_file", "") or "")
             cspec = podspec.app_spec(pod, spec, self.config.node.name, action.attempt, sandbox.id,
                                      self.config.data_dir, self._resolve, sandbox.ip,
-                                     self.config.node.address, self.config.extra_labels)
+                                     self.config.node.address, self.config.extra_labels, sa_dir)
         except _Waiting as w:
             waiting[action.name] = (w.reason, w.message)
             return

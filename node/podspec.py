@@ -132,10 +132,16 @@ def _hostname(pod: Obj) -> str:
 Resolver = Callable[[str, str, str], Obj | None]
 
 
+SA_MOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+
 def app_spec(pod: Obj, container: Obj, node: str, attempt: int, infra_id: str, data_dir: str,
              resolve: Resolver, pod_ip: str = "", host_ip: str = "",
-             extra_labels: dict[str, str] | None = None) -> ContainerSpec:
-    """One app container joined to the pod's sandbox. Raises ``ConfigError``."""
+             extra_labels: dict[str, str] | None = None,
+             sa_dir: str | None = None) -> ContainerSpec:
+    """One app container joined to the pod's sandbox; ``sa_dir``: the pod's
+    ServiceAccount files (node.satoken), mounted unless the container mounts
+    something there itself. Raises ``ConfigError``."""
     ns = pod["metadata"].get("namespace") or "default"
     env = downward_env(pod, container, resolve_env(container, ns, resolve), pod_ip, host_ip)
     labels = base_labels(pod, node, container["name"], attempt) | {
@@ -158,9 +164,14 @@ def app_spec(pod: Obj, container: Obj, node: str, attempt: int, infra_id: str, d
         working_dir=container.get("workingDir") or None,
         network_mode=f"container:{infra_id}",
         nano_cpus=nano_cpus, cpu_shares=cpu_shares, mem_limit=mem_limit,
-        binds=volume_binds(pod, container, data_dir),
+        binds=volume_binds(pod, container, data_dir) + _sa_binds(container, sa_dir),
         stop_timeout=int(pod["spec"].get("terminationGracePeriodSeconds", 30)),
     )
+
+
+def _sa_binds(container: Obj, sa_dir: str | None) -> list[str]:
+    mounted = {m.get("mountPath") for m in container.get("volumeMounts") or []}
+    return [f"{sa_dir}:{SA_MOUNT}:ro"] if sa_dir and SA_MOUNT not in mounted else []
 
 
 def _resources(container: Obj) -> tuple[int | None, int | None, int | None]:

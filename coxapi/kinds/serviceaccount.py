@@ -10,7 +10,7 @@ from coxapi.validation.common import Errors
 
 from .columns import AGE, Column
 from .kind import Kind
-from .strategy import Strategy
+from .strategy import NodeWrite, Strategy
 
 Obj = dict[str, Any]
 
@@ -21,6 +21,12 @@ class ServiceAccountStrategy(Strategy):
     def validate(self, errs: Errors, obj: Obj) -> None:
         rbac.validate_service_account(errs, obj)
 
+    def node_write(self, w: NodeWrite) -> str | None:
+        # A node asks for the tokens of the accounts its pods run as (TokenRequest).
+        if w.method == "POST" and w.subresource == "token" and w.referenced():
+            return None
+        return w.denied()
 
-KIND = Kind("ServiceAccount", "serviceaccounts", "", "v1", True, ("sa",),
+
+KIND = Kind("ServiceAccount", "serviceaccounts", "", "v1", True, ("sa",), ("token",),
             strategy=ServiceAccountStrategy())

@@ -56,6 +56,7 @@ class NodeWrite:
     subresource: str | None
     resource: str  # plural, for messages
     bound_node: Callable[[], str | None]  # the node the stored object is bound to, or ABSENT
+    referenced: Callable[[], bool] = lambda: False  # a pod bound to the node uses the object
 
     def denied(self) -> str:
         return f"node {self.node} may not {self.method} {self.resource}" + (

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import replace
 
 from flask import Flask, Response, g, request
 
 from coxapi import errors, kinds
 from raftstore import Store
 
-from ..auth import User
+from ..auth import UnionAuthenticator, User
 from ..objects import ObjectStore
+from ..serviceaccounts import ServiceAccountAuthenticator
 from ..signing import SigningKey
 from ..watchcache import WatchCaches
 from . import discovery, health, oidc, resources, responses
@@ -45,6 +47,10 @@ def create_app(config: ApiConfig, store: Store, objects: ObjectStore | None = No
     app = Flask("coxswain.master")
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     objects = objects or ObjectStore(store)
+    signing = SigningKey(objects)
+    # tokens from the token file, then ServiceAccount tokens the masters signed
+    config = replace(config, authenticator=UnionAuthenticator(
+        config.authenticator, ServiceAccountAuthenticator(signing, objects)))
     leader = LeaderTracker(store, config.watch_leaderless_seconds)
     stopping = threading.Event()
     watchers = Broadcaster(config, leader, stopping)
@@ -52,7 +58,7 @@ def create_app(config: ApiConfig, store: Store, objects: ObjectStore | None = No
         config=config, store=store, objects=objects,
         event_leases=EventLeases(store, config.event_ttl_seconds),
         leader=leader, stopping=stopping, watchers=watchers,
-        caches=WatchCaches(store, watchers), signing=SigningKey(objects),
+        caches=WatchCaches(store, watchers), signing=signing,
         rbac=RbacAuthorizer(objects))
     responses.register(app)
 

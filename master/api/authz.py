@@ -87,7 +87,7 @@ def decide(user: User, req: Request, facts: Facts, others: Others = allow_all) -
     return t.kind.strategy.node_write(NodeWrite(
         node=node, method=req.method, namespace=t.namespace, name=t.name or req.body_name,
         collection=t.name is None, subresource=t.subresource, resource=t.kind.plural,
-        bound_node=facts.bound_node))
+        bound_node=facts.bound_node, referenced=lambda: facts.referenced_by(node)))
 
 
 def check(user: User | None, req: Request, facts: Facts, others: Others = allow_all) -> None:

@@ -23,6 +23,7 @@ from coxapi.retry import retry_on_conflict
 from coxapi.timefmt import rfc3339
 from raftstore import errors as store_errors
 
+from .. import serviceaccounts
 from ..admission import deletion, names, namespaces, podsecurity, strategy
 from ..watchcache import KindCache
 from . import (
@@ -76,6 +77,8 @@ def _dispatch(t: paths.Target) -> Response:
         handler = {"GET": _get_scale, "PUT": _update_scale, "PATCH": _patch}.get(method)
     elif t.subresource == "log":
         handler = _logs if method == "GET" else None
+    elif t.subresource == "token":
+        handler = _token if method == "POST" else None
     elif t.subresource == "status":
         handler = {"GET": _get, "PUT": _update, "PATCH": _patch}.get(method)
     else:
@@ -277,6 +280,55 @@ def _review(t: paths.Target) -> Response:
     st = state()
     reviewer = reviews.CallerReviewer(g.user, st.objects, st.rbac)
     return json_response(reviews.answer(t.kind, body, reviewer), 201)
+
+
+def _token(t: paths.Target) -> Response:
+    """TokenRequest: a token for a ServiceAccount, bound to a pod when the
+    request names one (a node must name a pod bound to it)."""
+    body = _body()
+    spec = body.get("spec") if isinstance(body.get("spec"), dict) else {}
+    st = state()
+    sa = st.objects.get(t.kind, t.namespace, t.object_name)
+    seconds = spec.get("expirationSeconds", serviceaccounts.DEFAULT_SECONDS)
+    if not isinstance(seconds, int) or isinstance(seconds, bool) \
+            or not serviceaccounts.MIN_SECONDS <= seconds <= serviceaccounts.MAX_SECONDS:
+        raise errors.Invalid.fields("TokenRequest", t.object_name, [(
+            "spec.expirationSeconds", f"Invalid value: must be an integer from "
+            f"{serviceaccounts.MIN_SECONDS} to {serviceaccounts.MAX_SECONDS}")])
+    audiences = spec.get("audiences") or []
+    if not isinstance(audiences, list) or not all(isinstance(a, str) for a in audiences):
+        raise errors.Invalid.fields("TokenRequest", t.object_name,
+                                    [("spec.audiences", "must be a list of strings")])
+    pod = _bound_pod(t, spec.get("boundObjectRef"))
+    token, exp = serviceaccounts.issue(st.signing, sa, pod, audiences, seconds,
+                                       st.objects.clock())
+    return json_response({
+        "kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1",
+        "metadata": {"name": t.object_name, "namespace": t.namespace},
+        "spec": {"audiences": audiences, "expirationSeconds": seconds,
+                 "boundObjectRef": spec.get("boundObjectRef")},
+        "status": {"token": token, "expirationTimestamp": rfc3339(
+            datetime.fromtimestamp(exp, UTC))}}, 201)
+
+
+def _bound_pod(t: paths.Target, ref: Any) -> Obj | None:
+    node = authz.node_name(g.user)
+    if ref is None:
+        if node is not None:
+            raise errors.Forbidden("a node may only request tokens bound to its pods")
+        return None
+    if not isinstance(ref, dict) or ref.get("kind") != kinds.lookup("pods").kind:
+        raise errors.Invalid.fields("TokenRequest", t.object_name, [
+            ("spec.boundObjectRef.kind", "Unsupported value: tokens bind to a Pod")])
+    pod = state().objects.get("Pod", t.namespace, str(ref.get("name")))
+    pod_spec = pod.get("spec") or {}
+    if ref.get("uid") not in (None, pod["metadata"]["uid"]) \
+            or (pod_spec.get("serviceAccountName") or "default") != t.object_name:
+        raise errors.Conflict(f'pod "{pod["metadata"]["name"]}" does not run as serviceaccount '
+                              f'"{t.object_name}" (or was replaced)')
+    if node is not None and pod_spec.get("nodeName") != node:
+        raise errors.Forbidden(f"node {node} may only request tokens for pods bound to it")
+    return pod
 
 
 # ---- update and patch ------------------------------------------------------
