@@ -41,6 +41,7 @@ BUILTINS: dict[str, str] = {
     "cordon": "cli.commands.nodes:cordon",
     "uncordon": "cli.commands.nodes:uncordon",
     "drain": "cli.commands.nodes:drain",
+    "secrets": "cli.commands.secrets:secrets",
 }
 
 

@@ -61,6 +61,7 @@ def master_argv(spec: ClusterSpec, m: MasterSpec) -> list[str]:
     return argv + ["--data-dir", str(m.data_dir),
                    "--token-file", str(spec.tokens_file),
                    "--cluster-secret-file", str(spec.cluster_secret_file),
+                   "--encryption-config-file", str(spec.encryption_config_file),
                    "--cluster-cidr", spec.cluster_cidr,
                    "--service-cidr", spec.service_cidr, *_tls_argv(spec, m)]
 

@@ -19,6 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from pathlib import Path
 
+from coxapi import private
+
 from . import dockerd, hostnet, image, procs, readiness, seal
 from . import state as state_mod
 from .argv import agent_argv, master_argv, master_init_argv
@@ -152,7 +154,7 @@ class LocalCluster:
     # masters
 
     def _master_init(self, _target: str) -> None:
-        self.spec.dir.mkdir(parents=True, exist_ok=True)
+        private.private_dir(self.spec.dir)
         argv = master_init_argv(self.spec)
         done = subprocess.run(argv, capture_output=True, text=True, check=False)
         if done.returncode != 0:
@@ -163,7 +165,7 @@ class LocalCluster:
 
     def _start_master(self, name: str) -> None:
         m = self.spec.master(_index(name))
-        m.data_dir.mkdir(parents=True, exist_ok=True)
+        private.private_dir(m.data_dir)
         argv = master_argv(self.spec, m)
         pid = procs.start(argv, m.log)
         self.say(f"master {m.name}: pid {pid}, API {m.api_url}, Raft {m.raft} (log {m.log})")
@@ -216,7 +218,7 @@ class LocalCluster:
 
     def _start_agent(self, name: str) -> None:
         node = self.spec.node(_index(name))
-        node.data_dir.mkdir(parents=True, exist_ok=True)
+        private.private_dir(node.data_dir)
         argv = agent_argv(self.spec, node)
         pid = procs.start(argv, node.agent_log)
         rec = self._node_record(name)

@@ -25,7 +25,9 @@ def start(argv: Sequence[str], log: Path, env: dict[str, str] | None = None) -> 
     """Start ``argv`` in its own session (a Ctrl-C in the terminal that ran
     ``cox cluster up`` must not stop the cluster), output appended to ``log``."""
     log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "ab") as out:
+    # a log may name secrets' keys and objects: the owner's alone, like the data dirs
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "ab") as out:
         proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True, env=env,
                                 close_fds=True)

@@ -14,6 +14,7 @@ import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
+from coxapi import apiservice
 from coxapi.config import CLUSTER_CIDR, SERVICE_CIDR
 
 IFNAMSIZ = 15  # the kernel's limit on an interface name, without the NUL
@@ -197,8 +198,13 @@ class ClusterSpec:
     @property
     def tls_hosts(self) -> list[str]:
         """Where masters are reached besides localhost: the bridge address, from
-        the host and from every node's namespace."""
-        return [self.bridge_address]
+        the host and from every node's namespace, and the ``kubernetes`` Service
+        (its cluster IP and names) from pods."""
+        return [self.bridge_address, *apiservice.hosts(self.service_cidr)]
+
+    @property
+    def encryption_config_file(self) -> Path:
+        return self.dir / "encryption-config.yaml"  # written by `cox master init`
 
     def master(self, i: int) -> MasterSpec:
         name = f"m{i}"

@@ -20,10 +20,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import yaml
 
-from coxapi import pki
+from coxapi import pki, private
+
+from . import encryption
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +79,24 @@ def load_tokens(path: str | os.PathLike) -> list[TokenEntry]:
     return parse_tokens(Path(path).read_text())
 
 
+class Authenticator(Protocol):
+    def authenticate(self, authorization: str | None) -> User | None: ...
+
+
+class UnionAuthenticator:
+    """The first authenticator that knows the credential decides (Kubernetes' union)."""
+
+    def __init__(self, *authenticators: Authenticator) -> None:
+        self.authenticators = authenticators
+
+    def authenticate(self, authorization: str | None) -> User | None:
+        for a in self.authenticators:
+            user = a.authenticate(authorization)
+            if user is not None:
+                return user
+        return None
+
+
 class TokenAuthenticator:
     """Maps an ``Authorization`` header to a ``User`` (or None)."""
 
@@ -86,7 +107,6 @@ class TokenAuthenticator:
         # one dict lookup per request (as Kubernetes' token file authenticator
         # does), not a comparison with every token; the last entry of a token wins
         self._users = {e.token: e.user for e in entries}
-        self._entries = entries
 
     def authenticate(self, authorization: str | None) -> User | None:
         if not authorization:
@@ -96,12 +116,6 @@ class TokenAuthenticator:
         if scheme.lower() != "bearer" or not token:
             return None
         return self._users.get(token)
-
-    def token_for_group(self, group: str) -> str | None:
-        for e in self._entries:
-            if group in e.user.groups:
-                return e.token
-        return None
 
 
 class FileTokenAuthenticator(TokenAuthenticator):
@@ -148,10 +162,6 @@ class FileTokenAuthenticator(TokenAuthenticator):
         self._refresh()
         return super().authenticate(authorization)
 
-    def token_for_group(self, group: str) -> str | None:
-        self._refresh()
-        return super().token_for_group(group)
-
 
 # ---- cluster credential files ---------------------------------------------
 
@@ -160,14 +170,6 @@ def _new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-def _write_private(path: Path, text: str) -> None:
-    """Write a 0600 file atomically (never world-readable, even briefly)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
 
 
 @dataclass
@@ -212,12 +214,12 @@ def init_cluster_dir(directory: str | os.PathLike, nodes: list[str] | tuple[str,
                      masters: list[str] | tuple[str, ...] = (),
                      tls_hosts: list[str] | tuple[str, ...] = ()) -> InitResult:
     """Write (or complete) DIR/cluster-secret, DIR/tokens.csv, DIR/<node>.token,
-    DIR/metrics.token (read-only: ``/metrics`` only), the CA in DIR/pki, a serving certificate DIR/pki/<master>.crt for each of
+    DIR/metrics.token (read-only: ``/metrics`` only), DIR/encryption-config.yaml,
+    the CA in DIR/pki, a serving certificate DIR/pki/<master>.crt for each of
     ``masters`` (valid for its name, localhost, 127.0.0.1 and ``tls_hosts``) and
-    DIR/kubeconfig. Existing secrets, tokens, the CA and certificates that
-    still cover their hosts are kept."""
-    d = Path(directory)
-    d.mkdir(parents=True, exist_ok=True)
+    DIR/kubeconfig. Existing secrets, keys, tokens, the CA and certificates that
+    still cover their hosts are kept. DIR is made private (0700)."""
+    d = private.private_dir(directory)
     result = InitResult(d)
 
     certs = pki_dir(d)
@@ -225,9 +227,13 @@ def init_cluster_dir(directory: str | os.PathLike, nodes: list[str] | tuple[str,
     for name in masters:
         result.created += pki.ensure_serving(certs, name, [name, *LOCAL_HOSTS, *tls_hosts])
 
+    enc_path = d / encryption.FILE_NAME
+    if encryption.ensure_config(enc_path):
+        result.created.append(str(enc_path))
+
     secret_path = d / "cluster-secret"
     if not secret_path.exists() or not secret_path.read_text().strip():
-        _write_private(secret_path, secrets.token_urlsafe(32) + "\n")
+        private.write_private(secret_path, secrets.token_urlsafe(32) + "\n")
         result.created.append(str(secret_path))
 
     tokens_path = d / "tokens.csv"
@@ -246,7 +252,7 @@ def init_cluster_dir(directory: str | os.PathLike, nodes: list[str] | tuple[str,
         changed = True
     metrics_path = d / "metrics.token"
     if not metrics_path.exists() or metrics_path.read_text().strip() != monitor.token:
-        _write_private(metrics_path, monitor.token + "\n")
+        private.write_private(metrics_path, monitor.token + "\n")
         result.created.append(str(metrics_path))
     for node in nodes:
         user = f"system:node:{node}"
@@ -257,16 +263,16 @@ def init_cluster_dir(directory: str | os.PathLike, nodes: list[str] | tuple[str,
             changed = True
         token_path = d / f"{node}.token"
         if not token_path.exists() or token_path.read_text().strip() != entry.token:
-            _write_private(token_path, entry.token + "\n")
+            private.write_private(token_path, entry.token + "\n")
             result.created.append(str(token_path))
     if changed or not tokens_path.exists():
-        _write_private(tokens_path, format_tokens(entries))
+        private.write_private(tokens_path, format_tokens(entries))
         result.created.append(str(tokens_path))
 
     kc_path = d / "kubeconfig"
     servers = list(master_urls) or _servers_in(kc_path) or ["https://127.0.0.1:6443"]
     text = yaml.safe_dump(kubeconfig(servers, admin.token, pki.ca_data(certs)), sort_keys=False)
     if not kc_path.exists() or kc_path.read_text() != text:
-        _write_private(kc_path, text)
+        private.write_private(kc_path, text)
         result.created.append(str(kc_path))
     return result

@@ -7,6 +7,7 @@ read from files only, never from argv.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import threading
@@ -55,6 +56,22 @@ def init(directory: str, nodes: tuple[str, ...], master_urls: tuple[str, ...],
         click.echo(f"wrote {path}")
     if not result.created:
         click.echo(f"{directory}: up to date")
+
+
+@master.command("rotate-key")
+@click.option("--file", "path", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="The EncryptionConfiguration (DIR/encryption-config.yaml).")
+@click.argument("step", type=click.Choice(["add", "promote", "prune"]))
+def rotate_key(path: str, step: str) -> None:
+    """One step of an encryption key rotation; restart every master after each
+    (docs/security.md): add, restart; promote, restart; `cox secrets
+    reencrypt`; prune, restart."""
+    from .encryption import EncryptionConfigError, rotate
+
+    try:
+        click.echo(rotate(path, step))
+    except EncryptionConfigError as e:
+        raise click.UsageError(str(e)) from None
 
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -109,6 +126,8 @@ def _raft_options(command: Callable[..., None]) -> Callable[..., None]:
 @click.option("--insecure-http", is_flag=True, default=None,
               help="Serve plain HTTP without a certificate: bearer tokens cross the network "
                    "in clear. For tests only.")
+@click.option("--encryption-config-file", type=click.Path(exists=True, dir_okay=False),
+              help="EncryptionConfiguration for Secrets at rest (docs/security.md).")
 @click.option("--cluster-cidr", help=_default("controllers.cluster_cidr"))
 @click.option("--service-cidr", help=_default("controllers.service_cidr"))
 @click.option("--node-grace-period", type=float,
@@ -127,7 +146,11 @@ def _raft_options(command: Callable[..., None]) -> Callable[..., None]:
 @_raft_options
 def run(config_file: str | None, **flags: Any) -> None:
     """Run one master: a store replica, the API server and (when leader) the controllers."""
+    from coxapi.private import UMASK
+
     from .process import Master
+
+    os.umask(UMASK)  # the journal, snapshot and logs this process writes are private
 
     given = {FLAG_KEYS.get(param, param): value for param, value in flags.items()}
     given["peers"] = list(flags["peers"]) or None

@@ -24,6 +24,8 @@ class MasterConfig:
     data_dir: str  # the replica's journal and snapshot
     token_file: str
     cluster_secret_file: str
+    # Kubernetes' EncryptionConfiguration (master.encryption); "": Secrets in clear
+    encryption_config_file: str = ""
     peers: list[str] = field(default_factory=list)  # HOST:PORT of the other replicas
     tls_cert_file: str | None = None  # the API server's certificate (PEM), chain included
     tls_private_key_file: str | None = None

@@ -42,6 +42,7 @@ from .controllers.persistentvolume import PersistentVolumeController
 from .controllers.podgc import PodGarbageCollector
 from .controllers.replicaset import ReplicaSetController
 from .controllers.resourcequota import ResourceQuotaController
+from .controllers.serviceaccount import ServiceAccountsController
 from .controllers.serviceip import ServiceIpController
 from .controllers.statefulset import StatefulSetController
 from .objects import ObjectStore
@@ -55,7 +56,7 @@ CONTROLLERS: tuple[type[Controller], ...] = (
     ResourceQuotaController,
     ReplicaSetController, DeploymentController, NodeLifecycleController, NodeIpamController,
     EndpointsController, ServiceIpController, GarbageCollector, NamespaceController,
-    PodGarbageCollector, EventGarbageCollector,
+    PodGarbageCollector, EventGarbageCollector, ServiceAccountsController,
     StatefulSetController,
     PersistentVolumeController,
     JobController, DaemonSetController, CronJobController, HorizontalPodAutoscalerController,

@@ -16,15 +16,19 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from coxapi import pidlock
+from coxapi import pidlock, private
 from coxapi.supervisor import Supervisor
 from raftstore import Store
 
+from .admission.kubernetesservice import ensure_kubernetes_service
 from .admission.namespaces import ensure_system_namespaces
+from .admission.rbacdefaults import ensure_default_rbac
 from .api import create_app, state_of
 from .asgi import ApiApp
 from .auth import FileTokenAuthenticator
 from .config import MasterConfig
+from .encryptedstore import EncryptingStore
+from .encryption import load as load_encryption
 from .leader import ControllerManager
 from .objects import ObjectStore
 from .server import ApiServer
@@ -48,6 +52,13 @@ def raft_store(config: MasterConfig) -> Store:
                              data_dir=config.data_dir, secret=secret))
 
 
+def _bootstrap(objects: ObjectStore, cfg: MasterConfig, stop: threading.Event) -> None:
+    ensure_system_namespaces(objects, stop)
+    ensure_default_rbac(objects, stop)
+    ensure_kubernetes_service(objects, *cfg.listen_address, stop,
+                              service_cidr=cfg.controllers.service_cidr)
+
+
 class Master:
     def __init__(self, config: MasterConfig,
                  store_factory: Callable[[MasterConfig], Store] = raft_store,
@@ -69,11 +80,15 @@ class Master:
     def start(self) -> None:
         cfg = self.config
         tls = cfg.tls_files()
-        Path(cfg.data_dir).mkdir(parents=True, exist_ok=True)
+        private.private_dir(cfg.data_dir)
+        private.restrict_tree(cfg.data_dir)  # what an older version left readable
         # who runs on this data dir, for `cox cluster down`; refuses a second master
         self._pidlock = pidlock.acquire(Path(cfg.data_dir) / pidlock.MASTER_PIDFILE)
         authenticator = FileTokenAuthenticator(cfg.token_file)
-        self.store = self._store_factory(cfg)
+        transformer = load_encryption(cfg.encryption_config_file) \
+            if cfg.encryption_config_file else None
+        store = self._store_factory(cfg)
+        self.store = EncryptingStore(store, transformer) if transformer else store
         objects = self.objects = ObjectStore(self.store)
         app = create_app(replace(cfg.api, name=cfg.name, authenticator=authenticator,
                                  event_ttl_seconds=cfg.event_ttl), self.store, objects)
@@ -86,8 +101,7 @@ class Master:
         self.store.add_leadership_listener(self._on_leadership)
         self._on_leadership(self.store.is_leader())
         self._threads.spawn("leadership", self._leadership_loop)
-        self._threads.spawn("bootstrap", lambda stop: ensure_system_namespaces(objects, stop),
-                            oneshot=True)
+        self._threads.spawn("bootstrap", lambda stop: _bootstrap(objects, cfg, stop), oneshot=True)
         self._threads.spawn("bootstrap-storage",
                             lambda stop: ensure_default_storage_class(objects, stop), oneshot=True)
 

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
-from coxapi import errors
+from coxapi import errors, private
 from coxapi.client import Client
 from coxapi.informer import Informer
 from coxapi.kinds.persistentvolume import LOCAL_PATH_ROOT
@@ -43,7 +43,14 @@ from .events import NodeEvents
 from .executor import PlanExecutor, pod_ref
 from .heartbeat import Heartbeat
 from .localpath import run_reclaimer
-from .logserver import LogServer, TokenCache, create_app, master_checker, master_metrics_checker
+from .logserver import (
+    LogServer,
+    MasterTokens,
+    TokenCache,
+    create_app,
+    master_keys,
+    master_metrics_checker,
+)
 from .metrics import POD_SYNC_SECONDS, POD_SYNCS
 from .network import NodeNetwork
 from .podrecord import PodRecord, PodTask, RecentVersions
@@ -94,9 +101,7 @@ class Agent:
                               self._pod_changed)
         self.pod_cidr: str | None = None
         self.log_server: LogServer | None = None
-        self._authenticate = authenticate or TokenCache(config.token,
-                                                        master_checker(config.masters,
-                                                                       config.ca_file))
+        self._authenticate = authenticate or MasterTokens(self.name, master_keys(client))
         self._authenticate_metrics = authenticate or TokenCache(
             config.token, master_metrics_checker(config.masters, config.ca_file))
         self._records: dict[str, PodRecord] = {}  # uid -> record; the sync loop's alone
@@ -148,6 +153,7 @@ class Agent:
         self.executor.pause_image = self.runtime.ensure_pause_image()
         if self.executor.pause_image is None:
             log.warning("no pause image: sandboxes run the pod's first image")
+        private.private_dir(self.config.data_dir)  # pod volumes and tokens: root's only
         os.makedirs(os.path.join(self.config.data_dir, "pods"), exist_ok=True)
         self.threads.spawn("events", self.events.run)
         self.threads.spawn("heartbeat", self.heartbeat.run)

@@ -20,7 +20,7 @@ from typing import Any
 from coxapi import errors
 from coxapi.client import Client
 
-from . import podplan, podspec, serviceenv
+from . import podplan, podspec, satoken, serviceenv
 from .backoff import Backoff
 from .config import AgentConfig
 from .events import NodeEvents
@@ -196,10 +196,13 @@ class PlanExecutor:
         name = action.name
         try:
             self._ensure_image(pod, spec)
+            # ca.crt of the mounted token: the cluster CA the masters' certificates chain to
+            sa_dir = satoken.ensure(self.client, pod, self.config.data_dir,
+                                    self.config.ca_file or "")
             cspec = podspec.app_spec(pod, spec, self.config.node.name, action.attempt, sandbox.id,
                                      self.config.data_dir, self._resolve, sandbox.ip,
                                      self.config.node.address, self.config.extra_labels,
-                                     self._service_env(pod))
+                                     self._service_env(pod), sa_dir=sa_dir)
         except _Waiting as w:
             waiting[name] = (w.reason, w.message)  # its events are already recorded
             return

@@ -1,11 +1,11 @@
 """The agent's HTTP endpoint: ``GET /containerLogs/{ns}/{pod}/{container}`` and
 ``GET /metrics`` (Prometheus).
 
-The masters proxy ``cox logs`` here. Requests carry a bearer token: the
-node's own token is accepted directly; any other token is accepted if the
-masters accept it for reading pods (for logs) or for their own ``/metrics``
-(for metrics: the read-only monitoring token too). Verdicts are checked once
-and remembered for a minute.
+The masters proxy ``cox logs`` here, and only they may ask: a log request
+carries a short-lived token a master signed for this node (``MasterTokens``),
+and only this node's own containers are found. ``/metrics`` takes the node's
+own token or any token the masters accept for their own ``/metrics`` (the
+read-only monitoring token too), asked once and remembered for a minute.
 """
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ import time
 from collections.abc import Callable, Iterator
 
 from cheroot import wsgi
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from flask import Flask, Response, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from coxapi import errors, logoptions
+from coxapi import errors, jwt, logoptions
 from coxapi.client import Client
 
 from . import podspec
@@ -30,6 +31,51 @@ from .runtime import ContainerInfo, LogStream, Runtime, RuntimeFailure
 log = logging.getLogger(__name__)
 
 Authenticator = Callable[[str], bool]
+JWKS_PATH = "/openid/v1/jwks"  # master.api.oidc
+
+
+class MasterTokens:
+    """Accepts a token only if the masters signed it for this node (``aud``)
+    and it has not expired: not the node's own token, not a user's, not a
+    token meant for another node. The public keys come from the masters'
+    ``/openid/v1/jwks``, fetched again (at most every ``refresh`` seconds)
+    when a token names a key not yet known."""
+
+    def __init__(self, node: str, fetch_keys: Callable[[], dict[str, Ed25519PublicKey]],
+                 refresh: float = 30.0, clock: Callable[[], float] = time.time) -> None:
+        self.audience = jwt.NODE_AUDIENCE.format(node)
+        self.fetch_keys, self.refresh, self.clock = fetch_keys, refresh, clock
+        self._keys: dict[str, Ed25519PublicKey] = {}
+        self._fetched_at: float | None = None
+        self._lock = threading.Lock()
+
+    def _refresh_keys(self) -> None:
+        with self._lock:
+            now = self.clock()
+            if self._fetched_at is not None and now - self._fetched_at < self.refresh:
+                return
+            self._fetched_at = now
+            try:
+                self._keys = self.fetch_keys()
+            except (errors.ApiError, errors.ClusterUnreachable) as e:
+                log.warning("cannot read the masters' signing keys: %s", e)
+
+    def __call__(self, token: str) -> bool:
+        if not token:
+            return False
+        for attempt in range(2):
+            try:
+                jwt.verify(token, self._keys, self.clock(), self.audience)
+                return True
+            except jwt.InvalidToken as e:
+                if attempt or "unknown key" not in str(e):
+                    return False
+                self._refresh_keys()
+        return False
+
+
+def master_keys(client: Client) -> Callable[[], dict[str, Ed25519PublicKey]]:
+    return lambda: jwt.public_keys(client.request("GET", JWKS_PATH))
 
 
 class TokenCache:
@@ -59,20 +105,6 @@ class TokenCache:
         with self._lock:
             self._seen[key] = (ok, self.clock())
         return ok
-
-
-def master_checker(servers: list[str], ca_file: str | None = None) -> Authenticator:
-    """Ask the masters whether this token may read pods."""
-    def check(token: str) -> bool:
-        try:
-            Client(servers, token, timeout=5, ca_file=ca_file).list("Pod", namespace="default",
-                                                                    limit=1)
-            return True
-        except errors.ApiError:
-            return False
-        except errors.ClusterUnreachable:
-            return False
-    return check
 
 
 def master_metrics_checker(servers: list[str], ca_file: str | None = None) -> Authenticator:

@@ -199,13 +199,18 @@ def _hostname(pod: Obj) -> str:
 Resolver = Callable[[str, str, str], Obj | None]
 
 
+SA_MOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+
 def app_spec(pod: Obj, container: Obj, node: str, attempt: int, infra_id: str, data_dir: str,
              resolve: Resolver, pod_ip: str = "", host_ip: str = "",
              extra_labels: dict[str, str] | None = None,
-             base_env: dict[str, str] | None = None) -> ContainerSpec:
+             base_env: dict[str, str] | None = None,
+             sa_dir: str | None = None) -> ContainerSpec:
     """One app container joined to the pod's sandbox. ``base_env``: the
-    Service variables, which the container's own env overrides. Raises
-    ``ConfigError``."""
+    Service variables, which the container's own env overrides. ``sa_dir``:
+    the pod's ServiceAccount files (node.satoken), mounted unless the container
+    mounts something there itself. Raises ``ConfigError``."""
     ns = pod["metadata"].get("namespace") or "default"
     env = downward_env(pod, container, resolve_env(container, ns, resolve, base_env), pod_ip,
                        host_ip)
@@ -229,9 +234,14 @@ def app_spec(pod: Obj, container: Obj, node: str, attempt: int, infra_id: str, d
         working_dir=container.get("workingDir") or None,
         network_mode=f"container:{infra_id}",
         nano_cpus=nano_cpus, cpu_shares=cpu_shares, mem_limit=mem_limit,
-        binds=volume_binds(pod, container, data_dir),
+        binds=volume_binds(pod, container, data_dir) + _sa_binds(container, sa_dir),
         stop_timeout=int(pod["spec"].get("terminationGracePeriodSeconds", 30)),
     )
+
+
+def _sa_binds(container: Obj, sa_dir: str | None) -> list[str]:
+    mounted = {m.get("mountPath") for m in container.get("volumeMounts") or []}
+    return [f"{sa_dir}:{SA_MOUNT}:ro"] if sa_dir and SA_MOUNT not in mounted else []
 
 
 def _resources(container: Obj) -> tuple[int | None, int | None, int | None]:

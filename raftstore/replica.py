@@ -221,6 +221,7 @@ def raft_conf(cfg: StoreConfig, on_state_changed: Callable[[int, int], None]) ->
     journal = dump = None
     if cfg.data_dir:
         os.makedirs(cfg.data_dir, mode=0o700, exist_ok=True)
+        os.chmod(cfg.data_dir, 0o700)  # the journal holds every value: owner only
         journal = os.path.join(cfg.data_dir, "raft.journal")
         dump = os.path.join(cfg.data_dir, "raft.snapshot")
     return SyncObjConf(

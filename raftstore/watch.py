@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from .errors import Compacted
 from .mvcc import HistoryEntry, to_event
@@ -31,6 +31,8 @@ class Watch:
         self._error: Exception | None = None
         self.closed = False
         self.last_revision = 0
+        # applied to each event ``get`` returns (the master's decryption at rest)
+        self.transform: Callable[[Event], Event] | None = None
 
     def _offer(self, events: list[Event]) -> None:
         with self._cond:
@@ -55,7 +57,7 @@ class Watch:
             if self._queue:
                 ev = self._queue.popleft()
                 self.last_revision = ev.revision
-                return ev
+                return self.transform(ev) if self.transform is not None else ev
             if self._error is not None:
                 err, self._error = self._error, None
                 raise err

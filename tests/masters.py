@@ -71,6 +71,7 @@ class MasterCluster:
                     "--cluster-secret-file", str(tmp / "cluster-secret"),
                     "--tls-cert-file", str(tmp / "pki" / f"{name}.crt"),
                     "--tls-private-key-file", str(tmp / "pki" / f"{name}.key"),
+                    "--encryption-config-file", str(tmp / "encryption-config.yaml"),
                     *[a for p in peers for a in ("--peer", p)], *(extra or [])]
             mc.masters.append(Master(name, f"https://127.0.0.1:{api_ports[i]}",
                                      f"127.0.0.1:{raft_ports[i]}", argv, str(tmp / f"{name}.log"),

@@ -10,15 +10,20 @@ manifest never mentioned (server defaults, status, fields other writers own):
   as a difference — but any change against the last applied manifest does;
 - a key the last applied manifest had and the new one dropped is deleted.
 
-The new manifest is recorded in the last-applied annotation, as kubectl does.
+The new manifest is recorded in the last-applied annotation, as kubectl does
+— except a Secret's values: anyone who may read the Secret's metadata could
+read them there, so the annotation holds a SHA-256 of each ``data`` and
+``stringData`` value instead, enough to tell a changed value from the same.
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 from typing import Any
 
+from coxapi import kinds
 from coxapi.meta import drop_server_meta
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
@@ -43,8 +48,51 @@ def applied_form(manifest: Obj) -> Obj:
     return obj
 
 
+_HASHED = "sha256:"
+
+
+def _hashed_fields(obj: Obj) -> tuple[str, ...]:
+    kind = kinds.named(str(obj.get("kind", "")))
+    if kind is None or obj.get("apiVersion") not in (None, kind.api_version):
+        return ()
+    return kind.strategy.apply_hashed_fields
+
+
+def _digest(value: Any) -> str:
+    return _HASHED + hashlib.sha256(json.dumps(value).encode()).hexdigest()
+
+
+def _redacted(obj: Obj) -> Obj:
+    """A Secret with each value replaced by its digest (other kinds as they are)."""
+    fields = _hashed_fields(obj)
+    if not fields:
+        return obj
+    out = dict(obj)
+    for f in fields:
+        if isinstance(obj.get(f), dict):
+            out[f] = {k: _digest(v) for k, v in obj[f].items()}
+    return out
+
+
+def _unredacted(last: Obj, desired: Obj) -> Obj:
+    """The last applied Secret with each digest that matches the value the
+    manifest now has replaced by that value: unchanged values compare equal,
+    changed ones differ, removed keys are still known by name."""
+    fields = _hashed_fields(desired)
+    if not fields:
+        return last
+    out = dict(last)
+    for f in fields:
+        was, now = last.get(f), desired.get(f)
+        if isinstance(was, dict):
+            now = now if isinstance(now, dict) else {}
+            out[f] = {k: now[k] if k in now and _digest(now[k]) == v else v
+                      for k, v in was.items()}
+    return out
+
+
 def last_applied_text(manifest: Obj) -> str:
-    return json.dumps(applied_form(manifest), sort_keys=True, separators=(",", ":"))
+    return json.dumps(_redacted(applied_form(manifest)), sort_keys=True, separators=(",", ":"))
 
 
 def last_applied_of(live: Obj) -> Obj | None:
@@ -103,7 +151,8 @@ def _diff(last: Any, desired: Obj, live: Any) -> Obj:
 def apply_patch(last: Obj | None, desired: Obj, live: Obj) -> Obj:
     """The merge patch for ``apply``; empty when the object is already as applied."""
     managed = applied_form(desired)
-    patch = _diff(applied_form(last) if last is not None else None, managed, live)
+    before = _unredacted(applied_form(last), managed) if last is not None else None
+    patch = _diff(before, managed, live)
     patch.pop("apiVersion", None)
     patch.pop("kind", None)
     text = last_applied_text(desired)

@@ -10,6 +10,8 @@ package (its ``Kind`` and ``Strategy``) and one line in ``KINDS``.
 from __future__ import annotations
 
 from . import (
+    clusterrole,
+    clusterrolebinding,
     configmap,
     cronjob,
     daemonset,
@@ -26,8 +28,13 @@ from . import (
     pod,
     replicaset,
     resourcequota,
+    role,
+    rolebinding,
     secret,
+    selfsubjectaccessreview,
+    selfsubjectreview,
     service,
+    serviceaccount,
     statefulset,
     storageclass,
 )
@@ -58,6 +65,13 @@ KINDS: tuple[Kind, ...] = (
     cronjob.KIND,
     daemonset.KIND,
     horizontalpodautoscaler.KIND,
+    serviceaccount.KIND,
+    role.KIND,
+    clusterrole.KIND,
+    rolebinding.KIND,
+    clusterrolebinding.KIND,
+    selfsubjectaccessreview.KIND,
+    selfsubjectreview.KIND,
 )
 
 _BY_KIND: dict[str, Kind] = {k.kind: k for k in KINDS}

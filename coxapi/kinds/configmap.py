@@ -9,7 +9,7 @@ from coxapi.validation.common import Errors
 
 from .columns import AGE, Column
 from .kind import Kind
-from .strategy import Strategy
+from .strategy import NodeRead, Strategy
 
 Obj = dict[str, Any]
 
@@ -24,5 +24,8 @@ class ConfigMapStrategy(Strategy):
     def validate(self, errs: Errors, obj: Obj) -> None:
         configdata.validate_config_map(errs, obj)
 
+
+    def node_read(self, r: NodeRead) -> str | None:
+        return r.only_referenced()
 
 KIND = Kind("ConfigMap", "configmaps", "", "v1", True, ("cm",), strategy=ConfigMapStrategy())

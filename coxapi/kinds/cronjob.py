@@ -11,6 +11,7 @@ from coxapi.validation.common import Errors
 from .columns import AGE, NONE, Column, age
 from .kind import Kind
 from .strategy import Strategy
+from .workload import template_parts
 
 Obj = dict[str, Any]
 
@@ -44,6 +45,9 @@ class CronJobStrategy(Strategy):
 
     def prepare_for_create(self, obj: Obj) -> None:
         obj["status"] = {}
+
+    def pod_template(self, obj: Obj) -> tuple[Obj, Obj, bool] | None:
+        return template_parts(obj, "spec", "jobTemplate", "spec", "template")
 
 
 KIND = Kind("CronJob", "cronjobs", "batch", "v1", True, ("cj",), ("status",),

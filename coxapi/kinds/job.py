@@ -14,6 +14,7 @@ from coxapi.validation.common import Errors
 from .columns import AGE, WORKLOAD_WIDE, Column, human_duration
 from .kind import Kind
 from .strategy import Strategy
+from .workload import template_parts
 
 Obj = dict[str, Any]
 # The label every pod of a Job carries; the default selector matches it.
@@ -66,6 +67,9 @@ class JobStrategy(Strategy):
 
     def prepare_for_create(self, obj: Obj) -> None:
         obj["status"] = {}
+
+    def pod_template(self, obj: Obj) -> tuple[Obj, Obj, bool] | None:
+        return template_parts(obj, "spec", "template")
 
 
 def select_own_pods(job: Obj) -> None:

@@ -44,6 +44,10 @@ def node_address(node: Obj, kind: str) -> str:
     return NONE
 
 
+# Label prefixes a node may not set on its own Node (Kubernetes' NodeRestriction).
+RESTRICTED_LABEL_DOMAINS = ("node-restriction.kubernetes.io", "node-role.kubernetes.io")
+
+
 class NodeStrategy(Strategy):
     patch_fields = patchmeta.fields_of(
         spec=patchmeta.obj(podCIDRs=patchmeta.merge_list()),
@@ -80,5 +84,15 @@ class NodeStrategy(Strategy):
             return None if w.name == w.node else f"node {w.node} may only change its own Node"
         return w.denied()
 
+
+    def node_admit(self, node: str, old: Obj | None, new: Obj) -> str | None:
+        # NodeRestriction: a node may not give itself a role, nor the labels
+        # admins use to pick nodes no kubelet can claim.
+        before = ((old or {}).get("metadata") or {}).get("labels") or {}
+        after = (new.get("metadata") or {}).get("labels") or {}
+        for key in sorted(set(before) | set(after)):
+            if key.split("/")[0] in RESTRICTED_LABEL_DOMAINS and before.get(key) != after.get(key):
+                return f"node {node} may not set label {key!r} on itself"
+        return None
 
 KIND = Kind("Node", "nodes", "", "v1", False, ("no",), ("status",), strategy=NodeStrategy())

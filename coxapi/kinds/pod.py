@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +15,7 @@ from coxapi.validation.common import Errors
 
 from .columns import AGE, NONE, Column, human_duration
 from .kind import Kind
-from .strategy import ABSENT, NodeWrite, Strategy
+from .strategy import ABSENT, NodeRead, NodeWrite, Strategy
 
 Obj = dict[str, Any]
 
@@ -121,6 +122,41 @@ def readiness_gates(pod: Obj) -> str:
     return f"{ready}/{len(gates)}"
 
 
+def pod_references(pod: Obj) -> set[tuple[str, str]]:
+    """The Secrets, ConfigMaps and ServiceAccount a pod uses, as ``(kind, name)``."""
+    spec: Obj = pod["spec"] if isinstance(pod.get("spec"), dict) else {}
+    refs: set[tuple[str, str]] = set()
+
+    def add(kind: str, ref: Any, field: str = "name") -> None:
+        if isinstance(ref, dict) and isinstance(ref.get(field), str) and ref[field]:
+            refs.add((kind, ref[field]))
+    for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
+        if not isinstance(c, dict):
+            continue
+        for src in c.get("envFrom") or []:
+            if isinstance(src, dict):
+                add("Secret", src.get("secretRef"))
+                add("ConfigMap", src.get("configMapRef"))
+        for var in c.get("env") or []:
+            source = var.get("valueFrom") if isinstance(var, dict) else None
+            if isinstance(source, dict):
+                add("Secret", source.get("secretKeyRef"))
+                add("ConfigMap", source.get("configMapKeyRef"))
+    for vol in spec.get("volumes") or []:
+        if isinstance(vol, dict):
+            add("Secret", vol.get("secret"), "secretName")
+            add("ConfigMap", vol.get("configMap"))
+            projected = vol.get("projected")
+            for src in (projected.get("sources") or []) if isinstance(projected, dict) else []:
+                if isinstance(src, dict):
+                    add("Secret", src.get("secret"))
+                    add("ConfigMap", src.get("configMap"))
+    for ref in spec.get("imagePullSecrets") or []:
+        add("Secret", ref)
+    add("ServiceAccount", {"name": spec.get("serviceAccountName") or "default"})
+    return refs
+
+
 class PodStrategy(Strategy):
     graceful_deletion = True
     return_deleted_object = True
@@ -177,6 +213,15 @@ class PodStrategy(Strategy):
 
     def bound_node(self, obj: Obj) -> str | None:
         return (obj.get("spec") or {}).get("nodeName")
+
+    def references(self, obj: Obj) -> Iterable[tuple[str, str]]:
+        return pod_references(obj)
+
+    def pod_template(self, obj: Obj) -> tuple[Obj, Obj, bool] | None:
+        return obj.get("metadata") or {}, obj.get("spec") or {}, True
+
+    def node_read(self, r: NodeRead) -> str | None:
+        return f"node {r.node} may not read pod logs" if r.subresource == "log" else None
 
     def node_write(self, w: NodeWrite) -> str | None:
         # A node writes the status of the pods bound to it and removes them at the end.

@@ -13,13 +13,14 @@ from coxapi.validation.common import Errors
 
 from .columns import AGE, Column
 from .kind import Kind
-from .strategy import Strategy
+from .strategy import NodeRead, Strategy
 
 Obj = dict[str, Any]
 
 
 class SecretStrategy(Strategy):
     field_selectors = ("type",)
+    apply_hashed_fields = ("data", "stringData")
     columns = (
         Column("TYPE", ".type", default="Opaque"),
         Column("DATA", lambda o, now: str(len(o.get("data") or {})
@@ -54,5 +55,8 @@ class SecretStrategy(Strategy):
             if bad:
                 raise Invalid.fields("Secret", str(obj.get("metadata", {}).get("name", "")), bad)
 
+
+    def node_read(self, r: NodeRead) -> str | None:
+        return r.only_referenced()
 
 KIND = Kind("Secret", "secrets", "", "v1", True, (), strategy=SecretStrategy())

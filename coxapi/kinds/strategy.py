@@ -9,10 +9,10 @@ Pure: no store access, the clock is passed in.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from coxapi import patchmeta
 from coxapi.meta import is_terminating
@@ -57,10 +57,44 @@ class NodeWrite:
     subresource: str | None
     resource: str  # plural, for messages
     bound_node: Callable[[], str | None]  # the node the stored object is bound to, or ABSENT
+    referenced: Callable[[], bool] = lambda: False  # a pod bound to the node uses the object
 
     def denied(self) -> str:
         return f"node {self.node} may not {self.method} {self.resource}" + (
             f"/{self.subresource}" if self.subresource else "")
+
+
+@dataclass(frozen=True)
+class NodeRead:
+    """A read by the node named ``node``: ``verb`` is get, list or watch."""
+
+    node: str
+    verb: str
+    namespace: str | None
+    name: str | None
+    subresource: str | None
+    resource: str  # plural, for messages
+    referenced: Callable[[], bool]  # a pod bound to the node uses this object
+
+    def only_referenced(self) -> str | None:
+        """Kubernetes' Node authorizer for Secrets and ConfigMaps: a node gets
+        one by name, and only if a pod bound to it uses it (never a list)."""
+        if self.verb == "get" and self.name and self.subresource is None and self.referenced():
+            return None
+        return f"node {self.node} may only get {self.resource} used by pods bound to it"
+
+
+class Reviewer(Protocol):
+    """What a review kind asks the server about the caller."""
+
+    def user_info(self) -> Obj:
+        """``{"username", "uid", "groups"}`` of the caller."""
+        ...
+
+    def access(self, spec: Obj) -> tuple[bool, str]:
+        """Whether the caller may do what a SelfSubjectAccessReview's spec
+        describes, and why not."""
+        ...
 
 
 class Strategy:
@@ -75,6 +109,17 @@ class Strategy:
     has_owners = True
     # Fields a field selector may name, besides metadata.name and metadata.namespace.
     field_selectors: tuple[str, ...] = ()
+    # Maps whose values `cox apply` records only as digests in the last-applied
+    # annotation (a Secret's values must not be copied there in clear).
+    apply_hashed_fields: tuple[str, ...] = ()
+
+    # A review (SelfSubjectAccessReview): a POST is answered by ``answer`` and
+    # nothing is stored; no other verb.
+    review = False
+
+    def answer(self, obj: Obj, reviewer: Reviewer) -> Obj:
+        """The review with its status filled in."""
+        raise NotImplementedError
 
     # Which lists a strategic merge patch merges, by which key (coxapi.smp).
     patch_fields: patchmeta.Fields = patchmeta.DEFAULT
@@ -172,6 +217,32 @@ class Strategy:
         """Whether this request is node ``node``'s heartbeat, served from a
         budget of its own (master.inflight)."""
         return False
+
+    def node_read(self, r: NodeRead) -> str | None:
+        """None when a node may make this read (the default), else why not."""
+        return None
+
+    def node_admit(self, node: str, old: Obj | None, new: Obj) -> str | None:
+        """NodeRestriction on the object a node writes (``old`` None: a create):
+        None to admit it, else why it may not be written by that node."""
+        return None
+
+    def pod_template(self, obj: Obj) -> tuple[Obj, Obj, bool] | None:
+        """For Pod Security admission: ``(metadata, spec, enforced)`` of the pod
+        this object is or makes (a pod is enforced; a workload's template only
+        warned about, as Kubernetes does), or None."""
+        return None
+
+    def write_requires(self, obj: Obj) -> tuple[tuple[str, str, str, str], ...]:
+        """``(verb, api group, resource, name)`` a writer of ``obj`` must also be
+        allowed in its namespace: RBAC's guard against escalation (binding a
+        role needs ``bind`` on it, writing a role ``escalate``)."""
+        return ()
+
+    def references(self, obj: Obj) -> Iterable[tuple[str, str]]:
+        """``(kind, name)`` of the objects in its namespace this object uses (a
+        pod's Secrets, ConfigMaps and ServiceAccount), for the node authorizer."""
+        return ()
 
     # ---- printing ----
     columns: tuple[Column, ...] = (AGE,)

@@ -9,17 +9,22 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import replace
 
 from flask import Flask, Response, g, request
 
 from coxapi import errors, kinds
 from raftstore import Store
 
-from ..auth import MONITORING_GROUP, User
+from ..auth import MONITORING_GROUP, UnionAuthenticator, User
 from ..objects import ObjectStore
+from ..serviceaccounts import ServiceAccountAuthenticator
+from ..signing import SigningKey
 from ..watchcache import WatchCaches
-from . import discovery, health, metrics, openapi, prom, resources, responses
+from . import discovery, health, metrics, oidc, openapi, prom, resources, responses
 from .config import ApiConfig
+from .rbacauthz import RbacAuthorizer
+from .reviews import non_resource_decision
 from .state import ApiState, EventLeases
 from .storehealth import LeaderTracker
 from .watch import Broadcaster
@@ -45,6 +50,10 @@ def create_app(config: ApiConfig, store: Store, objects: ObjectStore | None = No
     app = Flask("coxswain.master")
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     objects = objects or ObjectStore(store)
+    signing = SigningKey(objects)
+    # tokens from the token file, then ServiceAccount tokens the masters signed
+    config = replace(config, authenticator=UnionAuthenticator(
+        config.authenticator, ServiceAccountAuthenticator(signing, objects)))
     leader = LeaderTracker(store, config.watch_leaderless_seconds)
     stopping = threading.Event()
     watchers = Broadcaster(config, leader, stopping)
@@ -52,13 +61,24 @@ def create_app(config: ApiConfig, store: Store, objects: ObjectStore | None = No
         config=config, store=store, objects=objects,
         event_leases=EventLeases(store, config.event_ttl_seconds),
         leader=leader, stopping=stopping, watchers=watchers,
-        caches=WatchCaches(store, watchers))
+        caches=WatchCaches(store, watchers), signing=signing,
+        rbac=RbacAuthorizer(objects))
     responses.register(app)
 
     @app.before_request
     def authenticate() -> None:
-        if request.path not in OPEN_PATHS:
-            g.user = authenticated(config, request.headers.get("Authorization"), request.path)
+        if request.path in OPEN_PATHS:
+            return
+        g.user = user = authenticated(config, request.headers.get("Authorization"), request.path)
+        endpoint = request.endpoint or ""
+        if endpoint.startswith(metrics.BLUEPRINT + "."):
+            return  # resources of metrics.k8s.io: authorized there (master.api.metrics)
+        if not endpoint.endswith(".dispatch"):  # a non-resource URL
+            reason = non_resource_decision(state_of(app).rbac, user, request.method.lower(),
+                                           request.path)
+            if reason is not None:
+                raise errors.Forbidden(f'forbidden: User "{user.name}" cannot '
+                                       f'{request.method.lower()} path "{request.path}": {reason}')
 
     @app.after_request
     def access_log(response: Response) -> Response:
@@ -74,6 +94,7 @@ def create_app(config: ApiConfig, store: Store, objects: ObjectStore | None = No
     app.register_blueprint(metrics.create_blueprint())
     app.register_blueprint(prom.create_blueprint())
     app.register_blueprint(openapi.create_blueprint())
+    app.register_blueprint(oidc.create_blueprint())
     for group_version in kinds.group_versions():
         app.register_blueprint(resources.create_blueprint(group_version))
     return app

@@ -7,14 +7,14 @@ from dataclasses import dataclass, field
 
 from coxapi.config import EVENT_TTL_SECONDS, NOT_A_SETTING
 
-from ..auth import TokenAuthenticator
+from ..auth import Authenticator, TokenAuthenticator
 
 
 @dataclass
 class ApiConfig:
     name: str = field(default="master", metadata=NOT_A_SETTING)  # the master's name
-    authenticator: TokenAuthenticator = field(default_factory=TokenAuthenticator,
-                                              metadata=NOT_A_SETTING)
+    authenticator: Authenticator = field(default_factory=TokenAuthenticator,
+                                         metadata=NOT_A_SETTING)
     # Longest watch (clients re-watch).
     watch_max_seconds: int = 600
     # How often the watches are checked for shutdown, a leaderless store and bookmarks due.

@@ -17,7 +17,7 @@ from .state import state
 Obj = dict[str, Any]
 
 _SUBRESOURCE_VERBS = {"status": ["get", "patch", "update"], "scale": ["get", "patch", "update"],
-                      "log": ["get"]}
+                      "log": ["get"], "token": ["create"]}
 
 
 def _groups() -> dict[str, list[str]]:

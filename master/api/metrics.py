@@ -14,16 +14,21 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, g, request
 
-from coxapi import errors, labels
+from coxapi import errors, labels, rbac
+from coxapi.rbac import Attributes
 from coxapi.timefmt import parse_epoch
 from coxapi.usagereport import GROUP_VERSION, UsageReport, node_metrics, of_lease, pod_metrics
 
+from ..auth import MASTERS_GROUP, NODES_GROUP
 from .responses import json_response
+from .reviews import non_resource_decision
 from .state import state
 
 Obj = dict[str, Any]
+BLUEPRINT = "metrics_api"
+GROUP = GROUP_VERSION.split("/")[0]
 LEASE_NAMESPACE = "kube-node-lease"
 STALE_AFTER = 60.0  # seconds
 
@@ -68,8 +73,38 @@ def _as_list(kind: str, items: list[Obj]) -> Response:
                           "metadata": {}, "items": items})
 
 
+def attributes(view_args: dict[str, str], resource: str | None) -> Attributes:
+    """The RBAC attributes of a read of NodeMetrics or PodMetrics (``resource``
+    None: this group-version's discovery, a non-resource URL)."""
+    if resource is None:
+        return Attributes(verb="get", path=f"/apis/{GROUP_VERSION}")
+    name = view_args.get("name", "")
+    return Attributes(verb="get" if name else "list", resource=resource, api_group=GROUP,
+                      name=name, namespace=view_args.get("namespace", ""))
+
+
 def create_blueprint(clock: Callable[[], float] = time.time) -> Blueprint:
-    bp = Blueprint("metrics_api", __name__, url_prefix=f"/apis/{GROUP_VERSION}")
+    bp = Blueprint(BLUEPRINT, __name__, url_prefix=f"/apis/{GROUP_VERSION}")
+
+    @bp.before_request
+    def authorize() -> None:
+        """Masters may read usage; others as RBAC says (``view`` and up, as with
+        Kubernetes' aggregated metrics reader); nodes have no use for it."""
+        user = g.user
+        if MASTERS_GROUP in user.groups:
+            return
+        endpoint = (request.endpoint or "").rpartition(".")[2]
+        resource = {"list_nodes": "nodes", "get_node": "nodes",
+                    "list_pods": "pods", "get_pod": "pods"}.get(endpoint)
+        a = attributes(request.view_args or {}, resource)
+        if resource is None:
+            reason = non_resource_decision(state().rbac, user, a.verb, a.path)
+        elif NODES_GROUP in user.groups:
+            reason = "nodes are decided by the node authorizer"
+        else:
+            reason = state().rbac.decide(user, a)
+        if reason is not None:
+            raise errors.Forbidden(f'forbidden: User "{user.name}" {rbac.describe(a)}: {reason}')
 
     def reports() -> dict[str, UsageReport]:
         leases = state().objects.list("Lease", LEASE_NAMESPACE, linearizable=False).items

@@ -145,10 +145,12 @@ async def _error(up: _Upstream, status: int) -> errors.ApiError:
 
 
 async def serve(objects: ObjectStore, namespace: str, name: str, query: Mapping[str, str],
-                token: str | None, connect_timeout: float, send: Send,
+                token_for: Callable[[str], str], connect_timeout: float, send: Send,
                 receive: Receive) -> None:
     """Proxy one log request. An ``ApiError`` raised before the response
-    started is the caller's to answer as a Status."""
+    started is the caller's to answer as a Status. ``token_for(node)``: the
+    credential for that node's agent (signed by the masters, for that node
+    only: an agent cannot replay it against another)."""
     opts = logoptions.parse(query, time.time())  # a bad option is a 400 before any I/O
     loop = asyncio.get_running_loop()
     pod = await loop.run_in_executor(None, objects.get, "Pod", namespace, name)
@@ -158,6 +160,7 @@ async def serve(objects: ObjectStore, namespace: str, name: str, query: Mapping[
         raise errors.BadRequest(f'pod "{name}" is not scheduled to a node yet; no logs')
     node = await loop.run_in_executor(None, objects.get, "Node", None, node_name)
     host, port = agent_address(node)
+    token = await loop.run_in_executor(None, token_for, node_name)
     follow = opts.follow
     path = "/containerLogs/" + "/".join(quote(p, safe="") for p in (namespace, name, container))
     passed = {k: query[k] for k in logoptions.RELAYED if k in query}

@@ -18,15 +18,16 @@ from typing import Any
 from flask import Blueprint, Response, g, request
 
 from coxapi import errors, kinds, patchmeta, schema, smp
-from coxapi.kinds.strategy import ABSENT
 from coxapi.meta import merge_patch
 from coxapi.retry import retry_on_conflict
 from coxapi.timefmt import rfc3339
 from raftstore import errors as store_errors
 
-from ..admission import deletion, names, namespaces, strategy
+from .. import serviceaccounts
+from ..admission import deletion, names, namespaces, podsecurity, strategy
 from ..watchcache import KindCache
 from . import (
+    authfacts,
     authz,
     discovery,
     dryrun,
@@ -35,6 +36,8 @@ from . import (
     jsonpatch,
     params,
     paths,
+    responses,
+    reviews,
     scale,
     tables,
 )
@@ -70,12 +73,16 @@ def create_blueprint(group_version: str) -> Blueprint:
 def _dispatch(t: paths.Target) -> Response:
     method = request.method
     handler: Callable[[paths.Target], Response] | None
-    if t.name is None:
+    if t.kind.strategy.review:
+        handler = _review if method == "POST" and t.name is None else None
+    elif t.name is None:
         handler = {"GET": _list, "POST": _create, "DELETE": _delete_collection}.get(method)
     elif t.subresource == "scale":
         handler = {"GET": _get_scale, "PUT": _update_scale, "PATCH": _patch}.get(method)
     elif t.subresource == "log":
         handler = _logs if method == "GET" else None
+    elif t.subresource == "token":
+        handler = _token if method == "POST" else None
     elif t.subresource == "status":
         handler = {"GET": _get, "PUT": _update, "PATCH": _patch}.get(method)
     else:
@@ -88,23 +95,31 @@ def _dispatch(t: paths.Target) -> Response:
 
 def _authorize(t: paths.Target) -> None:
     user = getattr(g, "user", None)
-    if user is None or authz.NODES_GROUP not in user.groups:
-        return  # only node credentials are restricted; skip the work for the rest
+    if user is None or authz.MASTERS_GROUP in user.groups:
+        return  # skip the work for the admins
     name = None
     if request.method == "POST":
         try:
             name = authz.body_name(_body())
         except errors.ApiError:
             name = None  # the handler reports the bad body
+    authz.check(user, authz.Request(request.method, t, name),
+                authfacts.facts(state().objects, t), state().rbac)
 
-    def bound_node() -> str | None:
-        try:
-            obj = state().objects.get(t.kind, t.namespace, t.object_name, linearizable=False)
-        except errors.NotFound:
-            return ABSENT
-        return t.kind.strategy.bound_node(obj)
 
-    authz.check(user, authz.Request(request.method, t, name), bound_node)
+def _admit(kind: kinds.Kind, old: Obj | None, new: Obj) -> None:
+    """NodeRestriction, and RBAC's escalation check on roles and bindings."""
+    user = getattr(g, "user", None)
+    if user is None or authz.MASTERS_GROUP in user.groups:
+        return
+    authz.admit(user, kind, old, new)
+    needs = kind.strategy.write_requires(new)
+    if needs and authz.node_name(user) is None:
+        reason = state().rbac.extra(user, (new.get("metadata") or {}).get("namespace"), needs)
+        if reason is not None:
+            raise errors.Forbidden(f'{kind.plural} "{new["metadata"].get("name", "")}" is '
+                                   f"forbidden: {reason}",
+                                   {"name": new["metadata"].get("name", ""), "kind": kind.plural})
 
 
 # ---- request helpers -------------------------------------------------------
@@ -278,6 +293,8 @@ def _create_object(kind: kinds.Kind, body: Obj, dry_run: bool = False) -> Obj:
         if generated:
             meta["name"] = names.generate(meta["generateName"])
         obj = strategy.prepare_create(kind, body)
+        _admit(kind, None, obj)
+        responses.warn(podsecurity.admit(st.objects, kind, obj))
         if kind.namespaced:
             namespaces.check_writable(st.objects, obj["metadata"]["namespace"], kind.plural,
                                       obj["metadata"]["name"])
@@ -298,11 +315,69 @@ def _create_object(kind: kinds.Kind, body: Obj, dry_run: bool = False) -> Obj:
                                        "message": "could not generate a unique name; try again"})
 
 
+def _review(t: paths.Target) -> Response:
+    body = _body()
+    _check_type(t.kind, body)
+    st = state()
+    reviewer = reviews.CallerReviewer(g.user, st.objects, st.rbac)
+    return json_response(reviews.answer(t.kind, body, reviewer), 201)
+
+
+def _token(t: paths.Target) -> Response:
+    """TokenRequest: a token for a ServiceAccount, bound to a pod when the
+    request names one (a node must name a pod bound to it)."""
+    body = _body()
+    spec = body.get("spec") if isinstance(body.get("spec"), dict) else {}
+    st = state()
+    sa = st.objects.get(t.kind, t.namespace, t.object_name)
+    seconds = spec.get("expirationSeconds", serviceaccounts.DEFAULT_SECONDS)
+    if not isinstance(seconds, int) or isinstance(seconds, bool) \
+            or not serviceaccounts.MIN_SECONDS <= seconds <= serviceaccounts.MAX_SECONDS:
+        raise errors.Invalid.fields("TokenRequest", t.object_name, [(
+            "spec.expirationSeconds", f"Invalid value: must be an integer from "
+            f"{serviceaccounts.MIN_SECONDS} to {serviceaccounts.MAX_SECONDS}")])
+    audiences = spec.get("audiences") or []
+    if not isinstance(audiences, list) or not all(isinstance(a, str) for a in audiences):
+        raise errors.Invalid.fields("TokenRequest", t.object_name,
+                                    [("spec.audiences", "must be a list of strings")])
+    pod = _bound_pod(t, spec.get("boundObjectRef"))
+    token, exp = serviceaccounts.issue(st.signing, sa, pod, audiences, seconds,
+                                       st.objects.clock())
+    return json_response({
+        "kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1",
+        "metadata": {"name": t.object_name, "namespace": t.namespace},
+        "spec": {"audiences": audiences, "expirationSeconds": seconds,
+                 "boundObjectRef": spec.get("boundObjectRef")},
+        "status": {"token": token, "expirationTimestamp": rfc3339(
+            datetime.fromtimestamp(exp, UTC))}}, 201)
+
+
+def _bound_pod(t: paths.Target, ref: Any) -> Obj | None:
+    node = authz.node_name(g.user)
+    if ref is None:
+        if node is not None:
+            raise errors.Forbidden("a node may only request tokens bound to its pods")
+        return None
+    if not isinstance(ref, dict) or ref.get("kind") != kinds.lookup("pods").kind:
+        raise errors.Invalid.fields("TokenRequest", t.object_name, [
+            ("spec.boundObjectRef.kind", "Unsupported value: tokens bind to a Pod")])
+    pod = state().objects.get("Pod", t.namespace, str(ref.get("name")))
+    pod_spec = pod.get("spec") or {}
+    if ref.get("uid") not in (None, pod["metadata"]["uid"]) \
+            or (pod_spec.get("serviceAccountName") or "default") != t.object_name:
+        raise errors.Conflict(f'pod "{pod["metadata"]["name"]}" does not run as serviceaccount '
+                              f'"{t.object_name}" (or was replaced)')
+    if node is not None and pod_spec.get("nodeName") != node:
+        raise errors.Forbidden(f"node {node} may only request tokens for pods bound to it")
+    return pod
+
+
 # ---- update and patch ------------------------------------------------------
 
 
 def _commit_update(kind: kinds.Kind, cur: Obj, new: Obj, dry_run: bool = False) -> Obj:
     st = state()
+    _admit(kind, cur, new)
     if dry_run:
         return dryrun.would_update(kind, cur, new)
     if deletion.finished_finalizing(kind, new):

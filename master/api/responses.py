@@ -10,7 +10,7 @@ import json
 import logging
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
 from coxapi import errors, kinds
@@ -47,7 +47,21 @@ def status_response(err: errors.ApiError) -> Response:
     return Response(body, status=code, headers=headers)
 
 
+def warn(messages: list[str]) -> None:
+    """Warnings for the client (``Warning: 299`` headers, as Kubernetes sends
+    and kubectl prints)."""
+    if messages:
+        g.setdefault("warnings", []).extend(messages)
+
+
 def register(app: Flask) -> None:
+    @app.after_request
+    def _warnings(response: Response) -> Response:
+        for m in g.get("warnings", []):
+            text = m.replace("\\", "\\\\").replace('"', '\\"')
+            response.headers.add("Warning", f'299 - "{text}"')
+        return response
+
     @app.errorhandler(errors.ApiError)
     def _api_error(e: errors.ApiError) -> Response:
         return status_response(e)

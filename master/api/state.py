@@ -13,8 +13,10 @@ from flask import current_app
 from raftstore import Store
 
 from ..objects import ObjectStore
+from ..signing import SigningKey
 from ..watchcache import WatchCaches
 from .config import ApiConfig
+from .rbacauthz import RbacAuthorizer
 from .storehealth import LeaderTracker
 from .watch import Broadcaster
 
@@ -54,6 +56,8 @@ class ApiState:
     stopping: threading.Event
     watchers: Broadcaster  # the open watch streams, on the server's event loop
     caches: WatchCaches  # one per kind, feeding ``watchers`` and resourceVersion=0 lists
+    signing: SigningKey  # the masters' shared key (tokens for nodes, ServiceAccounts)
+    rbac: RbacAuthorizer
     # controller name -> keys queued, while this master leads (for /metrics)
     queue_depths: Callable[[], dict[str, int]] = dict
 

@@ -12,7 +12,7 @@ from coxapi import errors
 from coxapi.defaults import apply_defaults
 from coxapi.meta import controller_ref, is_terminating, key_of
 
-from ..admission import names
+from ..admission import names, podsecurity
 from . import parallel
 from . import pods as podutil
 from .base import Context, Controller, RetryLater
@@ -122,7 +122,7 @@ class DaemonSetController(Controller):
     def _create_pod(self, ds: Obj, node: str) -> None:
         for _ in range(5):
             try:
-                pod = self.objects.create(daemon_pod(ds, node))
+                pod = self.objects.create(podsecurity.admitted_pod(self.objects, daemon_pod(ds, node)))
                 break
             except errors.AlreadyExists:
                 continue  # a random-name collision: draw again

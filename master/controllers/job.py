@@ -21,7 +21,7 @@ from coxapi.defaults import apply_defaults
 from coxapi.kinds.job import JOB_NAME_LABEL
 from coxapi.meta import controller_ref, key_of
 
-from ..admission import names
+from ..admission import names, podsecurity
 from ..admission.deletion import finished_finalizing
 from . import parallel
 from . import pods as podutil
@@ -189,7 +189,7 @@ class JobController(Controller):
     def _create_pod(self, job: Obj, index: int | None) -> None:
         for _ in range(5):
             try:
-                pod = self.objects.create(job_pod(job, index))
+                pod = self.objects.create(podsecurity.admitted_pod(self.objects, job_pod(job, index)))
                 break
             except errors.AlreadyExists:
                 continue  # a random-name collision: draw again

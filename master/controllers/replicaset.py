@@ -17,11 +17,11 @@ import copy
 import logging
 from typing import Any
 
-from coxapi import errors, labels, timefmt
+from coxapi import errors, kinds, labels, timefmt
 from coxapi.defaults import apply_defaults
 from coxapi.meta import controller_ref, is_terminating, key_of
 
-from ..admission import names
+from ..admission import names, podsecurity
 from . import parallel
 from . import pods as podutil
 from .base import Context, Controller, RetryLater
@@ -29,6 +29,7 @@ from .expectations import Expectations
 from .ownership import claim, with_owner
 
 log = logging.getLogger(__name__)
+_POD = kinds.lookup("pods")
 
 Obj = dict[str, Any]
 BURST = 500  # Kubernetes' burstReplicas
@@ -220,8 +221,11 @@ class ReplicaSetController(Controller):
 
     def _create_named(self, rs: Obj) -> Obj:
         for _ in range(5):
+            pod = pod_from_template(rs)
+            # Pod Security admission applies to the pods a controller makes too
+            podsecurity.admit(self.objects, _POD, pod)
             try:
-                return self.objects.create(pod_from_template(rs))
+                return self.objects.create(pod)
             except errors.AlreadyExists:
                 continue  # a random-name collision: draw again
         raise errors.AlreadyExists("could not find a free pod name")

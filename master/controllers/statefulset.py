@@ -30,6 +30,7 @@ from coxapi import errors, kinds, labels
 from coxapi.defaults import apply_defaults
 from coxapi.meta import controller_ref, is_terminating, key_of
 
+from ..admission import podsecurity
 from . import pods as podutil
 from .base import Context, Controller
 from .ownership import claim, with_owner
@@ -227,7 +228,7 @@ class StatefulSetController(Controller):
             self._ensure_claim(sts, tmpl, i)
         pod = new_pod(sts, i, rev, template)
         try:
-            self.objects.create(pod)
+            self.objects.create(podsecurity.admitted_pod(self.objects, pod))
         except errors.AlreadyExists:
             return  # the informer has not seen it yet, or an old one is still being removed
         except errors.ApiError as e:

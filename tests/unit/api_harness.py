@@ -22,11 +22,13 @@ NODE_TOKEN = "node-token-for-tests"
 class Api:
     """A test client that sends the admin token and decodes JSON."""
 
-    def __init__(self, store: Store | None = None, **config: Any) -> None:
+    def __init__(self, store: Store | None = None, tokens: tuple[TokenEntry, ...] = (),
+                 **config: Any) -> None:
         self.store = store if store is not None else MemoryStore()
         auth = TokenAuthenticator([
             TokenEntry(ADMIN_TOKEN, User("admin", "admin", ("system:masters",))),
             TokenEntry(NODE_TOKEN, User("system:node:n1", "n1", ("system:nodes",))),
+            *tokens,
         ])
         config.setdefault("watch_poll_seconds", 0.05)
         self.app = create_app(ApiConfig(name="m-test", authenticator=auth, **config), self.store)

@@ -29,7 +29,6 @@ def test_token_file_in_kubernetes_csv_format():
     assert auth.authenticate("Bearer abcd") is None
     assert auth.authenticate("Basic abc") is None
     assert auth.authenticate(None) is None
-    assert auth.token_for_group("system:masters") == "abc"
 
 
 def test_init_writes_private_credentials_and_a_kubeconfig(tmp_path):

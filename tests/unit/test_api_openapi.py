@@ -62,7 +62,9 @@ def test_v3_index_lists_every_group_version_with_a_hash(api):
     index = get(api, "/openapi/v3").json
     assert set(index["paths"]) == {"api/v1", "apis/apps/v1", "apis/autoscaling/v2",
                                    "apis/batch/v1", "apis/coordination.k8s.io/v1",
-                                   "apis/storage.k8s.io/v1"}
+                                   "apis/storage.k8s.io/v1", "apis/rbac.authorization.k8s.io/v1",
+                                   "apis/authorization.k8s.io/v1",
+                                   "apis/authentication.k8s.io/v1"}
     url = index["paths"]["apis/apps/v1"]["serverRelativeURL"]
     assert url.startswith("/openapi/v3/apis/apps/v1?hash=")
     r = get(api, url)

@@ -13,6 +13,7 @@ import requests
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from coxapi import jwt
 from tests.support import free_port, wait_until
 
 from .api_harness import ADMIN_TOKEN, Api, pod
@@ -88,7 +89,7 @@ def add_node(api: Api, port: int) -> None:
     assert r.status_code == 201
 
 
-def test_logs_are_proxied_with_the_admin_token(api, agent):
+def test_logs_are_proxied_with_a_token_signed_for_that_node_only(api, agent):
     add_node(api, agent.port)
     api.post(POD, pod("p", node="n1"))
     r = get_log(api, "p", {"tailLines": "10", "follow": "false"})
@@ -97,7 +98,12 @@ def test_logs_are_proxied_with_the_admin_token(api, agent):
     path, args, auth = agent.requests[-1]
     assert path == "/containerLogs/default/p/app"
     assert args == {"tailLines": "10", "follow": "false"}
-    assert auth == f"Bearer {ADMIN_TOKEN}"
+    assert auth is not None and ADMIN_TOKEN not in auth, "the admin token never reaches a node"
+    keys = jwt.public_keys(api.get("/openid/v1/jwks").json)
+    claims = jwt.verify(auth.removeprefix("Bearer "), keys, time.time(), "coxswain:node:n1")
+    assert claims["sub"] == "system:master:m-test"
+    with pytest.raises(jwt.InvalidToken):
+        jwt.verify(auth.removeprefix("Bearer "), keys, time.time(), "coxswain:node:n2")
 
 
 def test_agent_errors_pass_through_as_status(api, agent):

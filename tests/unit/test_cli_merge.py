@@ -70,3 +70,31 @@ def test_covers_treats_booleans_and_numbers_apart() -> None:
     assert merge.covers({"a": [1, {"b": True}]}, {"a": [1, {"b": True, "c": 2}]})
     assert not merge.covers({"a": 1}, {"a": True})
     assert not merge.covers([1], [1, 2])
+
+
+# ---- Secrets: no values in clear in the last-applied annotation -----------
+
+def _secret(**data: str) -> dict:
+    return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"},
+            "stringData": dict(data)}
+
+
+def test_a_secrets_last_applied_annotation_holds_no_value_in_clear():
+    created = merge.with_last_applied(_secret(password="hunter2-marker"))
+    text = created["metadata"]["annotations"][merge.LAST_APPLIED]
+    assert "hunter2-marker" not in text
+    assert '"password":"sha256:' in text
+
+
+def test_applying_a_secret_again_compares_values_through_their_digests():
+    first = {**_secret(), "data": {"password": "cDE=", "user": "dQ=="}}
+    first.pop("stringData")
+    live = merge.with_last_applied(first)
+    last = merge.last_applied_of(live)
+    assert merge.apply_patch(last, first, live) == {}
+    changed = merge.apply_patch(last, {**first, "data": {"password": "cDI=", "user": "dQ=="}},
+                                live)
+    assert changed["data"] == {"password": "cDI="}
+    dropped = merge.apply_patch(last, {**first, "data": {"password": "cDE="}}, live)
+    assert dropped["data"] == {"user": None}
+    assert "cDI=" not in dropped["metadata"]["annotations"][merge.LAST_APPLIED]

@@ -78,7 +78,10 @@ def test_node_processes_run_inside_the_node_namespace_through_nsenter():
 def test_masters_serve_https_with_certificates_for_the_bridge_address():
     init = master_init_argv(SPEC)
     assert [init[i + 1] for i, x in enumerate(init) if x == "--master-name"] == ["m1", "m2", "m3"]
-    assert [init[i + 1] for i, x in enumerate(init) if x == "--tls-host"] == ["10.250.0.1"]
+    # the bridge, and the kubernetes Service for pods' in-cluster clients
+    assert [init[i + 1] for i, x in enumerate(init) if x == "--tls-host"] == [
+        "10.250.0.1", "10.96.0.1", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
+        "kubernetes.default.svc.cluster.local"]
     argv = master_argv(SPEC, SPEC.master(2))
     assert argv[argv.index("--tls-cert-file") + 1] == "/srv/c/pki/m2.crt"
     assert argv[argv.index("--tls-private-key-file") + 1] == "/srv/c/pki/m2.key"

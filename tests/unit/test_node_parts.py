@@ -7,11 +7,13 @@ import threading
 from pathlib import Path
 
 from click.testing import CliRunner
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from coxapi import jwt
 from node import podspec
 from node.command import node as node_group
 from node.heartbeat import LEASE_NAMESPACE, Heartbeat
-from node.logserver import TokenCache, create_app
+from node.logserver import MasterTokens, TokenCache, create_app
 from node.registration import MachineInfo, NodeConfig, Taint, node_object
 from node.runtime import ContainerInfo
 from node.stats import StatsCollector, busy_seconds, cpu_millicores, cpu_nanocores, usage
@@ -88,6 +90,25 @@ def test_token_cache_accepts_own_token_and_remembers_master_verdicts():
     assert not cache("bogus") and not cache("")
     now[0] = 61
     assert cache("admin") and asked == ["admin", "bogus", "admin"]
+def test_log_server_accepts_only_tokens_masters_signed_for_this_node():
+    key = Ed25519PrivateKey.generate()
+    fetched = []
+
+    def fetch() -> dict:
+        fetched.append(1)
+        return jwt.public_keys({"keys": [jwt.jwk(key.public_key())]})
+    now = [1000.0]
+    accept = MasterTokens("n1", fetch, refresh=30, clock=lambda: now[0])
+
+    def token(aud: str, exp: float = 1060, signer=key) -> str:
+        return jwt.sign(signer, {"aud": aud, "exp": exp, "sub": "system:master:m1"})
+    assert accept(token("coxswain:node:n1")) and fetched == [1]  # keys fetched on demand
+    assert accept(token("coxswain:node:n1")) and fetched == [1]
+    assert not accept(token("coxswain:node:n2")), "a token for another node"
+    assert not accept(token("coxswain:node:n1", exp=999)), "an expired token"
+    assert not accept("node-token") and not accept("")
+    assert not accept(token("coxswain:node:n1", signer=Ed25519PrivateKey.generate()))
+    assert fetched == [1], "an unknown key refetches at most every 30 s"
 
 
 def test_logs_endpoint_refuses_missing_token_and_finds_the_latest_instance():

@@ -10,6 +10,7 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 import node.agent  # noqa: F401 - registers the agent's metrics, as in an agent process
+from master.admission.rbacdefaults import ensure_default_rbac
 from master.auth import MONITORING_GROUP, TokenAuthenticator, TokenEntry, User
 from master.metrics import request_labels
 from node import podspec
@@ -46,12 +47,13 @@ def families(text: str) -> dict:
 @pytest.fixture
 def api() -> Iterator[Api]:
     a = Api()
-    auth = a.state.config.authenticator
+    auth = a.state.config.authenticator.authenticators[0]  # the token file's, before SAs'
     assert isinstance(auth, TokenAuthenticator)
     auth._set_entries([  # the harness's tokens plus a monitoring one
         TokenEntry(ADMIN_TOKEN, User("admin", "admin", ("system:masters",))),
         TokenEntry(NODE_TOKEN, User("system:node:n1", "n1", ("system:nodes",))),
         TokenEntry(MONITOR_TOKEN, User("system:monitoring", "m", (MONITORING_GROUP,)))])
+    ensure_default_rbac(a.objects)  # as every master does at start
     yield a
     a.close()
 
@@ -88,6 +90,13 @@ def test_metrics_need_a_token_and_the_monitoring_token_reads_only_metrics(api):
     assert refused.status_code == 403 and "/metrics" in refused.json()["message"]
     watch = get(api, "/api/v1/namespaces/default/pods?watch=true", token=MONITOR_TOKEN)
     assert watch.status_code == 403
+
+
+def test_the_monitoring_token_reads_metrics_by_its_default_role_only(api):
+    binding = "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/system:monitoring"
+    assert api.delete(binding).status_code == 200
+    assert get(api, "/metrics", token=MONITOR_TOKEN).status_code == 403  # RBAC decides
+    assert get(api, "/metrics").status_code == 200  # the admins need no binding
 
 
 def test_the_agent_serves_its_metrics_to_tokens_the_masters_accept():
