@@ -29,7 +29,7 @@ def cluster(tmp_path: Path) -> Iterator[tuple[MasterCluster, Client, HollowNodes
     nodes = None
     try:
         nodes = HollowNodes(NODES, [m.url for m in mc.masters], mc.token, tmp_path / "hollow",
-                            heartbeat_period=1.0).start()
+                            heartbeat_period=1.0, ca_file=mc.ca_file).start()
         yield mc, mc.client(), nodes
     finally:
         if nodes is not None:
