@@ -95,25 +95,30 @@ def condition(obj: dict, ctype: str) -> bool:
 
 def test_job_of_five_completions_retries_failed_pods(cluster, tmp_path):
     # Pods share the host's file system through a hostPath: the first pod to
-    # run fails (and leaves a mark), the others succeed.
+    # run fails (and leaves a mark), the others succeed. Pod Security allows a
+    # hostPath only in a privileged namespace, for the Job controller's pods too.
     mark = tmp_path / "marks"
     script = "if [ -e /marks/failed ]; then exit 0; fi; touch /marks/failed; exit 3"
-    out = cluster.apply(job("five", script, completions=5, parallelism=2, backoffLimit=4, pod={
+    cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {
+        "name": "hostjobs", "labels": {"pod-security.kubernetes.io/enforce": "privileged"}}})
+    out = cluster.cox("apply", "-n", "hostjobs", "-f", "-", stdin=json.dumps(job(
+        "five", script, completions=5, parallelism=2, backoffLimit=4, pod={
         "volumes": [{"name": "marks", "hostPath": {"path": str(mark),
                                                    "type": "DirectoryOrCreate"}}],
         "containers": [{"name": "work", "image": IMAGE, "imagePullPolicy": "Never",
                         "command": ["/bin/sh", "-c", script],
-                        "volumeMounts": [{"name": "marks", "mountPath": "/marks"}]}]}))
+                        "volumeMounts": [{"name": "marks", "mountPath": "/marks"}]}]})))
     assert "job.batch/five created" in out
     done = wait_until(lambda: (lambda j: j if condition(j, "Complete") else None)(
-        cluster.json("get", "job", "five")), 180, 1, "job five to complete")
+        cluster.json("get", "job", "five", "-n", "hostjobs")), 180, 1, "job five to complete")
     st = done["status"]
     assert st["succeeded"] == 5 and st["failed"] >= 1, st
-    pods = cluster.pods("batch.kubernetes.io/job-name=five")
+    pods = cluster.json("get", "pods", "-n", "hostjobs", "-l",
+                        "batch.kubernetes.io/job-name=five")["items"]
     phases = [p["status"]["phase"] for p in pods]
     assert phases.count("Succeeded") == 5 and phases.count("Failed") == st["failed"], phases
     assert all(not p["metadata"].get("finalizers") for p in pods)  # all counted
-    table = cluster.cox("get", "jobs")
+    table = cluster.cox("get", "jobs", "-n", "hostjobs")
     header, row = table.splitlines()[0].split(), next(
         line.split() for line in table.splitlines() if line.startswith("five "))
     assert header == ["NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"]
