@@ -33,6 +33,10 @@ SYNCOBJ_METHODS = (
     "_SyncObj__sendAppendEntries",
     "_SyncObj__sendNextNodeIdx",
     "_SyncObj__getCurrentLogIndex",
+    "_SyncObj__getCurrentLogTerm",
+    "_SyncObj__generateRaftTimeout",
+    "_SyncObj__connectedToAnyone",
+    "_SyncObj__onLeaderChanged",
     "_SyncObj__onMessageReceived",
     "_checkCommandsToApply",
     "_onTick",
@@ -50,6 +54,12 @@ SYNCOBJ_ATTRIBUTES = (
     "_SyncObj__raftLastApplied",
     "_SyncObj__recvTransmission",
     "_SyncObj__pipeNotifier",
+    "_SyncObj__raftState",
+    "_SyncObj__raftElectionDeadline",
+    "_SyncObj__raftLeader",
+    "_SyncObj__selfNode",
+    "_SyncObj__transferInProgress",
+    "_SyncObj__transport",
     "_poller",
 )
 # FileJournal methods DurableJournal wraps to learn what is not yet on disk

@@ -16,9 +16,12 @@ from .config import StoreConfig
 from .journal import DurableJournal
 from .mvcc import MVCCState
 from .peerguard import GuardedTransport
+from .prevote import PRE_VOTE, PRE_VOTE_RESPONSE, LogPosition, PreVoteRound, grant, response
 from .pysyncobj_import import SyncObj, SyncObjConf, SyncObjConsumer, pysyncobj_pickle, replicated
 
 log = logging.getLogger(__name__)
+
+FOLLOWER, CANDIDATE, LEADER = 0, 1, 2  # pysyncobj's _RAFT_STATE
 
 
 class StateMachine(SyncObjConsumer):
@@ -69,6 +72,11 @@ class PipelinedSyncObj(SyncObj):
         # while an append_entries is handled: the highest index it vouches for
         self._ack_cap: int | None = None
         self._tick_started = time.monotonic()
+        # pre-vote (prevote.py): the round this replica runs, whether it won
+        # (the real election starts at the next tick), when a leader was last heard
+        self._pre_vote: PreVoteRound | None = None
+        self._pre_vote_won = False
+        self._leader_contact = float("-inf")
         self._stall = float("inf")  # the Raft thread starts ticking within __init__
         kwargs.setdefault("transportClass", GuardedTransport)  # bounded frames (peerguard.py)
         super().__init__(*args, **kwargs)
@@ -120,10 +128,72 @@ class PipelinedSyncObj(SyncObj):
         # the leader counts itself toward a commit early in the tick: only
         # entries on its own disk may count
         self._sync_journal()
+        self._pre_vote_tick()
         try:
             super()._onTick(timeToWait)
         finally:
             self._send_acks()
+
+    # ---- pre-vote (prevote.py) ----
+
+    def _log_position(self) -> LogPosition:
+        return LogPosition(self._SyncObj__getCurrentLogIndex(), self._SyncObj__getCurrentLogTerm())
+
+    def _pre_vote_tick(self) -> None:
+        """Runs before pysyncobj's tick, which starts an election once the
+        election deadline passed: a pre-vote round goes first, and the
+        deadline moves on unless this replica won one."""
+        now = time.monotonic()
+        if self._SyncObj__raftState == LEADER:
+            self._leader_contact = now
+            return
+        if (self._SyncObj__selfNode is None or self._SyncObj__raftElectionDeadline >= now
+                or self._SyncObj__transferInProgress):
+            return  # a transfer's TimeoutNow comes from the leader: no pre-vote (§3.10)
+        if self._SyncObj__raftLeader is not None:
+            # no word from the leader for an election timeout: it is gone (so a
+            # master cut off from every peer knows it has no leader)
+            self._SyncObj__raftLeader = None
+            self._SyncObj__onLeaderChanged()
+        if self._pre_vote_won:
+            self._pre_vote_won = False
+            return  # pysyncobj's tick runs the real election now
+        if not self._SyncObj__connectedToAnyone():
+            return  # pysyncobj would not stand either
+        self._SyncObj__raftElectionDeadline = now + self._SyncObj__generateRaftTimeout()
+        others = self._SyncObj__otherNodes
+        self._pre_vote = PreVoteRound(self._SyncObj__raftCurrentTerm + 1, len(others) + 1)
+        if self._pre_vote.won():  # a lone replica
+            self._won_pre_vote()
+            return
+        request = self._pre_vote.request(self._log_position())
+        for node in others:
+            self._SyncObj__transport.send(node, request)
+
+    def _won_pre_vote(self) -> None:
+        self._pre_vote, self._pre_vote_won = None, True
+        self._SyncObj__raftElectionDeadline = 0
+        notifier = getattr(self, "_SyncObj__pipeNotifier", None)
+        if notifier is not None:
+            notifier.notify()  # the next tick stands at once
+
+    def _on_pre_vote(self, node: Any, message: dict) -> None:
+        if message["type"] == PRE_VOTE:
+            granted = grant(
+                term=message["term"],
+                candidate_log=LogPosition(message["last_log_index"], message["last_log_term"]),
+                current_term=self._SyncObj__raftCurrentTerm, own_log=self._log_position(),
+                is_leader=self._SyncObj__raftState == LEADER,
+                since_leader_contact=time.monotonic() - self._leader_contact,
+                min_election_timeout=self._SyncObj__conf.raftMinTimeout)
+            self._SyncObj__transport.send(node, response(message, granted))
+            return
+        round_ = self._pre_vote
+        if (round_ is not None and message.get("granted") and message.get("term") == round_.term
+                and self._SyncObj__raftState != LEADER):
+            round_.granted.add(node.id)
+            if round_.won():
+                self._won_pre_vote()
 
     def _SyncObj__sendNextNodeIdx(self, node: Any, reset: bool = False,  # noqa: N802
                                   nextNodeIdx: Any = None,  # noqa: N803
@@ -159,7 +229,14 @@ class PipelinedSyncObj(SyncObj):
         self._journal = journal
 
     def _SyncObj__onMessageReceived(self, node: Any, message: Any) -> None:
+        if isinstance(message, dict) and message.get("type") in (PRE_VOTE, PRE_VOTE_RESPONSE):
+            self._on_pre_vote(node, message)
+            return
         if isinstance(message, dict) and message.get("type") == "append_entries":
+            if message.get("term", -1) >= self._SyncObj__raftCurrentTerm:
+                # a leader of this term or a newer one: no pre-vote from here
+                self._leader_contact = time.monotonic()
+                self._pre_vote, self._pre_vote_won = None, False
             checked = self._checked_append(message)
             if checked is None:
                 return

@@ -1,0 +1,46 @@
+"""Pre-vote's rules (raftstore/prevote.py)."""
+
+from __future__ import annotations
+
+from raftstore.prevote import PRE_VOTE, LogPosition, PreVoteRound, grant, response
+
+OWN = LogPosition(index=10, term=3)
+
+
+def _grant(**kw) -> bool:
+    args = {"term": 5, "candidate_log": OWN, "current_term": 4, "own_log": OWN,
+            "is_leader": False, "since_leader_contact": 1.0, "min_election_timeout": 0.4}
+    return grant(**{**args, **kw})
+
+
+def test_a_replica_without_a_leader_grants_an_up_to_date_candidate_at_a_newer_term():
+    assert _grant()
+    assert _grant(candidate_log=LogPosition(11, 3)) and _grant(candidate_log=LogPosition(2, 4))
+
+
+def test_no_pre_vote_while_a_leader_was_heard_within_the_minimum_election_timeout():
+    assert not _grant(since_leader_contact=0.1)
+    assert not _grant(is_leader=True)
+
+
+def test_no_pre_vote_for_a_log_behind_or_a_term_not_newer():
+    assert not _grant(candidate_log=LogPosition(9, 3))
+    assert not _grant(candidate_log=LogPosition(20, 2))
+    assert not _grant(term=4)
+
+
+def test_a_round_is_won_with_a_majority_counting_the_candidate():
+    r = PreVoteRound(term=5, voters=3)
+    assert r.request(OWN) == {"type": PRE_VOTE, "term": 5, "last_log_index": 10,
+                              "last_log_term": 3}
+    assert not r.won()
+    r.granted.add("b")
+    assert r.won()
+    assert PreVoteRound(term=1, voters=1).won()  # a lone replica
+    five = PreVoteRound(term=2, voters=5, granted={"b"})
+    assert not five.won()
+
+
+def test_a_response_names_the_term_asked_about():
+    assert response({"type": PRE_VOTE, "term": 7}, True) == {
+        "type": "pre_vote_response", "term": 7, "granted": True}
