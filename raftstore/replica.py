@@ -314,7 +314,9 @@ def raft_conf(cfg: StoreConfig, on_state_changed: Callable[[int, int], None]) ->
         raftMaxTimeout=cfg.election_timeout_max,
         connectionTimeout=max(cfg.connection_timeout, cfg.election_timeout_max),
         connectionRetryTime=0.2,
-        leaderFallbackTimeout=cfg.leader_fallback_timeout,
+        # check-quorum: a leader that cannot reach a majority steps down within
+        # an election timeout instead of reporting itself leader meanwhile
+        leaderFallbackTimeout=min(cfg.leader_fallback_timeout, cfg.election_timeout_max),
         logCompactionMinEntries=cfg.snapshot_entries,
         logCompactionMinTime=cfg.snapshot_seconds,
         logCompactionSplit=False,

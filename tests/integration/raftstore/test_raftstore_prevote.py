@@ -4,12 +4,11 @@ majority (three stores in one process on loopback)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 
 from raftstore import RaftStore, StoreConfig
+from tests.integration.raftstore.cutoff import cut_off
 from tests.support import free_port, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
@@ -43,21 +42,6 @@ def test_restarting_a_follower_leaves_the_leader_and_its_term_alone(tmp_path):
     finally:
         for s in stores:
             s.close()
-
-
-@contextmanager
-def cut_off(store: RaftStore) -> Iterator[None]:
-    """Drop every Raft message the store sends or receives. Its TCP
-    connections stay up (bytes still flow), so pysyncobj's follower, still
-    "connected", stands for election after election while cut off."""
-    transport = store._raft._SyncObj__transport
-    send, receive = transport.send, transport._onMessageReceivedCallback
-    transport.send = lambda node, message: True
-    transport._onMessageReceivedCallback = lambda node, message: None
-    try:
-        yield
-    finally:
-        transport.send, transport._onMessageReceivedCallback = send, receive
 
 
 def test_a_follower_cut_off_and_back_leaves_the_leader_and_its_term_alone(tmp_path):

@@ -1,8 +1,10 @@
-"""Pre-vote's rules (raftstore/prevote.py)."""
+"""Pre-vote's rules (raftstore/prevote.py) and the check-quorum setting."""
 
 from __future__ import annotations
 
+from raftstore.config import StoreConfig
 from raftstore.prevote import PRE_VOTE, LogPosition, PreVoteRound, grant, response
+from raftstore.replica import raft_conf
 
 OWN = LogPosition(index=10, term=3)
 
@@ -44,3 +46,11 @@ def test_a_round_is_won_with_a_majority_counting_the_candidate():
 def test_a_response_names_the_term_asked_about():
     assert response({"type": PRE_VOTE, "term": 7}, True) == {
         "type": "pre_vote_response", "term": 7, "granted": True}
+
+
+def test_check_quorum_steps_a_leader_down_within_an_election_timeout():
+    cfg = StoreConfig()
+    assert raft_conf(cfg, lambda old, new: None).leaderFallbackTimeout <= cfg.election_timeout_max
+    slow = StoreConfig(leader_fallback_timeout=5.0, election_timeout_min=1.0,
+                       election_timeout_max=2.0)
+    assert raft_conf(slow, lambda old, new: None).leaderFallbackTimeout == 2.0
