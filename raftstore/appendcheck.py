@@ -58,3 +58,17 @@ def plan_append(term_at: Callable[[int], int | None], last_index: int, committed
         return AppendPlan("rewrite", idx - 1, term_at(idx - 1) or 0, entries[k:], last_new)
     # every entry is held: keep the log, acknowledge only what the message vouches for
     return AppendPlan("rewrite", last_index, term_at(last_index) or 0, (), last_new)
+
+
+def rewind_to(prev_idx: int, committed: int) -> int:
+    """The next index a follower asks the leader for after ``prevLogIdx``'s
+    term did not match its own entry there.
+
+    pysyncobj answers ``prevLogIdx`` itself, so the leader walks back one
+    entry per round trip (a heartbeat, 50 ms): a leader cut off and rejoining
+    with 40 uncommitted entries of its old term took 2 s to be caught up.
+    Everything up to ``committed`` matches the leader's log (Raft's Log
+    Matching), so the first conflict lies after it: asking for the entry after
+    ``committed`` costs one round trip, and resending the few matching entries
+    in between (the follower keeps them, ``plan_append``)."""
+    return min(prev_idx, committed + 1)

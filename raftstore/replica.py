@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .appendcheck import plan_append
+from .appendcheck import plan_append, rewind_to
 from .config import StoreConfig
 from .journal import DurableJournal
 from .mvcc import MVCCState
@@ -22,6 +22,14 @@ from .pysyncobj_import import SyncObj, SyncObjConf, SyncObjConsumer, pysyncobj_p
 log = logging.getLogger(__name__)
 
 FOLLOWER, CANDIDATE, LEADER = 0, 1, 2  # pysyncobj's _RAFT_STATE
+# Sent by a replica that is not the leader to its peers, a few times per
+# connection timeout: pysyncobj's followers send each other nothing, so a
+# connection between two followers that died in a partition went unnoticed
+# until the kernel retransmitted its FIN after the heal (seconds), and the
+# cut-off replica, waiting for that peer to reconnect, rejoined late.
+# pysyncobj drops a connection that read nothing for the connection timeout
+# when it sends on it; with these, every live connection reads something.
+KEEPALIVE = "keepalive"
 
 
 class StateMachine(SyncObjConsumer):
@@ -77,6 +85,7 @@ class PipelinedSyncObj(SyncObj):
         self._pre_vote: PreVoteRound | None = None
         self._pre_vote_won = False
         self._leader_contact = float("-inf")
+        self._keepalive_due = 0.0
         self._stall = float("inf")  # the Raft thread starts ticking within __init__
         kwargs.setdefault("transportClass", GuardedTransport)  # bounded frames (peerguard.py)
         super().__init__(*args, **kwargs)
@@ -129,10 +138,19 @@ class PipelinedSyncObj(SyncObj):
         # entries on its own disk may count
         self._sync_journal()
         self._pre_vote_tick()
+        self._keepalive_tick()
         try:
             super()._onTick(timeToWait)
         finally:
             self._send_acks()
+
+    def _keepalive_tick(self) -> None:
+        now = time.monotonic()
+        if self._SyncObj__raftState == LEADER or now < self._keepalive_due:
+            return  # the leader's heartbeats and their answers keep its connections
+        self._keepalive_due = now + self._SyncObj__conf.connectionTimeout / 4
+        for node in self._SyncObj__otherNodes:
+            self._SyncObj__transport.send(node, {"type": KEEPALIVE})
 
     # ---- pre-vote (prevote.py) ----
 
@@ -204,6 +222,11 @@ class PipelinedSyncObj(SyncObj):
         # keeps the election timer and the heartbeats).
         if nextNodeIdx is None:
             nextNodeIdx = self._SyncObj__getCurrentLogIndex() + 1
+        elif reset and not success:
+            # prevLogIdx's term did not match: skip back past the whole
+            # mismatch in one round trip (appendcheck.rewind_to)
+            committed = max(self._SyncObj__raftCommitIndex, self._SyncObj__raftLastApplied)
+            nextNodeIdx = rewind_to(nextNodeIdx, committed)
         if success and self._ack_cap is not None:
             nextNodeIdx = min(nextNodeIdx, self._ack_cap)
         self._acks.append((node, reset, nextNodeIdx, success))
@@ -229,6 +252,8 @@ class PipelinedSyncObj(SyncObj):
         self._journal = journal
 
     def _SyncObj__onMessageReceived(self, node: Any, message: Any) -> None:
+        if isinstance(message, dict) and message.get("type") == KEEPALIVE:
+            return  # its bytes were read: that was all it was for
         if isinstance(message, dict) and message.get("type") in (PRE_VOTE, PRE_VOTE_RESPONSE):
             self._on_pre_vote(node, message)
             return

@@ -42,26 +42,32 @@ class MasterCluster:
     token: str = ""
 
     @classmethod
-    def create(cls, tmp: Path, n: int = 3, extra: list[str] | None = None) -> MasterCluster:
+    def create(cls, tmp: Path, n: int = 3, extra: list[str] | None = None,
+               raft_hosts: list[str] | None = None) -> MasterCluster:
+        """``raft_hosts``: one loopback address per master for its Raft port
+        (its peer connections leave from it too), so traffic between two
+        masters can be told apart by address (tests/chaos/nftcut.py)."""
         subprocess.run([*COX, "master", "init", "--dir", str(tmp)], check=True,
                        capture_output=True, timeout=60)
         kubeconfig = yaml.safe_load((tmp / "kubeconfig").read_text())
         token = kubeconfig["users"][0]["user"]["token"]
         api_ports = [free_port() for _ in range(n)]
         raft_ports = [free_port() for _ in range(n)]
+        hosts = raft_hosts or ["127.0.0.1"] * n
+        raft = [f"{h}:{p}" for h, p in zip(hosts, raft_ports, strict=True)]
         mc = cls(dir=tmp, token=token)
         for i in range(n):
             name = f"m{i + 1}"
-            peers = [f"127.0.0.1:{p}" for j, p in enumerate(raft_ports) if j != i]
+            peers = [a for j, a in enumerate(raft) if j != i]
             argv = [*COX, "master", "run", "--name", name,
                     "--listen", f"127.0.0.1:{api_ports[i]}",
-                    "--raft", f"127.0.0.1:{raft_ports[i]}",
+                    "--raft", raft[i],
                     "--data-dir", str(tmp / name),
                     "--token-file", str(tmp / "tokens.csv"),
                     "--cluster-secret-file", str(tmp / "cluster-secret"),
                     *[a for p in peers for a in ("--peer", p)], *(extra or [])]
             mc.masters.append(Master(name, f"http://127.0.0.1:{api_ports[i]}",
-                                     f"127.0.0.1:{raft_ports[i]}", argv, str(tmp / f"{name}.log")))
+                                     raft[i], argv, str(tmp / f"{name}.log")))
         for m in mc.masters:
             m.start()
         wait_until(mc.leader, 30, 0.1, "a Raft leader among the masters")

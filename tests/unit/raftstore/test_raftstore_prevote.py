@@ -1,8 +1,10 @@
-"""Pre-vote's rules (raftstore/prevote.py) and the check-quorum setting."""
+"""Pre-vote's rules (raftstore/prevote.py), check-quorum, and the rejoin helpers."""
 
 from __future__ import annotations
 
+from raftstore.appendcheck import rewind_to
 from raftstore.config import StoreConfig
+from raftstore.peerguard import source_host
 from raftstore.prevote import PRE_VOTE, LogPosition, PreVoteRound, grant, response
 from raftstore.replica import raft_conf
 
@@ -54,3 +56,14 @@ def test_check_quorum_steps_a_leader_down_within_an_election_timeout():
     slow = StoreConfig(leader_fallback_timeout=5.0, election_timeout_min=1.0,
                        election_timeout_max=2.0)
     assert raft_conf(slow, lambda old, new: None).leaderFallbackTimeout == 2.0
+
+
+def test_a_mismatched_append_rewinds_past_everything_uncommitted_at_once():
+    assert rewind_to(prev_idx=140, committed=100) == 101
+    assert rewind_to(prev_idx=50, committed=100) == 50  # never forward
+
+
+def test_peer_connections_leave_from_the_bind_address_unless_a_wildcard():
+    assert source_host("127.0.0.3:7001") == "127.0.0.3"
+    assert source_host("[::1]:7001") == "::1"
+    assert source_host("0.0.0.0:7001") is None and source_host(None) is None
