@@ -222,9 +222,9 @@ class PipelinedSyncObj(SyncObj):
         # keeps the election timer and the heartbeats).
         if nextNodeIdx is None:
             nextNodeIdx = self._SyncObj__getCurrentLogIndex() + 1
-        elif reset and not success:
-            # prevLogIdx's term did not match: skip back past the whole
-            # mismatch in one round trip (appendcheck.rewind_to)
+        if reset and not success:
+            # the message could not be appended: ask for the entry after the
+            # commit index, whatever the reason (appendcheck.rewind_to)
             committed = max(self._SyncObj__raftCommitIndex, self._SyncObj__raftLastApplied)
             nextNodeIdx = rewind_to(nextNodeIdx, committed)
         if success and self._ack_cap is not None:

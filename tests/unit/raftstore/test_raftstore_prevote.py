@@ -58,9 +58,10 @@ def test_check_quorum_steps_a_leader_down_within_an_election_timeout():
     assert raft_conf(slow, lambda old, new: None).leaderFallbackTimeout == 2.0
 
 
-def test_a_mismatched_append_rewinds_past_everything_uncommitted_at_once():
-    assert rewind_to(prev_idx=140, committed=100) == 101
-    assert rewind_to(prev_idx=50, committed=100) == 50  # never forward
+def test_a_follower_that_cannot_append_asks_for_the_entry_after_its_commit_index():
+    assert rewind_to(requested=140, committed=100) == 101  # prevLogIdx's term differs
+    assert rewind_to(requested=353, committed=349) == 350  # no entry at prevLogIdx
+    assert rewind_to(requested=50, committed=100) == 50  # never forward
 
 
 def test_peer_connections_leave_from_the_bind_address_unless_a_wildcard():
