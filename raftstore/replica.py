@@ -165,10 +165,11 @@ class PipelinedSyncObj(SyncObj):
         if self._SyncObj__raftState == LEADER:
             self._leader_contact = now
             return
-        if (self._SyncObj__selfNode is None or self._SyncObj__raftElectionDeadline >= now
+        deadline: float = self._SyncObj__raftElectionDeadline  # type: ignore[has-type]
+        if (self._SyncObj__selfNode is None or deadline >= now
                 or self._SyncObj__transferInProgress):
             return  # a transfer's TimeoutNow comes from the leader: no pre-vote (§3.10)
-        if self._SyncObj__raftLeader is not None:
+        if self._SyncObj__raftLeader is not None:  # type: ignore[has-type]
             # no word from the leader for an election timeout: it is gone (so a
             # master cut off from every peer knows it has no leader)
             self._SyncObj__raftLeader = None
