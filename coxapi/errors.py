@@ -142,9 +142,13 @@ class OutcomeUnknown(Unavailable):
 NOT_APPLIED = "NotApplied"
 
 
-def not_applied(message: str) -> Unavailable:
-    return Unavailable(message, {"causes": [
-        {"reason": NOT_APPLIED, "message": "the request was refused before it was applied"}]})
+def not_applied(message: str, retry_after: int | None = None) -> Unavailable:
+    """``retry_after``: seconds, sent as ``Retry-After`` (details.retryAfterSeconds)."""
+    details: dict = {"causes": [
+        {"reason": NOT_APPLIED, "message": "the request was refused before it was applied"}]}
+    if retry_after is not None:
+        details["retryAfterSeconds"] = retry_after
+    return Unavailable(message, details)
 
 
 def is_not_applied(err: ApiError) -> bool:

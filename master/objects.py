@@ -30,6 +30,9 @@ from .admission import quota
 Obj = dict[str, Any]
 Kind = kinds.Kind
 
+# Retry-After (s) of a 503 for want of quorum: an election takes about a second
+NO_QUORUM_RETRY_AFTER = 1
+
 
 def _resolve(kind: Kind | str) -> Kind:
     return kind if isinstance(kind, kinds.Kind) else kinds.lookup(kind)
@@ -119,7 +122,9 @@ def translate_store_error(e: Exception, kind: Kind, name: str) -> errors.ApiErro
              "message": f"the store is full (quota exceeded): {e}"})
     if isinstance(e, store_errors.Unavailable):
         message = f"the control plane has no quorum: {e}"
-        return errors.Unavailable(message) if e.outcome_unknown else errors.not_applied(message)
+        if e.outcome_unknown:
+            return errors.Unavailable(message, {"retryAfterSeconds": NO_QUORUM_RETRY_AFTER})
+        return errors.not_applied(message, retry_after=NO_QUORUM_RETRY_AFTER)
     return errors.InternalError(f"store error: {e}")
 
 

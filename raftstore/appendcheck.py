@@ -58,3 +58,22 @@ def plan_append(term_at: Callable[[int], int | None], last_index: int, committed
         return AppendPlan("rewrite", idx - 1, term_at(idx - 1) or 0, entries[k:], last_new)
     # every entry is held: keep the log, acknowledge only what the message vouches for
     return AppendPlan("rewrite", last_index, term_at(last_index) or 0, (), last_new)
+
+
+def rewind_to(requested: int, committed: int) -> int:
+    """The next index a follower asks the leader for when it cannot append a
+    message: ``requested`` is what pysyncobj would answer — ``prevLogIdx``
+    when that entry's term differs, its own last index + 1 when it holds no
+    entry at ``prevLogIdx``.
+
+    Those two answers fought: a leader that just won sends a burst of
+    pipelined messages, and a follower whose log ends in entries of an older
+    term (an old leader coming back) answers the first with ``prevLogIdx``
+    and all the others with its last index + 1. The leader takes the last
+    answer, sends from there again, and the same burst repeats: an old leader
+    back from a 15 s partition was still not caught up after 18 s. pysyncobj
+    also stepped back one entry per round trip. Everything up to ``committed``
+    matches the leader's log (Raft's Log Matching), so the follower asks for
+    the entry after it, in every case: every answer is the same, one round
+    trip, and the few matching entries resent are kept (``plan_append``)."""
+    return min(requested, committed + 1)

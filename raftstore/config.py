@@ -38,7 +38,9 @@ class StoreConfig:
     election_timeout_max: float = 0.8
     heartbeat_period: float = 0.05
     connection_timeout: float = 1.0
-    leader_fallback_timeout: float = 1.0
+    # check-quorum: a leader that heard from no majority this long steps down
+    # (at most election_timeout_max: by then the others may have elected one)
+    leader_fallback_timeout: float = 0.8
     # log compaction (snapshot) after this many entries or seconds, whichever first
     snapshot_entries: int = 50_000
     snapshot_seconds: float = 600.0

@@ -15,17 +15,30 @@ head of the buffer is complete, so the buffer holds at most one frame and one
 ``recv``. Authenticated means: a frame decrypted with the cluster secret
 (Fernet, HMAC-checked) and carried the random key this side sent on this
 connection (pysyncobj's handshake), so a replayed frame does not count.
+
+Two more things about outgoing connections (``GuardedTransport``):
+
+- They leave from the replica's own Raft address (the host of its bind
+  address), not whatever the kernel picks (on loopback always 127.0.0.1), so
+  a peer — and a firewall rule — sees which master a connection is from.
+- A connection attempt not answered within ``connect_timeout`` (the minimum
+  election timeout) is abandoned and retried. pysyncobj waited for the
+  kernel: a SYN sent while a peer was unreachable is retransmitted after 1,
+  3, 7, 15, 31 s, so a master whose partition healed waited up to the next
+  retransmission to rejoin (5.6 s seen after a 15 s partition).
 """
 
 from __future__ import annotations
 
+import errno
 import logging
+import socket
 import struct
 import threading
 import time
 from typing import Any
 
-from .pysyncobj_import import TcpConnection, TCPTransport
+from .pysyncobj_import import CONNECTION_STATE, POLL_EVENT_TYPE, TcpConnection, TCPTransport
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +93,8 @@ drops = DropLog()
 
 class GuardedConnection(TcpConnection):
     authenticated = False
+    source_host: str | None = None  # outgoing: connect from this address
+    connect_started = 0.0
 
     def frame_limit(self) -> int:
         if self.authenticated or self.encryptor is None:  # no secret: nothing to prove
@@ -108,11 +123,58 @@ class GuardedConnection(TcpConnection):
         return message
 
 
-def guard(conn: Any) -> None:
+    def connect(self, host: str, port: int) -> bool:
+        self.connect_started = time.monotonic()
+        if self.source_host is None:
+            return bool(TcpConnection.connect(self, host, port))
+        return self._connect_from(self.source_host, host, port)
+
+    def _connect_from(self, source: str, host: str, port: int) -> bool:
+        """pysyncobj's ``connect``, with the socket bound to ``source`` first."""
+        self._TcpConnection__state = CONNECTION_STATE.DISCONNECTED
+        self._TcpConnection__fileno = None
+        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET,
+                             socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self._TcpConnection__sendBufferSize)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self._TcpConnection__recvBufferSize)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._TcpConnection__socket = sock
+        self.setSockoptKeepalive()
+        sock.setblocking(False)
+        self._TcpConnection__readBuffer = b""
+        self._TcpConnection__writeBuffer = b""
+        self._TcpConnection__lastReadTime = time.monotonic()
+        try:
+            sock.bind((source, 0))
+            sock.connect((host, port))
+        except OSError as e:
+            if e.errno not in (errno.EINPROGRESS, errno.EWOULDBLOCK):
+                sock.close()
+                return False
+        self._TcpConnection__fileno = sock.fileno()
+        self._TcpConnection__state = CONNECTION_STATE.CONNECTING
+        self._TcpConnection__poller.subscribe(
+            self._TcpConnection__fileno, self._TcpConnection__processConnection,
+            POLL_EVENT_TYPE.READ | POLL_EVENT_TYPE.WRITE | POLL_EVENT_TYPE.ERROR)
+        return True
+
+
+def guard(conn: Any, source_host: str | None = None) -> None:
     """Make one of pysyncobj's connections a GuardedConnection. Only methods
-    differ (and one class attribute), so the instance stays valid; pysyncobj
+    differ (and class attributes), so the instance stays valid; pysyncobj
     creates its connections in private code that cannot be told the class."""
     conn.__class__ = GuardedConnection
+    if source_host is not None:
+        conn.source_host = source_host
+
+
+def source_host(bind_address: str | None) -> str | None:
+    """The host outgoing connections leave from: the bind address's, unless
+    that is a wildcard (then the kernel chooses)."""
+    if not bind_address:
+        return None
+    host = bind_address.rpartition(":")[0].strip("[]")
+    return None if host in ("", "0.0.0.0", "::") else host
 
 
 class GuardedTransport(TCPTransport):
@@ -124,4 +186,14 @@ class GuardedTransport(TCPTransport):
         super().addNode(node)
         conn = self._connections.get(node)
         if conn is not None:
-            guard(conn)
+            guard(conn, source_host(self._syncObj.conf.bindAddress))
+
+    def _onTick(self) -> None:  # noqa: N802 - pysyncobj's name
+        # abandon a connection attempt the peer has not answered by now: the
+        # kernel's next SYN may be seconds away (disconnecting reconnects)
+        deadline = time.monotonic() - self._syncObj.conf.raftMinTimeout
+        for conn in list(self._connections.values()):
+            if (isinstance(conn, GuardedConnection) and conn.state == CONNECTION_STATE.CONNECTING
+                    and conn.connect_started < deadline):
+                conn.disconnect()
+        super()._onTick()

@@ -21,7 +21,8 @@ _inet_ntop = socket.inet_ntop
 from pysyncobj import SyncObj, SyncObjConf, SyncObjConsumer, replicated  # noqa: E402
 from pysyncobj import journal as pysyncobj_journal  # noqa: E402
 from pysyncobj import pickle as pysyncobj_pickle  # noqa: E402
-from pysyncobj.tcp_connection import TcpConnection  # noqa: E402
+from pysyncobj.poller import POLL_EVENT_TYPE  # noqa: E402
+from pysyncobj.tcp_connection import CONNECTION_STATE, TcpConnection  # noqa: E402
 from pysyncobj.transport import TCPTransport  # noqa: E402
 
 socket.inet_ntop = _inet_ntop
@@ -33,6 +34,10 @@ SYNCOBJ_METHODS = (
     "_SyncObj__sendAppendEntries",
     "_SyncObj__sendNextNodeIdx",
     "_SyncObj__getCurrentLogIndex",
+    "_SyncObj__getCurrentLogTerm",
+    "_SyncObj__generateRaftTimeout",
+    "_SyncObj__connectedToAnyone",
+    "_SyncObj__onLeaderChanged",
     "_SyncObj__onMessageReceived",
     "_checkCommandsToApply",
     "_onTick",
@@ -50,6 +55,12 @@ SYNCOBJ_ATTRIBUTES = (
     "_SyncObj__raftLastApplied",
     "_SyncObj__recvTransmission",
     "_SyncObj__pipeNotifier",
+    "_SyncObj__raftState",
+    "_SyncObj__raftElectionDeadline",
+    "_SyncObj__raftLeader",
+    "_SyncObj__selfNode",
+    "_SyncObj__transferInProgress",
+    "_SyncObj__transport",
     "_poller",
 )
 # FileJournal methods DurableJournal wraps to learn what is not yet on disk
@@ -59,10 +70,15 @@ CONSUMER_METHODS = ("_deserialize",)
 # TcpConnection methods GuardedConnection overrides (peerguard.py) and the
 # attributes it reads; TCPTransport methods GuardedTransport overrides
 CONNECTION_METHODS = ("_TcpConnection__processRead", "_TcpConnection__processParseMessage",
-                      "_TcpConnection__tryReadBuffer", "disconnect")
-CONNECTION_ATTRIBUTES = ("_TcpConnection__readBuffer", "recvRandKey", "encryptor")
-TRANSPORT_METHODS = ("_onNewIncomingConnection", "addNode")
-TRANSPORT_ATTRIBUTES = ("_connections",)
+                      "_TcpConnection__tryReadBuffer", "_TcpConnection__processConnection",
+                      "connect", "disconnect", "setSockoptKeepalive")
+CONNECTION_ATTRIBUTES = ("_TcpConnection__readBuffer", "_TcpConnection__writeBuffer",
+                         "_TcpConnection__lastReadTime", "_TcpConnection__socket",
+                         "_TcpConnection__fileno", "_TcpConnection__state",
+                         "_TcpConnection__poller", "_TcpConnection__sendBufferSize",
+                         "_TcpConnection__recvBufferSize", "recvRandKey", "encryptor")
+TRANSPORT_METHODS = ("_onNewIncomingConnection", "addNode", "_onTick")
+TRANSPORT_ATTRIBUTES = ("_connections", "_syncObj")
 
 
 class UnsupportedPysyncobj(ImportError):
@@ -116,6 +132,6 @@ def check_hooks(syncobj: type = SyncObj, journal: type = pysyncobj_journal.FileJ
 
 check_hooks()
 
-__all__ = ["SUPPORTED_VERSION", "SyncObj", "SyncObjConf", "SyncObjConsumer", "TCPTransport",
+__all__ = ["CONNECTION_STATE", "POLL_EVENT_TYPE", "SUPPORTED_VERSION", "SyncObj", "SyncObjConf", "SyncObjConsumer", "TCPTransport",
            "TcpConnection", "check_hooks",
            "pysyncobj_journal", "pysyncobj_pickle", "replicated"]

@@ -6,6 +6,11 @@ entry is lost to a leader change is retried with the same request id (the
 state machine answers a repeat with the first result) until the write deadline,
 then ``Unavailable`` (outcome unknown). A linearizable read sends a no-op
 through the same path and reads locally once it has been applied.
+
+A replica that has known no leader for longer than an election plausibly
+takes (``election_grace``) answers at once instead of waiting for the write
+deadline: ``Unavailable`` before proposing (nothing was written), or, for a
+request already proposed, as soon as the leader has been gone that long.
 """
 
 from __future__ import annotations
@@ -38,6 +43,9 @@ class RaftStore(StoreBase):
         self._closed = False
         self._leader = False
         self._last_lease_check = 0.0
+        # since when this replica has known no leader (None: it knows one);
+        # written by the Raft thread each tick, read by requests
+        self._leaderless_since: float | None = time.monotonic()
         self._sm = StateMachine(self._apply, self._restored)
         self._state = self._sm.state
         self._gc = GroupCommit(self._propose, max_batch=config.max_batch,
@@ -66,11 +74,19 @@ class RaftStore(StoreBase):
         if self._closed:
             raise Unavailable("store is closed", outcome_unknown=False)
         outcome = "; the outcome of the write is unknown" if writes else ""
+        leaderless = self._leaderless_for()
+        if leaderless is not None:
+            raise Unavailable(f"no leader for {leaderless:.1f}s (no quorum)",
+                              outcome_unknown=False)
         started = time.monotonic()
         deadline = started + self.config.write_timeout
         while True:
             p = self._gc.submit(cmd)
             while not p.wait(min(RETRY_SLICE, max(0.0, deadline - time.monotonic()))):
+                leaderless = self._leaderless_for()
+                if leaderless is not None:
+                    raise Unavailable(f"no leader for {leaderless:.1f}s (no quorum){outcome}",
+                                      outcome_unknown=writes)
                 if time.monotonic() >= deadline:
                     raise Unavailable(
                         f"no quorum or no leader within {self.config.write_timeout:g}s "
@@ -84,6 +100,20 @@ class RaftStore(StoreBase):
                                   f"(last failure: pysyncobj reason {p.failure}){outcome}",
                                   outcome_unknown=writes)
             time.sleep(RETRY_BACKOFF)  # the leader changed; give the election a moment
+
+    def election_grace(self) -> float:
+        """How long an election plausibly takes once the leader is found gone:
+        one election timeout, and one more for a split vote."""
+        return 2 * self.config.election_timeout_max
+
+    def _leaderless_for(self) -> float | None:
+        """How long this replica has known no leader, once that is longer than
+        an election plausibly takes; else None."""
+        since = self._leaderless_since
+        if since is None:
+            return None
+        gone = time.monotonic() - since
+        return gone if gone > self.election_grace() else None
 
     def _read_barrier(self) -> None:
         self._submit(C.barrier(), writes=False)
@@ -103,6 +133,11 @@ class RaftStore(StoreBase):
 
     def _on_tick(self) -> None:
         now = time.monotonic()
+        if self._raft._getLeader() is None:
+            if self._leaderless_since is None:
+                self._leaderless_since = now
+        else:
+            self._leaderless_since = None
         if not self._leader or now - self._last_lease_check < 0.1:
             return
         self._last_lease_check = now

@@ -11,14 +11,25 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .appendcheck import plan_append
+from .appendcheck import plan_append, rewind_to
 from .config import StoreConfig
 from .journal import DurableJournal
 from .mvcc import MVCCState
 from .peerguard import GuardedTransport
+from .prevote import PRE_VOTE, PRE_VOTE_RESPONSE, LogPosition, PreVoteRound, grant, response
 from .pysyncobj_import import SyncObj, SyncObjConf, SyncObjConsumer, pysyncobj_pickle, replicated
 
 log = logging.getLogger(__name__)
+
+FOLLOWER, CANDIDATE, LEADER = 0, 1, 2  # pysyncobj's _RAFT_STATE
+# Sent by a replica that is not the leader to its peers, a few times per
+# connection timeout: pysyncobj's followers send each other nothing, so a
+# connection between two followers that died in a partition went unnoticed
+# until the kernel retransmitted its FIN after the heal (seconds), and the
+# cut-off replica, waiting for that peer to reconnect, rejoined late.
+# pysyncobj drops a connection that read nothing for the connection timeout
+# when it sends on it; with these, every live connection reads something.
+KEEPALIVE = "keepalive"
 
 
 class StateMachine(SyncObjConsumer):
@@ -69,6 +80,12 @@ class PipelinedSyncObj(SyncObj):
         # while an append_entries is handled: the highest index it vouches for
         self._ack_cap: int | None = None
         self._tick_started = time.monotonic()
+        # pre-vote (prevote.py): the round this replica runs, whether it won
+        # (the real election starts at the next tick), when a leader was last heard
+        self._pre_vote: PreVoteRound | None = None
+        self._pre_vote_won = False
+        self._leader_contact = float("-inf")
+        self._keepalive_due = 0.0
         self._stall = float("inf")  # the Raft thread starts ticking within __init__
         kwargs.setdefault("transportClass", GuardedTransport)  # bounded frames (peerguard.py)
         super().__init__(*args, **kwargs)
@@ -120,10 +137,82 @@ class PipelinedSyncObj(SyncObj):
         # the leader counts itself toward a commit early in the tick: only
         # entries on its own disk may count
         self._sync_journal()
+        self._pre_vote_tick()
+        self._keepalive_tick()
         try:
             super()._onTick(timeToWait)
         finally:
             self._send_acks()
+
+    def _keepalive_tick(self) -> None:
+        now = time.monotonic()
+        if self._SyncObj__raftState == LEADER or now < self._keepalive_due:
+            return  # the leader's heartbeats and their answers keep its connections
+        self._keepalive_due = now + self._SyncObj__conf.connectionTimeout / 4
+        for node in self._SyncObj__otherNodes:
+            self._SyncObj__transport.send(node, {"type": KEEPALIVE})
+
+    # ---- pre-vote (prevote.py) ----
+
+    def _log_position(self) -> LogPosition:
+        return LogPosition(self._SyncObj__getCurrentLogIndex(), self._SyncObj__getCurrentLogTerm())
+
+    def _pre_vote_tick(self) -> None:
+        """Runs before pysyncobj's tick, which starts an election once the
+        election deadline passed: a pre-vote round goes first, and the
+        deadline moves on unless this replica won one."""
+        now = time.monotonic()
+        if self._SyncObj__raftState == LEADER:
+            self._leader_contact = now
+            return
+        deadline: float = self._SyncObj__raftElectionDeadline  # type: ignore[has-type]
+        if (self._SyncObj__selfNode is None or deadline >= now
+                or self._SyncObj__transferInProgress):
+            return  # a transfer's TimeoutNow comes from the leader: no pre-vote (§3.10)
+        if self._SyncObj__raftLeader is not None:  # type: ignore[has-type]
+            # no word from the leader for an election timeout: it is gone (so a
+            # master cut off from every peer knows it has no leader)
+            self._SyncObj__raftLeader = None
+            self._SyncObj__onLeaderChanged()
+        if self._pre_vote_won:
+            self._pre_vote_won = False
+            return  # pysyncobj's tick runs the real election now
+        if not self._SyncObj__connectedToAnyone():
+            return  # pysyncobj would not stand either
+        self._SyncObj__raftElectionDeadline = now + self._SyncObj__generateRaftTimeout()
+        others = self._SyncObj__otherNodes
+        self._pre_vote = PreVoteRound(self._SyncObj__raftCurrentTerm + 1, len(others) + 1)
+        if self._pre_vote.won():  # a lone replica
+            self._won_pre_vote()
+            return
+        request = self._pre_vote.request(self._log_position())
+        for node in others:
+            self._SyncObj__transport.send(node, request)
+
+    def _won_pre_vote(self) -> None:
+        self._pre_vote, self._pre_vote_won = None, True
+        self._SyncObj__raftElectionDeadline = 0
+        notifier = getattr(self, "_SyncObj__pipeNotifier", None)
+        if notifier is not None:
+            notifier.notify()  # the next tick stands at once
+
+    def _on_pre_vote(self, node: Any, message: dict) -> None:
+        if message["type"] == PRE_VOTE:
+            granted = grant(
+                term=message["term"],
+                candidate_log=LogPosition(message["last_log_index"], message["last_log_term"]),
+                current_term=self._SyncObj__raftCurrentTerm, own_log=self._log_position(),
+                is_leader=self._SyncObj__raftState == LEADER,
+                since_leader_contact=time.monotonic() - self._leader_contact,
+                min_election_timeout=self._SyncObj__conf.raftMinTimeout)
+            self._SyncObj__transport.send(node, response(message, granted))
+            return
+        round_ = self._pre_vote
+        if (round_ is not None and message.get("granted") and message.get("term") == round_.term
+                and self._SyncObj__raftState != LEADER):
+            round_.granted.add(node.id)
+            if round_.won():
+                self._won_pre_vote()
 
     def _SyncObj__sendNextNodeIdx(self, node: Any, reset: bool = False,  # noqa: N802
                                   nextNodeIdx: Any = None,  # noqa: N803
@@ -134,6 +223,11 @@ class PipelinedSyncObj(SyncObj):
         # keeps the election timer and the heartbeats).
         if nextNodeIdx is None:
             nextNodeIdx = self._SyncObj__getCurrentLogIndex() + 1
+        if reset and not success:
+            # the message could not be appended: ask for the entry after the
+            # commit index, whatever the reason (appendcheck.rewind_to)
+            committed = max(self._SyncObj__raftCommitIndex, self._SyncObj__raftLastApplied)
+            nextNodeIdx = rewind_to(nextNodeIdx, committed)
         if success and self._ack_cap is not None:
             nextNodeIdx = min(nextNodeIdx, self._ack_cap)
         self._acks.append((node, reset, nextNodeIdx, success))
@@ -159,7 +253,16 @@ class PipelinedSyncObj(SyncObj):
         self._journal = journal
 
     def _SyncObj__onMessageReceived(self, node: Any, message: Any) -> None:
+        if isinstance(message, dict) and message.get("type") == KEEPALIVE:
+            return  # its bytes were read: that was all it was for
+        if isinstance(message, dict) and message.get("type") in (PRE_VOTE, PRE_VOTE_RESPONSE):
+            self._on_pre_vote(node, message)
+            return
         if isinstance(message, dict) and message.get("type") == "append_entries":
+            if message.get("term", -1) >= self._SyncObj__raftCurrentTerm:
+                # a leader of this term or a newer one: no pre-vote from here
+                self._leader_contact = time.monotonic()
+                self._pre_vote, self._pre_vote_won = None, False
             checked = self._checked_append(message)
             if checked is None:
                 return
@@ -238,7 +341,9 @@ def raft_conf(cfg: StoreConfig, on_state_changed: Callable[[int, int], None]) ->
         raftMaxTimeout=cfg.election_timeout_max,
         connectionTimeout=max(cfg.connection_timeout, cfg.election_timeout_max),
         connectionRetryTime=0.2,
-        leaderFallbackTimeout=cfg.leader_fallback_timeout,
+        # check-quorum: a leader that cannot reach a majority steps down within
+        # an election timeout instead of reporting itself leader meanwhile
+        leaderFallbackTimeout=min(cfg.leader_fallback_timeout, cfg.election_timeout_max),
         logCompactionMinEntries=cfg.snapshot_entries,
         logCompactionMinTime=cfg.snapshot_seconds,
         logCompactionSplit=False,

@@ -51,7 +51,11 @@ class MasterCluster:
         return str(self.dir / "pki" / "ca.crt")
 
     @classmethod
-    def create(cls, tmp: Path, n: int = 3, extra: list[str] | None = None) -> MasterCluster:
+    def create(cls, tmp: Path, n: int = 3, extra: list[str] | None = None,
+               raft_hosts: list[str] | None = None) -> MasterCluster:
+        """``raft_hosts``: one loopback address per master for its Raft port
+        (its peer connections leave from it too), so traffic between two
+        masters can be told apart by address (tests/chaos/nftcut.py)."""
         names = [f"m{i + 1}" for i in range(n)]
         subprocess.run([*COX, "master", "init", "--dir", str(tmp),
                         *[a for name in names for a in ("--master-name", name)]],
@@ -60,12 +64,14 @@ class MasterCluster:
         token = kubeconfig["users"][0]["user"]["token"]
         api_ports = [free_port() for _ in range(n)]
         raft_ports = [free_port() for _ in range(n)]
+        hosts = raft_hosts or ["127.0.0.1"] * n
+        raft = [f"{h}:{p}" for h, p in zip(hosts, raft_ports, strict=True)]
         mc = cls(dir=tmp, token=token)
         for i, name in enumerate(names):
-            peers = [f"127.0.0.1:{p}" for j, p in enumerate(raft_ports) if j != i]
+            peers = [a for j, a in enumerate(raft) if j != i]
             argv = [*COX, "master", "run", "--name", name,
                     "--listen", f"127.0.0.1:{api_ports[i]}",
-                    "--raft", f"127.0.0.1:{raft_ports[i]}",
+                    "--raft", raft[i],
                     "--data-dir", str(tmp / name),
                     "--token-file", str(tmp / "tokens.csv"),
                     "--cluster-secret-file", str(tmp / "cluster-secret"),
@@ -74,8 +80,7 @@ class MasterCluster:
                     "--encryption-config-file", str(tmp / "encryption-config.yaml"),
                     *[a for p in peers for a in ("--peer", p)], *(extra or [])]
             mc.masters.append(Master(name, f"https://127.0.0.1:{api_ports[i]}",
-                                     f"127.0.0.1:{raft_ports[i]}", argv, str(tmp / f"{name}.log"),
-                                     mc.ca_file))
+                                     raft[i], argv, str(tmp / f"{name}.log"), mc.ca_file))
         for m in mc.masters:
             m.start()
         wait_until(mc.leader, 30, 0.1, "a Raft leader among the masters")
@@ -83,6 +88,11 @@ class MasterCluster:
 
     def client(self) -> Client:
         return Client([m.url for m in self.masters], self.token, timeout=10, ca_file=self.ca_file)
+
+    def client_at(self, *masters: Master, timeout: float = 5) -> Client:
+        """An admin client of these masters only (no failover to the others)."""
+        return Client([m.url for m in masters], self.token, timeout=timeout,
+                      ca_file=self.ca_file)
 
     def session(self) -> requests.Session:
         """A session with the admin token that trusts the cluster CA."""

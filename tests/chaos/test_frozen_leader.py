@@ -82,7 +82,7 @@ def test_a_frozen_leader_thawed_after_a_new_election_writes_nothing_stale(tmp_pa
         kubelet = FakeKubelet(mc.client(), ["f1", "f2"]).start()
         client.create(deployment(4))
         wait_until(lambda: available(client, 4), 60, 0.2, "4 pods available")
-        writers = [Writer(Client([m.url], mc.token, ca_file=mc.ca_file, timeout=3), f"{m.name}w{k}", hist)
+        writers = [Writer(mc.client_at(m, timeout=3), f"{m.name}w{k}", hist)
                    for m in mc.masters for k in range(2)]
         for w in writers:
             w.start()
@@ -91,7 +91,7 @@ def test_a_frozen_leader_thawed_after_a_new_election_writes_nothing_stale(tmp_pa
         frozen = wait_until(mc.leader, 15, 0.05, "a leader")
         assert frozen.proc is not None
         term = frozen.raft_status(mc.token)["term"]
-        others = Client([m.url for m in mc.masters if m is not frozen], mc.token, ca_file=mc.ca_file, timeout=3)
+        others = mc.client_at(*(m for m in mc.masters if m is not frozen), timeout=3)
         sampler = PodSampler(others)
         sampler.start()
         frozen.proc.signal(signal.SIGSTOP)
@@ -117,7 +117,7 @@ def test_a_frozen_leader_thawed_after_a_new_election_writes_nothing_stale(tmp_pa
         sampler.stop_event.set()
         sampler.join(5)
 
-        check_history(hist, {m.name: Client([m.url], mc.token, ca_file=mc.ca_file, timeout=5) for m in mc.masters})
+        check_history(hist, {m.name: mc.client_at(m, timeout=5) for m in mc.masters})
         twice = {uid: nodes for uid, nodes in sampler.bound.items() if len(nodes) > 1}
         assert not twice, f"pods bound to two nodes: {twice}"
         assert sampler.peak <= 8, f"{sampler.peak} live pods at once (replicas 8)"

@@ -28,7 +28,6 @@ import time
 
 import pytest
 
-from coxapi.client import Client
 from tests.chaos import history as H
 from tests.chaos.workload import (
     COUNTER,
@@ -59,7 +58,7 @@ REPLICASET = {
 
 def test_leader_killed_again_and_again_loses_nothing(tmp_path):
     mc = MasterCluster.create(tmp_path)
-    clients = {m.name: Client([m.url], mc.token, ca_file=mc.ca_file, timeout=5)
+    clients = {m.name: mc.client_at(m, timeout=5)
                for m in mc.masters}
     any_master = mc.client()
     hist = H.History()
@@ -82,8 +81,7 @@ def test_leader_killed_again_and_again_loses_nothing(tmp_path):
             assert leader.proc is not None
             killed_at = time.monotonic()
             leader.proc.kill()
-            survivor = Client([m.url for m in mc.masters if m is not leader], mc.token,
-                              ca_file=mc.ca_file, timeout=5)
+            survivor = mc.client_at(*(m for m in mc.masters if m is not leader), timeout=5)
             victim = sorted(live_pods(survivor))[0]
             wait_until(lambda v=victim, s=survivor: delete_pod(s, v), 15, 0.05,
                        "deleting a pod through a survivor")

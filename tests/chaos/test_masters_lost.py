@@ -17,7 +17,6 @@ import shutil
 
 import pytest
 
-from coxapi.client import Client
 from tests.chaos import history as H
 from tests.chaos.workload import COUNTER, Writer, applied, check_history, configmap
 from tests.masters import MasterCluster
@@ -27,7 +26,7 @@ pytestmark = pytest.mark.chaos
 
 
 def _run_writers(mc: MasterCluster, hist: H.History, acks: int) -> list[Writer]:
-    writers = [Writer(Client([m.url], mc.token, ca_file=mc.ca_file, timeout=5), f"{m.name}w{k}", hist)
+    writers = [Writer(mc.client_at(m, timeout=5), f"{m.name}w{k}", hist)
                for m in mc.masters for k in range(2)]
     for w in writers:
         w.start()
@@ -60,7 +59,7 @@ def test_all_masters_killed_at_once_lose_no_acknowledged_write(tmp_path):
         for m in mc.masters:
             m.start()
         wait_until(mc.leader, 30, 0.1, "a leader after the restart")
-        clients = {m.name: Client([m.url], mc.token, ca_file=mc.ca_file, timeout=5) for m in mc.masters}
+        clients = {m.name: mc.client_at(m, timeout=5) for m in mc.masters}
         check_history(hist, clients)
         print(f"\nchaos: all masters killed at once; {acked_before} acknowledged writes "
               f"({len(hist.unknown_creates)} + {hist.unknown_increments} outcomes unknown), "
@@ -95,7 +94,7 @@ def test_a_follower_that_lost_its_data_directory_rejoins_and_catches_up(tmp_path
         target = applied(leader, mc.token)
         wait_until(lambda: applied(follower, mc.token) >= target, 60, 0.1,
                    "the emptied follower to catch up")
-        clients = {m.name: Client([m.url], mc.token, ca_file=mc.ca_file, timeout=5) for m in mc.masters}
+        clients = {m.name: mc.client_at(m, timeout=5) for m in mc.masters}
         stores = check_history(hist, clients)
         print(f"\nchaos: {follower.name} lost its data directory and caught up: "
               f"{len(stores[follower.name])} ConfigMaps identical on every master")

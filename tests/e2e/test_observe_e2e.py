@@ -79,7 +79,7 @@ class Cluster:
 
     def metrics(self, path: str) -> dict:
         settings = kubeconfig.resolve(kubeconfig.load(str(self.kubeconfig)))
-        client = Client(settings.servers, settings.token)
+        client = Client(settings.servers, settings.token, ca_file=settings.ca_file)
         try:
             return client.request("GET", f"/apis/metrics.k8s.io/v1beta1{path}")
         finally:

@@ -19,6 +19,7 @@ import requests
 from coxapi import errors
 from coxapi.client import Client
 from master.auth import init_cluster_dir, load_tokens
+from raftstore import StoreConfig
 from tests.support import Proc, free_port, https_session, wait_until
 
 pytestmark = pytest.mark.integration
@@ -235,6 +236,34 @@ def test_a_master_without_quorum_answers_503_quickly(masters):
     # and the write that got 503 was not silently applied here
     names = {o["metadata"]["name"] for o in r.json()["items"]}
     assert "after" not in names
+
+
+def test_a_master_that_knows_it_has_no_leader_answers_before_the_write_timeout(masters):
+    """Once no election is plausibly in progress (the leader gone for longer
+    than an election takes), a master answers 503 at once, says nothing was
+    applied and when to retry, instead of holding each request for the write
+    timeout."""
+    s = masters.session()
+    base = "/api/v1/namespaces/default/configmaps"
+    for i in (1, 2):
+        masters.procs[i].kill()
+    wait_until(lambda: masters.raft_status(0)["leader"] is None, 15, 0.1,
+               "the lone master to know it has no leader")
+    wait_until(lambda: errors.is_not_applied(errors.ApiError.from_status(
+        s.get(masters.urls[0] + base, timeout=10).json())), 15, 0.1,
+        "the election window to pass")
+    write_timeout = StoreConfig().write_timeout  # the masters run with the default
+    for method, kwargs in (("POST", {"json": cm("refused")}), ("GET", {})):
+        t0 = time.monotonic()
+        r = s.request(method, masters.urls[0] + base, timeout=10, **kwargs)
+        took = time.monotonic() - t0
+        print(f"\n{method} on a master that knows it has no leader: {r.status_code} in "
+              f"{took:.3f}s (write timeout {write_timeout:g}s)")
+        assert r.status_code == 503 and int(r.headers["Retry-After"]) >= 1
+        assert errors.is_not_applied(errors.ApiError.from_status(r.json()))
+        assert took < write_timeout / 2
+    r = s.get(masters.urls[0] + base, params={"resourceVersion": "0"}, timeout=10)
+    assert "refused" not in {o["metadata"]["name"] for o in r.json()["items"]}
 
 
 def _deployment(name: str) -> dict:

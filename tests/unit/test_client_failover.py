@@ -195,12 +195,13 @@ def test_the_master_marks_a_503_not_applied_only_when_nothing_was_written(monkey
 
     monkeypatch.setattr(api.store, "put", write_fails)
     r = api.post(PATH, {"metadata": {"name": "d"}})
-    assert r.status_code == 503
+    assert r.status_code == 503 and r.headers["Retry-After"] == "1"
     assert not errors.is_not_applied(errors.ApiError.from_status(r.json))
     monkeypatch.setattr(api.store, "get", read_fails)
     r = api.patch(f"{PATH}/c", {"data": {"a": "1"}})
     assert r.status_code == 503 and r.json["reason"] == "ServiceUnavailable"
     assert errors.is_not_applied(errors.ApiError.from_status(r.json))
+    assert r.headers["Retry-After"] == "1"  # an election takes about a second
 
 
 def test_the_environment_is_read_once_not_on_every_request(masters, monkeypatch):

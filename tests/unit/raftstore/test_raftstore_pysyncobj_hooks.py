@@ -8,6 +8,7 @@ import pytest
 
 from raftstore import pysyncobj_import as psi
 from raftstore.journal import DurableJournal
+from raftstore.peerguard import GuardedConnection, GuardedTransport
 from raftstore.replica import PipelinedSyncObj
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -67,3 +68,12 @@ def test_every_override_in_replica_and_journal_is_on_the_checked_list():
     wrapped = {n for n in vars(DurableJournal)
                if not n.startswith("__") and hasattr(psi.pysyncobj_journal.FileJournal, n)}
     assert wrapped <= set(psi.JOURNAL_METHODS)
+
+
+def test_every_override_in_peerguard_is_on_the_checked_list():
+    conn = {n for n in vars(GuardedConnection) if not n.startswith("__")
+            and (n.startswith("_TcpConnection__") or hasattr(psi.TcpConnection, n))}
+    assert conn <= set(psi.CONNECTION_METHODS)
+    transport = {n for n in vars(GuardedTransport)
+                 if not n.startswith("__") and hasattr(psi.TCPTransport, n)}
+    assert transport <= set(psi.TRANSPORT_METHODS)
