@@ -34,7 +34,7 @@ from coxapi.retry import retry_on_conflict, starting_with
 from coxapi.supervisor import Supervisor
 from netproxy.proxy import run_proxy
 
-from . import podplan, podspec
+from . import eviction, podplan, podspec
 from .backoff import Backoff
 from .config import AgentConfig
 from .dnsserver import DnsServer, ZoneFeed
@@ -58,7 +58,7 @@ from .prober import ProbeManager, ProbeTarget
 from .registration import MachineInfo, node_object, register, retry_forever, wait_for_pod_cidr
 from .runtime import ContainerInfo, Runtime
 from .stats import StatsCollector, node_usage
-from .status import Observed, pod_status
+from .status import Observed, pod_status, rfc3339
 from .volumes import Mounter
 
 log = logging.getLogger(__name__)
@@ -99,6 +99,9 @@ class Agent:
                              watch_timeout=300, stale_list=True, name="pod-informer")
         self.pods.add_handler(self._pod_changed, lambda _old, new: self._pod_changed(new),
                               self._pod_changed)
+        self.emptydirs = eviction.EmptyDirMonitor(
+            config.data_dir, lambda: self._bound_pods().values(),
+            config.emptydir_check_period, on_exceeded=self.wake.set)
         self.pod_cidr: str | None = None
         self.log_server: LogServer | None = None
         self._authenticate = authenticate or MasterTokens(self.name, master_keys(client))
@@ -160,6 +163,7 @@ class Agent:
         self.threads.spawn("proxy-revision", self.heartbeat.run_publisher)
         self.threads.spawn("stats", self.stats.run)
         self.threads.spawn("pod-informer", self.pods.run)
+        self.threads.spawn("emptydir-usage", self.emptydirs.run)
         if self.config.manage_network:
             network = NodeNetwork(self.name, self.config.cluster_cidr)
             network.setup(str(net))
@@ -394,6 +398,10 @@ class Agent:
     def sync_pod(self, task: PodTask) -> None:
         """Drive one pod (on a worker thread); results go into ``task``."""
         uid, pod, containers, api_ok = task.uid, task.pod, task.containers, task.api_ok
+        if pod is not None and api_ok:
+            evict = eviction.decide(pod, self.emptydirs.usage(uid))
+            if evict is not None:
+                pod = self._evict(task, pod, evict)
         plan = podplan.plan_pod(pod, containers, self.clock(), self.backoff,
                                 self.probes.unhealthy())
         terminating = pod is not None and bool(pod["metadata"].get("deletionTimestamp"))
@@ -427,6 +435,15 @@ class Agent:
                                     self.probes.unhealthy())
             plan.actions = []
         self._report(task, pod, containers, plan)
+
+    def _evict(self, task: PodTask, pod: Obj, evict: eviction.Eviction) -> Obj:
+        """Mark the pod Failed/Evicted; the plan for a finished pod then stops it."""
+        log.info("evicting pod %s: %s", pod_ref(pod, task.uid), evict.message)
+        self.events.warning(pod, eviction.REASON, evict.message)
+        status = eviction.evicted_status(pod.get("status") or {}, evict.message,
+                                         rfc3339(self.clock()) or "")
+        self._write_status(task, pod, status)
+        return {**pod, "status": status}
 
     def _report(self, task: PodTask, pod: Obj, containers: list[ContainerInfo],
                 plan: podplan.PodPlan) -> None:

@@ -40,6 +40,8 @@ class AgentConfig:
     volume_refresh_period: float = 2.0
     # directories of deleted local-path volumes are removed this often
     local_path_reclaim_period: float = 10.0
+    # emptyDirs with a sizeLimit are measured this often (kubelet's housekeeping: 10s)
+    emptydir_check_period: float = 10.0
     serve_dns: bool = True  # cluster DNS on the pod network's gateway (needs manage_network)
     drain_timeout: float = 10.0  # longest wait for proxies to drop a terminating pod
     extra_labels: dict[str, str] = field(default_factory=dict)  # stamped on every container

@@ -4,6 +4,9 @@ and the answer to one query (dnspython does the wire format).
 - ``SVC.NS.svc.cluster.local``: A, the Service's ClusterIP; for a headless
   Service (``clusterIP: None``) the ready addresses of its Endpoints; an
   ExternalName Service is a CNAME.
+- ``HOSTNAME.SVC.NS.svc.cluster.local``: A, for each ready address of a
+  headless Service's Endpoints that carries a ``hostname`` (a pod whose
+  ``hostname`` and ``subdomain`` are set, such as a StatefulSet's ``web-0``).
 - ``_PORT._PROTO.SVC.NS.svc.cluster.local``: SRV, for each named port.
 - ``kubernetes.default.svc.cluster.local``: the masters, unless a Service
   of that name exists.
@@ -46,13 +49,13 @@ class Zone:
         return name in self.a or name in self.cname or name in self.srv
 
 
+def _ready_addresses(endpoints: Obj | None) -> list[Obj]:
+    return [addr for subset in (endpoints or {}).get("subsets") or []
+            for addr in subset.get("addresses") or [] if addr.get("ip")]
+
+
 def _ready_ips(endpoints: Obj | None) -> list[str]:
-    ips = []
-    for subset in (endpoints or {}).get("subsets") or []:
-        for addr in subset.get("addresses") or []:
-            if addr.get("ip") and addr["ip"] not in ips:
-                ips.append(addr["ip"])
-    return sorted(ips)
+    return sorted({addr["ip"] for addr in _ready_addresses(endpoints)})
 
 
 def build(services: list[Obj], endpoints: list[Obj], masters: list[str],
@@ -69,7 +72,13 @@ def build(services: list[Obj], endpoints: list[Obj], masters: list[str],
             continue
         ip = spec.get("clusterIP")
         if ip == "None":
-            zone.a[fqdn] = _ready_ips(eps.get((ns, m["name"])))
+            ep = eps.get((ns, m["name"]))
+            zone.a[fqdn] = _ready_ips(ep)
+            for addr in _ready_addresses(ep):
+                if addr.get("hostname"):
+                    ips = zone.a.setdefault(f"{addr['hostname']}.{fqdn}".lower(), [])
+                    if addr["ip"] not in ips:
+                        ips.append(addr["ip"])
         elif ip:
             zone.a[fqdn] = [ip]
         else:

@@ -7,6 +7,9 @@ by their resolved ports). A terminating pod is dropped at once, so a
 proxy stops sending it traffic before it stops. Services without a
 selector keep hand-written Endpoints. Pods on a node that went silent
 (tainted unreachable) move to ``notReadyAddresses`` until it is back.
+A pod whose ``spec.subdomain`` names the Service carries its
+``spec.hostname`` in its address, from which the cluster DNS serves
+``HOSTNAME.SERVICE.NS.svc.cluster.local`` (a StatefulSet's stable names).
 """
 
 from __future__ import annotations
@@ -47,6 +50,17 @@ def node_unreachable(node: Obj | None) -> bool:
     return any(t.get("key") == UNREACHABLE for t in taints)
 
 
+def address_hostname(svc: Obj, pod: Obj) -> str | None:
+    """The pod's ``hostname`` when its ``subdomain`` is this Service (the
+    endpoints controller's rule: same name, same namespace)."""
+    spec = pod.get("spec") or {}
+    same_ns = (pod["metadata"].get("namespace") or "default") == \
+        (svc["metadata"].get("namespace") or "default")
+    if spec.get("hostname") and spec.get("subdomain") == svc["metadata"]["name"] and same_ns:
+        return str(spec["hostname"])
+    return None
+
+
 def desired_subsets(svc: Obj, pods: list[Obj],
                     unreachable: Callable[[str], bool] = lambda name: False) -> list[Obj]:
     """Pure: the ``subsets`` for ``svc`` given the candidate pods. Pods on
@@ -78,6 +92,9 @@ def desired_subsets(svc: Obj, pods: list[Obj],
             "namespace"), "name": pod["metadata"]["name"], "uid": pod["metadata"].get("uid")}}
         if (pod.get("spec") or {}).get("nodeName"):
             addr["nodeName"] = pod["spec"]["nodeName"]
+        hostname = address_hostname(svc, pod)
+        if hostname:
+            addr["hostname"] = hostname
         key = tuple(sorted((p.get("name", ""), p["port"], p["protocol"]) for p in ports))
         group = groups.setdefault(key, {"ports": ports, "addresses": [], "notReadyAddresses": []})
         node_name = (pod.get("spec") or {}).get("nodeName") or ""

@@ -4,7 +4,9 @@ ConfigMap, Secret and downwardAPI volumes as the containers see them (files,
 items, a subPath mount, a change reaching a running container, the Secret on
 tmpfs); a claim provisioned by the local-path provisioner on first use, whose
 data outlives its pod and which is protected while in use; and a StatefulSet's
-ordered start and scale down and up, each replica keeping its claim's data.
+ordered start and scale down and up, each replica keeping its claim's data
+and reachable by its DNS name through a headless Service; and a pod evicted
+for outgrowing its emptyDir's ``sizeLimit``.
 
 Uses its own prefix (``cxst``), subnet, CIDRs and ports, so it runs beside
 other local clusters.
@@ -259,6 +261,42 @@ def test_statefulset_starts_in_order_and_scales_down_and_up(cluster):
     pods = sts_pods(cluster)
     for name in names:  # web-1 and web-2 are new pods on their old claims
         assert cluster.exec(pods[name], "cat /data/who").strip() == f"written-by-{name}"
+
+    # The headless Service named by serviceName gives each replica its DNS name.
+    cluster.apply({"apiVersion": "v1", "kind": "Service",
+                   "metadata": {"name": "web", "namespace": "default"},
+                   "spec": {"clusterIP": "None", "selector": {"app": "sts"},
+                            "ports": [{"name": "http", "port": 8080}]}})
+    client = pods["web-0"]
+    for name in names:
+        ip, fqdn = pods[name]["status"]["podIP"], f"{name}.web.default.svc.cluster.local"
+        # busybox's nslookup exits 1 if any search domain says NXDOMAIN
+        wait_until(lambda f=fqdn, i=ip: i in cluster.exec(client, f"nslookup {f} || true"),
+                   30, 1, f"{fqdn} to resolve to {ip}")
+        # the short name through the search path, and the replica answering as itself
+        assert cluster.exec(client, f"wget -qO- http://{name}.web:8080/").strip() == name
+
+
+def test_a_pod_outgrowing_its_empty_dir_limit_is_evicted(cluster):
+    pod = sleeper("filler", [{"name": "scratch", "emptyDir": {"sizeLimit": "1Mi"}}],
+                  [{"name": "scratch", "mountPath": "/scratch"}])
+    pod["spec"]["containers"][0]["command"] = [
+        "sh", "-c", "dd if=/dev/zero of=/scratch/fill bs=1024 count=2048; sleep 100000"]
+    cluster.apply(pod)
+    # measured every 10 s (docs/storage.md)
+    evicted = wait_until(lambda: (lambda p: p if p["status"].get("phase") == "Failed" else None)(
+        cluster.pod("filler")), 120, 1, "the pod to be evicted")
+    message = 'Usage of EmptyDir volume "scratch" exceeds the limit "1Mi".'
+    assert (evicted["status"]["reason"], evicted["status"]["message"]) == ("Evicted", message)
+
+    def evicted_event() -> bool:
+        return any(e["involvedObject"]["name"] == "filler" and e["reason"] == "Evicted"
+                   and e["message"] == message for e in cluster.json("get", "events")["items"])
+    wait_until(evicted_event, 30, 1, "the Evicted event")
+    node = evicted["spec"]["nodeName"]
+    wait_until(lambda: not cluster.docker(node, "ps", "-q", "--filter", "name=app_filler"),
+               30, 1, "the evicted pod's container to stop")
+    cluster.cox("delete", "pod", "filler", "--timeout", "60s", timeout=90)
 
 
 def claim(name: str) -> dict:

@@ -115,3 +115,14 @@ def test_pods_on_an_unreachable_node_are_not_ready_until_it_returns():
                                   lambda o: {**o, "spec": {**o["spec"], "taints": []}})
     settle(ctx, c)
     assert [a["ip"] for a in endpoints(ctx)["subsets"][0]["addresses"]] == ["10.244.1.2"]
+
+
+def test_pods_whose_subdomain_is_the_service_carry_their_hostname():
+    named = web_pod("web-0", "10.0.0.1")
+    named["spec"].update(hostname="web-0", subdomain="web")
+    elsewhere = web_pod("web-1", "10.0.0.2")
+    elsewhere["spec"].update(hostname="web-1", subdomain="other")
+    plain = web_pod("web-2", "10.0.0.3")
+    [subset] = desired_subsets(SVC, [named, elsewhere, plain])
+    assert [(a["ip"], a.get("hostname")) for a in subset["addresses"]] == \
+        [("10.0.0.1", "web-0"), ("10.0.0.2", None), ("10.0.0.3", None)]

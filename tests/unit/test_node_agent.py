@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -403,3 +404,25 @@ def test_the_node_reports_node_ready_on_its_first_status_write(env):
     [ready] = events_of(api, agent, "NodeReady")
     assert ready["involvedObject"]["kind"] == "Node" and ready["metadata"]["namespace"] == "default"
     assert ready["message"] == "Node n1 status is now: NodeReady"
+
+
+def test_the_agent_evicts_a_pod_over_its_limit_and_stops_it(env):
+    api, rt, agent, _ = env
+    uid = add_pod(api, volumes=[{"name": "scratch", "emptyDir": {"sizeLimit": "1Mi"}}],
+                  restartPolicy="Always")["metadata"]["uid"]
+    sync(agent)
+    sync(agent)
+    assert rt.app(uid, "app").running
+    path = podspec.empty_dir_path(agent.config.data_dir, uid, "scratch")
+    with open(os.path.join(path, "fill"), "wb") as f:
+        f.write(os.urandom(2 * 1024 * 1024))
+    agent.emptydirs.sample()
+    sync(agent)
+    sync(agent)
+    st = api.pod("web")["status"]
+    assert (st["phase"], st["reason"]) == ("Failed", "Evicted")
+    assert st["message"] == 'Usage of EmptyDir volume "scratch" exceeds the limit "1Mi".'
+    assert not rt.app(uid, "app").running  # stopped, not restarted despite Always
+    [event] = events_of(api, agent, "Evicted")
+    assert event["type"] == "Warning" and event["message"] == st["message"]
+    assert event["involvedObject"]["name"] == "web"

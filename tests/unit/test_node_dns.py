@@ -102,3 +102,25 @@ def test_resolv_conf_by_dns_policy():
                                                         {"name": "edns0"}]}), "10.244.1.1")
     assert merged[2] == ["ndots:1", "edns0"]
 
+
+
+def test_headless_service_names_each_ready_pod_by_its_hostname():
+    eps = [{"metadata": {"name": "nginx", "namespace": "default"}, "subsets": [
+        {"addresses": [{"ip": "10.244.1.5", "hostname": "web-0"},
+                       {"ip": "10.244.2.6", "hostname": "web-1"},
+                       {"ip": "10.244.2.7"}],
+         "notReadyAddresses": [{"ip": "10.244.1.8", "hostname": "web-2"}]}]}]
+    zone = build([svc("nginx", "None")], eps, [])
+
+    def ask_zone(name):
+        return answer(zone, dns.message.make_query(name, "A"))
+    assert ips(ask_zone("web-0.nginx.default.svc.cluster.local")) == ["10.244.1.5"]
+    assert ips(ask_zone("WEB-1.nginx.default.svc.cluster.local.")) == ["10.244.2.6"]
+    assert ips(ask_zone("nginx.default.svc.cluster.local")) == \
+        ["10.244.1.5", "10.244.2.6", "10.244.2.7"]
+    # not ready: no name yet, as Kubernetes' DNS serves ready endpoints only
+    assert ask_zone("web-2.nginx.default.svc.cluster.local").rcode() == dns.rcode.NXDOMAIN
+    # a Service with a ClusterIP names no pods
+    zone = build([svc("nginx", "10.96.0.9")], eps, [])
+    assert answer(zone, dns.message.make_query("web-0.nginx.default.svc.cluster.local", "A")
+                  ).rcode() == dns.rcode.NXDOMAIN
