@@ -75,9 +75,11 @@ def applied(m: Master, token: str) -> int:
 
 
 def snapshot(client: Client) -> tuple[str, dict[str, dict]]:
-    """The master's own replica (resourceVersion=0: no read barrier), by name."""
-    listed = client.request("GET", "/api/v1/namespaces/default/configmaps",
-                            params={"resourceVersion": "0"})
+    """The master's own replica, by name: a consistent list, which that master
+    serves from its own replica once it has applied everything committed when
+    it was asked (a resourceVersion=0 list reports its cache's revision, which
+    moves only with ConfigMap events and so may stay below the store's)."""
+    listed = client.request("GET", "/api/v1/namespaces/default/configmaps")
     return (listed["metadata"]["resourceVersion"],
             {cm["metadata"]["name"]: cm for cm in listed["items"]})
 
