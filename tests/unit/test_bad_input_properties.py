@@ -1,0 +1,563 @@
+"""Bad input, property-based (issue 10, chaos item 10): almost-valid objects of
+every kind, hostile query strings, paths and patches at every endpoint, and bad
+manifests at ``cox apply``. Whatever comes in: never a 5xx, every 4xx is a
+``Status`` with a message, and a request that fails stores nothing (the store's
+revision is unchanged). Derandomized, so CI sees the same examples every run."""
+
+from __future__ import annotations
+
+import copy
+import http.client
+import json
+import ssl
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from coxapi import kinds
+from tests.unit.api_harness import ADMIN_TOKEN, Api
+from tests.unit.cli_fakeapi import cox, write_kubeconfig
+from tests.unit.test_api_crud import SAMPLES
+
+Obj = dict[str, Any]
+FAST = settings(max_examples=60, deadline=None, derandomize=True, database=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                       HealthCheck.too_slow])
+NAMESPACE = "default"
+
+# ---- strategies --------------------------------------------------------------
+
+# Text a client can send: control characters, surrogates-free unicode, the
+# characters that mean something in paths, selectors and label keys.
+HOSTILE_TEXT = st.one_of(
+    st.text(max_size=12),
+    st.text(alphabet=st.characters(codec="utf-8"), max_size=40),
+    st.sampled_from(["", " ", "..", ".", "/", "%2F", "a/b", "../x", "\x00", "\n", "\t",
+                     "ä", "🚀", "a" * 254, "a" * 64, "-a", "a-", "A", "a_b", "$patch",
+                     "metadata", "null", "true", "0", "-1", "1e400", "x=y", "!x",
+                     "x in (a,b", "x notin ()", "a,b", "==", "=", "\u202e", "\ufeff"]),
+)
+NUMBERS = st.one_of(
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.sampled_from([0, -1, 2**31, 2**63, -(2**63) - 1, 10**30]),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from([0.5, -0.0, 1e308, 1.5]),
+)
+SCALARS = st.one_of(st.none(), st.booleans(), NUMBERS, HOSTILE_TEXT)
+JUNK = st.recursive(
+    SCALARS,
+    lambda inner: st.one_of(st.lists(inner, max_size=4),
+                            st.dictionaries(HOSTILE_TEXT, inner, max_size=4)),
+    max_leaves=12,
+)
+
+
+def _paths(doc: Any, prefix: tuple = ()) -> Iterator[tuple]:
+    """Every path into ``doc`` (dict keys and list indexes), the root included."""
+    yield prefix
+    if isinstance(doc, dict):
+        for k, v in doc.items():
+            yield from _paths(v, (*prefix, k))
+    elif isinstance(doc, list):
+        for i, v in enumerate(doc):
+            yield from _paths(v, (*prefix, i))
+
+
+def _deep(levels: int) -> Any:
+    doc: Any = "leaf"
+    for i in range(levels):
+        doc = {"a": doc} if i % 2 else [doc]
+    return doc
+
+
+def _replace(doc: Any, path: tuple, make: Callable[[Any], Any]) -> Any:
+    if not path:
+        return make(doc)
+    parent = doc
+    for p in path[:-1]:
+        parent = parent[p]
+    parent[path[-1]] = make(parent[path[-1]])
+    return doc
+
+
+# How one spot of a document goes wrong.
+_MUTATIONS: tuple[tuple[str, Callable[[Any, Any], Any]], ...] = (
+    ("junk", lambda old, junk: junk),
+    ("null", lambda old, junk: None),
+    ("in a list", lambda old, junk: [old]),
+    ("list to object", lambda old, junk: dict(enumerate(old)) if isinstance(old, list) else old),
+    ("object to list", lambda old, junk: list(old.values()) if isinstance(old, dict) else old),
+    ("stringified", lambda old, junk: json.dumps(old)),
+    ("deep", lambda old, junk: _deep(60)),
+    ("key added", lambda old, junk: {**old, "$patch": junk, "": junk, "metadata ": junk}
+     if isinstance(old, dict) else old),
+    ("huge number", lambda old, junk: 10**40 if isinstance(old, int) else old),
+    ("negative", lambda old, junk: -old if isinstance(old, int | float) else old),
+    ("float", lambda old, junk: old + 0.5 if isinstance(old, int) else old),
+)
+
+
+@st.composite
+def mutated(draw: st.DrawFn, base: Obj, max_mutations: int = 3) -> Obj:
+    """``base`` with a few spots made wrong: wrong types, nulls, junk, shapes swapped."""
+    doc = copy.deepcopy(base)
+    for _ in range(draw(st.integers(1, max_mutations))):
+        path = draw(st.sampled_from(list(_paths(doc))))
+        _name, mutate = draw(st.sampled_from(_MUTATIONS))
+        junk = draw(JUNK)
+        doc = _replace(doc, path, lambda old, m=mutate, j=junk: m(old, j))
+    return doc
+
+
+@st.composite
+def hostile_meta(draw: st.DrawFn, base: Obj) -> Obj:
+    """``base`` with hostile names, labels and annotations in its metadata."""
+    doc = copy.deepcopy(base)
+    meta = doc.setdefault("metadata", {})
+    field = draw(st.sampled_from(["name", "generateName", "labels", "annotations", "namespace",
+                                  "finalizers", "ownerReferences", "resourceVersion", "uid"]))
+    if field in ("labels", "annotations"):
+        meta[field] = draw(st.dictionaries(HOSTILE_TEXT, st.one_of(HOSTILE_TEXT, JUNK),
+                                           min_size=1, max_size=3))
+    elif field in ("finalizers", "ownerReferences"):
+        meta[field] = draw(st.lists(st.one_of(HOSTILE_TEXT, JUNK), min_size=1, max_size=3))
+    else:
+        meta[field] = draw(st.one_of(HOSTILE_TEXT, JUNK))
+    return doc
+
+
+KIND_LIST = list(kinds.KINDS)
+
+
+def sample_body(kind: kinds.Kind) -> Obj:
+    body = copy.deepcopy(SAMPLES[kind.kind])
+    body["kind"], body["apiVersion"] = kind.kind, kind.api_version
+    body["metadata"].pop("namespace", None)
+    return body
+
+
+def seed_name(kind: kinds.Kind) -> str:
+    return "fuzz-seed" if kind.kind != "Namespace" else "fuzz-seed-ns"
+
+
+def seed_body(kind: kinds.Kind) -> Obj:
+    body = sample_body(kind)
+    body["metadata"]["name"] = seed_name(kind)
+    return body
+
+
+def collection(kind: kinds.Kind) -> str:
+    return kind.path(NAMESPACE if kind.namespaced else None)
+
+
+def object_path(kind: kinds.Kind, name: str | None = None) -> str:
+    return kind.path(NAMESPACE if kind.namespaced else None, name or seed_name(kind))
+
+
+QUERY_VALUES = st.one_of(HOSTILE_TEXT, NUMBERS.map(str),
+                         st.sampled_from(["true", "false", "All", "Strict", "Warn", "Ignore",
+                                          "Orphan", "Foreground", "Background", "0", "1",
+                                          "eyJrIjoiL3JlZ2lzdHJ5L3BvZHMvIn0=", "e30=", "bnVsbA==",
+                                          "metadata.name=x", "metadata.name!=", "spec.x==y",
+                                          "a in (b)", "!", "a,,b", "=,="]))
+QUERY_KEYS = st.sampled_from(["labelSelector", "fieldSelector", "limit", "continue",
+                              "resourceVersion", "resourceVersionMatch", "timeoutSeconds",
+                              "dryRun", "fieldValidation", "propagationPolicy",
+                              "gracePeriodSeconds", "orphanDependents", "allowWatchBookmarks",
+                              "pretty", "fieldManager", "force"])
+QUERIES = st.lists(st.tuples(QUERY_KEYS, QUERY_VALUES), max_size=4)
+
+JSON_PATCH_OPS = st.lists(
+    st.one_of(
+        st.fixed_dictionaries({
+            "op": st.one_of(st.sampled_from(["add", "remove", "replace", "move", "copy", "test"]),
+                            HOSTILE_TEXT),
+            "path": st.one_of(st.sampled_from(["", "/", "/metadata", "/metadata/name",
+                                               "/spec/containers/0", "/spec/containers/-",
+                                               "/spec/replicas", "/metadata/labels/a~1b",
+                                               "/spec/containers/99", "/status", "/kind",
+                                               "/metadata/~2", "/spec/containers/01",
+                                               "/spec/containers/-1"]), HOSTILE_TEXT, JUNK)},
+            optional={"value": JUNK, "from": st.one_of(HOSTILE_TEXT, st.sampled_from(
+                ["/metadata", "/spec", "", "/metadata/name"]))}),
+        JUNK),
+    max_size=4)
+SMP_DIRECTIVES = st.dictionaries(
+    st.sampled_from(["$patch", "$retainKeys", "$setElementOrder/containers",
+                     "$deleteFromPrimitiveList/finalizers", "$setElementOrder/ports",
+                     "$deleteFromPrimitiveList/args", "$setElementOrder/", "$retainKeys/x"]),
+    st.one_of(JUNK, st.sampled_from(["replace", "delete", "merge", "nonsense"]),
+              st.lists(st.one_of(HOSTILE_TEXT, JUNK,
+                                 st.fixed_dictionaries({"name": HOSTILE_TEXT}))),
+              st.just([{"$patch": "delete"}]), st.just([{"$patch": "replace"}])),
+    min_size=1, max_size=3)
+
+
+@st.composite
+def strategic_patch(draw: st.DrawFn, kind: kinds.Kind) -> Obj:
+    """A patch of the seed with SMP directives planted at a few of its maps."""
+    doc = draw(mutated(seed_body(kind), max_mutations=1))
+    maps = [p for p in _paths(doc) if isinstance(_at(doc, p), dict)] or [()]
+    for _ in range(draw(st.integers(1, 3))):
+        spot = _at(doc, draw(st.sampled_from(maps)))
+        if isinstance(spot, dict):
+            spot.update(draw(SMP_DIRECTIVES))
+    lists = [p for p in _paths(doc) if isinstance(_at(doc, p), list)]
+    if lists and draw(st.booleans()):
+        target = _at(doc, draw(st.sampled_from(lists)))
+        target.append(draw(st.one_of(st.just({"$patch": "delete"}), st.just({"$patch": "replace"}),
+                                     st.fixed_dictionaries({"$patch": JUNK, "name": JUNK}))))
+    return doc
+
+
+def _at(doc: Any, path: tuple) -> Any:
+    for p in path:
+        doc = doc[p]
+    return doc
+
+
+# ---- the harness and the properties ----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def api() -> Iterator[Api]:
+    a = Api()
+    yield a
+    a.close()
+
+
+def ensure_seeds(api: Api) -> None:
+    """One object of every kind to update, patch and delete (put back when a
+    request that happened to be valid deleted it)."""
+    for kind in KIND_LIST:
+        if api.get(object_path(kind)).status_code == 404:
+            r = api.post(collection(kind), seed_body(kind))
+            assert r.status_code == 201, r.get_data(as_text=True)
+
+
+def answer(api: Api, method: str, path: str, body: Any = None, *, raw: bytes | None = None,
+           content_type: str = "application/json", query: list | None = None) -> Any:
+    """Send one request; check the properties every answer must have."""
+    before = api.store.revision()
+    r = api.request(method, path, body, raw=raw, content_type=content_type, query=query)
+    check_answer(r.status_code, r.get_data(), f"{method} {path} {query or ''}")
+    if r.status_code >= 400:
+        assert api.store.revision() == before, f"a failed {method} {path} changed the store"
+    elif method in ("DELETE", "PUT", "PATCH"):
+        ensure_seeds(api)  # valid by chance: the seed may be gone or renamed
+    return r
+
+
+def check_answer(code: int, data: bytes, what: str) -> None:
+    assert code < 500, f"{what} -> {code}: {data[:500]!r}"
+    if code >= 400:
+        status = json.loads(data)
+        assert status.get("kind") == "Status" and status.get("code") == code, (what, status)
+        assert isinstance(status.get("message"), str) and status["message"], (what, status)
+
+
+KIND = st.sampled_from(KIND_LIST)
+
+
+@FAST
+@given(data=st.data())
+def test_almost_valid_creates_and_updates_fail_cleanly(api: Api, data: st.DataObject) -> None:
+    ensure_seeds(api)
+    kind = data.draw(KIND, label="kind")
+    body = data.draw(st.one_of(mutated(sample_body(kind)), hostile_meta(sample_body(kind))),
+                     label="body")
+    answer(api, "POST", collection(kind), body, query=data.draw(QUERIES, label="query"))
+    update = data.draw(st.one_of(mutated(seed_body(kind)), hostile_meta(seed_body(kind))),
+                       label="update")
+    sub = data.draw(st.sampled_from([None, *kind.subresources]), label="subresource")
+    path = object_path(kind) + (f"/{sub}" if sub else "")
+    answer(api, "PUT", path, update, query=data.draw(QUERIES, label="update query"))
+
+
+@FAST
+@given(data=st.data())
+def test_patches_of_every_type_fail_cleanly(api: Api, data: st.DataObject) -> None:
+    ensure_seeds(api)
+    kind = data.draw(KIND, label="kind")
+    sub = data.draw(st.sampled_from([None, *kind.subresources]), label="subresource")
+    path = object_path(kind) + (f"/{sub}" if sub else "")
+    patch_type = data.draw(st.sampled_from(["json", "merge", "strategic"]), label="type")
+    if patch_type == "json":
+        body: Any = data.draw(st.one_of(JSON_PATCH_OPS, JUNK), label="json patch")
+        ctype = "application/json-patch+json"
+    elif patch_type == "merge":
+        body = data.draw(st.one_of(mutated(seed_body(kind)), hostile_meta({}), JUNK),
+                         label="merge patch")
+        ctype = "application/merge-patch+json"
+    else:
+        body = data.draw(st.one_of(strategic_patch(kind), JUNK), label="strategic patch")
+        ctype = "application/strategic-merge-patch+json"
+    answer(api, "PATCH", path, body, content_type=ctype,
+           query=data.draw(QUERIES, label="query"))
+
+
+RAW_BODIES = st.one_of(
+    st.binary(max_size=64),
+    st.sampled_from([b"{", b"[]", b"null", b"1", b'"x"', b"{\"a\":NaN}", b"{\"a\":Infinity}",
+                     b"\xff\xfe{}", b"{\"metadata\":{\"name\":\"a\",\"name\":\"b\"}}",
+                     b"{\"kind\":\"Pod\",\"kind\":[]}", b"[" * 5000 + b"]" * 5000,
+                     b"{\"a\":" * 200 + b"1" + b"}" * 200, b"a: &x [1]\nb: *x\n",
+                     b"!!python/object:os.system {}", b"- a\n- b\n", b"\t\n"]),
+)
+CONTENT_TYPES = st.sampled_from(["application/json", "application/yaml", "text/plain", "",
+                                 "application/json-patch+json", "application/merge-patch+json",
+                                 "application/strategic-merge-patch+json",
+                                 "application/json; charset=latin-1", "multipart/form-data"])
+
+
+@FAST
+@given(data=st.data())
+def test_malformed_raw_bodies_at_every_verb(api: Api, data: st.DataObject) -> None:
+    ensure_seeds(api)
+    kind = data.draw(KIND, label="kind")
+    method = data.draw(st.sampled_from(["POST", "PUT", "PATCH", "DELETE"]), label="method")
+    path = collection(kind) if method == "POST" else object_path(kind)
+    if method == "DELETE" and kind.kind == "Namespace":
+        path = object_path(kind, "no-such-namespace")
+    answer(api, method, path, raw=data.draw(RAW_BODIES, label="raw"),
+           content_type=data.draw(CONTENT_TYPES, label="content type"))
+
+
+DELETE_OPTIONS = st.one_of(
+    JUNK,
+    st.fixed_dictionaries({}, optional={
+        "kind": st.one_of(st.just("DeleteOptions"), HOSTILE_TEXT),
+        "gracePeriodSeconds": st.one_of(NUMBERS, HOSTILE_TEXT, st.none()),
+        "propagationPolicy": st.one_of(HOSTILE_TEXT, JUNK),
+        "orphanDependents": JUNK,
+        "dryRun": st.one_of(st.just(["All"]), JUNK),
+        "preconditions": st.one_of(JUNK, st.fixed_dictionaries(
+            {}, optional={"uid": JUNK, "resourceVersion": st.one_of(JUNK, HOSTILE_TEXT)})),
+    }),
+)
+
+
+@FAST
+@given(data=st.data())
+def test_garbage_query_strings_and_delete_options(api: Api, data: st.DataObject) -> None:
+    ensure_seeds(api)
+    kind = data.draw(KIND, label="kind")
+    query = data.draw(QUERIES, label="query")
+    verb = data.draw(st.sampled_from(["list", "get", "delete", "deletecollection"]), label="verb")
+    if verb == "list":
+        answer(api, "GET", collection(kind), query=query)
+    elif verb == "get":
+        answer(api, "GET", object_path(kind), query=query)
+    else:
+        if kind.kind == "Namespace":
+            # a deleted namespace stays Terminating here (no controllers): keep it whole
+            query.append(("dryRun", "All"))
+        path = collection(kind) if verb == "deletecollection" else object_path(kind)
+        answer(api, "DELETE", path, data.draw(st.one_of(st.none(), DELETE_OPTIONS),
+                                              label="options"), query=query)
+
+
+SEGMENTS = st.one_of(
+    HOSTILE_TEXT.map(lambda s: s.replace("/", "%2F")),
+    st.sampled_from(["..", ".", "%2F", "%2e%2e", "%00", "a%2Fb", "", "x" * 2000, "%", "%zz",
+                     "namespaces", "status", "scale", "log", "pods", "~", "%C0%AF", "a;b",
+                     "a?b=c", "#frag"]),
+)
+
+
+def _quote_unsafe(segment: str) -> str:
+    """Percent-encode what an HTTP request line cannot carry raw (space, controls,
+    non-ASCII) and leave the rest, ``..`` and ``%2F`` included, as a client sent it."""
+    out = []
+    for ch in segment:
+        if ch.isascii() and ch.isprintable() and ch not in " \"<>\\^`{|}#?":
+            out.append(ch)
+        else:
+            out.extend(f"%{b:02X}" for b in ch.encode("utf-8"))
+    return "".join(out)
+
+
+@st.composite
+def hostile_paths(draw: st.DrawFn) -> str:
+    kind = draw(KIND)
+    prefix = draw(st.sampled_from([kind.group_version_prefix, "/api", "/apis", "/apis/apps",
+                                   "/api/v2", "/apis/x/v1", ""]))
+    shape = draw(st.sampled_from(["cluster", "namespaced", "free"]))
+    seg = [_quote_unsafe(s) for s in draw(st.lists(SEGMENTS, min_size=1, max_size=4))]
+    if shape == "cluster":
+        parts = [kind.plural, *seg]
+    elif shape == "namespaced":
+        parts = ["namespaces", seg[0], kind.plural, *seg[1:]]
+    else:
+        parts = seg
+    sep = draw(st.sampled_from(["/", "//"]))
+    return prefix + "/" + sep.join(parts)
+
+
+class _Raw:
+    """Requests with a raw target (no client-side path normalisation) to the
+    master's real HTTPS server, the way a hostile client sends them."""
+
+    def __init__(self, api: Api) -> None:
+        host, port = api.url.removeprefix("https://").split(":")
+        self.host, self.port = host, int(port)
+        self.context = ssl.create_default_context(cafile=api.ca_file)
+
+    def send(self, method: str, target: str, body: bytes | None = None,
+             content_type: str = "application/json") -> tuple[int, bytes]:
+        conn = http.client.HTTPSConnection(self.host, self.port, context=self.context, timeout=20)
+        try:
+            headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+            if body is not None:
+                headers["Content-Type"] = content_type
+            conn.request(method, target, body=body, headers=headers)
+            resp = conn.getresponse()
+            # A watch that was valid by chance streams: its status is enough.
+            data = resp.read() if resp.status != 200 else b""
+            return resp.status, data
+        finally:
+            conn.close()
+
+
+@pytest.fixture(scope="module")
+def raw(api: Api) -> _Raw:
+    return _Raw(api)
+
+
+@FAST
+@given(data=st.data())
+def test_hostile_paths_through_the_real_server(api: Api, raw: _Raw, data: st.DataObject) -> None:
+    ensure_seeds(api)
+    target = data.draw(hostile_paths(), label="path")
+    method = data.draw(st.sampled_from(["GET", "POST", "PUT", "PATCH", "DELETE"]), label="method")
+    body = None if method == "GET" else json.dumps(data.draw(JUNK, label="body")).encode()
+    before = api.store.revision()
+    code, payload = raw.send(method, target, body, "application/merge-patch+json"
+                             if method == "PATCH" else "application/json")
+    check_answer(code, payload, f"{method} {target}")
+    if code >= 400:
+        assert api.store.revision() == before, f"a failed {method} {target} changed the store"
+    else:
+        ensure_seeds(api)
+
+
+WATCH_QUERIES = st.lists(st.tuples(st.sampled_from(
+    ["labelSelector", "fieldSelector", "resourceVersion", "allowWatchBookmarks",
+     "sendInitialEvents", "resourceVersionMatch", "limit", "continue"]), QUERY_VALUES), max_size=3)
+
+
+@FAST
+@given(data=st.data())
+def test_garbage_watch_requests_through_the_real_server(api: Api, raw: _Raw,
+                                                        data: st.DataObject) -> None:
+    from urllib.parse import urlencode
+
+    kind = data.draw(KIND, label="kind")
+    query = [("watch", data.draw(st.sampled_from(["true", "1", "yes", "", "TRUE"]))),
+             ("timeoutSeconds", data.draw(st.sampled_from(["1", "0", "-1", "x", "1e3", ""]))),
+             *data.draw(WATCH_QUERIES, label="query")]
+    path = data.draw(st.sampled_from([collection(kind), object_path(kind), kind.path()]))
+    code, payload = raw.send("GET", f"{path}?{urlencode(query)}")
+    check_answer(code, payload, f"watch {path}?{urlencode(query)}")
+
+
+# ---- cox apply -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def kubeconfig(api: Api, tmp_path_factory: pytest.TempPathFactory) -> str:
+    return write_kubeconfig(tmp_path_factory.mktemp("kc") / "kc", [api.url], token=ADMIN_TOKEN,
+                            ca_file=api.ca_file)
+
+
+BAD_MANIFEST_TEXT = st.one_of(
+    st.text(max_size=80),
+    st.sampled_from([
+        "", "---\n", "- a\n- b\n", "kind: Pod\n", "apiVersion: v1\n", "{", "[", "'",
+        "kind: [Pod]\napiVersion: v1\nmetadata: {name: x}\n",
+        "kind: Pod\napiVersion: {v: 1}\nmetadata: {name: x}\n",
+        "kind: Nope\napiVersion: v1\nmetadata: {name: x}\n",
+        "kind: Pod\napiVersion: v1\nmetadata: [x]\n",
+        "kind: Pod\napiVersion: v1\nmetadata: {name: [x]}\n",
+        "kind: Pod\napiVersion: v1\nmetadata: {name: x, namespace: {a: b}}\n",
+        "kind: List\napiVersion: v1\nitems: 3\n",
+        "kind: List\napiVersion: v1\nitems: [3, null, {kind: 1}]\n",
+        "a: &x [1]\nb: *x\n", "!!python/object:os.system {}\n", "\t- x\n",
+        "kind: Pod\napiVersion: v1\nmetadata: {name: x}\n---\n- 1\n",
+        "kind: Pod\napiVersion: v1\nmetadata:\n  name: x\n  name: y\n",
+        "\x00", "\ufeffkind: Pod", "kind: Pod\napiVersion: v1\nmetadata: {name: 1e400}\n",
+    ]),
+)
+
+
+def _manifest(data: st.DataObject) -> str:
+    if data.draw(st.booleans(), label="structured"):
+        kind = data.draw(KIND, label="kind")
+        doc = data.draw(st.one_of(mutated(sample_body(kind)), hostile_meta(sample_body(kind))),
+                        label="manifest")
+        return json.dumps(doc) if data.draw(st.booleans(), label="as json") else _yaml(doc)
+    return data.draw(BAD_MANIFEST_TEXT, label="text")
+
+
+def _yaml(doc: Any) -> str:
+    import yaml
+
+    return yaml.safe_dump(doc, allow_unicode=True)
+
+
+@settings(FAST, max_examples=40)
+@given(data=st.data())
+def test_cox_apply_of_bad_manifests_fails_in_one_line(api: Api, kubeconfig: str,
+                                                      data: st.DataObject) -> None:
+    text = _manifest(data)
+    flags = data.draw(st.sampled_from([[], ["--no-validate"], ["--dry-run=server"]]),
+                      label="flags")
+    before = api.store.revision()
+    r = cox(kubeconfig, "apply", *flags, "-f", "-", input=text)  # asserts nothing escaped
+    if r.exit_code == 0:
+        return  # valid by chance
+    stderr = r.stderr
+    assert "Traceback" not in stderr and "internal error" not in stderr, stderr
+    assert stderr.endswith("\n") and stderr.count("\n") == 1 and stderr.strip(), repr(stderr)
+    if r.stdout == "":  # nothing reported as applied: nothing stored either
+        assert api.store.revision() == before, (text, stderr)
+
+
+def test_cox_apply_of_a_manifest_file_that_is_not_text(kubeconfig: str, tmp_path: Path) -> None:
+    path = tmp_path / "bin.yaml"
+    path.write_bytes(b"\xff\xfe\x00kind: Pod\n\x80")
+    r = cox(kubeconfig, "apply", "-f", str(path))
+    assert r.exit_code != 0
+    assert r.stderr.count("\n") == 1 and "internal error" not in r.stderr, r.stderr
+
+
+# ---- regressions the properties found ----------------------------------------
+
+
+@pytest.mark.parametrize("rv", [":", "²", "1.5", "-3"])
+@pytest.mark.parametrize("how", ["merge patch", "put", "status put"])
+def test_a_resource_version_that_is_no_number_is_a_400(api: Api, rv: str, how: str) -> None:
+    ensure_seeds(api)
+    kind = kinds.lookup("ConfigMap")
+    before = api.store.revision()
+    if how == "merge patch":
+        r = api.patch(object_path(kind), {"metadata": {"resourceVersion": rv}})
+    else:
+        body = seed_body(kinds.lookup("Namespace" if how == "status put" else "ConfigMap"))
+        body["metadata"]["resourceVersion"] = rv
+        path = object_path(kinds.lookup("Namespace")) + "/status" if how == "status put" \
+            else object_path(kind)
+        r = api.put(path, body)
+    assert r.status_code == 400, r.json
+    assert r.json["message"].startswith("metadata.resourceVersion: invalid value")
+    assert api.store.revision() == before
+
+
+def test_a_watch_from_a_resource_version_in_unicode_digits_is_a_400(raw: _Raw) -> None:
+    code, payload = raw.send("GET", "/api/v1/namespaces/default/pods?watch=1&resourceVersion=%C2%B2")
+    assert code == 400, payload
+    assert json.loads(payload)["message"].startswith("resourceVersion: invalid value '²'")
