@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import http.client
 import json
+import os
 import ssl
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,7 +26,10 @@ from tests.unit.cli_fakeapi import cox, write_kubeconfig
 from tests.unit.test_api_crud import SAMPLES
 
 Obj = dict[str, Any]
-FAST = settings(max_examples=60, deadline=None, derandomize=True, database=None,
+# CI runs the same examples every time. COX_FUZZ_EXAMPLES=N runs N random ones
+# per property instead, for a deeper search by hand.
+_DEEP = int(os.environ.get("COX_FUZZ_EXAMPLES", "0"))
+FAST = settings(max_examples=_DEEP or 60, deadline=None, derandomize=not _DEEP, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
                                        HealthCheck.too_slow])
 NAMESPACE = "default"
@@ -206,12 +210,13 @@ def strategic_patch(draw: st.DrawFn, kind: kinds.Kind) -> Obj:
     for _ in range(draw(st.integers(1, 3))):
         spot = _at(doc, draw(st.sampled_from(maps)))
         if isinstance(spot, dict):
-            spot.update(draw(SMP_DIRECTIVES))
+            spot.update(copy.deepcopy(draw(SMP_DIRECTIVES)))  # st.just shares its value
     lists = [p for p in _paths(doc) if isinstance(_at(doc, p), list)]
     if lists and draw(st.booleans()):
         target = _at(doc, draw(st.sampled_from(lists)))
-        target.append(draw(st.one_of(st.just({"$patch": "delete"}), st.just({"$patch": "replace"}),
-                                     st.fixed_dictionaries({"$patch": JUNK, "name": JUNK}))))
+        target.append(copy.deepcopy(draw(st.one_of(
+            st.just({"$patch": "delete"}), st.just({"$patch": "replace"}),
+            st.fixed_dictionaries({"$patch": JUNK, "name": JUNK})))))
     return doc
 
 
@@ -521,7 +526,7 @@ def _yaml(doc: Any) -> str:
     return yaml.safe_dump(doc, allow_unicode=True)
 
 
-@settings(FAST, max_examples=40)
+@settings(FAST, max_examples=_DEEP or 40)
 @given(data=st.data())
 def test_cox_apply_of_bad_manifests_fails_in_one_line(api: Fuzzed, kubeconfig: str,
                                                       data: st.DataObject) -> None:
@@ -592,3 +597,15 @@ def test_an_unknown_field_named_with_any_character_is_warned_about(
     code, payload = raw.send("PATCH", path, json.dumps({field: 1}).encode(),
                              "application/merge-patch+json")
     assert code == 200, payload
+
+
+@pytest.mark.parametrize("flags", [[], ["--no-validate"]])
+def test_cox_apply_escapes_control_characters_in_its_error_line(
+        api: Fuzzed, kubeconfig: str, flags: list[str]) -> None:
+    api.restore()
+    manifest = {"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "cm", "labels": {"a\rb\x1b[31m": "x"}}}
+    r = cox(kubeconfig, "apply", *flags, "-f", "-", input=json.dumps(manifest))
+    assert r.exit_code != 0
+    assert "\r" not in r.stderr and "\x1b" not in r.stderr
+    assert "\\x1b[31m]: invalid label key" in r.stderr.splitlines()[0]
