@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from .common import (
@@ -47,7 +48,7 @@ def validate_service(errs: Errors, obj: Obj) -> None:
             int_or_name_port(errs, f"{f}.targetPort", p.get("targetPort"))
         proto = p.get("protocol", "TCP")
         one_of(errs, f"{f}.protocol", proto, PROTOCOLS)
-        key = (p.get("port"), proto)
+        key = json.dumps([p.get("port"), proto])  # either may be any JSON, a list too
         if key in seen:
             errs.add(f, f"Duplicate value: {{port: {p.get('port')}, protocol: {proto}}}")
         seen.add(key)

@@ -609,3 +609,15 @@ def test_cox_apply_escapes_control_characters_in_its_error_line(
     assert r.exit_code != 0
     assert "\r" not in r.stderr and "\x1b" not in r.stderr
     assert "\\x1b[31m]: invalid label key" in r.stderr.splitlines()[0]
+
+
+@pytest.mark.parametrize("port", [{"port": []}, {"port": 80, "protocol": ["TCP"]},
+                                  {"port": {"a": 1}, "protocol": {}}])
+def test_a_service_port_of_any_json_type_is_invalid_not_a_crash(port: Obj) -> None:
+    from coxapi.validation import errors_of
+
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s", "namespace": "d"},
+           "spec": {"ports": [port, port]}}
+    fields = {field for field, _ in errors_of(svc)}
+    assert "spec.ports[0].port" in fields or "spec.ports[0].protocol" in fields
+    assert "spec.ports[1]" in fields  # the same twice is still a duplicate
