@@ -60,7 +60,8 @@ def validate_service(errs: Errors, obj: Obj) -> None:
                 errs.add(f"{f}.name", f"Invalid value: {name!r}: must be a DNS-1123 label")
             elif name in names:
                 errs.add(f"{f}.name", f"Duplicate value: {name!r}")
-            names.add(name)
+            else:
+                names.add(name)
         np = p.get("nodePort")
         if np is not None:
             if stype not in ("NodePort", "LoadBalancer"):

@@ -93,11 +93,12 @@ def _volume(errs: Errors, f: str, v: Obj) -> None:
         errs.add(f, f"may not specify more than 1 volume type: {', '.join(present)}")
         return
     kind, src = present[0], v[present[0]]
-    if kind != "emptyDir" and not isinstance(src, dict):
+    if kind == "emptyDir" and src is None:
+        src = {}  # ``emptyDir: {}`` or ``emptyDir:`` alike
+    if not isinstance(src, dict):
         errs.add(f"{f}.{kind}", "must be an object")
         return
     if kind == "emptyDir":
-        src = src or {}
         if src.get("medium") not in (None, "", "Memory"):
             errs.add(f"{f}.emptyDir.medium", f"Unsupported value: {src.get('medium')!r}: "
                                              'supported values: "", "Memory"')

@@ -357,3 +357,36 @@ def test_a_service_port_of_any_json_type_is_invalid_not_a_crash(port: Obj) -> No
     fields = {field for field, _ in errors_of(svc)}
     assert "spec.ports[0].port" in fields or "spec.ports[0].protocol" in fields
     assert "spec.ports[1]" in fields  # the same twice is still a duplicate
+
+
+def _pod_with(**spec: Any) -> Obj:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+            "spec": {"containers": [{"name": "c", "image": "i"}], **spec}}
+
+
+def _container(**fields: Any) -> Obj:
+    return _pod_with(containers=[{"name": "c", "image": "i", **fields}])
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    (_pod_with(volumes=[{"name": "v", "emptyDir": []}]), "spec.volumes[0].emptyDir"),
+    (_container(ports=[{"containerPort": 80, "name": ["x"]}]), "spec.containers[0].ports[0].name"),
+    (_container(ports=[{"containerPort": 80, "hostPort": 80, "protocol": ["TCP"]}]),
+     "spec.containers[0].ports[0].protocol"),
+    (_container(resources=[{"limits": {"cpu": "1"}}]), "spec.containers[0].resources"),
+    ({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": [1]}, "spec"),
+    ({"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "e"},
+      "subsets": [{"addresses": 1e308, "ports": 3}]}, "subsets[0].addresses"),
+    ({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"},
+      "spec": {"ports": [{"port": 80, "name": ["a"]}, {"port": 81, "name": "b"}]}},
+     "spec.ports[0].name"),
+])
+def test_a_field_of_the_wrong_json_type_is_invalid_not_a_crash(api: Fuzzed, body: Obj,
+                                                               field: str) -> None:
+    api.restore()
+    before = api.store.revision()
+    kind = kinds.lookup(body["kind"])
+    r = api.post(collection(kind), body)
+    assert r.status_code == 422, r.json
+    assert field in {c.get("field") for c in r.json["details"]["causes"]}, r.json
+    assert api.store.revision() == before
