@@ -157,7 +157,7 @@ def validate_mounts(errs: Errors, field: str, mounts: Any, volumes: set[str]) ->
         name = m.get("name")
         if not name:
             errs.add(f"{f}.name", REQUIRED)
-        elif name not in volumes:
+        elif not is_str(name) or name not in volumes:
             errs.add(f"{f}.name", f"Not found: {name!r}")
         path = m.get("mountPath")
         if not path or not is_str(path):

@@ -380,6 +380,8 @@ def _container(**fields: Any) -> Obj:
     ({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"},
       "spec": {"ports": [{"port": 80, "name": ["a"]}, {"port": 81, "name": "b"}]}},
      "spec.ports[0].name"),
+    (_container(volumeMounts=[{"name": ["v"], "mountPath": "/v"}]),
+     "spec.containers[0].volumeMounts[0].name"),
 ])
 def test_a_field_of_the_wrong_json_type_is_invalid_not_a_crash(api: Fuzzed, body: Obj,
                                                                field: str) -> None:
@@ -389,4 +391,16 @@ def test_a_field_of_the_wrong_json_type_is_invalid_not_a_crash(api: Fuzzed, body
     r = api.post(collection(kind), body)
     assert r.status_code == 422, r.json
     assert field in {c.get("field") for c in r.json["details"]["causes"]}, r.json
+    assert api.store.revision() == before
+
+
+@pytest.mark.parametrize("ports", [[{"port": {"a": 1}, "protocol": "UDP"}], 7, {"port": 80}])
+def test_a_node_port_service_updated_with_ports_of_any_json_type_is_invalid(
+        api: Fuzzed, ports: Any) -> None:
+    api.restore()
+    svc = api.get(object_path(kinds.lookup("Service"))).json
+    svc["spec"].update(type="NodePort", ports=ports)
+    before = api.store.revision()
+    r = api.put(object_path(kinds.lookup("Service")), svc)
+    assert r.status_code == 422, r.json
     assert api.store.revision() == before
