@@ -38,7 +38,7 @@ def qos_class(spec: Obj) -> str:
         any_set = any_set or bool(req) or bool(lim)
         for name, parse in (("cpu", parse_cpu), ("memory", parse_memory)):
             try:
-                if name not in lim or parse(req.get(name, lim[name])) != parse(lim[name]):
+                if name not in lim or parse(req[name] if name in req else lim[name]) != parse(lim[name]):
                     guaranteed = False
             except QuantityError:
                 guaranteed = False

@@ -230,13 +230,16 @@ def _at(doc: Any, path: tuple) -> Any:
     return doc
 
 
+# Over the API's 3 MiB limit for a body (ApiConfig.max_body_bytes).
+OVERSIZED = b'{"metadata":{"name":"big"},"data":{"k":"' + b"x" * (3 * 1024 * 1024) + b'"}}'
 RAW_BODIES = st.one_of(
     st.binary(max_size=64),
     st.sampled_from([b"{", b"[]", b"null", b"1", b'"x"', b"{\"a\":NaN}", b"{\"a\":Infinity}",
                      b"\xff\xfe{}", b"{\"metadata\":{\"name\":\"a\",\"name\":\"b\"}}",
                      b"{\"kind\":\"Pod\",\"kind\":[]}", b"[" * 5000 + b"]" * 5000,
                      b"{\"a\":" * 200 + b"1" + b"}" * 200, b"a: &x [1]\nb: *x\n",
-                     b"!!python/object:os.system {}", b"- a\n- b\n", b"\t\n"]),
+                     b"!!python/object:os.system {}", b"- a\n- b\n", b"\t\n",
+                     OVERSIZED]),
 )
 CONTENT_TYPES = st.sampled_from(["application/json", "application/yaml", "text/plain", "",
                                  "application/json-patch+json", "application/merge-patch+json",

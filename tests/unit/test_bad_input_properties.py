@@ -48,7 +48,7 @@ from tests.unit.cli_fakeapi import cox, write_kubeconfig
 # CI runs the same examples every time. COX_FUZZ_EXAMPLES=N runs N random ones
 # per property instead, for a deeper search by hand.
 _DEEP = int(os.environ.get("COX_FUZZ_EXAMPLES", "0"))
-FAST = settings(max_examples=_DEEP or 60, deadline=None, derandomize=not _DEEP, database=None,
+FAST = settings(max_examples=_DEEP or 100, deadline=None, derandomize=not _DEEP, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
                                        HealthCheck.too_slow])
 
@@ -262,7 +262,7 @@ def _yaml(doc: Any) -> str:
     return yaml.safe_dump(doc, allow_unicode=True)
 
 
-@settings(FAST, max_examples=_DEEP or 40)
+@settings(FAST, max_examples=_DEEP or 60)
 @given(data=st.data())
 def test_cox_apply_of_bad_manifests_fails_in_one_line(api: Fuzzed, kubeconfig: str,
                                                       data: st.DataObject) -> None:
@@ -404,3 +404,8 @@ def test_a_node_port_service_updated_with_ports_of_any_json_type_is_invalid(
     r = api.put(object_path(kinds.lookup("Service")), svc)
     assert r.status_code == 422, r.json
     assert api.store.revision() == before
+
+
+def test_the_server_still_answers_after_all_of_it(raw: _Raw) -> None:
+    code, payload = raw.send("GET", "/api/v1/namespaces/default/configmaps/fuzz-seed")
+    assert code == 200, payload
