@@ -71,20 +71,22 @@ class Fuzzed(Api):
         r = self.put(object_path(kinds.lookup("ResourceQuota")) + "/status", quota)
         assert r.status_code == 200, r.get_data(as_text=True)
         self.pristine = self._keys()
+        self.clean_at = self.store.revision()
 
     def _keys(self) -> dict[str, KeyValue]:
         return {kv.key: kv for kv in self.store.range("/", linearizable=False).kvs}
 
     def restore(self) -> None:
-        if self.store.revision() == max(kv.mod_revision for kv in self.pristine.values()):
+        if self.store.revision() == self.clean_at:
             return
         now = self._keys()
         for key in now.keys() - self.pristine.keys():
             self.store.delete(key)
         for key, kv in self.pristine.items():
             if key not in now or now[key].mod_revision != kv.mod_revision:
-                self.pristine[key] = self.store.put(key, kv.value)
+                self.store.put(key, kv.value)
         self.pristine = self._keys()
+        self.clean_at = self.store.revision()
 
 
 @pytest.fixture(scope="module")
