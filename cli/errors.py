@@ -45,7 +45,7 @@ class CliError(click.ClickException):
         self.exit_code = exit_code  # type: ignore[misc]
 
     def show(self, file=None) -> None:  # noqa: ANN001 - click's signature
-        click.echo(self.format_line(), err=True)
+        click.echo(printable(self.format_line()), err=True)
 
     def format_line(self) -> str:
         return f"error: {self.message}"
@@ -120,7 +120,13 @@ def unreachable_line(servers: list[str], detail: str) -> str:
 
 
 def one_line(text: str) -> str:
-    return " ".join(str(text).split())
+    return printable(" ".join(str(text).split()))
+
+
+def printable(text: str) -> str:
+    """``text`` with what would break the line or drive the terminal (a newline,
+    an escape sequence: a manifest's or the server's words may hold any) escaped."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
 def failure_for(exc: BaseException, servers: list[str] | None = None) -> Failure:

@@ -22,7 +22,7 @@ from typing import Any
 import click
 
 from .commands.context import CliContext
-from .errors import EXIT_CODES_HELP, EXIT_ERROR, CliError, ReportedError, failure_for
+from .errors import EXIT_CODES_HELP, EXIT_ERROR, CliError, ReportedError, failure_for, printable
 
 ENTRY_POINT_GROUP = "coxswain.commands"
 CLUSTER_COMMAND = "cli.commands.cluster:cluster"
@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> None:
     except BaseException as e:  # the last line of defence: still no traceback
         failure = failure_for(e)
         if failure.line:
-            click.echo(failure.line, err=True)
+            click.echo(printable(failure.line), err=True)
         sys.exit(failure.exit_code)
 
 

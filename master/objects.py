@@ -34,6 +34,17 @@ Kind = kinds.Kind
 NO_QUORUM_RETRY_AFTER = 1
 
 
+def expected_revision(rv: object) -> int:
+    """The store revision a client's ``resourceVersion`` names (the
+    compare-and-swap precondition); 400 naming the field when it names none."""
+    if isinstance(rv, int) and not isinstance(rv, bool) and rv >= 0:
+        return rv
+    if isinstance(rv, str) and rv.isascii() and rv.isdigit():
+        return int(rv)
+    raise errors.BadRequest(f"metadata.resourceVersion: invalid value {str(rv)[:64]!r}: must be "
+                            f"a resourceVersion the server returned")
+
+
 def _resolve(kind: Kind | str) -> Kind:
     return kind if isinstance(kind, kinds.Kind) else kinds.lookup(kind)
 
@@ -224,7 +235,7 @@ class ObjectStore:
             old = self.get(k, ns, name)
         new = successor(old, obj)
         rv = meta.get("resourceVersion")
-        expect = int(rv) if rv else int(old["metadata"]["resourceVersion"])
+        expect = expected_revision(rv if rv else old["metadata"]["resourceVersion"])
         try:
             kv = self.store.put(k.storage_key(ns, name), _stored(new), lease=lease,
                                 expect_mod_revision=expect)
@@ -269,7 +280,8 @@ class ObjectStore:
         try:
             kv = self.store.delete(
                 k.storage_key(namespace, name),
-                expect_mod_revision=int(expect_resource_version) if expect_resource_version else None)
+                expect_mod_revision=expected_revision(expect_resource_version)
+                if expect_resource_version else None)
         except store_errors.StoreError as e:
             raise translate_store_error(e, k, name) from e
         return to_object(k, kv, owned=True)

@@ -20,17 +20,26 @@ from .strategy import ABSENT, NodeRead, NodeWrite, Strategy
 Obj = dict[str, Any]
 
 
+def _map(value: Any) -> Obj:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
 def qos_class(spec: Obj) -> str:
     """The pod's QoS class: Guaranteed, Burstable or BestEffort."""
-    containers = [c for c in spec.get("containers") or [] if isinstance(c, dict)]
+    containers = [c for c in _list(spec.get("containers") if isinstance(spec, dict) else None)
+                  if isinstance(c, dict)]
     any_set, guaranteed = False, bool(containers)
-    for c in containers:
-        res = c.get("resources") or {}
-        req, lim = res.get("requests") or {}, res.get("limits") or {}
+    for c in containers:  # a spec not yet validated: any field may be of any type
+        res = _map(c.get("resources"))
+        req, lim = _map(res.get("requests")), _map(res.get("limits"))
         any_set = any_set or bool(req) or bool(lim)
         for name, parse in (("cpu", parse_cpu), ("memory", parse_memory)):
             try:
-                if name not in lim or parse(req.get(name, lim[name])) != parse(lim[name]):
+                if name not in lim or parse(req[name] if name in req else lim[name]) != parse(lim[name]):
                     guaranteed = False
             except QuantityError:
                 guaranteed = False

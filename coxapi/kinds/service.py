@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 from coxapi import defaults, patchmeta
@@ -74,14 +75,19 @@ class ServiceStrategy(Strategy):
         for f in ("clusterIP", "clusterIPs"):
             if not nspec.get(f) and ospec.get(f):
                 nspec[f] = copy.deepcopy(ospec[f])
-        if nspec.get("type") in ("NodePort", "LoadBalancer"):
-            allocated = {(p.get("port"), p.get("protocol", "TCP")): p.get("nodePort")
+        ports = nspec.get("ports")
+        if nspec.get("type") in ("NodePort", "LoadBalancer") and isinstance(ports, list):
+            allocated = {_port_key(p): p.get("nodePort")
                          for p in ospec.get("ports") or [] if isinstance(p, dict)}
-            for p in nspec.get("ports") or []:
+            for p in ports:  # not validated yet: any JSON
                 if isinstance(p, dict) and not p.get("nodePort"):
-                    np = allocated.get((p.get("port"), p.get("protocol", "TCP")))
+                    np = allocated.get(_port_key(p))
                     if np:
                         p["nodePort"] = np
+
+
+def _port_key(port: Obj) -> str:
+    return json.dumps([port.get("port"), port.get("protocol", "TCP")])
 
 
 KIND = Kind("Service", "services", "", "v1", True, ("svc",), ("status",),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -146,7 +147,7 @@ def _container(errs: Errors, field: str, c: Any, names: set[str], host_ports: se
         port_number(errs, f"{pf}.containerPort", p.get("containerPort"))
         if p.get("hostPort") not in (None, 0):
             port_number(errs, f"{pf}.hostPort", p.get("hostPort"))
-            key = (p.get("hostPort"), p.get("protocol", "TCP"))
+            key = json.dumps([p.get("hostPort"), p.get("protocol", "TCP")])  # any JSON
             if key in host_ports:
                 errs.add(f"{pf}.hostPort", f"Duplicate value: {p.get('hostPort')}")
             host_ports.add(key)
@@ -158,7 +159,8 @@ def _container(errs: Errors, field: str, c: Any, names: set[str], host_ports: se
                                        "name (at most 15 lowercase alphanumerics or '-')")
             elif pname in port_names:
                 errs.add(f"{pf}.name", f"Duplicate value: {pname!r}")
-            port_names.add(pname)
+            else:
+                port_names.add(pname)
     _env(errs, f"{field}.env", c.get("env"))
     validate_mounts(errs, f"{field}.volumeMounts", c.get("volumeMounts"), volumes)
     _resources(errs, f"{field}.resources", c.get("resources"))

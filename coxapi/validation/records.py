@@ -12,14 +12,12 @@ Obj = dict[str, Any]
 def validate_endpoints(errs: Errors, obj: Obj) -> None:
     for f, s in object_list(errs, "subsets", obj.get("subsets")):
         for section in ("addresses", "notReadyAddresses"):
-            for j, a in enumerate(s.get(section) or []):
-                ip = a.get("ip") if isinstance(a, dict) else None
+            for af, a in object_list(errs, f"{f}.{section}", s.get(section)):
+                ip = a.get("ip")
                 if not is_str(ip) or not IPV4.match(ip):
-                    errs.add(f"{f}.{section}[{j}].ip",
-                             f"Invalid value: {ip!r}: must be a valid IP address")
-        for j, p in enumerate(s.get("ports") or []):
-            port_number(errs, f"{f}.ports[{j}].port",
-                         p.get("port") if isinstance(p, dict) else None)
+                    errs.add(f"{af}.ip", f"Invalid value: {ip!r}: must be a valid IP address")
+        for pf, p in object_list(errs, f"{f}.ports", s.get("ports")):
+            port_number(errs, f"{pf}.port", p.get("port"))
 
 
 def validate_event(errs: Errors, obj: Obj) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from .common import (
@@ -47,7 +48,7 @@ def validate_service(errs: Errors, obj: Obj) -> None:
             int_or_name_port(errs, f"{f}.targetPort", p.get("targetPort"))
         proto = p.get("protocol", "TCP")
         one_of(errs, f"{f}.protocol", proto, PROTOCOLS)
-        key = (p.get("port"), proto)
+        key = json.dumps([p.get("port"), proto])  # either may be any JSON, a list too
         if key in seen:
             errs.add(f, f"Duplicate value: {{port: {p.get('port')}, protocol: {proto}}}")
         seen.add(key)
@@ -59,7 +60,8 @@ def validate_service(errs: Errors, obj: Obj) -> None:
                 errs.add(f"{f}.name", f"Invalid value: {name!r}: must be a DNS-1123 label")
             elif name in names:
                 errs.add(f"{f}.name", f"Duplicate value: {name!r}")
-            names.add(name)
+            else:
+                names.add(name)
         np = p.get("nodePort")
         if np is not None:
             if stype not in ("NodePort", "LoadBalancer"):

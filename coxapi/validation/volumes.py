@@ -93,11 +93,12 @@ def _volume(errs: Errors, f: str, v: Obj) -> None:
         errs.add(f, f"may not specify more than 1 volume type: {', '.join(present)}")
         return
     kind, src = present[0], v[present[0]]
-    if kind != "emptyDir" and not isinstance(src, dict):
+    if kind == "emptyDir" and src is None:
+        src = {}  # ``emptyDir: {}`` or ``emptyDir:`` alike
+    if not isinstance(src, dict):
         errs.add(f"{f}.{kind}", "must be an object")
         return
     if kind == "emptyDir":
-        src = src or {}
         if src.get("medium") not in (None, "", "Memory"):
             errs.add(f"{f}.emptyDir.medium", f"Unsupported value: {src.get('medium')!r}: "
                                              'supported values: "", "Memory"')
@@ -156,7 +157,7 @@ def validate_mounts(errs: Errors, field: str, mounts: Any, volumes: set[str]) ->
         name = m.get("name")
         if not name:
             errs.add(f"{f}.name", REQUIRED)
-        elif name not in volumes:
+        elif not is_str(name) or name not in volumes:
             errs.add(f"{f}.name", f"Not found: {name!r}")
         path = m.get("mountPath")
         if not path or not is_str(path):

@@ -40,5 +40,9 @@ def check(how: str, kind: kinds.Kind, obj: Any, known: Collection[str] = ()) -> 
 
 
 def warning_header(text: str) -> str:
-    """An RFC 7234 warning as Kubernetes sends it: ``299 - "<text>"``."""
-    return '299 - "' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """An RFC 7234 warning as Kubernetes sends it: ``299 - "<text>"``. The text
+    names fields a client chose: what a header cannot carry (control characters,
+    anything beyond printable ASCII) goes as a Python escape (``\\n``, ``\\xe4``)."""
+    quoted = text.replace("\\", "\\\\").replace('"', '\\"')
+    return '299 - "' + "".join(c if " " <= c <= "~" else c.encode("unicode_escape").decode()
+                               for c in quoted) + '"'

@@ -126,7 +126,7 @@ def resource_version(query: Mapping[str, str]) -> str | None:
     rv = query.get("resourceVersion")
     if rv in (None, ""):
         return None
-    if not rv.isdigit():
+    if not (rv.isascii() and rv.isdigit()):  # "²".isdigit(), yet int() refuses it
         raise errors.BadRequest(f"resourceVersion: invalid value {rv!r}: must be a number")
     return rv
 
