@@ -53,6 +53,15 @@ def _tls_argv(spec: ClusterSpec, m: MasterSpec) -> list[str]:
             "--tls-private-key-file", str(spec.pki_dir / f"{m.name}.key")]
 
 
+def _lifecycle_argv(spec: ClusterSpec) -> list[str]:
+    argv: list[str] = []
+    if spec.node_grace_period is not None:
+        argv += ["--node-grace-period", str(spec.node_grace_period)]
+    if spec.eviction_timeout is not None:
+        argv += ["--eviction-timeout", str(spec.eviction_timeout)]
+    return argv
+
+
 def master_argv(spec: ClusterSpec, m: MasterSpec) -> list[str]:
     argv = cox("master", "run", "--name", m.name, "--listen", m.listen, "--raft", m.raft)
     for peer in spec.all_masters():
@@ -63,7 +72,8 @@ def master_argv(spec: ClusterSpec, m: MasterSpec) -> list[str]:
                    "--cluster-secret-file", str(spec.cluster_secret_file),
                    "--encryption-config-file", str(spec.encryption_config_file),
                    "--cluster-cidr", spec.cluster_cidr,
-                   "--service-cidr", spec.service_cidr, *_tls_argv(spec, m)]
+                   "--service-cidr", spec.service_cidr, *_tls_argv(spec, m),
+                   *_lifecycle_argv(spec)]
 
 
 def dockerd_argv(node: NodeSpec, dockerd: str = "dockerd") -> list[str]:

@@ -82,9 +82,13 @@ def stop(node: NodeSpec, pid: int | None, timeout: float = 20.0) -> None:
     reap(node)
 
 
-def reap(node: NodeSpec) -> None:
+def reap(node: NodeSpec, keep_data: bool = False) -> None:
     """Remove everything a node's dockerd leaves behind, whether it stopped
-    cleanly or was killed. Safe to run when nothing is left."""
+    cleanly or was killed. Safe to run when nothing is left.
+
+    ``keep_data``: end its processes and mounts but keep its data root (the
+    containers and images), as a machine that rebooted does; the dockerd
+    started next finds its containers exited and the agent decides their fate."""
     for root in (node.docker_exec_root, node.docker_data_root):
         for pid in procs.pids_mentioning(root):
             procs.stop(pid, timeout=5.0)
@@ -95,7 +99,7 @@ def reap(node: NodeSpec) -> None:
     for root in (node.docker_exec_root, node.docker_data_root):
         unmount_under(root)
     _remove_cgroups(node.cgroup_parent)
-    for d in (node.run_dir, node.docker_data_root):
+    for d in (node.run_dir,) if keep_data else (node.run_dir, node.docker_data_root):
         try:
             shutil.rmtree(d)
         except FileNotFoundError:

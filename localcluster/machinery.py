@@ -177,7 +177,9 @@ class LocalCluster:
 
     def _start_dockerd(self, name: str) -> None:
         node = self.spec.node(_index(name))
-        dockerd.reap(node)  # a previous run's dockerd may have left mounts and shims
+        # A dockerd that died (a node that went down) may have left shims, container
+        # processes and mounts; its containers and images stay, as after a reboot.
+        dockerd.reap(node, keep_data=True)
         pid, argv = dockerd.start(node)
         rec = self._node_record(name)
         rec.pids["dockerd"], rec.argv["dockerd"] = pid, argv

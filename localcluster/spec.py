@@ -114,6 +114,10 @@ class ClusterSpec:
     agent_port: int = 10250
     image: str = "coxswain/demo:latest"
     insecure_http: bool = False  # masters serve plain HTTP (tests that need it), no certificates
+    # The masters' node lifecycle timing (seconds); None keeps the masters' defaults.
+    # Short values let a test watch a lost node be fenced off and its pods moved.
+    node_grace_period: float | None = None
+    eviction_timeout: float | None = None
 
     def __post_init__(self) -> None:
         if not 1 <= self.masters <= 7:
@@ -128,6 +132,10 @@ class ClusterSpec:
             raise SpecError(f"bad network: {e}") from None
         if net.num_addresses < 16 + self.nodes:
             raise SpecError(f"subnet {self.subnet} is too small for {self.nodes} nodes")
+        for flag, secs in (("--node-grace-period", self.node_grace_period),
+                           ("--eviction-timeout", self.eviction_timeout)):
+            if secs is not None and not secs > 0:
+                raise SpecError(f"{flag} must be a positive number of seconds, not {secs}")
         if not self.prefix or not self.prefix.replace("-", "").isalnum():
             raise SpecError(f"prefix {self.prefix!r} must be letters, digits and dashes")
         longest = max([self.bridge, f"{self.prefix}-n{self.nodes}-h"], key=len)

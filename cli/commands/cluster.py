@@ -65,9 +65,16 @@ def cluster() -> None:
 @click.option("--insecure-http", is_flag=True,
               help="Masters serve plain HTTP, without certificates: tokens cross the "
                    "network in clear. For tests that need it.")
+@click.option("--node-grace-period", type=click.FloatRange(min=0, min_open=True),
+              help="Seconds without a heartbeat before the masters mark a node NotReady "
+                   "(the masters' default when not given).")
+@click.option("--eviction-timeout", type=click.FloatRange(min=0, min_open=True),
+              help="Seconds a node stays unreachable before the masters evict its pods "
+                   "(the masters' default when not given).")
 def up(masters: int, nodes: int, dir_: Path, timeout: int, prefix: str, subnet: str,
        cluster_cidr: str, service_cidr: str, api_port: int, raft_port: int,
-       insecure_http: bool) -> None:
+       insecure_http: bool, node_grace_period: float | None,
+       eviction_timeout: float | None) -> None:
     """Bring the cluster up (safe to run again: what runs is kept)."""
     _need_root("up")
     t0 = time.monotonic()
@@ -75,7 +82,9 @@ def up(masters: int, nodes: int, dir_: Path, timeout: int, prefix: str, subnet: 
         spec = ClusterSpec.named(dir_.resolve(), prefix, masters=masters, nodes=nodes,
                                  subnet=subnet, cluster_cidr=cluster_cidr,
                                  service_cidr=service_cidr, api_port_base=api_port,
-                                 raft_port_base=raft_port, insecure_http=insecure_http)
+                                 raft_port_base=raft_port, insecure_http=insecure_http,
+                                 node_grace_period=node_grace_period,
+                                 eviction_timeout=eviction_timeout)
     except SpecError as e:
         raise click.UsageError(str(e)) from None
     try:

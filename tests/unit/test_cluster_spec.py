@@ -101,3 +101,15 @@ def test_program_argv_is_what_proc_shows_after_nsenter_execs():
     argv = dockerd_argv(SPEC.node(1))
     assert program_argv(argv) == argv[3:]
     assert program_argv(["python", "-m", "x"]) == ["python", "-m", "x"]
+
+
+def test_node_lifecycle_timing_reaches_the_masters_only_when_given():
+    assert "--node-grace-period" not in master_argv(SPEC, SPEC.master(1))
+    assert "--eviction-timeout" not in master_argv(SPEC, SPEC.master(1))
+    spec = ClusterSpec(dir=Path("/srv/c"), node_grace_period=8, eviction_timeout=4.5)
+    for m in spec.all_masters():
+        argv = master_argv(spec, m)
+        assert argv[argv.index("--node-grace-period") + 1] == "8"
+        assert argv[argv.index("--eviction-timeout") + 1] == "4.5"
+    with pytest.raises(SpecError, match="--eviction-timeout"):
+        ClusterSpec(dir=Path("/srv/c"), eviction_timeout=0)
