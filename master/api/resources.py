@@ -1,6 +1,7 @@
 """The resource endpoints: one blueprint per API group-version, serving every
 kind of that group with Kubernetes' verbs (get, list, watch, create, update,
-patch, delete, deletecollection) and the status, scale and log subresources.
+patch, delete, deletecollection) and the status, scale, log, token and eviction
+subresources.
 
 Handlers parse and check the request, let the admission layer prepare the
 object (pure), then make one compare-and-swap write through the ObjectStore.
@@ -31,6 +32,7 @@ from . import (
     authz,
     discovery,
     dryrun,
+    eviction,
     fields,
     fieldvalidation,
     jsonpatch,
@@ -83,6 +85,8 @@ def _dispatch(t: paths.Target) -> Response:
         handler = _logs if method == "GET" else None
     elif t.subresource == "token":
         handler = _token if method == "POST" else None
+    elif t.subresource == "eviction":
+        handler = _evict if method == "POST" else None
     elif t.subresource == "status":
         handler = {"GET": _get, "PUT": _update, "PATCH": _patch}.get(method)
     else:
@@ -498,6 +502,13 @@ def _delete(t: paths.Target) -> Response:
                                   _delete_dry_run(body))
     gone_as_status = removed and not t.kind.strategy.return_deleted_object
     return json_response(deleted_status(t.kind, obj) if gone_as_status else obj)
+
+
+def _evict(t: paths.Target) -> Response:
+    """Evict a pod: delete it gracefully, as the Eviction's deleteOptions say."""
+    opts, raw = eviction.delete_options(_body(), t.namespace, t.object_name)
+    _delete_object(t.kind, t.namespace, t.object_name, opts, _delete_dry_run(raw))
+    return json_response(eviction.SUCCESS, 201)
 
 
 def deleted_status(kind: kinds.Kind, obj: Obj) -> Obj:
