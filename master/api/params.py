@@ -26,7 +26,8 @@ JSON_PATCH = "application/json-patch+json"
 _YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml")
 # What a create, an update or a delete's options may be sent as. Kubernetes
 # also takes protobuf and CBOR; a 415 makes kubectl fall back to JSON.
-BODY_TYPES = ("application/json", *_YAML_TYPES)
+JSON = "application/json"
+BODY_TYPES = (JSON, *_YAML_TYPES)
 PROPAGATION_POLICIES = ("Background", "Foreground", "Orphan")
 
 
@@ -57,6 +58,8 @@ def parse_body(raw: bytes, mimetype: str, *, allow_empty: bool = False,
         if allow_empty:
             return None
         raise errors.BadRequest("the request body is empty; an object is required")
+    if not mimetype and JSON in accepted:
+        mimetype = JSON  # as Kubernetes reads a body without a Content-Type (the Python client's)
     if mimetype not in accepted:
         shown = ", ".join(t for t in accepted if t != "application/x-yaml")
         raise errors.UnsupportedMediaType(
