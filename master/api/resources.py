@@ -334,7 +334,9 @@ def _token(t: paths.Target) -> Response:
     spec = body.get("spec") if isinstance(body.get("spec"), dict) else {}
     st = state()
     sa = st.objects.get(t.kind, t.namespace, t.object_name)
-    seconds = spec.get("expirationSeconds", serviceaccounts.DEFAULT_SECONDS)
+    seconds = spec.get("expirationSeconds")  # kubectl create token sends an unset one as null
+    if seconds is None:
+        seconds = serviceaccounts.DEFAULT_SECONDS
     if not isinstance(seconds, int) or isinstance(seconds, bool) \
             or not serviceaccounts.MIN_SECONDS <= seconds <= serviceaccounts.MAX_SECONDS:
         raise errors.Invalid.fields("TokenRequest", t.object_name, [(
