@@ -3,7 +3,7 @@ the cluster wrote: no ``--insecure-skip-tls-verify``, no ``--validate=false``.
 Every step is checked against the cluster's state (read with ``cox``), not
 only by kubectl's exit code: create deployment, apply -k, wait, expose, scale,
 get -w, logs, describe, set image, rollout status|history|undo|restart, diff,
-apply --dry-run=server, auth can-i|whoami (admin and a view-only
+apply --dry-run=server, apply --server-side (conflicts, --force-conflicts), auth can-i|whoami (admin and a view-only
 ServiceAccount's token from `kubectl create token`), drain (evictions).
 
 Uses its own prefix (``cxtl``), subnet, CIDRs and ports, so it runs beside a
@@ -282,6 +282,51 @@ def test_diff_and_server_dry_run_change_nothing(cluster, tmp_path):
     after = cluster.cox("get", "deployment", "kk")
     assert after["spec"]["replicas"] == 2
     assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
+
+
+def test_server_side_apply(cluster, tmp_path):
+    d = kustomization(tmp_path / "ssa")
+    deploy = yaml.safe_load((d / "deploy.yaml").read_text())
+    deploy["metadata"]["name"] = "kssa"
+    (d / "deploy.yaml").write_text(yaml.safe_dump(deploy))
+    config = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "kssa"},
+              "data": {"a": "1", "b": "2"}}
+    (d / "cm.yaml").write_text(yaml.safe_dump(config))
+    out = cluster.kubectl("apply", "--server-side", "-f", str(d / "deploy.yaml"), "-f",
+                          str(d / "cm.yaml"))
+    assert "deployment.apps/kssa serverside-applied" in out
+    assert "configmap/kssa serverside-applied" in out
+    stored = cluster.cox("get", "configmap", "kssa")
+    (entry,) = stored["metadata"]["managedFields"]
+    assert (entry["manager"], entry["operation"]) == ("kubectl", "Apply")
+    assert entry["fieldsV1"] == {"f:data": {"f:a": {}, "f:b": {}}}
+    assert [e["manager"] for e in cluster.cox("get", "deployment", "kssa")["metadata"][
+        "managedFields"]] == ["kubectl"]
+
+    # another manager changing b conflicts, naming the field and kubectl
+    config["data"] = {"b": "3"}
+    (d / "cm.yaml").write_text(yaml.safe_dump(config))
+    assert KUBECTL is not None
+    other = [KUBECTL, "--kubeconfig", str(cluster.kubeconfig), "apply", "--server-side",
+             "--field-manager=other", "-f", str(d / "cm.yaml")]
+    refused = subprocess.run(other, capture_output=True, text=True, timeout=60, check=False)
+    assert refused.returncode != 0
+    assert 'conflict with "kubectl"' in refused.stderr and ".data.b" in refused.stderr
+    assert cluster.cox("get", "configmap", "kssa")["data"] == {"a": "1", "b": "2"}
+    cluster.kubectl(*other[3:], "--force-conflicts")
+    stored = cluster.cox("get", "configmap", "kssa")
+    assert stored["data"] == {"a": "1", "b": "3"}
+    owners = {e["manager"]: e["fieldsV1"] for e in stored["metadata"]["managedFields"]}
+    assert owners == {"kubectl": {"f:data": {"f:a": {}}}, "other": {"f:data": {"f:b": {}}}}
+
+    # re-applied with a new image: the rest of the container stays
+    deploy["spec"]["template"]["spec"]["containers"][0]["image"] = DEMO_ALIAS
+    (d / "deploy.yaml").write_text(yaml.safe_dump(deploy))
+    cluster.kubectl("apply", "--server-side", "-f", str(d / "deploy.yaml"))
+    c = container(cluster, "kssa")
+    assert c["image"] == DEMO_ALIAS and c["ports"][0]["containerPort"] == 8080
+    assert c["resources"]["limits"] == {"memory": "64Mi"}
+    cluster.kubectl("delete", "deployment", "kssa")
 
 
 def test_auth_can_i_and_whoami(cluster):
