@@ -88,9 +88,14 @@ def _spec_changed(old: Obj, new: Obj) -> bool:
 
 
 def fresh(kind: Kind, obj: Obj) -> Obj:
-    """``obj`` as a create stores it: new uid, creation time and generation 1.
+    """``obj`` as a create stores it: new uid, creation time and generation 1
+    (``managedFields`` kept: only the API server sets them, after dropping a
+    client's).
     A copy one level into the metadata, all this changes (see _stored)."""
-    meta = drop_server_meta(dict(obj.get("metadata") or {}))
+    given = obj.get("metadata") or {}
+    meta = drop_server_meta(dict(given))
+    if "managedFields" in given:  # the API server's own (server-side apply)
+        meta["managedFields"] = given["managedFields"]
     if not kind.namespaced:
         meta.pop("namespace", None)
     meta["uid"] = new_uid()
@@ -100,13 +105,14 @@ def fresh(kind: Kind, obj: Obj) -> Obj:
 
 
 def successor(old: Obj, obj: Obj) -> Obj:
-    """``obj`` as an update of ``old`` stores it: server-owned metadata kept,
+    """``obj`` as an update of ``old`` stores it: server-owned metadata kept
+    (``managedFields`` unless the writer, the API server, brings them),
     ``generation`` grown when the spec changed. A copy as deep as what
     changes (see _stored)."""
     new_meta = dict(obj.get("metadata") or {})
     new = {**obj, "metadata": new_meta}
     for f in SERVER_META:
-        if f in old["metadata"]:
+        if f in old["metadata"] and not (f == "managedFields" and f in new_meta):
             new_meta[f] = old["metadata"][f]
     if _spec_changed(old, new):
         new_meta["generation"] = int(old["metadata"].get("generation", 1)) + 1

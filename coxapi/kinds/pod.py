@@ -242,5 +242,5 @@ class PodStrategy(Strategy):
         return w.denied()
 
 
-KIND = Kind("Pod", "pods", "", "v1", True, ("po",), ("status", "log"),
+KIND = Kind("Pod", "pods", "", "v1", True, ("po",), ("status", "log", "eviction"),
             strategy=PodStrategy(), categories=("all",))

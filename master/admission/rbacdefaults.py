@@ -55,6 +55,7 @@ def _view_rules() -> list[Obj]:
 def _edit_rules() -> list[Obj]:
     return [*_view_rules(),
             _rule(READ + WRITE, [""], _writable(_WORKLOADS) + ["secrets"]),
+            _rule(["create"], [""], ["pods/eviction"]),
             _rule(READ + WRITE, ["apps"], _writable(_APPS)),
             *(_rule(READ + WRITE, [group], _writable(resources))
               for group, resources in _MORE.items()),

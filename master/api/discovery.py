@@ -17,7 +17,7 @@ from .state import state
 Obj = dict[str, Any]
 
 _SUBRESOURCE_VERBS = {"status": ["get", "patch", "update"], "scale": ["get", "patch", "update"],
-                      "log": ["get"], "token": ["create"]}
+                      "log": ["get"], "token": ["create"], "eviction": ["create"]}
 
 
 def _groups() -> dict[str, list[str]]:
@@ -68,6 +68,8 @@ def api_resource_list(group_version: str) -> Obj:
                               "verbs": _SUBRESOURCE_VERBS.get(sub, ["get"])}
             if sub == "scale":
                 sub_entry.update(kind="Scale", group="autoscaling", version="v1")
+            elif sub == "eviction":  # kubectl drain looks for this entry to evict
+                sub_entry.update(kind="Eviction", group="policy", version="v1")
             resources.append(sub_entry)
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version,
             "resources": resources}

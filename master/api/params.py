@@ -23,10 +23,12 @@ from . import fields
 MERGE_PATCH = "application/merge-patch+json"
 STRATEGIC_PATCH = "application/strategic-merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
+APPLY_PATCH = "application/apply-patch+yaml"  # server-side apply: YAML (or JSON) object
 _YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml")
 # What a create, an update or a delete's options may be sent as. Kubernetes
 # also takes protobuf and CBOR; a 415 makes kubectl fall back to JSON.
-BODY_TYPES = ("application/json", *_YAML_TYPES)
+JSON = "application/json"
+BODY_TYPES = (JSON, *_YAML_TYPES)
 PROPAGATION_POLICIES = ("Background", "Foreground", "Orphan")
 
 
@@ -57,6 +59,8 @@ def parse_body(raw: bytes, mimetype: str, *, allow_empty: bool = False,
         if allow_empty:
             return None
         raise errors.BadRequest("the request body is empty; an object is required")
+    if not mimetype and JSON in accepted:
+        mimetype = JSON  # as Kubernetes reads a body without a Content-Type (the Python client's)
     if mimetype not in accepted:
         shown = ", ".join(t for t in accepted if t != "application/x-yaml")
         raise errors.UnsupportedMediaType(
@@ -64,12 +68,12 @@ def parse_body(raw: bytes, mimetype: str, *, allow_empty: bool = False,
             f" - accepted media types include: {shown}")
     try:
         text = raw.decode("utf-8")
-        if mimetype in _YAML_TYPES:
+        if mimetype in _YAML_TYPES or mimetype == APPLY_PATCH:
             body = yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader
         else:
             body = json.loads(text, parse_constant=_reject_constant)
     except (UnicodeDecodeError, ValueError, RecursionError, yaml.YAMLError) as e:
-        kind = "YAML" if mimetype in _YAML_TYPES else "JSON"
+        kind = "YAML" if mimetype in _YAML_TYPES or mimetype == APPLY_PATCH else "JSON"
         raise errors.BadRequest(f"the request body is not valid {kind}: {_short(e)}") from None
     if _too_deep(body):
         raise errors.BadRequest(f"the request body is nested more than {MAX_DEPTH} levels deep")
@@ -120,6 +124,26 @@ def _bool(query: Mapping[str, str], name: str) -> bool:
     if raw in ("true", "1"):
         return True
     raise errors.BadRequest(f"{name}: invalid value {raw!r}: must be true or false")
+
+
+MAX_FIELD_MANAGER = 128
+
+
+def apply_options(query: Mapping[str, str], is_apply: bool) -> tuple[str, bool]:
+    """(fieldManager, force) of a PATCH; 422 as Kubernetes' PatchOptions
+    validation: an apply names its manager, only an apply may force."""
+    manager, force = query.get("fieldManager") or "", _bool(query, "force")
+    causes = []
+    if is_apply and not manager:
+        causes.append(("fieldManager", "Required value: is required for apply patch"))
+    if not is_apply and "force" in query:
+        causes.append(("force", "Forbidden: may not be specified for non-apply patch"))
+    if len(manager) > MAX_FIELD_MANAGER:
+        causes.append(("fieldManager", f"Too long: may not be more than {MAX_FIELD_MANAGER} "
+                                       f"bytes"))
+    if causes:
+        raise errors.Invalid.fields("PatchOptions", "", causes)
+    return manager, force
 
 
 def resource_version(query: Mapping[str, str]) -> str | None:

@@ -1,6 +1,7 @@
 """The resource endpoints: one blueprint per API group-version, serving every
 kind of that group with Kubernetes' verbs (get, list, watch, create, update,
-patch, delete, deletecollection) and the status, scale and log subresources.
+patch (merge, strategic, JSON, server-side apply), delete, deletecollection)
+and the status, scale, log, token and eviction subresources.
 
 Handlers parse and check the request, let the admission layer prepare the
 object (pure), then make one compare-and-swap write through the ObjectStore.
@@ -17,7 +18,7 @@ from typing import Any
 
 from flask import Blueprint, Response, g, request
 
-from coxapi import errors, kinds, patchmeta, schema, smp
+from coxapi import errors, kinds, patchmeta, schema, smp, ssa
 from coxapi.meta import merge_patch
 from coxapi.retry import retry_on_conflict
 from coxapi.timefmt import rfc3339
@@ -31,6 +32,7 @@ from . import (
     authz,
     discovery,
     dryrun,
+    eviction,
     fields,
     fieldvalidation,
     jsonpatch,
@@ -83,6 +85,8 @@ def _dispatch(t: paths.Target) -> Response:
         handler = _logs if method == "GET" else None
     elif t.subresource == "token":
         handler = _token if method == "POST" else None
+    elif t.subresource == "eviction":
+        handler = _evict if method == "POST" else None
     elif t.subresource == "status":
         handler = {"GET": _get, "PUT": _update, "PATCH": _patch}.get(method)
     else:
@@ -284,7 +288,8 @@ def _warned(resp: Response, warnings: list[str]) -> Response:
     return resp
 
 
-def _create_object(kind: kinds.Kind, body: Obj, dry_run: bool = False) -> Obj:
+def _create_object(kind: kinds.Kind, body: Obj, dry_run: bool = False,
+                   managed_fields: list[Obj] | None = None) -> Obj:
     st = state()
     meta = body["metadata"]
     generated = not meta.get("name") and isinstance(meta.get("generateName"), str) \
@@ -293,6 +298,8 @@ def _create_object(kind: kinds.Kind, body: Obj, dry_run: bool = False) -> Obj:
         if generated:
             meta["name"] = names.generate(meta["generateName"])
         obj = strategy.prepare_create(kind, body)
+        if managed_fields is not None:  # the server's to write, as server-side apply does
+            obj["metadata"]["managedFields"] = managed_fields
         _admit(kind, None, obj)
         responses.warn(podsecurity.admit(st.objects, kind, obj))
         if kind.namespaced:
@@ -330,7 +337,9 @@ def _token(t: paths.Target) -> Response:
     spec = body.get("spec") if isinstance(body.get("spec"), dict) else {}
     st = state()
     sa = st.objects.get(t.kind, t.namespace, t.object_name)
-    seconds = spec.get("expirationSeconds", serviceaccounts.DEFAULT_SECONDS)
+    seconds = spec.get("expirationSeconds")  # kubectl create token sends an unset one as null
+    if seconds is None:
+        seconds = serviceaccounts.DEFAULT_SECONDS
     if not isinstance(seconds, int) or isinstance(seconds, bool) \
             or not serviceaccounts.MIN_SECONDS <= seconds <= serviceaccounts.MAX_SECONDS:
         raise errors.Invalid.fields("TokenRequest", t.object_name, [(
@@ -426,15 +435,20 @@ def _update(t: paths.Target) -> Response:
         if t.kind.strategy.create_on_update and t.subresource is None:
             return _warned(json_response(_create_object(t.kind, body, dry_run), 201), warnings)
         raise
-    return _warned(json_response(_commit_update(t.kind, cur, _prepare(t, cur, body), dry_run)),
-                   warnings)
+    new = _prepare(t, cur, body)
+    _record_update(t, cur, new)
+    return _warned(json_response(_commit_update(t.kind, cur, new, dry_run)), warnings)
 
 
 def _patch(t: paths.Target) -> Response:
+    if request.mimetype == params.APPLY_PATCH and t.subresource is None:
+        return _apply(t)
     if request.mimetype not in _PATCH_TYPES:
         raise errors.UnsupportedMediaType(
             f"the patch type {request.mimetype!r} is not supported; use "
-            f"{', '.join(_PATCH_TYPES)}")
+            f"{', '.join((*_PATCH_TYPES, params.APPLY_PATCH))}"
+            + (" (apply on the main resource only)" if t.subresource else ""))
+    params.apply_options(request.args, is_apply=False)
     st = state()
     dry_run, how = _dry_run(), fieldvalidation.mode(request.args)
     warnings: list[str] = []
@@ -466,10 +480,63 @@ def _patch(t: paths.Target) -> Response:
             warnings[:] = fieldvalidation.check(how, t.kind, merged,
                                                 set(schema.unknown_fields(t.kind, cur)))
             new = _prepare(t, cur, merged)
+        _record_update(t, cur, new)
         return _commit_update(t.kind, cur, new, dry_run)
     result = attempt() if precondition else retry_on_conflict(attempt)
     return _warned(json_response(scale.to_scale(result) if t.subresource == "scale" else result),
                    warnings)
+
+
+def _apply(t: paths.Target) -> Response:
+    """Server-side apply (coxapi.ssa): create-or-update; 201 when created."""
+    st = state()
+    manager, force = params.apply_options(request.args, is_apply=True)
+    dry_run, how = _dry_run(), fieldvalidation.mode(request.args)
+    body = _body(accepted=(params.APPLY_PATCH,))
+    for field in ("apiVersion", "kind"):
+        if not body.get(field):
+            raise errors.BadRequest(f"{field} must be set in an applied configuration")
+    _check_type(t.kind, body)
+    _check_identity(t, body)
+    warnings = fieldvalidation.check(how, t.kind, body)
+    ignore = ("status",) if t.kind.has_status else ()
+
+    def applied(live: Obj | None) -> Obj:
+        return ssa.apply(live, body, manager, t.kind.strategy.patch_fields,
+                         api_version=t.kind.api_version, now=rfc3339(_now()), force=force,
+                         ignore=ignore)
+
+    def attempt() -> tuple[Obj, int]:
+        try:
+            cur = st.objects.get(t.kind, t.namespace, t.object_name)
+        except errors.NotFound:
+            if t.kind.namespaced and t.namespace is None:
+                raise
+            new = applied(None)
+            return _create_object(t.kind, new, dry_run, new["metadata"].pop("managedFields")), 201
+        merged = applied(cur)
+        new = _prepare(t, cur, merged)
+        new["metadata"]["managedFields"] = merged["metadata"]["managedFields"]
+        return _commit_update(t.kind, cur, new, dry_run), 200
+
+    for _ in range(_ATTEMPTS - 1):
+        with contextlib.suppress(errors.Conflict, errors.AlreadyExists):
+            return _warned(json_response(*attempt()), warnings)
+    return _warned(json_response(*attempt()), warnings)
+
+
+def _record_update(t: paths.Target, cur: Obj, new: Obj) -> None:
+    """A write other than an apply takes the fields it changes (coxapi.ssa); a
+    status write is nobody's there, the status being no manager's field."""
+    if t.subresource == "status":
+        return
+    manager = request.args.get("fieldManager") or \
+        (request.user_agent.string or "unknown").split("/")[0][:params.MAX_FIELD_MANAGER]
+    managed = ssa.record_update(cur, new, manager, t.kind.strategy.patch_fields,
+                                api_version=t.kind.api_version, now=rfc3339(_now()),
+                                ignore=("status",) if t.kind.has_status else ())
+    if managed is not None:
+        new["metadata"]["managedFields"] = managed
 
 
 # ---- scale -----------------------------------------------------------------
@@ -485,6 +552,7 @@ def _update_scale(t: paths.Target) -> Response:
     body = _body()
     cur = st.objects.get(t.kind, t.namespace, t.object_name)
     new = strategy.prepare_update(t.kind, cur, scale.apply_scale(cur, body))
+    _record_update(t, cur, new)
     return json_response(scale.to_scale(_commit_update(t.kind, cur, new, dry_run)))
 
 
@@ -498,6 +566,13 @@ def _delete(t: paths.Target) -> Response:
                                   _delete_dry_run(body))
     gone_as_status = removed and not t.kind.strategy.return_deleted_object
     return json_response(deleted_status(t.kind, obj) if gone_as_status else obj)
+
+
+def _evict(t: paths.Target) -> Response:
+    """Evict a pod: delete it gracefully, as the Eviction's deleteOptions say."""
+    opts, raw = eviction.delete_options(_body(), t.namespace, t.object_name)
+    _delete_object(t.kind, t.namespace, t.object_name, opts, _delete_dry_run(raw))
+    return json_response(eviction.SUCCESS, 201)
 
 
 def deleted_status(kind: kinds.Kind, obj: Obj) -> Obj:

@@ -125,11 +125,22 @@ def template_hash(template: Obj, collision_count: int = 0) -> str:
 
 
 def strip_hash(template: Obj) -> Obj:
-    tmpl = json.loads(json.dumps(template or {}))
+    """The template without the hash label and without null fields: in
+    Kubernetes' typed templates a null is the field absent (kubectl's rollout
+    undo sends the zero ``metadata.creationTimestamp`` as null)."""
+    tmpl = _without_nulls(template or {})
     lbl = (tmpl.get("metadata") or {}).get("labels")
     if lbl is not None:
         lbl.pop(HASH_LABEL, None)
     return tmpl
+
+
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
 
 
 def equal_ignoring_hash(a: Obj, b: Obj) -> bool:

@@ -31,7 +31,7 @@ def test_merge_patch_merges_maps_and_deletes_nulls(api, ctype):
 def test_unsupported_patch_types_are_415(api):
     api.post("/api/v1/namespaces/default/configmaps", {"metadata": {"name": "c"}})
     r = api.patch("/api/v1/namespaces/default/configmaps/c", [{"op": "add"}],
-                  content_type="application/apply-patch+yaml")
+                  content_type="application/apply-patch+cbor")
     assert r.status_code == 415 and r.json["kind"] == "Status"
 
 

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from master.admission.rbacdefaults import ensure_default_rbac
+from master.serviceaccounts import DEFAULT_SECONDS
 
-from .api_harness import NODE_TOKEN, Api, pod
+from .api_harness import ADMIN_TOKEN, NODE_TOKEN, Api, pod
 
 SA = "/api/v1/namespaces/default/serviceaccounts"
 PODS = "/api/v1/namespaces/default/pods"
@@ -96,3 +97,15 @@ def test_the_node_writes_the_pods_token_namespace_and_ca(api, tmp_path):
     assert satoken.ensure(client, p1, str(tmp_path / "other")) is None
     api.post(PODS, pod("p3", node="n1", serviceAccountName="ghost"))
     assert satoken.ensure(client, api.get(f"{PODS}/p3").json, str(tmp_path / "g")) is None
+
+
+def test_an_admin_gets_an_unbound_token_from_kubectl_create_tokens_body(api):
+    # kubectl create token sends the spec's unset fields as nulls (Go's
+    # TokenRequestSpec does not omit them): defaults, as Kubernetes reads them
+    r = request_token(api, "robot", None, token=ADMIN_TOKEN, audiences=None,
+                      expirationSeconds=None, boundObjectRef=None)
+    assert r.status_code == 201, r.json
+    assert r.json["spec"]["expirationSeconds"] == DEFAULT_SECONDS
+    me = api.post(WHOAMI, {"kind": "SelfSubjectReview"},
+                  token=r.json["status"]["token"]).json["status"]["userInfo"]
+    assert me["username"] == "system:serviceaccount:default:robot"
