@@ -34,6 +34,8 @@ BUILTINS: dict[str, str] = {
     "describe": "cli.commands.describe:describe",
     "delete": "cli.commands.delete:delete",
     "logs": "cli.commands.logs:logs",
+    "exec": "cli.commands.exec_:exec_",
+    "cp": "cli.commands.cp:cp",
     "scale": "cli.commands.scale:scale",
     "autoscale": "cli.commands.autoscale:autoscale",
     "rollout": "cli.commands.rollout:rollout",

@@ -1,0 +1,141 @@
+"""``pods/NAME/exec`` over WebSocket: checked here, then relayed message by
+message to the node agent of the pod's node (node.agentstreams), which runs
+the process. The channel protocol (coxapi.streamproto) passes through
+untouched: the master offers the agent the one subprotocol it agreed with
+the client, so either side's messages mean the same on the other.
+
+On the API server's event loop (master.asgi), like log follows. The agent
+is reached with a token the masters signed for that node only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from urllib.parse import parse_qs, quote
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+
+from coxapi import errors
+from coxapi import streamproto as sp
+
+from ..objects import ObjectStore
+from .podlogs import agent_address, agent_url, choose_container
+
+log = logging.getLogger(__name__)
+
+Send = Callable[[dict], Awaitable[None]]
+Receive = Callable[[], Awaitable[dict]]
+
+SUBRESOURCES = ("exec",)  # served as WebSockets only
+_MAX_MESSAGE = 1 << 24
+_HANDSHAKE_SECONDS = 10.0  # beyond the connect timeout: the agent may fetch the masters' keys
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Where an exec goes: the agent's endpoint and who the agent is."""
+
+    node: str
+    host: str
+    port: int
+    path: str  # with the client's query
+    agent_url: str
+
+
+def _options(query_string: str) -> Mapping[str, list[str]]:
+    return parse_qs(query_string, keep_blank_values=True)
+
+
+async def plan(objects: ObjectStore, namespace: str, name: str, query_string: str) -> Plan:
+    """Check the request (a 4xx before any I/O for bad options) and find the pod's agent."""
+    opts = sp.exec_options(_options(query_string))
+    loop = asyncio.get_running_loop()
+    pod = await loop.run_in_executor(None, objects.get, "Pod", namespace, name)
+    container = choose_container(pod, opts.container)
+    node_name = (pod.get("spec") or {}).get("nodeName")
+    if not node_name:
+        raise errors.BadRequest(f'pod "{name}" is not scheduled to a node yet')
+    if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+        raise errors.BadRequest("cannot exec into a container in a completed pod; current phase "
+                                f"is {pod['status']['phase']}")
+    node = await loop.run_in_executor(None, objects.get, "Node", None, node_name)
+    host, port = agent_address(node)
+    path = "/exec/" + "/".join(quote(p, safe="") for p in (namespace, name, container))
+    return Plan(node_name, host, port, f"{path}?{query_string}", agent_url(node))
+
+
+async def _open(p: Plan, protocol: str, token: str, connect_timeout: float) -> ClientConnection:
+    host = f"[{p.host}]" if ":" in p.host else p.host
+    try:
+        return await connect(f"ws://{host}:{p.port}{p.path}", subprotocols=[protocol],  # type: ignore[list-item]
+                             additional_headers={"Authorization": f"Bearer {token}"},
+                             open_timeout=connect_timeout + _HANDSHAKE_SECONDS, max_size=_MAX_MESSAGE,
+                             compression=None, proxy=None)
+    except InvalidStatus as e:
+        raise _agent_error(e.response.status_code, bytes(e.response.body or b"")) from None
+    except (OSError, TimeoutError, InvalidHandshake) as e:
+        raise errors.Unavailable(f'cannot reach the node agent of node "{p.node}" at '
+                                 f"{p.agent_url}: {type(e).__name__}") from None
+
+
+def _agent_error(code: int, body: bytes) -> errors.ApiError:
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        doc = None
+    if isinstance(doc, dict) and doc.get("kind") == "Status":
+        return errors.ApiError.from_status(doc, code)
+    return errors.ApiError.from_status({"code": code, "message": f"the node agent answered {code}"})
+
+
+async def serve(p: Plan, subprotocols: list[str], token_for: Callable[[str], str],
+                connect_timeout: float, receive: Receive, send: Send) -> None:
+    """Connect to the agent, accept the client's WebSocket, relay both ways until
+    either ends. An ``ApiError`` raised here comes before the WebSocket is
+    accepted: the caller answers it as a Status."""
+    protocol = sp.negotiate(subprotocols)
+    if protocol is None:
+        raise errors.BadRequest(f"a WebSocket subprotocol is needed: one of "
+                                f"{', '.join(sp.PROTOCOLS)}")
+    token = await asyncio.get_running_loop().run_in_executor(None, token_for, p.node)
+    up = await _open(p, protocol, token, connect_timeout)
+    try:
+        await send({"type": "websocket.accept", "subprotocol": protocol})
+        await _relay(up, receive, send)
+    finally:
+        await up.close()
+
+
+async def _relay(up: ClientConnection, receive: Receive, send: Send) -> None:
+    async def down() -> None:
+        with contextlib.suppress(ConnectionClosed):
+            async for message in up:
+                key = "bytes" if isinstance(message, bytes) else "text"
+                await send({"type": "websocket.send", key: message})
+
+    async def upstream() -> None:
+        while (msg := await receive())["type"] != "websocket.disconnect":
+            data = msg.get("bytes")
+            await up.send(data if data is not None else msg.get("text") or "")
+
+    downs, ups = asyncio.ensure_future(down()), asyncio.ensure_future(upstream())
+    try:
+        await asyncio.wait((downs, ups), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for t in (downs, ups):
+            t.cancel()
+        await asyncio.gather(downs, ups, return_exceptions=True)
+    with contextlib.suppress(OSError, RuntimeError):  # the client may be gone already
+        await send({"type": "websocket.close", "code": 1000})
+
+
+def upgrade_required() -> errors.ApiError:
+    """What a plain HTTP request for exec gets (kubectl's SPDY fallback among them)."""
+    return errors.BadRequest("Upgrade request required: exec is served over WebSocket "
+                             f"({', '.join(sp.PROTOCOLS)})")

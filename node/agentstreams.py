@@ -1,0 +1,92 @@
+"""The agent's WebSocket endpoints, which only a master may open (the same
+master-signed token as ``/containerLogs``): ``/exec/{ns}/{pod}/{container}``
+with kubectl's exec query (``command``, ``stdin``, ``stdout``, ``stderr``,
+``tty``), in the channel protocol the master negotiated with its client.
+
+``AgentApp`` is the ASGI app of the agent's server: these WebSockets, and the
+Flask app (logs, metrics) for everything else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qs, unquote
+
+from a2wsgi import WSGIMiddleware
+from flask import Flask
+
+from coxapi import errors
+from coxapi import streamproto as sp
+
+from . import execsession
+from .logserver import Authenticator, find_container
+from .runtime import ContainerInfo, Runtime, RuntimeFailure
+
+log = logging.getLogger(__name__)
+
+Scope = dict[str, Any]
+
+
+def _bearer(scope: Scope) -> str:
+    for k, v in scope.get("headers", ()):
+        if k == b"authorization":
+            value = v.decode("latin-1")
+            return value[7:].strip() if value.lower().startswith("bearer ") else ""
+    return ""
+
+
+async def deny(send: Any, e: errors.ApiError) -> None:
+    """Refuse a WebSocket before accepting it, with a Status as the HTTP answer."""
+    body = json.dumps(e.to_status()).encode()
+    await send({"type": "websocket.http.response.start", "status": e.code,
+                "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "websocket.http.response.body", "body": body})
+
+
+class AgentApp:
+    def __init__(self, flask_app: Flask, runtime: Runtime,
+                 list_containers: Callable[[], list[ContainerInfo]],
+                 authenticate: Authenticator, threads: int = 16) -> None:
+        self.wsgi: Any = WSGIMiddleware(flask_app, workers=threads)  # type: ignore[arg-type]
+        self.runtime, self.list_containers = runtime, list_containers
+        self.authenticate = authenticate
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "websocket":
+            return await self.wsgi(scope, receive, send)
+        await receive()  # websocket.connect
+        try:
+            await self._exec(scope, receive, send)
+        except errors.ApiError as e:
+            await deny(send, e)
+
+    async def _exec(self, scope: Scope, receive: Any, send: Any) -> None:
+        loop = asyncio.get_running_loop()
+        parts = [unquote(p) for p in scope["path"].split("/")[1:]]
+        if len(parts) != 4 or parts[0] != "exec":
+            raise errors.NotFound(f"no such endpoint: {scope['path']}")
+        if not await loop.run_in_executor(None, self.authenticate, _bearer(scope)):
+            raise errors.Unauthorized("Unauthorized")
+        protocol = sp.negotiate(scope.get("subprotocols") or [])
+        if protocol is None:
+            raise errors.BadRequest(f"a WebSocket subprotocol is needed: one of "
+                                    f"{', '.join(sp.PROTOCOLS)}")
+        opts = sp.exec_options(parse_qs(scope.get("query_string", b"").decode("latin-1")))
+        _, namespace, pod, container = parts
+        found = find_container(await loop.run_in_executor(None, self.list_containers),
+                               namespace, pod, container, previous=False)
+        if found is None or not found.running:
+            raise errors.BadRequest(f'container "{container}" in pod "{pod}" is not running '
+                                    "on this node")
+        try:
+            proc = await loop.run_in_executor(None, self.runtime.exec_open, found.id,
+                                              opts.command, opts.stdin, opts.tty)
+        except RuntimeFailure as e:
+            raise errors.InternalError(f"cannot exec in container {container}: {e}") from None
+        log.debug("exec in %s/%s/%s", namespace, pod, container)
+        await send({"type": "websocket.accept", "subprotocol": protocol})
+        await execsession.run(proc, opts, protocol, receive, send)
