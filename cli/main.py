@@ -36,6 +36,7 @@ BUILTINS: dict[str, str] = {
     "logs": "cli.commands.logs:logs",
     "exec": "cli.commands.exec_:exec_",
     "cp": "cli.commands.cp:cp",
+    "port-forward": "cli.commands.portforward:port_forward",
     "scale": "cli.commands.scale:scale",
     "autoscale": "cli.commands.autoscale:autoscale",
     "rollout": "cli.commands.rollout:rollout",

@@ -1,6 +1,7 @@
 """The client side of ``pods/NAME/exec`` over WebSocket (what ``cox exec`` and
 ``cox cp`` speak; kubectl speaks the same): connect to a master, pump stdin
-in, stdout and stderr out, and read the exit code off the error channel."""
+in, stdout and stderr out, and read the exit code off the error channel.
+``cox port-forward`` opens its WebSockets here too (``forward_path``)."""
 
 from __future__ import annotations
 
@@ -30,7 +31,13 @@ def exec_path(namespace: str, pod: str, command: list[str], *, container: str | 
             + urlencode(params))
 
 
-def open_stream(client: Client, path: str) -> ClientConnection:
+def forward_path(namespace: str, pod: str, port: int) -> str:
+    return (f"/api/v1/namespaces/{quote(namespace, safe='')}/pods/{quote(pod, safe='')}"
+            f"/portforward?ports={port}")
+
+
+def open_stream(client: Client, path: str,
+                protocols: tuple[str, ...] = sp.PROTOCOLS) -> ClientConnection:
     """A WebSocket to the first master that answers; a refusal is its ApiError."""
     last: Exception | None = None
     for server in client.servers:
@@ -39,7 +46,7 @@ def open_stream(client: Client, path: str) -> ClientConnection:
             if url.startswith("wss:") else None
         headers = {"Authorization": client.authorization} if client.authorization else {}
         try:
-            return connect(url, subprotocols=[sp.V5, sp.V4],  # type: ignore[list-item]
+            return connect(url, subprotocols=list(protocols),  # type: ignore[arg-type]
                            additional_headers=headers, ssl=ctx, max_size=None,
                            compression=None, open_timeout=client.timeout, proxy=None)
         except InvalidStatus as e:

@@ -168,3 +168,33 @@ class DockerDemux:
     def encode(cls, stream: int, data: bytes) -> bytes:
         """A frame as Docker writes it (for tests and fakes)."""
         return cls._HEADER.pack(stream, len(data)) + data
+
+
+# ---- port-forward (the WebSocket protocol of pods/NAME/portforward) ----------
+# One WebSocket carries one connection to each port the query names
+# (``ports=8080,9090`` or repeated): port i has data channel 2i and error
+# channel 2i+1; the first message on each channel is its port, 2 bytes little-endian.
+PORTFORWARD_PROTOCOLS = (V4, "portforward.k8s.io")
+
+
+def forward_ports(query: Mapping[str, list[str]]) -> list[int]:
+    """The ports a port-forward asks for; a 400 naming ``ports`` when bad."""
+    raw = [p.strip() for value in query.get("ports") or [] for p in value.split(",")]
+    if not raw or any(not p for p in raw):
+        raise errors.BadRequest("ports: at least one port is needed (ports=8080)")
+    try:
+        ports = [int(p) for p in raw]
+    except ValueError:
+        raise errors.BadRequest(f"ports: {','.join(raw)} are not port numbers") from None
+    bad = [p for p in ports if not 1 <= p <= 65535]
+    if bad:
+        raise errors.BadRequest(f"ports: {bad[0]} is not between 1 and 65535")
+    return ports
+
+
+def port_prefix(port: int) -> bytes:
+    return port.to_bytes(2, "little")
+
+
+def channel_port(data: bytes) -> int:
+    return int.from_bytes(data[:2], "little")

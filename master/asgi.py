@@ -212,17 +212,19 @@ class ApiApp:
     async def _exec_plan(self, target: paths.Target, scope: Scope, user: User) -> podexec.Plan:
         self._authorize(user, authz.Request("POST", target))  # ``create`` on pods/exec
         return await podexec.plan(self.state.objects, target.namespace or "default",
-                                  target.name or "", scope.get("query_string", b"").decode())
+                                  target.name or "", target.subresource or "",
+                                  scope.get("query_string", b"").decode())
 
     async def _exec_over_http(self, target: paths.Target, scope: Scope, user: User,
                               send: Any) -> None:
         """Checked as a WebSocket would be, so a client falling back to SPDY
         hears the same refusals, and then that only WebSocket is spoken."""
         await self._exec_plan(target, scope, user)
-        raise podexec.upgrade_required()
+        raise podexec.upgrade_required(target.subresource or "")
 
     async def _websocket(self, scope: Scope, receive: Any, send: Any) -> None:
-        """exec: refused before the handshake with a Status as the HTTP answer."""
+        """exec, portforward: refused before the handshake with a Status as the
+        HTTP answer."""
         path, started = scope["path"], time.perf_counter()
         code = 101
         await receive()  # websocket.connect

@@ -1,7 +1,8 @@
 """The agent's WebSocket endpoints, which only a master may open (the same
-master-signed token as ``/containerLogs``): ``/exec/{ns}/{pod}/{container}``
-with kubectl's exec query (``command``, ``stdin``, ``stdout``, ``stderr``,
-``tty``), in the channel protocol the master negotiated with its client.
+master-signed token as ``/containerLogs``), in the protocol the master
+negotiated with its client: ``/exec/{ns}/{pod}/{container}`` with kubectl's
+exec query (``command``, ``stdin``, ``stdout``, ``stderr``, ``tty``), and
+``/portforward/{ns}/{pod}?ports=…&podIP=…`` (the master says where the pod is).
 
 ``AgentApp`` is the ASGI app of the agent's server: these WebSockets, and the
 Flask app (logs, metrics) for everything else.
@@ -22,7 +23,7 @@ from flask import Flask
 from coxapi import errors
 from coxapi import streamproto as sp
 
-from . import execsession
+from . import execsession, podspec, portforward
 from .logserver import Authenticator, find_container
 from .runtime import ContainerInfo, Runtime, RuntimeFailure
 
@@ -60,23 +61,46 @@ class AgentApp:
             return await self.wsgi(scope, receive, send)
         await receive()  # websocket.connect
         try:
-            await self._exec(scope, receive, send)
+            loop = asyncio.get_running_loop()
+            parts = [unquote(p) for p in scope["path"].split("/")[1:]]
+            if not await loop.run_in_executor(None, self.authenticate, _bearer(scope)):
+                raise errors.Unauthorized("Unauthorized")
+            query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+            if len(parts) == 4 and parts[0] == "exec":
+                await self._exec(parts[1:], query, scope, receive, send)
+            elif len(parts) == 3 and parts[0] == "portforward":
+                await self._portforward(parts[1], parts[2], query, scope, receive, send)
+            else:
+                raise errors.NotFound(f"no such endpoint: {scope['path']}")
         except errors.ApiError as e:
             await deny(send, e)
 
-    async def _exec(self, scope: Scope, receive: Any, send: Any) -> None:
+    async def _portforward(self, namespace: str, pod: str, query: dict[str, list[str]],
+                           scope: Scope, receive: Any, send: Any) -> None:
+        protocol = next((p for p in scope.get("subprotocols") or []
+                         if p in sp.PORTFORWARD_PROTOCOLS), None)
+        if protocol is None:
+            raise errors.BadRequest(f"a WebSocket subprotocol is needed: one of "
+                                    f"{', '.join(sp.PORTFORWARD_PROTOCOLS)}")
+        ports = sp.forward_ports(query)
+        pod_ip = next(iter(query.get("podIP") or []), "")
+        containers = await asyncio.get_running_loop().run_in_executor(None, self.list_containers)
+        if not pod_ip or not any(c.running and c.labels.get(podspec.LABEL_POD_NAMESPACE) ==
+                                 namespace and c.labels.get(podspec.LABEL_POD_NAME) == pod
+                                 for c in containers):
+            raise errors.BadRequest(f'pod "{pod}" is not running on this node')
+        await send({"type": "websocket.accept", "subprotocol": protocol})
+        await portforward.run(pod_ip, pod, ports, receive, send)
+
+    async def _exec(self, parts: list[str], query: dict[str, list[str]], scope: Scope,
+                    receive: Any, send: Any) -> None:
         loop = asyncio.get_running_loop()
-        parts = [unquote(p) for p in scope["path"].split("/")[1:]]
-        if len(parts) != 4 or parts[0] != "exec":
-            raise errors.NotFound(f"no such endpoint: {scope['path']}")
-        if not await loop.run_in_executor(None, self.authenticate, _bearer(scope)):
-            raise errors.Unauthorized("Unauthorized")
         protocol = sp.negotiate(scope.get("subprotocols") or [])
         if protocol is None:
             raise errors.BadRequest(f"a WebSocket subprotocol is needed: one of "
                                     f"{', '.join(sp.PROTOCOLS)}")
-        opts = sp.exec_options(parse_qs(scope.get("query_string", b"").decode("latin-1")))
-        _, namespace, pod, container = parts
+        opts = sp.exec_options(query)
+        namespace, pod, container = parts
         found = find_container(await loop.run_in_executor(None, self.list_containers),
                                namespace, pod, container, previous=False)
         if found is None or not found.running:

@@ -233,5 +233,5 @@ class PodStrategy(Strategy):
         return w.denied()
 
 
-KIND = Kind("Pod", "pods", "", "v1", True, ("po",), ("status", "log", "exec"),
+KIND = Kind("Pod", "pods", "", "v1", True, ("po",), ("status", "log", "exec", "portforward"),
             strategy=PodStrategy(), categories=("all",))

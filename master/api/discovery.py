@@ -17,7 +17,8 @@ from .state import state
 Obj = dict[str, Any]
 
 _SUBRESOURCE_VERBS = {"status": ["get", "patch", "update"], "scale": ["get", "patch", "update"],
-                      "log": ["get"], "token": ["create"], "exec": ["create", "get"]}
+                      "log": ["get"], "token": ["create"], "exec": ["create", "get"],
+                      "portforward": ["create", "get"]}
 
 
 def _groups() -> dict[str, list[str]]:

@@ -1,8 +1,9 @@
-"""``pods/NAME/exec`` over WebSocket: checked here, then relayed message by
-message to the node agent of the pod's node (node.agentstreams), which runs
-the process. The channel protocol (coxapi.streamproto) passes through
-untouched: the master offers the agent the one subprotocol it agreed with
-the client, so either side's messages mean the same on the other.
+"""``pods/NAME/exec`` and ``pods/NAME/portforward`` over WebSocket: checked
+here, then relayed message by message to the node agent of the pod's node
+(node.agentstreams), which runs the process or connects to the pod's port.
+The channel protocol (coxapi.streamproto) passes through untouched: the
+master offers the agent the one subprotocol it agreed with the client, so
+either side's messages mean the same on the other.
 
 On the API server's event loop (master.asgi), like log follows. The agent
 is reached with a token the masters signed for that node only.
@@ -16,7 +17,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs, quote, urlencode
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 Send = Callable[[dict], Awaitable[None]]
 Receive = Callable[[], Awaitable[dict]]
 
-SUBRESOURCES = ("exec",)  # served as WebSockets only
+SUBRESOURCES = ("exec", "portforward")  # served as WebSockets only
 _MAX_MESSAGE = 1 << 24
 _HANDSHAKE_SECONDS = 10.0  # beyond the connect timeout: the agent may fetch the masters' keys
 
@@ -46,28 +47,45 @@ class Plan:
     port: int
     path: str  # with the client's query
     agent_url: str
+    protocols: tuple[str, ...]  # the subprotocols spoken, preferred first
 
 
 def _options(query_string: str) -> Mapping[str, list[str]]:
     return parse_qs(query_string, keep_blank_values=True)
 
 
-async def plan(objects: ObjectStore, namespace: str, name: str, query_string: str) -> Plan:
+async def plan(objects: ObjectStore, namespace: str, name: str, subresource: str,
+               query_string: str) -> Plan:
     """Check the request (a 4xx before any I/O for bad options) and find the pod's agent."""
-    opts = sp.exec_options(_options(query_string))
+    query = _options(query_string)
+    if subresource == "portforward":
+        sp.forward_ports(query)
+    else:
+        opts = sp.exec_options(query)
     loop = asyncio.get_running_loop()
     pod = await loop.run_in_executor(None, objects.get, "Pod", namespace, name)
-    container = choose_container(pod, opts.container)
     node_name = (pod.get("spec") or {}).get("nodeName")
     if not node_name:
         raise errors.BadRequest(f'pod "{name}" is not scheduled to a node yet')
-    if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
-        raise errors.BadRequest("cannot exec into a container in a completed pod; current phase "
-                                f"is {pod['status']['phase']}")
+    phase = (pod.get("status") or {}).get("phase")
+    if phase in ("Succeeded", "Failed"):
+        raise errors.BadRequest(f"cannot {subresource} into a container in a completed pod; "
+                                f"current phase is {phase}")
     node = await loop.run_in_executor(None, objects.get, "Node", None, node_name)
     host, port = agent_address(node)
-    path = "/exec/" + "/".join(quote(p, safe="") for p in (namespace, name, container))
-    return Plan(node_name, host, port, f"{path}?{query_string}", agent_url(node))
+    if subresource == "portforward":
+        pod_ip = (pod.get("status") or {}).get("podIP")
+        if not pod_ip or phase != "Running":
+            raise errors.BadRequest(f'pod "{name}" is not running (phase {phase})')
+        path = "/portforward/" + "/".join(quote(p, safe="") for p in (namespace, name))
+        query_string = urlencode([("ports", str(p)) for p in sp.forward_ports(query)]
+                                 + [("podIP", pod_ip)])
+        protocols = sp.PORTFORWARD_PROTOCOLS
+    else:
+        container = choose_container(pod, opts.container)
+        path = "/exec/" + "/".join(quote(p, safe="") for p in (namespace, name, container))
+        protocols = sp.PROTOCOLS
+    return Plan(node_name, host, port, f"{path}?{query_string}", agent_url(node), protocols)
 
 
 async def _open(p: Plan, protocol: str, token: str, connect_timeout: float) -> ClientConnection:
@@ -99,10 +117,10 @@ async def serve(p: Plan, subprotocols: list[str], token_for: Callable[[str], str
     """Connect to the agent, accept the client's WebSocket, relay both ways until
     either ends. An ``ApiError`` raised here comes before the WebSocket is
     accepted: the caller answers it as a Status."""
-    protocol = sp.negotiate(subprotocols)
+    protocol = next((name for name in p.protocols if name in subprotocols), None)
     if protocol is None:
         raise errors.BadRequest(f"a WebSocket subprotocol is needed: one of "
-                                f"{', '.join(sp.PROTOCOLS)}")
+                                f"{', '.join(p.protocols)}")
     token = await asyncio.get_running_loop().run_in_executor(None, token_for, p.node)
     up = await _open(p, protocol, token, connect_timeout)
     try:
@@ -135,7 +153,8 @@ async def _relay(up: ClientConnection, receive: Receive, send: Send) -> None:
         await send({"type": "websocket.close", "code": 1000})
 
 
-def upgrade_required() -> errors.ApiError:
-    """What a plain HTTP request for exec gets (kubectl's SPDY fallback among them)."""
-    return errors.BadRequest("Upgrade request required: exec is served over WebSocket "
-                             f"({', '.join(sp.PROTOCOLS)})")
+def upgrade_required(subresource: str) -> errors.ApiError:
+    """What a plain HTTP request gets (kubectl's SPDY fallback among them)."""
+    protocols = sp.PORTFORWARD_PROTOCOLS if subresource == "portforward" else sp.PROTOCOLS
+    return errors.BadRequest(f"Upgrade request required: {subresource} is served over "
+                             f"WebSocket ({', '.join(protocols)}) only")

@@ -1,6 +1,8 @@
 """Into a running pod with the real kubectl and with `cox`: exec (exit codes,
-stdin, 10 MB through intact, a terminal driven through a pseudo-terminal)
-and cp of a directory both ways, checked by checksums.
+stdin, 10 MB through intact, a terminal driven through a pseudo-terminal),
+cp of a directory both ways, checked by checksums, and `cox port-forward`
+carrying 100 concurrent HTTP requests (kubectl's port-forward tunnels SPDY
+through its WebSocket, which is not spoken here).
 
 One `cox cluster up` (1 master, 1 node) with this module's own prefix
 (``cxex``), subnet, CIDRs and ports. kubectl: found as tests/e2e/test_kubectl_tls
@@ -17,7 +19,9 @@ import select
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -179,3 +183,24 @@ def test_exec_needs_the_right_to_create_pods_exec(cluster, tmp_path):
                            "echo", "hi"], capture_output=True, timeout=60, check=False)
     assert done.returncode != 0 and b"hi" not in done.stdout
     assert b"Unauthorized" in done.stderr or b"logged in" in done.stderr, done.stderr
+
+
+def test_cox_port_forward_carries_a_hundred_concurrent_requests(cluster):
+    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "--kubeconfig",
+                             str(cluster.kubeconfig), "port-forward", "web", ":8080"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().decode()
+        assert line.startswith("Forwarding from 127.0.0.1:") and line.endswith("-> 8080\n"), line
+        port = int(line.split(":")[1].split()[0])
+
+        def get(i: int) -> bytes:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/?n={i}", timeout=60) as r:
+                return r.read()
+        with ThreadPoolExecutor(100) as pool:
+            answers = list(pool.map(get, range(100)))
+        assert answers == [b"web\n"] * 100
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -4,6 +4,7 @@ server (node.agentstreams over node.logserver.LogServer) on a FakeRuntime."""
 
 from __future__ import annotations
 
+import http.server
 import io
 import ssl
 import threading
@@ -175,3 +176,69 @@ def test_edit_may_exec_and_view_may_not():
     finally:
         agent.close()
         a.close()
+
+
+class Web:
+    """A pod's HTTP port: a plain server on loopback (the pod's IP in these tests)."""
+
+    def __init__(self) -> None:
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+                body = f"hello from {self.path}".encode()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *_: object) -> None:
+                pass
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def running(api: Api) -> None:
+    p = api.get(f"{POD}/p").json
+    p["status"] = {"phase": "Running", "podIP": "127.0.0.1"}
+    assert api.put(f"{POD}/p/status", p).status_code == 200
+
+
+def forward(api: Api, port: int, request: bytes) -> tuple[bytes, bytes]:
+    """(data, errors) a connection to the pod's ``port`` answers ``request`` with."""
+    ws = execclient.open_stream(client(api), execclient.forward_path("default", "p", port),
+                                sp.PORTFORWARD_PROTOCOLS)
+    with ws:
+        assert ws.subprotocol == sp.V4
+        ws.send(sp.frame(0, request))
+        got: dict[int, bytes] = {0: b"", 1: b""}
+        for message in ws:
+            assert isinstance(message, bytes)
+            channel, data = sp.unframe(message)
+            got[channel] += data
+    assert got[0][:2] == got[1][:2] == sp.port_prefix(port)
+    return got[0][2:], got[1][2:]
+
+
+def test_port_forward_reaches_the_pods_port(api, agent):
+    web = Web()
+    running(api)
+    data, errs = forward(api, web.port, b"GET /x HTTP/1.0\r\n\r\n")
+    assert data.startswith(b"HTTP/1.0 200") and data.endswith(b"hello from /x") and errs == b""
+    web.server.shutdown()
+    web.server.server_close()  # the port is closed now
+    data, errs = forward(api, web.port, b"")
+    assert data == b"" and b"failed to connect" in errs
+
+
+def test_port_forward_is_checked_before_the_agent_is_asked(api, agent):
+    with pytest.raises(errors.BadRequest, match="not running"):
+        forward(api, 80, b"")
+    running(api)
+    for bad in ("0", "x", ""):
+        path = execclient.forward_path("default", "p", 1).replace("ports=1", f"ports={bad}")
+        with pytest.raises(errors.BadRequest, match="^ports:"):
+            execclient.open_stream(client(api), path, sp.PORTFORWARD_PROTOCOLS)
+    with pytest.raises(errors.Forbidden, match="pods/portforward"):
+        execclient.open_stream(client(api, NODE_TOKEN), execclient.forward_path("default", "p",
+                                                                                80),
+                               sp.PORTFORWARD_PROTOCOLS)

@@ -1,4 +1,5 @@
-"""``cox cp``'s pure parts: remote specs, and the tar round trip with its guards."""
+"""``cox cp``'s pure parts (remote specs, the tar round trip with its guards)
+and ``cox port-forward``'s port specs."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import tarfile
 import pytest
 
 from cli.commands.cp import Remote, extract, local_target, parse_spec, remote_split, write_tar
+from cli.commands.portforward import parse_port_spec
 from cli.errors import UsageFailure
 
 
@@ -57,3 +59,12 @@ def test_a_directory_round_trips_and_links_are_skipped(tmp_path):
     assert (dest / "run.sh").stat().st_mode & 0o777 == 0o755
     assert extract(io.BytesIO(buf2.getvalue()), tmp_path / "other", "d") == ["d/../escape"]
     assert not (tmp_path / "escape").exists()
+
+
+def test_port_forward_specs():
+    assert parse_port_spec("8080") == (8080, 8080)
+    assert parse_port_spec("9000:80") == (9000, 80)
+    assert parse_port_spec(":80") == (0, 80)
+    for bad in ("x", "80:", "0", "70000", "1:2:3"):
+        with pytest.raises(UsageFailure):
+            parse_port_spec(bad)
