@@ -87,9 +87,10 @@ def watch_target(method: str, path: str, query: Mapping[str, str]) -> paths.Targ
 
 
 def exec_target(path: str) -> paths.Target | None:
-    """The pod a request would exec into (WebSocket or not), or None."""
+    """The pod a request would exec into, attach to or forward a port of
+    (WebSocket or not), or None. Only pods have those subresources."""
     target = _parse(path)
-    return target if target is not None and target.kind.kind == "Pod" and target.name \
+    return target if target is not None and target.name \
         and target.subresource in podexec.SUBRESOURCES else None
 
 

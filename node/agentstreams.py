@@ -1,7 +1,8 @@
 """The agent's WebSocket endpoints, which only a master may open (the same
 master-signed token as ``/containerLogs``), in the protocol the master
 negotiated with its client: ``/exec/{ns}/{pod}/{container}`` with kubectl's
-exec query (``command``, ``stdin``, ``stdout``, ``stderr``, ``tty``), and
+exec query (``command``, ``stdin``, ``stdout``, ``stderr``, ``tty``), the same
+for ``/attach/…`` without a command (the container's main process), and
 ``/portforward/{ns}/{pod}?ports=…&podIP=…`` (the master says where the pod is).
 
 ``AgentApp`` is the ASGI app of the agent's server: these WebSockets, and the
@@ -66,8 +67,8 @@ class AgentApp:
             if not await loop.run_in_executor(None, self.authenticate, _bearer(scope)):
                 raise errors.Unauthorized("Unauthorized")
             query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-            if len(parts) == 4 and parts[0] == "exec":
-                await self._exec(parts[1:], query, scope, receive, send)
+            if len(parts) == 4 and parts[0] in ("exec", "attach"):
+                await self._exec(parts[0], parts[1:], query, scope, receive, send)
             elif len(parts) == 3 and parts[0] == "portforward":
                 await self._portforward(parts[1], parts[2], query, scope, receive, send)
             else:
@@ -92,14 +93,14 @@ class AgentApp:
         await send({"type": "websocket.accept", "subprotocol": protocol})
         await portforward.run(pod_ip, pod, ports, receive, send)
 
-    async def _exec(self, parts: list[str], query: dict[str, list[str]], scope: Scope,
-                    receive: Any, send: Any) -> None:
+    async def _exec(self, verb: str, parts: list[str], query: dict[str, list[str]],
+                    scope: Scope, receive: Any, send: Any) -> None:
         loop = asyncio.get_running_loop()
         protocol = sp.negotiate(scope.get("subprotocols") or [])
         if protocol is None:
             raise errors.BadRequest(f"a WebSocket subprotocol is needed: one of "
                                     f"{', '.join(sp.PROTOCOLS)}")
-        opts = sp.exec_options(query)
+        opts = sp.exec_options(query, need_command=verb == "exec")
         namespace, pod, container = parts
         found = find_container(await loop.run_in_executor(None, self.list_containers),
                                namespace, pod, container, previous=False)
@@ -107,10 +108,13 @@ class AgentApp:
             raise errors.BadRequest(f'container "{container}" in pod "{pod}" is not running '
                                     "on this node")
         try:
-            proc = await loop.run_in_executor(None, self.runtime.exec_open, found.id,
-                                              opts.command, opts.stdin, opts.tty)
+            proc = await (loop.run_in_executor(None, self.runtime.exec_open, found.id,
+                                               opts.command, opts.stdin, opts.tty)
+                          if verb == "exec" else
+                          loop.run_in_executor(None, self.runtime.attach_open, found.id,
+                                               opts.stdin))
         except RuntimeFailure as e:
-            raise errors.InternalError(f"cannot exec in container {container}: {e}") from None
-        log.debug("exec in %s/%s/%s", namespace, pod, container)
+            raise errors.InternalError(f"cannot {verb} to container {container}: {e}") from None
+        log.debug("%s in %s/%s/%s", verb, namespace, pod, container)
         await send({"type": "websocket.accept", "subprotocol": protocol})
-        await execsession.run(proc, opts, protocol, receive, send)
+        await execsession.run(proc, opts, protocol, receive, send, end_stdin=verb == "exec")

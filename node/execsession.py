@@ -1,4 +1,4 @@
-"""One ``kubectl exec`` on the agent: the process's Docker stream relayed to
+"""One ``kubectl exec`` (or ``attach``) on the agent: the process's Docker stream relayed to
 the master's WebSocket (an ASGI ``websocket`` connection, already accepted)
 in the channel protocol (coxapi.streamproto), then its exit status on the
 error channel. Async on the agent server's event loop: the socket is read and
@@ -29,14 +29,16 @@ _EXIT_WAIT = 10.0  # seconds for Docker to report the exit code once the stream 
 
 
 async def run(proc: ExecProcess, opts: sp.ExecOptions, protocol: str, receive: Receive,
-              send: Send) -> None:
+              send: Send, end_stdin: bool = True) -> None:
     """Relay until the process's output ends, then send its status and close;
-    a client that goes away first closes the process's stream."""
+    a client that goes away first closes the process's stream. ``end_stdin``:
+    a client closing stdin ends the process's (not for attach: a container's
+    stdin outlives any one attach, and Docker may end the output with it)."""
     loop = asyncio.get_running_loop()
     sock = proc.sock
     sock.setblocking(False)
-    demux = None if opts.tty else sp.DockerDemux()
-    wanted = {sp.STDOUT: opts.stdout, sp.STDERR: opts.stderr or opts.tty}
+    demux = None if proc.raw else sp.DockerDemux()
+    wanted = {sp.STDOUT: opts.stdout, sp.STDERR: opts.stderr}
 
     async def output() -> None:
         with contextlib.suppress(OSError):
@@ -52,7 +54,7 @@ async def run(proc: ExecProcess, opts: sp.ExecOptions, protocol: str, receive: R
             if not data:
                 continue  # text frames belong to the base64 protocols, not spoken here
             if protocol == sp.V5 and sp.closed_channel(data) is not None:
-                if sp.closed_channel(data) == sp.STDIN and opts.stdin:
+                if sp.closed_channel(data) == sp.STDIN and opts.stdin and end_stdin:
                     with contextlib.suppress(OSError):
                         sock.shutdown(socket.SHUT_WR)
                 continue

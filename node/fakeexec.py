@@ -2,8 +2,9 @@
 plays a few commands the way a shell in a container would, with Docker's
 stream framing (no TTY) or a raw stream (TTY).
 
-``echo ARGS…`` prints them; ``cat`` copies stdin until it ends; ``sh -c 'exit N'``
-exits N; ``yes N`` prints N bytes; anything else is ``not found`` (127).
+``echo ARGS…`` prints them; ``cat`` copies stdin until it ends; ``readline``
+copies its first line; ``sh -c 'exit N'`` exits N; ``yes N`` prints N bytes;
+anything else is ``not found`` (127).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def start(cmd: list[str], tty: bool) -> ExecProcess:
 
     threading.Thread(target=run, name="fake-exec", daemon=True).start()
     return ExecProcess(sock=theirs, resize=lambda w, h: sizes.append((w, h)),
-                       exit_code=lambda: result.get("code"), keep=sizes)
+                       exit_code=lambda: result.get("code"), keep=sizes, raw=tty)
 
 
 def _play(cmd: list[str], sock: socket.socket, write: Callable[[int, bytes], None]) -> int:
@@ -45,6 +46,12 @@ def _play(cmd: list[str], sock: socket.socket, write: Callable[[int, bytes], Non
     if cmd[:1] == ["cat"]:
         while data := sock.recv(65536):
             write(1, data)
+        return 0
+    if cmd[:1] == ["readline"]:  # the first line of stdin, without waiting for its end
+        line = b""
+        while not line.endswith(b"\n") and (data := sock.recv(1)):
+            line += data
+        write(1, line)
         return 0
     if cmd[:1] == ["yes"]:
         left = int(cmd[1])

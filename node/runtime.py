@@ -89,6 +89,7 @@ class ExecProcess:
     sock: socket.socket
     resize: Callable[[int, int], None]  # (width, height) of its terminal
     exit_code: Callable[[], int | None]  # None while it runs
+    raw: bool  # a terminal's stream: no Docker frames
     keep: object = None  # what must stay referenced while the stream is open
 
 
@@ -103,6 +104,7 @@ class Runtime(Protocol):
     def pull(self, image: str) -> None: ...
     def exec(self, cid: str, cmd: list[str], timeout: float) -> tuple[int, str]: ...
     def exec_open(self, cid: str, cmd: list[str], stdin: bool, tty: bool) -> ExecProcess: ...
+    def attach_open(self, cid: str, stdin: bool) -> ExecProcess: ...
     def logs(self, cid: str, follow: bool, tail: int | None, since: float | None = None,
              timestamps: bool = False) -> LogStream: ...
     def stats(self, cid: str) -> tuple[int, int] | None: ...
@@ -215,6 +217,7 @@ class DockerRuntime:
             environment=spec.env or None, working_dir=spec.working_dir, labels=spec.labels,
             name=spec.name, hostname=spec.hostname, host_config=host_config,
             networking_config=networking, stop_timeout=spec.stop_timeout, detach=True,
+            stdin_open=spec.stdin, tty=spec.tty,
         )
         return resp["Id"]
 
@@ -319,7 +322,27 @@ class DockerRuntime:
             return None if state.get("Running") else state.get("ExitCode")
         # the SDK's socket wrapper keeps the HTTP response alive (dropping it closes the socket)
         return ExecProcess(sock=getattr(raw, "_sock", raw), keep=raw, exit_code=exit_code,
-                           resize=lambda w, h: self.api.exec_resize(eid, height=h, width=w))
+                           resize=lambda w, h: self.api.exec_resize(eid, height=h, width=w),
+                           raw=tty)
+
+    def attach_open(self, cid: str, stdin: bool) -> ExecProcess:
+        """Attach to the container's main process (``kubectl attach``); its
+        stdin only if the container keeps it open (the pod's ``stdin: true``)."""
+        try:
+            config = self.api.inspect_container(cid).get("Config") or {}
+            raw = self.api.attach_socket(cid, params={
+                "stdin": int(stdin and bool(config.get("OpenStdin"))), "stdout": 1, "stderr": 1,
+                "stream": 1})
+        except (docker.errors.APIError, requests.RequestException) as e:
+            raise RuntimeFailure(_explain(e) if isinstance(e, docker.errors.APIError)
+                                 else str(e)) from None
+
+        def exit_code() -> int | None:
+            state = self.api.inspect_container(cid).get("State") or {}
+            return None if state.get("Running") else state.get("ExitCode")
+        return ExecProcess(sock=getattr(raw, "_sock", raw), keep=raw, exit_code=exit_code,
+                           resize=lambda w, h: self.api.resize(cid, height=h, width=w),
+                           raw=bool(config.get("Tty")))
 
     def logs(self, cid: str, follow: bool, tail: int | None, since: float | None = None,
              timestamps: bool = False) -> LogStream:

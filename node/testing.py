@@ -129,6 +129,13 @@ class FakeRuntime:
             raise RuntimeFailure(f"container {cid} is not running")
         return fakeexec.start(cmd, tty)
 
+    def attach_open(self, cid: str, stdin: bool) -> ExecProcess:
+        """The main process echoes the line it reads, else says hello."""
+        c = self.inspect(cid)
+        if c is None or not c.running:
+            raise RuntimeFailure(f"container {cid} is not running")
+        return fakeexec.start(["readline"] if stdin else ["echo", "attached"], tty=False)
+
     def logs(self, cid: str, follow: bool, tail: int | None, since: float | None = None,
              timestamps: bool = False) -> _Lines:
         """The output in ``output``, all of it written when the container started."""

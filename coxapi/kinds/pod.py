@@ -233,5 +233,6 @@ class PodStrategy(Strategy):
         return w.denied()
 
 
-KIND = Kind("Pod", "pods", "", "v1", True, ("po",), ("status", "log", "exec", "portforward"),
+KIND = Kind("Pod", "pods", "", "v1", True, ("po",),
+            ("status", "log", "exec", "attach", "portforward"),
             strategy=PodStrategy(), categories=("all",))

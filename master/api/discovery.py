@@ -18,7 +18,7 @@ Obj = dict[str, Any]
 
 _SUBRESOURCE_VERBS = {"status": ["get", "patch", "update"], "scale": ["get", "patch", "update"],
                       "log": ["get"], "token": ["create"], "exec": ["create", "get"],
-                      "portforward": ["create", "get"]}
+                      "attach": ["create", "get"], "portforward": ["create", "get"]}
 
 
 def _groups() -> dict[str, list[str]]:

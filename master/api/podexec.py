@@ -1,4 +1,4 @@
-"""``pods/NAME/exec`` and ``pods/NAME/portforward`` over WebSocket: checked
+"""``pods/NAME/exec``, ``attach`` and ``portforward`` over WebSocket: checked
 here, then relayed message by message to the node agent of the pod's node
 (node.agentstreams), which runs the process or connects to the pod's port.
 The channel protocol (coxapi.streamproto) passes through untouched: the
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 Send = Callable[[dict], Awaitable[None]]
 Receive = Callable[[], Awaitable[dict]]
 
-SUBRESOURCES = ("exec", "portforward")  # served as WebSockets only
+SUBRESOURCES = ("exec", "attach", "portforward")  # served as WebSockets only
 _MAX_MESSAGE = 1 << 24
 _HANDSHAKE_SECONDS = 10.0  # beyond the connect timeout: the agent may fetch the masters' keys
 
@@ -61,7 +61,7 @@ async def plan(objects: ObjectStore, namespace: str, name: str, subresource: str
     if subresource == "portforward":
         sp.forward_ports(query)
     else:
-        opts = sp.exec_options(query)
+        opts = sp.exec_options(query, need_command=subresource == "exec")
     loop = asyncio.get_running_loop()
     pod = await loop.run_in_executor(None, objects.get, "Pod", namespace, name)
     node_name = (pod.get("spec") or {}).get("nodeName")
@@ -83,7 +83,7 @@ async def plan(objects: ObjectStore, namespace: str, name: str, subresource: str
         protocols = sp.PORTFORWARD_PROTOCOLS
     else:
         container = choose_container(pod, opts.container)
-        path = "/exec/" + "/".join(quote(p, safe="") for p in (namespace, name, container))
+        path = f"/{subresource}/" + "/".join(quote(p, safe="") for p in (namespace, name, container))
         protocols = sp.PROTOCOLS
     return Plan(node_name, host, port, f"{path}?{query_string}", agent_url(node), protocols)
 

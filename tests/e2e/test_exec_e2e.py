@@ -1,6 +1,7 @@
 """Into a running pod with the real kubectl and with `cox`: exec (exit codes,
 stdin, 10 MB through intact, a terminal driven through a pseudo-terminal),
-cp of a directory both ways, checked by checksums, and `cox port-forward`
+cp of a directory both ways, checked by checksums, `kubectl attach -i` to a
+main process reading its stdin, and `cox port-forward`
 carrying 100 concurrent HTTP requests (kubectl's port-forward tunnels SPDY
 through its WebSocket, which is not spoken here).
 
@@ -55,6 +56,12 @@ POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web"},
            {"name": "app", "image": IMAGE, "imagePullPolicy": "Never"}]}}
 
 
+READER = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "reader"},
+          "spec": {"terminationGracePeriodSeconds": 1, "restartPolicy": "Never", "containers": [
+              {"name": "app", "image": IMAGE, "imagePullPolicy": "Never", "stdin": True,
+               "command": ["sh", "-c", "read line; echo got $line"]}]}}
+
+
 class Cluster:
     def __init__(self, dir: Path) -> None:
         self.dir = dir
@@ -86,13 +93,15 @@ def cluster(tmp_path_factory) -> Iterator[Cluster]:
     c = Cluster(d)
     try:
         assert up.returncode == 0, up.stdout + up.stderr
-        (d / "pod.json").write_text(json.dumps(POD))
-        c.ok("cox", "apply", "-f", str(d / "pod.json"))
+        (d / "pods.json").write_text(json.dumps({"apiVersion": "v1", "kind": "List",
+                                                 "items": [POD, READER]}))
+        c.ok("cox", "apply", "-f", str(d / "pods.json"))
 
         def running() -> bool:
-            out = c.run("cox", "get", "pod", "web", "-o", "json").stdout
-            return bool(out) and json.loads(out).get("status", {}).get("phase") == "Running"
-        wait_until(running, 120, 1, "the pod running")
+            out = c.run("cox", "get", "pods", "-o", "json").stdout
+            phases = [p.get("status", {}).get("phase") for p in json.loads(out or "{}")["items"]]
+            return phases == ["Running", "Running"]
+        wait_until(running, 120, 1, "the pods running")
         yield c
     finally:
         down = subprocess.run([sys.executable, "-m", "cli.main", "cluster", "down", "--dir",
@@ -173,6 +182,11 @@ def test_cp_a_directory_both_ways(cluster, tool, tmp_path):
     assert tree_digest(back) == want
 
 
+def test_kubectl_attach_reaches_the_main_process(cluster):
+    out = cluster.ok("kubectl", "attach", "-i", "reader", input=b"hello\n")
+    assert b"got hello" in out
+
+
 def test_exec_needs_the_right_to_create_pods_exec(cluster, tmp_path):
     config = cluster.kubeconfig.read_text()
     token = next(line.split(":", 1)[1].strip() for line in config.splitlines()
@@ -204,3 +218,9 @@ def test_cox_port_forward_carries_a_hundred_concurrent_requests(cluster):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_logs_still_come_from_the_agents_server(cluster):
+    """The agent's server now also speaks WebSocket (uvicorn); its HTTP side is unchanged."""
+    assert b"serving web on :8080" in cluster.ok("cox", "logs", "web")
+    assert b"serving web on :8080" in cluster.ok("kubectl", "logs", "web")

@@ -242,3 +242,14 @@ def test_port_forward_is_checked_before_the_agent_is_asked(api, agent):
         execclient.open_stream(client(api, NODE_TOKEN), execclient.forward_path("default", "p",
                                                                                 80),
                                sp.PORTFORWARD_PROTOCOLS)
+
+
+def test_attach_reaches_the_main_process(api, agent):
+    path = execclient.exec_path("default", "p", [], container=None, stdin=True).replace(
+        "/exec?", "/attach?")
+    out = io.BytesIO()
+    assert execclient.run(execclient.open_stream(client(api), path), [b"typed\n"], out,
+                          io.BytesIO()) == 0
+    assert out.getvalue() == b"typed\n"
+    with pytest.raises(errors.Forbidden, match="pods/attach"):
+        execclient.open_stream(client(api, NODE_TOKEN), path)
