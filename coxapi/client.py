@@ -81,6 +81,11 @@ class Client:
         if token:
             self._headers["Authorization"] = f"Bearer {token}"
 
+    @property
+    def authorization(self) -> str | None:
+        """The Authorization header sent, for connections beside requests (WebSockets)."""
+        return self._headers.get("Authorization")
+
     # ---- transport -------------------------------------------------------
 
     def _session(self) -> requests.Session:

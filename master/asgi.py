@@ -34,6 +34,7 @@ from .api import (
     health,
     params,
     paths,
+    podexec,
     podlogs,
     state_of,
     tables,
@@ -85,6 +86,14 @@ def watch_target(method: str, path: str, query: Mapping[str, str]) -> paths.Targ
     return target
 
 
+def exec_target(path: str) -> paths.Target | None:
+    """The pod a request would exec into, attach to or forward a port of
+    (WebSocket or not), or None. Only pods have those subresources."""
+    target = _parse(path)
+    return target if target is not None and target.name \
+        and target.subresource in podexec.SUBRESOURCES else None
+
+
 def log_target(method: str, path: str) -> paths.Target | None:
     """The pod whose log a request reads, or None."""
     if method != "GET" or not path.endswith("/log"):
@@ -121,6 +130,8 @@ class ApiApp:
         self.state.watchers.stop_soon()
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] == "websocket":
+            return await self._websocket(scope, receive, send)
         if scope["type"] != "http":
             return await self.wsgi(scope, receive, send)
         path, method = scope["path"], scope["method"]
@@ -146,6 +157,8 @@ class ApiApp:
                                             _header(scope, b"accept"), receive, send)
             elif (target := log_target(method, path)) is not None:
                 handler = functools.partial(self._log, target, query, receive)
+            elif (target := exec_target(path)) is not None:
+                handler = functools.partial(self._exec_over_http, target, scope)
             else:
                 return await self._call(path, method, scope, receive, tracked)
             await self._stream(path, scope, tracked, handler)
@@ -196,6 +209,49 @@ class ApiApp:
         await podlogs.serve(st.objects, target.namespace or "default", target.name or "", query,
                             functools.partial(st.signing.node_token, master=st.config.name),
                             st.config.agent_connect_timeout, send, receive)
+
+    async def _exec_plan(self, target: paths.Target, scope: Scope, user: User) -> podexec.Plan:
+        self._authorize(user, authz.Request("POST", target))  # ``create`` on pods/exec
+        return await podexec.plan(self.state.objects, target.namespace or "default",
+                                  target.name or "", target.subresource or "",
+                                  scope.get("query_string", b"").decode())
+
+    async def _exec_over_http(self, target: paths.Target, scope: Scope, user: User,
+                              send: Any) -> None:
+        """Checked as a WebSocket would be, so a client falling back to SPDY
+        hears the same refusals, and then that only WebSocket is spoken."""
+        await self._exec_plan(target, scope, user)
+        raise podexec.upgrade_required(target.subresource or "")
+
+    async def _websocket(self, scope: Scope, receive: Any, send: Any) -> None:
+        """exec, portforward: refused before the handshake with a Status as the
+        HTTP answer."""
+        path, started = scope["path"], time.perf_counter()
+        code = 101
+        await receive()  # websocket.connect
+        try:
+            target = exec_target(path)
+            if target is None:
+                raise errors.NotFound("the server could not find the requested resource")
+            user = authenticated(self.state.config, _header(scope, b"authorization"), path)
+            plan = await self._exec_plan(target, scope, user)
+            log.debug("EXEC pods/%s (%s)", target.name, user.name)
+            st = self.state
+            await podexec.serve(plan, list(scope.get("subprotocols") or []),
+                                functools.partial(st.signing.node_token, master=st.config.name),
+                                st.config.agent_connect_timeout, receive, send)
+        except errors.ApiError as e:
+            code, headers, body = status_parts(e)
+            await send({"type": "websocket.http.response.start", "status": code,
+                        "headers": [(k.lower().encode(), v.encode()) for k, v in headers]})
+            await send({"type": "websocket.http.response.body", "body": body})
+        except Exception:  # noqa: BLE001 - no traceback reaches a client
+            code = 500
+            log.exception("internal error serving the WebSocket of %s", path)
+            await send({"type": "websocket.close", "code": 1011})
+        finally:
+            verb, resource = metrics.request_labels("POST", path, False)
+            metrics.observe_request(verb, resource, code, time.perf_counter() - started)
 
     def _authorize(self, user: User, req: authz.Request) -> None:
         """As the Flask side does (master.api.resources). On the event loop:

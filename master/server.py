@@ -42,7 +42,8 @@ class ApiServer:
         if tls:
             uvicorn_options.update(ssl_certfile=tls[0], ssl_keyfile=tls[1])
         self._config = uvicorn.Config(
-            app, interface="asgi3", http=connguard.guarded_protocol(header_timeout), ws="none",
+            app, interface="asgi3", http=connguard.guarded_protocol(header_timeout),
+            ws="websockets-sansio",  # exec (master.api.podexec)
             lifespan="off",
             log_config=None, access_log=False, server_header=False,
             timeout_keep_alive=30, timeout_graceful_shutdown=2, backlog=4096,

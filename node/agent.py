@@ -35,6 +35,7 @@ from coxapi.supervisor import Supervisor
 from netproxy.proxy import run_proxy
 
 from . import eviction, podplan, podspec
+from .agentstreams import AgentApp
 from .backoff import Backoff
 from .config import AgentConfig
 from .dnsserver import DnsServer, ZoneFeed
@@ -173,7 +174,9 @@ class Agent:
         if self.config.serve_logs:
             app = create_app(self.runtime, self._my_containers, self._authenticate,
                              self._authenticate_metrics)
-            self.log_server = LogServer(app, self.config.node.address, self.config.node.port)
+            self.log_server = LogServer(
+                AgentApp(app, self.runtime, self._my_containers, self._authenticate),
+                self.config.node.address, self.config.node.port, app)
             self.threads.spawn("logserver", self.log_server.serve)
             log.info("serving container logs on %s:%d", self.config.node.address,
                      self.log_server.port)

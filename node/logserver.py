@@ -10,14 +10,17 @@ read-only monitoring token too), asked once and remembered for a minute.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
-from cheroot import wsgi
+import uvicorn
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from flask import Flask, Response, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -193,19 +196,31 @@ def create_app(runtime: Runtime, list_containers: Callable[[], list[ContainerInf
 
 
 class LogServer:
-    def __init__(self, app: Flask, address: str, port: int) -> None:
-        self.streams: set[LogStream] = app.extensions.get("coxswain-log-streams", set())
-        self.server = wsgi.Server((address, port), app, numthreads=16,
-                                  server_name="coxswain-node")
-        self.server.prepare()  # bound now, so ``port`` is known before ``serve`` runs
+    """The agent's server: uvicorn on a socket bound at construction (so ``port``
+    is known before ``serve`` runs), serving an ASGI app (node.agentstreams)."""
+
+    def __init__(self, app: Any, address: str, port: int, flask_app: Flask | None = None) -> None:
+        self.streams: set[LogStream] = (flask_app.extensions.get("coxswain-log-streams", set())
+                                        if flask_app is not None else set())
+        family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        self.sock = socket.socket(family, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            self.sock.bind((address, port))
+        except OSError:
+            self.sock.close()
+            raise
+        self.server = uvicorn.Server(uvicorn.Config(
+            app, interface="asgi3", ws="websockets-sansio", lifespan="off", log_config=None,
+            access_log=False, server_header=False, timeout_graceful_shutdown=2))
 
     def serve(self, _stop: threading.Event) -> None:
         """Serve until ``stop()`` (run by the agent's supervisor)."""
-        self.server.serve()
+        asyncio.run(self.server.serve(sockets=[self.sock]))
 
     @property
     def port(self) -> int:
-        return self.server.bind_addr[1]
+        return int(self.sock.getsockname()[1])
 
     def stop(self) -> None:
         for stream in list(self.streams):
@@ -213,4 +228,4 @@ class LogServer:
                 stream.close()  # unblocks the worker thread reading a follow
             except Exception:  # noqa: BLE001, S110 - already closed
                 pass
-        self.server.stop()
+        self.server.should_exit = True

@@ -71,6 +71,8 @@ class ContainerSpec:
     mem_limit: int | None = None
     binds: list[str] = field(default_factory=list)  # "host:container[:ro]"
     stop_timeout: int | None = None
+    stdin: bool = False  # kept open for ``kubectl attach -i``
+    tty: bool = False
     # infra: the pod's resolv.conf (app containers share the infra's)
     dns: list[str] = field(default_factory=list)
     dns_search: list[str] = field(default_factory=list)
@@ -236,6 +238,7 @@ def app_spec(pod: Obj, container: Obj, node: str, attempt: int, infra_id: str, d
         nano_cpus=nano_cpus, cpu_shares=cpu_shares, mem_limit=mem_limit,
         binds=volume_binds(pod, container, data_dir) + _sa_binds(container, sa_dir),
         stop_timeout=int(pod["spec"].get("terminationGracePeriodSeconds", 30)),
+        stdin=bool(container.get("stdin")), tty=bool(container.get("tty")),
     )
 
 

@@ -8,9 +8,10 @@ swap in ``node.testing.FakeRuntime``; the contract tests in
 from __future__ import annotations
 
 import io
+import socket
 import tarfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -79,6 +80,19 @@ class LogStream(Protocol):
     def close(self) -> None: ...
 
 
+@dataclass
+class ExecProcess:
+    """A process ``exec_open`` started: ``sock`` is its hijacked stream (stdin
+    in; out: stdout and stderr in Docker's frames, or the raw terminal with a
+    TTY); ``shutdown(SHUT_WR)`` on it ends the process's stdin."""
+
+    sock: socket.socket
+    resize: Callable[[int, int], None]  # (width, height) of its terminal
+    exit_code: Callable[[], int | None]  # None while it runs
+    raw: bool  # a terminal's stream: no Docker frames
+    keep: object = None  # what must stay referenced while the stream is open
+
+
 class Runtime(Protocol):
     def version(self) -> str: ...
     def list_containers(self, labels: dict[str, str]) -> list[ContainerInfo]: ...
@@ -89,6 +103,8 @@ class Runtime(Protocol):
     def has_image(self, image: str) -> bool: ...
     def pull(self, image: str) -> None: ...
     def exec(self, cid: str, cmd: list[str], timeout: float) -> tuple[int, str]: ...
+    def exec_open(self, cid: str, cmd: list[str], stdin: bool, tty: bool) -> ExecProcess: ...
+    def attach_open(self, cid: str, stdin: bool) -> ExecProcess: ...
     def logs(self, cid: str, follow: bool, tail: int | None, since: float | None = None,
              timestamps: bool = False) -> LogStream: ...
     def stats(self, cid: str) -> tuple[int, int] | None: ...
@@ -201,6 +217,7 @@ class DockerRuntime:
             environment=spec.env or None, working_dir=spec.working_dir, labels=spec.labels,
             name=spec.name, hostname=spec.hostname, host_config=host_config,
             networking_config=networking, stop_timeout=spec.stop_timeout, detach=True,
+            stdin_open=spec.stdin, tty=spec.tty,
         )
         return resp["Id"]
 
@@ -289,6 +306,43 @@ class DockerRuntime:
             return -1, result["err"].decode(errors="replace")
         code = self.api.exec_inspect(ex["Id"]).get("ExitCode")
         return (code if code is not None else -1), result.get("out", b"").decode(errors="replace")
+
+    def exec_open(self, cid: str, cmd: list[str], stdin: bool, tty: bool) -> ExecProcess:
+        """Start ``cmd`` in the container attached to a stream (``kubectl exec``)."""
+        try:
+            eid = self.api.exec_create(cid, cmd, stdin=stdin, stdout=True, stderr=True,
+                                       tty=tty)["Id"]
+            raw = self.api.exec_start(eid, tty=tty, socket=True)
+        except (docker.errors.APIError, requests.RequestException) as e:
+            raise RuntimeFailure(_explain(e) if isinstance(e, docker.errors.APIError)
+                                 else str(e)) from None
+
+        def exit_code() -> int | None:
+            state = self.api.exec_inspect(eid)
+            return None if state.get("Running") else state.get("ExitCode")
+        # the SDK's socket wrapper keeps the HTTP response alive (dropping it closes the socket)
+        return ExecProcess(sock=getattr(raw, "_sock", raw), keep=raw, exit_code=exit_code,
+                           resize=lambda w, h: self.api.exec_resize(eid, height=h, width=w),
+                           raw=tty)
+
+    def attach_open(self, cid: str, stdin: bool) -> ExecProcess:
+        """Attach to the container's main process (``kubectl attach``); its
+        stdin only if the container keeps it open (the pod's ``stdin: true``)."""
+        try:
+            config = self.api.inspect_container(cid).get("Config") or {}
+            raw = self.api.attach_socket(cid, params={
+                "stdin": int(stdin and bool(config.get("OpenStdin"))), "stdout": 1, "stderr": 1,
+                "stream": 1})
+        except (docker.errors.APIError, requests.RequestException) as e:
+            raise RuntimeFailure(_explain(e) if isinstance(e, docker.errors.APIError)
+                                 else str(e)) from None
+
+        def exit_code() -> int | None:
+            state = self.api.inspect_container(cid).get("State") or {}
+            return None if state.get("Running") else state.get("ExitCode")
+        return ExecProcess(sock=getattr(raw, "_sock", raw), keep=raw, exit_code=exit_code,
+                           resize=lambda w, h: self.api.resize(cid, height=h, width=w),
+                           raw=bool(config.get("Tty")))
 
     def logs(self, cid: str, follow: bool, tail: int | None, since: float | None = None,
              timestamps: bool = False) -> LogStream:

@@ -27,9 +27,9 @@ from coxapi.defaults import apply_defaults
 from coxapi.meta import merge_patch, new_uid
 from coxapi.timefmt import now_rfc3339, rfc3339
 
-from . import podspec
+from . import fakeexec, podspec
 from .podspec import ContainerSpec
-from .runtime import ContainerInfo, ImagePullError, RuntimeFailure
+from .runtime import ContainerInfo, ExecProcess, ImagePullError, RuntimeFailure
 
 Obj = dict[str, Any]
 
@@ -121,6 +121,20 @@ class FakeRuntime:
             return -1, "container is not running"
         default = (1, "") if cmd[:1] == ["false"] else (0, "")
         return self.exec_results.get(c.container_name, default)
+
+    def exec_open(self, cid: str, cmd: list[str], stdin: bool, tty: bool) -> ExecProcess:
+        self.execs.append((cid, list(cmd)))
+        c = self.inspect(cid)
+        if c is None or not c.running:
+            raise RuntimeFailure(f"container {cid} is not running")
+        return fakeexec.start(cmd, tty)
+
+    def attach_open(self, cid: str, stdin: bool) -> ExecProcess:
+        """The main process echoes the line it reads, else says hello."""
+        c = self.inspect(cid)
+        if c is None or not c.running:
+            raise RuntimeFailure(f"container {cid} is not running")
+        return fakeexec.start(["readline"] if stdin else ["echo", "attached"], tty=False)
 
     def logs(self, cid: str, follow: bool, tail: int | None, since: float | None = None,
              timestamps: bool = False) -> _Lines:

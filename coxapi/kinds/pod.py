@@ -242,5 +242,6 @@ class PodStrategy(Strategy):
         return w.denied()
 
 
-KIND = Kind("Pod", "pods", "", "v1", True, ("po",), ("status", "log", "eviction"),
+KIND = Kind("Pod", "pods", "", "v1", True, ("po",),
+            ("status", "log", "eviction", "exec", "attach", "portforward"),
             strategy=PodStrategy(), categories=("all",))

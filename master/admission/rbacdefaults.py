@@ -59,7 +59,8 @@ def _edit_rules() -> list[Obj]:
             _rule(READ + WRITE, ["apps"], _writable(_APPS)),
             *(_rule(READ + WRITE, [group], _writable(resources))
               for group, resources in _MORE.items()),
-            _rule(READ + WRITE, ["coordination.k8s.io"], ["leases"])]
+            _rule(READ + WRITE, ["coordination.k8s.io"], ["leases"]),
+            _rule(["create", "get"], [""], ["pods/exec", "pods/attach", "pods/portforward"])]
 
 
 def _admin_rules() -> list[Obj]:

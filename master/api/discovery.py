@@ -17,7 +17,9 @@ from .state import state
 Obj = dict[str, Any]
 
 _SUBRESOURCE_VERBS = {"status": ["get", "patch", "update"], "scale": ["get", "patch", "update"],
-                      "log": ["get"], "token": ["create"], "eviction": ["create"]}
+                      "log": ["get"], "token": ["create"], "eviction": ["create"],
+                      "exec": ["create", "get"],
+                      "attach": ["create", "get"], "portforward": ["create", "get"]}
 
 
 def _groups() -> dict[str, list[str]]:
