@@ -21,7 +21,9 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
+from tests.e2e.test_exec_e2e import KUBECTL  # kubectl 1.32: exec over WebSocket
 from tests.support import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -352,3 +354,31 @@ def test_claim_provisioned_on_first_use_keeps_data_across_pods_and_is_protected(
     wait_until(lambda: pv["metadata"]["name"] not in cluster.cox("get", "pv"), 60, 0.5,
                "the volume to be deleted")
     wait_until(lambda: not directory.exists(), 60, 0.5, "the directory to be removed")
+
+
+def kubectl(cluster: Cluster, *args: str, input: str | None = None) -> str:
+    assert KUBECTL is not None, "no kubectl found ($KUBECTL, kubectl.1.32, PATH)"
+    done = subprocess.run([KUBECTL, "--kubeconfig", str(cluster.kubeconfig), *args],
+                          capture_output=True, text=True, timeout=120, check=False, input=input)
+    assert done.returncode == 0, f"kubectl {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+def test_kubectl_drives_a_claim_and_a_configmap_volume(cluster):
+    """The same flows through real kubectl (over TLS, no --validate=false)."""
+    cm = configmap({"greeting": "hello from kubectl"})
+    cm["metadata"]["name"] = "kcfg"
+    pod = sleeper("kpod", [{"name": "cfg", "configMap": {"name": "kcfg"}},
+                           {"name": "d", "persistentVolumeClaim": {"claimName": "kdata"}}],
+                  [{"name": "cfg", "mountPath": "/cfg"}, {"name": "d", "mountPath": "/data"}])
+    kubectl(cluster, "apply", "-f", "-", input=yaml.safe_dump_all([cm, claim("kdata"), pod]))
+    wait_until(lambda: kubectl(cluster, "get", "pod", "kpod", "-o",
+                               "jsonpath={.status.phase}") == "Running", 120, 0.5,
+               "kpod to run")
+    assert kubectl(cluster, "get", "pvc", "kdata", "-o", "jsonpath={.status.phase}") == "Bound"
+    assert kubectl(cluster, "exec", "kpod", "--", "cat", "/cfg/greeting") == "hello from kubectl"
+    assert kubectl(cluster, "exec", "kpod", "--", "sh", "-c",
+                   "echo kept > /data/f && cat /data/f") == "kept\n"
+    kubectl(cluster, "delete", "pod", "kpod", "--wait=true", "--timeout=90s")
+    kubectl(cluster, "delete", "pvc", "kdata", "--wait=true", "--timeout=90s")
+    assert "kdata" not in kubectl(cluster, "get", "pvc")
