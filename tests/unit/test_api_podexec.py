@@ -209,7 +209,8 @@ def forward(api: Api, port: int, request: bytes) -> tuple[bytes, bytes]:
                                 sp.PORTFORWARD_PROTOCOLS)
     with ws:
         assert ws.subprotocol == sp.V4
-        ws.send(sp.frame(0, request))
+        if request:  # a closed port is answered (and the stream closed) without waiting for data
+            ws.send(sp.frame(0, request))
         got: dict[int, bytes] = {0: b"", 1: b""}
         for message in ws:
             assert isinstance(message, bytes)
