@@ -242,10 +242,9 @@ def test_stop_ends_a_quiet_watch_promptly(running):
     inf = Informer(api, "services")
     inf.start()
     assert inf.wait_for_sync(5)
-    started = time.monotonic()
     inf.stop()
-    inf.join(2)
-    assert not inf.thread.is_alive() and time.monotonic() - started < 1.0
+    inf.join(2)  # far below the quiet watch's own timeout: stop must cut it short
+    assert not inf.thread.is_alive()
     api.close()
 
 
