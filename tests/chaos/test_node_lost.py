@@ -33,14 +33,12 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import psutil
 import pytest
 
-from cli import kubeconfig
-from coxapi.client import Client
+from tests.e2e import clusterharness as harness
 from tests.support import wait_until
 
 pytestmark = [pytest.mark.chaos, pytest.mark.e2e]
@@ -87,29 +85,7 @@ with open(out, "a", buffering=1) as f:
 """
 
 
-class Cluster:
-    def __init__(self, dir: Path) -> None:
-        self.dir = dir
-        settings = kubeconfig.resolve(kubeconfig.load(str(dir / "kubeconfig")))
-        self.api = Client(settings.servers, settings.token, timeout=10,
-                          ca_file=settings.ca_file)
-
-    def cox(self, *args: str, timeout: float = 120, stdin: str | None = None) -> str:
-        done = subprocess.run([sys.executable, "-m", "cli.main", "--kubeconfig",
-                               str(self.dir / "kubeconfig"), *args], capture_output=True,
-                              text=True, timeout=timeout, input=stdin, check=False)
-        assert done.returncode == 0, f"cox {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
-        return done.stdout
-
-    def node(self, name: str) -> dict:
-        info = json.loads((self.dir / "cluster.json").read_text())
-        return next(n for n in info["nodes"] if n["name"] == name)
-
-    def docker(self, node: str, *args: str) -> str:
-        return subprocess.run(["docker", "-H", f"unix:///run/{PREFIX}/{node}/docker.sock",
-                               *args], capture_output=True, text=True, timeout=60,
-                              check=True).stdout
-
+class Cluster(harness.Cluster):
     def containers(self, node: str, uids: set[str]) -> dict[str, dict]:
         """Every container (running or not) of these pods on ``node``: id -> inspect."""
         ids = self.docker(node, "ps", "-aq", "--no-trunc", "--filter",
@@ -121,10 +97,7 @@ class Cluster:
     def up_again(self) -> float:
         """`cox cluster up` on the running cluster: starts what is missing."""
         t0 = time.monotonic()
-        up = subprocess.run([sys.executable, "-m", "cli.main", "cluster", "up", "--dir",
-                             str(self.dir), *FLAGS], capture_output=True, text=True,
-                            timeout=240, check=False)
-        assert up.returncode == 0, up.stdout + up.stderr
+        self.up(timeout=240)
         return time.monotonic() - t0
 
     def pods(self) -> list[dict]:
@@ -162,21 +135,11 @@ def set_link(ifname: str, state: str) -> None:
 def cluster(tmp_path_factory) -> Iterator[Cluster]:
     left = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     assert f"{PREFIX}-" not in left, f"a {PREFIX} cluster is already up: {left}"
-    d = tmp_path_factory.mktemp("cluster")
-    up = subprocess.run([sys.executable, "-m", "cli.main", "cluster", "up", "--dir", str(d),
-                         *FLAGS], capture_output=True, text=True, timeout=400, check=False)
-    try:
-        assert up.returncode == 0, up.stdout + up.stderr
-        c = Cluster(d)
-        c.cox("apply", "-f", "-", stdin="\n---\n".join(map(json.dumps, WORKLOAD)))
+    c = Cluster(tmp_path_factory.mktemp("cluster"), FLAGS)
+    with harness.running(c, harness.no_netns):
+        c.apply(*WORKLOAD)
         c.cox("rollout", "status", f"deploy/{APP}", "--timeout", "120s", timeout=150)
         yield c
-    finally:
-        down = subprocess.run([sys.executable, "-m", "cli.main", "cluster", "down", "--dir",
-                               str(d)], capture_output=True, text=True, timeout=300, check=False)
-        assert down.returncode == 0, down.stdout + down.stderr
-        left = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-        assert f"{PREFIX}-" not in left
 
 
 def spread_over_both_nodes(c: Cluster) -> list[dict]:

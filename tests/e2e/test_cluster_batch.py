@@ -8,12 +8,10 @@ other clusters on the machine.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
+from tests.e2e import clusterharness as harness
 from tests.support import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -24,59 +22,16 @@ FLAGS = ["--prefix", PREFIX, "--subnet", "10.251.16.0/24", "--cluster-cidr", "10
 IMAGE = "coxswain/demo:latest"
 
 
-class Cluster:
-    def __init__(self, dir: Path) -> None:
-        self.dir = dir
-        self.kubeconfig = dir / "kubeconfig"
-
-    def cox(self, *args: str, timeout: float = 120, stdin: str | None = None) -> str:
-        done = subprocess.run([sys.executable, "-m", "cli.main", "--kubeconfig",
-                               str(self.kubeconfig), *args], capture_output=True, text=True,
-                              timeout=timeout, check=False, input=stdin)
-        assert done.returncode == 0, (f"cox {' '.join(args)} failed ({done.returncode}):\n"
-                                      f"{done.stdout}\n{done.stderr}")
-        assert "Traceback" not in done.stderr, done.stderr
-        return done.stdout
-
-    def apply(self, manifest: dict) -> str:
-        return self.cox("apply", "-f", "-", stdin=json.dumps(manifest))
-
-    def json(self, *args: str) -> dict:
-        return json.loads(self.cox(*args, "-o", "json"))
-
+class Cluster(harness.Cluster):
     def pods(self, selector: str) -> list[dict]:
         return self.json("get", "pods", "-l", selector)["items"]
-
-    def exec(self, pod: dict, container: str, *cmd: str) -> subprocess.CompletedProcess:
-        """Run a command in a pod's container through its node's dockerd."""
-        sock = f"unix:///run/{PREFIX}/{pod['spec']['nodeName']}/docker.sock"
-        cid = subprocess.run(["docker", "-H", sock, "ps", "-q", "--filter",
-                              f"name={container}_{pod['metadata']['name']}"],
-                             capture_output=True, text=True, timeout=30, check=True).stdout.split()
-        assert cid, f"no container {container} of pod {pod['metadata']['name']}"
-        return subprocess.run(["docker", "-H", sock, "exec", cid[0], *cmd], capture_output=True,
-                              text=True, timeout=60, check=False)
-
-
-def up(d: Path, nodes: int) -> None:
-    done = subprocess.run([sys.executable, "-m", "cli.main", "cluster", "up", "--dir", str(d),
-                           "--nodes", str(nodes), *FLAGS], capture_output=True, text=True,
-                          timeout=400, check=False)
-    assert done.returncode == 0, done.stdout + done.stderr
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    d = tmp_path_factory.mktemp("cluster")
-    try:
-        up(d, 2)
-        yield Cluster(d)
-    finally:
-        down = subprocess.run([sys.executable, "-m", "cli.main", "cluster", "down", "--dir",
-                               str(d)], capture_output=True, text=True, timeout=300, check=False)
-        assert down.returncode == 0, down.stdout + down.stderr
-        left = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-        assert f"{PREFIX}-" not in left
+    c = Cluster(tmp_path_factory.mktemp("cluster"), FLAGS)
+    with harness.running(c, harness.no_netns):
+        yield c
 
 
 def job(name: str, script: str, **spec) -> dict:
@@ -101,7 +56,7 @@ def test_job_of_five_completions_retries_failed_pods(cluster, tmp_path):
     script = "if [ -e /marks/failed ]; then exit 0; fi; touch /marks/failed; exit 3"
     cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {
         "name": "hostjobs", "labels": {"pod-security.kubernetes.io/enforce": "privileged"}}})
-    out = cluster.cox("apply", "-n", "hostjobs", "-f", "-", stdin=json.dumps(job(
+    out = cluster.cox("apply", "-n", "hostjobs", "-f", "-", input=json.dumps(job(
         "five", script, completions=5, parallelism=2, backoffLimit=4, pod={
         "volumes": [{"name": "marks", "hostPath": {"path": str(mark),
                                                    "type": "DirectoryOrCreate"}}],
@@ -160,7 +115,7 @@ def test_daemonset_runs_one_pod_on_each_node_then_on_a_node_that_joins(cluster):
                                                  "UP-TO-DATE", "AVAILABLE"]
     assert wait_until(lambda: cluster.cox("get", "ds", "agent").splitlines()[1].split()[1:4]
                       == ["2", "2", "2"], 30, 1, "the DaemonSet status")
-    up(cluster.dir, 3)  # a third node joins the running cluster
+    cluster.up("--nodes", "3")  # a third node joins the running cluster
     wait_until(lambda: ready_nodes() == ["n1", "n2", "n3"], 180, 1, "an agent pod on n3 too")
 
 
@@ -176,7 +131,7 @@ def test_pods_resolve_services_by_name(cluster):
     cip = cluster.json("get", "svc", "web")["spec"]["clusterIP"]
     pods = cluster.pods("app=agent")
     pod = next(p for p in pods if p["spec"]["nodeName"] == "n1")
-    conf = cluster.exec(pod, "httpd", "cat", "/etc/resolv.conf").stdout
+    conf = cluster.docker_exec(pod, "httpd", "cat", "/etc/resolv.conf").stdout
     assert "search default.svc.cluster.local svc.cluster.local cluster.local" in conf, conf
     assert "ndots:5" in conf, conf
 
@@ -184,14 +139,14 @@ def test_pods_resolve_services_by_name(cluster):
         # busybox's nslookup asks every search domain and exits 1 if any says
         # NXDOMAIN; the answer that matters is in its output. (It applies the
         # search path only to names without a dot.)
-        return cluster.exec(pod, "httpd", "nslookup", name).stdout
+        return cluster.docker_exec(pod, "httpd", "nslookup", name).stdout
     for name in ("web", "web.default.svc.cluster.local"):
         wait_until(lambda n=name: cip in lookup(n), 30, 1, f"{name} to resolve to {cip}")
     pod_ips = {p["status"]["podIP"] for p in pods}
     out = wait_until(lambda: (lambda o: o if all(ip in o for ip in pod_ips) else None)(
         lookup("peers.default.svc.cluster.local")), 30, 1, "the headless Service's pods")
     assert cip not in out
-    outside = cluster.exec(pod, "httpd", "nslookup", "example.com")
+    outside = cluster.docker_exec(pod, "httpd", "nslookup", "example.com")
     assert outside.returncode != 0 and "REFUSED" in outside.stdout, outside.stdout
 
 

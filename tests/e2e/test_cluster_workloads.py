@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e import clusterharness as harness
 from tests.support import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -33,42 +34,7 @@ FLAGS = ["--prefix", PREFIX, "--subnet", "10.251.2.0/24", "--cluster-cidr", "10.
 DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo.yaml"
 
 
-class Cluster:
-    def __init__(self, dir: Path) -> None:
-        self.dir = dir
-        self.kubeconfig = dir / "kubeconfig"
-
-    def cox(self, *args: str, timeout: float = 120, check: bool = True) -> str:
-        done = subprocess.run([sys.executable, "-m", "cli.main", "--kubeconfig",
-                               str(self.kubeconfig), *args], capture_output=True, text=True,
-                              timeout=timeout, check=False)
-        if check and done.returncode != 0:
-            raise AssertionError(f"cox {' '.join(args)} failed ({done.returncode}):\n"
-                                 f"{done.stdout}\n{done.stderr}")
-        assert "Traceback" not in done.stderr, done.stderr
-        return done.stdout
-
-    def json(self, *args: str) -> dict:
-        return json.loads(self.cox(*args, "-o", "json"))
-
-    def info(self) -> dict:
-        return json.loads((self.dir / "cluster.json").read_text())
-
-    def node(self, name: str) -> dict:
-        return next(n for n in self.info()["nodes"] if n["name"] == name)
-
-    def in_netns(self, node: str, code: str, *args: str, timeout: float = 60) -> str:
-        ns = self.node(node)["netns"]
-        done = subprocess.run(["nsenter", f"--net=/run/netns/{ns}", "--", sys.executable, "-c",
-                               code, *args], capture_output=True, text=True, timeout=timeout,
-                              check=True)
-        return done.stdout
-
-    def docker(self, node: str, *args: str) -> str:
-        sock = f"unix:///run/{PREFIX}/{node}/docker.sock"
-        return subprocess.run(["docker", "-H", sock, *args], capture_output=True, text=True,
-                              timeout=60, check=True).stdout
-
+class Cluster(harness.Cluster):
     def pods(self, selector: str = "app=web") -> list[dict]:
         return self.json("get", "pods", "-l", selector)["items"]
 
@@ -126,24 +92,9 @@ print(json.dumps(out))
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    d = tmp_path_factory.mktemp("cluster")
-    up = subprocess.run([sys.executable, "-m", "cli.main", "cluster", "up", "--dir", str(d),
-                         *FLAGS], capture_output=True, text=True, timeout=400, check=False)
-    c = Cluster(d)
-    try:
-        assert up.returncode == 0, up.stdout + up.stderr
+    c = Cluster(tmp_path_factory.mktemp("cluster"), FLAGS)
+    with harness.running(c, harness.no_processes, harness.no_netns, harness.no_links):
         yield c
-    finally:
-        down = subprocess.run([sys.executable, "-m", "cli.main", "cluster", "down", "--dir",
-                               str(d)], capture_output=True, text=True, timeout=300, check=False)
-        assert down.returncode == 0, down.stdout + down.stderr
-        assert "still run in" not in down.stdout + down.stderr, down.stdout + down.stderr
-        left = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-        assert f"{PREFIX}-" not in left
-        links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
-        assert f"{PREFIX}0" not in links and f"{PREFIX}-" not in links
-        ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
-        assert str(d) not in ps, [line for line in ps.splitlines() if str(d) in line]
 
 
 @pytest.fixture(scope="module")
@@ -174,15 +125,10 @@ def test_pod_reaches_a_pod_on_the_other_node_by_ip(demo):
     pods = demo.ready_pods()
     a = next(p for p in pods if p["spec"]["nodeName"] == "n1")
     b = next(p for p in pods if p["spec"]["nodeName"] == "n2")
-    cid = demo.docker("n1", "ps", "-q", "--filter", f"label=io.kubernetes.pod.uid={a['metadata']['uid']}",
-                      "--filter", "label=io.kubernetes.container.name=httpd").split()
-    if not cid:  # label names are the agent's; fall back to the container name
-        cid = demo.docker("n1", "ps", "-q", "--filter",
-                          f"name=httpd_{a['metadata']['name']}").split()
-    assert cid, "no container of the pod on n1"
-    out = demo.docker("n1", "exec", cid[0], "sh", "-c",
-                      f"printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 {b['status']['podIP']} 8080")
-    assert out.strip().splitlines()[-1] == b["metadata"]["name"]
+    out = demo.docker_exec(a, "httpd", "sh", "-c", "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | "
+                           f"nc -w 5 {b['status']['podIP']} 8080")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == b["metadata"]["name"]
 
 
 def test_cluster_ip_and_node_port_spread_over_endpoints_on_both_nodes(demo):
@@ -199,7 +145,7 @@ def test_unready_endpoint_gets_no_traffic(demo):
     cip, _ = service(demo)
     victim = demo.ready_pods()[0]
     name, node = victim["metadata"]["name"], victim["spec"]["nodeName"]
-    cid = demo.docker(node, "ps", "-q", "--filter", f"name=httpd_{name}").split()[0]
+    cid = demo.container_id(victim, "httpd")
     demo.docker(node, "exec", cid, "mv", "/www/index.html", "/www/away.html")
     try:
         wait_until(lambda: name not in {p["metadata"]["name"] for p in demo.ready_pods()},

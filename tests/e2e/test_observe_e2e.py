@@ -13,20 +13,15 @@ One `cox cluster up` (3 masters, 1 node) with this module's own prefix
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
-from cli import kubeconfig
-from coxapi.client import Client
 from coxapi.timefmt import parse_epoch
+from tests.e2e import clusterharness as harness
 from tests.support import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -55,53 +50,21 @@ PODS = [
 ]
 
 
-class Cluster:
-    def __init__(self, dir: Path) -> None:
-        self.dir = dir
-        self.kubeconfig = dir / "kubeconfig"
-
-    def cox(self, *args: str, timeout: float = 120, check: bool = True) -> str:
-        done = subprocess.run([sys.executable, "-m", "cli.main", "--kubeconfig",
-                               str(self.kubeconfig), *args], capture_output=True, text=True,
-                              timeout=timeout, check=False)
-        if check and done.returncode != 0:
-            raise AssertionError(f"cox {' '.join(args)} failed ({done.returncode}):\n"
-                                 f"{done.stdout}\n{done.stderr}")
-        assert "Traceback" not in done.stderr, done.stderr
-        return done.stdout
-
-    def json(self, *args: str) -> dict:
-        return json.loads(self.cox(*args, "-o", "json"))
-
+class Cluster(harness.Cluster):
     def events(self, pod: str, reason: str) -> list[dict]:
         return [e for e in self.json("get", "events")["items"]
                 if e["involvedObject"].get("name") == pod and e["reason"] == reason]
 
     def metrics(self, path: str) -> dict:
-        settings = kubeconfig.resolve(kubeconfig.load(str(self.kubeconfig)))
-        client = Client(settings.servers, settings.token, ca_file=settings.ca_file)
-        try:
-            return client.request("GET", f"/apis/metrics.k8s.io/v1beta1{path}")
-        finally:
-            client.close()
+        return self.api.request("GET", f"/apis/metrics.k8s.io/v1beta1{path}")
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    d = tmp_path_factory.mktemp("cluster")
-    up = subprocess.run([sys.executable, "-m", "cli.main", "cluster", "up", "--dir", str(d),
-                         *FLAGS], capture_output=True, text=True, timeout=400, check=False)
-    c = Cluster(d)
-    try:
-        assert up.returncode == 0, up.stdout + up.stderr
-        manifest = d / "pods.json"
-        manifest.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": PODS}))
-        c.cox("apply", "-f", str(manifest))
+    c = Cluster(tmp_path_factory.mktemp("cluster"), FLAGS)
+    with harness.running(c):
+        c.apply(*PODS)
         yield c
-    finally:
-        down = subprocess.run([sys.executable, "-m", "cli.main", "cluster", "down", "--dir",
-                               str(d)], capture_output=True, text=True, timeout=300, check=False)
-        assert down.returncode == 0, down.stdout + down.stderr
 
 
 def test_a_crash_loop_is_one_back_off_event_with_a_growing_count(cluster):

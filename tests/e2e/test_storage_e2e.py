@@ -14,16 +14,14 @@ other local clusters.
 
 from __future__ import annotations
 
-import json
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.e2e.test_exec_e2e import KUBECTL  # kubectl 1.32: exec over WebSocket
+from tests.e2e import clusterharness as harness
 from tests.support import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -34,39 +32,10 @@ FLAGS = ["--prefix", PREFIX, "--subnet", "10.251.17.0/24", "--cluster-cidr", "10
 IMAGE = "coxswain/demo:latest"
 # docs/storage.md promises about 3 s; the deadline leaves room for a busy machine.
 CHANGE_DEADLINE = 20.0
+KUBECTL = harness.kubectl_132()  # kubectl 1.32: exec over WebSocket
 
 
-class Cluster:
-    def __init__(self, dir: Path) -> None:
-        self.dir = dir
-        self.kubeconfig = dir / "kubeconfig"
-
-    def cox(self, *args: str, timeout: float = 120, check: bool = True,
-            input: str | None = None) -> str:
-        done = subprocess.run([sys.executable, "-m", "cli.main", "--kubeconfig",
-                               str(self.kubeconfig), *args], capture_output=True, text=True,
-                              timeout=timeout, check=False, input=input)
-        if check and done.returncode != 0:
-            raise AssertionError(f"cox {' '.join(args)} failed ({done.returncode}):\n"
-                                 f"{done.stdout}\n{done.stderr}")
-        assert "Traceback" not in done.stderr, done.stderr
-        return done.stdout
-
-    def json(self, *args: str) -> dict:
-        return json.loads(self.cox(*args, "-o", "json"))
-
-    def apply(self, *objs: dict) -> str:
-        return self.cox("apply", "-f", "-", input=json.dumps(
-            {"apiVersion": "v1", "kind": "List", "items": list(objs)}))
-
-    def docker(self, node: str, *args: str, check: bool = True) -> str:
-        sock = f"unix:///run/{PREFIX}/{node}/docker.sock"
-        done = subprocess.run(["docker", "-H", sock, *args], capture_output=True, text=True,
-                              timeout=60, check=False)
-        if check and done.returncode != 0:
-            raise AssertionError(f"docker {' '.join(args)}: {done.stderr}")
-        return done.stdout
-
+class Cluster(harness.Cluster):
     def pod(self, name: str) -> dict:
         return self.json("get", "pod", name)
 
@@ -77,15 +46,11 @@ class Cluster:
             return got
         return None
 
-    def container(self, pod: dict, container: str) -> str:
-        node, name = pod["spec"]["nodeName"], pod["metadata"]["name"]
-        ids = self.docker(node, "ps", "-q", "--filter", f"name={container}_{name}").split()
-        assert ids, f"no container {container} of {name} on {node}"
-        return ids[0]
-
     def exec(self, pod: dict, script: str, container: str = "app") -> str:
-        return self.docker(pod["spec"]["nodeName"], "exec", self.container(pod, container),
-                           "sh", "-c", script)
+        done = self.docker_exec(pod, container, "sh", "-c", script)
+        if done.returncode != 0:
+            raise AssertionError(f"docker exec {script!r}: {done.stderr}")
+        return done.stdout
 
 
 def ready(pod: dict) -> bool:
@@ -95,22 +60,9 @@ def ready(pod: dict) -> bool:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    d = tmp_path_factory.mktemp("cluster")
-    up = subprocess.run([sys.executable, "-m", "cli.main", "cluster", "up", "--dir", str(d),
-                         *FLAGS], capture_output=True, text=True, timeout=400, check=False)
-    c = Cluster(d)
-    try:
-        assert up.returncode == 0, up.stdout + up.stderr
+    c = Cluster(tmp_path_factory.mktemp("cluster"), FLAGS, kubectl=KUBECTL)
+    with harness.running(c, harness.no_processes, harness.no_mounts):
         yield c
-    finally:
-        down = subprocess.run([sys.executable, "-m", "cli.main", "cluster", "down", "--dir",
-                               str(d)], capture_output=True, text=True, timeout=300, check=False)
-        assert down.returncode == 0, down.stdout + down.stderr
-        assert "still run in" not in down.stdout + down.stderr, down.stdout + down.stderr
-        with open("/proc/self/mountinfo") as f:
-            assert str(d) not in f.read(), "mounts left under the cluster's directory"
-        ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
-        assert str(d) not in ps, [line for line in ps.splitlines() if str(d) in line]
 
 
 def configmap(data: dict[str, str]) -> dict:
@@ -356,14 +308,6 @@ def test_claim_provisioned_on_first_use_keeps_data_across_pods_and_is_protected(
     wait_until(lambda: not directory.exists(), 60, 0.5, "the directory to be removed")
 
 
-def kubectl(cluster: Cluster, *args: str, input: str | None = None) -> str:
-    assert KUBECTL is not None, "no kubectl found ($KUBECTL, kubectl.1.32, PATH)"
-    done = subprocess.run([KUBECTL, "--kubeconfig", str(cluster.kubeconfig), *args],
-                          capture_output=True, text=True, timeout=120, check=False, input=input)
-    assert done.returncode == 0, f"kubectl {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
-    return done.stdout
-
-
 def test_kubectl_drives_a_claim_and_a_configmap_volume(cluster):
     """The same flows through real kubectl (over TLS, no --validate=false)."""
     cm = configmap({"greeting": "hello from kubectl"})
@@ -371,14 +315,13 @@ def test_kubectl_drives_a_claim_and_a_configmap_volume(cluster):
     pod = sleeper("kpod", [{"name": "cfg", "configMap": {"name": "kcfg"}},
                            {"name": "d", "persistentVolumeClaim": {"claimName": "kdata"}}],
                   [{"name": "cfg", "mountPath": "/cfg"}, {"name": "d", "mountPath": "/data"}])
-    kubectl(cluster, "apply", "-f", "-", input=yaml.safe_dump_all([cm, claim("kdata"), pod]))
-    wait_until(lambda: kubectl(cluster, "get", "pod", "kpod", "-o",
-                               "jsonpath={.status.phase}") == "Running", 120, 0.5,
-               "kpod to run")
-    assert kubectl(cluster, "get", "pvc", "kdata", "-o", "jsonpath={.status.phase}") == "Bound"
-    assert kubectl(cluster, "exec", "kpod", "--", "cat", "/cfg/greeting") == "hello from kubectl"
-    assert kubectl(cluster, "exec", "kpod", "--", "sh", "-c",
-                   "echo kept > /data/f && cat /data/f") == "kept\n"
-    kubectl(cluster, "delete", "pod", "kpod", "--wait=true", "--timeout=90s")
-    kubectl(cluster, "delete", "pvc", "kdata", "--wait=true", "--timeout=90s")
-    assert "kdata" not in kubectl(cluster, "get", "pvc")
+    cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump_all([cm, claim("kdata"), pod]))
+    wait_until(lambda: cluster.kubectl("get", "pod", "kpod", "-o", "jsonpath={.status.phase}")
+               == "Running", 120, 0.5, "kpod to run")
+    assert cluster.kubectl("get", "pvc", "kdata", "-o", "jsonpath={.status.phase}") == "Bound"
+    assert cluster.kubectl("exec", "kpod", "--", "cat", "/cfg/greeting") == "hello from kubectl"
+    assert cluster.kubectl("exec", "kpod", "--", "sh", "-c",
+                           "echo kept > /data/f && cat /data/f") == "kept\n"
+    cluster.kubectl("delete", "pod", "kpod", "--wait=true", "--timeout=90s")
+    cluster.kubectl("delete", "pvc", "kdata", "--wait=true", "--timeout=90s")
+    assert "kdata" not in cluster.kubectl("get", "pvc")

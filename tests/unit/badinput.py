@@ -327,6 +327,45 @@ BAD_MANIFEST_TEXT = st.one_of(
 KIND = st.sampled_from(KIND_LIST)
 
 
+# ---- bodies that are answered, never stored: the reviews and TokenRequest
+
+REVIEW_KINDS = [k for k in kinds.KINDS if k.strategy.review]
+REVIEW_SAMPLES: dict[str, list[Obj]] = {
+    "SelfSubjectAccessReview": [
+        {"spec": {"resourceAttributes": {"namespace": NAMESPACE, "verb": "create",
+                                         "group": "", "resource": "pods",
+                                         "subresource": "exec", "name": "fuzz-seed"}}},
+        {"spec": {"resourceAttributes": {"verb": "list", "group": "apps",
+                                         "resource": "deployments"}}},
+        {"spec": {"nonResourceAttributes": {"path": "/healthz", "verb": "get"}}}],
+    "SelfSubjectReview": [{}],
+}
+# POSTed to the seed ServiceAccount's token subresource: unbound, and bound to
+# the seed pod (which runs as another account: a 409).
+TOKEN_REQUESTS: list[Obj] = [
+    {"spec": {"audiences": ["https://kubernetes.default.svc"], "expirationSeconds": 3600}},
+    {"spec": {"audiences": None, "expirationSeconds": None,
+              "boundObjectRef": {"kind": "Pod", "apiVersion": "v1", "name": "fuzz-seed"}}},
+]
+
+
+def review_base(kind: kinds.Kind) -> st.SearchStrategy[Obj]:
+    """A valid review of ``kind`` to spoil."""
+    def typed(body: Obj) -> Obj:
+        body = copy.deepcopy(body)
+        body.update(kind=kind.kind, apiVersion=kind.api_version, metadata={})
+        return body
+    return st.sampled_from(REVIEW_SAMPLES[kind.kind]).map(typed)
+
+
+def token_request_base() -> st.SearchStrategy[Obj]:
+    """A valid TokenRequest to spoil."""
+    def typed(body: Obj) -> Obj:
+        return {"kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1",
+                "metadata": {"name": "fuzz-seed"}, **copy.deepcopy(body)}
+    return st.sampled_from(TOKEN_REQUESTS).map(typed)
+
+
 # ---- richer valid objects: more fields to get wrong
 
 RICH_POD_SPEC = {

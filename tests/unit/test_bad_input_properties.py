@@ -31,6 +31,7 @@ from tests.unit.badinput import (
     KIND_LIST,
     QUERIES,
     RAW_BODIES,
+    REVIEW_KINDS,
     WATCH_QUERIES,
     Obj,
     base_body,
@@ -39,9 +40,11 @@ from tests.unit.badinput import (
     hostile_paths,
     mutated,
     object_path,
+    review_base,
     seed_base,
     seed_body,
     strategic_patch,
+    token_request_base,
 )
 from tests.unit.cli_fakeapi import cox, write_kubeconfig
 
@@ -70,6 +73,10 @@ class Fuzzed(Api):
         quota["status"] = {"hard": quota["spec"]["hard"], "used": {"count/secrets": "1"}}
         r = self.put(object_path(kinds.lookup("ResourceQuota")) + "/status", quota)
         assert r.status_code == 200, r.get_data(as_text=True)
+        # The masters' signing key is stored on first use: a token made now, so a
+        # TokenRequest among the examples stores nothing.
+        r = self.post(object_path(kinds.lookup("ServiceAccount")) + "/token", {})
+        assert r.status_code == 201, r.get_data(as_text=True)
         self.pristine = self._keys()
         self.clean_at = self.store.revision()
 
@@ -130,6 +137,28 @@ def test_almost_valid_creates_and_updates_fail_cleanly(api: Fuzzed, data: st.Dat
     sub = data.draw(st.sampled_from([None, *kind.subresources]), label="subresource")
     path = object_path(kind) + (f"/{sub}" if sub else "")
     answer(api, "PUT", path, update, query=data.draw(QUERIES, label="update query"))
+
+
+@FAST
+@given(data=st.data())
+def test_review_and_token_request_bodies_are_answered_cleanly(api: Fuzzed,
+                                                              data: st.DataObject) -> None:
+    """Bodies the server answers without storing them: the reviews (``kubectl
+    auth can-i``/``whoami``) and a ServiceAccount's TokenRequest."""
+    kind = data.draw(st.sampled_from([*REVIEW_KINDS, None]), label="review kind")
+    if kind is None:
+        base = data.draw(token_request_base(), label="token request")
+        path = object_path(kinds.lookup("ServiceAccount")) + "/token"
+    else:
+        base = data.draw(review_base(kind), label="review")
+        path = collection(kind)
+    body = data.draw(st.one_of(mutated(base), hostile_meta(base), JUNK), label="body")
+    api.restore()
+    before = api.store.revision()
+    r = answer(api, "POST", path, body, query=data.draw(QUERIES, label="query"))
+    assert api.store.revision() == before, f"POST {path} stored something: {r.status_code}"
+    if r.status_code < 300:
+        assert r.json["kind"] == base["kind"] and "status" in r.json, r.json
 
 
 @FAST
