@@ -116,7 +116,9 @@ def test_replacing_a_dead_master_loses_nothing(tmp_path):
         leader.proc.kill()
         wait_until(lambda: hist.first_ack_sent_after(killed), 20,
                    what="an acknowledged write after the leader was killed")
-        leader.start()
+        leader.start()  # back from its own data directory, with the changed membership
+        wait_until(lambda: leader.raft_status(mc.token)["leader"], 30, 0.1,
+                   what=f"{leader.name} back and following a leader")
         wait_until(lambda: len(hist.versions) >= 100, 30, what="more writes")
         for w in writers:
             w.stop_event.set()
