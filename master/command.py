@@ -194,3 +194,14 @@ def run(config_file: str | None, **flags: Any) -> None:
 
 if __name__ == "__main__":
     master()
+
+
+def _membership_commands() -> None:
+    """``cox master add|remove|members`` (cli.commands.masters)."""
+    from cli.commands.masters import add_command, members_command, remove_command
+
+    for command in (add_command, remove_command, members_command):
+        master.add_command(command)
+
+
+_membership_commands()

@@ -111,5 +111,10 @@ class EncryptingStore:
     def status(self) -> dict[str, Any]:
         return self._store.status()
 
+    @property
+    def membership(self) -> Any:
+        """The Raft membership (raftstore.memberops), None for a store without."""
+        return getattr(self._store, "membership", None)
+
     def close(self) -> None:
         self._store.close()

@@ -21,6 +21,7 @@ _inet_ntop = socket.inet_ntop
 from pysyncobj import SyncObj, SyncObjConf, SyncObjConsumer, replicated  # noqa: E402
 from pysyncobj import journal as pysyncobj_journal  # noqa: E402
 from pysyncobj import pickle as pysyncobj_pickle  # noqa: E402
+from pysyncobj.node import TCPNode  # noqa: E402
 from pysyncobj.poller import POLL_EVENT_TYPE  # noqa: E402
 from pysyncobj.tcp_connection import CONNECTION_STATE, TcpConnection  # noqa: E402
 from pysyncobj.transport import TCPTransport  # noqa: E402
@@ -39,6 +40,8 @@ SYNCOBJ_METHODS = (
     "_SyncObj__connectedToAnyone",
     "_SyncObj__onLeaderChanged",
     "_SyncObj__onMessageReceived",
+    "_SyncObj__doChangeCluster",
+    "_SyncObj__updateClusterConfiguration",
     "_checkCommandsToApply",
     "_onTick",
     "_getLeader",
@@ -49,6 +52,10 @@ SYNCOBJ_ATTRIBUTES = (
     "_SyncObj__raftLog",
     "_SyncObj__conf",
     "_SyncObj__otherNodes",
+    "_SyncObj__readonlyNodes",
+    "_SyncObj__connectedNodes",
+    "_SyncObj__raftMatchIndex",
+    "_SyncObj__lastResponseTime",
     "_SyncObj__raftNextIndex",
     "_SyncObj__raftCurrentTerm",
     "_SyncObj__raftCommitIndex",
@@ -77,7 +84,7 @@ CONNECTION_ATTRIBUTES = ("_TcpConnection__readBuffer", "_TcpConnection__writeBuf
                          "_TcpConnection__fileno", "_TcpConnection__state",
                          "_TcpConnection__poller", "_TcpConnection__sendBufferSize",
                          "_TcpConnection__recvBufferSize", "recvRandKey", "encryptor")
-TRANSPORT_METHODS = ("_onNewIncomingConnection", "addNode", "_onTick")
+TRANSPORT_METHODS = ("_onNewIncomingConnection", "addNode", "dropNode", "_onTick")
 TRANSPORT_ATTRIBUTES = ("_connections", "_syncObj")
 
 
@@ -132,6 +139,7 @@ def check_hooks(syncobj: type = SyncObj, journal: type = pysyncobj_journal.FileJ
 
 check_hooks()
 
-__all__ = ["CONNECTION_STATE", "POLL_EVENT_TYPE", "SUPPORTED_VERSION", "SyncObj", "SyncObjConf", "SyncObjConsumer", "TCPTransport",
+__all__ = ["CONNECTION_STATE", "POLL_EVENT_TYPE", "SUPPORTED_VERSION", "SyncObj", "SyncObjConf", "SyncObjConsumer", "TCPNode",
+           "TCPTransport",
            "TcpConnection", "check_hooks",
            "pysyncobj_journal", "pysyncobj_pickle", "replicated"]

@@ -24,6 +24,8 @@ from .base import StoreBase
 from .config import StoreConfig
 from .errors import Compacted, Unavailable
 from .groupcommit import GroupCommit
+from .memberops import Membership
+from .membership import load_members, start_peers
 from .metrics import COMMIT_SECONDS
 from .mvcc import MVCCState
 from .replica import PipelinedSyncObj, StateMachine, raft_conf
@@ -50,10 +52,14 @@ class RaftStore(StoreBase):
         self._state = self._sm.state
         self._gc = GroupCommit(self._propose, max_batch=config.max_batch,
                                max_inflight=config.max_inflight)
-        self._raft = PipelinedSyncObj(config.self_addr, list(config.peers),
+        # a membership changed at run time outlives the --peer flags (membership.py)
+        peers = start_peers(config.self_addr, list(config.peers), load_members(config.data_dir))
+        self._raft = PipelinedSyncObj(config.self_addr, peers,
                                       conf=raft_conf(config, self._on_state_changed),
-                                      consumers=[self._sm], fsync=config.fsync)
+                                      consumers=[self._sm], fsync=config.fsync,
+                                      data_dir=config.data_dir)
         self._raft.addOnTickCallback(self._on_tick)
+        self.membership = Membership(self._raft, config, self.is_leader, self._leader_id)
 
     # ---- log plumbing ----
 
@@ -156,8 +162,11 @@ class RaftStore(StoreBase):
 
     def status(self) -> dict:
         st = self._raft.getStatus()
-        peers = [{"id": p, "connected": st.get(f"partner_node_status_server_{p}", 0) == 2}
-                 for p in self.config.peers]
+        peers = [{"id": p.id, "connected": st.get(f"partner_node_status_server_{p.id}", 0) == 2,
+                  # the leader's view of how far each has the log
+                  "match_index": st.get(f"match_idx_server_{p.id}") if st["state"] == LEADER
+                  else None}
+                 for p in sorted(self._raft.otherNodes, key=lambda n: n.id)]
         return {"id": self.config.self_addr, "role": ROLES.get(st["state"], "follower"),
                 "leader": st["leader"].id if st["leader"] is not None else None,
                 "term": st["raft_term"], "commit_index": st["commit_idx"],

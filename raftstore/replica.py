@@ -14,6 +14,7 @@ from typing import Any
 from .appendcheck import plan_append, rewind_to
 from .config import StoreConfig
 from .journal import DurableJournal
+from .learners import MEMBERS_MESSAGE, LearnerMixin
 from .mvcc import MVCCState
 from .peerguard import GuardedTransport
 from .prevote import PRE_VOTE, PRE_VOTE_RESPONSE, LogPosition, PreVoteRound, grant, response
@@ -51,7 +52,7 @@ class StateMachine(SyncObjConsumer):
         self._on_restore(self.state)
 
 
-class PipelinedSyncObj(SyncObj):
+class PipelinedSyncObj(LearnerMixin, SyncObj):
     """SyncObj whose leader never moves a follower's next index backwards on a
     late success reply.
 
@@ -71,8 +72,10 @@ class PipelinedSyncObj(SyncObj):
     class's property of that (mangled) name wraps it on assignment, before
     the Raft thread starts."""
 
-    def __init__(self, *args: Any, fsync: bool = True, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, fsync: bool = True, data_dir: str | None = None,
+                 **kwargs: Any) -> None:
         self._fsync = fsync
+        self._init_learners(data_dir)  # membership change (learners.py)
         self._journal: Any = None
         self._defer_append = self._append_wanted = False
         # acknowledgements (next_node_idx) held until the end of the tick's poll
@@ -139,6 +142,7 @@ class PipelinedSyncObj(SyncObj):
         self._sync_journal()
         self._pre_vote_tick()
         self._keepalive_tick()
+        self._learners_tick(self._SyncObj__raftState == LEADER)
         try:
             super()._onTick(timeToWait)
         finally:
@@ -169,7 +173,7 @@ class PipelinedSyncObj(SyncObj):
         if (self._SyncObj__selfNode is None or deadline >= now
                 or self._SyncObj__transferInProgress):
             return  # a transfer's TimeoutNow comes from the leader: no pre-vote (§3.10)
-        if self._SyncObj__raftLeader is not None:  # type: ignore[has-type]
+        if self._SyncObj__raftLeader is not None:
             # no word from the leader for an election timeout: it is gone (so a
             # master cut off from every peer knows it has no leader)
             self._SyncObj__raftLeader = None
@@ -255,6 +259,9 @@ class PipelinedSyncObj(SyncObj):
     def _SyncObj__onMessageReceived(self, node: Any, message: Any) -> None:
         if isinstance(message, dict) and message.get("type") == KEEPALIVE:
             return  # its bytes were read: that was all it was for
+        if isinstance(message, dict) and message.get("type") == MEMBERS_MESSAGE:
+            self._on_members_message(node, message)
+            return
         if isinstance(message, dict) and message.get("type") in (PRE_VOTE, PRE_VOTE_RESPONSE):
             self._on_pre_vote(node, message)
             return
@@ -349,6 +356,7 @@ def raft_conf(cfg: StoreConfig, on_state_changed: Callable[[int, int], None]) ->
         logCompactionSplit=False,
         useFork=True,
         commandsWaitLeader=True,
-        dynamicMembershipChange=False,
+        # one server at a time, learners first (membership.py, learners.py)
+        dynamicMembershipChange=True,
         onStateChanged=on_state_changed,
     )

@@ -45,6 +45,7 @@ class MasterCluster:
     dir: Path
     masters: list[Master] = field(default_factory=list)
     token: str = ""
+    extra: list[str] = field(default_factory=list)  # flags every master gets
 
     @property
     def ca_file(self) -> str:
@@ -66,25 +67,42 @@ class MasterCluster:
         raft_ports = [free_port() for _ in range(n)]
         hosts = raft_hosts or ["127.0.0.1"] * n
         raft = [f"{h}:{p}" for h, p in zip(hosts, raft_ports, strict=True)]
-        mc = cls(dir=tmp, token=token)
+        mc = cls(dir=tmp, token=token, extra=list(extra or []))
         for i, name in enumerate(names):
-            peers = [a for j, a in enumerate(raft) if j != i]
-            argv = [*COX, "master", "run", "--name", name,
-                    "--listen", f"127.0.0.1:{api_ports[i]}",
-                    "--raft", raft[i],
-                    "--data-dir", str(tmp / name),
-                    "--token-file", str(tmp / "tokens.csv"),
-                    "--cluster-secret-file", str(tmp / "cluster-secret"),
-                    "--tls-cert-file", str(tmp / "pki" / f"{name}.crt"),
-                    "--tls-private-key-file", str(tmp / "pki" / f"{name}.key"),
-                    "--encryption-config-file", str(tmp / "encryption-config.yaml"),
-                    *[a for p in peers for a in ("--peer", p)], *(extra or [])]
-            mc.masters.append(Master(name, f"https://127.0.0.1:{api_ports[i]}",
-                                     raft[i], argv, str(tmp / f"{name}.log"), mc.ca_file))
+            mc.masters.append(mc.new_master(name, api_ports[i], raft[i],
+                                            [a for j, a in enumerate(raft) if j != i]))
         for m in mc.masters:
             m.start()
         wait_until(mc.leader, 30, 0.1, "a Raft leader among the masters")
         return mc
+
+    def new_master(self, name: str, api_port: int, raft: str, peers: list[str]) -> Master:
+        """A master of this cluster (not started); its certificate must exist."""
+        tmp = self.dir
+        argv = [*COX, "master", "run", "--name", name,
+                "--listen", f"127.0.0.1:{api_port}",
+                "--raft", raft,
+                "--data-dir", str(tmp / name),
+                "--token-file", str(tmp / "tokens.csv"),
+                "--cluster-secret-file", str(tmp / "cluster-secret"),
+                "--tls-cert-file", str(tmp / "pki" / f"{name}.crt"),
+                "--tls-private-key-file", str(tmp / "pki" / f"{name}.key"),
+                "--encryption-config-file", str(tmp / "encryption-config.yaml"),
+                *[a for p in peers for a in ("--peer", p)], *self.extra]
+        return Master(name, f"https://127.0.0.1:{api_port}", raft, argv,
+                      str(tmp / f"{name}.log"), self.ca_file)
+
+    def start_joining(self, name: str, members: list[Master]) -> Master:
+        """Start a new master whose --peer flags name ``members`` (it is not
+        one yet: `cox master add` makes it one) and add it to ``masters``."""
+        subprocess.run([*COX, "master", "init", "--dir", str(self.dir), "--master-name", name],
+                       check=True, capture_output=True, timeout=60)
+        m = self.new_master(name, free_port(), f"127.0.0.1:{free_port()}",
+                            [x.raft for x in members])
+        self.masters.append(m)
+        m.start()
+        wait_until(lambda: m.raft_status(self.token), 30, 0.1, f"{name}'s API")
+        return m
 
     def client(self) -> Client:
         return Client([m.url for m in self.masters], self.token, timeout=10, ca_file=self.ca_file)

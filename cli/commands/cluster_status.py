@@ -79,6 +79,28 @@ def node_rows(nodes: list[Obj], now: datetime) -> list[list[str]]:
                    for n in nodes]
 
 
+def _members(views: list[MasterView], token: str | None, ca_file: str | None) -> None:
+    """The Raft members and their catch-up state, as the leader sees them."""
+    from .masters import member_rows
+
+    leader = next((v for v in views if (v.status or {}).get("role") == "leader"), None)
+    if leader is None:
+        return
+    client = Client([leader.address], token, timeout=PROBE_TIMEOUT, user_agent="cox",
+                    ca_file=ca_file)
+    try:
+        view = client.request("GET", "/raft/members")
+    except (api.ApiError, api.ClusterUnreachable) as e:
+        click.echo(f"\nMEMBERS: the leader did not say ({e})")
+        return
+    finally:
+        client.close()
+    names = {str(v.status.get("id")): str(v.status.get("name")) for v in views if v.status}
+    click.echo("\nMEMBERS (the leader's view)")
+    for line in printers.render_table(member_rows(view, names)):
+        click.echo(line)
+
+
 @click.command("status")
 @pass_cli
 def status_command(cli: CliContext) -> None:
@@ -93,6 +115,7 @@ def status_command(cli: CliContext) -> None:
     reachable = [v for v in views if v.status is not None]
     if not reachable:
         raise ReportedError(unreachable_line(settings.servers, "no answer"), EXIT_UNREACHABLE)
+    _members(views, settings.token, settings.ca_file)
     click.echo("")
     try:
         nodes = cli.client().list(lookup("nodes")).get("items") or []

@@ -21,7 +21,7 @@ from ..objects import ObjectStore
 from ..serviceaccounts import ServiceAccountAuthenticator
 from ..signing import SigningKey
 from ..watchcache import WatchCaches
-from . import discovery, health, metrics, oidc, openapi, prom, resources, responses
+from . import discovery, health, members, metrics, oidc, openapi, prom, resources, responses
 from .config import ApiConfig
 from .rbacauthz import RbacAuthorizer
 from .reviews import non_resource_decision
@@ -91,6 +91,7 @@ def create_app(config: ApiConfig, store: Store, objects: ObjectStore | None = No
 
     app.register_blueprint(discovery.create_blueprint())
     app.register_blueprint(health.create_blueprint())
+    app.register_blueprint(members.create_blueprint())
     app.register_blueprint(metrics.create_blueprint())
     app.register_blueprint(prom.create_blueprint())
     app.register_blueprint(openapi.create_blueprint())

@@ -4,7 +4,7 @@ A Flask app served on a loopback port by a thread, so the CLI's real
 ``coxapi.Client`` talks real HTTP to it. It keeps objects in a dict and
 behaves like the Kubernetes API for the calls the CLI makes: CRUD, merge
 patch, the scale subresource, label/field selectors, watch, pod logs,
-``/status/raft``, bearer-token auth and ``Status`` errors. Tests script
+``/status/raft``, ``/raft/members``, bearer-token auth and ``Status`` errors. Tests script
 special behaviour through hooks (``on_get``, ``on_watch``, ``reject``).
 """
 
@@ -48,8 +48,11 @@ class FakeApi:
         self.history: list[tuple[int, str, Obj]] = []
         self.requests: list[tuple[str, str, dict, Any]] = []
         self.token = TOKEN
-        self.raft_status: Obj = {"name": "m1", "role": "leader", "term": 3, "commit_index": 42,
-                                 "applied_index": 42}
+        self.raft_status: Obj = {"name": "m1", "id": "127.0.0.1:7001", "role": "leader",
+                                 "term": 3, "commit_index": 42, "applied_index": 42}
+        self.raft_members: Obj = {"leader": "127.0.0.1:7001", "commit_index": 42, "members": [
+            {"id": "127.0.0.1:7001", "voter": True, "connected": True, "match_index": 42},
+            {"id": "127.0.0.1:7002", "voter": True, "connected": False, "match_index": 40}]}
         self.logs: dict[tuple[str, str, str], list[str]] = {}
         self.metrics: dict[str, list[Obj]] = {}  # Metrics API path -> its items
         # (method, plural) -> Status error to return; (plural, ns, name) -> fn(obj) on GET
@@ -133,6 +136,8 @@ class FakeApi:
                 raise api.Unauthorized("Unauthorized")
             if path == "status/raft":
                 return _json(self.raft_status)
+            if path == "raft/members":
+                return _json(self.raft_members)
             if path.startswith("apis/metrics.k8s.io/v1beta1/"):
                 return _json({"kind": "List", "items": self.metrics.get("/" + path, [])})
             return self._resource("/" + path, body)

@@ -186,8 +186,13 @@ def test_cluster_status_lists_masters_and_nodes(fake: FakeApi, tmp_path: Path) -
     assert lines[1] == ["NAME", "ADDRESS", "ROLE", "TERM", "COMMIT", "APPLIED", "STATUS"]
     assert lines[2] == ["*", "m1", fake.url, "leader", "3", "42", "42", "reachable"]
     assert lines[3][:3] == ["?", down, "-"] and "unreachable" in lines[3]
-    assert [row[:2] for row in lines[5:]] == [["NODE", "STATUS"], ["n1", "Ready"],
-                                              ["n2", "NotReady"]]
+    assert lines[5:7] == [["MEMBERS", "(the", "leader's", "view)"],
+                          ["NAME", "RAFT", "ADDRESS", "ROLE", "REACHABLE", "MATCH", "COMMIT",
+                           "CATCH-UP"]]
+    assert lines[7] == ["*", "m1", "127.0.0.1:7001", "voter", "yes", "42", "42", "caught", "up"]
+    assert lines[8] == ["?", "127.0.0.1:7002", "voter", "no", "40", "42", "2", "behind"]
+    assert [row[:2] for row in lines[10:]] == [["NODE", "STATUS"], ["n1", "Ready"],
+                                               ["n2", "NotReady"]]
 
 
 def test_cluster_status_when_no_master_answers(tmp_path: Path) -> None:
