@@ -104,7 +104,10 @@ def test_stop_ends_controllers_and_open_watches(master):
         ended.set()
 
     threading.Thread(target=watch, daemon=True).start()
-    wait_until(lambda: m._api_state is not None, 5)
+    # stop only once the watch is open: a watch that connects after the stop gets a refused
+    # connection, not an end of stream
+    wait_until(lambda: m._api_state is not None and len(m._api_state.watchers) == 1, 10,
+               what="the watch to be registered")
     m.stop()
     assert events == ["start", "stop"]
     assert ended.wait(10), "an open watch outlived the master"
