@@ -23,6 +23,7 @@ Obj = dict[str, Any]
 PATCH_TYPES = ("application/json-patch+json", "application/merge-patch+json",
                "application/strategic-merge-patch+json")
 _STATUS = "io.k8s.apimachinery.pkg.apis.meta.v1.Status"
+_V2_REFS = "#/definitions/"
 
 
 # ---- schemas ---------------------------------------------------------------
@@ -50,7 +51,11 @@ def _patch_fields() -> dict[str, dict[str, patchmeta.Field]]:
 def _schema(s: Schema, ref_prefix: str, patch: patchmeta.Field | None = None) -> Obj:
     if s.ref:
         target = {"$ref": ref_prefix + s.ref}
-        out: Obj = {"allOf": [target]} if s.description else target
+        # v3 wraps a described reference in allOf (siblings of $ref are
+        # ignored there); v2 keeps them side by side as Kubernetes does, and
+        # kube-openapi's v2 parser (kubectl's validation) reads an allOf as
+        # "anything goes"
+        out: Obj = {"allOf": [target]} if s.description and ref_prefix != _V2_REFS else target
     elif s.int_or_string:
         out = {"type": "string", "format": s.format, "x-kubernetes-int-or-string": True}
     else:
@@ -253,7 +258,7 @@ def _info(version: str) -> Obj:
 
 def v2(version: str) -> Obj:
     """``version``: the server's (``/version``'s gitVersion)."""
-    ref_prefix = "#/definitions/"
+    ref_prefix = _V2_REFS
     paths: Obj = {}
     for k in kinds.KINDS:
         paths.update(_paths(k, ref_prefix, v3=False))
