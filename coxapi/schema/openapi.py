@@ -43,7 +43,7 @@ def _patch_fields() -> dict[str, dict[str, patchmeta.Field]]:
             target = sub.items if sub is not None and sub.items is not None else sub
             if target is not None and target.ref and f.fields:
                 walk(target.ref, f.fields)
-    for k in kinds.KINDS:
+    for k in kinds.SERVED:
         walk(definition_name(k), k.strategy.patch_fields)
     return out
 
@@ -119,7 +119,7 @@ def _reachable(roots: Iterable[str]) -> list[str]:
 
 def _definitions(names: Iterable[str], ref_prefix: str) -> Obj:
     patch = _patch_fields()
-    by_name = {definition_name(k): k for k in kinds.KINDS}
+    by_name = {definition_name(k): k for k in kinds.SERVED}
     out = {n: _definition(n, ref_prefix, patch.get(n, {}),
                           _gvk(by_name[n]) if n in by_name else None) for n in names}
     out[_STATUS] = {"type": "object", "description": "Status is a return value for calls that "
@@ -260,9 +260,9 @@ def v2(version: str) -> Obj:
     """``version``: the server's (``/version``'s gitVersion)."""
     ref_prefix = _V2_REFS
     paths: Obj = {}
-    for k in kinds.KINDS:
+    for k in kinds.SERVED:
         paths.update(_paths(k, ref_prefix, v3=False))
-    names = _reachable(definition_name(k) for k in kinds.KINDS)
+    names = _reachable(definition_name(k) for k in kinds.SERVED)
     return {"swagger": "2.0", "info": _info(version), "paths": paths,
             "definitions": _definitions(names, ref_prefix)}
 

@@ -63,6 +63,7 @@ def field_path(doc: dict, root: dict, path: str) -> dict:
 def test_v3_index_lists_every_group_version_with_a_hash(api):
     index = get(api, "/openapi/v3").json
     assert set(index["paths"]) == {"api/v1", "apis/apps/v1", "apis/autoscaling/v2",
+                                   "apis/autoscaling/v1",
                                    "apis/batch/v1", "apis/coordination.k8s.io/v1",
                                    "apis/storage.k8s.io/v1", "apis/rbac.authorization.k8s.io/v1",
                                    "apis/authorization.k8s.io/v1",
