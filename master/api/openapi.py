@@ -1,5 +1,7 @@
-"""``/openapi/v2`` and ``/openapi/v3`` (with one document per group-version),
-generated from the kinds' schemas (coxapi.schema.openapi) once per process."""
+"""``/openapi/v2`` (JSON, or gnostic protobuf as client-go's ``OpenAPISchema``
+asks: coxapi.schema.openapipb) and ``/openapi/v3`` (with one document per
+group-version), generated from the kinds' schemas (coxapi.schema.openapi) once
+per process."""
 
 from __future__ import annotations
 
