@@ -45,8 +45,11 @@ def _row_object(obj: Obj, include: str, api_version: str) -> Obj | None:
 
 def row(kind: Kind, obj: Obj, now: datetime, include: str = "Metadata",
         table_version: str = "v1") -> Obj:
+    """``obj`` is stored; the cells read it so, the embedded object is in
+    ``kind``'s version."""
     out: Obj = {"cells": [c.cell(obj, now) for c in columns(kind)]}
-    embedded = _row_object(obj, include, f"meta.k8s.io/{table_version}")
+    shown = obj if include == "None" else kind.from_stored(obj)
+    embedded = _row_object(shown, include, f"meta.k8s.io/{table_version}")
     if embedded is not None:
         out["object"] = embedded
     return out

@@ -38,11 +38,11 @@ from . import (
     statefulset,
     storageclass,
 )
-from .kind import Kind
+from .kind import Conversion, Kind
 from .strategy import Strategy
 
-__all__ = ["KINDS", "Kind", "Strategy", "UnknownKind", "for_object", "group_versions",
-           "lookup", "named"]
+__all__ = ["KINDS", "SERVED", "Conversion", "Kind", "Strategy", "UnknownKind", "for_object",
+           "group_versions", "lookup", "named"]
 
 KINDS: tuple[Kind, ...] = (
     namespace.KIND,
@@ -73,6 +73,10 @@ KINDS: tuple[Kind, ...] = (
     selfsubjectaccessreview.KIND,
     selfsubjectreview.KIND,
 )
+
+# Every kind at every version it is served at: KINDS (each in its stored
+# version), then the other versions some kinds are also served at.
+SERVED: tuple[Kind, ...] = (*KINDS, *(v for k in KINDS for v in k.served_versions()[1:]))
 
 _BY_KIND: dict[str, Kind] = {k.kind: k for k in KINDS}
 _INDEX: dict[str, Kind] = {}
@@ -105,15 +109,20 @@ def named(kind: str) -> Kind | None:
 
 
 def for_object(obj: dict) -> Kind:
-    """The kind of a manifest object, checking its apiVersion matches."""
+    """The kind of a manifest object, at the version its apiVersion names (the
+    stored one if it names none)."""
     kind = lookup(str(obj.get("kind", "")))
-    if obj.get("apiVersion") not in (None, kind.api_version):
-        raise UnknownKind(f'{obj.get("kind")} in {obj.get("apiVersion")}')
-    return kind
+    if obj.get("apiVersion") is None:
+        return kind
+    for served in kind.served_versions():
+        if obj["apiVersion"] == served.api_version:
+            return served
+    raise UnknownKind(f'{obj.get("kind")} in {obj.get("apiVersion")}')
 
 
 def group_versions() -> dict[str, list[Kind]]:
+    """Every group-version served, with its kinds (at that version)."""
     out: dict[str, list[Kind]] = {}
-    for k in KINDS:
+    for k in SERVED:
         out.setdefault(k.api_version, []).append(k)
     return out

@@ -3,9 +3,25 @@ strategy that says how the API server treats its objects."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from .strategy import Strategy
+
+Obj = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """Another version a kind is served at, as Kubernetes serves several
+    versions of one kind: objects are stored in the kind's own version only and
+    the API converts at its edge (a request's object in, every object out,
+    watch events too). Both functions are pure, take a whole object (or the
+    partial one a server-side apply sends) and return a new one."""
+    version: str
+    to_stored: Callable[[Obj], Obj]
+    from_stored: Callable[[Obj], Obj]
 
 
 @dataclass(frozen=True)
@@ -22,6 +38,28 @@ class Kind:
     )
     strategy: Strategy = field(default_factory=Strategy, compare=False, repr=False)
     categories: tuple[str, ...] = ()  # discovery's groupings, e.g. "all" for `kubectl get all`
+    # The other versions it is also served at (the stored kind only) ...
+    conversions: tuple[Conversion, ...] = field(default=(), compare=False, repr=False)
+    # ... and, on the kind as served at one of them (``at``), how to convert
+    conversion: Conversion | None = field(default=None, compare=False, repr=False)
+
+    def from_stored(self, obj: Obj) -> Obj:
+        """A stored object as this kind's version shows it."""
+        return obj if self.conversion is None else self.conversion.from_stored(obj)
+
+    def to_stored(self, obj: Obj) -> Obj:
+        """An object in this kind's version, in the stored version."""
+        return obj if self.conversion is None else self.conversion.to_stored(obj)
+
+    def served_versions(self) -> tuple[Kind, ...]:
+        """This kind at every version it is served at, its stored one first."""
+        return (self, *(self.at(c) for c in self.conversions))
+
+    def at(self, conversion: Conversion) -> Kind:
+        """This kind as served at another version: the same names, storage
+        and strategy; ``version`` and paths that version's."""
+        return replace(self, version=conversion.version, conversions=(),
+                       conversion=conversion)
 
     @property
     def singular(self) -> str:

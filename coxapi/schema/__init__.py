@@ -34,7 +34,7 @@ def _open_kind(kind: Kind) -> Schema:
 
 DEFINITIONS: dict[str, Schema] = {
     **_WRITTEN,
-    **{definition_name(k): _open_kind(k) for k in kinds.KINDS
+    **{definition_name(k): _open_kind(k) for k in kinds.SERVED
        if definition_name(k) not in _WRITTEN},
 }
 

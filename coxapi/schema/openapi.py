@@ -23,6 +23,7 @@ Obj = dict[str, Any]
 PATCH_TYPES = ("application/json-patch+json", "application/merge-patch+json",
                "application/strategic-merge-patch+json")
 _STATUS = "io.k8s.apimachinery.pkg.apis.meta.v1.Status"
+_V2_REFS = "#/definitions/"
 
 
 # ---- schemas ---------------------------------------------------------------
@@ -42,7 +43,7 @@ def _patch_fields() -> dict[str, dict[str, patchmeta.Field]]:
             target = sub.items if sub is not None and sub.items is not None else sub
             if target is not None and target.ref and f.fields:
                 walk(target.ref, f.fields)
-    for k in kinds.KINDS:
+    for k in kinds.SERVED:
         walk(definition_name(k), k.strategy.patch_fields)
     return out
 
@@ -50,7 +51,11 @@ def _patch_fields() -> dict[str, dict[str, patchmeta.Field]]:
 def _schema(s: Schema, ref_prefix: str, patch: patchmeta.Field | None = None) -> Obj:
     if s.ref:
         target = {"$ref": ref_prefix + s.ref}
-        out: Obj = {"allOf": [target]} if s.description else target
+        # v3 wraps a described reference in allOf (siblings of $ref are
+        # ignored there); v2 keeps them side by side as Kubernetes does, and
+        # kube-openapi's v2 parser (kubectl's validation) reads an allOf as
+        # "anything goes"
+        out: Obj = {"allOf": [target]} if s.description and ref_prefix != _V2_REFS else target
     elif s.int_or_string:
         out = {"type": "string", "format": s.format, "x-kubernetes-int-or-string": True}
     else:
@@ -114,7 +119,7 @@ def _reachable(roots: Iterable[str]) -> list[str]:
 
 def _definitions(names: Iterable[str], ref_prefix: str) -> Obj:
     patch = _patch_fields()
-    by_name = {definition_name(k): k for k in kinds.KINDS}
+    by_name = {definition_name(k): k for k in kinds.SERVED}
     out = {n: _definition(n, ref_prefix, patch.get(n, {}),
                           _gvk(by_name[n]) if n in by_name else None) for n in names}
     out[_STATUS] = {"type": "object", "description": "Status is a return value for calls that "
@@ -253,11 +258,11 @@ def _info(version: str) -> Obj:
 
 def v2(version: str) -> Obj:
     """``version``: the server's (``/version``'s gitVersion)."""
-    ref_prefix = "#/definitions/"
+    ref_prefix = _V2_REFS
     paths: Obj = {}
-    for k in kinds.KINDS:
+    for k in kinds.SERVED:
         paths.update(_paths(k, ref_prefix, v3=False))
-    names = _reachable(definition_name(k) for k in kinds.KINDS)
+    names = _reachable(definition_name(k) for k in kinds.SERVED)
     return {"swagger": "2.0", "info": _info(version), "paths": paths,
             "definitions": _definitions(names, ref_prefix)}
 

@@ -24,7 +24,7 @@ _SUBRESOURCE_VERBS = {"status": ["get", "patch", "update"], "scale": ["get", "pa
 
 def _groups() -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
-    for k in kinds.KINDS:
+    for k in kinds.SERVED:
         if k.group and k.version not in out.setdefault(k.group, []):
             out[k.group].append(k.version)
     group, version = METRICS_GROUP_VERSION.split("/")  # served by master.api.metrics

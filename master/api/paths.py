@@ -17,10 +17,20 @@ from coxapi import errors, kinds
 
 @dataclass(frozen=True)
 class Target:
-    kind: kinds.Kind
+    kind: kinds.Kind  # in its stored version: what the store, admission and caches take
     namespace: str | None = None
     name: str | None = None
     subresource: str | None = None
+    at: kinds.Kind | None = None  # the kind at the version the URL names, if not the stored
+
+    @property
+    def served(self) -> kinds.Kind:
+        """The kind at the URL's version: what request bodies and answers are in."""
+        return self.at or self.kind
+
+    @property
+    def conversion(self) -> kinds.Conversion | None:
+        return self.at.conversion if self.at is not None else None
 
     @property
     def object_name(self) -> str:
@@ -61,14 +71,21 @@ def parse(group_version: str, rest: str) -> Target:
             raise _not_found()
         name = parts[3] if len(parts) >= 4 else None
         sub = _check_sub(kind, parts[4] if len(parts) == 5 else None)
-        return Target(kind, parts[1], name, sub)
+        return _target(kind, parts[1], name, sub)
     if len(parts) > 3:
         raise _not_found()
     kind = _kind(group_version, parts[0])
     if kind.namespaced and len(parts) > 1:
         raise _not_found()
     name = parts[1] if len(parts) >= 2 else None
-    return Target(kind, None, name, _check_sub(kind, parts[2] if len(parts) == 3 else None))
+    return _target(kind, None, name, _check_sub(kind, parts[2] if len(parts) == 3 else None))
+
+
+def _target(served: kinds.Kind, namespace: str | None, name: str | None,
+            sub: str | None) -> Target:
+    if served.conversion is None:
+        return Target(served, namespace, name, sub)
+    return Target(kinds.lookup(served.kind), namespace, name, sub, served)
 
 
 def split(path: str) -> tuple[str, str] | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from typing import Any
 
@@ -191,9 +191,9 @@ def _get(t: paths.Target) -> Response:
     stale = params.resource_version(request.args) == "0"
     obj = state().objects.get(t.kind, t.namespace, t.object_name, linearizable=not stale)
     if as_table is not None:
-        return _table_response(as_table, t.kind, [obj],
+        return _table_response(as_table, t.served, [obj],
                                {"resourceVersion": obj["metadata"].get("resourceVersion", "")})
-    return json_response(obj)
+    return json_response(t.served.from_stored(obj))
 
 
 def _table_response(as_table: tables.TableRequest, kind: kinds.Kind, objs: list[Obj],
@@ -221,7 +221,9 @@ def _list(t: paths.Target) -> Response:
         if last_key:
             meta["continue"] = params.encode_continue(last_key)
         if as_table is not None:
-            return _table_response(as_table, t.kind, [e.obj for e in entries], meta)
+            return _table_response(as_table, t.served, [e.obj for e in entries], meta)
+        if t.conversion is not None:  # the cache's JSON is the stored version's
+            return _list_response(t, meta, [e.obj for e in entries])
         head = json.dumps({"kind": f"{t.kind.kind}List", "apiVersion": t.kind.api_version,
                            "metadata": meta}, separators=(",", ":"))
         body = b"".join((head[:-1].encode(), b',"items":[', b",".join(e.raw for e in entries),
@@ -234,9 +236,13 @@ def _list(t: paths.Target) -> Response:
     if last_key:
         meta["continue"] = params.encode_continue(last_key)
     if as_table is not None:
-        return _table_response(as_table, t.kind, items, meta)
-    return json_response({"kind": f"{t.kind.kind}List", "apiVersion": t.kind.api_version,
-                          "metadata": meta, "items": items})
+        return _table_response(as_table, t.served, items, meta)
+    return _list_response(t, meta, items)
+
+
+def _list_response(t: paths.Target, meta: Obj, items: list[Obj]) -> Response:
+    return json_response({"kind": f"{t.kind.kind}List", "apiVersion": t.served.api_version,
+                          "metadata": meta, "items": [t.served.from_stored(o) for o in items]})
 
 
 def _list_cache(t: paths.Target, opts: params.ListOptions) -> KindCache | None:
@@ -263,11 +269,22 @@ def _create(t: paths.Target) -> Response:
         raise errors.MethodNotAllowed(f"{t.kind.plural} are namespaced: POST to "
                                       f"{t.kind.path('NAMESPACE')}")
     dry_run, how = _dry_run(), fieldvalidation.mode(request.args)
-    body = _body()
+    body, warnings = _object_body(t, _body(), how)
+    return _warned(json_response(t.served.from_stored(_create_object(t.kind, body, dry_run)),
+                                 201), warnings)
+
+
+def _object_body(t: paths.Target, body: Obj, how: str,
+                 known: Collection[str] = ()) -> tuple[Obj, list[str]]:
+    """A request's object, checked in the URL's version (type, unknown fields
+    other than ``known``: the warnings) and returned in the stored one with
+    its identity checked."""
+    _check_type(t.served, body)
+    warnings = fieldvalidation.check(how, t.served, body, known)
+    body = t.served.to_stored(body)
     _check_type(t.kind, body)
     _check_identity(t, body)
-    warnings = fieldvalidation.check(how, t.kind, body)
-    return _warned(json_response(_create_object(t.kind, body, dry_run), 201), warnings)
+    return body, warnings
 
 
 def _dry_run() -> bool:
@@ -425,19 +442,18 @@ def _current(t: paths.Target, body: Obj) -> Obj:
 
 def _update(t: paths.Target) -> Response:
     dry_run, how = _dry_run(), fieldvalidation.mode(request.args)
-    body = _body()
-    _check_type(t.kind, body)
-    _check_identity(t, body)
-    warnings = fieldvalidation.check(how, t.kind, body)
+    body, warnings = _object_body(t, _body(), how)
     try:
         cur = _current(t, body)
     except errors.NotFound:
         if t.kind.strategy.create_on_update and t.subresource is None:
-            return _warned(json_response(_create_object(t.kind, body, dry_run), 201), warnings)
+            return _warned(json_response(t.served.from_stored(
+                _create_object(t.kind, body, dry_run)), 201), warnings)
         raise
     new = _prepare(t, cur, body)
     _record_update(t, cur, new)
-    return _warned(json_response(_commit_update(t.kind, cur, new, dry_run)), warnings)
+    return _warned(json_response(t.served.from_stored(_commit_update(t.kind, cur, new, dry_run))),
+                   warnings)
 
 
 def _patch(t: paths.Target) -> Response:
@@ -471,20 +487,20 @@ def _patch(t: paths.Target) -> Response:
             target = scale.apply_scale(cur, patched(scale.to_scale(cur), {}))
             new = strategy.prepare_update(t.kind, cur, target)
         else:
-            merged = patched(cur, t.kind.strategy.patch_fields)
+            # the patch is in the URL's version: applied to the object as it shows it
+            shown = t.served.from_stored(cur)
+            merged = patched(shown, t.kind.strategy.patch_fields)
             if not isinstance(merged, dict):
                 raise errors.BadRequest("the patch must be a JSON object")
-            _check_type(t.kind, merged)
-            _check_identity(t, merged)
             # Only what this patch brings counts, not what the stored object had.
-            warnings[:] = fieldvalidation.check(how, t.kind, merged,
-                                                set(schema.unknown_fields(t.kind, cur)))
+            merged, warnings[:] = _object_body(t, merged, how,
+                                               set(schema.unknown_fields(t.served, shown)))
             new = _prepare(t, cur, merged)
         _record_update(t, cur, new)
         return _commit_update(t.kind, cur, new, dry_run)
     result = attempt() if precondition else retry_on_conflict(attempt)
-    return _warned(json_response(scale.to_scale(result) if t.subresource == "scale" else result),
-                   warnings)
+    return _warned(json_response(scale.to_scale(result) if t.subresource == "scale"
+                                 else t.served.from_stored(result)), warnings)
 
 
 def _apply(t: paths.Target) -> Response:
@@ -496,9 +512,8 @@ def _apply(t: paths.Target) -> Response:
     for field in ("apiVersion", "kind"):
         if not body.get(field):
             raise errors.BadRequest(f"{field} must be set in an applied configuration")
-    _check_type(t.kind, body)
-    _check_identity(t, body)
-    warnings = fieldvalidation.check(how, t.kind, body)
+    # applied in the stored version (its managed fields are that version's)
+    body, warnings = _object_body(t, body, how)
     ignore = ("status",) if t.kind.has_status else ()
 
     def applied(live: Obj | None) -> Obj:
@@ -513,11 +528,12 @@ def _apply(t: paths.Target) -> Response:
             if t.kind.namespaced and t.namespace is None:
                 raise
             new = applied(None)
-            return _create_object(t.kind, new, dry_run, new["metadata"].pop("managedFields")), 201
+            return t.served.from_stored(_create_object(
+                t.kind, new, dry_run, new["metadata"].pop("managedFields"))), 201
         merged = applied(cur)
         new = _prepare(t, cur, merged)
         new["metadata"]["managedFields"] = merged["metadata"]["managedFields"]
-        return _commit_update(t.kind, cur, new, dry_run), 200
+        return t.served.from_stored(_commit_update(t.kind, cur, new, dry_run)), 200
 
     for _ in range(_ATTEMPTS - 1):
         with contextlib.suppress(errors.Conflict, errors.AlreadyExists):
@@ -565,7 +581,8 @@ def _delete(t: paths.Target) -> Response:
     obj, removed = _delete_object(t.kind, t.namespace, t.object_name, opts,
                                   _delete_dry_run(body))
     gone_as_status = removed and not t.kind.strategy.return_deleted_object
-    return json_response(deleted_status(t.kind, obj) if gone_as_status else obj)
+    return json_response(deleted_status(t.kind, obj) if gone_as_status
+                         else t.served.from_stored(obj))
 
 
 def _evict(t: paths.Target) -> Response:
@@ -635,8 +652,7 @@ def _delete_collection(t: paths.Target) -> Response:
                                        dry_run)[0])
         except (errors.NotFound, errors.Forbidden):
             continue
-    return json_response({"kind": f"{t.kind.kind}List", "apiVersion": t.kind.api_version,
-                          "metadata": {"resourceVersion": rv}, "items": done})
+    return _list_response(t, {"resourceVersion": rv}, done)
 
 
 # ---- logs ------------------------------------------------------------------

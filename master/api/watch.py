@@ -68,13 +68,16 @@ class Filter:
     label_selector: labels.Selector = ()
     field_selector: fields.FieldSelector = ()
     table: TableRequest | None = None  # the events' objects as Tables (server-side printing)
+    at: kinds.Kind | None = None  # the kind at the version watched, if not the stored one
 
     def line(self, kind: kinds.Kind, event_type: str, e: Entry, raw_line: bytes | None = None
              ) -> bytes:
         """The watch line of one event for this filter's watchers."""
-        if self.table is None:
-            return raw_line if raw_line is not None else event_line(event_type, e.raw)
-        return event_line(event_type, self.table.encode(kind, [e.obj]))
+        if self.table is not None:
+            return event_line(event_type, self.table.encode(self.at or kind, [e.obj]))
+        if self.at is not None:  # the cache's JSON is the stored version's
+            return event_line(event_type, encode(self.at.from_stored(e.obj)))
+        return raw_line if raw_line is not None else event_line(event_type, e.raw)
 
     def matches(self, e: Entry) -> bool:
         if not e.key.startswith(self.prefix):
@@ -301,7 +304,7 @@ class Broadcaster:
             for w in self._watchers:
                 if w.bookmarks and not w.done and now - w.last_sent >= cfg.bookmark_interval_seconds:
                     w.last_sent = now
-                    w.lines.append(_bookmark(w.kind, max(w.rv, self._progress.get(
+                    w.lines.append(_bookmark(w.filter.at or w.kind, max(w.rv, self._progress.get(
                         w.kind.plural, 0))))
                     w.wake.set()
 
@@ -348,7 +351,7 @@ async def serve(state: Any, hub: Broadcaster, target: Target, opts: ListOptions,
     kind, cfg = target.kind, state.config
     cache: KindCache = state.caches.get(kind)
     w = Watcher(kind, Filter(kind.storage_prefix(target.namespace), opts.label_selector,
-                             opts.field_selector, as_table), opts.allow_bookmarks,
+                             opts.field_selector, as_table, target.at), opts.allow_bookmarks,
                 hub.queue_limit, loop.time())
 
     def register(revision: int) -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import yaml
 
 from coxapi import kinds
+from coxapi.schema import openapipb
 
 from .api_harness import ADMIN_TOKEN, Api
 
@@ -61,6 +63,7 @@ def field_path(doc: dict, root: dict, path: str) -> dict:
 def test_v3_index_lists_every_group_version_with_a_hash(api):
     index = get(api, "/openapi/v3").json
     assert set(index["paths"]) == {"api/v1", "apis/apps/v1", "apis/autoscaling/v2",
+                                   "apis/autoscaling/v1",
                                    "apis/batch/v1", "apis/coordination.k8s.io/v1",
                                    "apis/storage.k8s.io/v1", "apis/rbac.authorization.k8s.io/v1",
                                    "apis/authorization.k8s.io/v1",
@@ -124,11 +127,91 @@ def test_v2_document(api):
     assert "/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases" in doc["paths"]
 
 
-def test_protobuf_only_is_406_and_unknown_group_version_404(api):
+def wire(data: bytes) -> dict[int, list[Any]]:
+    """A protobuf message's fields by number: varints as ints, everything
+    length-delimited as bytes (read a nested message with ``wire`` again)."""
+    out: dict[int, list[Any]] = {}
+    i = 0
+
+    def varint() -> int:
+        nonlocal i
+        n = shift = 0
+        while True:
+            b = data[i]
+            i += 1
+            n |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                return n
+    while i < len(data):
+        key = varint()
+        field, kind = key >> 3, key & 7
+        assert kind in (0, 2), kind
+        if kind == 0:
+            out.setdefault(field, []).append(varint())
+        else:
+            size = varint()
+            out.setdefault(field, []).append(data[i:i + size])
+            i += size
+    return out
+
+
+def named(entries: list[bytes]) -> dict[str, dict[int, list[Any]]]:
+    """gnostic's ordered maps (NamedSchema, NamedAny, …): name → value's fields."""
+    out = {}
+    for e in entries:
+        f = wire(e)
+        out[f[1][0].decode()] = wire(f[2][0])
+    return out
+
+
+def test_v2_protobuf_is_what_client_go_reads(api):
+    r = get(api, "/openapi/v2",
+            Accept="application/com.github.proto-openapi.spec.v2@v1.0+protobuf")
+    # Go's mime parser refuses the "@" form in a Content-Type
+    assert r.headers["Content-Type"] == \
+        "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+    doc = wire(r.data)
+    assert doc[1] == [b"2.0"]
+    defs = named(wire(doc[9][0])[1])
+    assert set(defs) == set(get(api, "/openapi/v2").json["definitions"])
+    cm = defs["io.k8s.api.core.v1.ConfigMap"]
+    ext = named(cm[31])["x-kubernetes-group-version-kind"]
+    assert yaml.safe_load(ext[2][0].decode()) == [
+        {"group": "", "version": "v1", "kind": "ConfigMap"}]
+    assert wire(cm[22][0])[1] == [b"object"]
+    # a described reference is a plain $ref (kube-openapi's v2 parser reads
+    # allOf as "anything"), so kubectl checks what is under it
+    spec = named(wire(defs["io.k8s.api.apps.v1.Deployment"][25][0])[1])["spec"]
+    assert spec[1] == [b"#/definitions/io.k8s.api.apps.v1.DeploymentSpec"] and 24 not in spec
+    paths = named(wire(doc[8][0])[2])
+    patch = wire(paths["/apis/apps/v1/namespaces/{namespace}/deployments/{name}"][8][0])
+    params = [wire(wire(p)[1][0]) for p in patch[8]]  # ParametersItem.parameter
+    non_body = [wire(p[2][0]) for p in params if 2 in p]
+    assert b"fieldValidation" in [wire(q[3][0])[4][0] for q in non_body if 3 in q]
+
+
+def test_v2_json_keeps_a_described_reference_beside_its_description(api):
+    doc = get(api, "/openapi/v2").json
+    spec = doc["definitions"]["io.k8s.api.apps.v1.Deployment"]["properties"]["spec"]
+    assert spec["$ref"] == "#/definitions/io.k8s.api.apps.v1.DeploymentSpec"
+    assert spec["description"] and "allOf" not in spec
+
+
+def test_the_protobuf_encoder_refuses_what_it_cannot_represent():
+    with pytest.raises(ValueError, match="patternProperties"):
+        openapipb.encode_v2({"swagger": "2.0", "definitions": {
+            "x": {"type": "object", "patternProperties": {}}}})
+
+
+def test_unacceptable_type_is_406_and_unknown_group_version_404(api):
     r = api.client.get("/openapi/v2", headers={
-        "Authorization": f"Bearer {ADMIN_TOKEN}",
-        "Accept": "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"})
+        "Authorization": f"Bearer {ADMIN_TOKEN}", "Accept": "application/vnd.kubernetes.protobuf"})
     assert r.status_code == 406 and r.json["kind"] == "Status"
+    r = api.client.get("/openapi/v3/apis/apps/v1", headers={
+        "Authorization": f"Bearer {ADMIN_TOKEN}",
+        "Accept": "application/com.github.proto-openapi.spec.v3@v1.0+protobuf"})
+    assert r.status_code == 406
     r = api.client.get("/openapi/v3/apis/nope/v1",
                        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
     assert r.status_code == 404

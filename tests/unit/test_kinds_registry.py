@@ -60,10 +60,16 @@ def test_group_versions_and_for_object() -> None:
     assert [k.kind for k in gv["apps/v1"]] == ["ReplicaSet", "Deployment", "StatefulSet",
                                              "DaemonSet"]
     assert [k.kind for k in gv["batch/v1"]] == ["Job", "CronJob"]
-    assert sum(len(v) for v in gv.values()) == len(kinds.KINDS)
+    assert sum(len(v) for v in gv.values()) == len(kinds.SERVED)
+    assert [k.kind for k in gv["autoscaling/v1"]] == ["HorizontalPodAutoscaler"]
     assert kinds.for_object({"kind": "Deployment", "apiVersion": "apps/v1"}).plural == "deployments"
     with pytest.raises(kinds.UnknownKind):
         kinds.for_object({"kind": "Deployment", "apiVersion": "v1"})
+    hpa_v1 = kinds.for_object({"kind": "HorizontalPodAutoscaler", "apiVersion": "autoscaling/v1"})
+    assert hpa_v1.version == "v1" and hpa_v1.path("ns") == \
+        "/apis/autoscaling/v1/namespaces/ns/horizontalpodautoscalers"
+    assert hpa_v1.storage_prefix() == kinds.lookup("hpa").storage_prefix()
+    assert kinds.for_object({"kind": "HorizontalPodAutoscaler"}) is kinds.lookup("hpa")
 
 
 # ---- printer columns --------------------------------------------------------------
