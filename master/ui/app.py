@@ -6,9 +6,10 @@
   package). The page itself needs a session, else it redirects to the login.
 - ``/ui/api/<API path>``: GET only, the real API, called in process with the
   session's token: authorised as that user exactly as the API authorises
-  them. Secrets and the pod exec family are refused here. A watch
-  (``watch=1``) comes back as Server-Sent Events, one API watch event per
-  ``data:`` line, straight from the master's watch cache on its event loop.
+  them. Secrets and the pod exec family are refused here.
+- ``/ui/watch?w=<API path>&w=...``: those API watches as one Server-Sent
+  Events stream (``event: <index>``, one API watch event per ``data:``),
+  straight from the master's watch cache on its event loop.
 - ``/ui/session``, ``/ui/can``, ``/ui/masters``, ``/ui/raft``,
   ``/ui/secrets``: what the page needs beyond the API (Secrets: names, types
   and keys only).
@@ -27,7 +28,7 @@ import time
 import uuid
 from importlib import resources
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from coxapi import errors, kinds
 from coxapi.timefmt import rfc3339
@@ -48,8 +49,9 @@ _BODY_LIMIT = 1024 * 1024
 _STATIC = resources.files(__package__).joinpath("static")
 _SSE_HEADERS = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache, private"),
                 (b"x-accel-buffering", b"no")]
+# Referrer-Policy "no-referrer" would make the browser send "Origin: null".
 _SECURITY_HEADERS = [
-    ("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"),
+    ("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "same-origin"),
     ("X-Frame-Options", "DENY"), ("Cache-Control", "no-store")]
 _CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
         "connect-src 'self' {others}; frame-ancestors 'none'; base-uri 'none'; "
@@ -106,24 +108,58 @@ def secret_summary(secret: dict) -> dict:
             "creationTimestamp": meta.get("creationTimestamp")}
 
 
-def sse(send: Any) -> Any:
-    """``send`` for a watch whose lines go out as Server-Sent Events."""
-    pending = b""
-    streaming = False
+MAX_WATCHES = 8  # watches one page multiplexes into its one event stream
 
-    async def wrapped(message: dict) -> None:
-        nonlocal pending, streaming
-        if message["type"] == "http.response.start":
-            streaming = message["status"] == 200
-            if streaming:
-                message = {**message, "headers": _SSE_HEADERS}
-        elif message["type"] == "http.response.body" and streaming:
-            lines = (pending + message.get("body", b"")).split(b"\n")
+
+class Multiplex:
+    """Several API watches as one Server-Sent Events stream: watch ``i``'s
+    events are ``event: i`` messages. A browser keeps at most six HTTP/1.1
+    connections per host, so a page with one stream per list would starve
+    its own requests. When any watch ends, the stream ends (the page lists
+    again and watches anew); one refused is an ERROR event of its own."""
+
+    def __init__(self, send: Any) -> None:
+        self.send, self.lock = send, asyncio.Lock()
+        self.ended = asyncio.Event()
+
+    async def start(self) -> None:
+        await self.send({"type": "http.response.start", "status": 200, "headers": _SSE_HEADERS})
+        await self.send({"type": "http.response.body", "body": b": open\n\n", "more_body": True})
+
+    def sender(self, index: int) -> Any:
+        pending, status, refusal = b"", 200, b""
+        tag = b"event: %d\ndata: " % index
+
+        async def send(message: dict) -> None:
+            nonlocal pending, status, refusal
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                return
+            body = message.get("body", b"")
+            if status != 200:  # a Status: passed on as the ERROR event a watch would send
+                refusal += body
+                if not message.get("more_body"):
+                    line = b'{"type":"ERROR","object":%b}' % (refusal.strip() or b"{}")
+                    await self._write(tag + line + b"\n\n")
+                return
+            lines = (pending + body).split(b"\n")
             pending = lines.pop()
-            message = {**message, "body": b"".join(b"data: " + line + b"\n\n"
-                                                   for line in lines if line.strip())}
-        await send(message)
-    return wrapped
+            out = b"".join(tag + line + b"\n\n" for line in lines if line.strip())
+            if out:
+                await self._write(out)
+        return send
+
+    async def _write(self, data: bytes) -> None:
+        async with self.lock:
+            await self.send({"type": "http.response.body", "body": data, "more_body": True})
+
+    async def receive(self) -> dict:
+        await self.ended.wait()
+        return {"type": "http.disconnect"}
+
+    async def finish(self) -> None:
+        async with self.lock:
+            await self.send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 class UiApp:
@@ -170,6 +206,8 @@ class UiApp:
                 raise errors.MethodNotAllowed(f"{method} is not allowed on {path}")
             if sub.startswith("/api/"):
                 return await self._passthrough(sub[len("/api"):], scope, receive, send, token)
+            if sub == "/watch":
+                return await self._watch(scope, receive, send, token)
             return await self._get(sub, scope, send, token, user)
         except errors.ApiError as e:
             code, headers, body = status_parts(e)
@@ -304,8 +342,10 @@ class UiApp:
         out["apply"] = out["restart"]  # patching a Deployment: what an editor may do
         return out
 
-    async def _passthrough(self, api_path: str, scope: Scope, receive: Any, send: Any,
-                           s: session.Session) -> None:
+    def _api_scope(self, scope: Scope, api_path: str, query: bytes, s: session.Session
+                   ) -> Scope:
+        """The API request behind a /ui/ one, as the session's user; refuses
+        what the dashboard never shows (Secrets, the exec family)."""
         split = paths.split(api_path)
         if split is not None:
             try:
@@ -317,15 +357,57 @@ class UiApp:
                                        "see /ui/secrets", {"kind": "secrets"})
             if target is not None and target.subresource in podexec.SUBRESOURCES:
                 raise errors.Forbidden("exec, attach and port-forward are not in the dashboard")
-        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
-        watching = query.get("watch", "").lower() in ("1", "true")
         headers = [(k, v) for k, v in scope.get("headers", ())
                    if k not in (b"cookie", b"authorization", b"accept", b"origin")]
         headers += [(b"authorization", f"Bearer {s.token}".encode()),
-                    (b"accept", b"application/json" if watching else
-                     (_header(scope, b"accept") or "application/json").encode())]
-        inner = {**scope, "path": api_path, "raw_path": api_path.encode(), "headers": headers}
-        await self.api(inner, receive, sse(send) if watching else send)
+                    (b"accept", (_header(scope, b"accept") or "application/json").encode())]
+        return {**scope, "path": api_path, "raw_path": api_path.encode(),
+                "query_string": query, "headers": headers}
+
+    async def _passthrough(self, api_path: str, scope: Scope, receive: Any, send: Any,
+                           s: session.Session) -> None:
+        query = scope.get("query_string", b"")
+        if any(k == "watch" for k, _ in parse_qsl(query.decode("latin-1"))):
+            raise errors.BadRequest("watch through /ui/watch")
+        await self.api(self._api_scope(scope, api_path, query, s), receive, send)
+
+    async def _watch(self, scope: Scope, receive: Any, send: Any, s: session.Session) -> None:
+        """``/ui/watch?w=<API path?query>&w=...``: those watches as one SSE stream."""
+        wanted = [v for k, v in parse_qsl(scope.get("query_string", b"").decode("latin-1"))
+                  if k == "w"]
+        if not wanted or len(wanted) > MAX_WATCHES:
+            raise errors.BadRequest(f"name 1 to {MAX_WATCHES} watches as w=<API path>",
+                                    {"causes": [{"field": "w", "message": "1 to 8 paths"}]})
+        base = {**scope, "headers": [(k, v) for k, v in scope.get("headers", ())
+                                     if k != b"accept"]}
+        scopes = []
+        for w in wanted:
+            api_path, _, q = w.partition("?")
+            if not api_path.startswith("/"):
+                raise errors.BadRequest("a watched path starts with /")
+            query = [(k, v) for k, v in parse_qsl(q) if k != "watch"] + [("watch", "1")]
+            scopes.append(self._api_scope(base, api_path, urlencode(query).encode(), s))
+        mux = Multiplex(send)
+        await mux.start()
+
+        async def one(i: int, inner: Scope) -> None:
+            try:
+                await self.api(inner, mux.receive, mux.sender(i))
+            finally:
+                mux.ended.set()  # one ended: end them all
+
+        async def client_gone() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            mux.ended.set()
+
+        gone = asyncio.get_running_loop().create_task(client_gone())
+        try:
+            await asyncio.gather(*(one(i, x) for i, x in enumerate(scopes)),
+                                 return_exceptions=True)
+            await mux.finish()
+        finally:
+            gone.cancel()
 
     # ---- actions ----
 

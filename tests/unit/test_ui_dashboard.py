@@ -147,7 +147,7 @@ def test_secret_values_never_reach_the_dashboard(api, admin):
         s["name"] == "db-password" and s["keys"] == ["password"] for s in listed)
     for path in ("/ui/api/api/v1/namespaces/default/secrets",
                  "/ui/api/api/v1/namespaces/default/secrets/db-password",
-                 "/ui/api/api/v1/secrets", "/ui/api/api/v1/secrets?watch=1"):
+                 "/ui/api/api/v1/secrets"):
         r = admin.get(path)
         assert r.status_code == 403, path
         assert SECRET_VALUE not in r.text
@@ -160,22 +160,42 @@ def test_secret_values_never_reach_the_dashboard(api, admin):
         assert SECRET_VALUE not in admin.get(path).text, path
 
 
-def test_a_watch_streams_changes_as_server_sent_events(api, admin):
-    lines: list[str] = []
-    with admin.http.get(admin.url + "/ui/api/api/v1/namespaces/default/configmaps",
-                        params={"watch": "1", "timeoutSeconds": "20"}, stream=True, timeout=30,
-                        headers={"Cookie": admin.cookie, "Accept": "text/event-stream"}) as r:
+def _sse(admin: Browser, *paths: str, until: str) -> list[tuple[str, dict]]:
+    """The (event, data) messages of /ui/watch over ``paths`` until one holds ``until``."""
+    out: list[tuple[str, dict]] = []
+    with admin.http.get(admin.url + "/ui/watch", params=[("w", p) for p in paths], stream=True,
+                        timeout=30, headers={"Cookie": admin.cookie,
+                                             "Accept": "text/event-stream"}) as r:
         assert r.status_code == 200
         assert r.headers["Content-Type"].startswith("text/event-stream")
-        assert api.post("/api/v1/namespaces/default/configmaps", {
-            "metadata": {"name": "live-one"}, "data": {"a": "1"}}).status_code == 201
+        event = ""
         for line in r.iter_lines(decode_unicode=True):
-            if line:
-                lines.append(line)
-            if "live-one" in line:
-                break
-    event = json.loads(lines[-1][len("data: "):])
-    assert event["type"] == "ADDED" and event["object"]["metadata"]["name"] == "live-one"
+            if line.startswith("event: "):
+                event = line[len("event: "):]
+            elif line.startswith("data: "):
+                out.append((event, json.loads(line[len("data: "):])))
+                if until in line:
+                    break
+    return out
+
+
+def test_watches_stream_changes_as_one_server_sent_events_stream(api, admin):
+    cms = "/api/v1/namespaces/default/configmaps"
+    rv = api.get(cms).json["metadata"]["resourceVersion"]
+    assert api.post(cms, {"metadata": {"name": "live-one"}, "data": {"a": "1"}}).status_code == 201
+    got = _sse(admin, f"/api/v1/nodes?resourceVersion={rv}",
+               f"{cms}?resourceVersion={rv}&timeoutSeconds=20", until="live-one")
+    event, data = got[-1]
+    assert event == "1" and data["type"] == "ADDED"
+    assert data["object"]["metadata"]["name"] == "live-one"
+    # a watch RBAC refuses is an ERROR event in the stream; the others go on
+    refused = _sse(Browser(api, VIEWER), "/api/v1/nodes", f"{cms}?timeoutSeconds=5",
+                   until="Forbidden")
+    assert refused[-1][0] == "0" and refused[-1][1]["type"] == "ERROR"
+    assert refused[-1][1]["object"]["code"] == 403
+    secrets = admin.get("/ui/watch?w=/api/v1/secrets")
+    assert secrets.status_code == 403 and SECRET_VALUE not in secrets.text
+    assert admin.get("/ui/api/api/v1/configmaps?watch=1").status_code == 400
 
 
 def test_the_raft_view_names_each_master_its_role_and_indexes(api, admin):

@@ -111,7 +111,8 @@ const conn = {
   },
 };
 
-// ---- a live list: GET, then watch from its version over SSE ----
+// ---- live lists: GET each, then watch them all from their versions over one
+// SSE stream (a browser keeps only six connections per host) ----
 
 class Live {
   constructor(path) {
@@ -119,46 +120,34 @@ class Live {
     this.items = new Map();
     this.error = null;
     this.loaded = false;
+    this.rv = null;
     this.listeners = new Set();
-    this.es = null;
-    this.closed = false;
     this.pending = false;
   }
   on(f) { this.listeners.add(f); return this; }
-  async start() {
-    if (this.closed) return;
+  async load() {
     try {
       const list = await getJSON(`/ui/api${this.path}`);
       this.items = new Map((list.items || []).map((o) => [key(o), o]));
+      this.rv = list.metadata.resourceVersion;
       this.loaded = true;
       this.error = null;
-      this.emit();
-      this.watch(list.metadata.resourceVersion);
     } catch (e) {
       this.error = e;
+      this.rv = null;
+      if (!(e instanceof ApiError) || e.code >= 500) throw e; // else: shown, not watched
+    } finally {
       this.emit();
-      if (!(e instanceof ApiError) || e.code >= 500) conn.lost(() => this.start());
     }
   }
-  watch(rv) {
-    if (this.closed) return;
-    const sep = this.path.includes("?") ? "&" : "?";
-    const es = new EventSource(`/ui/api${this.path}${sep}watch=1&allowWatchBookmarks=true&resourceVersion=${rv}`);
-    this.es = es;
-    es.onopen = () => conn.ok();
-    es.onmessage = (m) => {
-      const ev = JSON.parse(m.data);
-      if (ev.type === "ERROR") { es.close(); this.start(); return; }
-      if (ev.type === "BOOKMARK") return;
+  apply(ev) {
+    if (ev.type === "ERROR") return false;
+    if (ev.type !== "BOOKMARK") {
       if (ev.type === "DELETED") this.items.delete(key(ev.object));
       else this.items.set(key(ev.object), ev.object);
       this.schedule();
-    };
-    es.onerror = () => { // the watch ended or the master went away: list again
-      es.close();
-      if (this.es === es) this.es = null;
-      if (!this.closed) conn.lost(() => this.start());
-    };
+    }
+    return true;
   }
   schedule() {
     if (this.pending) return;
@@ -167,6 +156,39 @@ class Live {
   }
   emit() { this.listeners.forEach((f) => f(this)); }
   list() { return [...this.items.values()]; }
+}
+
+class Hub {
+  constructor(lives) { this.lives = lives; this.es = null; this.closed = false; }
+  async start() {
+    if (this.closed) return;
+    try {
+      await Promise.all(this.lives.map((l) => l.load()));
+    } catch (e) {
+      conn.lost(() => this.start());
+      return;
+    }
+    const watched = this.lives.filter((l) => l.rv !== null);
+    if (!watched.length || this.closed) return;
+    const q = watched.map((l) => {
+      const sep = l.path.includes("?") ? "&" : "?";
+      return `w=${encodeURIComponent(`${l.path}${sep}allowWatchBookmarks=true&resourceVersion=${l.rv}`)}`;
+    }).join("&");
+    const es = new EventSource(`/ui/watch?${q}`);
+    this.es = es;
+    es.onopen = () => conn.ok();
+    watched.forEach((l, i) => es.addEventListener(String(i), (m) => {
+      if (!l.apply(JSON.parse(m.data))) this.restart(es); // ERROR: e.g. 410 Gone
+    }));
+    es.onerror = () => this.restart(es, true); // the watches ended or the master went away
+  }
+  restart(es, lost = false) {
+    es.close();
+    if (this.es !== es || this.closed) return;
+    this.es = null;
+    if (lost) conn.lost(() => this.start());
+    else this.start();
+  }
   close() { this.closed = true; if (this.es) this.es.close(); }
 }
 
@@ -178,10 +200,12 @@ const rerender = () => current && current.render && current.render();
 function page(main, sources, render, extra = () => {}) {
   const lives = sources.map((p) => new Live(p));
   const draw = () => render(main, ...lives);
-  lives.forEach((l) => l.on(draw).start());
+  lives.forEach((l) => l.on(draw));
+  const hub = new Hub(lives);
+  hub.start();
   draw();
   const stop = extra(main, lives) || (() => {});
-  return { render: draw, cleanup: () => { lives.forEach((l) => l.close()); stop(); } };
+  return { render: draw, cleanup: () => { hub.close(); stop(); } };
 }
 
 function section(main, id, title, head) {
