@@ -222,7 +222,9 @@ function section(main, id, title, head) {
 function fill(s, live, rows) {
   s.querySelector(".note").textContent = live && live.error ? live.error.message
     : (live && !live.loaded ? "loading…" : "");
-  s.querySelector("tbody").innerHTML = rows.join("");
+  const cols = s.querySelectorAll("thead th").length;
+  s.querySelector("tbody").innerHTML = rows.length ? rows.join("")
+    : (live && !live.loaded ? "" : `<tr><td colspan="${cols}" class="empty">none</td></tr>`);
 }
 
 function button(action, label, o, resource, extra = "") {
