@@ -233,7 +233,7 @@ function button(action, label, o, resource, extra = "") {
   return `<button type="button" data-action="${action}" data-resource="${esc(resource)}" data-namespace="${esc(m.namespace || "")}" data-name="${esc(m.name)}"${extra}>${esc(label)}</button>`;
 }
 
-const byName = (a, b) => key(a).localeCompare(key(b));
+const byName = (a, b) => { const x = key(a), y = key(b); return x < y ? -1 : x > y ? 1 : 0; };
 const cond = (o, type) => ((o.status || {}).conditions || []).find((c) => c.type === type);
 
 function podStatus(p) {
