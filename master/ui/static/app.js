@@ -122,7 +122,6 @@ class Live {
     this.loaded = false;
     this.rv = null;
     this.listeners = new Set();
-    this.pending = false;
   }
   on(f) { this.listeners.add(f); return this; }
   async load() {
@@ -145,14 +144,9 @@ class Live {
     if (ev.type !== "BOOKMARK") {
       if (ev.type === "DELETED") this.items.delete(key(ev.object));
       else this.items.set(key(ev.object), ev.object);
-      this.schedule();
+      this.emit();
     }
     return true;
-  }
-  schedule() {
-    if (this.pending) return;
-    this.pending = true;
-    requestAnimationFrame(() => { this.pending = false; this.emit(); });
   }
   emit() { this.listeners.forEach((f) => f(this)); }
   list() { return [...this.items.values()]; }
@@ -199,13 +193,26 @@ const rerender = () => current && current.render && current.render();
 
 function page(main, sources, render, extra = () => {}) {
   const lives = sources.map((p) => new Live(p));
-  const draw = () => render(main, ...lives);
-  lives.forEach((l) => l.on(draw));
+  // A busy cluster changes many times a second: redraw at most once a frame,
+  // and leave the browser at least twice the last redraw's time in between.
+  let cost = 0, last = 0, timer = null;
+  const draw = () => {
+    const t = performance.now();
+    render(main, ...lives);
+    last = performance.now();
+    cost = last - t;
+  };
+  const soon = () => {
+    if (timer !== null) return;
+    timer = setTimeout(() => { timer = null; requestAnimationFrame(draw); },
+      Math.max(0, last + 2 * cost - performance.now()));
+  };
+  lives.forEach((l) => l.on(soon));
   const hub = new Hub(lives);
   hub.start();
   draw();
   const stop = extra(main, lives) || (() => {});
-  return { render: draw, cleanup: () => { hub.close(); stop(); } };
+  return { render: draw, cleanup: () => { clearTimeout(timer); hub.close(); stop(); } };
 }
 
 function section(main, id, title, head) {
