@@ -299,7 +299,7 @@ const PAGES = {
     };
     loadRaft();
     const timer = setInterval(loadRaft, 3000);
-    const p = page(main, ["/api/v1/nodes", "/api/v1/pods", "/api/v1/events"], (m, nodes, pods, events) => {
+    const p = page(main, ["/api/v1/nodes", "/api/v1/pods", "/api/v1/events?fieldSelector=type%3DWarning"], (m, nodes, pods, events) => {
       const ready = nodes.list().filter((n) => (cond(n, "Ready") || {}).status === "True").length;
       const running = pods.list().filter((x) => (x.status || {}).phase === "Running").length;
       counts.textContent = `${nodes.items.size} nodes (${ready} Ready) · ${pods.items.size} pods (${running} Running)`;
@@ -385,13 +385,14 @@ const PAGES = {
     let logAbort = null, logFor = null;
     const follow = async (container) => {
       if (logAbort) logAbort.abort();
-      logAbort = new AbortController();
+      const abort = new AbortController();
+      logAbort = abort;
       logFor = container;
       const pre = $("#log-tail", main);
       pre.textContent = "";
       try {
-        const r = await request(`/ui/api${base}/pods/${encodeURIComponent(name)}/log?follow=true&tailLines=200&container=${encodeURIComponent(container)}`, { signal: logAbort.signal });
-        if (!r.ok) { pre.textContent = (await r.json().catch(() => ({}))).message || `HTTP ${r.status}`; return; }
+        const r = await request(`/ui/api${base}/pods/${encodeURIComponent(name)}/log?follow=true&tailLines=200&container=${encodeURIComponent(container)}`, { signal: abort.signal });
+        if (!r.ok) throw new ApiError(await r.json().catch(() => ({})), r.status);
         const reader = r.body.getReader();
         const dec = new TextDecoder();
         for (;;) {
@@ -401,9 +402,13 @@ const PAGES = {
           if (pre.textContent.length > 200000) pre.textContent = pre.textContent.slice(-100000);
           pre.scrollTop = pre.scrollHeight;
         }
-      } catch (e) { /* aborted or the stream broke */ }
+      } catch (e) {
+        if (e instanceof ApiError) pre.textContent = e.message;
+      }
+      // the container restarted, the node was unreachable or the master went away: follow again
+      if (!abort.signal.aborted) setTimeout(() => { if (!abort.signal.aborted) follow(container); }, 3000);
     };
-    const p = page(main, [`${base}/pods?fieldSelector=metadata.name%3D${encodeURIComponent(name)}`, `${base}/events`], (m, pods, events) => {
+    const p = page(main, [`${base}/pods?fieldSelector=metadata.name%3D${encodeURIComponent(name)}`, `${base}/events?fieldSelector=involvedObject.name%3D${encodeURIComponent(name)}`], (m, pods, events) => {
       const o = pods.list()[0];
       $("#pod-summary", m).textContent = o ? `${podStatus(o)} on ${(o.spec || {}).nodeName || "no node yet"}, IP ${(o.status || {}).podIP || "none"}` : (pods.loaded ? "no such pod" : "loading…");
       const s = section(m, "containers", "Containers", ["Name", "Image", "Ready", "Restarts", "State", "Probes"]);
