@@ -333,3 +333,9 @@ def test_bad_action_input_is_a_status_naming_the_field(api, admin):
     assert raw.status_code == 400 and raw.json()["kind"] == "Status"
     missing = admin.act("delete", {"namespace": "default", "name": "no-such-pod"})
     assert missing.status_code == 404 and missing.json()["reason"] == "NotFound"
+
+
+def test_a_master_publishes_the_url_a_page_can_use():
+    assert masters.api_url("127.0.0.1:6443", tls=True) == "https://127.0.0.1:6443"
+    assert masters.api_url("[::1]:6443", tls=False) == "http://[::1]:6443"
+    assert masters.api_url("0.0.0.0:6443", tls=True) == "https://:6443"  # the page's own host
