@@ -3,6 +3,8 @@ the pod (at its IP, reachable from the node), relayed over the master's
 WebSocket (already accepted) in the port-forward channel protocol
 (coxapi.streamproto): data on channel 2i, errors on 2i+1, each channel
 opened with its port number. The WebSocket ends when every connection has.
+A close signal (``[255, channel]``, as v5 exec has) half-closes that
+connection: the client will send nothing more, the pod may still answer.
 """
 
 from __future__ import annotations
@@ -43,6 +45,11 @@ async def run(pod_ip: str, pod: str, ports: list[int], receive: Receive, send: S
         while (msg := await receive())["type"] != "websocket.disconnect":
             data = msg.get("bytes")
             if not data:
+                continue
+            if (closed := sp.closed_channel(data)) is not None:  # the client sends no more
+                if (writer := writers.get(closed)) is not None and writer.can_write_eof():
+                    with contextlib.suppress(OSError):
+                        writer.write_eof()
                 continue
             channel, payload = sp.unframe(data)
             writer = writers.get(channel)
