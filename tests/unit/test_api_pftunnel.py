@@ -87,7 +87,7 @@ def test_a_closed_port_is_reported_on_the_error_stream(api, agent):  # noqa: F81
         peer.read_until(lambda: peer.ended(err, data))
         message, _ = peer.received(err)
         assert message.startswith(f"error forwarding port {web.port} to pod p".encode())
-        assert b"failed to connect" in message
+        assert message.endswith(b"connect: connection refused"), message
         assert peer.received(data) == (b"", True)
 
 

@@ -20,6 +20,25 @@ def test_dictionary_is_spdy3s():
     assert zlib.adler32(d) == 0xE3C6A7C2  # the id every SPDY/3 zlib stream names it by
 
 
+# What kubectl 1.32 sent first through its port-forward tunnel (captured in
+# tests/e2e/test_kubectl_portforward_e2e.py): the error streams of five
+# concurrent connections, their header blocks sharing one zlib stream.
+KUBECTL_SYN_STREAMS = bytes.fromhex(
+    "800300010000003d0000000100000000000078f9e3c6a7c202253a703a2b294a4dcc851625aca9a080"
+    "8614cb45a024cc6461c0c0c0c0590489c44c50e2663400000000ffff80030001000000180000000300"
+    "0000000000826a45153524ca3000000000ffff80030001000000140000000500000000000022df5623"
+    "00000000ffff800300010000001300000007000000000000225fab31000000ffff8003000100000013"
+    "00000009000000000000225fab09000000ffff")
+
+
+def test_kubectls_own_frames():
+    s = spdy.Session()
+    assert s.feed(KUBECTL_SYN_STREAMS) == [
+        spdy.StreamOpened(1 + 2 * i, {"streamtype": ["error"], "port": ["80"],
+                                      "requestid": [str(i)]}, False) for i in range(5)]
+    assert s.data_to_send() == b""
+
+
 def test_a_ping_from_the_client_is_echoed_and_makes_no_event():
     s = spdy.Session()
     ping = bytes.fromhex("80030006 00000004 00000001")
