@@ -210,13 +210,13 @@ class ApiApp:
         log.debug("LOG pods/%s (%s)", target.name, user.name)
         await podlogs.serve(st.objects, target.namespace or "default", target.name or "", query,
                             functools.partial(st.signing.node_token, master=st.config.name),
-                            st.config.agent_connect_timeout, send, receive)
+                            st.config.agent_connect_timeout, send, receive, st.config.agent_tls)
 
     async def _exec_plan(self, target: paths.Target, scope: Scope, user: User) -> podexec.Plan:
         self._authorize(user, authz.Request("POST", target))  # ``create`` on pods/exec
         return await podexec.plan(self.state.objects, target.namespace or "default",
                                   target.name or "", target.subresource or "",
-                                  scope.get("query_string", b"").decode())
+                                  scope.get("query_string", b"").decode(), self.state.config.agent_tls)
 
     async def _exec_over_http(self, target: paths.Target, scope: Scope, user: User,
                               send: Any) -> None:
@@ -225,7 +225,7 @@ class ApiApp:
         if target.subresource == "portforward":  # its ports would come in SPDY streams
             self._authorize(user, authz.Request("POST", target))
             await podexec.locate(self.state.objects, target.namespace or "default",
-                                 target.name or "", "portforward")
+                                 target.name or "", "portforward", self.state.config.agent_tls)
         else:
             await self._exec_plan(target, scope, user)
         raise podexec.upgrade_required(target.subresource or "")
@@ -269,7 +269,7 @@ class ApiApp:
         st = self.state
         self._authorize(user, authz.Request("POST", target))
         at = await podexec.locate(st.objects, target.namespace or "default", target.name or "",
-                                  "portforward")
+                                  "portforward", st.config.agent_tls)
         token = await asyncio.get_running_loop().run_in_executor(
             None, functools.partial(st.signing.node_token, at.node, master=st.config.name))
         log.debug("PORTFORWARD pods/%s over SPDY (%s)", target.name, user.name)
