@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import ssl
 import subprocess
 import sys
 import urllib.request
@@ -118,3 +120,20 @@ def test_a_closed_pod_port_is_reported_as_for_kubernetes(cluster):
         assert "connect: connection refused" in err, err
     finally:
         fwd.close()
+
+
+def test_the_agent_serves_masters_over_tls_from_the_cluster_ca(cluster):
+    """The forward above went master→agent over TLS: the agent's port answers
+    only TLS, with a certificate for its address that the cluster CA signed;
+    logs come the same way."""
+    node = json.loads(cox("--kubeconfig", str(cluster / "kubeconfig"), "get", "node", "n1",
+                          "-o", "json").stdout or "{}")
+    address = next(a["address"] for a in node["status"]["addresses"] if a["type"] == "InternalIP")
+    ctx = ssl.create_default_context(cafile=str(cluster / "pki" / "ca.crt"))
+    with socket.create_connection((address, 10250), timeout=10) as raw, \
+            ctx.wrap_socket(raw, server_hostname=address) as tls:
+        assert ("IP Address", address) in tls.getpeercert()["subjectAltName"]
+    assert KUBECTL is not None
+    logs = subprocess.run([KUBECTL, "--kubeconfig", str(cluster / "kubeconfig"), "logs", "x"],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert logs.returncode == 0, logs.stderr
