@@ -187,6 +187,12 @@ def load_ca(pki: PkiDir) -> KeyPair:
     return KeyPair(pki.ca_cert.read_bytes(), pki.ca_key.read_bytes())
 
 
+def agent_cert_name(node: str) -> str:
+    """The name of node ``node``'s agent's certificate in a PkiDir: ``node-<node>``
+    (a master's is its own name, m1, m2, …, so the two never meet)."""
+    return f"node-{node}"
+
+
 def ensure_serving(pki: PkiDir, name: str, hosts: Sequence[str]) -> list[str]:
     """Issue ``name``'s serving certificate unless the one on disk is still good
     for ``hosts``; returns the paths written. The CA must exist."""

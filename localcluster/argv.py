@@ -12,6 +12,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
+from coxapi.pki import agent_cert_name
+
 from .spec import ClusterSpec, MasterSpec, NodeSpec
 
 
@@ -43,6 +45,8 @@ def master_init_argv(spec: ClusterSpec) -> list[str]:
             argv += ["--master-name", m.name]
         for host in spec.tls_hosts:
             argv += ["--tls-host", host]
+        for node in spec.all_nodes():
+            argv += ["--node-address", f"{node.name}={node.address}"]
     return argv
 
 
@@ -50,7 +54,8 @@ def _tls_argv(spec: ClusterSpec, m: MasterSpec) -> list[str]:
     if spec.insecure_http:
         return ["--insecure-http"]
     return ["--tls-cert-file", str(spec.pki_dir / f"{m.name}.crt"),
-            "--tls-private-key-file", str(spec.pki_dir / f"{m.name}.key")]
+            "--tls-private-key-file", str(spec.pki_dir / f"{m.name}.key"),
+            "--ca-file", str(spec.ca_file)]  # the agents' certificates chain to it
 
 
 def _lifecycle_argv(spec: ClusterSpec) -> list[str]:
@@ -99,7 +104,9 @@ def agent_argv(spec: ClusterSpec, node: NodeSpec) -> list[str]:
     for url in spec.api_urls:
         argv += ["--master", url]
     if not spec.insecure_http:
-        argv += ["--ca-file", str(spec.ca_file)]
+        cert = spec.pki_dir / agent_cert_name(node.name)
+        argv += ["--ca-file", str(spec.ca_file), "--tls-cert-file", f"{cert}.crt",
+                 "--tls-private-key-file", f"{cert}.key"]
     argv += ["--token-file", str(node.token_file), "--address", node.address,
              "--docker-host", node.docker_host, "--port", str(spec.agent_port),
              "--data-dir", str(node.data_dir), "--cluster-cidr", spec.cluster_cidr]

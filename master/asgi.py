@@ -12,6 +12,7 @@ the Status errors (master.api).
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import time
@@ -23,7 +24,7 @@ from urllib.parse import parse_qsl
 from a2wsgi import WSGIMiddleware
 from flask import Flask
 
-from coxapi import errors
+from coxapi import errors, pfstreams
 
 from . import inflight, metrics, wsgicall
 from .api import (
@@ -34,6 +35,7 @@ from .api import (
     health,
     params,
     paths,
+    pftunnel,
     podexec,
     podlogs,
     state_of,
@@ -213,19 +215,24 @@ class ApiApp:
         log.debug("LOG pods/%s (%s)", target.name, user.name)
         await podlogs.serve(st.objects, target.namespace or "default", target.name or "", query,
                             functools.partial(st.signing.node_token, master=st.config.name),
-                            st.config.agent_connect_timeout, send, receive)
+                            st.config.agent_connect_timeout, send, receive, st.config.agent_tls)
 
     async def _exec_plan(self, target: paths.Target, scope: Scope, user: User) -> podexec.Plan:
         self._authorize(user, authz.Request("POST", target))  # ``create`` on pods/exec
         return await podexec.plan(self.state.objects, target.namespace or "default",
                                   target.name or "", target.subresource or "",
-                                  scope.get("query_string", b"").decode())
+                                  scope.get("query_string", b"").decode(), self.state.config.agent_tls)
 
     async def _exec_over_http(self, target: paths.Target, scope: Scope, user: User,
                               send: Any) -> None:
         """Checked as a WebSocket would be, so a client falling back to SPDY
         hears the same refusals, and then that only WebSocket is spoken."""
-        await self._exec_plan(target, scope, user)
+        if target.subresource == "portforward":  # its ports would come in SPDY streams
+            self._authorize(user, authz.Request("POST", target))
+            await podexec.locate(self.state.objects, target.namespace or "default",
+                                 target.name or "", "portforward", self.state.config.agent_tls)
+        else:
+            await self._exec_plan(target, scope, user)
         raise podexec.upgrade_required(target.subresource or "")
 
     async def _websocket(self, scope: Scope, receive: Any, send: Any) -> None:
@@ -239,10 +246,13 @@ class ApiApp:
             if target is None:
                 raise errors.NotFound("the server could not find the requested resource")
             user = authenticated(self.state.config, _header(scope, b"authorization"), path)
+            st = self.state
+            subprotocols = list(scope.get("subprotocols") or [])
+            if target.subresource == "portforward" and pfstreams.TUNNEL_PROTOCOL in subprotocols:
+                return await self._tunnel(target, user, receive, send)
             plan = await self._exec_plan(target, scope, user)
             log.debug("EXEC pods/%s (%s)", target.name, user.name)
-            st = self.state
-            await podexec.serve(plan, list(scope.get("subprotocols") or []),
+            await podexec.serve(plan, subprotocols,
                                 functools.partial(st.signing.node_token, master=st.config.name),
                                 st.config.agent_connect_timeout, receive, send)
         except errors.ApiError as e:
@@ -257,6 +267,18 @@ class ApiApp:
         finally:
             verb, resource = metrics.request_labels("POST", path, False)
             metrics.observe_request(verb, resource, code, time.perf_counter() - started)
+
+    async def _tunnel(self, target: paths.Target, user: User, receive: Any, send: Any) -> None:
+        """port-forward in kubectl's SPDY-in-WebSocket (master.api.pftunnel); the
+        ports come later, in its streams."""
+        st = self.state
+        self._authorize(user, authz.Request("POST", target))
+        at = await podexec.locate(st.objects, target.namespace or "default", target.name or "",
+                                  "portforward", st.config.agent_tls)
+        token = await asyncio.get_running_loop().run_in_executor(
+            None, functools.partial(st.signing.node_token, at.node, master=st.config.name))
+        log.debug("PORTFORWARD pods/%s over SPDY (%s)", target.name, user.name)
+        await pftunnel.serve(at, token, st.config.agent_connect_timeout, receive, send)
 
     def _authorize(self, user: User, req: authz.Request) -> None:
         """As the Flask side does (master.api.resources). On the event loop:

@@ -17,7 +17,7 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -212,12 +212,14 @@ def pki_dir(directory: str | os.PathLike) -> pki.PkiDir:
 def init_cluster_dir(directory: str | os.PathLike, nodes: list[str] | tuple[str, ...] = (),
                      master_urls: list[str] | tuple[str, ...] = (),
                      masters: list[str] | tuple[str, ...] = (),
-                     tls_hosts: list[str] | tuple[str, ...] = ()) -> InitResult:
+                     tls_hosts: list[str] | tuple[str, ...] = (),
+                     agents: Mapping[str, Sequence[str]] | None = None) -> InitResult:
     """Write (or complete) DIR/cluster-secret, DIR/tokens.csv, DIR/<node>.token,
     DIR/metrics.token (read-only: ``/metrics`` only), DIR/encryption-config.yaml,
     the CA in DIR/pki, a serving certificate DIR/pki/<master>.crt for each of
     ``masters`` (valid for its name, localhost, 127.0.0.1 and ``tls_hosts``) and
-    DIR/kubeconfig. Existing secrets, keys, tokens, the CA and certificates that
+    DIR/kubeconfig; for each node of ``agents`` its agent's serving certificate
+    DIR/pki/node-<node>.crt (valid for its name and addresses). Existing secrets, keys, tokens, the CA and certificates that
     still cover their hosts are kept. DIR is made private (0700)."""
     d = private.private_dir(directory)
     result = InitResult(d)
@@ -226,6 +228,9 @@ def init_cluster_dir(directory: str | os.PathLike, nodes: list[str] | tuple[str,
     result.created += pki.ensure_ca(certs)
     for name in masters:
         result.created += pki.ensure_serving(certs, name, [name, *LOCAL_HOSTS, *tls_hosts])
+    for node, addresses in (agents or {}).items():
+        result.created += pki.ensure_serving(certs, pki.agent_cert_name(node),
+                                             [node, *addresses])
 
     enc_path = d / encryption.FILE_NAME
     if encryption.ensure_config(enc_path):

@@ -45,13 +45,23 @@ def master() -> None:
 @click.option("--tls-host", "tls_hosts", multiple=True,
               help="Address or DNS name those masters are reached at, besides their name, "
                    "localhost and 127.0.0.1 (repeatable).")
+@click.option("--node-address", "node_addresses", multiple=True, metavar="NAME=ADDRESS",
+              help="Issue node NAME's agent a serving certificate for ADDRESS, "
+                   "DIR/pki/node-NAME.crt (repeatable).")
 def init(directory: str, nodes: tuple[str, ...], master_urls: tuple[str, ...],
-         masters: tuple[str, ...], tls_hosts: tuple[str, ...]) -> None:
+         masters: tuple[str, ...], tls_hosts: tuple[str, ...],
+         node_addresses: tuple[str, ...]) -> None:
     """Write the cluster secret, tokens, CA, serving certificates and admin
     kubeconfig (keeps what exists and is still good)."""
     from .auth import init_cluster_dir
 
-    result = init_cluster_dir(directory, nodes, master_urls, masters, tls_hosts)
+    agents: dict[str, list[str]] = {}
+    for item in node_addresses:
+        name, _, address = item.partition("=")
+        if not name or not address:
+            raise click.BadParameter(f"{item!r} is not NAME=ADDRESS", param_hint="--node-address")
+        agents.setdefault(name, []).append(address)
+    result = init_cluster_dir(directory, nodes, master_urls, masters, tls_hosts, agents)
     for path in result.created:
         click.echo(f"wrote {path}")
     if not result.created:
@@ -126,6 +136,9 @@ def _raft_options(command: Callable[..., None]) -> Callable[..., None]:
 @click.option("--insecure-http", is_flag=True, default=None,
               help="Serve plain HTTP without a certificate: bearer tokens cross the network "
                    "in clear. For tests only.")
+@click.option("--ca-file", type=click.Path(exists=True, dir_okay=False),
+              help="The cluster CA (PEM) node agents' certificates must chain to "
+                   "(`cox master init` writes DIR/pki/ca.crt).")
 @click.option("--encryption-config-file", type=click.Path(exists=True, dir_okay=False),
               help="EncryptionConfiguration for Secrets at rest (docs/security.md).")
 @click.option("--cluster-cidr", help=_default("controllers.cluster_cidr"))

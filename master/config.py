@@ -30,6 +30,9 @@ class MasterConfig:
     tls_cert_file: str | None = None  # the API server's certificate (PEM), chain included
     tls_private_key_file: str | None = None
     insecure_http: bool = False  # serve plain HTTP instead (tests that need it); never default
+    # The cluster CA node agents' certificates chain to; None: the system's CAs.
+    # A master serving HTTPS reaches agents over TLS only; an insecure_http one in clear.
+    ca_file: str | None = None
     threads: int = 128  # API worker threads for request/response calls (not watches)
     event_ttl: int = EVENT_TTL_SECONDS  # seconds an Event lives after its last occurrence
     log_level: str = "INFO"

@@ -10,6 +10,7 @@ master first finds them missing.
 from __future__ import annotations
 
 import logging
+import ssl
 import threading
 from collections.abc import Callable
 from dataclasses import replace
@@ -91,8 +92,10 @@ class Master:
         store = self._store_factory(cfg)
         self.store = EncryptingStore(store, transformer) if transformer else store
         objects = self.objects = ObjectStore(self.store)
+        agent_tls = ssl.create_default_context(cafile=cfg.ca_file) if tls else None
         app = create_app(replace(cfg.api, name=cfg.name, authenticator=authenticator,
-                                 event_ttl_seconds=cfg.event_ttl), self.store, objects)
+                                 event_ttl_seconds=cfg.event_ttl, agent_tls=agent_tls),
+                         self.store, objects)
         self._api_state = state_of(app)
         self._api_state.queue_depths = self._queue_depths
         self._api_state.caches.start_all()

@@ -21,7 +21,7 @@ from typing import Any
 import uvicorn
 import uvloop
 
-from . import connguard
+from . import connguard, wsprotocol
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ class ApiServer:
             uvicorn_options.update(ssl_certfile=tls[0], ssl_keyfile=tls[1])
         self._config = uvicorn.Config(
             app, interface="asgi3", http=connguard.guarded_protocol(header_timeout),
-            ws="websockets-sansio",  # exec (master.api.podexec)
+            ws=wsprotocol.WebSocketProtocol,  # exec, port-forward (master.api.podexec, pftunnel)
             lifespan="off",
             log_config=None, access_log=False, server_header=False,
             timeout_keep_alive=30, timeout_graceful_shutdown=2, backlog=4096,

@@ -176,7 +176,9 @@ class Agent:
                              self._authenticate_metrics)
             self.log_server = LogServer(
                 AgentApp(app, self.runtime, self._my_containers, self._authenticate),
-                self.config.node.address, self.config.node.port, app)
+                self.config.node.address, self.config.node.port, app,
+                tls=(self.config.tls_cert_file, self.config.tls_private_key_file)
+                if self.config.tls_cert_file and self.config.tls_private_key_file else None)
             self.threads.spawn("logserver", self.log_server.serve)
             log.info("serving container logs on %s:%d", self.config.node.address,
                      self.log_server.port)

@@ -49,6 +49,12 @@ def node() -> None:
 @click.option("--ca-file", type=click.Path(exists=True, dir_okay=False),
               help="The cluster CA (PEM) the masters' certificates must chain to "
                    "(`cox master init` writes DIR/pki/ca.crt).")
+@click.option("--tls-cert-file", type=click.Path(exists=True, dir_okay=False),
+              help="The agent server's certificate, which masters verify against the "
+                   "cluster CA (`cox master init --node-address NAME=ADDRESS` writes "
+                   "DIR/pki/node-NAME.crt). Without it masters are served in clear.")
+@click.option("--tls-private-key-file", type=click.Path(exists=True, dir_okay=False),
+              help="Its private key.")
 @click.option("--address", help="This node's InternalIP (pods route via it).")
 @click.option("--docker-host", help=_default("docker_host"))
 @click.option("--port", type=int,
@@ -88,7 +94,7 @@ def run(config_file: str | None, masters: tuple[str, ...], labels: tuple[str, ..
     try:
         settings = load(NodeRunConfig, env_prefix=ENV_PREFIX, file=config_file, flags=flags)
     except ConfigError as e:
-        raise click.UsageError(str(e)) from None
+        raise click.BadParameter(str(e), param_hint="--taint") from None
     if settings.log_level.upper() not in LOG_LEVELS:
         raise click.BadParameter(f"{settings.log_level!r} is not one of {', '.join(LOG_LEVELS)}",
                                  param_hint="--log-level")
@@ -100,10 +106,12 @@ def run(config_file: str | None, masters: tuple[str, ...], labels: tuple[str, ..
             token = f.read().strip()
     except OSError as e:
         raise click.ClickException(f"cannot read --token-file: {e.strerror}") from None
+    if bool(settings.tls_cert_file) != bool(settings.tls_private_key_file):
+        raise click.UsageError("--tls-cert-file and --tls-private-key-file go together")
     try:
         cfg = settings.agent_config(token)
     except ValueError as e:
-        raise click.BadParameter(str(e), param_hint="--taint") from None
+        raise click.UsageError(str(e)) from None
     try:
         runtime = DockerRuntime(settings.docker_host, network=settings.pod_network)
     except docker.errors.DockerException as e:

@@ -24,6 +24,10 @@ class AgentConfig:
     masters: list[str] = field(default_factory=list)
     token: str = ""
     ca_file: str | None = None  # the cluster CA the masters' certificates chain to
+    # the agent server's certificate and key (PEM; `cox master init --node-address`);
+    # without them it serves masters in clear
+    tls_cert_file: str | None = None
+    tls_private_key_file: str | None = None
     pod_network: str = "cox-pods"
     cluster_cidr: str = CLUSTER_CIDR
     sync_period: float = 1.0
@@ -55,6 +59,8 @@ class NodeRunConfig:
     address: str  # this node's InternalIP (pods route via it)
     data_dir: str  # pod volumes (emptyDir)
     ca_file: str | None = None  # the cluster CA (PEM); None: the system's CAs
+    tls_cert_file: str | None = None  # the agent server's certificate (DIR/pki/node-NAME.crt)
+    tls_private_key_file: str | None = None
     docker_host: str = "unix:///var/run/docker.sock"
     port: int = 10250  # the container-logs endpoint, bound on address
     labels: dict[str, str] = field(default_factory=dict)
@@ -77,7 +83,8 @@ class NodeRunConfig:
             node=NodeConfig(name=self.name, address=self.address, port=self.port,
                             labels=dict(self.labels), taints=taints, max_pods=self.max_pods),
             data_dir=self.data_dir, masters=list(self.masters), token=token,
-            ca_file=self.ca_file,
+            ca_file=self.ca_file, tls_cert_file=self.tls_cert_file,
+            tls_private_key_file=self.tls_private_key_file,
             pod_network=self.pod_network, cluster_cidr=self.cluster_cidr,
             heartbeat_period=self.heartbeat_period, manage_network=self.manage_network,
             run_proxy=self.run_proxy)

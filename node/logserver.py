@@ -197,9 +197,11 @@ def create_app(runtime: Runtime, list_containers: Callable[[], list[ContainerInf
 
 class LogServer:
     """The agent's server: uvicorn on a socket bound at construction (so ``port``
-    is known before ``serve`` runs), serving an ASGI app (node.agentstreams)."""
+    is known before ``serve`` runs), serving an ASGI app (node.agentstreams);
+    over TLS with ``tls`` (certificate, key files)."""
 
-    def __init__(self, app: Any, address: str, port: int, flask_app: Flask | None = None) -> None:
+    def __init__(self, app: Any, address: str, port: int, flask_app: Flask | None = None,
+                 tls: tuple[str, str] | None = None) -> None:
         self.streams: set[LogStream] = (flask_app.extensions.get("coxswain-log-streams", set())
                                         if flask_app is not None else set())
         family = socket.AF_INET6 if ":" in address else socket.AF_INET
@@ -212,7 +214,8 @@ class LogServer:
             raise
         self.server = uvicorn.Server(uvicorn.Config(
             app, interface="asgi3", ws="websockets-sansio", lifespan="off", log_config=None,
-            access_log=False, server_header=False, timeout_graceful_shutdown=2))
+            access_log=False, server_header=False, timeout_graceful_shutdown=2,
+            ssl_certfile=tls[0] if tls else None, ssl_keyfile=tls[1] if tls else None))
 
     def serve(self, _stop: threading.Event) -> None:
         """Serve until ``stop()`` (run by the agent's supervisor)."""

@@ -3,12 +3,15 @@ the pod (at its IP, reachable from the node), relayed over the master's
 WebSocket (already accepted) in the port-forward channel protocol
 (coxapi.streamproto): data on channel 2i, errors on 2i+1, each channel
 opened with its port number. The WebSocket ends when every connection has.
+A close signal (``[255, channel]``, as v5 exec has) half-closes that
+connection: the client will send nothing more, the pod may still answer.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import Awaitable, Callable
 
 from coxapi import streamproto as sp
@@ -32,9 +35,7 @@ async def run(pod_ip: str, pod: str, ports: list[int], receive: Receive, send: S
             reader, writer = await asyncio.wait_for(asyncio.open_connection(pod_ip, port),
                                                     CONNECT_TIMEOUT)
         except (OSError, TimeoutError) as e:
-            await message(2 * i + 1, f"error forwarding port {port} to pod {pod}: failed to "
-                                     f"connect to {pod_ip}:{port}: {e or type(e).__name__}"
-                          .encode())
+            await message(2 * i + 1, connect_failure(pod, pod_ip, port, e).encode())
             continue
         writers[2 * i] = writer
         pumps.append(asyncio.ensure_future(_copy(reader, 2 * i, message)))
@@ -43,6 +44,11 @@ async def run(pod_ip: str, pod: str, ports: list[int], receive: Receive, send: S
         while (msg := await receive())["type"] != "websocket.disconnect":
             data = msg.get("bytes")
             if not data:
+                continue
+            if (closed := sp.closed_channel(data)) is not None:  # the client sends no more
+                if (writer := writers.get(closed)) is not None and writer.can_write_eof():
+                    with contextlib.suppress(OSError):
+                        writer.write_eof()
                 continue
             channel, payload = sp.unframe(data)
             writer = writers.get(channel)
@@ -64,6 +70,14 @@ async def run(pod_ip: str, pod: str, ports: list[int], receive: Receive, send: S
             w.close()
     with contextlib.suppress(OSError, RuntimeError):  # the client may be gone already
         await send({"type": "websocket.close", "code": 1000})
+
+
+def connect_failure(pod: str, pod_ip: str, port: int, e: BaseException) -> str:
+    """Worded as the kubelet's, which kubectl shows after "an error occurred forwarding"."""
+    errno = getattr(e, "errno", None)
+    reason = os.strerror(errno).lower() if errno else (str(e) or "timed out")
+    return (f"error forwarding port {port} to pod {pod}: failed to connect to {pod_ip}:{port}: "
+            f"dial tcp {pod_ip}:{port}: connect: {reason}")
 
 
 async def _copy(reader: asyncio.StreamReader, channel: int,

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass, field
 
 from coxapi.config import EVENT_TTL_SECONDS, NOT_A_SETTING
@@ -29,6 +30,9 @@ class ApiConfig:
     ready_max_lag: int = 100
     # Connect timeout towards node agents (pod logs).
     agent_connect_timeout: float = 3.0
+    # How node agents are reached (logs, exec, port-forward): TLS verified with
+    # this context, or None for plain HTTP (a master serving plain HTTP).
+    agent_tls: ssl.SSLContext | None = field(default=None, metadata=NOT_A_SETTING)
     max_body_bytes: int = 3 * 1024 * 1024
     # Request/response calls in flight (not watches), in total and per user:
     # 429 with Retry-After beyond (Kubernetes' --max-requests-inflight is 400).

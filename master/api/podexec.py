@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import ssl
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qs, quote, urlencode
@@ -48,20 +49,30 @@ class Plan:
     path: str  # with the client's query
     agent_url: str
     protocols: tuple[str, ...]  # the subprotocols spoken, preferred first
+    tls: ssl.SSLContext | None  # None: the agent is spoken to in clear
 
 
 def _options(query_string: str) -> Mapping[str, list[str]]:
     return parse_qs(query_string, keep_blank_values=True)
 
 
-async def plan(objects: ObjectStore, namespace: str, name: str, subresource: str,
-               query_string: str) -> Plan:
-    """Check the request (a 4xx before any I/O for bad options) and find the pod's agent."""
-    query = _options(query_string)
-    if subresource == "portforward":
-        sp.forward_ports(query)
-    else:
-        opts = sp.exec_options(query, need_command=subresource == "exec")
+@dataclass(frozen=True)
+class PodOnNode:
+    """A running pod and the node agent that runs it."""
+
+    namespace: str
+    name: str
+    node: str
+    host: str
+    port: int
+    agent_url: str
+    pod: dict
+    pod_ip: str
+    tls: ssl.SSLContext | None  # how the agent is reached: None in clear
+
+
+async def locate(objects: ObjectStore, namespace: str, name: str, subresource: str,
+                 tls: ssl.SSLContext | None) -> PodOnNode:
     loop = asyncio.get_running_loop()
     pod = await loop.run_in_executor(None, objects.get, "Pod", namespace, name)
     node_name = (pod.get("spec") or {}).get("nodeName")
@@ -73,25 +84,44 @@ async def plan(objects: ObjectStore, namespace: str, name: str, subresource: str
                                 f"current phase is {phase}")
     node = await loop.run_in_executor(None, objects.get, "Node", None, node_name)
     host, port = agent_address(node)
+    pod_ip = (pod.get("status") or {}).get("podIP") or ""
+    if subresource == "portforward" and (not pod_ip or phase != "Running"):
+        raise errors.BadRequest(f'pod "{name}" is not running (phase {phase})')
+    return PodOnNode(namespace, name, node_name, host, port, agent_url(node, tls is not None),
+                     pod, pod_ip, tls)
+
+
+def forward_plan(at: PodOnNode, ports: list[int]) -> Plan:
+    """The agent's port-forward WebSocket to ``ports`` of the pod."""
+    path = "/portforward/" + "/".join(quote(p, safe="") for p in (at.namespace, at.name))
+    query_string = urlencode([("ports", str(p)) for p in ports] + [("podIP", at.pod_ip)])
+    return Plan(at.node, at.host, at.port, f"{path}?{query_string}", at.agent_url,
+                sp.PORTFORWARD_PROTOCOLS, at.tls)
+
+
+async def plan(objects: ObjectStore, namespace: str, name: str, subresource: str,
+               query_string: str, tls: ssl.SSLContext | None) -> Plan:
+    """Check the request (a 4xx before any I/O for bad options) and find the pod's agent."""
+    query = _options(query_string)
     if subresource == "portforward":
-        pod_ip = (pod.get("status") or {}).get("podIP")
-        if not pod_ip or phase != "Running":
-            raise errors.BadRequest(f'pod "{name}" is not running (phase {phase})')
-        path = "/portforward/" + "/".join(quote(p, safe="") for p in (namespace, name))
-        query_string = urlencode([("ports", str(p)) for p in sp.forward_ports(query)]
-                                 + [("podIP", pod_ip)])
-        protocols = sp.PORTFORWARD_PROTOCOLS
+        ports = sp.forward_ports(query)
     else:
-        container = choose_container(pod, opts.container)
-        path = f"/{subresource}/" + "/".join(quote(p, safe="") for p in (namespace, name, container))
-        protocols = sp.PROTOCOLS
-    return Plan(node_name, host, port, f"{path}?{query_string}", agent_url(node), protocols)
+        opts = sp.exec_options(query, need_command=subresource == "exec")
+    at = await locate(objects, namespace, name, subresource, tls)
+    if subresource == "portforward":
+        return forward_plan(at, ports)
+    container = choose_container(at.pod, opts.container)
+    path = f"/{subresource}/" + "/".join(quote(p, safe="") for p in (namespace, name, container))
+    return Plan(at.node, at.host, at.port, f"{path}?{query_string}", at.agent_url, sp.PROTOCOLS,
+                at.tls)
 
 
-async def _open(p: Plan, protocol: str, token: str, connect_timeout: float) -> ClientConnection:
+async def open_agent(p: Plan, protocol: str, token: str, connect_timeout: float) -> ClientConnection:
     host = f"[{p.host}]" if ":" in p.host else p.host
     try:
-        return await connect(f"ws://{host}:{p.port}{p.path}", subprotocols=[protocol],  # type: ignore[list-item]
+        return await connect(f"{'wss' if p.tls else 'ws'}://{host}:{p.port}{p.path}",
+                             subprotocols=[protocol],  # type: ignore[list-item]
+                             ssl=p.tls,
                              additional_headers={"Authorization": f"Bearer {token}"},
                              open_timeout=connect_timeout + _HANDSHAKE_SECONDS, max_size=_MAX_MESSAGE,
                              compression=None, proxy=None)
@@ -122,7 +152,7 @@ async def serve(p: Plan, subprotocols: list[str], token_for: Callable[[str], str
         raise errors.BadRequest(f"a WebSocket subprotocol is needed: one of "
                                 f"{', '.join(p.protocols)}")
     token = await asyncio.get_running_loop().run_in_executor(None, token_for, p.node)
-    up = await _open(p, protocol, token, connect_timeout)
+    up = await open_agent(p, protocol, token, connect_timeout)
     try:
         await send({"type": "websocket.accept", "subprotocol": protocol})
         await _relay(up, receive, send)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import ssl
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -41,10 +42,10 @@ def agent_address(node: dict[str, Any]) -> tuple[str, int]:
     return ip, int(port)
 
 
-def agent_url(node: dict[str, Any]) -> str:
+def agent_url(node: dict[str, Any], tls: bool) -> str:
     ip, port = agent_address(node)
     host = f"[{ip}]" if ":" in ip else ip
-    return f"http://{host}:{port}"
+    return f"{'https' if tls else 'http'}://{host}:{port}"
 
 
 def choose_container(pod: dict[str, Any], requested: str | None) -> str:
@@ -118,9 +119,11 @@ class _Upstream:
 
 
 async def _connect(host: str, port: int, path: str, token: str | None,
-                   connect_timeout: float, read_timeout: float | None) -> _Upstream:
-    reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port),
-                                            connect_timeout)
+                   connect_timeout: float, read_timeout: float | None,
+                   tls: ssl.SSLContext | None) -> _Upstream:
+    reader, writer = await asyncio.wait_for(
+        asyncio.open_connection(host, port, ssl=tls, server_hostname=host if tls else None),
+        connect_timeout)
     hostport = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     auth = f"Authorization: Bearer {token}\r\n" if token else ""
     writer.write(f"GET {path} HTTP/1.1\r\nHost: {hostport}\r\n{auth}"
@@ -146,7 +149,7 @@ async def _error(up: _Upstream, status: int) -> errors.ApiError:
 
 async def serve(objects: ObjectStore, namespace: str, name: str, query: Mapping[str, str],
                 token_for: Callable[[str], str], connect_timeout: float, send: Send,
-                receive: Receive) -> None:
+                receive: Receive, tls: ssl.SSLContext | None = None) -> None:
     """Proxy one log request. An ``ApiError`` raised before the response
     started is the caller's to answer as a Status. ``token_for(node)``: the
     credential for that node's agent (signed by the masters, for that node
@@ -168,11 +171,12 @@ async def serve(objects: ObjectStore, namespace: str, name: str, query: Mapping[
         path += "?" + urlencode(passed)
     try:
         up = await _connect(host, port, path, token, connect_timeout,
-                            None if follow else _READ_TIMEOUT)
+                            None if follow else _READ_TIMEOUT, tls)
         status = await up.headers()
     except (OSError, TimeoutError, httptools.HttpParserError) as e:
         raise errors.Unavailable(f'cannot reach the node agent of node "{node_name}" at '
-                                 f"{agent_url(node)}: {type(e).__name__}") from None
+                                 f"{agent_url(node, tls is not None)}: {type(e).__name__}") \
+            from None
     try:
         if status >= 400:
             raise await _error(up, status)

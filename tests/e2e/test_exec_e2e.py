@@ -2,8 +2,8 @@
 stdin, 10 MB through intact, a terminal driven through a pseudo-terminal),
 cp of a directory both ways, checked by checksums, `kubectl attach -i` to a
 main process reading its stdin, and `cox port-forward`
-carrying 100 concurrent HTTP requests (kubectl's port-forward tunnels SPDY
-through its WebSocket, which is not spoken here).
+carrying 100 concurrent HTTP requests (kubectl's port-forward, SPDY in a
+WebSocket: tests/e2e/test_kubectl_portforward_e2e.py).
 
 One `cox cluster up` (1 master, 1 node) with this module's own prefix
 (``cxex``), subnet, CIDRs and ports. kubectl: kubectl_132 of tests/e2e/clusterharness

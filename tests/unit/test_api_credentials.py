@@ -15,6 +15,7 @@ from master.auth import (
     init_cluster_dir,
     load_tokens,
     parse_tokens,
+    pki_dir,
 )
 from master.command import master
 
@@ -133,3 +134,19 @@ def test_a_token_is_found_by_lookup_and_a_reloaded_file_replaces_the_tokens(tmp_
     now[0] = 2.0
     assert auth.authenticate("Bearer t3").name == "dave"
     assert auth.authenticate("Bearer t1") is None
+
+
+def test_init_issues_each_agent_a_certificate_for_its_addresses(tmp_path):
+    result = init_cluster_dir(tmp_path, ["n1"], agents={"n1": ["10.0.0.5"]})
+    certs = pki_dir(tmp_path)
+    cert = certs.cert(pki.agent_cert_name("n1"))
+    assert str(cert) in result.created and certs.key(pki.agent_cert_name("n1")).exists()
+    assert pki.still_good(cert.read_bytes(), certs.ca_cert.read_bytes(), ["n1", "10.0.0.5"])
+    assert init_cluster_dir(tmp_path, ["n1"], agents={"n1": ["10.0.0.5"]}).created == []
+
+
+def test_init_refuses_a_node_address_without_its_name(tmp_path):
+    done = CliRunner().invoke(master, ["init", "--dir", str(tmp_path / "d"),
+                                       "--node-address", "10.0.0.5"])
+    assert done.exit_code == 2 and "--node-address" in done.output
+    assert not (tmp_path / "d").exists()

@@ -34,7 +34,7 @@ RBAC = "/apis/rbac.authorization.k8s.io/v1"
 
 
 class Agent:
-    def __init__(self, api: Api) -> None:
+    def __init__(self, api: Api, tls: tuple[str, str] | None = None) -> None:
         self.rt = rt = FakeRuntime()
         labels = {podspec.LABEL_POD_NAMESPACE: "default", podspec.LABEL_POD_NAME: "p",
                   podspec.LABEL_CONTAINER_NAME: "app", podspec.LABEL_CONTAINER_TYPE: "app"}
@@ -42,7 +42,7 @@ class Agent:
         tokens = MasterTokens("n1", lambda: jwt.public_keys(api.get("/openid/v1/jwks").json))
         flask = create_app(rt, lambda: rt.list_containers({}), tokens)
         self.server = LogServer(AgentApp(flask, rt, lambda: rt.list_containers({}), tokens),
-                                "127.0.0.1", 0, flask)
+                                "127.0.0.1", 0, flask, tls=tls)
         self.thread = threading.Thread(target=self.server.serve, args=(threading.Event(),),
                                        daemon=True)
         self.thread.start()

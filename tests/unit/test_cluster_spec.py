@@ -73,6 +73,9 @@ def test_node_processes_run_inside_the_node_namespace_through_nsenter():
     assert masters == SPEC.api_urls
     assert a[a.index("--token-file") + 1] == "/srv/c/n2.token"
     assert a[a.index("--ca-file") + 1] == "/srv/c/pki/ca.crt"
+    # its own serving certificate, for the masters to verify (docs/tls.md)
+    assert a[a.index("--tls-cert-file") + 1] == "/srv/c/pki/node-n2.crt"
+    assert a[a.index("--tls-private-key-file") + 1] == "/srv/c/pki/node-n2.key"
 
 
 def test_masters_serve_https_with_certificates_for_the_bridge_address():
@@ -85,7 +88,10 @@ def test_masters_serve_https_with_certificates_for_the_bridge_address():
     argv = master_argv(SPEC, SPEC.master(2))
     assert argv[argv.index("--tls-cert-file") + 1] == "/srv/c/pki/m2.crt"
     assert argv[argv.index("--tls-private-key-file") + 1] == "/srv/c/pki/m2.key"
+    assert argv[argv.index("--ca-file") + 1] == "/srv/c/pki/ca.crt"  # agents chain to it
     assert "--insecure-http" not in argv
+    assert [init[i + 1] for i, x in enumerate(init) if x == "--node-address"] == [
+        f"{n.name}={n.address}" for n in SPEC.all_nodes()]
 
 
 def test_plain_http_only_when_asked_for():
@@ -95,6 +101,8 @@ def test_plain_http_only_when_asked_for():
     assert "--insecure-http" in argv and "--tls-cert-file" not in argv
     assert "--master-name" not in master_init_argv(spec)
     assert "--ca-file" not in agent_argv(spec, spec.node(1))
+    assert "--tls-cert-file" not in agent_argv(spec, spec.node(1))
+    assert "--node-address" not in master_init_argv(spec)
 
 
 def test_program_argv_is_what_proc_shows_after_nsenter_execs():

@@ -50,6 +50,10 @@ def test_vagrantfile_validates_and_makes_one_set_of_credentials(vagrant_dir):
     assert (here / ".secrets" / "ca.key").stat().st_mode & 0o777 == 0o600
     served = pki.issue_serving(ca, "m1", ["192.168.56.11"])
     assert pki.still_good(served.cert_pem, ca.cert_pem, ["192.168.56.11"])
+    # each agent's certificate, made in Ruby, is one the masters accept
+    agent = (here / ".secrets" / "node-n2.crt").read_bytes()
+    assert pki.still_good(agent, ca.cert_pem, ["n2", "192.168.56.22"])
+    assert (here / ".secrets" / "node-n2.key").stat().st_mode & 0o777 == 0o600
 
 
 @needs_vagrant
@@ -68,7 +72,7 @@ def test_each_vm_receives_only_the_credentials_of_its_role(vagrant_dir, tmp_path
         uploads = {Path(p["source"]).relative_to(secrets).as_posix()
                    for p in got["provisioners"] if p["type"] == "file"}
         want = ({"cluster-secret", "tokens.csv", "ca.crt", "ca.key"} if vm.startswith("m")
-                else {f"{vm}.token", "ca.crt"})
+                else {f"{vm}.token", "ca.crt", f"node-{vm}.crt", f"node-{vm}.key"})
         assert uploads == want, vm
         assert not any(".secrets" in (p["inline"] or "") for p in got["provisioners"]), vm
         # what the synced folders copy, copied the way Vagrant's rsync does it
