@@ -1,0 +1,114 @@
+"""Headless Chromium driven by Selenium through Debian's chromedriver, and the
+few things every test does with the dashboard (log in, open a page, wait, take
+a screenshot). Selectors are the dashboard's element contract (docs/dashboard.md).
+
+The driver is the system's /usr/bin/chromedriver, named explicitly: Selenium
+never runs its Selenium Manager, so nothing is downloaded. The browser trusts
+the masters' own keys (their SPKI pins) and no other bad certificate.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+T = TypeVar("T")
+
+
+def missing() -> str | None:
+    """Why the browser cannot run here (./dev installs both), else None."""
+    for path in (CHROMIUM, CHROMEDRIVER):
+        if not (os.access(path, os.X_OK) or shutil.which(os.path.basename(path))):
+            return f"no {path} (./dev installs Debian's chromium and chromium-driver)"
+    return None
+
+
+def chromium_options(pins: list[str], profile: Path) -> webdriver.ChromeOptions:
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox",  # root in CI: no user namespace sandbox
+                "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,900",
+                "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync",
+                f"--user-data-dir={profile}",
+                # the masters' certificates (signed by the cluster's own CA) and no others
+                f"--ignore-certificate-errors-spki-list={','.join(pins)}"):
+        opts.add_argument(arg)
+    return opts
+
+
+class Browser:
+    def __init__(self, pins: list[str], out: Path, timeout: float = 30) -> None:
+        self.out = out
+        self.shots = out / "screenshots"
+        self.shots.mkdir(parents=True, exist_ok=True)
+        self.timeout = timeout
+        self.driver = webdriver.Chrome(service=Service(CHROMEDRIVER),
+                                       options=chromium_options(pins, out / "chromium-profile"))
+
+    def quit(self) -> None:
+        self.driver.quit()
+
+    # ---- waiting ---------------------------------------------------------
+
+    def until(self, cond: Callable[[webdriver.Chrome], T], what: str,
+              timeout: float | None = None) -> T:
+        return WebDriverWait(self.driver, timeout or self.timeout, poll_frequency=0.1).until(
+            cond, f"timed out waiting for {what}")
+
+    def visible(self, css: str, timeout: float | None = None) -> WebElement:
+        return self.until(EC.visibility_of_element_located((By.CSS_SELECTOR, css)),
+                          f"{css} visible", timeout)
+
+    def clickable(self, css: str, timeout: float | None = None) -> WebElement:
+        return self.until(EC.element_to_be_clickable((By.CSS_SELECTOR, css)),
+                          f"{css} clickable", timeout)
+
+    def all(self, css: str) -> list[WebElement]:
+        return self.driver.find_elements(By.CSS_SELECTOR, css)
+
+    # ---- the dashboard ---------------------------------------------------
+
+    def open(self, url: str) -> None:
+        self.driver.get(url)
+
+    def login(self, url: str, token: str) -> None:
+        self.open(url)
+        self.visible("#token").send_keys(token)
+        self.clickable("#login").click()
+        self.visible('[data-page="cluster"]')
+
+    def page(self, name: str) -> None:
+        """Follow the nav link to page ``name`` and take its screenshot once it shows."""
+        self.clickable(f'[data-page="{name}"]').click()
+        self.until(lambda d: name in d.current_url, f"the {name} page's URL")
+        self.shoot(name)
+
+    def row(self, name: str, timeout: float | None = None) -> WebElement:
+        return self.visible(f'[data-name="{name}"]', timeout)
+
+    def act(self, row: WebElement, action: str) -> None:
+        """Press an action button of ``row`` and confirm it."""
+        row.find_element(By.CSS_SELECTOR, f'[data-action="{action}"]').click()
+        self.clickable("#confirm-yes").click()
+
+    def shoot(self, name: str) -> Path:
+        """Save a PNG of the page as it is now, named after it."""
+        path = self.shots / f"{name}.png"
+        self.driver.save_screenshot(str(path))
+        return path
+
+    def source(self) -> str:
+        return self.driver.page_source
