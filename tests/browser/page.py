@@ -9,8 +9,10 @@ the masters' own keys (their SPKI pins) and no other bad certificate.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -55,11 +57,15 @@ class Browser:
         self.shots = out / "screenshots"
         self.shots.mkdir(parents=True, exist_ok=True)
         self.timeout = timeout
-        self.driver = webdriver.Chrome(service=Service(CHROMEDRIVER),
-                                       options=chromium_options(pins, out / "chromium-profile"))
+        self._profile = tempfile.TemporaryDirectory(prefix="cox-chromium-")
+        opts = chromium_options(pins, Path(self._profile.name))
+        # the DevTools network log: every response body and server-sent event the page got
+        opts.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+        self.driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
 
     def quit(self) -> None:
         self.driver.quit()
+        self._profile.cleanup()
 
     # ---- waiting ---------------------------------------------------------
 
@@ -112,3 +118,23 @@ class Browser:
 
     def source(self) -> str:
         return self.driver.page_source
+
+    def received(self) -> list[str]:
+        """What the page received since the last call: response bodies (those still
+        retrievable) and server-sent event and WebSocket messages."""
+        got: list[str] = []
+        for entry in self.driver.get_log("performance"):
+            msg = json.loads(entry["message"])["message"]
+            params = msg.get("params", {})
+            if msg["method"] == "Network.eventSourceMessageReceived":
+                got.append(params.get("data", ""))
+            elif msg["method"] == "Network.webSocketFrameReceived":
+                got.append(params.get("response", {}).get("payloadData", ""))
+            elif msg["method"] == "Network.loadingFinished":
+                try:
+                    body = self.driver.execute_cdp_cmd("Network.getResponseBody",
+                                                       {"requestId": params["requestId"]})
+                except Exception:  # noqa: BLE001 - evicted from the buffer, or no body
+                    continue
+                got.append(body.get("body", ""))
+        return got
