@@ -43,6 +43,8 @@ from .api import (
 from .api.responses import status_parts
 from .api.state import ApiState
 from .auth import User
+from .ui import PREFIX as UI_PREFIX
+from .ui import UiApp
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +126,7 @@ class ApiApp:
                                           cfg.heartbeat_requests_inflight)
         self.heartbeat_pool = ThreadPoolExecutor(cfg.heartbeat_threads,
                                                  thread_name_prefix="api-heartbeat")
+        self.ui = UiApp(self)  # the dashboard, /ui/ (master.ui)
 
     def shutdown(self) -> None:
         self.state.stopping.set()
@@ -135,6 +138,8 @@ class ApiApp:
         if scope["type"] != "http":
             return await self.wsgi(scope, receive, send)
         path, method = scope["path"], scope["method"]
+        if path == UI_PREFIX or path.startswith(UI_PREFIX + "/"):
+            return await self.ui(scope, receive, send)
         started, code, watching = time.perf_counter(), 500, False
 
         async def tracked(message: dict) -> None:  # notes the status for the metrics

@@ -33,6 +33,7 @@ from .leader import ControllerManager
 from .objects import ObjectStore
 from .server import ApiServer
 from .storage.bootstrap import ensure_default_storage_class
+from .ui import masters as ui_masters
 
 log = logging.getLogger(__name__)
 STOP_TIMEOUT = 5.0  # seconds to join the master's own threads (the controllers stop within 1)
@@ -102,6 +103,9 @@ class Master:
         self._on_leadership(self.store.is_leader())
         self._threads.spawn("leadership", self._leadership_loop)
         self._threads.spawn("bootstrap", lambda stop: _bootstrap(objects, cfg, stop), oneshot=True)
+        url = ui_masters.api_url(cfg.listen, tls is not None)  # for the dashboard's Raft view
+        self._threads.spawn("ui-presence", lambda stop: ui_masters.run_presence(
+            objects, self.store, cfg.name, url, stop))
         self._threads.spawn("bootstrap-storage",
                             lambda stop: ensure_default_storage_class(objects, stop), oneshot=True)
 

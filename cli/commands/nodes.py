@@ -1,12 +1,11 @@
 """``cox cordon``, ``uncordon`` and ``drain``: take a node out of (or back into) service.
 
-``plan_drain`` decides, purely, which pods a drain deletes, skips or refuses,
-with kubectl's rules; the command does the requests and waits.
+``coxapi.drain.plan_drain`` decides, purely, which pods a drain deletes, skips
+or refuses, with kubectl's rules; the command does the requests and waits.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -14,6 +13,7 @@ import click
 
 from coxapi import errors as api
 from coxapi.client import Client
+from coxapi.drain import plan_drain, pod_ref
 from coxapi.kinds import lookup
 
 from ..errors import CliError, TimedOut
@@ -54,64 +54,6 @@ def uncordon(cli: CliContext, node: str) -> None:
     click.echo(f"node/{node} {'uncordoned' if changed else 'already uncordoned'}")
 
 
-def _ref(pod: Obj) -> str:
-    meta = pod.get("metadata") or {}
-    return f"{meta.get('namespace', '')}/{meta.get('name', '')}"
-
-
-@dataclass
-class DrainPlan:
-    delete: list[Obj] = field(default_factory=list)
-    skip: list[Obj] = field(default_factory=list)  # DaemonSet pods with --ignore-daemonsets
-    unmanaged: list[Obj] = field(default_factory=list)  # deleted only with --force
-    errors: list[str] = field(default_factory=list)  # reasons the drain cannot go on
-    warnings: list[str] = field(default_factory=list)
-
-
-def plan_drain(pods: list[Obj], *, force: bool, ignore_daemonsets: bool,
-               delete_emptydir_data: bool) -> DrainPlan:
-    """kubectl's drain filters: DaemonSet pods, pods no controller would replace,
-    pods with local (emptyDir) data; finished pods are always deleted."""
-    plan = DrainPlan()
-    daemons, unmanaged, local = [], [], []
-    for pod in pods:
-        finished = (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
-        ref = next((r for r in pod.get("metadata", {}).get("ownerReferences") or []
-                    if r.get("controller")), None)
-        if ref is not None and ref.get("kind") == "DaemonSet" and not finished:
-            daemons.append(pod)
-            continue
-        if ref is None and not finished:
-            unmanaged.append(pod)
-            if not force:
-                continue
-        if (not finished and not delete_emptydir_data
-                and any("emptyDir" in v for v in (pod.get("spec") or {}).get("volumes") or [])):
-            local.append(pod)
-            continue
-        plan.delete.append(pod)
-    plan.unmanaged = unmanaged
-    if daemons:
-        if ignore_daemonsets:
-            plan.skip = daemons
-            plan.warnings.append("ignoring DaemonSet-managed Pods: "
-                                 + ", ".join(map(_ref, daemons)))
-        else:
-            plan.errors.append("cannot delete DaemonSet-managed Pods (use --ignore-daemonsets "
-                               "to ignore): " + ", ".join(map(_ref, daemons)))
-    if unmanaged:
-        if force:
-            plan.warnings.append("deleting Pods that declare no controller: "
-                                 + ", ".join(map(_ref, unmanaged)))
-        else:
-            plan.errors.append("cannot delete Pods that declare no controller (use --force to "
-                               "override): " + ", ".join(map(_ref, unmanaged)))
-    if local:
-        plan.errors.append("cannot delete Pods with local storage (use --delete-emptydir-data "
-                           "to override): " + ", ".join(map(_ref, local)))
-    return plan
-
-
 def pods_on(client: Client, node: str) -> list[Obj]:
     result = client.list(PODS, None, field_selector=f"spec.nodeName={node}")
     # Filter here too: a server that ignored the field selector must not drain other nodes.
@@ -149,12 +91,12 @@ def drain(cli: CliContext, node: str, force: bool, ignore_daemonsets: bool,
     waiting: dict[str, tuple[str, str, str | None]] = {}
     for pod in plan.delete:
         meta = pod["metadata"]
-        click.echo(f"evicting pod {_ref(pod)}")
+        click.echo(f"evicting pod {pod_ref(pod)}")
         try:
             client.delete(PODS, meta["name"], meta.get("namespace"), grace_period=grace_period)
         except api.NotFound:
             continue
-        waiting[_ref(pod)] = (meta["name"], meta.get("namespace", ""), meta.get("uid"))
+        waiting[pod_ref(pod)] = (meta["name"], meta.get("namespace", ""), meta.get("uid"))
     deadline = cli.now() + timedelta(seconds=limit) if limit else None
     polls = 0
     while waiting:

@@ -7,15 +7,22 @@ write.
 
 from __future__ import annotations
 
-import copy
 from datetime import timedelta
 from typing import Any
 
 import click
 
+from coxapi import rollout as revisions
 from coxapi.client import Client
 from coxapi.kinds import Kind, lookup
 from coxapi.retry import retry_on_conflict
+from coxapi.rollout import (
+    CHANGE_CAUSE,
+    RESTARTED_AT,
+    owned_replicasets,
+    revision_of,
+    template_without_hash,
+)
 from coxapi.timefmt import rfc3339
 
 from .. import printers
@@ -24,10 +31,6 @@ from .context import CliContext, namespace_option, pass_cli
 from .targets import parse_duration, parse_single
 
 Obj = dict[str, Any]
-REVISION = "deployment.kubernetes.io/revision"
-CHANGE_CAUSE = "kubernetes.io/change-cause"
-HASH_LABEL = "pod-template-hash"
-RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 POLL_SECONDS = 1.0
 
 
@@ -61,61 +64,11 @@ def rollout_status(dep: Obj) -> tuple[bool, str]:
     return True, f'deployment "{name}" successfully rolled out'
 
 
-def revision_of(obj: Obj) -> int:
-    try:
-        return int(((obj.get("metadata") or {}).get("annotations") or {}).get(REVISION, 0))
-    except (TypeError, ValueError):
-        return 0
-
-
-def owned_replicasets(dep: Obj, rss: list[Obj]) -> list[Obj]:
-    """The ReplicaSets the Deployment controls, oldest revision first."""
-    uid = dep.get("metadata", {}).get("uid")
-    name = dep.get("metadata", {}).get("name")
-    out = []
-    for rs in rss:
-        for ref in rs.get("metadata", {}).get("ownerReferences") or []:
-            if ref.get("controller") and ref.get("kind") == "Deployment" and (
-                    ref.get("uid") == uid if uid and ref.get("uid") else ref.get("name") == name):
-                out.append(rs)
-                break
-    return sorted(out, key=revision_of)
-
-
-def template_without_hash(template: Obj) -> Obj:
-    t = copy.deepcopy(template or {})
-    labels = (t.get("metadata") or {}).get("labels")
-    if isinstance(labels, dict):
-        labels.pop(HASH_LABEL, None)
-    return t
-
-
-def current_revision(dep: Obj, owned: list[Obj]) -> int:
-    rev = revision_of(dep)
-    if rev:
-        return rev
-    want = template_without_hash((dep.get("spec") or {}).get("template") or {})
-    for rs in owned:
-        if template_without_hash((rs.get("spec") or {}).get("template") or {}) == want:
-            return revision_of(rs)
-    return max((revision_of(rs) for rs in owned), default=0)
-
-
 def rollback_target(dep: Obj, owned: list[Obj], to_revision: int = 0) -> Obj:
-    """The ReplicaSet to roll back to: ``to_revision``, else the one before the current."""
-    name = dep.get("metadata", {}).get("name", "")
-    if to_revision:
-        for rs in owned:
-            if revision_of(rs) == to_revision:
-                return rs
-        raise UsageFailure(f'unable to find specified revision {to_revision} in history '
-                           f'of deployment "{name}"')
-    current = current_revision(dep, owned)
-    older = [rs for rs in owned if 0 < revision_of(rs) < current]
-    if not older:
-        raise CliError(f'no rollout history found for deployment "{name}" '
-                       f"(no revision before {current})")
-    return older[-1]
+    try:
+        return revisions.rollback_target(dep, owned, to_revision)
+    except revisions.NoRevision as e:
+        raise (UsageFailure if e.asked else CliError)(str(e)) from None
 
 
 def _deployment(args: tuple[str, ...]) -> tuple[Kind, str]:
@@ -213,17 +166,8 @@ def undo(cli: CliContext, args: tuple[str, ...], namespace: str | None, to_revis
         dep = client.get(kind, name, ns)
         owned = _owned(client, dep, ns)
         target = rollback_target(dep, owned, to_revision)
-        template = template_without_hash(target.get("spec", {}).get("template") or {})
-        rev = revision_of(target)
-        if template == template_without_hash(dep.get("spec", {}).get("template") or {}):
-            return f"skipped rollback (current template already matches revision {rev})"
-        dep["spec"]["template"] = template
-        cause = (target.get("metadata", {}).get("annotations") or {}).get(CHANGE_CAUSE)
-        annotations = dep["metadata"].setdefault("annotations", {})
-        if cause:
-            annotations[CHANGE_CAUSE] = cause
-        else:
-            annotations.pop(CHANGE_CAUSE, None)
+        if revisions.rolled_back(dep, target) is None:
+            return f"skipped rollback (current template already matches revision {revision_of(target)})"
         client.update(dep)  # carries the live resourceVersion: a conflict means retry
         return "rolled back"
     click.echo(f"{printers.object_ref(kind, name)} {retry_on_conflict(attempt)}")
