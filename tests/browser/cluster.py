@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives import serialization
 
 from cli import kubeconfig
 from coxapi.client import Client
+from coxapi.errors import AlreadyExists
 from localcluster import state
 from localcluster.readiness import admin_token
 from tests.support import wait_until
@@ -111,10 +112,14 @@ class Cluster:
         return json.loads(done.stdout)
 
     def apply(self, obj: dict) -> None:
+        """Create ``obj``, or replace it (a rerun on a cluster kept up)."""
         kind = obj["kind"]
-        self.client.create(obj, namespace=obj["metadata"].get("namespace", "default"))
-        wait_until(lambda: self.client.get(kind, obj["metadata"]["name"]), 30, 0.2,
-                   f"{kind} {obj['metadata']['name']} stored")
+        try:
+            self.client.create(obj)
+        except AlreadyExists:
+            now = self.client.get(kind, obj["metadata"]["name"])
+            self.client.update({**obj, "metadata": {**obj["metadata"], "resourceVersion":
+                                                    now["metadata"]["resourceVersion"]}})
 
     def running_pods(self, selector: str) -> list[dict]:
         pods = self.client.list("Pod", namespace="default", label_selector=selector)["items"]
@@ -123,9 +128,8 @@ class Cluster:
 
     def view_only_token(self, name: str = "ui-viewer") -> str:
         """A ServiceAccount bound to the ClusterRole ``view``, and a token for it."""
-        self.client.create({"apiVersion": "v1", "kind": "ServiceAccount",
-                            "metadata": {"name": name}}, namespace="default")
-        self.client.create({
+        self.apply({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name}})
+        self.apply({
             "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
             "metadata": {"name": name},
             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
@@ -71,7 +72,10 @@ class Browser:
 
     def until(self, cond: Callable[[webdriver.Chrome], T], what: str,
               timeout: float | None = None) -> T:
-        return WebDriverWait(self.driver, timeout or self.timeout, poll_frequency=0.1).until(
+        # live tables re-render: an element found a moment ago may be gone; look again
+        return WebDriverWait(self.driver, timeout or self.timeout, poll_frequency=0.1,
+                             ignored_exceptions=(NoSuchElementException,
+                                                 StaleElementReferenceException)).until(
             cond, f"timed out waiting for {what}")
 
     def visible(self, css: str, timeout: float | None = None) -> WebElement:
@@ -84,6 +88,11 @@ class Browser:
 
     def all(self, css: str) -> list[WebElement]:
         return self.driver.find_elements(By.CSS_SELECTOR, css)
+
+    def names(self, css: str) -> set[str]:
+        """The ``data-name`` of every element matching ``css``, read in one go."""
+        return set(self.driver.execute_script(
+            "return [...document.querySelectorAll(arguments[0])].map(e => e.dataset.name)", css))
 
     # ---- the dashboard ---------------------------------------------------
 
@@ -99,15 +108,30 @@ class Browser:
     def page(self, name: str) -> None:
         """Follow the nav link to page ``name`` and take its screenshot once it shows."""
         self.clickable(f'[data-page="{name}"]').click()
-        self.until(lambda d: name in d.current_url, f"the {name} page's URL")
+        self.until(lambda d: d.current_url.endswith(f"#/{name}"), f"the {name} page's URL")
+        self.loaded(name)
         self.shoot(name)
 
-    def row(self, name: str, timeout: float | None = None) -> WebElement:
-        return self.visible(f'[data-name="{name}"]', timeout)
+    def loaded(self, what: str) -> None:
+        """Every list of the page has had its first answer."""
+        self.until(lambda d: d.execute_script(
+            "const m = document.querySelector('main');"
+            "return m !== null && m.children.length > 0 && !m.textContent.includes('loading…')"),
+            f"the {what} page loaded")
 
-    def act(self, row: WebElement, action: str) -> None:
-        """Press an action button of ``row`` and confirm it."""
-        row.find_element(By.CSS_SELECTOR, f'[data-action="{action}"]').click()
+    def row(self, name: str, timeout: float | None = None) -> WebElement:
+        return self.visible(f'tr[data-name="{name}"]', timeout)
+
+    def cell(self, name: str, col: str) -> str:
+        return self.row(name).find_element(By.CSS_SELECTOR, f'[data-col="{col}"]').text
+
+    def press(self, name: str, action: str) -> None:
+        """Press the ``action`` button of row ``name`` (once the page offers it)."""
+        self.clickable(f'tr[data-name="{name}"] [data-action="{action}"]').click()
+
+    def act(self, name: str, action: str) -> None:
+        """Press an action button of row ``name`` and confirm it."""
+        self.press(name, action)
         self.clickable("#confirm-yes").click()
 
     def shoot(self, name: str) -> Path:
