@@ -14,6 +14,7 @@ import base64
 
 import pytest
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
 
 from coxapi.errors import ApiError
 from tests.browser.cluster import deployment, up
@@ -184,10 +185,13 @@ def test_a_failed_apply_shows_its_field_errors(cluster, browser):
     box = browser.visible("#manifest")
     box.clear()
     box.send_keys(BAD)
-    for button in ("#dry-run", "#apply"):
-        browser.clickable(button).click()
-        error = browser.visible('.field-error[data-field="spec.replicas"]')
-        assert error.text
+    error = '.field-error[data-field="spec.replicas"]'
+    browser.clickable("#dry-run").click()
+    shown = browser.visible(error)
+    assert shown.text
+    browser.clickable("#apply").click()
+    browser.until(EC.staleness_of(shown), "the dry run's errors replaced by the apply's")
+    browser.until(lambda d: browser.visible(error).text, "the apply's error under spec.replicas")
     browser.shoot("apply-errors")
     with pytest.raises(ApiError) as e:
         cluster.client.get("Deployment", "bad")
