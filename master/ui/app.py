@@ -181,37 +181,51 @@ class UiApp:
         return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        path, method = scope["path"], scope["method"]
+        started = False
+
+        async def tracked(message: dict) -> None:
+            nonlocal started
+            started = True
+            await send(message)
+
         try:
-            if path == PREFIX:
-                return await _redirect(send, PREFIX + "/")
-            sub = path[len(PREFIX):]
-            if sub == "/login":
-                return await (self._login(scope, receive, send) if method == "POST"
-                              else self._login_page(scope, send))
-            if sub.startswith("/static/") and method == "GET":
-                return await self._asset(sub[len("/static/"):], send)
-            s = await self._session(scope)
-            if sub in ("/", "/index.html") and method == "GET":
-                if s is None:
-                    return await _redirect(send, PREFIX + "/login")
-                return await self._page(scope, send)
-            if s is None:
-                raise errors.Unauthorized("sign in at /ui/login")
-            token, user = s
-            if method == "POST":
-                await self._check_csrf(scope, token)
-                return await self._post(sub, scope, receive, send, token, user)
-            if method != "GET":
-                raise errors.MethodNotAllowed(f"{method} is not allowed on {path}")
-            if sub.startswith("/api/"):
-                return await self._passthrough(sub[len("/api"):], scope, receive, send, token)
-            if sub == "/watch":
-                return await self._watch(scope, receive, send, token)
-            return await self._get(sub, scope, send, token, user)
-        except errors.ApiError as e:
-            code, headers, body = status_parts(e)
-            await _respond(send, code, headers, body)
+            await self._route(scope, receive, tracked)
+        except Exception as e:  # noqa: BLE001 - a Status, never a traceback, reaches the page
+            if started:
+                raise
+            if not isinstance(e, errors.ApiError):
+                log.exception("internal error serving %s", scope["path"])
+                e = errors.InternalError("an internal error occurred; see the master's log")
+            await _respond(send, *status_parts(e))
+
+    async def _route(self, scope: Scope, receive: Any, send: Any) -> None:
+        path, method = scope["path"], scope["method"]
+        if path == PREFIX:
+            return await _redirect(send, PREFIX + "/")
+        sub = path[len(PREFIX):]
+        if sub == "/login":
+            return await (self._login(scope, receive, send) if method == "POST"
+                          else self._login_page(scope, send))
+        if sub.startswith("/static/") and method == "GET":
+            return await self._asset(sub[len("/static/"):], send)
+        signed_in = await self._session(scope)
+        if sub in ("/", "/index.html") and method == "GET":
+            if signed_in is None:
+                return await _redirect(send, PREFIX + "/login")
+            return await self._page(scope, send)
+        if signed_in is None:
+            raise errors.Unauthorized("sign in at /ui/login")
+        s, user = signed_in
+        if method == "POST":
+            await self._check_csrf(scope, s)
+            return await self._post(sub, scope, receive, send, s, user)
+        if method != "GET":
+            raise errors.MethodNotAllowed(f"{method} is not allowed on {path}")
+        if sub.startswith("/api/"):
+            return await self._passthrough(sub[len("/api"):], scope, receive, send, s)
+        if sub == "/watch":
+            return await self._watch(scope, receive, send, s)
+        return await self._get(sub, scope, send, s, user)
 
     # ---- session ----
 

@@ -613,11 +613,14 @@ ALLOWED = {
     ("master/controllers/cronjob.py", 'ref.get("kind")'),
     ("master/controllers/daemonset.py", 'ref.get("kind")'),
     # kubectl drain leaves DaemonSet pods alone (--ignore-daemonsets)
-    ("cli/commands/nodes.py", 'ref.get("kind") == "DaemonSet"'),
+    ("coxapi/drain.py", 'ref.get("kind") == "DaemonSet"'),
     # a command that exists for one kind (kubectl rollout is per kind too), and
     # finds the ReplicaSets a Deployment controls
     ("cli/commands/rollout.py", 'kind.kind != "Deployment"'),
-    ("cli/commands/rollout.py", 'ref.get("kind") == "Deployment"'),
+    ("coxapi/rollout.py", 'ref.get("kind") == "Deployment"'),
+    # the dashboard never shows nor applies a Secret (its values): a UI policy, not API behaviour
+    ("master/ui/actions.py", 'kind.kind == "Secret"'),
+    ("master/ui/app.py", 'kind.kind == "Secret"'),
     # describe's layouts per kind (kubectl's describers), not API behaviour
     ("cli/commands/describe.py", '_LAYOUTS = {"Pod"'),
     ("cli/commands/describe.py", '"Service": _service}'),

@@ -320,3 +320,16 @@ def test_apply_previews_then_applies_and_shows_field_errors(api, admin):
     garbage = admin.act("apply", {"manifest": "a: [b"})
     assert garbage.status_code == 422
     assert garbage.json()["details"]["causes"][0]["field"] == "manifest"
+
+
+def test_bad_action_input_is_a_status_naming_the_field(api, admin):
+    r = admin.act("scale", {"resource": "deployments", "namespace": "default"})
+    assert r.status_code == 422 and r.json()["details"]["causes"][0]["field"] == "name"
+    r = admin.act("cordon", {"resource": "pods", "name": "x"})
+    assert r.status_code == 422 and r.json()["details"]["causes"][0]["field"] == "resource"
+    assert admin.act("explode", {}).status_code == 404
+    raw = admin.http.post(admin.url + "/ui/actions/scale", data="{not json", timeout=10,
+                          headers={"Cookie": admin.cookie, "X-CSRF-Token": admin.csrf})
+    assert raw.status_code == 400 and raw.json()["kind"] == "Status"
+    missing = admin.act("delete", {"namespace": "default", "name": "no-such-pod"})
+    assert missing.status_code == 404 and missing.json()["reason"] == "NotFound"

@@ -122,7 +122,6 @@ class Live {
     this.loaded = false;
     this.rv = null;
     this.listeners = new Set();
-    this.pending = false;
   }
   on(f) { this.listeners.add(f); return this; }
   async load() {
@@ -145,14 +144,9 @@ class Live {
     if (ev.type !== "BOOKMARK") {
       if (ev.type === "DELETED") this.items.delete(key(ev.object));
       else this.items.set(key(ev.object), ev.object);
-      this.schedule();
+      this.emit();
     }
     return true;
-  }
-  schedule() {
-    if (this.pending) return;
-    this.pending = true;
-    requestAnimationFrame(() => { this.pending = false; this.emit(); });
   }
   emit() { this.listeners.forEach((f) => f(this)); }
   list() { return [...this.items.values()]; }
@@ -199,13 +193,26 @@ const rerender = () => current && current.render && current.render();
 
 function page(main, sources, render, extra = () => {}) {
   const lives = sources.map((p) => new Live(p));
-  const draw = () => render(main, ...lives);
-  lives.forEach((l) => l.on(draw));
+  // A busy cluster changes many times a second: redraw at most once a frame,
+  // and leave the browser at least twice the last redraw's time in between.
+  let cost = 0, last = 0, timer = null;
+  const draw = () => {
+    const t = performance.now();
+    render(main, ...lives);
+    last = performance.now();
+    cost = last - t;
+  };
+  const soon = () => {
+    if (timer !== null) return;
+    timer = setTimeout(() => { timer = null; requestAnimationFrame(draw); },
+      Math.max(0, last + 2 * cost - performance.now()));
+  };
+  lives.forEach((l) => l.on(soon));
   const hub = new Hub(lives);
   hub.start();
   draw();
   const stop = extra(main, lives) || (() => {});
-  return { render: draw, cleanup: () => { hub.close(); stop(); } };
+  return { render: draw, cleanup: () => { clearTimeout(timer); hub.close(); stop(); } };
 }
 
 function section(main, id, title, head) {
@@ -233,7 +240,7 @@ function button(action, label, o, resource, extra = "") {
   return `<button type="button" data-action="${action}" data-resource="${esc(resource)}" data-namespace="${esc(m.namespace || "")}" data-name="${esc(m.name)}"${extra}>${esc(label)}</button>`;
 }
 
-const byName = (a, b) => key(a).localeCompare(key(b));
+const byName = (a, b) => { const x = key(a), y = key(b); return x < y ? -1 : x > y ? 1 : 0; };
 const cond = (o, type) => ((o.status || {}).conditions || []).find((c) => c.type === type);
 
 function podStatus(p) {
@@ -292,7 +299,7 @@ const PAGES = {
     };
     loadRaft();
     const timer = setInterval(loadRaft, 3000);
-    const p = page(main, ["/api/v1/nodes", "/api/v1/pods", "/api/v1/events"], (m, nodes, pods, events) => {
+    const p = page(main, ["/api/v1/nodes", "/api/v1/pods", "/api/v1/events?fieldSelector=type%3DWarning"], (m, nodes, pods, events) => {
       const ready = nodes.list().filter((n) => (cond(n, "Ready") || {}).status === "True").length;
       const running = pods.list().filter((x) => (x.status || {}).phase === "Running").length;
       counts.textContent = `${nodes.items.size} nodes (${ready} Ready) · ${pods.items.size} pods (${running} Running)`;
@@ -378,13 +385,14 @@ const PAGES = {
     let logAbort = null, logFor = null;
     const follow = async (container) => {
       if (logAbort) logAbort.abort();
-      logAbort = new AbortController();
+      const abort = new AbortController();
+      logAbort = abort;
       logFor = container;
       const pre = $("#log-tail", main);
       pre.textContent = "";
       try {
-        const r = await request(`/ui/api${base}/pods/${encodeURIComponent(name)}/log?follow=true&tailLines=200&container=${encodeURIComponent(container)}`, { signal: logAbort.signal });
-        if (!r.ok) { pre.textContent = (await r.json().catch(() => ({}))).message || `HTTP ${r.status}`; return; }
+        const r = await request(`/ui/api${base}/pods/${encodeURIComponent(name)}/log?follow=true&tailLines=200&container=${encodeURIComponent(container)}`, { signal: abort.signal });
+        if (!r.ok) throw new ApiError(await r.json().catch(() => ({})), r.status);
         const reader = r.body.getReader();
         const dec = new TextDecoder();
         for (;;) {
@@ -394,9 +402,13 @@ const PAGES = {
           if (pre.textContent.length > 200000) pre.textContent = pre.textContent.slice(-100000);
           pre.scrollTop = pre.scrollHeight;
         }
-      } catch (e) { /* aborted or the stream broke */ }
+      } catch (e) {
+        if (e instanceof ApiError) pre.textContent = e.message;
+      }
+      // the container restarted, the node was unreachable or the master went away: follow again
+      if (!abort.signal.aborted) setTimeout(() => { if (!abort.signal.aborted) follow(container); }, 3000);
     };
-    const p = page(main, [`${base}/pods?fieldSelector=metadata.name%3D${encodeURIComponent(name)}`, `${base}/events`], (m, pods, events) => {
+    const p = page(main, [`${base}/pods?fieldSelector=metadata.name%3D${encodeURIComponent(name)}`, `${base}/events?fieldSelector=involvedObject.name%3D${encodeURIComponent(name)}`], (m, pods, events) => {
       const o = pods.list()[0];
       $("#pod-summary", m).textContent = o ? `${podStatus(o)} on ${(o.spec || {}).nodeName || "no node yet"}, IP ${(o.status || {}).podIP || "none"}` : (pods.loaded ? "no such pod" : "loading…");
       const s = section(m, "containers", "Containers", ["Name", "Image", "Ready", "Restarts", "State", "Probes"]);
