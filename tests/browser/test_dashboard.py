@@ -55,9 +55,8 @@ def test_login_sets_a_strict_http_only_secure_session_cookie(cluster, browser):
 def test_login_shows_both_nodes_ready_and_the_leader_marked(cluster, browser):
     browser.login(cluster.ui_url(), cluster.token)
     leader = cluster.leader()
-    browser.until(lambda d: len(browser.all('[data-role="leader"]')) == 1
-                  and leader.name in browser.all('[data-role="leader"]')[0].text,
-                  f"{leader.name} marked as the leader")
+    browser.until(lambda d: browser.names('#raft tr[data-role="leader"]') == {leader.name},
+                  f"{leader.name}, and only it, marked as the leader")
     browser.shoot("cluster")
     browser.page("nodes")
     for node in ("n1", "n2"):
