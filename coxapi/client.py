@@ -26,6 +26,11 @@ at all, ``ClusterUnreachable``.
 Masters serve HTTPS: ``ca_file`` is the cluster CA every master's certificate
 must chain to (kubeconfig's certificate-authority); without it, the CA bundle
 the environment names, else the system's. Verification is never off.
+
+With ``discover_interval`` the client also refreshes its server list from the
+cluster (coxapi/discovery.py) every that many seconds and after any request
+that had to move on from a master, so a long-running client (a node agent)
+started with masters that were since removed keeps reaching the cluster.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ import logging
 import os
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -44,7 +50,7 @@ from urllib.parse import urlsplit
 import requests
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, SSLError
 
-from . import kinds
+from . import discovery, kinds
 from .errors import ApiError, ClusterUnreachable, OutcomeUnknown, Unavailable, is_not_applied
 
 log = logging.getLogger(__name__)
@@ -61,17 +67,24 @@ class _Default(enum.Enum):
 _DEFAULT = _Default.TOKEN
 
 WATCH_SILENCE = 60.0  # seconds without a byte, bookmarks included, before a watch is dead
+DISCOVER_INTERVAL = 30.0  # seconds between refreshes of a long-running client's master list
 SAFE_METHODS = frozenset({"GET", "HEAD"})  # may be sent again whatever became of them
 
 
 class Client:
     def __init__(self, servers: list[str] | str, token: str | None = None, timeout: float = 10.0,
-                 user_agent: str = "coxswain", ca_file: str | None = None) -> None:
+                 user_agent: str = "coxswain", ca_file: str | None = None,
+                 discover_interval: float | None = None) -> None:
         if isinstance(servers, str):
             servers = [servers]
         if not servers:
             raise ValueError("at least one API server address is required")
         self.servers = [s.rstrip("/") for s in servers]
+        self._seeds = list(self.servers)
+        self._discover_interval = discover_interval
+        self._discovered_at = -float("inf")
+        self._discovering = threading.Lock()
+        self._generation = 0  # bumped when the server list changes: sessions are rebuilt
         self.timeout = timeout
         self.ca_file = ca_file
         self._current = 0
@@ -91,6 +104,9 @@ class Client:
     def _session(self) -> requests.Session:
         # requests.Session is not thread-safe; one per thread.
         s = getattr(self._local, "session", None)
+        if s is not None and self._local.generation != self._generation:
+            s.close()  # its proxies were worked out for the old servers
+            s = None
         if s is None:
             s = requests.Session()
             s.headers.update(self._headers)
@@ -101,6 +117,7 @@ class Client:
             s.trust_env = False
             s.proxies, s.verify = self._environment
             self._local.session = s
+            self._local.generation = self._generation
         return s
 
     @functools.cached_property
@@ -118,24 +135,66 @@ class Client:
                   or os.environ.get("CURL_CA_BUNDLE"))
         return proxies, bundle or True
 
-    def _order(self) -> list[int]:
+    def _order(self) -> list[str]:
         with self._lock:
-            start = self._current
-        return [(start + i) % len(self.servers) for i in range(len(self.servers))]
+            start, servers = self._current, self.servers
+        return [servers[(start + i) % len(servers)] for i in range(len(servers))]
+
+    # ---- discovery -------------------------------------------------------
+
+    def _discover_if_due(self) -> None:
+        if (self._discover_interval is None
+                or time.monotonic() - self._discovered_at < self._discover_interval
+                or not self._discovering.acquire(blocking=False)):
+            return
+        try:
+            self.discover()
+        finally:
+            self._discovering.release()
+
+    def discover(self) -> None:
+        """Refresh the server list from the cluster's record of its masters;
+        the list stays as it was when that record cannot be read."""
+        try:
+            resp = self._send("GET", discovery.ENDPOINTS_PATH, discover=False)
+            endpoints = resp.json() if resp.status_code == 200 else None
+            resp.close()
+        except (ApiError, requests.RequestException, ValueError) as e:
+            log.debug("cannot refresh the masters: %s", e)
+            return
+        finally:
+            self._discovered_at = time.monotonic()
+        found = discovery.master_urls(endpoints, discovery.scheme_of(self._seeds))
+        if found:
+            self._set_servers(discovery.merged(found, self._seeds))
+
+    def _set_servers(self, servers: list[str]) -> None:
+        with self._lock:
+            if servers == self.servers:
+                return
+            current = self.servers[self._current]
+            self._current = servers.index(current) if current in servers else 0
+            self.servers = servers
+            self.__dict__.pop("_environment", None)
+            self._generation += 1
+        log.info("masters: %s", ", ".join(servers))
 
     def _send(self, method: str, path: str, *, params: dict | None = None, body: Any = None,
               content_type: str = "application/json", stream: bool = False,
               timeout: float | None | _Default = _DEFAULT,
-              headers: dict[str, str] | None = None) -> requests.Response:
+              headers: dict[str, str] | None = None, discover: bool = True,
+              ) -> requests.Response:
         """``timeout`` is the read timeout: the client's default, a number, or None
         for none at all (a followed log stream may be quiet for hours)."""
+        if discover:
+            self._discover_if_due()
         data = None if body is None else json.dumps(body)
         headers = {**({"Content-Type": content_type} if data is not None else {}),
                    **(headers or {})}
         resend = method.upper() in SAFE_METHODS
         last_error: Exception | None = None
-        for idx in self._order():
-            url = self.servers[idx] + path
+        for server in self._order():
+            url = server + path
             try:
                 resp = self._session().request(
                     method, url, params=params, data=data, headers=headers, stream=stream,
@@ -149,11 +208,13 @@ class Client:
                         f"{method} {url}: the connection failed after the request was sent "
                         f"({e}); it may or may not have been applied") from e
                 last_error = e
+                self._discovered_at = -float("inf")  # a master is gone: look again next time
                 log.debug("%s %s failed: %s; trying next master", method, url, e)
                 continue
             if resp.status_code == 503:
                 err = _error_from(resp)
                 resp.close()
+                self._discovered_at = -float("inf")  # a master without a leader: look again
                 if not (resend or is_not_applied(err)):
                     raise OutcomeUnknown(f"{method} {url}: {err.message}; it may or may not "
                                          "have been applied", err.details)
@@ -164,7 +225,8 @@ class Client:
                 resp.close()
                 continue
             with self._lock:
-                self._current = idx
+                if server in self.servers:
+                    self._current = self.servers.index(server)
             return resp
         if isinstance(last_error, ApiError):
             raise last_error

@@ -34,11 +34,13 @@ def program_argv(argv: Sequence[str]) -> list[str]:
     return list(argv)
 
 
-def master_init_argv(spec: ClusterSpec) -> list[str]:
+def master_init_argv(spec: ClusterSpec, urls: Sequence[str] | None = None) -> list[str]:
+    """``urls``: the masters the kubeconfig lists, when not all of ``spec``'s
+    (a master being added is listed once it is a member)."""
     argv = cox("master", "init", "--dir", str(spec.dir))
     for node in spec.all_nodes():
         argv += ["--node", node.name]
-    for url in spec.api_urls:
+    for url in spec.api_urls if urls is None else urls:
         argv += ["--master-url", url]
     if not spec.insecure_http:
         for m in spec.all_masters():
@@ -111,3 +113,15 @@ def agent_argv(spec: ClusterSpec, node: NodeSpec) -> list[str]:
              "--docker-host", node.docker_host, "--port", str(spec.agent_port),
              "--data-dir", str(node.data_dir), "--cluster-cidr", spec.cluster_cidr]
     return in_netns(str(node.netns_path), argv)
+
+
+def master_add_argv(spec: ClusterSpec, m: MasterSpec) -> list[str]:
+    """Make the running master ``m`` a Raft member (docs/membership.md): the
+    command the Vagrant procedure runs too."""
+    return cox("--kubeconfig", str(spec.kubeconfig), "master", "add",
+               "--address", m.raft, "--api", m.api_url)
+
+
+def master_remove_argv(spec: ClusterSpec, m: MasterSpec) -> list[str]:
+    """Drop ``m`` from the Raft members, by Raft address (it may be dead)."""
+    return cox("--kubeconfig", str(spec.kubeconfig), "master", "remove", m.raft)

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
+from dataclasses import replace
 from pathlib import Path
 
 from coxapi import private
@@ -330,6 +331,10 @@ class LocalCluster:
 
     def _check_shape(self) -> None:
         have_m, have_n = len(self.state.masters), len(self.state.nodes)
+        if self.recorded and have_m == self.spec.masters and not self.spec.master_indices:
+            # masters added and removed at run time: up again keeps those
+            self.spec = replace(self.spec, master_indices=self.state.spec(
+                self.spec.dir).master_indices)
         if (have_m and have_m != self.spec.masters) or (have_n and have_n > self.spec.nodes):
             raise ClusterError(
                 f"the cluster in {self.spec.dir} has {have_m} masters and {have_n} nodes; "
@@ -337,6 +342,10 @@ class LocalCluster:
 
     def _save(self) -> None:
         state_mod.save(self.spec.cluster_json, self.state)
+
+    def save(self) -> None:
+        """Write cluster.json now (localcluster/masters.py changes the masters)."""
+        self._save()
 
 
 def ensure_node_token(tokens_csv: Path, node: str, token_file: Path) -> None:

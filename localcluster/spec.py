@@ -118,10 +118,17 @@ class ClusterSpec:
     # Short values let a test watch a lost node be fenced off and its pods moved.
     node_grace_period: float | None = None
     eviction_timeout: float | None = None
+    # Which masters (by index) make up the cluster, once masters were added or
+    # removed at run time (`cox cluster add-master`); empty: m1..mN.
+    master_indices: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         if not 1 <= self.masters <= 7:
             raise SpecError(f"--masters must be between 1 and 7, not {self.masters}")
+        if self.master_indices and (len(self.master_indices) != self.masters
+                                    or min(self.master_indices) < 1):
+            raise SpecError(f"master indices {self.master_indices} do not make "
+                            f"{self.masters} masters")
         if not 0 <= self.nodes <= 50:
             raise SpecError(f"--nodes must be between 0 and 50, not {self.nodes}")
         try:
@@ -234,7 +241,7 @@ class ClusterSpec:
                         agent_log=self.log_dir / f"{name}-agent.log")
 
     def all_masters(self) -> list[MasterSpec]:
-        return [self.master(i) for i in range(1, self.masters + 1)]
+        return [self.master(i) for i in self.master_indices or range(1, self.masters + 1)]
 
     def all_nodes(self) -> list[NodeSpec]:
         return [self.node(i) for i in range(1, self.nodes + 1)]

@@ -105,7 +105,10 @@ class ClusterState:
     def spec(self, dir: Path) -> ClusterSpec:
         """The spec this state was created from (counts from the records)."""
         n = self.network
+        indices = tuple(sorted(_index(m.name) for m in self.masters))
         return ClusterSpec(dir=dir, masters=max(len(self.masters), 1), nodes=len(self.nodes),
+                           master_indices=indices if indices != tuple(range(1, len(indices) + 1))
+                           else (),
                            prefix=n.prefix, bridge=n.bridge, subnet=n.subnet,
                            run_root=Path(n.run_root), cluster_cidr=n.cluster_cidr,
                            service_cidr=n.service_cidr, seal_table=n.seal_table,

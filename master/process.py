@@ -21,7 +21,7 @@ from coxapi import pidlock, private
 from coxapi.supervisor import Supervisor
 from raftstore import Store
 
-from .admission.kubernetesservice import ensure_kubernetes_service
+from .admission.kubernetesservice import ensure_kubernetes_service, follow_membership
 from .admission.namespaces import ensure_system_namespaces
 from .admission.rbacdefaults import ensure_default_rbac
 from .api import create_app, state_of
@@ -58,7 +58,15 @@ def _bootstrap(objects: ObjectStore, cfg: MasterConfig, stop: threading.Event) -
     ensure_system_namespaces(objects, stop)
     ensure_default_rbac(objects, stop)
     ensure_kubernetes_service(objects, *cfg.listen_address, stop,
-                              service_cidr=cfg.controllers.service_cidr)
+                              service_cidr=cfg.controllers.service_cidr, raft_addr=cfg.raft_addr)
+
+
+def raft_members(store: Store) -> set[str] | None:
+    """The Raft members and learners, on the leader (None elsewhere, or without Raft)."""
+    membership = getattr(store, "membership", None)
+    if membership is None or not store.is_leader():
+        return None
+    return {m["id"] for m in membership.view()["members"]}
 
 
 class Master:
@@ -109,6 +117,9 @@ class Master:
         url = ui_masters.api_url(cfg.listen, tls is not None)  # for the dashboard's Raft view
         self._threads.spawn("ui-presence", lambda stop: ui_masters.run_presence(
             objects, self.store, cfg.name, url, stop))
+        store_ = self.store
+        self._threads.spawn("follow-membership", lambda stop: follow_membership(
+            objects, lambda: raft_members(store_), stop))
         self._threads.spawn("bootstrap-storage",
                             lambda stop: ensure_default_storage_class(objects, stop), oneshot=True)
 

@@ -64,7 +64,7 @@ def _main(args: argparse.Namespace) -> int:
     if not args.master:
         print("netproxy: error: --master is required (give every master)", file=sys.stderr)
         return 2
-    from coxapi.client import Client
+    from coxapi.client import DISCOVER_INTERVAL, Client
 
     token = None
     if args.token_file:
@@ -75,7 +75,7 @@ def _main(args: argparse.Namespace) -> int:
             print(f"netproxy: error: cannot read --token-file: {e.strerror}", file=sys.stderr)
             return 2
     client = Client(args.master, token=token, user_agent="coxswain-netproxy",
-                    ca_file=args.ca_file)
+                    ca_file=args.ca_file, discover_interval=DISCOVER_INTERVAL)
     if args.dry_run:
         plan = build_plan(client.list("services").get("items") or [],
                           client.list("endpoints").get("items") or [], args.node_address,

@@ -82,7 +82,7 @@ def run(config_file: str | None, masters: tuple[str, ...], labels: tuple[str, ..
     """Run the node agent: register, heartbeat, run the pods bound to this node."""
     import docker.errors
 
-    from coxapi.client import Client
+    from coxapi.client import DISCOVER_INTERVAL, Client
 
     from .agent import Agent
     from .runtime import DockerRuntime
@@ -117,8 +117,10 @@ def run(config_file: str | None, masters: tuple[str, ...], labels: tuple[str, ..
     except docker.errors.DockerException as e:
         raise click.ClickException(f"cannot reach Docker at {settings.docker_host}: {e}") \
             from None
+    # The --master list only seeds it: the agent follows the masters as they
+    # are added and removed (docs/membership.md).
     client = Client(list(settings.masters), token, user_agent=f"cox-node/{name}",
-                    ca_file=settings.ca_file)
+                    ca_file=settings.ca_file, discover_interval=DISCOVER_INTERVAL)
     agent = Agent(cfg, client, runtime)
 
     def on_signal(signum: int, _frame: object) -> None:

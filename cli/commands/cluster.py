@@ -115,3 +115,40 @@ def down(dir_: Path, prefix: str) -> None:
     except FAILURES as e:
         raise click.ClickException(str(e)) from None
     click.echo("cluster down")
+
+
+@cluster.command("add-master")
+@click.option("--dir", "dir_", default="./.cluster", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="The directory given to `cox cluster up`.")
+def add_master_command(dir_: Path) -> None:
+    """Start one more master and make it a Raft member (docs/membership.md):
+    certificate, sealed Raft port, `cox master add`, kubeconfig."""
+    from localcluster.masters import add_master
+
+    _need_root("add-master")
+    dir_ = dir_.resolve()
+    try:
+        m = add_master(LocalCluster(load_spec(dir_, ClusterSpec.named(dir_)), say=_say))
+    except FAILURES as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"master {m.name} added: API {m.api_url}, Raft {m.raft}")
+
+
+@cluster.command("remove-master")
+@click.argument("name")
+@click.option("--dir", "dir_", default="./.cluster", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="The directory given to `cox cluster up`.")
+def remove_master_command(name: str, dir_: Path) -> None:
+    """Remove master NAME (m2) from the Raft members, stop it and delete its data
+    (also for a dead master: replace it with `add-master` afterwards)."""
+    from localcluster.masters import remove_master
+
+    _need_root("remove-master")
+    dir_ = dir_.resolve()
+    try:
+        remove_master(LocalCluster(load_spec(dir_, ClusterSpec.named(dir_)), say=_say), name)
+    except FAILURES as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"master {name} removed")

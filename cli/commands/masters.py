@@ -106,7 +106,8 @@ def add_command(cli: CliContext, address: str, api_url: str) -> None:
                             f"{new.status.get('id')}, not {address} (nothing was changed)")
     view = _call(cli, "POST", PATH, {"address": address})
     click.echo(f"added {new.status.get('name') or address} ({address}); add {api_url} to "
-               f"the servers of your kubeconfig and of each node agent (docs/membership.md)")
+               f"the servers of your kubeconfig; node agents learn it from the cluster "
+               f"(docs/membership.md)")
     _show(view, {**raft_names(cli), address: str(new.status.get("name") or "?")})
 
 
@@ -126,5 +127,5 @@ def remove_command(cli: CliContext, member: str) -> None:
         address = by_name[0]
     view = _call(cli, "DELETE", f"{PATH}/{address}")
     click.echo(f"removed {member} ({address}); stop its process and drop its URL from "
-               f"the kubeconfig and the node agents")
+               f"the kubeconfig (node agents follow on their own)")
     _show(view, names)
