@@ -230,7 +230,7 @@ def _value(kind: str, wire: int, value: int | bytes, where: str) -> Any:
         raw = _only(data, where, 1).get(1, b"")
         try:
             return json.loads(raw) if raw else None
-        except ValueError:
+        except (ValueError, RecursionError):
             raise Malformed(f"{where}: the raw value is not JSON") from None
     raise AssertionError(f"{where}: kind {kind!r} in the schema")
 

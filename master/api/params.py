@@ -69,16 +69,18 @@ def parse_body(raw: bytes, mimetype: str, *, allow_empty: bool = False,
             f"the body of the request was in an unknown format ({mimetype or 'no Content-Type'})"
             f" - accepted media types include: {shown}")
     if mimetype == PROTOBUF:
-        return _protobuf(raw)
-    try:
-        text = raw.decode("utf-8")
-        if mimetype in _YAML_TYPES or mimetype == APPLY_PATCH:
-            body = yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader
-        else:
-            body = json.loads(text, parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError, RecursionError, yaml.YAMLError) as e:
-        kind = "YAML" if mimetype in _YAML_TYPES or mimetype == APPLY_PATCH else "JSON"
-        raise errors.BadRequest(f"the request body is not valid {kind}: {_short(e)}") from None
+        body = _protobuf(raw)
+    else:
+        try:
+            text = raw.decode("utf-8")
+            if mimetype in _YAML_TYPES or mimetype == APPLY_PATCH:
+                body = yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader
+            else:
+                body = json.loads(text, parse_constant=_reject_constant)
+        except (UnicodeDecodeError, ValueError, RecursionError, yaml.YAMLError) as e:
+            kind = "YAML" if mimetype in _YAML_TYPES or mimetype == APPLY_PATCH else "JSON"
+            raise errors.BadRequest(f"the request body is not valid {kind}: {_short(e)}") \
+                from None
     if _too_deep(body):
         raise errors.BadRequest(f"the request body is nested more than {MAX_DEPTH} levels deep")
     if json_array:
@@ -96,9 +98,6 @@ def _protobuf(raw: bytes) -> Any:
         raise errors.UnsupportedMediaType(f"the protobuf body cannot be read here: {e}") from None
     except protobody.Malformed as e:
         raise errors.BadRequest(f"the request body is not valid protobuf: {e}") from None
-    except RecursionError:
-        raise errors.BadRequest(f"the request body is nested more than {MAX_DEPTH} levels "
-                                f"deep") from None
 
 
 MAX_DEPTH = 100

@@ -87,3 +87,26 @@ def test_json_labelled_protobuf_is_400(api):
     assert r.status_code == 400, r.text
     assert "not valid protobuf" in r.json()["message"]
     assert api.get("/api/v1/namespaces/default/configmaps/nope").status_code == 404
+
+
+def _varint(v: int) -> bytes:
+    out = bytearray()
+    while v > 0x7F:
+        out.append(v & 0x7F | 0x80)
+        v >>= 7
+    return bytes([*out, v])
+
+
+def _field(number: int, payload: bytes) -> bytes:
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+def test_raw_json_inside_is_held_to_the_json_depth_limit(api):
+    deep = b"[" * 150 + b"]" * 150
+    entry = _field(7, _field(1, deep))  # ManagedFieldsEntry.fieldsV1 = 7, FieldsV1.raw = 1
+    meta = _field(1, b"deep") + _field(17, entry)  # ObjectMeta.name = 1, .managedFields = 17
+    type_meta = _field(1, b"v1") + _field(2, b"ConfigMap")
+    body = b"k8s\x00" + _field(1, type_meta) + _field(2, _field(1, meta))
+    r = send(api, "POST", "/api/v1/namespaces/default/configmaps", body)
+    assert r.status_code == 400, r.text
+    assert "nested more than" in r.json()["message"]

@@ -53,11 +53,17 @@ def test_bytes_are_base64_and_an_empty_value_stays():
     assert secret["data"] == {"user": "YWRtaW4=", "empty": ""}
 
 
-def test_every_message_the_schema_names_is_in_it():
-    named = {m for spec in MESSAGES.values() for m in re.findall(r"m:([\w.]+)", spec)}
-    assert named | set(ROOTS.values()) <= set(MESSAGES)
+def test_every_message_the_schema_names_is_in_it_and_none_contains_itself():
+    refs = {m: set(re.findall(r"m:([\w.]+)", spec)) for m, spec in MESSAGES.items()}
+    assert set().union(*refs.values()) | set(ROOTS.values()) <= set(MESSAGES)
     for message in MESSAGES:
         assert protobody.fields(message)  # parses
+
+    def depth(m: str, path: tuple[str, ...] = ()) -> int:
+        assert m not in path, f"{' > '.join(path)} > {m}"  # a cycle: a body could nest forever
+        return 1 + max((depth(c, (*path, m)) for c in refs[m]), default=0)
+    # so a body nests no deeper than this, far below the interpreter's recursion limit
+    assert max(depth(m) for m in MESSAGES) < 20
 
 
 # ---- what it refuses ----------------------------------------------------------------
