@@ -11,6 +11,8 @@ then ``*`` repeated, ``?`` a pointer in Go (its zero value is sent in JSON),
 ``!`` a scalar without ``omitempty`` (its zero value is sent too). A field
 named ``-`` is embedded inline: its fields are the parent's in JSON.
 
+A map whose values are lists (UserInfo.extra) or messages we do not model
+(TokenRequestSpec.attestations) is left out, so it is refused if sent.
 Volume sources are those we serve (coxapi.validation.volumes.SOURCES); any
 other is an unknown field, refused rather than dropped.
 """
@@ -32,6 +34,9 @@ ROOTS: dict[tuple[str, str], str] = {
         "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding")},
     ("policy/v1", "Eviction"): "policy.v1.Eviction",
     ("authentication.k8s.io/v1", "TokenRequest"): "authentication.v1.TokenRequest",
+    ("authentication.k8s.io/v1", "SelfSubjectReview"): "authentication.v1.SelfSubjectReview",
+    ("authorization.k8s.io/v1", "SelfSubjectAccessReview"):
+        "authorization.v1.SelfSubjectAccessReview",
     # client-go sends a delete's options under whichever version it deletes at
     ("v1", "DeleteOptions"): "meta.v1.DeleteOptions",
     ("meta.k8s.io/v1", "DeleteOptions"): "meta.v1.DeleteOptions",
@@ -110,8 +115,29 @@ MESSAGES: dict[str, str] = {
         "3 status m:authentication.v1.TokenRequestStatus"),
     "authentication.v1.TokenRequestSpec": (
         "1 audiences s*; 4 expirationSeconds i?; "
-        "3 boundObjectRef m:authentication.v1.BoundObjectReference?; 5 attestations {s}"),
+        "3 boundObjectRef m:authentication.v1.BoundObjectReference?"),
     "authentication.v1.TokenRequestStatus": "1 token s!; 2 expirationTimestamp t!",
+    "authentication.v1.SelfSubjectReview": (
+        "1 metadata m:meta.v1.ObjectMeta; 2 status m:authentication.v1.SelfSubjectReviewStatus"),
+    "authentication.v1.SelfSubjectReviewStatus": "1 userInfo m:authentication.v1.UserInfo",
+    "authentication.v1.UserInfo": "1 username s; 2 uid s; 3 groups s*",
+    "authorization.v1.FieldSelectorAttributes": (
+        "1 rawSelector s; 2 requirements m:meta.v1.FieldSelectorRequirement*"),
+    "authorization.v1.LabelSelectorAttributes": (
+        "1 rawSelector s; 2 requirements m:meta.v1.LabelSelectorRequirement*"),
+    "authorization.v1.NonResourceAttributes": "1 path s; 2 verb s",
+    "authorization.v1.ResourceAttributes": (
+        "1 namespace s; 2 verb s; 3 group s; 4 version s; 5 resource s; 6 subresource s; "
+        "7 name s; 8 fieldSelector m:authorization.v1.FieldSelectorAttributes?; "
+        "9 labelSelector m:authorization.v1.LabelSelectorAttributes?"),
+    "authorization.v1.SelfSubjectAccessReview": (
+        "1 metadata m:meta.v1.ObjectMeta; 2 spec m:authorization.v1.SelfSubjectAccessReviewSpec; "
+        "3 status m:authorization.v1.SubjectAccessReviewStatus"),
+    "authorization.v1.SelfSubjectAccessReviewSpec": (
+        "1 resourceAttributes m:authorization.v1.ResourceAttributes?; "
+        "2 nonResourceAttributes m:authorization.v1.NonResourceAttributes?"),
+    "authorization.v1.SubjectAccessReviewStatus": (
+        "1 allowed b!; 4 denied b; 2 reason s; 3 evaluationError s"),
     "autoscaling.v1.CrossVersionObjectReference": "1 kind s!; 2 name s!; 3 apiVersion s",
     "autoscaling.v1.HorizontalPodAutoscaler": (
         "1 metadata m:meta.v1.ObjectMeta; 2 spec m:autoscaling.v1.HorizontalPodAutoscalerSpec; "
@@ -547,6 +573,7 @@ MESSAGES: dict[str, str] = {
         "1 gracePeriodSeconds i?; 2 preconditions m:meta.v1.Preconditions?; 3 orphanDependents b?; "
         "4 propagationPolicy s?; 5 dryRun s*; "
         "6 ignoreStoreReadErrorWithClusterBreakingPotential b?"),
+    "meta.v1.FieldSelectorRequirement": "1 key s!; 2 operator s!; 3 values s*",
     "meta.v1.LabelSelector": (
         "1 matchLabels {s}; 2 matchExpressions m:meta.v1.LabelSelectorRequirement*"),
     "meta.v1.LabelSelectorRequirement": "1 key s!; 2 operator s!; 3 values s*",
