@@ -43,4 +43,4 @@ class ApiConfig:
     heartbeat_threads: int = 8
     # A request body must arrive within this long (a slow sender holds a slot).
     body_timeout_seconds: float = 60.0
-    git_version: str = field(default="v1.29.0-coxswain.0.1.0", metadata=NOT_A_SETTING)
+    git_version: str = field(default="v1.32.0-coxswain.0.1.0", metadata=NOT_A_SETTING)

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from coxapi import errors, labels
+from coxapi import errors, labels, protobody
 
 from ..admission.deletion import DeleteOptions
 from . import fields
@@ -25,10 +25,12 @@ STRATEGIC_PATCH = "application/strategic-merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
 APPLY_PATCH = "application/apply-patch+yaml"  # server-side apply: YAML (or JSON) object
 _YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml")
-# What a create, an update or a delete's options may be sent as. Kubernetes
-# also takes protobuf and CBOR; a 415 makes kubectl fall back to JSON.
+# What a create, an update or a delete's options may be sent as: kubectl's
+# typed clients send protobuf and never retry as JSON. CBOR gets a 415, after
+# which client-go does.
 JSON = "application/json"
-BODY_TYPES = (JSON, *_YAML_TYPES)
+PROTOBUF = protobody.CONTENT_TYPE
+BODY_TYPES = (JSON, *_YAML_TYPES, PROTOBUF)
 PROPAGATION_POLICIES = ("Background", "Foreground", "Orphan")
 
 
@@ -66,15 +68,19 @@ def parse_body(raw: bytes, mimetype: str, *, allow_empty: bool = False,
         raise errors.UnsupportedMediaType(
             f"the body of the request was in an unknown format ({mimetype or 'no Content-Type'})"
             f" - accepted media types include: {shown}")
-    try:
-        text = raw.decode("utf-8")
-        if mimetype in _YAML_TYPES or mimetype == APPLY_PATCH:
-            body = yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader
-        else:
-            body = json.loads(text, parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError, RecursionError, yaml.YAMLError) as e:
-        kind = "YAML" if mimetype in _YAML_TYPES or mimetype == APPLY_PATCH else "JSON"
-        raise errors.BadRequest(f"the request body is not valid {kind}: {_short(e)}") from None
+    if mimetype == PROTOBUF:
+        body = _protobuf(raw)
+    else:
+        try:
+            text = raw.decode("utf-8")
+            if mimetype in _YAML_TYPES or mimetype == APPLY_PATCH:
+                body = yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader
+            else:
+                body = json.loads(text, parse_constant=_reject_constant)
+        except (UnicodeDecodeError, ValueError, RecursionError, yaml.YAMLError) as e:
+            kind = "YAML" if mimetype in _YAML_TYPES or mimetype == APPLY_PATCH else "JSON"
+            raise errors.BadRequest(f"the request body is not valid {kind}: {_short(e)}") \
+                from None
     if _too_deep(body):
         raise errors.BadRequest(f"the request body is nested more than {MAX_DEPTH} levels deep")
     if json_array:
@@ -83,6 +89,15 @@ def parse_body(raw: bytes, mimetype: str, *, allow_empty: bool = False,
     elif not isinstance(body, dict):
         raise errors.BadRequest("the request body must be a JSON object")
     return body
+
+
+def _protobuf(raw: bytes) -> Any:
+    try:
+        return protobody.decode(raw)
+    except protobody.Unsupported as e:
+        raise errors.UnsupportedMediaType(f"the protobuf body cannot be read here: {e}") from None
+    except protobody.Malformed as e:
+        raise errors.BadRequest(f"the request body is not valid protobuf: {e}") from None
 
 
 MAX_DEPTH = 100

