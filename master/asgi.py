@@ -6,7 +6,7 @@ pod logs (``pods/NAME/log``, proxied from the node agent, followed or not)
 and the health paths (so they answer while every worker thread is busy).
 Everything else goes to the Flask app on a bounded pool of worker threads
 (a2wsgi's), in one hop each way (master.wsgicall): nothing answered by Flask
-streams. Both sides share the authentication, the path and query parsing and
+streams. Creates skip Flask in the same worker threads (master.api.directcreate). Both sides share the authentication, the path and query parsing and
 the Status errors (master.api).
 """
 
@@ -31,6 +31,7 @@ from .api import (
     authenticated,
     authfacts,
     authz,
+    directcreate,
     health,
     params,
     paths,
@@ -160,14 +161,14 @@ class ApiApp:
             elif (target := exec_target(parsed)) is not None:
                 handler = functools.partial(self._exec_over_http, target, scope)
             else:
-                return await self._call(path, method, parsed, scope, receive, tracked)
+                return await self._call(path, method, parsed, query, scope, receive, tracked)
             await self._stream(path, scope, tracked, handler)
         finally:
             verb, resource = metrics.request_labels(method, path, watching)
             metrics.observe_request(verb, resource, code, time.perf_counter() - started)
 
-    async def _call(self, path: str, method: str, target: paths.Target | None, scope: Scope,
-                    receive: Any, send: Any) -> None:
+    async def _call(self, path: str, method: str, target: paths.Target | None,
+                    query: dict[str, str], scope: Scope, receive: Any, send: Any) -> None:
         """A request/response call, within the in-flight limits (master.inflight);
         a caller without a valid token is answered before its body is read."""
         user = None
@@ -184,10 +185,14 @@ class ApiApp:
         if not budget.try_acquire(client):
             return await _respond(send, *status_parts(inflight.too_many(
                 "your own" if budget.in_flight < budget.total else "all clients")))
+        direct = None
+        if user is not None and target is not None and directcreate.applies(method, target, query):
+            direct = functools.partial(directcreate.answer, self.state, user, path, target, query,
+                                       _header(scope, b"content-type"))
         try:
             cfg = self.state.config
             await wsgicall.call(self.flask, executor, scope, receive, send,
-                                cfg.max_body_bytes, cfg.body_timeout_seconds)
+                                cfg.max_body_bytes, cfg.body_timeout_seconds, direct)
         finally:
             budget.release(client)
 
