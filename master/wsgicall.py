@@ -118,7 +118,8 @@ async def call(app: WsgiApp, executor: Executor, scope: dict[str, Any], receive:
     if (declared_length(scope) or 0) > max_body:
         return await _refuse(send, too_large)
     try:
-        body = await asyncio.wait_for(read_body(receive, max_body), body_timeout)
+        async with asyncio.timeout(body_timeout):  # no task per request, as wait_for makes
+            body = await read_body(receive, max_body)
     except BodyTooLarge:
         return await _refuse(send, too_large)
     except TimeoutError:
