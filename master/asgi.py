@@ -6,7 +6,7 @@ pod logs (``pods/NAME/log``, proxied from the node agent, followed or not)
 and the health paths (so they answer while every worker thread is busy).
 Everything else goes to the Flask app on a bounded pool of worker threads
 (a2wsgi's), in one hop each way (master.wsgicall): nothing answered by Flask
-streams. Both sides share the authentication, the path and query parsing and
+streams. Creates skip Flask in the same worker threads (master.api.directcreate). Both sides share the authentication, the path and query parsing and
 the Status errors (master.api).
 """
 
@@ -32,6 +32,7 @@ from .api import (
     authenticated,
     authfacts,
     authz,
+    directcreate,
     health,
     params,
     paths,
@@ -79,31 +80,30 @@ def _parse(path: str) -> paths.Target | None:
         return None
 
 
-def watch_target(method: str, path: str, query: Mapping[str, str]) -> paths.Target | None:
-    """The collection a request watches, or None when it is not a watch (the
-    Flask app answers those, including malformed ones, with its errors)."""
+def watch_target(method: str, target: paths.Target | None,
+                 query: Mapping[str, str]) -> paths.Target | None:
+    """The collection a request on ``target`` watches, or None when it is not
+    a watch (the Flask app answers those, including malformed ones, with its
+    errors)."""
     if method != "GET" or query.get("watch", "").lower() not in ("true", "1"):
         return None
-    target = _parse(path)
     if target is None or target.name is not None or target.subresource is not None:
         return None
     return target
 
 
-def exec_target(path: str) -> paths.Target | None:
+def exec_target(target: paths.Target | None) -> paths.Target | None:
     """The pod a request would exec into, attach to or forward a port of
     (WebSocket or not), or None. Only pods have those subresources."""
-    target = _parse(path)
     return target if target is not None and target.name \
         and target.subresource in podexec.SUBRESOURCES else None
 
 
-def log_target(method: str, path: str) -> paths.Target | None:
+def log_target(method: str, target: paths.Target | None) -> paths.Target | None:
     """The pod whose log a request reads, or None."""
-    if method != "GET" or not path.endswith("/log"):
+    if method != "GET" or target is None:
         return None
-    target = _parse(path)
-    return target if target is not None and target.subresource == "log" else None
+    return target if target.subresource == "log" else None
 
 
 async def _respond(send: Any, code: int, headers: list[tuple[str, str]], body: bytes) -> None:
@@ -157,23 +157,25 @@ class ApiApp:
                                       [("Content-Type", "text/plain; charset=utf-8")],
                                       (text + "\n").encode())
             query = _query(scope) if scope.get("query_string") else {}
+            parsed = _parse(path)  # once per request: None for a non-resource path
             handler: Callable[[User, Any], Awaitable[None]]
-            if (target := watch_target(method, path, query)) is not None:
+            if (target := watch_target(method, parsed, query)) is not None:
                 watching = True  # its events go to the raw send (watch.Wire)
                 handler = functools.partial(self._watch, target, query,
                                             _header(scope, b"accept"), receive, send)
-            elif (target := log_target(method, path)) is not None:
+            elif (target := log_target(method, parsed)) is not None:
                 handler = functools.partial(self._log, target, query, receive)
-            elif (target := exec_target(path)) is not None:
+            elif (target := exec_target(parsed)) is not None:
                 handler = functools.partial(self._exec_over_http, target, scope)
             else:
-                return await self._call(path, method, scope, receive, tracked)
+                return await self._call(path, method, parsed, query, scope, receive, tracked)
             await self._stream(path, scope, tracked, handler)
         finally:
             verb, resource = metrics.request_labels(method, path, watching)
             metrics.observe_request(verb, resource, code, time.perf_counter() - started)
 
-    async def _call(self, path: str, method: str, scope: Scope, receive: Any, send: Any) -> None:
+    async def _call(self, path: str, method: str, target: paths.Target | None,
+                    query: dict[str, str], scope: Scope, receive: Any, send: Any) -> None:
         """A request/response call, within the in-flight limits (master.inflight);
         a caller without a valid token is answered before its body is read."""
         user = None
@@ -184,16 +186,20 @@ class ApiApp:
                 return await _respond(send, *status_parts(e))
         budget: inflight.Budget = self.general
         executor: Executor = self.wsgi.executor
-        if user is not None and inflight.is_heartbeat(user, method, _parse(path)):
+        if user is not None and inflight.is_heartbeat(user, method, target):
             budget, executor = self.heartbeats, self.heartbeat_pool
         client = user.name if user is not None else f"address:{(scope.get('client') or ('',))[0]}"
         if not budget.try_acquire(client):
             return await _respond(send, *status_parts(inflight.too_many(
                 "your own" if budget.in_flight < budget.total else "all clients")))
+        direct = None
+        if user is not None and target is not None and directcreate.applies(method, target, query):
+            direct = functools.partial(directcreate.answer, self.state, user, path, target, query,
+                                       _header(scope, b"content-type"))
         try:
             cfg = self.state.config
             await wsgicall.call(self.flask, executor, scope, receive, send,
-                                cfg.max_body_bytes, cfg.body_timeout_seconds)
+                                cfg.max_body_bytes, cfg.body_timeout_seconds, direct)
         finally:
             budget.release(client)
 
@@ -242,7 +248,7 @@ class ApiApp:
         code = 101
         await receive()  # websocket.connect
         try:
-            target = exec_target(path)
+            target = exec_target(_parse(path))
             if target is None:
                 raise errors.NotFound("the server could not find the requested resource")
             user = authenticated(self.state.config, _header(scope, b"authorization"), path)

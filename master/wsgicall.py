@@ -6,7 +6,9 @@ through the loop (about four per request), and every one of those waits for
 the GIL among the master's threads. For a response that is not a stream this
 reads the body on the loop first, runs the app once in a worker thread to the
 end of its answer, and sends that: one hop there, one back. Streamed
-responses (a followed pod log) stay with a2wsgi.
+responses (a followed pod log) stay with a2wsgi. A ``direct`` handler, when
+given, answers first from the body alone (master.api.directcreate), the app
+only when it declines.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ log = logging.getLogger(__name__)
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
+Direct = Callable[[bytes], Answer]
 
 
 class BodyTooLarge(Exception):
@@ -107,22 +110,28 @@ async def _refuse(send: Any, err: errors.ApiError) -> None:
 
 
 async def call(app: WsgiApp, executor: Executor, scope: dict[str, Any], receive: Any,
-               send: Any, max_body: int, body_timeout: float | None = None) -> None:
-    """``body_timeout``: seconds the whole body may take to arrive (408 after)."""
+               send: Any, max_body: int, body_timeout: float | None = None,
+               direct: Direct | None = None) -> None:
+    """``body_timeout``: seconds the whole body may take to arrive (408 after).
+    ``direct``: answers in place of ``app`` (in the worker thread)."""
     too_large = errors.RequestEntityTooLarge(request_too_large(max_body))
     if (declared_length(scope) or 0) > max_body:
         return await _refuse(send, too_large)
     try:
-        body = await asyncio.wait_for(read_body(receive, max_body), body_timeout)
+        async with asyncio.timeout(body_timeout):  # no task per request, as wait_for makes
+            body = await read_body(receive, max_body)
     except BodyTooLarge:
         return await _refuse(send, too_large)
     except TimeoutError:
         return await _refuse(send, request_timeout(body_timeout))
-    environ: dict[str, Any] = dict(build_environ(scope, io.BytesIO(body)))  # type: ignore[arg-type]
-    environ["wsgi.errors"] = sys.stderr
+    loop = asyncio.get_running_loop()
     try:
-        code, headers, payload = await asyncio.get_running_loop().run_in_executor(
-            executor, run, app, environ)
+        if direct is not None:
+            code, headers, payload = await loop.run_in_executor(executor, direct, body)
+        else:
+            environ: dict[str, Any] = dict(build_environ(scope, io.BytesIO(body)))  # type: ignore[arg-type]
+            environ["wsgi.errors"] = sys.stderr
+            code, headers, payload = await loop.run_in_executor(executor, run, app, environ)
     except Exception:  # noqa: BLE001 - Flask answers its own errors; this is a bug
         log.exception("the WSGI app failed on %s", scope["path"])
         code, text_headers, payload = status_parts(errors.InternalError(

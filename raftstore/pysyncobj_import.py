@@ -34,6 +34,7 @@ SUPPORTED_VERSION = "0.3.17"  # setup.cfg pins exactly this
 SYNCOBJ_METHODS = (
     "_SyncObj__sendAppendEntries",
     "_SyncObj__sendNextNodeIdx",
+    "_SyncObj__applyLogEntries",
     "_SyncObj__getCurrentLogIndex",
     "_SyncObj__getCurrentLogTerm",
     "_SyncObj__generateRaftTimeout",

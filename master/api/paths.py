@@ -41,15 +41,24 @@ class Target:
         return self.name
 
 
+# The registry is fixed at import: look kinds and prefixes up in tables built
+# once, not in a regrouping of every kind per request.
+_BY_PLURAL: dict[tuple[str, str], kinds.Kind] = {
+    (gv, k.plural): k for gv, ks in kinds.group_versions().items() for k in ks}
+_PREFIXES: tuple[tuple[str, str], ...] = tuple(
+    (gv, ks[0].group_version_prefix + "/") for gv, ks in kinds.group_versions().items())
+_NAMESPACE = kinds.lookup("Namespace")
+
+
 def _not_found() -> errors.NotFound:
     return errors.NotFound("the server could not find the requested resource")
 
 
 def _kind(group_version: str, plural: str) -> kinds.Kind:
-    for k in kinds.group_versions().get(group_version, []):
-        if k.plural == plural:
-            return k
-    raise _not_found()
+    kind = _BY_PLURAL.get((group_version, plural))
+    if kind is None:
+        raise _not_found()
+    return kind
 
 
 def _check_sub(kind: kinds.Kind, sub: str | None) -> str | None:
@@ -63,8 +72,8 @@ def parse(group_version: str, rest: str) -> Target:
     if not parts or len(parts) > 5:
         raise _not_found()
     if parts[0] == "namespaces" and len(parts) >= 3 and group_version == "v1" \
-            and parts[2] in kinds.lookup("Namespace").subresources and len(parts) == 3:
-        return Target(kinds.lookup("Namespace"), None, parts[1], parts[2])
+            and parts[2] in _NAMESPACE.subresources and len(parts) == 3:
+        return Target(_NAMESPACE, None, parts[1], parts[2])
     if parts[0] == "namespaces" and len(parts) >= 3:
         kind = _kind(group_version, parts[2])
         if not kind.namespaced:
@@ -91,8 +100,7 @@ def _target(served: kinds.Kind, namespace: str | None, name: str | None,
 def split(path: str) -> tuple[str, str] | None:
     """``(group_version, rest)`` of a URL path under a resource group-version's
     prefix (``/api/v1/...``, ``/apis/<group>/<version>/...``), else None."""
-    for group_version, ks in kinds.group_versions().items():
-        prefix = ks[0].group_version_prefix + "/"
+    for group_version, prefix in _PREFIXES:
         if path.startswith(prefix):
             return group_version, path[len(prefix):]
     return None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,14 +22,14 @@ from coxapi import errors, kinds, patchmeta, schema, smp, ssa
 from coxapi.meta import merge_patch
 from coxapi.retry import retry_on_conflict
 from coxapi.timefmt import rfc3339
-from raftstore import errors as store_errors
 
 from .. import serviceaccounts
-from ..admission import deletion, names, namespaces, podsecurity, strategy
+from ..admission import deletion, strategy
 from ..watchcache import KindCache
 from . import (
     authfacts,
     authz,
+    creation,
     discovery,
     dryrun,
     eviction,
@@ -113,17 +113,7 @@ def _authorize(t: paths.Target) -> None:
 
 def _admit(kind: kinds.Kind, old: Obj | None, new: Obj) -> None:
     """NodeRestriction, and RBAC's escalation check on roles and bindings."""
-    user = getattr(g, "user", None)
-    if user is None or authz.MASTERS_GROUP in user.groups:
-        return
-    authz.admit(user, kind, old, new)
-    needs = kind.strategy.write_requires(new)
-    if needs and authz.node_name(user) is None:
-        reason = state().rbac.extra(user, (new.get("metadata") or {}).get("namespace"), needs)
-        if reason is not None:
-            raise errors.Forbidden(f'{kind.plural} "{new["metadata"].get("name", "")}" is '
-                                   f"forbidden: {reason}",
-                                   {"name": new["metadata"].get("name", ""), "kind": kind.plural})
+    creation.admit(state(), getattr(g, "user", None), kind, old, new)
 
 
 # ---- request helpers -------------------------------------------------------
@@ -137,37 +127,6 @@ def _body(allow_empty: bool = False, json_array: bool = False,
         raise errors.RequestEntityTooLarge(request_too_large(limit))
     return params.parse_body(raw, request.mimetype, allow_empty=allow_empty,
                              json_array=json_array, accepted=accepted)
-
-
-def _check_type(kind: kinds.Kind, body: Obj) -> None:
-    if body.get("kind") not in (None, "", kind.kind):
-        raise errors.BadRequest(f"the kind of the object ({body['kind']}) does not match the "
-                                f"kind on the URL ({kind.kind})")
-    if body.get("apiVersion") not in (None, "", kind.api_version):
-        raise errors.BadRequest(f"the apiVersion of the object ({body['apiVersion']}) does not "
-                                f"match the URL ({kind.api_version})")
-    body["kind"], body["apiVersion"] = kind.kind, kind.api_version
-    meta = body.setdefault("metadata", {})
-    if not isinstance(meta, dict):
-        raise errors.BadRequest("metadata: must be an object")
-
-
-def _check_identity(t: paths.Target, body: Obj) -> None:
-    """Name and namespace in the body must agree with the URL (filled when absent)."""
-    meta = body["metadata"]
-    if t.name is not None:
-        if meta.get("name") not in (None, "", t.name):
-            raise errors.BadRequest(f"the name of the object ({meta['name']}) does not match "
-                                    f"the name on the URL ({t.name})")
-        meta["name"] = t.name
-    if t.kind.namespaced:
-        if meta.get("namespace") not in (None, "", t.namespace):
-            raise errors.BadRequest(f"the namespace of the provided object ({meta['namespace']}) "
-                                    f"does not match the namespace sent on the request "
-                                    f"({t.namespace})")
-        meta["namespace"] = t.namespace
-    else:
-        meta.pop("namespace", None)
 
 
 def _now() -> datetime:
@@ -274,17 +233,7 @@ def _create(t: paths.Target) -> Response:
                                  201), warnings)
 
 
-def _object_body(t: paths.Target, body: Obj, how: str,
-                 known: Collection[str] = ()) -> tuple[Obj, list[str]]:
-    """A request's object, checked in the URL's version (type, unknown fields
-    other than ``known``: the warnings) and returned in the stored one with
-    its identity checked."""
-    _check_type(t.served, body)
-    warnings = fieldvalidation.check(how, t.served, body, known)
-    body = t.served.to_stored(body)
-    _check_type(t.kind, body)
-    _check_identity(t, body)
-    return body, warnings
+_object_body = creation.object_body
 
 
 def _dry_run() -> bool:
@@ -307,41 +256,13 @@ def _warned(resp: Response, warnings: list[str]) -> Response:
 
 def _create_object(kind: kinds.Kind, body: Obj, dry_run: bool = False,
                    managed_fields: list[Obj] | None = None) -> Obj:
-    st = state()
-    meta = body["metadata"]
-    generated = not meta.get("name") and isinstance(meta.get("generateName"), str) \
-        and bool(meta.get("generateName"))
-    for _ in range(_ATTEMPTS):
-        if generated:
-            meta["name"] = names.generate(meta["generateName"])
-        obj = strategy.prepare_create(kind, body)
-        if managed_fields is not None:  # the server's to write, as server-side apply does
-            obj["metadata"]["managedFields"] = managed_fields
-        _admit(kind, None, obj)
-        responses.warn(podsecurity.admit(st.objects, kind, obj))
-        if kind.namespaced:
-            namespaces.check_writable(st.objects, obj["metadata"]["namespace"], kind.plural,
-                                      obj["metadata"]["name"])
-        lease = st.event_leases.current() if kind.strategy.lease_backed and not dry_run else 0
-        try:
-            if dry_run:
-                return dryrun.would_create(st.objects, kind, obj)
-            return st.objects.create(obj, lease=lease)
-        except errors.AlreadyExists:
-            if not generated:
-                raise
-        except errors.ApiError as e:
-            if lease and isinstance(e.__cause__, store_errors.LeaseNotFound):
-                st.event_leases.forget(lease)
-                continue
-            raise
-    raise errors.ApiError.from_status({"code": 500, "reason": "ServerTimeout",
-                                       "message": "could not generate a unique name; try again"})
+    return creation.create_object(state(), getattr(g, "user", None), kind, body, responses.warn,
+                                  dry_run, managed_fields)
 
 
 def _review(t: paths.Target) -> Response:
     body = _body()
-    _check_type(t.kind, body)
+    creation.check_type(t.kind, body)
     st = state()
     reviewer = reviews.CallerReviewer(g.user, st.objects, st.rbac)
     return json_response(reviews.answer(t.kind, body, reviewer), 201)

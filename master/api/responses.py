@@ -20,7 +20,7 @@ from ..objects import translate_store_error
 
 log = logging.getLogger(__name__)
 
-_NO_KIND = kinds.Kind("Object", "objects", "", "v1", False)
+NO_KIND = kinds.Kind("Object", "objects", "", "v1", False)
 _HTTP_REASONS = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
                  405: "MethodNotAllowed", 406: "NotAcceptable", 413: "RequestEntityTooLarge",
                  415: "UnsupportedMediaType"}
@@ -54,12 +54,17 @@ def warn(messages: list[str]) -> None:
         g.setdefault("warnings", []).extend(messages)
 
 
+def warning_value(message: str) -> str:
+    """The ``Warning`` header that carries one of ``warn``'s messages."""
+    text = message.replace("\\", "\\\\").replace('"', '\\"')
+    return f'299 - "{text}"'
+
+
 def register(app: Flask) -> None:
     @app.after_request
     def _warnings(response: Response) -> Response:
         for m in g.get("warnings", []):
-            text = m.replace("\\", "\\\\").replace('"', '\\"')
-            response.headers.add("Warning", f'299 - "{text}"')
+            response.headers.add("Warning", warning_value(m))
         return response
 
     @app.errorhandler(errors.ApiError)
@@ -69,7 +74,7 @@ def register(app: Flask) -> None:
     @app.errorhandler(store_errors.StoreError)
     def _store_error(e: store_errors.StoreError) -> Response:
         # Store calls outside ObjectStore (leases, status) map the same way.
-        return status_response(translate_store_error(e, _NO_KIND, ""))
+        return status_response(translate_store_error(e, NO_KIND, ""))
 
     @app.errorhandler(HTTPException)
     def _http_error(e: HTTPException) -> Response:

@@ -147,3 +147,39 @@ def test_a_follower_stalled_past_its_election_timeout_does_not_depose_the_leader
     finally:
         for s in stores:
             s.close()
+
+
+@pytest.fixture
+def slow_heartbeat_stores(tmp_path):
+    """Heartbeats a second apart: whatever reaches a follower sooner came with an entry
+    or a commit notification."""
+    addrs = [f"127.0.0.1:{free_port()}" for _ in range(3)]
+    out = [RaftStore(StoreConfig(self_addr=a, peers=[p for p in addrs if p != a],
+                                 data_dir=str(tmp_path / f"s{i}"), secret="in-process-secret",
+                                 heartbeat_period=1.0, election_timeout_min=3.2,
+                                 election_timeout_max=3.5, leader_fallback_timeout=3.5,
+                                 connection_timeout=4.0))
+           for i, a in enumerate(addrs)]
+    yield out
+    for s in out:
+        s.close()
+
+
+def test_followers_learn_a_commit_without_waiting_for_a_heartbeat(slow_heartbeat_stores):
+    stores = slow_heartbeat_stores
+    leader = wait_until(lambda: next((s for s in stores if s.is_leader()), None), 20,
+                        what="a leader")
+    followers = [s for s in stores if s is not leader]
+    # a follower's own write, and its linearizable read, wait for the commit at once
+    writes = []
+    for i, f in enumerate(followers):
+        t0 = time.monotonic()
+        f.put(f"/k/f{i}", {"n": i}, expect_mod_revision=0)
+        assert f.get(f"/k/f{i}") is not None
+        writes.append(time.monotonic() - t0)
+    assert max(writes) < 0.8, writes  # a heartbeat is 1 s away
+    # the leader's last write: the followers hear of its commit soon, not at the heartbeat
+    leader.put("/k/last", {"n": 1}, expect_mod_revision=0)
+    for f in followers:
+        wait_until(lambda f=f: f.get("/k/last", linearizable=False) is not None, 0.8,
+                   what="the commit on a follower")

@@ -1,0 +1,115 @@
+"""The steps of a create, shared by the Flask handler (master.api.resources)
+and the direct path (master.api.directcreate): the caller, the state and where
+warnings go are arguments, so neither side reads Flask's request globals here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from typing import Any
+
+from coxapi import errors, kinds
+from raftstore import errors as store_errors
+
+from ..admission import names, namespaces, podsecurity, strategy
+from ..auth import User
+from . import authz, dryrun, fieldvalidation, paths
+from .state import ApiState
+
+Obj = dict[str, Any]
+Warn = Callable[[list[str]], None]
+
+ATTEMPTS = 8  # generated names tried before giving up
+
+
+def check_type(kind: kinds.Kind, body: Obj) -> None:
+    if body.get("kind") not in (None, "", kind.kind):
+        raise errors.BadRequest(f"the kind of the object ({body['kind']}) does not match the "
+                                f"kind on the URL ({kind.kind})")
+    if body.get("apiVersion") not in (None, "", kind.api_version):
+        raise errors.BadRequest(f"the apiVersion of the object ({body['apiVersion']}) does not "
+                                f"match the URL ({kind.api_version})")
+    body["kind"], body["apiVersion"] = kind.kind, kind.api_version
+    meta = body.setdefault("metadata", {})
+    if not isinstance(meta, dict):
+        raise errors.BadRequest("metadata: must be an object")
+
+
+def check_identity(t: paths.Target, body: Obj) -> None:
+    """Name and namespace in the body must agree with the URL (filled when absent)."""
+    meta = body["metadata"]
+    if t.name is not None:
+        if meta.get("name") not in (None, "", t.name):
+            raise errors.BadRequest(f"the name of the object ({meta['name']}) does not match "
+                                    f"the name on the URL ({t.name})")
+        meta["name"] = t.name
+    if t.kind.namespaced:
+        if meta.get("namespace") not in (None, "", t.namespace):
+            raise errors.BadRequest(f"the namespace of the provided object ({meta['namespace']}) "
+                                    f"does not match the namespace sent on the request "
+                                    f"({t.namespace})")
+        meta["namespace"] = t.namespace
+    else:
+        meta.pop("namespace", None)
+
+
+def object_body(t: paths.Target, body: Obj, how: str,
+                known: Collection[str] = ()) -> tuple[Obj, list[str]]:
+    """A request's object, checked in the URL's version (type, unknown fields
+    other than ``known``: the warnings) and returned in the stored one with
+    its identity checked."""
+    check_type(t.served, body)
+    warnings = fieldvalidation.check(how, t.served, body, known)
+    body = t.served.to_stored(body)
+    check_type(t.kind, body)
+    check_identity(t, body)
+    return body, warnings
+
+
+def admit(st: ApiState, user: User | None, kind: kinds.Kind, old: Obj | None, new: Obj) -> None:
+    """NodeRestriction, and RBAC's escalation check on roles and bindings."""
+    if user is None or authz.MASTERS_GROUP in user.groups:
+        return
+    authz.admit(user, kind, old, new)
+    needs = kind.strategy.write_requires(new)
+    if needs and authz.node_name(user) is None:
+        reason = st.rbac.extra(user, (new.get("metadata") or {}).get("namespace"), needs)
+        if reason is not None:
+            raise errors.Forbidden(f'{kind.plural} "{new["metadata"].get("name", "")}" is '
+                                   f"forbidden: {reason}",
+                                   {"name": new["metadata"].get("name", ""), "kind": kind.plural})
+
+
+def create_object(st: ApiState, user: User | None, kind: kinds.Kind, body: Obj, warn: Warn,
+                  dry_run: bool = False, managed_fields: list[Obj] | None = None) -> Obj:
+    """Admit and store ``body`` (checked by ``check_type`` and ``check_identity``);
+    Pod Security's warnings go to ``warn`` as soon as they are known."""
+    meta = body["metadata"]
+    generated = not meta.get("name") and isinstance(meta.get("generateName"), str) \
+        and bool(meta.get("generateName"))
+    for _ in range(ATTEMPTS):
+        if generated:
+            meta["name"] = names.generate(meta["generateName"])
+        obj = strategy.prepare_create(kind, body)
+        if managed_fields is not None:  # the server's to write, as server-side apply does
+            obj["metadata"]["managedFields"] = managed_fields
+        admit(st, user, kind, None, obj)
+        warn(podsecurity.admit(st.objects, kind, obj))
+        if kind.namespaced:
+            namespaces.check_writable(st.objects, obj["metadata"]["namespace"], kind.plural,
+                                      obj["metadata"]["name"])
+        lease = st.event_leases.current() if kind.strategy.lease_backed and not dry_run else 0
+        try:
+            if dry_run:
+                return dryrun.would_create(st.objects, kind, obj)
+            return st.objects.create(obj, lease=lease)
+        except errors.AlreadyExists:
+            if not generated:
+                raise
+        except errors.ApiError as e:
+            if lease and isinstance(e.__cause__, store_errors.LeaseNotFound):
+                st.event_leases.forget(lease)
+                continue
+            raise
+    raise errors.ApiError.from_status({"code": 500, "reason": "ServerTimeout",
+                                       "message": "could not generate a unique name; try again"})
