@@ -11,7 +11,9 @@ from collections.abc import Iterator
 
 from coxapi import execclient
 from coxapi import streamproto as sp
+from master import metrics
 from tests.spdyclient import Client, Upgrade
+from tests.support import wait_until
 
 from .api_harness import ADMIN_TOKEN, NODE_TOKEN, Api
 from .test_api_podexec import POD, Web, agent, api, running  # noqa: F401 - fixtures
@@ -206,3 +208,14 @@ def test_port_forward_pairs_reach_the_pods_port(api, agent):  # noqa: F811
 def test_an_upgrade_elsewhere_is_served_as_plain_http(api, agent):  # noqa: F811
     code, status = refusal(api, "/api/v1/namespaces/default/configmaps")
     assert code == 400 and status["kind"] == "Status"
+
+
+def test_an_accepted_upgrade_counts_as_101_in_the_metrics(api, agent):  # noqa: F811
+    labels = {"verb": "POST", "resource": "pods", "code": "101"}
+    before = metrics.REGISTRY.get_sample_value("apiserver_request_total", labels) or 0
+    with upgrade(api, exec_path(["echo", "x"])) as conn:
+        peer = Peer(conn)
+        peer.open("error", "stdout", "stderr")
+        peer.read_to_end()
+    wait_until(lambda: metrics.REGISTRY.get_sample_value("apiserver_request_total", labels)
+               == before + 1, 10, what="the exec counted")
