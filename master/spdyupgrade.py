@@ -96,6 +96,7 @@ class Takeover:
 
     def __init__(self, protocol: HttpToolsProtocol) -> None:
         self._protocol = protocol
+        self.cycle: Any = None  # the request's RequestResponseCycle, once uvicorn made it
         self._early = bytearray()
         self.accepted = False
 
@@ -108,8 +109,7 @@ class Takeover:
     def accept(self, headers: list[tuple[str, str]]) -> Upgraded:
         """Write the 101 with ``headers`` (besides Connection and Upgrade) and
         take the connection over; no HTTP response follows."""
-        p = self._protocol
-        cycle = p.cycle
+        p, cycle = self._protocol, self.cycle
         if cycle.response_started:
             raise RuntimeError("an HTTP response has begun; the connection cannot switch")
         cycle.response_started = cycle.response_complete = True  # uvicorn writes no more
@@ -151,8 +151,9 @@ def with_takeover(base: type[HttpToolsProtocol]) -> type[HttpToolsProtocol]:
             if self.parser.should_upgrade() and self._get_upgrade() == SPDY_31:
                 self._takeover = Takeover(self)
                 self.scope["extensions"] = {EXTENSION: self._takeover}
-            super().on_headers_complete()
+            super().on_headers_complete()  # schedules the application's task, not run yet
             if self._takeover is not None:
+                self._takeover.cycle = self.cycle
                 self.cycle.keep_alive = False  # a refusal ends the connection
 
         def data_received(self, data: bytes) -> None:

@@ -49,12 +49,13 @@ class ExecRelay:
         client = asyncio.ensure_future(self._from_client())
         agent = asyncio.ensure_future(self._from_agent())
         try:
-            done, _ = await asyncio.wait((client, agent), return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for t in (client, agent):
-                t.cancel()
-            await asyncio.gather(client, agent, return_exceptions=True)
-        try:
+            try:
+                done, _ = await asyncio.wait((client, agent),
+                                             return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for t in (client, agent):
+                    t.cancel()
+                await asyncio.gather(client, agent, return_exceptions=True)
             if agent in done and agent.exception() is None:  # the process has finished
                 for stream_id in self.streams.outputs():
                     self.session.send_data(stream_id, b"", fin=True)
