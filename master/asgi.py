@@ -19,14 +19,15 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any, cast
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qs, parse_qsl
 
 from a2wsgi import WSGIMiddleware
 from flask import Flask
 
-from coxapi import errors, pfstreams
+from coxapi import errors, execstreams, pfstreams
+from coxapi import streamproto as sp
 
-from . import inflight, metrics, wsgicall
+from . import inflight, metrics, spdyupgrade, wsgicall
 from .api import (
     OPEN_PATHS,
     authenticated,
@@ -39,6 +40,7 @@ from .api import (
     pftunnel,
     podexec,
     podlogs,
+    spdyexec,
     state_of,
     tables,
     watch,
@@ -143,6 +145,7 @@ class ApiApp:
         if path == UI_PREFIX or path.startswith(UI_PREFIX + "/"):
             return await self.ui(scope, receive, send)
         started, code, watching = time.perf_counter(), 500, False
+        takeover = spdyupgrade.offered(scope)  # an HTTP/1.1 upgrade to SPDY/3.1
 
         async def tracked(message: dict) -> None:  # notes the status for the metrics
             nonlocal code
@@ -166,11 +169,15 @@ class ApiApp:
             elif (target := log_target(method, parsed)) is not None:
                 handler = functools.partial(self._log, target, query, receive)
             elif (target := exec_target(parsed)) is not None:
-                handler = functools.partial(self._exec_over_http, target, scope)
+                handler = functools.partial(self._exec_over_spdy, target, scope, takeover) \
+                    if takeover is not None else functools.partial(self._exec_over_http, target,
+                                                                   scope)
             else:
                 return await self._call(path, method, parsed, query, scope, receive, tracked)
             await self._stream(path, scope, tracked, handler)
         finally:
+            if takeover is not None and takeover.accepted:
+                code = 101
             verb, resource = metrics.request_labels(method, path, watching)
             metrics.observe_request(verb, resource, code, time.perf_counter() - started)
 
@@ -241,6 +248,35 @@ class ApiApp:
             await self._exec_plan(target, scope, user)
         raise podexec.upgrade_required(target.subresource or "")
 
+    async def _exec_over_spdy(self, target: paths.Target, scope: Scope,
+                              takeover: spdyupgrade.Takeover, user: User, send: Any) -> None:
+        """exec, attach, port-forward on the connection itself, upgraded to
+        SPDY/3.1 (kubectl before 1.30): checked as over WebSocket (a refusal is
+        the same Status, as a plain HTTP answer), then taken over
+        (master.api.spdyexec)."""
+        st = self.state
+        offered = spdyupgrade.header_values(scope, execstreams.VERSION_HEADER.lower().encode())
+        if target.subresource == "portforward":
+            at, token = await self._forward_target(target, user)
+            version = execstreams.negotiate(offered, execstreams.FORWARD_VERSIONS)
+            log.debug("PORTFORWARD pods/%s over SPDY/3.1 (%s)", target.name, user.name)
+            conn = takeover.accept([(execstreams.VERSION_HEADER, version)])
+            return await spdyexec.port_forward(conn, at, token, st.config.agent_connect_timeout)
+        plan = await self._exec_plan(target, scope, user)
+        version = execstreams.negotiate(offered, execstreams.EXEC_VERSIONS)
+        opts = sp.exec_options(parse_qs(scope.get("query_string", b"").decode(),
+                                        keep_blank_values=True),
+                               need_command=target.subresource == "exec")
+        token = await asyncio.get_running_loop().run_in_executor(
+            None, functools.partial(st.signing.node_token, plan.node, master=st.config.name))
+        up = await podexec.open_agent(plan, sp.V5, token, st.config.agent_connect_timeout)
+        try:
+            log.debug("EXEC pods/%s over SPDY/3.1 (%s)", target.name, user.name)
+            conn = takeover.accept([(execstreams.VERSION_HEADER, version)])
+            await spdyexec.ExecRelay(conn, up, opts).run()
+        finally:
+            await up.close()
+
     async def _websocket(self, scope: Scope, receive: Any, send: Any) -> None:
         """exec, portforward: refused before the handshake with a Status as the
         HTTP answer."""
@@ -277,14 +313,20 @@ class ApiApp:
     async def _tunnel(self, target: paths.Target, user: User, receive: Any, send: Any) -> None:
         """port-forward in kubectl's SPDY-in-WebSocket (master.api.pftunnel); the
         ports come later, in its streams."""
+        at, token = await self._forward_target(target, user)
+        log.debug("PORTFORWARD pods/%s over SPDY (%s)", target.name, user.name)
+        await pftunnel.serve(at, token, self.state.config.agent_connect_timeout, receive, send)
+
+    async def _forward_target(self, target: paths.Target, user: User
+                              ) -> tuple[podexec.PodOnNode, str]:
+        """The pod a port-forward may reach, and the token for its node's agent."""
         st = self.state
         self._authorize(user, authz.Request("POST", target))
         at = await podexec.locate(st.objects, target.namespace or "default", target.name or "",
                                   "portforward", st.config.agent_tls)
         token = await asyncio.get_running_loop().run_in_executor(
             None, functools.partial(st.signing.node_token, at.node, master=st.config.name))
-        log.debug("PORTFORWARD pods/%s over SPDY (%s)", target.name, user.name)
-        await pftunnel.serve(at, token, st.config.agent_connect_timeout, receive, send)
+        return at, token
 
     def _authorize(self, user: User, req: authz.Request) -> None:
         """As the Flask side does (master.api.resources). On the event loop:

@@ -21,7 +21,7 @@ from typing import Any
 import uvicorn
 import uvloop
 
-from . import connguard, wsprotocol
+from . import connguard, spdyupgrade, wsprotocol
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,9 @@ class ApiServer:
         if tls:
             uvicorn_options.update(ssl_certfile=tls[0], ssl_keyfile=tls[1])
         self._config = uvicorn.Config(
-            app, interface="asgi3", http=connguard.guarded_protocol(header_timeout),
+            app, interface="asgi3",
+            # SPDY/3.1 upgrades: exec and port-forward of kubectl < 1.30 (master.spdyupgrade)
+            http=spdyupgrade.with_takeover(connguard.guarded_protocol(header_timeout)),
             ws=wsprotocol.WebSocketProtocol,  # exec, port-forward (master.api.podexec, pftunnel)
             lifespan="off",
             log_config=None, access_log=False, server_header=False,

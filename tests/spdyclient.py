@@ -149,3 +149,71 @@ class Tunnel:
 
     def close(self) -> None:
         self.sock.close()
+
+
+class Upgrade:
+    """An HTTP/1.1 request upgraded to SPDY/3.1, as client-go's SPDY round
+    tripper makes it (kubectl before 1.30): ``status`` and ``headers`` of the
+    answer; ``body`` when it was refused; ``send``/``recv`` after a 101."""
+
+    def __init__(self, url: str, versions: Sequence[str], token: str, ca_file: str | None,
+                 timeout: float = 30) -> None:
+        parts = urlsplit(url)
+        sock = socket.create_connection((parts.hostname, parts.port or 80), timeout)
+        if parts.scheme == "https":
+            sock = ssl.create_default_context(cafile=ca_file).wrap_socket(
+                sock, server_hostname=parts.hostname)
+        self.sock = sock
+        versions_lines = "".join(f"X-Stream-Protocol-Version: {v}\r\n" for v in versions)
+        sock.sendall((f"POST {parts.path}?{parts.query} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+                      "Connection: Upgrade\r\nUpgrade: SPDY/3.1\r\nContent-Length: 0\r\n"
+                      f"{versions_lines}Authorization: Bearer {token}\r\n\r\n").encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            head += chunk
+        head, _, self._rest = head.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        self.status = int(lines[0].split()[1])
+        self.headers = {k.strip().lower(): v.strip() for k, _, v in
+                        (line.partition(":") for line in lines[1:])}
+        self.body = b""
+        if self.status != 101:
+            self.body = self._rest + self._read_all()
+            if self.headers.get("transfer-encoding") == "chunked":
+                self.body = _dechunk(self.body)
+
+    def _read_all(self) -> bytes:
+        out = b""
+        while chunk := self.sock.recv(65536):
+            out += chunk
+        return out
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def recv(self) -> bytes:
+        """The next bytes; EOFError when the server closed."""
+        if self._rest:
+            data, self._rest = self._rest, b""
+            return data
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise EOFError("the server closed the connection")
+        return chunk
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def _dechunk(data: bytes) -> bytes:
+    out = b""
+    while data:
+        size, _, data = data.partition(b"\r\n")
+        n = int(size, 16)
+        out, data = out + data[:n], data[n + 2:]
+        if n == 0:
+            break
+    return out

@@ -6,6 +6,10 @@ the tunnel on to the kubelet, the master ends the SPDY session itself and
 opens, for each forwarded connection, one port-forward WebSocket to the
 pod's node agent (node.portforward): the agent leg stays the one protocol.
 
+kubectl before 1.30 speaks the same SPDY session on the connection itself
+(an HTTP/1.1 upgrade to ``SPDY/3.1``, master.spdyupgrade): ``Tunnel`` reads and
+writes bytes, whichever carries them.
+
 On the API server's event loop (master.asgi), like exec.
 """
 
@@ -28,6 +32,8 @@ log = logging.getLogger(__name__)
 
 Send = Callable[[dict], Awaitable[None]]
 Receive = Callable[[], Awaitable[dict]]
+Write = Callable[[bytes], Awaitable[None]]
+Read = Callable[[], Awaitable[bytes]]  # b"": the client has finished
 _END = None  # on a connection's queue: the client finished sending
 
 
@@ -35,9 +41,9 @@ class Tunnel:
     """One client's SPDY session and the forwarded connections in it."""
 
     def __init__(self, at: podexec.PodOnNode, token: str, connect_timeout: float,
-                 send: Send) -> None:
+                 write: Write) -> None:
         self.at, self.token, self.connect_timeout = at, token, connect_timeout
-        self._send = send
+        self._write = write
         self.session = spdy.Session()
         self.pairs = pfstreams.Pairs()
         self._lock = asyncio.Lock()  # one writer at a time keeps the SPDY bytes in order
@@ -48,14 +54,11 @@ class Tunnel:
         async with self._lock:
             out = self.session.data_to_send()
             if out:
-                await self._send({"type": "websocket.send", "bytes": out})
+                await self._write(out)
 
-    async def run(self, receive: Receive) -> None:
+    async def run(self, read: Read) -> None:
         try:
-            while (msg := await receive())["type"] != "websocket.disconnect":
-                data = msg.get("bytes")
-                if data is None:  # client-go's tunnel sends binary messages only
-                    continue
+            while data := await read():
                 try:
                     events = self.session.feed(data)
                 except spdy.ProtocolError as e:
@@ -152,8 +155,18 @@ async def serve(at: podexec.PodOnNode, token: str, connect_timeout: float, recei
                 send: Send) -> None:
     """Accept the client's WebSocket and serve its SPDY session until it ends."""
     await send({"type": "websocket.accept", "subprotocol": pfstreams.TUNNEL_PROTOCOL})
+
+    async def write(data: bytes) -> None:
+        await send({"type": "websocket.send", "bytes": data})
+
+    async def read() -> bytes:
+        while (msg := await receive())["type"] != "websocket.disconnect":
+            if msg.get("bytes"):  # client-go's tunnel sends binary messages only
+                return msg["bytes"]
+        return b""
+
     try:
-        await Tunnel(at, token, connect_timeout, send).run(receive)
+        await Tunnel(at, token, connect_timeout, write).run(read)
     finally:
         with contextlib.suppress(OSError, RuntimeError):
             await send({"type": "websocket.close", "code": 1000})

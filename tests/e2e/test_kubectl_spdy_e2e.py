@@ -1,0 +1,157 @@
+"""kubectl that speaks plain SPDY/3.1 (an HTTP/1.1 upgrade; master.spdyupgrade,
+master.api.spdyexec) against a cox cluster: kubectl 1.29 for exec (exit codes,
+stdin, a terminal), cp both ways, attach and port-forward, and kubectl 1.32
+with ``KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false`` (its SPDY exec).
+
+One `cox cluster up` (1 master, 1 node) with this module's own prefix
+(``cxpf``), subnet, CIDRs and ports. kubectl 1.29: ``kubectl.1.29`` beside
+kubectl_132 of tests/e2e/clusterharness (the Cloud SDK installs them side by side).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from tests.e2e import clusterharness as harness
+from tests.e2e.test_exec_e2e import drive_terminal, tree_digest
+from tests.support import wait_until
+
+pytestmark = pytest.mark.e2e
+
+FLAGS = ["--prefix", "cxsp", "--subnet", "10.251.27.0/24", "--cluster-cidr", "10.244.192.0/22",
+         "--service-cidr", "10.96.192.0/24", "--api-port", "57443", "--raft-port", "57001",
+         "--masters", "1", "--nodes", "1"]
+IMAGE = "coxswain/demo:latest"
+KUBECTL_132 = harness.kubectl_132()
+
+
+def kubectl_129() -> str | None:
+    """``kubectl.1.29`` beside kubectl 1.32 (or on PATH)."""
+    beside = Path(os.path.realpath(KUBECTL_132)).with_name("kubectl.1.29") if KUBECTL_132 \
+        else None
+    if beside is not None and beside.is_file():
+        return str(beside)
+    found = subprocess.run(["sh", "-c", "command -v kubectl.1.29"], capture_output=True,
+                           text=True, check=False).stdout.strip()
+    return found or None
+
+
+KUBECTL_129 = kubectl_129()
+POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web"},
+       "spec": {"terminationGracePeriodSeconds": 1, "containers": [
+           {"name": "app", "image": IMAGE, "imagePullPolicy": "Never"}]}}
+READER = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "reader"},
+          "spec": {"terminationGracePeriodSeconds": 1, "restartPolicy": "Never", "containers": [
+              {"name": "app", "image": IMAGE, "imagePullPolicy": "Never", "stdin": True,
+               "command": ["sh", "-c", "read line; echo got $line"]}]}}
+
+
+class Cluster(harness.Cluster):
+    def run(self, kubectl: str, *args: str, input: bytes | None = None,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run([kubectl, "--kubeconfig", str(self.kubeconfig), *args],
+                              input=input, capture_output=True, timeout=120, check=False,
+                              env={**os.environ, **(env or {})})
+
+    def ok(self, kubectl: str, *args: str, input: bytes | None = None,
+           env: dict[str, str] | None = None) -> bytes:
+        done = self.run(kubectl, *args, input=input, env=env)
+        assert done.returncode == 0, f"{kubectl} {' '.join(args)} ({done.returncode}):\n" \
+                                     f"{done.stdout[-2000:]!r}\n{done.stderr.decode()}"
+        return done.stdout
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory) -> Iterator[Cluster]:
+    if KUBECTL_129 is None:
+        pytest.skip("no kubectl.1.29 (beside kubectl.1.32 or on PATH): the Cloud SDK's "
+                    "kubectl component installs it")
+    c = Cluster(tmp_path_factory.mktemp("cluster"), FLAGS, kubectl=KUBECTL_129)
+    with harness.running(c, harness.no_processes):
+        c.apply(POD, READER)
+
+        def running() -> bool:
+            out = c.cox("get", "pods", "-o", "json")
+            phases = [p.get("status", {}).get("phase") for p in json.loads(out)["items"]]
+            return phases == ["Running", "Running"]
+        wait_until(running, 120, 1, "the pods running")
+        yield c
+
+
+def test_exec_exit_code_output_and_stdin(cluster):
+    assert KUBECTL_129 is not None
+    failed = cluster.run(KUBECTL_129, "exec", "web", "--", "sh", "-c", "echo oops >&2; exit 3")
+    assert failed.returncode == 3, failed.stderr
+    assert failed.stderr.startswith(b"oops\n") and failed.stdout == b""
+    assert cluster.ok(KUBECTL_129, "exec", "web", "--", "echo", "hi") == b"hi\n"
+    data = os.urandom(1 << 20)
+    out = cluster.ok(KUBECTL_129, "exec", "-i", "web", "--", "cat", input=data)
+    assert hashlib.sha256(out).digest() == hashlib.sha256(data).digest()
+
+
+def test_kubectl_132_without_websockets_speaks_spdy(cluster):
+    assert KUBECTL_132 is not None
+    spdy = {"KUBECTL_REMOTE_COMMAND_WEBSOCKETS": "false"}
+    failed = cluster.run(KUBECTL_132, "exec", "web", "--", "sh", "-c", "exit 3", env=spdy)
+    assert failed.returncode == 3, failed.stderr
+    assert cluster.ok(KUBECTL_132, "exec", "-i", "web", "--", "cat", input=b"piped\n",
+                      env=spdy) == b"piped\n"
+
+
+def test_a_terminal_works(cluster):
+    assert KUBECTL_129 is not None
+    code, shown = drive_terminal([KUBECTL_129, "--kubeconfig", str(cluster.kubeconfig), "exec",
+                                  "-it", "web", "--", "sh"],
+                                 b"tty; echo $((6*7)); stty size; exit 5\n")
+    assert code == 5, shown
+    assert b"/dev/pts/" in shown and b"42" in shown, shown
+
+
+def test_cp_a_directory_both_ways(cluster, tmp_path):
+    assert KUBECTL_129 is not None
+    src = tmp_path / "src"
+    (src / "sub").mkdir(parents=True)
+    (src / "sub" / "big.bin").write_bytes(os.urandom(3 << 20))
+    (src / "hello.txt").write_text("hello\n")
+    cluster.ok(KUBECTL_129, "cp", str(src), "web:/tmp/up")
+    back = tmp_path / "back"
+    cluster.ok(KUBECTL_129, "cp", "web:/tmp/up", str(back))
+    assert tree_digest(back) == tree_digest(src)
+
+
+def test_attach_reaches_the_main_process(cluster):
+    assert KUBECTL_129 is not None
+    out = cluster.ok(KUBECTL_129, "attach", "-i", "reader", input=b"hello\n")
+    assert b"got hello" in out
+
+
+def test_port_forward_carries_http_requests(cluster):
+    assert KUBECTL_129 is not None
+    proc = subprocess.Popen([KUBECTL_129, "--kubeconfig", str(cluster.kubeconfig),
+                             "port-forward", "pod/web", ":8080"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().decode()
+        assert line.startswith("Forwarding from 127.0.0.1:") and line.endswith("-> 8080\n"), line
+        port = int(line.split(":")[1].split()[0])
+
+        def get(i: int) -> bytes:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/?n={i}", timeout=60) as r:
+                return r.read()
+        with ThreadPoolExecutor(10) as pool:
+            answers = list(pool.map(get, range(20)))
+        assert answers == [b"web\n"] * 20
+        assert proc.poll() is None  # still forwarding
+    finally:
+        proc.terminate()
+        proc.wait(10)
