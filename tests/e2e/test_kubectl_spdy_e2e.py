@@ -4,7 +4,7 @@ stdin, a terminal), cp both ways, attach and port-forward, and kubectl 1.32
 with ``KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false`` (its SPDY exec).
 
 One `cox cluster up` (1 master, 1 node) with this module's own prefix
-(``cxpf``), subnet, CIDRs and ports. kubectl 1.29: ``kubectl.1.29`` beside
+(``cxsp``), subnet, CIDRs and ports. kubectl 1.29: ``kubectl.1.29`` beside
 kubectl_132 of tests/e2e/clusterharness (the Cloud SDK installs them side by side).
 """
 
