@@ -33,6 +33,13 @@ class Master:
     def start(self) -> None:
         self.proc = Proc(self.argv, self.log)
 
+    def answers(self, token: str) -> bool:
+        try:
+            self.raft_status(token)
+        except requests.RequestException:
+            return False
+        return True
+
     def raft_status(self, token: str) -> dict:
         r = https_session(self.ca_file).get(self.url + "/status/raft", timeout=2,
                                             headers={"Authorization": f"Bearer {token}"})
@@ -74,6 +81,9 @@ class MasterCluster:
         for m in mc.masters:
             m.start()
         wait_until(mc.leader, 30, 0.1, "a Raft leader among the masters")
+        # a leader is found through its own API; the others' may still be starting
+        wait_until(lambda: all(m.answers(token) for m in mc.masters), 30, 0.1,
+                   "every master's API")
         return mc
 
     def new_master(self, name: str, api_port: int, raft: str, peers: list[str]) -> Master:
