@@ -104,12 +104,17 @@ def test_logs_tail_since_timestamps_limit_and_previous(cluster):
         assert parse_epoch(stamp) is not None and text.startswith("line-")
     assert cluster.cox("logs", "talker", "--limit-bytes", "4") == "line\n"
     # The previous instance of the crash-looping container is kept and readable.
-    previous = wait_until(lambda: cluster.cox("logs", "crash", "--previous", check=False), 90, 1,
-                          "a previous instance")
-    current = cluster.cox("logs", "crash")
     line = re.compile(r"run-\d+-\d+\n")
-    assert line.fullmatch(previous) and line.fullmatch(current)
-    assert previous != current
+
+    def instances() -> tuple[str, str] | None:
+        # the current instance may be one just created that has not written yet
+        previous = cluster.cox("logs", "crash", "--previous", check=False)
+        current = cluster.cox("logs", "crash", check=False)
+        return (previous, current) if line.fullmatch(previous) and line.fullmatch(current) \
+            else None
+
+    previous, current = wait_until(instances, 90, 1, "a previous and a current instance")
+    assert previous != current  # read in that order: the current one is always a later run
 
 
 class ProcStat:
