@@ -268,20 +268,25 @@ function requested(pods, node) {
   return { cpu, mem };
 }
 
-// node name -> [[time, cpu cores, memory bytes]] over the last hour (this tab)
-const usage = new Map(JSON.parse(sessionStorage.getItem("coxswain-usage") || "[]"));
+// node name -> [[time (this browser's clock), cpu cores, memory bytes]] over the
+// last hour: the history the master keeps (/ui/usage), then what is new since.
+const usage = new Map();
+let usageUpTo = 0; // the master's time (ms) of the newest sample received
 async function pollUsage() {
   try {
-    const m = await getJSON("/ui/api/apis/metrics.k8s.io/v1beta1/nodes");
-    const now = Date.now();
-    for (const n of m.items || []) {
-      const h = usage.get(n.metadata.name) || [];
-      h.push([now, cpuCores(n.usage.cpu), memBytes(n.usage.memory)]);
-      while (h.length && h[0][0] < now - 3600e3) h.shift();
-      usage.set(n.metadata.name, h);
+    const u = await getJSON(`/ui/usage${usageUpTo ? `?since=${usageUpTo}` : ""}`);
+    const skew = Date.now() - u.now; // charts are drawn against this browser's clock
+    for (const [node, samples] of Object.entries(u.nodes)) {
+      const h = usage.get(node) || [];
+      for (const [t, cpu, mem] of samples) {
+        h.push([t + skew, cpu / 1e9, mem]);
+        usageUpTo = Math.max(usageUpTo, t);
+      }
+      while (h.length && h[0][0] < Date.now() - 3600e3) h.shift();
+      usage.set(node, h);
     }
-    sessionStorage.setItem("coxswain-usage", JSON.stringify([...usage]));
-  } catch (e) { /* no usage reports yet */ }
+    for (const node of usage.keys()) if (!(node in u.nodes)) usage.delete(node); // removed
+  } catch (e) { /* no usage reports yet, or not allowed: the charts say "no data yet" */ }
 }
 
 const PAGES = {
@@ -313,8 +318,10 @@ const PAGES = {
 
   nodes(main) {
     main.innerHTML = "<h1>Nodes</h1>";
-    pollUsage();
-    const timer = setInterval(() => pollUsage().then(rerender), 10000);
+    usage.clear();
+    usageUpTo = 0;
+    pollUsage().then(rerender);
+    const timer = setInterval(() => pollUsage().then(rerender), 5000);
     const p = page(main, ["/api/v1/nodes", "/api/v1/pods"], (m, nodes, pods) => {
       const s = section(m, "node-list", "Nodes", ["Name", "Status", "Conditions", "Taints", "CPU requested / allocatable", "Memory requested / allocatable", "Usage (last hour)", "Actions"]);
       const podList = pods.list();

@@ -50,5 +50,5 @@ export function chart(points, label) {
   const last = points.length ? points[points.length - 1][1] : null;
   const path = points.map(([t, v]) => `${(w - ((now - t) / 3600e3) * w).toFixed(1)},${(h - Math.min(1, Math.max(0, v)) * h).toFixed(1)}`).join(" ");
   const text = last === null ? `${label}: no data yet` : `${label} ${Math.round(last * 100)}% of allocatable`;
-  return `<svg class="chart" viewBox="0 0 ${w} ${h}" width="${w}" height="${h}" role="img" aria-label="${text}"><title>${text}</title><polyline points="${path}"/></svg><span class="chart-label">${text}</span>`;
+  return `<svg class="chart" data-metric="${label}" data-points="${points.length}" viewBox="0 0 ${w} ${h}" width="${w}" height="${h}" role="img" aria-label="${text}"><title>${text}</title><polyline points="${path}"/></svg><span class="chart-label">${text}</span>`;
 }
