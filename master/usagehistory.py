@@ -21,6 +21,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from coxapi import kinds
 from coxapi.timefmt import parse_epoch
 from coxapi.usagereport import of_lease
 
@@ -94,10 +95,10 @@ class UsageTap:
     def __init__(self, sink: Sink, history: UsageHistory) -> None:
         self.sink, self.history = sink, history
         self._observers: dict[str, Callable[[list[CachedEvent]], None]] = {
-            "Lease": self._leases, "Node": self._nodes}
+            kinds.lookup("leases").plural: self._leases, kinds.lookup("nodes").plural: self._nodes}
 
     def events(self, cache: KindCache, batch: list[CachedEvent], revision: int) -> None:
-        observe = self._observers.get(cache.kind.kind)
+        observe = self._observers.get(cache.kind.plural)
         if observe is not None and batch:
             try:
                 observe(batch)
