@@ -353,16 +353,17 @@ class UiApp:
         list nodes may read it."""
         self._authorize(user, "GET", kinds.lookup("nodes"), None, None)
         try:
-            after = float(since) / 1000 if since else 0.0
+            after = float(since) if since else 0.0  # ms
             if not math.isfinite(after):
                 raise ValueError(since)
         except ValueError:
             raise errors.BadRequest("since: milliseconds since the epoch", {"causes": [
                 {"field": "since", "message": "a number of milliseconds"}]}) from None
         now = time.time()
+        # compared in whole ms, as the page got them: a sample it has is never sent again
         return {"now": round(now * 1000), "nodes": {
-            node: [[round(t * 1000), cpu, mem] for t, cpu, mem in samples]
-            for node, samples in self.state.usage.since(now, after).items()}}
+            node: [[ms, cpu, mem] for t, cpu, mem in samples if (ms := round(t * 1000)) > after]
+            for node, samples in self.state.usage.since(now).items()}}
 
     def can(self, user: User, namespace: str) -> dict[str, bool]:
         """Which actions this user may take in ``namespace``, as the API will

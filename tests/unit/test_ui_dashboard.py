@@ -348,7 +348,7 @@ def test_usage_history_is_served_to_whoever_may_list_nodes(api, admin):
     for resource in ("leases", "nodes"):  # a master starts every cache; the harness on use
         assert api.state.caches.get(kinds.lookup(resource)).ready.wait(10)
     leases = "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases"
-    now = time.time()
+    now = int(time.time()) + 0.0004  # sub-ms: `since` is in whole ms, as the page sends it
 
     def report(t: float, cpu: int) -> dict:
         return {USAGE_ANNOTATION: UsageReport(rfc3339(t, micro=True), 5.0,
