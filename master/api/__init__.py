@@ -20,6 +20,7 @@ from ..auth import MONITORING_GROUP, UnionAuthenticator, User
 from ..objects import ObjectStore
 from ..serviceaccounts import ServiceAccountAuthenticator
 from ..signing import SigningKey
+from ..usagehistory import UsageHistory, UsageTap
 from ..watchcache import WatchCaches
 from . import discovery, health, members, metrics, oidc, openapi, prom, resources, responses
 from .config import ApiConfig
@@ -57,12 +58,13 @@ def create_app(config: ApiConfig, store: Store, objects: ObjectStore | None = No
     leader = LeaderTracker(store, config.watch_leaderless_seconds)
     stopping = threading.Event()
     watchers = Broadcaster(config, leader, stopping)
+    usage = UsageHistory()  # the dashboard's charts, fed as Leases pass through the caches
     app.extensions["coxswain"] = ApiState(
         config=config, store=store, objects=objects,
         event_leases=EventLeases(store, config.event_ttl_seconds),
         leader=leader, stopping=stopping, watchers=watchers,
-        caches=WatchCaches(store, watchers), signing=signing,
-        rbac=RbacAuthorizer(objects))
+        caches=WatchCaches(store, UsageTap(watchers, usage)), signing=signing,
+        rbac=RbacAuthorizer(objects), usage=usage)
     responses.register(app)
 
     @app.before_request

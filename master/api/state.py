@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import current_app
 
@@ -14,6 +14,7 @@ from raftstore import Store
 
 from ..objects import ObjectStore
 from ..signing import SigningKey
+from ..usagehistory import UsageHistory
 from ..watchcache import WatchCaches
 from .config import ApiConfig
 from .rbacauthz import RbacAuthorizer
@@ -60,6 +61,7 @@ class ApiState:
     rbac: RbacAuthorizer
     # controller name -> keys queued, while this master leads (for /metrics)
     queue_depths: Callable[[], dict[str, int]] = dict
+    usage: UsageHistory = field(default_factory=UsageHistory)  # nodes' last hour, for /ui/usage
 
 
 def state() -> ApiState:

@@ -11,8 +11,9 @@
   Events stream (``event: <index>``, one API watch event per ``data:``),
   straight from the master's watch cache on its event loop.
 - ``/ui/session``, ``/ui/can``, ``/ui/masters``, ``/ui/raft``,
-  ``/ui/secrets``: what the page needs beyond the API (Secrets: names, types
-  and keys only).
+  ``/ui/secrets``, ``/ui/usage``: what the page needs beyond the API
+  (Secrets: names, types and keys only; usage: the nodes' last hour this
+  master keeps, master.usagehistory).
 - ``POST /ui/actions/<action>``: the dashboard's actions (master.ui.actions),
   each with the session's CSRF token in ``X-CSRF-Token`` and, when the
   browser sends one, a same-origin ``Origin``; each success is an Event.
@@ -23,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import mimetypes
 import time
 import uuid
@@ -328,6 +330,8 @@ class UiApp:
             for row in view["masters"]:
                 row["url"] = _with_host(row["url"], scope) if row["url"] else ""
             return await _json(send, view)
+        if sub == "/usage":
+            return await _json(send, await self._blocking(self.usage, user, query.get("since")))
         if sub == "/secrets":
             ns = query.get("namespace") or None
             self._authorize(user, "GET", kinds.lookup("secrets"), ns, None)
@@ -341,6 +345,25 @@ class UiApp:
         target = paths.Target(kind, namespace, name, sub)
         authz.check(user, authz.Request(method, target),
                     authfacts.facts(self.state.objects, target), self.state.rbac)
+
+    def usage(self, user: User, since: str | None) -> dict:
+        """The nodes' usage history this master keeps (master.usagehistory):
+        ``{"now": ms, "nodes": {name: [[ms, cpu nanocores, memory bytes], ...]}}``,
+        oldest first, only samples after ``since`` (ms) if given. Whoever may
+        list nodes may read it."""
+        self._authorize(user, "GET", kinds.lookup("nodes"), None, None)
+        try:
+            after = float(since) if since else 0.0  # ms
+            if not math.isfinite(after):
+                raise ValueError(since)
+        except ValueError:
+            raise errors.BadRequest("since: milliseconds since the epoch", {"causes": [
+                {"field": "since", "message": "a number of milliseconds"}]}) from None
+        now = time.time()
+        # compared in whole ms, as the page got them: a sample it has is never sent again
+        return {"now": round(now * 1000), "nodes": {
+            node: [[ms, cpu, mem] for t, cpu, mem in samples if (ms := round(t * 1000)) > after]
+            for node, samples in self.state.usage.since(now).items()}}
 
     def can(self, user: User, namespace: str) -> dict[str, bool]:
         """Which actions this user may take in ``namespace``, as the API will

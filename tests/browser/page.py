@@ -105,12 +105,13 @@ class Browser:
         self.clickable("#login").click()
         self.visible('[data-page="cluster"]')
 
-    def page(self, name: str) -> None:
-        """Follow the nav link to page ``name`` and take its screenshot once it shows."""
+    def page(self, name: str, shot: str | None = None) -> None:
+        """Follow the nav link to page ``name`` and take its screenshot (named
+        ``shot``, else after the page) once it shows."""
         self.clickable(f'[data-page="{name}"]').click()
         self.until(lambda d: d.current_url.endswith(f"#/{name}"), f"the {name} page's URL")
         self.loaded(name)
-        self.shoot(name)
+        self.shoot(shot or name)
 
     def loaded(self, what: str) -> None:
         """Every list of the page has had its first answer."""

@@ -63,6 +63,45 @@ def test_login_shows_both_nodes_ready_and_the_leader_marked(cluster, browser):
         assert browser.cell(node, "status") == "Ready"
 
 
+# In the page: the number of usage samples this master holds for node arguments[0].
+USAGE_SAMPLES = """
+const done = arguments[arguments.length - 1];
+fetch('/ui/usage').then(r => r.json()).then(u => done((u.nodes[arguments[0]] || []).length),
+                                            e => done(-1));
+"""
+
+
+def test_the_nodes_page_draws_the_last_hour_at_once(cluster, browser):
+    """The charts start from the history the master keeps, not from an empty tab."""
+    browser.login(cluster.ui_url(), cluster.token)
+    wait_until(lambda: browser.driver.execute_async_script(USAGE_SAMPLES, "n1") >= 3, 90, 1,
+               "the master holding 3 usage samples of n1")
+    browser.page("nodes")  # a new page: whatever it charts now came from the master
+    chart = 'tr[data-name="n1"] svg.chart[data-metric="CPU"]'
+    browser.until(lambda d: int(browser.visible(chart).get_attribute("data-points")) >= 3,
+                  "n1's CPU chart drawn with the history")
+    opened = browser.driver.execute_script("return performance.timeOrigin")
+    assert int(browser.visible(chart).get_attribute("data-from")) < opened  # measured before
+    mem = browser.visible('tr[data-name="n1"] svg.chart[data-metric="memory"]')
+    assert int(mem.get_attribute("data-points")) >= 3
+
+
+PAGES = ("cluster", "nodes", "workloads", "pods", "services", "events", "config", "apply")
+
+
+@pytest.mark.parametrize("size", [(390, 844), (1366, 768)], ids=["phone", "laptop"])
+def test_every_page_at_phone_and_laptop_width(cluster, browser, size):
+    """Screenshots of every page at a phone's and a laptop's size; nothing but a
+    table's own scroller may scroll sideways, and the navigation stays reachable."""
+    browser.driver.set_window_size(*size)
+    browser.login(cluster.ui_url(), cluster.token)
+    for name in PAGES:
+        browser.page(name, shot=f"{name}-{size[0]}x{size[1]}")
+        overflow = browser.driver.execute_script(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, f"the {name} page scrolls sideways by {overflow}px"
+
+
 def same_document(browser) -> None:
     """Mark the document: still marked later means the page was never reloaded."""
     browser.driver.execute_script("window.__coxNoReload = true")

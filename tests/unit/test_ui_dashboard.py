@@ -11,6 +11,9 @@ from collections.abc import Iterator
 import pytest
 import requests
 
+from coxapi import kinds
+from coxapi.timefmt import rfc3339
+from coxapi.usagereport import USAGE_ANNOTATION, UsageReport
 from master.admission.rbacdefaults import ensure_default_rbac
 from master.auth import TokenEntry, User
 from master.ui import masters, session
@@ -339,3 +342,33 @@ def test_a_master_publishes_the_url_a_page_can_use():
     assert masters.api_url("127.0.0.1:6443", tls=True) == "https://127.0.0.1:6443"
     assert masters.api_url("[::1]:6443", tls=False) == "http://[::1]:6443"
     assert masters.api_url("0.0.0.0:6443", tls=True) == "https://:6443"  # the page's own host
+
+
+def test_usage_history_is_served_to_whoever_may_list_nodes(api, admin):
+    for resource in ("leases", "nodes"):  # a master starts every cache; the harness on use
+        assert api.state.caches.get(kinds.lookup(resource)).ready.wait(10)
+    leases = "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases"
+    now = int(time.time()) + 0.0004  # sub-ms: `since` is in whole ms, as the page sends it
+
+    def report(t: float, cpu: int) -> dict:
+        return {USAGE_ANNOTATION: UsageReport(rfc3339(t, micro=True), 5.0,
+                                              (cpu, 512 << 20)).encode()}
+    assert api.post(leases, {"metadata": {"name": "ui-n1", "annotations": report(now - 10, 1000)},
+                             "spec": {"holderIdentity": "ui-n1"}}).status_code == 201
+    assert api.patch(leases + "/ui-n1", {"metadata": {"annotations": report(now - 5, 2000)}}
+                     ).status_code == 200
+    got = wait_until(lambda: (u := admin.get("/ui/usage").json())
+                     and len(u["nodes"].get("ui-n1", [])) == 2 and u, 10, 0.05, "two samples")
+    assert abs(got["now"] - now * 1000) < 60_000
+    first, second = got["nodes"]["ui-n1"]
+    assert first == [round((now - 10) * 1000), 1000, 512 << 20]  # [ms, nanocores, bytes]
+    assert second[0] > first[0] and second[1] == 2000
+    newer = admin.get(f"/ui/usage?since={first[0]}").json()["nodes"]["ui-n1"]
+    assert newer == [second]
+    bad = admin.get("/ui/usage?since=soon")
+    assert bad.status_code == 400 and bad.json()["details"]["causes"][0]["field"] == "since"
+    refused = Browser(api, VIEWER).get("/ui/usage")  # `view` does not cover nodes
+    assert refused.status_code == 403 and "ui-n1" not in refused.text
+    assert api.delete(leases + "/ui-n1").status_code == 200
+    wait_until(lambda: "ui-n1" not in admin.get("/ui/usage").json()["nodes"], 10, 0.05,
+               "its history gone with its Lease")

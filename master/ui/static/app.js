@@ -2,7 +2,7 @@
 // Data: GET /ui/api/<API path> (the real API as the signed-in user), live
 // updates over Server-Sent Events (the API's watch), actions POSTed to
 // /ui/actions/<name> with the session's CSRF token.
-import { cpuCores, memBytes, fmtCpu, fmtMem, age, rolloutState, chart } from "./util.js";
+import { cpuCores, memBytes, fmtCpu, fmtMem, age, rolloutState, daemonSetRollout, statefulSetRollout, chart } from "./util.js";
 
 const $ = (s, r = document) => r.querySelector(s);
 const ESC = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
@@ -268,20 +268,25 @@ function requested(pods, node) {
   return { cpu, mem };
 }
 
-// node name -> [[time, cpu cores, memory bytes]] over the last hour (this tab)
-const usage = new Map(JSON.parse(sessionStorage.getItem("coxswain-usage") || "[]"));
+// node name -> [[time (this browser's clock), cpu cores, memory bytes]] over the
+// last hour: the history the master keeps (/ui/usage), then what is new since.
+const usage = new Map();
+let usageUpTo = 0; // the master's time (ms) of the newest sample received
 async function pollUsage() {
   try {
-    const m = await getJSON("/ui/api/apis/metrics.k8s.io/v1beta1/nodes");
-    const now = Date.now();
-    for (const n of m.items || []) {
-      const h = usage.get(n.metadata.name) || [];
-      h.push([now, cpuCores(n.usage.cpu), memBytes(n.usage.memory)]);
-      while (h.length && h[0][0] < now - 3600e3) h.shift();
-      usage.set(n.metadata.name, h);
+    const u = await getJSON(`/ui/usage${usageUpTo ? `?since=${usageUpTo}` : ""}`);
+    const skew = Date.now() - u.now; // charts are drawn against this browser's clock
+    for (const [node, samples] of Object.entries(u.nodes)) {
+      const h = usage.get(node) || [];
+      for (const [t, cpu, mem] of samples) {
+        h.push([t + skew, cpu / 1e9, mem]);
+        usageUpTo = Math.max(usageUpTo, t);
+      }
+      while (h.length && h[0][0] < Date.now() - 3600e3) h.shift();
+      usage.set(node, h);
     }
-    sessionStorage.setItem("coxswain-usage", JSON.stringify([...usage]));
-  } catch (e) { /* no usage reports yet */ }
+    for (const node of usage.keys()) if (!(node in u.nodes)) usage.delete(node); // removed
+  } catch (e) { /* no usage reports yet, or not allowed: the charts say "no data yet" */ }
 }
 
 const PAGES = {
@@ -313,8 +318,10 @@ const PAGES = {
 
   nodes(main) {
     main.innerHTML = "<h1>Nodes</h1>";
-    pollUsage();
-    const timer = setInterval(() => pollUsage().then(rerender), 10000);
+    usage.clear();
+    usageUpTo = 0;
+    pollUsage().then(rerender);
+    const timer = setInterval(() => pollUsage().then(rerender), 5000);
     const p = page(main, ["/api/v1/nodes", "/api/v1/pods"], (m, nodes, pods) => {
       const s = section(m, "node-list", "Nodes", ["Name", "Status", "Conditions", "Taints", "CPU requested / allocatable", "Memory requested / allocatable", "Usage (last hour)", "Actions"]);
       const podList = pods.list();
@@ -343,7 +350,7 @@ const PAGES = {
         const revs = (d) => rsList.filter((r) => ((r.metadata.ownerReferences || []).some((o) => o.controller && o.uid === d.metadata.uid)))
           .map((r) => [Number((r.metadata.annotations || {})["deployment.kubernetes.io/revision"] || 0), r])
           .sort((a, b) => a[0] - b[0])
-          .map(([n, r]) => `#${n} ${((r.spec.template.spec || {}).containers || []).map((c) => c.image).join(",")}`);
+          .map(([n, r]) => `#${n}${String(n) === (d.metadata.annotations || {})["deployment.kubernetes.io/revision"] ? " (current)" : ""} ${((r.spec.template.spec || {}).containers || []).map((c) => c.image).join(",")}`);
         const d = section(m, "deployments", "Deployments", ["Name", "Ready", "Up to date", "Rollout", "Revisions", "Actions"]);
         fill(d, deps, deps.list().sort(byName).map((o) => {
           const st = o.status || {};
@@ -352,10 +359,10 @@ const PAGES = {
         }));
         const r = section(m, "replicasets", "ReplicaSets", ["Name", "Ready", "Revision", "Owner", "Actions"]);
         fill(r, rss, rsList.sort(byName).map((o) => `<tr data-name="${esc(key(o))}"><th scope="row">${esc(key(o))}</th><td>${(o.status || {}).readyReplicas || 0}/${o.spec.replicas ?? 1}</td><td>${esc((o.metadata.annotations || {})["deployment.kubernetes.io/revision"] || "")}</td><td>${esc(((o.metadata.ownerReferences || [])[0] || {}).name || "—")}</td><td class="actions">${button("scale", "Scale", o, "replicasets", ` data-replicas="${o.spec.replicas ?? 1}"`)}</td></tr>`));
-        const ds = section(m, "daemonsets", "DaemonSets", ["Name", "Desired", "Ready", "Up to date", "Actions"]);
-        fill(ds, dss, dss.list().sort(byName).map((o) => { const st = o.status || {}; return `<tr data-name="${esc(key(o))}"><th scope="row">${esc(key(o))}</th><td>${st.desiredNumberScheduled || 0}</td><td>${st.numberReady || 0}</td><td>${st.updatedNumberScheduled || 0}</td><td class="actions">${button("restart", "Restart", o, "daemonsets")}</td></tr>`; }));
-        const ss = section(m, "statefulsets", "StatefulSets", ["Name", "Ready", "Revision", "Actions"]);
-        fill(ss, stss, stss.list().sort(byName).map((o) => { const st = o.status || {}; return `<tr data-name="${esc(key(o))}"><th scope="row">${esc(key(o))}</th><td>${st.readyReplicas || 0}/${o.spec.replicas ?? 1}</td><td>${esc(st.updateRevision || st.currentRevision || "")}</td><td class="actions">${button("scale", "Scale", o, "statefulsets", ` data-replicas="${o.spec.replicas ?? 1}"`)}${button("restart", "Restart", o, "statefulsets")}</td></tr>`; }));
+        const ds = section(m, "daemonsets", "DaemonSets", ["Name", "Desired", "Ready", "Up to date", "Rollout", "Actions"]);
+        fill(ds, dss, dss.list().sort(byName).map((o) => { const st = o.status || {}; return `<tr data-name="${esc(key(o))}"><th scope="row">${esc(key(o))}</th><td>${st.desiredNumberScheduled || 0}</td><td>${st.numberReady || 0}</td><td>${st.updatedNumberScheduled || 0}</td><td data-col="rollout">${esc(daemonSetRollout(o))}</td><td class="actions">${button("restart", "Restart", o, "daemonsets")}</td></tr>`; }));
+        const ss = section(m, "statefulsets", "StatefulSets", ["Name", "Ready", "Rollout", "Revisions (current → update)", "Actions"]);
+        fill(ss, stss, stss.list().sort(byName).map((o) => { const st = o.status || {}; const revs = [...new Set([st.currentRevision, st.updateRevision].filter(Boolean))]; return `<tr data-name="${esc(key(o))}"><th scope="row">${esc(key(o))}</th><td>${st.readyReplicas || 0}/${o.spec.replicas ?? 1}</td><td data-col="rollout">${esc(statefulSetRollout(o))}</td><td>${esc(revs.join(" → ") || "—")}</td><td class="actions">${button("scale", "Scale", o, "statefulsets", ` data-replicas="${o.spec.replicas ?? 1}"`)}${button("restart", "Restart", o, "statefulsets")}</td></tr>`; }));
         const j = section(m, "jobs", "Jobs", ["Name", "Completions", "Active", "Failed", "State"]);
         fill(j, jobs, jobs.list().sort(byName).map((o) => { const st = o.status || {}; const done = cond(o, "Complete"), failed = cond(o, "Failed"); return `<tr data-name="${esc(key(o))}"><th scope="row">${esc(key(o))}</th><td>${st.succeeded || 0}/${(o.spec || {}).completions ?? 1}</td><td>${st.active || 0}</td><td>${st.failed || 0}</td><td>${done && done.status === "True" ? "Complete" : failed && failed.status === "True" ? "Failed" : "Running"}</td></tr>`; }));
         const c = section(m, "cronjobs", "CronJobs", ["Name", "Schedule", "Suspended", "Active", "Last schedule"]);
@@ -364,11 +371,11 @@ const PAGES = {
   },
 
   pods(main) {
-    main.innerHTML = `<h1>Pods</h1><p><label for="pod-filter">Filter</label> <input id="pod-filter" type="search" placeholder="name, namespace or node"></p>`;
+    main.innerHTML = `<h1>Pods</h1><p><label for="pod-filter">Filter</label> <input id="pod-filter" type="search" placeholder="name, namespace, node or status"></p>`;
     const p = page(main, ["/api/v1/pods"], (m, pods) => {
-      const q = ($("#pod-filter", m) || {}).value || "";
+      const q = (($("#pod-filter", m) || {}).value || "").toLowerCase();
       const s = section(m, "pod-list", "Pods", ["Name", "Status", "Ready", "Restarts", "Node", "IP", "Age", "Actions"]);
-      fill(s, pods, pods.list().filter((o) => !q || `${key(o)} ${(o.spec || {}).nodeName || ""}`.includes(q)).sort(byName).map((o) => {
+      fill(s, pods, pods.list().filter((o) => !q || `${key(o)} ${(o.spec || {}).nodeName || ""} ${podStatus(o)}`.toLowerCase().includes(q)).sort(byName).map((o) => {
         const cs = (o.status || {}).containerStatuses || [];
         const ready = cs.filter((c) => c.ready).length;
         const restarts = cs.reduce((n, c) => n + (c.restartCount || 0), 0);
@@ -419,8 +426,8 @@ const PAGES = {
         const state = Object.keys(st.state || {})[0] || "waiting";
         const probes = ["livenessProbe", "readinessProbe", "startupProbe"].filter((k) => c[k]).map((k) => {
           const pr = c[k];
-          const how = pr.httpGet ? `http ${pr.httpGet.path || "/"}:${pr.httpGet.port}` : pr.tcpSocket ? `tcp ${pr.tcpSocket.port}` : pr.exec ? `exec ${(pr.exec.command || []).join(" ")}` : "?";
-          return `${k.replace("Probe", "")}: ${how}`;
+          const how = pr.httpGet ? `http ${pr.httpGet.path || "/"}:${pr.httpGet.port}` : pr.tcpSocket ? `tcp ${pr.tcpSocket.port}` : pr.exec ? `exec ${(pr.exec.command || []).join(" ")}` : pr.grpc ? `grpc ${pr.grpc.port}` : "?";
+          return `${k.replace("Probe", "")}: ${how}, every ${pr.periodSeconds ?? 10}s, fails after ${pr.failureThreshold ?? 3}`;
         });
         return `<tr data-name="${esc(c.name)}"><th scope="row">${esc(c.name)}</th><td>${esc(c.image)}</td><td>${st.ready ? "yes" : "no"}</td><td>${st.restartCount || 0}</td><td>${esc(state)}</td><td>${esc(probes.join("; ") || "—")}</td></tr>`;
       }));
@@ -453,13 +460,13 @@ const PAGES = {
   },
 
   events(main) {
-    main.innerHTML = `<h1>Events</h1><p class="filters"><label for="event-filter">Filter</label> <input id="event-filter" type="search" placeholder="object, reason or message"> <label for="event-type">Type</label> <select id="event-type"><option value="">all</option><option>Normal</option><option>Warning</option></select></p>`;
+    main.innerHTML = `<h1>Events</h1><p class="filters"><label for="event-filter">Filter</label> <input id="event-filter" type="search" placeholder="namespace, object, reason or message"> <label for="event-type">Type</label> <select id="event-type"><option value="">all</option><option>Normal</option><option>Warning</option></select></p>`;
     const p = page(main, ["/api/v1/events"], (m, events) => {
-      const q = ($("#event-filter", m) || {}).value || "";
+      const q = (($("#event-filter", m) || {}).value || "").toLowerCase();
       const t = ($("#event-type", m) || {}).value || "";
       const s = section(m, "event-list", "Events", ["Last seen", "Type", "Namespace", "Object", "Reason", "Message", "Count"]);
       fill(s, events, events.list()
-        .filter((e) => (!t || e.type === t) && (!q || `${e.involvedObject.kind}/${e.involvedObject.name} ${e.reason} ${e.message}`.includes(q)))
+        .filter((e) => (!t || e.type === t) && (!q || `${e.metadata.namespace}/${e.involvedObject.name} ${e.involvedObject.kind} ${e.reason} ${e.message}`.toLowerCase().includes(q)))
         .sort((a, b) => String(b.lastTimestamp || "").localeCompare(String(a.lastTimestamp || ""))).slice(0, 500)
         .map((e) => `<tr data-name="${esc(key(e))}"><td>${esc(age(e.lastTimestamp || e.eventTime))}</td><td>${esc(e.type)}</td><td>${esc(e.metadata.namespace)}</td><td>${esc(e.involvedObject.kind)}/${esc(e.involvedObject.name)}</td><td>${esc(e.reason)}</td><td>${esc(e.message)}</td><td>${e.count || 1}</td></tr>`));
     });

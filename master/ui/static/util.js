@@ -44,11 +44,34 @@ export function rolloutState(d) {
   return "complete";
 }
 
-// A small inline SVG line of fractions (0..1) over the last hour.
+// As kubectl rollout status says it for a DaemonSet.
+export function daemonSetRollout(d) {
+  const st = d.status || {};
+  if ((st.observedGeneration || 0) < (d.metadata.generation || 0)) return "waiting for the spec to be observed";
+  const want = st.desiredNumberScheduled || 0, updated = st.updatedNumberScheduled || 0, available = st.numberAvailable || 0;
+  if (updated < want) return `rolling out: ${updated} of ${want} updated`;
+  if (available < want) return `rolling out: ${available} of ${want} available`;
+  return "complete";
+}
+
+// As kubectl rollout status says it for a StatefulSet (RollingUpdate).
+export function statefulSetRollout(s) {
+  const spec = s.spec || {}, st = s.status || {};
+  if ((st.observedGeneration || 0) < (s.metadata.generation || 0)) return "waiting for the spec to be observed";
+  const want = spec.replicas ?? 1, ready = st.readyReplicas || 0;
+  if (ready < want) return `rolling out: ${ready} of ${want} ready`;
+  if (st.updateRevision && st.updateRevision !== st.currentRevision) return `rolling out: ${st.updatedReplicas || 0} of ${want} updated`;
+  return "complete";
+}
+
+// A small inline SVG line of fractions (0..1) over the last hour; while less
+// than an hour is known, over what is known (5 minutes at least), so a young
+// history is a line, not a dot at the right edge.
 export function chart(points, label) {
   const w = 120, h = 28, now = Date.now();
   const last = points.length ? points[points.length - 1][1] : null;
-  const path = points.map(([t, v]) => `${(w - ((now - t) / 3600e3) * w).toFixed(1)},${(h - Math.min(1, Math.max(0, v)) * h).toFixed(1)}`).join(" ");
-  const text = last === null ? `${label}: no data yet` : `${label} ${Math.round(last * 100)}% of allocatable`;
-  return `<svg class="chart" viewBox="0 0 ${w} ${h}" width="${w}" height="${h}" role="img" aria-label="${text}"><title>${text}</title><polyline points="${path}"/></svg><span class="chart-label">${text}</span>`;
+  const span = Math.min(3600e3, Math.max(300e3, now - (points.length ? points[0][0] : now)));
+  const path = points.map(([t, v]) => `${(w - ((now - t) / span) * w).toFixed(1)},${(h - Math.min(1, Math.max(0, v)) * h).toFixed(1)}`).join(" ");
+  const text = last === null ? `${label}: no data yet` : `${label} ${Math.round(last * 100)}% of allocatable, last ${Math.round(span / 60e3)} min`;
+  return `<svg class="chart" data-metric="${label}" data-points="${points.length}" data-from="${points.length ? Math.round(points[0][0]) : ""}" viewBox="0 0 ${w} ${h}" width="${w}" height="${h}" role="img" aria-label="${text}"><title>${text}</title><polyline points="${path}"/></svg><span class="chart-label">${text}</span>`;
 }
