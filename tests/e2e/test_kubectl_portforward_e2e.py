@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_exec_e2e import kubectl_132
+from tests.e2e.clusterharness import kubectl_132
 from tests.support import wait_until
 
 pytestmark = pytest.mark.e2e
