@@ -6,7 +6,10 @@ long-lived ones a ``Supervisor`` starts and joins: the heartbeat and its
 proxy-revision publisher, the stats sampler, the pod informer (whose watch
 wakes the loop early), the route syncer, the log server and (optionally)
 the service proxy. The sync loop owns the per-pod state (``PodRecord``);
-workers hand their results back through their futures.
+workers hand their results back through their futures. The one exception:
+a pod the agent has never seen is started by the pod informer's thread at
+once (``_start_new``), under the records' lock, rather than after the loop's
+next pass has listed every container of the node.
 
 When no master answers, the loop keeps driving the pods it last knew about
 (restarting crashed containers, probing) and writes nothing; containers are
@@ -99,7 +102,7 @@ class Agent:
         self.pods = Informer(client, "Pod", field_selector=f"spec.nodeName={self.name}",
                              watch_timeout=300, stale_list=True, name="pod-informer")
         self.pods.add_handler(self._pod_changed, lambda _old, new: self._pod_changed(new),
-                              self._pod_changed)
+                              lambda _pod: self.wake.set())
         self.emptydirs = eviction.EmptyDirMonitor(
             config.data_dir, lambda: self._bound_pods().values(),
             config.emptydir_check_period, on_exceeded=self.wake.set)
@@ -109,6 +112,9 @@ class Agent:
         self._authenticate_metrics = authenticate or TokenCache(
             config.token, master_metrics_checker(config.masters, config.ca_file))
         self._records: dict[str, PodRecord] = {}  # uid -> record; the sync loop's alone
+        # ... but for new pods: held while a pass dispatches, and by _start_new.
+        self._records_lock = threading.Lock()
+        self._listed_uids: set[str] | None = None  # pods with containers at the last pass
         self._own_versions = RecentVersions()  # resourceVersions of our own status writes
         self._listed_at: float | None = None  # monotonic time of the last successful list
         self._pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="pod")
@@ -236,7 +242,8 @@ class Agent:
         self.probes.stop()
         if self.log_server is not None:
             self.log_server.stop()
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        with self._records_lock:  # _start_new submits no more
+            self._pool.shutdown(wait=True, cancel_futures=True)
         self.threads.join(timeout)
 
     def _probe_failed(self, target: ProbeTarget, kind: str, message: str) -> None:
@@ -262,11 +269,13 @@ class Agent:
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Wait until no pod worker is running, and fold in what they did
         (tests drive ``sync_once`` by hand, on the loop's behalf)."""
-        workers = [r.worker for r in self._records.values() if r.worker is not None]
+        with self._records_lock:
+            workers = [r.worker for r in self._records.values() if r.worker is not None]
         if wait(workers, timeout).not_done:
             return False
-        for r in self._records.values():
-            r.collect()
+        with self._records_lock:
+            for r in self._records.values():
+                r.collect()
         return True
 
     # ---- discovery -------------------------------------------------------
@@ -302,7 +311,24 @@ class Agent:
     def _pod_changed(self, pod: Obj) -> None:
         """Informer handler: wake the sync loop as soon as a pod bound here changes."""
         if (pod.get("metadata") or {}).get("resourceVersion") not in self._own_versions:
+            self._start_new(pod)
             self.wake.set()  # our own status writes change nothing
+
+    def _start_new(self, pod: Obj) -> None:
+        """Start a pod bound here that the agent has never seen: it has no
+        containers (only its own workers create them), so its worker needs no
+        listing of the node's containers, which can take a second or more on a
+        busy node."""
+        uid = (pod.get("metadata") or {}).get("uid")
+        if not uid or (pod.get("spec") or {}).get("nodeName") != self.name:
+            return
+        with self._records_lock:
+            if (self.stop_event.is_set() or self._listed_uids is None
+                    or uid in self._listed_uids or uid in self._records):
+                return  # before the first pass, or known: the loop's business
+            record = self._record(uid)
+            record.first_seen = self.clock()
+            record.worker = self._pool.submit(self._pod_worker, record.task(pod, [], True))
 
     def _sync_routes(self, network: NodeNetwork, stop: threading.Event) -> None:
         while not stop.is_set():
@@ -337,6 +363,12 @@ class Agent:
             pods = self._bound_pods()
         # Probers first, so a status written in this pass already has their verdicts.
         self.probes.sync(self._probe_targets(pods, by_uid))
+        with self._records_lock:
+            self._dispatch_all(pods, by_uid, api_ok, started)
+
+    def _dispatch_all(self, pods: dict[str, Obj], by_uid: dict[str, list[ContainerInfo]],
+                      api_ok: bool, started: float) -> None:
+        self._listed_uids = set(by_uid)
         for uid, pod in pods.items():
             record = self._record(uid)
             if record.first_seen is None:
@@ -346,7 +378,9 @@ class Agent:
             for uid in by_uid.keys() - pods.keys():
                 self._dispatch(self._record(uid), None, by_uid[uid], api_ok, started)
             for uid, record in list(self._records.items()):
-                if uid not in pods and uid not in by_uid and record.collect():
+                # (a record _start_new made after this pass looked is kept)
+                if (uid not in pods and uid not in by_uid and record.collect()
+                        and record.done_at <= started):
                     del self._records[uid]
                     self.executor.forget(uid)
 
