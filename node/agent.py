@@ -101,7 +101,7 @@ class Agent:
         # from the masters' watch cache, except the one orphans are removed on.
         self.pods = Informer(client, "Pod", field_selector=f"spec.nodeName={self.name}",
                              watch_timeout=300, stale_list=True, name="pod-informer")
-        self.pods.add_handler(self._pod_changed, lambda _old, new: self._pod_changed(new),
+        self.pods.add_handler(lambda pod: self._pod_changed(None, pod), self._pod_changed,
                               lambda _pod: self.wake.set())
         self.emptydirs = eviction.EmptyDirMonitor(
             config.data_dir, lambda: self._bound_pods().values(),
@@ -308,9 +308,9 @@ class Agent:
         return {p["metadata"]["uid"]: p for p in self.pods.list()
                 if (p.get("spec") or {}).get("nodeName") == self.name}
 
-    def _pod_changed(self, pod: Obj) -> None:
+    def _pod_changed(self, old: Obj | None, pod: Obj) -> None:
         """Informer handler: wake the sync loop as soon as a pod bound here changes."""
-        if (pod.get("metadata") or {}).get("resourceVersion") not in self._own_versions:
+        if not self._own_versions.own(old, pod):
             self._start_new(pod)
             self.wake.set()  # our own status writes change nothing
 
@@ -509,6 +509,7 @@ class Agent:
             if obj["metadata"].get("uid") != uid:
                 return
             obj["status"] = status
+            self._own_versions.writing(uid, status)
             stored = self.client.update_status(obj) or {}
             task.written = status
             if (stored.get("metadata") or {}).get("uid") == uid:
@@ -522,3 +523,5 @@ class Agent:
             return
         except (errors.ApiError, errors.ClusterUnreachable) as e:
             log.warning("writing status of pod %s failed: %s", pod_ref(pod, uid), e)
+        finally:
+            self._own_versions.writing(uid, None)

@@ -275,7 +275,7 @@ def test_before_the_first_pass_a_watch_event_starts_nothing(tmp_path):
     try:
         assert agent.start()
         pod = add_pod(api)
-        agent._pod_changed(pod)  # as the informer delivers it
+        agent._pod_changed(None, pod)  # as the informer delivers it
         assert agent.wait_idle()
         assert rt.list_containers({podspec.LABEL_POD_UID: pod["metadata"]["uid"]}) == []
     finally:
