@@ -71,6 +71,11 @@ def endpoints(i: int, generation: int = 0) -> dict:
                          "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]}]}
 
 
+def sync(table: NftTable, planner: Planner, services: list[dict], eps: list[dict]) -> None:
+    """As the proxy syncs: plan, then apply with the planner's change."""
+    table.apply(planner.plan(services, eps, ["10.0.0.1"]), planner.change)
+
+
 def syncs(n: int, runs: int, netns: str) -> tuple[list[float], list[float], list[float]]:
     """(cold full syncs, warm full replaces, incremental syncs) after one
     Endpoints change each; every figure includes computing the plan."""
@@ -82,18 +87,18 @@ def syncs(n: int, runs: int, netns: str) -> tuple[list[float], list[float], list
         planner = Planner(TABLE)  # as the proxy plans: a fresh one is build_plan
         try:
             start = time.perf_counter()
-            table.apply(planner.plan(services, eps, ["10.0.0.1"]))
+            sync(table, planner, services, eps)
             cold.append(time.perf_counter() - start)
 
             eps[run % n] = endpoints(run % n, generation=2 * run + 1)
             start = time.perf_counter()
             table.applied = None  # force the whole-table path, with a warm encoder
-            table.apply(planner.plan(services, eps, ["10.0.0.1"]))
+            sync(table, planner, services, eps)
             full.append(time.perf_counter() - start)
 
             eps[run % n] = endpoints(run % n, generation=2 * run + 2)
             start = time.perf_counter()
-            table.apply(planner.plan(services, eps, ["10.0.0.1"]))
+            sync(table, planner, services, eps)
             edit.append(time.perf_counter() - start)
             assert table.incremental_writes == 1
         finally:
@@ -111,18 +116,18 @@ def service_syncs(n: int, runs: int, netns: str) -> tuple[list[float], list[floa
     table = NftTable(TABLE, netns=netns)
     planner = Planner(TABLE)
     try:
-        table.apply(planner.plan(services, eps, ["10.0.0.1"]))
+        sync(table, planner, services, eps)
         for run in range(runs):
             services.append(service(n + run))
             start = time.perf_counter()
-            table.apply(planner.plan(services, eps, ["10.0.0.1"]))
+            sync(table, planner, services, eps)
             added.append(time.perf_counter() - start)
 
             i = (run * 7919) % n
             services[i] = copy.deepcopy(services[i])
             services[i]["spec"]["ports"][0]["port"] = 81 + run
             start = time.perf_counter()
-            table.apply(planner.plan(services, eps, ["10.0.0.1"]))
+            sync(table, planner, services, eps)
             ported.append(time.perf_counter() - start)
         assert table.incremental_writes == 2 * runs
     finally:
