@@ -445,24 +445,23 @@ class Agent:
                                 self.probes.unhealthy())
         terminating = pod is not None and bool(pod["metadata"].get("deletionTimestamp"))
         fresh = pod is not None and not (pod.get("status") or {}).get("containerStatuses")
-        if pod is not None and (terminating or fresh) and api_ok:
-            # Terminating: not ready first, so the pod leaves its Services before it is
-            # stopped. New: ContainerCreating while images are pulled.
+        creating = None
+        if pod is not None and terminating and api_ok:
+            # Not ready first, so the pod leaves its Services before it is stopped.
             self._report(task, pod, containers, plan)
-        if terminating and api_ok and not task.drained and pod is not None:
-            # Then wait until no proxy can still send it a new connection (node/drain.py),
-            # spending at most half of what is left of its grace period.
-            budget = podplan.termination_grace(pod, self.clock()) / 2
-            self.drain.wait(pod, budget)
-            task.drained = True
-            plan = podplan.plan_pod(pod, containers, self.clock(), self.backoff,
-                                    self.probes.unhealthy())
-        if pod is not None:
-            for name, (reason, _) in plan.waiting.items():
-                if reason == "CrashLoopBackOff":
-                    self.events.warning(pod, "BackOff", f"Back-off restarting failed container "
-                                        f"{name} in pod {pod_ref(pod, uid)}", name)
-        deleted = self.executor.apply(uid, pod, containers, plan, task.waiting)
+        elif pod is not None and fresh and api_ok:
+            # ContainerCreating while images are pulled: written beside the start, which
+            # need not wait for the API (joined before the status that follows).
+            status = self._status(task, pod, containers, plan)
+            if status is not None:
+                creating = threading.Thread(target=self._write_quietly, args=(task, pod, status),
+                                            name=f"creating-{uid[:8]}", daemon=True)
+                creating.start()
+        try:
+            deleted, plan = self._apply(task, pod, containers, plan, terminating)
+        finally:
+            if creating is not None:
+                creating.join()
         if pod is None or deleted or not api_ok:
             return
         if not terminating and podplan.current_sandbox(containers) is not None:
@@ -475,6 +474,26 @@ class Agent:
             plan.actions = []
         self._report(task, pod, containers, plan)
 
+    def _apply(self, task: PodTask, pod: Obj | None, containers: list[ContainerInfo],
+               plan: podplan.PodPlan, terminating: bool) -> tuple[bool, podplan.PodPlan]:
+        """Drain a terminating pod, then carry out its plan: (whether the pod
+        object was deleted, the plan carried out)."""
+        uid, api_ok = task.uid, task.api_ok
+        if terminating and api_ok and not task.drained and pod is not None:
+            # Wait until no proxy can still send it a new connection (node/drain.py),
+            # spending at most half of what is left of its grace period.
+            budget = podplan.termination_grace(pod, self.clock()) / 2
+            self.drain.wait(pod, budget)
+            task.drained = True
+            plan = podplan.plan_pod(pod, containers, self.clock(), self.backoff,
+                                    self.probes.unhealthy())
+        if pod is not None:
+            for name, (reason, _) in plan.waiting.items():
+                if reason == "CrashLoopBackOff":
+                    self.events.warning(pod, "BackOff", f"Back-off restarting failed container "
+                                        f"{name} in pod {pod_ref(pod, uid)}", name)
+        return self.executor.apply(uid, pod, containers, plan, task.waiting), plan
+
     def _evict(self, task: PodTask, pod: Obj, evict: eviction.Eviction) -> Obj:
         """Mark the pod Failed/Evicted; the plan for a finished pod then stops it."""
         log.info("evicting pod %s: %s", pod_ref(pod, task.uid), evict.message)
@@ -486,6 +505,13 @@ class Agent:
 
     def _report(self, task: PodTask, pod: Obj, containers: list[ContainerInfo],
                 plan: podplan.PodPlan) -> None:
+        status = self._status(task, pod, containers, plan)
+        if status is not None:
+            self._write_status(task, pod, status)
+
+    def _status(self, task: PodTask, pod: Obj, containers: list[ContainerInfo],
+                plan: podplan.PodPlan) -> Obj | None:
+        """The pod's status as observed now; None if it is already written."""
         uid = pod["metadata"]["uid"]
         obs = Observed(
             containers=containers, host_ip=self.config.node.address, now=self.clock(),
@@ -496,8 +522,14 @@ class Agent:
         )
         status = pod_status(pod, obs)
         if status == pod.get("status") or status == task.written:
-            return
-        self._write_status(task, pod, status)
+            return None
+        return status
+
+    def _write_quietly(self, task: PodTask, pod: Obj, status: Obj) -> None:
+        try:
+            self._write_status(task, pod, status)
+        except Exception:  # noqa: BLE001 - on its own thread: logged as the worker would
+            log.exception("writing status of pod %s failed", pod_ref(pod, task.uid))
 
     def _write_status(self, task: PodTask, pod: Obj, status: Obj) -> None:
         uid = pod["metadata"]["uid"]

@@ -264,6 +264,33 @@ def test_a_new_pod_starts_from_its_watch_event_without_waiting_for_a_pass(env):
     assert len(rt.list_containers({podspec.LABEL_POD_UID: uid})) == 2
 
 
+def test_the_container_creating_write_does_not_hold_up_the_start(env):
+    api, rt, agent, _ = env
+    import threading
+
+    from tests.support import wait_until
+    release, writes = threading.Event(), []
+    update_status = api.update_status
+
+    def slow_update_status(obj):
+        writes.append(obj["status"])
+        release.wait(10)  # the API is slow to answer
+        return update_status(obj)
+    api.update_status = slow_update_status  # type: ignore[method-assign]
+    uid = add_pod(api)["metadata"]["uid"]
+    agent.sync_once()
+    try:
+        wait_until(lambda: getattr(rt.app(uid, "app"), "running", False), 5,
+                   what="the app started while ContainerCreating is being written")
+    finally:
+        release.set()
+    assert agent.wait_idle()
+    waiting = writes[0]["containerStatuses"][0]["state"]["waiting"]
+    assert waiting["reason"] == "ContainerCreating"
+    st = api.pod("web")["status"]
+    assert st["phase"] == "Running", "the written ContainerCreating did not come last"
+
+
 def test_before_the_first_pass_a_watch_event_starts_nothing(tmp_path):
     api = FakeApi()
     api.create({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"},
