@@ -614,7 +614,9 @@ class Planner:
         # fixed chains differ only with or without node addresses.
         if (previous is not None and not (clashed or self._clashed)
                 and bool(node_ips) == self._had_node_ips):
-            gone = old.keys() - fragments.keys()
+            # Keys are only ever added by ``replaced``: none went if the counts add up.
+            added = sum(1 for k in replaced if k not in old)
+            gone = old.keys() - fragments.keys() if len(old) + added != len(fragments) else ()
             self.change = Change(previous, tuple(old[k] for k in (*replaced, *gone) if k in old),
                                  tuple(fragments[k] for k in replaced))
         self._clashed, self._had_node_ips = clashed, bool(node_ips)

@@ -7,7 +7,7 @@ so the host's rules are never touched. For each service count:
   from a fresh encoder into an empty namespace — what a proxy start costs;
 * full sync (warm): the whole-table replace after one Endpoints change, with
   the encoder cache of the previous sync (the fallback path);
-* 1 change (edit): plan + diff + the incremental transaction after one
+* 1 change (edit): plan + edits + the incremental transaction after one
   Endpoints change — what a normal sync costs;
 * change to live: the real proxy loop (list+watch caches, debounce 0) fed by
   an in-memory API; the clock starts when an Endpoints update is published
@@ -16,7 +16,7 @@ so the host's rules are never touched. For each service count:
 
 Then one Service change with N Services present (issue 8: <= 50 ms at 5,000),
 as the proxy does it (its ``Planner`` keeps each Service's part of the last
-plan; plan + diff + the incremental transaction):
+plan; plan + edits (from the planner's change) + the transaction):
 
 * add a Service (its Endpoints already there), and
 * change a Service's port (80 -> 81: its map element out and in),
@@ -108,7 +108,7 @@ def syncs(n: int, runs: int, netns: str) -> tuple[list[float], list[float], list
 
 
 def service_syncs(n: int, runs: int, netns: str) -> tuple[list[float], list[float]]:
-    """(add a Service, change a Service's port): plan + diff + transaction, as
+    """(add a Service, change a Service's port): plan + edits + transaction, as
     the proxy's planner does them after the first full sync."""
     services = [service(i) for i in range(n)]
     eps = [endpoints(i) for i in range(n + runs)]  # the new services' already there
