@@ -15,13 +15,29 @@ order the kernel accepts inside one batch:
 
 It returns None when only a full replace will do: a base (hooked) chain or
 the set of maps differs, or the table's name or family changed.
+
+``from_change`` finds the same edits from a ``Planner``'s ``Change`` (the
+parts of the Services that changed), without walking the whole plans: with
+thousands of Services that walk costs more than the kernel's transaction.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .plan import AddrSet, Chain, Plan, VerdictMap
+from .plan import (
+    NO_ENDPOINT_NODEPORTS,
+    NO_ENDPOINT_SERVICES,
+    SERVICE_IPS,
+    SERVICE_NODEPORTS,
+    AddrSet,
+    Chain,
+    Change,
+    Plan,
+    VerdictMap,
+    _Fragment,
+)
 
 Elements = dict[str, tuple]  # map/set name -> elements (as in the plan)
 
@@ -115,3 +131,71 @@ def _with(obj: VerdictMap | AddrSet, elements: list) -> VerdictMap | AddrSet:
     if isinstance(obj, VerdictMap):
         return VerdictMap(obj.name, obj.key, tuple(elements))
     return AddrSet(obj.name, tuple(elements), obj.key)
+
+
+def _parts(fragments: Iterable[_Fragment]) -> tuple[dict[str, Chain], dict[str, list]]:
+    """The chains (by name) and map elements (by map) of Services' parts, as
+    ``Planner._assemble`` puts them in a table where no port claim clashes."""
+    chains: dict[str, Chain] = {}
+    elements: dict[str, list] = {SERVICE_IPS: [], SERVICE_NODEPORTS: [],
+                                 NO_ENDPOINT_SERVICES: [], NO_ENDPOINT_NODEPORTS: []}
+    for frag in fragments:
+        for part in frag.parts:
+            if not part.chains:
+                if part.vip_elem:
+                    elements[NO_ENDPOINT_SERVICES].append(part.vip_elem)
+                if part.np_elem:
+                    elements[NO_ENDPOINT_NODEPORTS].append(part.np_elem)
+                continue
+            chains.update((c.name, c) for c in part.chains)
+            if part.vip_elem:
+                elements[SERVICE_IPS].append(part.vip_elem)
+            if part.np_elem and part.ext is not None:
+                chains[part.ext.name] = part.ext
+                elements[SERVICE_NODEPORTS].append(part.np_elem)
+    return chains, elements
+
+
+def from_change(change: Change, new: Plan) -> Delta | None:
+    """The edits from ``change.previous`` to ``new`` (the plan the change
+    led to); None if a full replace or ``diff`` is needed."""
+    old = change.previous
+    if (old.table, old.family) != (new.table, new.family):
+        return None
+    old_chains, old_elements = _parts(change.before)
+    new_chains, new_elements = _parts(change.after)
+    removed = sorted(n for n in old_chains if n not in new_chains)
+    changed = sorted(n for n, c in old_chains.items()
+                     if n in new_chains and new_chains[n].rules != c.rules)
+    added = [c for n, c in new_chains.items() if n not in old_chains]
+
+    del_elements, add_elements = [], []
+    maps = _containers(new)
+    for name, before in old_elements.items():
+        after = new_elements[name]
+        before_set, after_set = set(before), set(after)
+        gone = [e for e in before if e not in after_set]
+        come = [e for e in after if e not in before_set]
+        if gone:
+            del_elements.append(_with(maps[name], gone))
+        if come:
+            add_elements.append(_with(maps[name], come))
+    before_ips, after_ips = _containers(old), maps
+    for name, obj in after_ips.items():
+        if isinstance(obj, AddrSet):
+            was = set(before_ips[name].elements)
+            now = set(obj.elements)
+            if was - now:
+                del_elements.append(_with(obj, [e for e in before_ips[name].elements
+                                                if e not in now]))
+            if now - was:
+                add_elements.append(_with(obj, [e for e in obj.elements if e not in was]))
+    return Delta(
+        flush_chains=tuple(sorted(removed + changed)),
+        del_elements=tuple(del_elements),
+        del_chains=tuple(removed),
+        add_chains=tuple(added),
+        add_elements=tuple(add_elements),
+        add_rules=tuple([c for c in added if c.rules]
+                        + [new_chains[n] for n in changed if new_chains[n].rules]),
+    )

@@ -541,17 +541,35 @@ def _fragment(services: tuple[Obj, ...], ep: Obj | None) -> _Fragment:
     return _Fragment(services, ep, tuple(_port_part(sp, ep) for sp in ports), tuple(notes))
 
 
+@dataclass(frozen=True)
+class Change:
+    """How a Planner's plan differs from its previous one, by Service: the
+    parts of the Services that changed, before and after (``netproxy.delta.
+    from_change`` turns them into table edits without comparing whole plans)."""
+    previous: Plan
+    before: tuple[_Fragment, ...]
+    after: tuple[_Fragment, ...]
+
+
 class Planner:
     """``build_plan`` that remembers what each Service contributed: given the
     same objects again (as an informer's list does) it reuses that part, so
     one changed Service costs one Service's planning plus assembling the
     table from parts, and unchanged chains are the very objects of the last
-    plan (which makes comparing and diffing the two plans cheap)."""
+    plan (which makes comparing and diffing the two plans cheap).
+
+    ``change`` says what changed since the previous plan, Service by Service;
+    None when that does not describe it (the first plan, two ports claiming
+    one address, node addresses appearing or all going)."""
 
     def __init__(self, table: str = TABLE) -> None:
         self.table = table
         self._fragments: dict[tuple[str, str], _Fragment] = {}
         self.planned = 0  # Services planned afresh (not reused), for tests and benches
+        self.change: Change | None = None
+        self._last: Plan | None = None
+        self._clashed = True  # the last plan had a port claim refused (or there is none)
+        self._had_node_ips = False
 
     def plan(self, services: Iterable[Obj], endpoints: Iterable[Obj],
              node_addresses: Iterable[str] = ()) -> Plan:
@@ -578,21 +596,37 @@ class Planner:
             except (AttributeError, TypeError) as e:  # malformed beyond the schema
                 notes.append(f"service {_describe(svc)}: malformed ({e})")
         fragments: dict[tuple[str, str], _Fragment] = {}
+        replaced: list[tuple[str, str]] = []
         for key in sorted(by_key):
             svcs, endpoint = tuple(by_key[key]), eps_by_key.get(key)
             frag = self._fragments.get(key)
             if frag is None or not frag.made_from(svcs, endpoint):
                 frag = _fragment(svcs, endpoint)
                 self.planned += 1
+                replaced.append(key)
             fragments[key] = frag
             notes.extend(frag.notes)
-        self._fragments = fragments
-        return self._assemble(fragments.values(), node_ips, notes)
+        old, self._fragments = self._fragments, fragments
+        plan, clashed = self._assemble(fragments.values(), node_ips, notes)
+        previous, self._last = self._last, plan
+        self.change = None
+        # Without a clash each Service's part is in the table as planned; the
+        # fixed chains differ only with or without node addresses.
+        if (previous is not None and not (clashed or self._clashed)
+                and bool(node_ips) == self._had_node_ips):
+            # Keys are only ever added by ``replaced``: none went if the counts add up.
+            added = sum(1 for k in replaced if k not in old)
+            gone = old.keys() - fragments.keys() if len(old) + added != len(fragments) else ()
+            self.change = Change(previous, tuple(old[k] for k in (*replaced, *gone) if k in old),
+                                 tuple(fragments[k] for k in replaced))
+        self._clashed, self._had_node_ips = clashed, bool(node_ips)
+        return plan
 
     def _assemble(self, fragments: Iterable[_Fragment], node_ips: set[str],
-                  notes: list[str]) -> Plan:
+                  notes: list[str]) -> tuple[Plan, bool]:
         """The table from the parts, in port order; the first port to claim a
-        ClusterIP:port or a nodePort keeps it."""
+        ClusterIP:port or a nodePort keeps it (and whether one was refused)."""
+        clashed = False
         chains = _fixed_chains(bool(node_ips))
         vips: dict[tuple, tuple] = {}
         nodeports: dict[tuple, tuple] = {}
@@ -603,12 +637,14 @@ class Planner:
             for part in frag.parts:
                 vip_key, np_key = part.vip_key, part.np_key
                 if vip_key in vips or vip_key in no_ep_vips:
+                    clashed = True
                     sp = part.sp
                     notes.append(f"service {sp.namespace}/{sp.service}: {sp.cluster_ip}:"
                                  f"{sp.port}/{sp.protocol.lower()} is already used by another "
                                  "service; skipped")
                     continue
                 if np_key in nodeports or np_key in no_ep_nodeports:
+                    clashed = True
                     sp = part.sp
                     notes.append(f"service {sp.namespace}/{sp.service}: nodePort {sp.node_port}/"
                                  f"{np_key[0]} is already used by another service; ignored")
@@ -638,7 +674,7 @@ class Planner:
                 vmap(NO_ENDPOINT_NODEPORTS, NODEPORT_KEY, no_ep_nodeports)]
         sets = [AddrSet(NODE_IPS, tuple(sorted(node_ips, key=_ip_order)))]
         return Plan(self.table, tuple(chains), tuple(sorted(maps, key=lambda m: m.name)),
-                    tuple(sets), tuple(udp_routes), tuple(notes))
+                    tuple(sets), tuple(udp_routes), tuple(notes)), clashed
 
 
 def _first(pair: tuple) -> Any:

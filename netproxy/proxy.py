@@ -98,7 +98,7 @@ class ServiceProxy:
         """Compute the plan and apply it if it changed; True when written."""
         start = time.monotonic()
         plan, revision = self._plan()
-        written = self.table.apply(plan)
+        written = self.table.apply(plan, self.planner.change)
         if revision > self.applied_revision:
             self.applied_revision = revision
             if self.on_synced is not None:

@@ -44,10 +44,10 @@ from pyroute2.netlink.nfnetlink.nftsocket import (
     nft_table_msg,
 )
 
-from .delta import diff
+from .delta import diff, from_change
 from .nftables import FAMILIES, Encoder, delta_messages, table_message
 from .nlattr import batch_marker, message, string
-from .plan import Plan
+from .plan import Change, Plan
 
 NFNL_MSG_BATCH_BEGIN = 0x10
 NFNL_MSG_BATCH_END = 0x11
@@ -104,18 +104,23 @@ class NftTable:
             self._sock = open_socket(self.netns)
         return self._sock
 
-    def apply(self, plan: Plan) -> bool:
+    def apply(self, plan: Plan, change: Change | None = None) -> bool:
         """Make the kernel table exactly ``plan``; False when it already is.
 
-        After a successful apply only the difference is sent (``delta``);
-        the first apply, one after a failure, and a change of base chains or
-        maps replace the whole table."""
+        After a successful apply only the difference is sent (``delta``),
+        found from ``change`` (the ``Planner``'s, that led to ``plan``) when
+        it starts from the plan applied last; the first apply, one after a
+        failure, and a change of base chains or maps replace the whole table."""
         if (plan.table, plan.family) != (self.table, self.family):
             raise ValueError(f"plan is for table {plan.family} {plan.table!r}, "
                              f"not {self.family} {self.table!r}")
         if plan == self.applied:
             return False
-        delta = diff(self.applied, plan) if self.applied is not None else None
+        delta = None
+        if change is not None and change.previous is self.applied:
+            delta = from_change(change, plan)
+        elif self.applied is not None:
+            delta = diff(self.applied, plan)
         if delta is not None:
             try:
                 self._transact(delta_messages(self.table, delta, self.family))

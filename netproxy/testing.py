@@ -13,7 +13,7 @@ from typing import Any
 
 from coxapi.errors import Gone
 
-from .plan import Plan
+from .plan import Change, Plan
 
 Obj = dict[str, Any]
 
@@ -124,7 +124,7 @@ class FakeTable:
         self.present = True
         self._cond = threading.Condition()
 
-    def apply(self, plan: Plan) -> bool:
+    def apply(self, plan: Plan, change: Change | None = None) -> bool:
         with self._cond:
             if self.fail_next:
                 self.fail_next -= 1

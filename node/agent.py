@@ -6,7 +6,10 @@ long-lived ones a ``Supervisor`` starts and joins: the heartbeat and its
 proxy-revision publisher, the stats sampler, the pod informer (whose watch
 wakes the loop early), the route syncer, the log server and (optionally)
 the service proxy. The sync loop owns the per-pod state (``PodRecord``);
-workers hand their results back through their futures.
+workers hand their results back through their futures. The one exception:
+a pod the agent has never seen is started by the pod informer's thread at
+once (``_start_new``), under the records' lock, rather than after the loop's
+next pass has listed every container of the node.
 
 When no master answers, the loop keeps driving the pods it last knew about
 (restarting crashed containers, probing) and writes nothing; containers are
@@ -98,8 +101,8 @@ class Agent:
         # from the masters' watch cache, except the one orphans are removed on.
         self.pods = Informer(client, "Pod", field_selector=f"spec.nodeName={self.name}",
                              watch_timeout=300, stale_list=True, name="pod-informer")
-        self.pods.add_handler(self._pod_changed, lambda _old, new: self._pod_changed(new),
-                              self._pod_changed)
+        self.pods.add_handler(lambda pod: self._pod_changed(None, pod), self._pod_changed,
+                              lambda _pod: self.wake.set())
         self.emptydirs = eviction.EmptyDirMonitor(
             config.data_dir, lambda: self._bound_pods().values(),
             config.emptydir_check_period, on_exceeded=self.wake.set)
@@ -109,6 +112,9 @@ class Agent:
         self._authenticate_metrics = authenticate or TokenCache(
             config.token, master_metrics_checker(config.masters, config.ca_file))
         self._records: dict[str, PodRecord] = {}  # uid -> record; the sync loop's alone
+        # ... but for new pods: held while a pass dispatches, and by _start_new.
+        self._records_lock = threading.Lock()
+        self._listed_uids: set[str] | None = None  # pods with containers at the last pass
         self._own_versions = RecentVersions()  # resourceVersions of our own status writes
         self._listed_at: float | None = None  # monotonic time of the last successful list
         self._pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="pod")
@@ -236,7 +242,8 @@ class Agent:
         self.probes.stop()
         if self.log_server is not None:
             self.log_server.stop()
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        with self._records_lock:  # _start_new submits no more
+            self._pool.shutdown(wait=True, cancel_futures=True)
         self.threads.join(timeout)
 
     def _probe_failed(self, target: ProbeTarget, kind: str, message: str) -> None:
@@ -262,11 +269,13 @@ class Agent:
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Wait until no pod worker is running, and fold in what they did
         (tests drive ``sync_once`` by hand, on the loop's behalf)."""
-        workers = [r.worker for r in self._records.values() if r.worker is not None]
+        with self._records_lock:
+            workers = [r.worker for r in self._records.values() if r.worker is not None]
         if wait(workers, timeout).not_done:
             return False
-        for r in self._records.values():
-            r.collect()
+        with self._records_lock:
+            for r in self._records.values():
+                r.collect()
         return True
 
     # ---- discovery -------------------------------------------------------
@@ -299,10 +308,27 @@ class Agent:
         return {p["metadata"]["uid"]: p for p in self.pods.list()
                 if (p.get("spec") or {}).get("nodeName") == self.name}
 
-    def _pod_changed(self, pod: Obj) -> None:
+    def _pod_changed(self, old: Obj | None, pod: Obj) -> None:
         """Informer handler: wake the sync loop as soon as a pod bound here changes."""
-        if (pod.get("metadata") or {}).get("resourceVersion") not in self._own_versions:
+        if not self._own_versions.own(old, pod):
+            self._start_new(pod)
             self.wake.set()  # our own status writes change nothing
+
+    def _start_new(self, pod: Obj) -> None:
+        """Start a pod bound here that the agent has never seen: it has no
+        containers (only its own workers create them), so its worker needs no
+        listing of the node's containers, which can take a second or more on a
+        busy node."""
+        uid = (pod.get("metadata") or {}).get("uid")
+        if not uid or (pod.get("spec") or {}).get("nodeName") != self.name:
+            return
+        with self._records_lock:
+            if (self.stop_event.is_set() or self._listed_uids is None
+                    or uid in self._listed_uids or uid in self._records):
+                return  # before the first pass, or known: the loop's business
+            record = self._record(uid)
+            record.first_seen = self.clock()
+            record.worker = self._pool.submit(self._pod_worker, record.task(pod, [], True))
 
     def _sync_routes(self, network: NodeNetwork, stop: threading.Event) -> None:
         while not stop.is_set():
@@ -337,6 +363,12 @@ class Agent:
             pods = self._bound_pods()
         # Probers first, so a status written in this pass already has their verdicts.
         self.probes.sync(self._probe_targets(pods, by_uid))
+        with self._records_lock:
+            self._dispatch_all(pods, by_uid, api_ok, started)
+
+    def _dispatch_all(self, pods: dict[str, Obj], by_uid: dict[str, list[ContainerInfo]],
+                      api_ok: bool, started: float) -> None:
+        self._listed_uids = set(by_uid)
         for uid, pod in pods.items():
             record = self._record(uid)
             if record.first_seen is None:
@@ -346,7 +378,9 @@ class Agent:
             for uid in by_uid.keys() - pods.keys():
                 self._dispatch(self._record(uid), None, by_uid[uid], api_ok, started)
             for uid, record in list(self._records.items()):
-                if uid not in pods and uid not in by_uid and record.collect():
+                # (a record _start_new made after this pass looked is kept)
+                if (uid not in pods and uid not in by_uid and record.collect()
+                        and record.done_at <= started):
                     del self._records[uid]
                     self.executor.forget(uid)
 
@@ -411,24 +445,23 @@ class Agent:
                                 self.probes.unhealthy())
         terminating = pod is not None and bool(pod["metadata"].get("deletionTimestamp"))
         fresh = pod is not None and not (pod.get("status") or {}).get("containerStatuses")
-        if pod is not None and (terminating or fresh) and api_ok:
-            # Terminating: not ready first, so the pod leaves its Services before it is
-            # stopped. New: ContainerCreating while images are pulled.
+        creating = None
+        if pod is not None and terminating and api_ok:
+            # Not ready first, so the pod leaves its Services before it is stopped.
             self._report(task, pod, containers, plan)
-        if terminating and api_ok and not task.drained and pod is not None:
-            # Then wait until no proxy can still send it a new connection (node/drain.py),
-            # spending at most half of what is left of its grace period.
-            budget = podplan.termination_grace(pod, self.clock()) / 2
-            self.drain.wait(pod, budget)
-            task.drained = True
-            plan = podplan.plan_pod(pod, containers, self.clock(), self.backoff,
-                                    self.probes.unhealthy())
-        if pod is not None:
-            for name, (reason, _) in plan.waiting.items():
-                if reason == "CrashLoopBackOff":
-                    self.events.warning(pod, "BackOff", f"Back-off restarting failed container "
-                                        f"{name} in pod {pod_ref(pod, uid)}", name)
-        deleted = self.executor.apply(uid, pod, containers, plan, task.waiting)
+        elif pod is not None and fresh and api_ok:
+            # ContainerCreating while images are pulled: written beside the start, which
+            # need not wait for the API (joined before the status that follows).
+            status = self._status(task, pod, containers, plan)
+            if status is not None:
+                creating = threading.Thread(target=self._write_quietly, args=(task, pod, status),
+                                            name=f"creating-{uid[:8]}", daemon=True)
+                creating.start()
+        try:
+            deleted, plan = self._apply(task, pod, containers, plan, terminating)
+        finally:
+            if creating is not None:
+                creating.join()
         if pod is None or deleted or not api_ok:
             return
         if not terminating and podplan.current_sandbox(containers) is not None:
@@ -441,6 +474,26 @@ class Agent:
             plan.actions = []
         self._report(task, pod, containers, plan)
 
+    def _apply(self, task: PodTask, pod: Obj | None, containers: list[ContainerInfo],
+               plan: podplan.PodPlan, terminating: bool) -> tuple[bool, podplan.PodPlan]:
+        """Drain a terminating pod, then carry out its plan: (whether the pod
+        object was deleted, the plan carried out)."""
+        uid, api_ok = task.uid, task.api_ok
+        if terminating and api_ok and not task.drained and pod is not None:
+            # Wait until no proxy can still send it a new connection (node/drain.py),
+            # spending at most half of what is left of its grace period.
+            budget = podplan.termination_grace(pod, self.clock()) / 2
+            self.drain.wait(pod, budget)
+            task.drained = True
+            plan = podplan.plan_pod(pod, containers, self.clock(), self.backoff,
+                                    self.probes.unhealthy())
+        if pod is not None:
+            for name, (reason, _) in plan.waiting.items():
+                if reason == "CrashLoopBackOff":
+                    self.events.warning(pod, "BackOff", f"Back-off restarting failed container "
+                                        f"{name} in pod {pod_ref(pod, uid)}", name)
+        return self.executor.apply(uid, pod, containers, plan, task.waiting), plan
+
     def _evict(self, task: PodTask, pod: Obj, evict: eviction.Eviction) -> Obj:
         """Mark the pod Failed/Evicted; the plan for a finished pod then stops it."""
         log.info("evicting pod %s: %s", pod_ref(pod, task.uid), evict.message)
@@ -452,6 +505,13 @@ class Agent:
 
     def _report(self, task: PodTask, pod: Obj, containers: list[ContainerInfo],
                 plan: podplan.PodPlan) -> None:
+        status = self._status(task, pod, containers, plan)
+        if status is not None:
+            self._write_status(task, pod, status)
+
+    def _status(self, task: PodTask, pod: Obj, containers: list[ContainerInfo],
+                plan: podplan.PodPlan) -> Obj | None:
+        """The pod's status as observed now; None if it is already written."""
         uid = pod["metadata"]["uid"]
         obs = Observed(
             containers=containers, host_ip=self.config.node.address, now=self.clock(),
@@ -462,8 +522,14 @@ class Agent:
         )
         status = pod_status(pod, obs)
         if status == pod.get("status") or status == task.written:
-            return
-        self._write_status(task, pod, status)
+            return None
+        return status
+
+    def _write_quietly(self, task: PodTask, pod: Obj, status: Obj) -> None:
+        try:
+            self._write_status(task, pod, status)
+        except Exception:  # noqa: BLE001 - on its own thread: logged as the worker would
+            log.exception("writing status of pod %s failed", pod_ref(pod, task.uid))
 
     def _write_status(self, task: PodTask, pod: Obj, status: Obj) -> None:
         uid = pod["metadata"]["uid"]
@@ -475,6 +541,7 @@ class Agent:
             if obj["metadata"].get("uid") != uid:
                 return
             obj["status"] = status
+            self._own_versions.writing(uid, status)
             stored = self.client.update_status(obj) or {}
             task.written = status
             if (stored.get("metadata") or {}).get("uid") == uid:
@@ -488,3 +555,5 @@ class Agent:
             return
         except (errors.ApiError, errors.ClusterUnreachable) as e:
             log.warning("writing status of pod %s failed: %s", pod_ref(pod, uid), e)
+        finally:
+            self._own_versions.writing(uid, None)

@@ -74,11 +74,23 @@ class PodRecord:
 
 class RecentVersions:
     """The resourceVersions of the agent's own latest writes (bounded,
-    thread-safe): the pod watch does not wake the loop for them."""
+    thread-safe): the pod watch does not wake the loop for them. The watch
+    event of a write can arrive before the write's answer (and its
+    resourceVersion) does, so the status being written counts too, until the
+    answer is in."""
 
     def __init__(self, size: int = 256) -> None:
         self._lock = threading.Lock()
         self._versions: deque[str] = deque(maxlen=size)
+        self._writing: dict[str, Obj] = {}  # pod uid -> the status being written
+
+    def writing(self, uid: str, status: Obj | None) -> None:
+        """``status`` is being written for pod ``uid`` (None: no more)."""
+        with self._lock:
+            if status is None:
+                self._writing.pop(uid, None)
+            else:
+                self._writing[uid] = status
 
     def add(self, rv: str) -> None:
         with self._lock:
@@ -87,3 +99,23 @@ class RecentVersions:
     def __contains__(self, rv: object) -> bool:
         with self._lock:
             return rv in self._versions
+
+    def own(self, old: Obj | None, new: Obj) -> bool:
+        """Whether ``new`` is one of our writes: its resourceVersion, or a change
+        from ``old`` of nothing but the status being written."""
+        meta = new.get("metadata") or {}
+        if meta.get("resourceVersion") in self:
+            return True
+        with self._lock:
+            status = self._writing.get(meta.get("uid", ""))
+        return (status is not None and old is not None and new.get("status") == status
+                and only_status_changed(old, new))
+
+
+def only_status_changed(old: Obj, new: Obj) -> bool:
+    """Whether two versions of an object differ in nothing but status and resourceVersion."""
+    def rest(obj: Obj) -> Obj:
+        meta = {k: v for k, v in (obj.get("metadata") or {}).items()
+                if k not in ("resourceVersion", "managedFields")}
+        return {k: v for k, v in obj.items() if k != "status"} | {"metadata": meta}
+    return rest(old) == rest(new)

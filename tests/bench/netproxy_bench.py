@@ -7,7 +7,7 @@ so the host's rules are never touched. For each service count:
   from a fresh encoder into an empty namespace — what a proxy start costs;
 * full sync (warm): the whole-table replace after one Endpoints change, with
   the encoder cache of the previous sync (the fallback path);
-* 1 change (edit): plan + diff + the incremental transaction after one
+* 1 change (edit): plan + edits + the incremental transaction after one
   Endpoints change — what a normal sync costs;
 * change to live: the real proxy loop (list+watch caches, debounce 0) fed by
   an in-memory API; the clock starts when an Endpoints update is published
@@ -16,7 +16,7 @@ so the host's rules are never touched. For each service count:
 
 Then one Service change with N Services present (issue 8: <= 50 ms at 5,000),
 as the proxy does it (its ``Planner`` keeps each Service's part of the last
-plan; plan + diff + the incremental transaction):
+plan; plan + edits (from the planner's change) + the transaction):
 
 * add a Service (its Endpoints already there), and
 * change a Service's port (80 -> 81: its map element out and in),
@@ -71,6 +71,11 @@ def endpoints(i: int, generation: int = 0) -> dict:
                          "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]}]}
 
 
+def sync(table: NftTable, planner: Planner, services: list[dict], eps: list[dict]) -> None:
+    """As the proxy syncs: plan, then apply with the planner's change."""
+    table.apply(planner.plan(services, eps, ["10.0.0.1"]), planner.change)
+
+
 def syncs(n: int, runs: int, netns: str) -> tuple[list[float], list[float], list[float]]:
     """(cold full syncs, warm full replaces, incremental syncs) after one
     Endpoints change each; every figure includes computing the plan."""
@@ -82,18 +87,18 @@ def syncs(n: int, runs: int, netns: str) -> tuple[list[float], list[float], list
         planner = Planner(TABLE)  # as the proxy plans: a fresh one is build_plan
         try:
             start = time.perf_counter()
-            table.apply(planner.plan(services, eps, ["10.0.0.1"]))
+            sync(table, planner, services, eps)
             cold.append(time.perf_counter() - start)
 
             eps[run % n] = endpoints(run % n, generation=2 * run + 1)
             start = time.perf_counter()
             table.applied = None  # force the whole-table path, with a warm encoder
-            table.apply(planner.plan(services, eps, ["10.0.0.1"]))
+            sync(table, planner, services, eps)
             full.append(time.perf_counter() - start)
 
             eps[run % n] = endpoints(run % n, generation=2 * run + 2)
             start = time.perf_counter()
-            table.apply(planner.plan(services, eps, ["10.0.0.1"]))
+            sync(table, planner, services, eps)
             edit.append(time.perf_counter() - start)
             assert table.incremental_writes == 1
         finally:
@@ -103,7 +108,7 @@ def syncs(n: int, runs: int, netns: str) -> tuple[list[float], list[float], list
 
 
 def service_syncs(n: int, runs: int, netns: str) -> tuple[list[float], list[float]]:
-    """(add a Service, change a Service's port): plan + diff + transaction, as
+    """(add a Service, change a Service's port): plan + edits + transaction, as
     the proxy's planner does them after the first full sync."""
     services = [service(i) for i in range(n)]
     eps = [endpoints(i) for i in range(n + runs)]  # the new services' already there
@@ -111,18 +116,18 @@ def service_syncs(n: int, runs: int, netns: str) -> tuple[list[float], list[floa
     table = NftTable(TABLE, netns=netns)
     planner = Planner(TABLE)
     try:
-        table.apply(planner.plan(services, eps, ["10.0.0.1"]))
+        sync(table, planner, services, eps)
         for run in range(runs):
             services.append(service(n + run))
             start = time.perf_counter()
-            table.apply(planner.plan(services, eps, ["10.0.0.1"]))
+            sync(table, planner, services, eps)
             added.append(time.perf_counter() - start)
 
             i = (run * 7919) % n
             services[i] = copy.deepcopy(services[i])
             services[i]["spec"]["ports"][0]["port"] = 81 + run
             start = time.perf_counter()
-            table.apply(planner.plan(services, eps, ["10.0.0.1"]))
+            sync(table, planner, services, eps)
             ported.append(time.perf_counter() - start)
         assert table.incremental_writes == 2 * runs
     finally:

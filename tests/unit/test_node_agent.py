@@ -251,6 +251,65 @@ def test_the_pod_informer_wakes_the_loop_but_not_for_our_own_status_writes(env):
     wait_until(agent.wake.is_set, 5, what="a wake-up for a foreign write")
 
 
+def test_a_new_pod_starts_from_its_watch_event_without_waiting_for_a_pass(env):
+    api, rt, agent, _ = env
+    sync(agent)  # the first pass: from now on the agent knows the node's containers
+    uid = add_pod(api)["metadata"]["uid"]
+    from tests.support import wait_until
+    wait_until(lambda: getattr(rt.app(uid, "app"), "running", False), 5,
+               what="the app started by the watch event")
+    assert agent.wait_idle()
+    sync(agent)  # the pass that follows finds it started and leaves it be
+    assert rt.app(uid, "app").attempt == 0
+    assert len(rt.list_containers({podspec.LABEL_POD_UID: uid})) == 2
+
+
+def test_the_container_creating_write_does_not_hold_up_the_start(env):
+    api, rt, agent, _ = env
+    import threading
+
+    from tests.support import wait_until
+    release, writes = threading.Event(), []
+    update_status = api.update_status
+
+    def slow_update_status(obj):
+        writes.append(obj["status"])
+        release.wait(10)  # the API is slow to answer
+        return update_status(obj)
+    api.update_status = slow_update_status  # type: ignore[method-assign]
+    uid = add_pod(api)["metadata"]["uid"]
+    agent.sync_once()
+    try:
+        wait_until(lambda: getattr(rt.app(uid, "app"), "running", False), 5,
+                   what="the app started while ContainerCreating is being written")
+    finally:
+        release.set()
+    assert agent.wait_idle()
+    waiting = writes[0]["containerStatuses"][0]["state"]["waiting"]
+    assert waiting["reason"] == "ContainerCreating"
+    st = api.pod("web")["status"]
+    assert st["phase"] == "Running", "the written ContainerCreating did not come last"
+
+
+def test_before_the_first_pass_a_watch_event_starts_nothing(tmp_path):
+    api = FakeApi()
+    api.create({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"},
+                "spec": {"podCIDR": "10.244.7.0/24"}})
+    rt = FakeRuntime()
+    cfg = AgentConfig(node=NodeConfig("n1", "10.250.0.11", 0), data_dir=str(tmp_path),
+                      manage_network=False, serve_logs=False, run_proxy=False)
+    agent = Agent(cfg, api, rt)  # type: ignore[arg-type]
+    try:
+        assert agent.start()
+        pod = add_pod(api)
+        agent._pod_changed(None, pod)  # as the informer delivers it
+        assert agent.wait_idle()
+        assert rt.list_containers({podspec.LABEL_POD_UID: pod["metadata"]["uid"]}) == []
+    finally:
+        agent.stop()
+        agent.shutdown()
+
+
 def test_a_pod_record_is_dropped_once_its_pod_and_containers_are_gone(env):
     api, rt, agent, _ = env
     uid = add_pod(api)["metadata"]["uid"]

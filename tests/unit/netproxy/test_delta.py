@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from netproxy.delta import diff
+from netproxy.delta import diff, from_change
 from netproxy.plan import (
     NO_ENDPOINT_SERVICES,
     SERVICE_IPS,
@@ -168,3 +168,59 @@ def test_random_change_sequences_end_at_the_new_plan(seed, shared):
         model.apply(delta)
         assert model.same_as(new)
         model_plan = new
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_edits_from_the_planners_change_end_at_the_new_plan(seed):
+    # The same random walk, some Services sharing a ClusterIP or nodePort (a
+    # clash: then the planner gives no change), each step's edits found from
+    # the planner's change whenever it gives one.
+    rng = random.Random(seed)
+    planner = Planner()
+    ips = [f"10.244.0.{i}" for i in range(2, 12)]
+    services = {f"s{i}": svc(f"s{i}", f"10.96.0.{i + 1}") for i in range(6)}
+    endpoints = {f"s{i}": eps(f"s{i}", ips[:2]) for i in range(6)}
+    node_ips = ["10.0.0.1"]
+    model_plan = planner.plan(services.values(), endpoints.values(), node_ips)
+    model = KernelModel(model_plan)
+    used = 0
+    for _ in range(15):
+        for _ in range(rng.randint(1, 3)):  # a few objects change, the others stay the same
+            i = rng.randint(0, 8)
+            name, what = f"s{i}", rng.random()
+            if what < 0.3:
+                services.pop(name, None)
+            elif what < 0.6:
+                clash = rng.random() < 0.1
+                services[name] = svc(name, "10.96.0.1" if clash else f"10.96.0.{i + 1}",
+                                     rng.choice([None, 30000 + i, 30000 if clash else None]),
+                                     rng.choice(["TCP", "UDP"]))
+            elif what < 0.9:
+                proto = services[name]["spec"]["ports"][0]["protocol"] if name in services \
+                    else "TCP"
+                endpoints[name] = eps(name, rng.sample(ips, rng.randint(0, 4)), proto)
+            else:
+                node_ips = rng.choice([["10.0.0.1"], ["10.0.0.1", "10.0.0.2"], []])
+        new = planner.plan(services.values(), endpoints.values(), node_ips)
+        change = planner.change
+        if change is not None:
+            assert change.previous is model_plan
+            delta = from_change(change, new)
+            used += 1
+        else:
+            delta = diff(model_plan, new)
+        assert delta is not None
+        model.apply(delta)
+        assert model.same_as(new)
+        model_plan = new
+    assert used, "the planner never described a change"
+
+
+def test_the_planner_gives_no_change_for_its_first_plan_or_a_clash():
+    planner = Planner()
+    planner.plan([svc("a", "10.96.0.1")], [], ["10.0.0.1"])
+    assert planner.change is None
+    planner.plan([svc("a", "10.96.0.1"), svc("b", "10.96.0.2")], [], ["10.0.0.1"])
+    assert planner.change is not None and len(planner.change.after) == 1
+    planner.plan([svc("a", "10.96.0.1"), svc("b", "10.96.0.1")], [], ["10.0.0.1"])
+    assert planner.change is None
