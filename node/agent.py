@@ -453,11 +453,14 @@ class Agent:
     def _report(self, task: PodTask, pod: Obj, containers: list[ContainerInfo],
                 plan: podplan.PodPlan) -> None:
         uid = pod["metadata"]["uid"]
+        specs = {c["name"]: c for c in pod["spec"].get("containers") or []}
         obs = Observed(
             containers=containers, host_ip=self.config.node.address, now=self.clock(),
             waiting=task.waiting | plan.waiting,
-            ready={c.id: self.probes.ready(c.id) for c in containers if c.running},
-            started={c.id: self.probes.started(c.id) for c in containers if c.running},
+            ready={c.id: self.probes.ready(c.id, specs.get(c.container_name))
+                   for c in containers if c.running},
+            started={c.id: self.probes.started(c.id, specs.get(c.container_name))
+                     for c in containers if c.running},
             usage=self.stats.pod_usage(uid), start_time=task.first_seen,
         )
         status = pod_status(pod, obs)

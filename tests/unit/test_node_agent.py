@@ -331,6 +331,32 @@ def test_a_new_pod_is_reported_creating_then_running_without_a_conflict(env):
     assert api.updates("get", "Pod") == gets
 
 
+def test_a_container_without_probes_is_ready_in_the_write_that_shows_it_running(env):
+    """Two status writes for a new pod (creating, then running and ready), not a
+    third once the probers have caught up, as kubelet reports it."""
+    api, _rt, agent, _ = env
+    add_pod(api)
+    puts = api.updates("update_status", "Pod")
+    sync(agent)
+    st = api.pod("web")["status"]
+    assert st["phase"] == "Running" and st["containerStatuses"][0]["ready"] is True
+    assert {c["type"]: c["status"] for c in st["conditions"]}["Ready"] == "True"
+    sync(agent)
+    sync(agent)
+    assert api.updates("update_status", "Pod") - puts == 2
+
+
+def test_a_container_with_a_readiness_probe_is_not_ready_before_it_is_probed(env):
+    api, _rt, agent, _ = env
+    add_pod(api, containers=[{"name": "app", "image": "busybox:test",
+                              "imagePullPolicy": "IfNotPresent",
+                              "readinessProbe": {"exec": {"command": ["false"]},
+                                                 "periodSeconds": 3600}}])
+    sync(agent)
+    st = api.pod("web")["status"]
+    assert st["phase"] == "Running" and st["containerStatuses"][0]["ready"] is False
+
+
 def events_of(api: FakeApi, agent: Agent, reason: str) -> list[dict]:
     agent.events.flush()
     return [e for (kind, _, _), e in list(api.objects.items())
