@@ -410,10 +410,12 @@ class Agent:
         plan = podplan.plan_pod(pod, containers, self.clock(), self.backoff,
                                 self.probes.unhealthy())
         terminating = pod is not None and bool(pod["metadata"].get("deletionTimestamp"))
-        fresh = pod is not None and not (pod.get("status") or {}).get("containerStatuses")
+        fresh = pod is not None and not (pod.get("status") or {}).get("containerStatuses") \
+            and self._pulls_first(pod)
         if pod is not None and (terminating or fresh) and api_ok:
             # Terminating: not ready first, so the pod leaves its Services before it is
-            # stopped. New: ContainerCreating while images are pulled.
+            # stopped. New: ContainerCreating while images are pulled (with every image
+            # present the pod goes from Pending to Running in one write).
             self._report(task, pod, containers, plan)
         if terminating and api_ok and not task.drained and pod is not None:
             # Then wait until no proxy can still send it a new connection (node/drain.py),
@@ -440,6 +442,16 @@ class Agent:
                                     self.probes.unhealthy())
             plan.actions = []
         self._report(task, pod, containers, plan)
+
+    def _pulls_first(self, pod: Obj) -> bool:
+        """Whether starting ``pod`` waits for an image to be pulled."""
+        spec = pod.get("spec") or {}
+        for c in (spec.get("initContainers") or []) + (spec.get("containers") or []):
+            policy = c.get("imagePullPolicy") or "IfNotPresent"
+            if policy == "Always" or policy != "Never" and not self.runtime.has_image(
+                    c.get("image", "")):
+                return True
+        return False
 
     def _evict(self, task: PodTask, pod: Obj, evict: eviction.Eviction) -> Obj:
         """Mark the pod Failed/Evicted; the plan for a finished pod then stops it."""
