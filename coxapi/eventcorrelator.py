@@ -69,6 +69,7 @@ class EventCorrelator:
         self.max_events = max_events
         self._entries: OrderedDict[Key, _Entry] = OrderedDict()
         self._seq = 0
+        self.dropped = 0  # Events forgotten before their latest occurrence was written
 
     def observe(self, obj: Obj, etype: str, reason: str, message: str,
                 field_path: str = "") -> Key:
@@ -100,7 +101,8 @@ class EventCorrelator:
             **({"reportingInstance": self.host} if self.host else {}),
         })
         while len(self._entries) > self.max_events:
-            self._entries.popitem(last=False)
+            _, evicted = self._entries.popitem(last=False)
+            self.dropped += evicted.dirty
         return key
 
     def due(self) -> list[Write]:

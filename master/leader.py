@@ -93,6 +93,7 @@ class ControllerManager:
             self.controllers = [Scheduler(ctx), *(cls(ctx) for cls in CONTROLLERS)]
             for inf in ctx.informers.all():  # every one the controllers asked for
                 threads.spawn(inf.name, inf.run)
+            threads.spawn("events", ctx.events.run)
             threads.spawn("controller-manager", lambda stop: self._start_workers(ctx, threads),
                           oneshot=True)
 
@@ -122,6 +123,7 @@ class ControllerManager:
             fence.seal(max(0.0, deadline - time.monotonic() - 0.2))
         if ctx is not None:
             ctx.informers.stop()  # wakes their watches
+            ctx.events.wake()
         for c in self.controllers:
             c.queue.shutdown()
         if threads.join(max(0.0, deadline - time.monotonic())):

@@ -444,7 +444,10 @@ class Agent:
         plan = podplan.plan_pod(pod, containers, self.clock(), self.backoff,
                                 self.probes.unhealthy())
         terminating = pod is not None and bool(pod["metadata"].get("deletionTimestamp"))
-        fresh = pod is not None and not (pod.get("status") or {}).get("containerStatuses")
+        # New: ContainerCreating while images are pulled (with every image present the
+        # pod goes from Pending to Running in one write).
+        fresh = pod is not None and not (pod.get("status") or {}).get("containerStatuses") \
+            and self._pulls_first(pod)
         creating = None
         if pod is not None and terminating and api_ok:
             # Not ready first, so the pod leaves its Services before it is stopped.
@@ -494,6 +497,16 @@ class Agent:
                                         f"{name} in pod {pod_ref(pod, uid)}", name)
         return self.executor.apply(uid, pod, containers, plan, task.waiting), plan
 
+    def _pulls_first(self, pod: Obj) -> bool:
+        """Whether starting ``pod`` waits for an image to be pulled."""
+        spec = pod.get("spec") or {}
+        for c in (spec.get("initContainers") or []) + (spec.get("containers") or []):
+            policy = c.get("imagePullPolicy") or "IfNotPresent"
+            if policy == "Always" or policy != "Never" and not self.runtime.has_image(
+                    c.get("image", "")):
+                return True
+        return False
+
     def _evict(self, task: PodTask, pod: Obj, evict: eviction.Eviction) -> Obj:
         """Mark the pod Failed/Evicted; the plan for a finished pod then stops it."""
         log.info("evicting pod %s: %s", pod_ref(pod, task.uid), evict.message)
@@ -513,11 +526,14 @@ class Agent:
                 plan: podplan.PodPlan) -> Obj | None:
         """The pod's status as observed now; None if it is already written."""
         uid = pod["metadata"]["uid"]
+        specs = {c["name"]: c for c in pod["spec"].get("containers") or []}
         obs = Observed(
             containers=containers, host_ip=self.config.node.address, now=self.clock(),
             waiting=task.waiting | plan.waiting,
-            ready={c.id: self.probes.ready(c.id) for c in containers if c.running},
-            started={c.id: self.probes.started(c.id) for c in containers if c.running},
+            ready={c.id: self.probes.ready(c.id, specs.get(c.container_name))
+                   for c in containers if c.running},
+            started={c.id: self.probes.started(c.id, specs.get(c.container_name))
+                     for c in containers if c.running},
             usage=self.stats.pod_usage(uid), start_time=task.first_seen,
         )
         status = pod_status(pod, obs)

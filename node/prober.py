@@ -159,19 +159,26 @@ class ProbeManager:
                     if w.states:
                         w.thread.start()
 
-    def ready(self, cid: str) -> bool:
-        """Readiness: no readiness probe means ready once started."""
+    def ready(self, cid: str, spec: Obj | None = None) -> bool:
+        """Readiness: no readiness probe means ready once started. A container not
+        probed yet (it started after the last ``sync``) is judged by its ``spec``:
+        without a startup or readiness probe it is ready at once, as in kubelet, so
+        the status that first shows it running already shows it ready."""
         with self.lock:
             w = self._workers.get(cid)
             if w is None:
-                return False
+                return spec is not None and not spec.get("startupProbe") \
+                    and not spec.get("readinessProbe")
             s = w.states.get(READINESS)
             return w.started and (s is None or s.result)
 
-    def started(self, cid: str) -> bool:
+    def started(self, cid: str, spec: Obj | None = None) -> bool:
+        """Startup done; a container not probed yet has done it if it has no startup probe."""
         with self.lock:
             w = self._workers.get(cid)
-            return w is not None and w.started
+            if w is None:
+                return spec is not None and not spec.get("startupProbe")
+            return w.started
 
     def unhealthy(self) -> dict[str, str]:
         """Containers whose liveness or startup probe gave up, with the reason."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -24,6 +25,19 @@ from .commands import command_bytes
 MAX_ENTRY_BYTES = 4 * 1024 * 1024
 
 Propose = Callable[[list[dict], Callable[[Any, int], None]], None]
+
+
+def command_resource(cmd: dict) -> str:
+    """What a command writes, for figures: the resource segment of its (first) key
+    (``/registry/pods/...`` -> ``pods``), else its op (``noop`` is a read barrier)."""
+    key = cmd.get("k")
+    if key is None and cmd.get("op") == "txn":
+        ops = cmd.get("s") or cmd.get("f") or ()
+        key = ops[0][1] if ops else (cmd["c"][0][0] if cmd.get("c") else None)
+    if not isinstance(key, str):
+        return str(cmd.get("op"))
+    parts = key.split("/", 3)
+    return parts[2] if len(parts) > 2 and parts[1] == "registry" else parts[1] if len(parts) > 1 else key
 
 
 class Pending:
@@ -77,6 +91,7 @@ class GroupCommit:
         self._ids = itertools.count()
         self.entries = 0  # proposed Raft entries (for figures)
         self.commands = 0
+        self.by_resource: Counter[str] = Counter()  # commands by what they write (figures)
 
     def submit(self, cmd: dict) -> Pending:
         p = Pending(cmd)
@@ -102,6 +117,7 @@ class GroupCommit:
                 self._inflight[bid] = now
                 self.entries += 1
                 self.commands += len(batch)
+                self.by_resource.update(command_resource(p.cmd) for p in batch)
             self._propose([p.cmd for p in batch], self._completion(bid, batch))
 
     def _batch_len(self) -> int:

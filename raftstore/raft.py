@@ -174,6 +174,7 @@ class RaftStore(StoreBase):
                 "has_quorum": st["has_quorum"], "log_len": st["log_len"],
                 "raft_entries_proposed": self._gc.entries,
                 "commands_proposed": self._gc.commands,
+                "commands_by_resource": dict(self._gc.by_resource),
                 **self._base_status()}
 
     def close(self) -> None:

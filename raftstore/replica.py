@@ -363,7 +363,12 @@ class PipelinedSyncObj(LearnerMixin, SyncObj):
             # the last piece of one large entry: assemble it here, so it is
             # checked like any other (pysyncobj does the same unpickle)
             buffered: bytes = self._SyncObj__recvTransmission  # type: ignore[has-type]
-            entry = pysyncobj_pickle.loads(buffered + message["data"])
+            try:
+                entry = pysyncobj_pickle.loads(buffered + message["data"])
+            except Exception:  # noqa: BLE001 - truncated: not the last piece after all
+                # pysyncobj's leader says "finish" once a piece reaches the length of
+                # the entry's command, not of its (longer) pickle: one more follows
+                return {**message, "transmission": "process"}
             self._SyncObj__recvTransmission = ""
             message = {k: v for k, v in message.items() if k not in ("transmission", "data")}
             message["entries"] = [entry]

@@ -23,7 +23,7 @@ from ..metrics import RECONCILE_SECONDS
 from ..objects import ObjectStore
 from ..workqueue import WorkQueue
 from .config import ControllerConfig
-from .events import EventRecorder
+from .events import EventRecorder, EventWriter
 
 log = logging.getLogger(__name__)
 
@@ -82,9 +82,11 @@ class Context:
         self.objects = objects
         self.config = config or ControllerConfig()
         self.informers = InformerFactory(objects, self.config.informer_poll)
+        # writes every recorder's events once its ``run`` is a thread of the term
+        self.events = EventWriter()
 
     def recorder(self, component: str) -> EventRecorder:
-        return EventRecorder(self.objects, component, clock=self.config.clock)
+        return self.events.add(EventRecorder(self.objects, component, clock=self.config.clock))
 
 
 class Controller:

@@ -1,9 +1,17 @@
 """Kubernetes Events: what a controller did and why, on the object it did it to.
 
-Identical events (same object, type, reason, message and source) are
-aggregated like client-go's EventCorrelator: the existing Event's ``count``
-is bumped and ``lastTimestamp`` moved, instead of writing a new object.
-Recording never raises: an event that cannot be written is only logged.
+Recording never blocks on the store and never raises, as with client-go's
+recorder: an occurrence only updates the in-memory correlator
+(``coxapi.eventcorrelator``: all occurrences of one object, type and reason
+share one Event whose ``count`` grows and whose message is the latest; each
+Event is written at most once per ``MIN_INTERVAL``), and one ``EventWriter``
+thread per leadership term writes what is due, many at a time so that they
+share Raft commits. A controller creating 3,000 pods therefore costs one
+SuccessfulCreate Event and a few count updates, not 3,000 commits it waits for.
+The correlator remembers a bounded number of Events; under a flood the oldest
+unwritten ones are dropped (and counted), as client-go drops when its queue
+is full. Until a writer runs (tests, tools driving controllers by hand) each
+occurrence is written at once.
 """
 
 from __future__ import annotations
@@ -11,42 +19,34 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
 from coxapi import errors
-from coxapi.timefmt import rfc3339
+from coxapi.eventcorrelator import NORMAL, WARNING, EventCorrelator, Write
 
 from ..objects import ObjectStore
+from . import parallel
 
 log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
-NORMAL, WARNING = "Normal", "Warning"
-_MAX_REMEMBERED = 4096
+MIN_INTERVAL = 10.0  # seconds between writes of one Event once a writer runs
+RETRY_AFTER = 1.0  # seconds before failed writes are tried again
 
-
-def involved_object(obj: Obj) -> Obj:
-    meta = obj.get("metadata") or {}
-    ref = {"kind": obj.get("kind", ""), "name": meta.get("name", ""),
-           "uid": meta.get("uid", ""), "apiVersion": obj.get("apiVersion", ""),
-           "resourceVersion": meta.get("resourceVersion", "")}
-    if meta.get("namespace"):
-        ref["namespace"] = meta["namespace"]
-    return ref
+__all__ = ["NORMAL", "WARNING", "EventRecorder", "EventWriter"]
 
 
 class EventRecorder:
+    """One component's events (``component`` is the Events' source)."""
+
     def __init__(self, objects: ObjectStore, component: str, clock: Callable[[], float] = time.time,
                  host: str = "") -> None:
         self.objects = objects
-        self.component = component
-        self.host = host
-        self.clock = clock
+        # min_interval 0 while written inline: no thread would write a deferred one
+        self.correlator = EventCorrelator(component, host, clock, min_interval=0.0)
         self._lock = threading.Lock()
-        self._seen: OrderedDict[tuple, tuple[str, str]] = OrderedDict()  # -> (ns, event name)
-        self._seq = 0
+        self._wake: Callable[[], None] | None = None
 
     def normal(self, obj: Obj, reason: str, message: str) -> None:
         self.event(obj, NORMAL, reason, message)
@@ -56,41 +56,108 @@ class EventRecorder:
 
     def event(self, obj: Obj, etype: str, reason: str, message: str) -> None:
         try:
-            self._record(obj, etype, reason, message)
+            with self._lock:
+                self.correlator.observe(obj, etype, reason, message)
         except Exception as e:  # noqa: BLE001 - an event is never worth a failure
             log.warning("could not record event %s on %s: %s", reason,
                         (obj.get("metadata") or {}).get("name"), e)
+            return
+        wake = self._wake
+        if wake is not None:
+            wake()
+        else:
+            self.flush()
 
-    def _record(self, obj: Obj, etype: str, reason: str, message: str) -> None:
-        ref = involved_object(obj)
-        ns = ref.get("namespace") or "default"
-        key = (ref["kind"], ns, ref["name"], ref["uid"], etype, reason, message)
-        now = rfc3339(self.clock())
+    def hand_over(self, wake: Callable[[], None], min_interval: float) -> None:
+        """From now on a writer writes (rate-limited); ``wake`` tells it there is work."""
         with self._lock:
-            known = self._seen.get(key)
-        if known is not None:
-            def bump(ev: Obj) -> Obj:
-                ev["count"] = int(ev.get("count") or 1) + 1
-                ev["lastTimestamp"] = now
-                return ev
-            try:
-                self.objects.guaranteed_update("Event", known[0], known[1], bump)
-                return
-            except errors.NotFound:
-                pass  # the event was deleted (or expired); write a new one
+            self.correlator.min_interval = min_interval
+        self._wake = wake
+
+    def due(self) -> list[Write]:
         with self._lock:
-            self._seq += 1
-            name = f"{ref['name']}.{int(self.clock() * 1e9):x}{self._seq:04x}"
-        event = {
-            "apiVersion": "v1", "kind": "Event",
-            "metadata": {"name": name, "namespace": ns},
-            "involvedObject": ref, "reason": reason, "message": message, "type": etype,
-            "source": {"component": self.component, **({"host": self.host} if self.host else {})},
-            "firstTimestamp": now, "lastTimestamp": now, "count": 1,
-            "reportingComponent": self.component,
-        }
-        self.objects.create(event)
+            return self.correlator.due()
+
+    def next_due_in(self) -> float | None:
         with self._lock:
-            self._seen[key] = (ns, name)
-            while len(self._seen) > _MAX_REMEMBERED:
-                self._seen.popitem(last=False)
+            return self.correlator.next_due_in()
+
+    def dropped(self) -> int:
+        with self._lock:
+            return self.correlator.dropped
+
+    def write(self, w: Write) -> bool:
+        """One due write to the store; False if it failed (it stays due)."""
+        ok, gone = self._store(w)
+        with self._lock:
+            self.correlator.written(w, ok, gone)
+        return ok
+
+    def flush(self) -> int:
+        """Write what is due now, together; returns how many writes failed."""
+        writes = self.due()
+        return sum(not ok for ok in parallel.map_ok(self.write, writes))
+
+    def _store(self, w: Write) -> tuple[bool, bool]:
+        """(written, the Event is gone and must be created again)."""
+        ev = w.event
+        meta = ev["metadata"]
+        try:
+            if w.create:
+                try:
+                    self.objects.create(ev)
+                except errors.AlreadyExists:  # created before, answer lost: count it on
+                    return self._store(Write(w.key, ev, False))
+            else:
+                def fold(cur: Obj) -> Obj:
+                    cur.update(count=ev["count"], lastTimestamp=ev["lastTimestamp"],
+                               message=ev["message"])
+                    return cur
+                self.objects.guaranteed_update("Event", meta["namespace"], meta["name"], fold)
+            return True, False
+        except errors.NotFound:
+            return False, True
+        except Exception as e:  # noqa: BLE001 - kept due and retried; never a failure upstream
+            log.info("could not write event %s on %s: %s", ev.get("reason"),
+                     (ev.get("involvedObject") or {}).get("name"), e)
+            return False, False
+
+
+class EventWriter:
+    """The thread that writes every recorder's due Events (one per leadership term)."""
+
+    def __init__(self, min_interval: float = MIN_INTERVAL) -> None:
+        self.min_interval = min_interval
+        self.recorders: list[EventRecorder] = []
+        self._wake = threading.Event()
+
+    def add(self, recorder: EventRecorder) -> EventRecorder:
+        self.recorders.append(recorder)
+        return recorder
+
+    def wake(self) -> None:
+        """End the writer's wait (there is work, or it was told to stop)."""
+        self._wake.set()
+
+    def flush(self) -> int:
+        """Every recorder's due writes, together; returns how many failed."""
+        jobs = [(r, w) for r in self.recorders for w in r.due()]
+        return sum(not ok for ok in parallel.map_ok(lambda job: job[0].write(job[1]), jobs))
+
+    def run(self, stop: threading.Event) -> None:
+        """Write events as they fall due until ``stop``; what is still due then is
+        left (a deposed leader's writes would be fenced off anyway)."""
+        for r in self.recorders:
+            r.hand_over(self._wake.set, self.min_interval)
+        dropped = 0
+        while not stop.is_set():
+            self._wake.clear()  # before flushing, so an event recorded meanwhile wakes us
+            failed = self.flush()
+            waits = [w for w in (r.next_due_in() for r in self.recorders) if w is not None]
+            now_dropped = sum(r.dropped() for r in self.recorders)
+            if now_dropped > dropped:
+                log.warning("events: %d dropped unwritten (more than the correlator keeps)",
+                            now_dropped - dropped)
+                dropped = now_dropped
+            delay = RETRY_AFTER if failed else min(waits, default=60.0)
+            self._wake.wait(max(delay, 0.01))  # stopping wakes it too

@@ -25,9 +25,20 @@ def each(fn: Callable[[T], object], items: Iterable[T],
         except Exception as e:  # noqa: BLE001 - handed back to the caller
             return e
         return None
-    todo = list(items)
+    return _run(attempt, list(items), limit)
+
+
+def map_ok(fn: Callable[[T], bool], items: Iterable[T], limit: int = MAX_IN_FLIGHT) -> list[bool]:
+    """``fn`` on every item, up to ``limit`` at a time; what each returned, in order."""
+    return _run(fn, list(items), limit)
+
+
+R = TypeVar("R")
+
+
+def _run(fn: Callable[[T], R], todo: list[T], limit: int) -> list[R]:
     if len(todo) <= 1:
-        return [attempt(i) for i in todo]
+        return [fn(i) for i in todo]
     with ThreadPoolExecutor(max_workers=min(limit, len(todo)),
                             thread_name_prefix="parallel-write") as pool:
-        return list(pool.map(attempt, todo))
+        return list(pool.map(fn, todo))

@@ -267,15 +267,8 @@ class Scheduler:
             return
         self.queue.forget(key)
         ns = pod["metadata"].get("namespace")
-        message = f"Successfully assigned {ns}/{pod['metadata']['name']} to {node}"
-        binder = self._binder
-        if binder is not None:  # its own commit: do not hold up the next binding
-            try:
-                binder.submit(self.events.normal, pod, "Scheduled", message)
-                return
-            except RuntimeError:  # shut down: stopping
-                return
-        self.events.normal(pod, "Scheduled", message)
+        self.events.normal(pod, "Scheduled",
+                           f"Successfully assigned {ns}/{pod['metadata']['name']} to {node}")
 
     def _forget(self, key: str) -> None:
         with self._lock:

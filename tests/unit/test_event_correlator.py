@@ -111,3 +111,14 @@ def test_node_events_land_in_the_default_namespace_and_memory_is_bounded():
     for i in range(10):
         c.observe(POD, WARNING, f"R{i}", "x")
     assert len(c.due()) == 3
+
+
+def test_events_forgotten_before_they_were_written_are_counted_as_dropped():
+    c = EventCorrelator("kubelet", "n1", Clock(), max_events=2)
+    for i in range(3):
+        c.observe({**POD, "metadata": {**POD["metadata"], "uid": f"u{i}"}}, WARNING, "X", "x")
+    assert c.dropped == 1 and len(c.due()) == 2
+    for w in c.due():
+        c.written(w)
+    c.observe({**POD, "metadata": {**POD["metadata"], "uid": "u9"}}, WARNING, "X", "x")
+    assert c.dropped == 1  # the one pushed out had been written

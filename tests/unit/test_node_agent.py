@@ -277,7 +277,9 @@ def test_the_container_creating_write_does_not_hold_up_the_start(env):
         release.wait(10)  # the API is slow to answer
         return update_status(obj)
     api.update_status = slow_update_status  # type: ignore[method-assign]
-    uid = add_pod(api)["metadata"]["uid"]
+    rt.pullable.add("nginx:pulled")  # a pull: ContainerCreating is written
+    uid = add_pod(api, containers=[{"name": "app", "image": "nginx:pulled",
+                                    "imagePullPolicy": "IfNotPresent"}])["metadata"]["uid"]
     agent.sync_once()
     try:
         wait_until(lambda: getattr(rt.app(uid, "app"), "running", False), 5,
@@ -376,10 +378,13 @@ def test_a_failed_list_is_retried_on_the_next_pass(env):
 
 
 def test_a_new_pod_is_reported_creating_then_running_without_a_conflict(env):
-    """The worker's second status write starts from what its first one stored,
-    not from the pod it was handed (stale by then): no Conflict, no re-read."""
-    api, _rt, agent, _ = env
-    add_pod(api)
+    """While an image is pulled the pod is reported ContainerCreating first; the
+    worker's second status write starts from what its first one stored, not from
+    the pod it was handed (stale by then): no Conflict, no re-read."""
+    api, rt, agent, _ = env
+    rt.pullable.add("nginx:pulled")
+    add_pod(api, containers=[{"name": "app", "image": "nginx:pulled",
+                              "imagePullPolicy": "IfNotPresent"}])
     gets, puts = api.updates("get", "Pod"), api.updates("update_status", "Pod")
     sync(agent)
     states = [s.get("state") for v in api.history("Pod", "web")
@@ -388,6 +393,33 @@ def test_a_new_pod_is_reported_creating_then_running_without_a_conflict(env):
     assert "running" in states[-1]
     assert api.updates("update_status", "Pod") - puts == 2
     assert api.updates("get", "Pod") == gets
+
+
+def test_a_pod_whose_images_are_present_goes_from_pending_to_running_and_ready_in_one_write(env):
+    """No ContainerCreating write when nothing is pulled, and a container without
+    probes is ready in the status that first shows it running (kubelet's way),
+    not in a second write once the probers have caught up."""
+    api, _rt, agent, _ = env
+    add_pod(api)
+    puts = api.updates("update_status", "Pod")
+    sync(agent)
+    st = api.pod("web")["status"]
+    assert st["phase"] == "Running" and st["containerStatuses"][0]["ready"] is True
+    assert {c["type"]: c["status"] for c in st["conditions"]}["Ready"] == "True"
+    sync(agent)
+    sync(agent)
+    assert api.updates("update_status", "Pod") - puts == 1
+
+
+def test_a_container_with_a_readiness_probe_is_not_ready_before_it_is_probed(env):
+    api, _rt, agent, _ = env
+    add_pod(api, containers=[{"name": "app", "image": "busybox:test",
+                              "imagePullPolicy": "IfNotPresent",
+                              "readinessProbe": {"exec": {"command": ["false"]},
+                                                 "periodSeconds": 3600}}])
+    sync(agent)
+    st = api.pod("web")["status"]
+    assert st["phase"] == "Running" and st["containerStatuses"][0]["ready"] is False
 
 
 def events_of(api: FakeApi, agent: Agent, reason: str) -> list[dict]:

@@ -152,6 +152,27 @@ def test_a_large_entry_sent_in_pieces_is_checked_too(follower: Follower) -> None
     assert follower.acks[-1] == (5, True, False)
 
 
+def test_a_large_entry_whose_finish_is_announced_one_piece_early_is_assembled(
+        follower: Follower) -> None:
+    """pysyncobj's leader marks a piece 'finish' once it reaches the length of the
+    entry's command rather than of its pickle (a few bytes longer), so an entry
+    whose pickle runs just past a piece boundary gets two 'finish' pieces. The
+    first is not the end: it used to be unpickled truncated, raising in the Raft
+    thread on every later piece, and the follower never took another entry."""
+    import pysyncobj.pickle as ppickle
+    applied_through_6(follower)
+    data = ppickle.dumps((b"x" * 100, 7, 1))
+    pieces = [("start", data[:60]), ("finish", data[60:len(data) - 3]),
+              ("finish", data[len(data) - 3:])]
+    for kind, piece in pieces:
+        follower.obj._SyncObj__onMessageReceived(follower.leader, {
+            "type": "append_entries", "transmission": kind, "data": piece, "term": 1,
+            "commit_index": 6, "prevLogIdx": 6, "prevLogTerm": 1})
+    follower.obj._send_acks()
+    assert [i for i, _ in follower.log()] == [1, 2, 3, 4, 5, 6, 7]
+    assert follower.acks[-1] == (8, True, False)
+
+
 # ---- the rule as pure logic ----
 
 def test_plan_passes_a_mismatch_and_an_append_at_the_end() -> None:

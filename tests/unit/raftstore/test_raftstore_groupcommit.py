@@ -103,3 +103,15 @@ def test_a_txn_larger_than_max_command_bytes_is_refused():
     ops = [Op.put(f"k{i}", big) for i in range(C.MAX_COMMAND_BYTES // C.MAX_VALUE_BYTES + 1)]
     with pytest.raises(InvalidArgument, match="larger than 4194304 bytes"):
         C.txn([], ops, [])
+
+
+def test_commands_are_counted_by_the_resource_they_write():
+    log = FakeLog()
+    gc = GroupCommit(log.propose, max_inflight=8)
+    gc.submit(C.put("/registry/pods/default/a", {}))
+    gc.submit(C.put("/registry/pods/default/b", {}))
+    gc.submit(C.delete("/registry/events/default/e"))
+    gc.submit(C.txn([], [Op.put("/registry/leases/kube-node-lease/n", {})], []))
+    gc.submit(C.barrier())
+    gc.submit(C.put("/other/x", {}))
+    assert gc.by_resource == {"pods": 2, "events": 1, "leases": 1, "noop": 1, "other": 1}

@@ -1,0 +1,92 @@
+"""What a phase of a cluster bench cost, by kind: Raft commands by the resource
+they write, API requests by verb and resource, Events by the component that
+recorded them. Read from the masters (``/status/raft``, ``/metrics``) and the
+API, summed over the masters; differences of two readings give one phase."""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+from collections.abc import Iterable
+
+from coxapi.client import Client
+from tests.masters import MasterCluster
+
+Counts = collections.Counter
+
+
+def raft_by_resource(mc: MasterCluster) -> Counts[str]:
+    """Commands proposed so far by the resource they write (``noop``: read barriers)."""
+    out: Counts[str] = collections.Counter()
+    for m in mc.masters:
+        with contextlib.suppress(Exception):
+            out.update(m.raft_status(mc.token).get("commands_by_resource") or {})
+    return out
+
+
+def parse_requests(text: str) -> Counts[str]:
+    """``apiserver_request_total`` from a Prometheus exposition, as "VERB resource"."""
+    out: Counts[str] = collections.Counter()
+    for line in text.splitlines():
+        if not line.startswith("apiserver_request_total{"):
+            continue
+        labels, _, value = line.rpartition(" ")
+        fields = dict(part.split("=", 1) for part in
+                      labels[len("apiserver_request_total{"):-1].split(","))
+        verb, resource = fields.get("verb", "").strip('"'), fields.get("resource", "").strip('"')
+        out[f"{verb} {resource}"] += int(float(value))
+    return out
+
+
+def api_requests(mc: MasterCluster) -> Counts[str]:
+    """API requests answered so far, by verb and resource, summed over the masters."""
+    out: Counts[str] = collections.Counter()
+    session = mc.session()
+    for m in mc.masters:
+        with contextlib.suppress(Exception):
+            r = session.get(m.url + "/metrics", timeout=5)
+            r.raise_for_status()
+            out.update(parse_requests(r.text))
+    return out
+
+
+def events_by_component(client: Client, namespace: str) -> tuple[Counts[str], Counts[str]]:
+    """Event objects and the occurrences they count, by the component that recorded them."""
+    objects: Counts[str] = collections.Counter()
+    occurrences: Counts[str] = collections.Counter()
+    for ev in client.list("Event", namespace)["items"]:
+        comp = (ev.get("source") or {}).get("component") or ev.get("reportingComponent") or "?"
+        objects[comp] += 1
+        occurrences[comp] += int(ev.get("count") or 1)
+    return objects, occurrences
+
+
+def per_pod(label: str, counts: Counts[str], pods: int, skip: Iterable[str] = ()) -> str:
+    """One line: each key's count per pod, largest first (below 0.05 per pod left out)."""
+    drop = set(skip)
+    parts = [f"{k} {v / pods:.2f}" for k, v in counts.most_common()
+             if k not in drop and v / pods >= 0.05]
+    return f"  {label} per pod: " + (", ".join(parts) or "none")
+
+
+def snapshot(mc: MasterCluster) -> tuple[Counts[str], Counts[str]]:
+    return raft_by_resource(mc), api_requests(mc)
+
+
+def report(mc: MasterCluster, client: Client, before: tuple[Counts[str], Counts[str]],
+           pods: int, namespace: str, events: bool = True) -> str:
+    """The phase since ``before``, per pod; ``events``: also the Events stored so far."""
+    raft, api = snapshot(mc)
+    raft.subtract(before[0])
+    api.subtract(before[1])
+    writes = collections.Counter({k: v for k, v in api.items()
+                                  if k.split(" ")[0] in ("POST", "PUT", "PATCH", "DELETE")})
+    reads = collections.Counter({k: v for k, v in api.items() if k not in writes})
+    lines = [per_pod("Raft commands by resource", raft, pods),
+             per_pod("API writes", writes, pods),
+             per_pod("API reads and watches", reads, pods)]
+    if events:
+        objects, occurrences = events_by_component(client, namespace)
+        lines += [per_pod("Event objects by component", objects, pods),
+                  per_pod("event occurrences by component", occurrences, pods)]
+    return "\n".join(lines)
