@@ -2,8 +2,8 @@
 client style against both (a ``requests.Session`` per thread, HTTP/1.1
 keep-alive, the same JSON document per write), 3 members on loopback.
 
-    python -m tests.bench.api_bench [--n 500] [--writers 16] [--procs 4]
-                                    [--seconds 5] [--preload 20000] [--no-etcd]
+    python -m tests.bench.api_bench [--rounds 5] [--n 200] [--writers 16] [--procs 4]
+                                    [--seconds 3] [--preload 20000] [--no-etcd]
 
 coxswain: POST a ConfigMap to /api/v1/namespaces/default/configmaps on 3 real
 master processes. etcd: PUT the same ConfigMap JSON under a fresh key with
@@ -11,6 +11,12 @@ master processes. etcd: PUT the same ConfigMap JSON under a fresh key with
 then W writers on the leader spread over P client processes for a fixed time
 (writes/s). With ``--preload N`` both stores are then filled to N objects and
 everything is measured again, to show how a write's cost grows with the store.
+
+Both clusters run at once and are measured in short alternating rounds
+(coxswain, etcd, then etcd, coxswain, ...): this machine's load changes from
+minute to minute, and a change then hits both systems of a round alike. Each
+figure is the median over the rounds; each ratio the median of the per-round
+ratios.
 """
 
 from __future__ import annotations
@@ -24,7 +30,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -154,25 +161,69 @@ def preload(t: Target, url: str, n: int, pids: list[int]) -> None:
           f"({r['errors']} errors)", flush=True)
 
 
-def run_all(t: Target, leader: str, follower: str, args: argparse.Namespace,
-            pids: list[int], tag: str) -> dict:
-    sequential(t, leader, 50, f"{tag}warm")
-    return {"leader": sequential(t, leader, args.n, f"{tag}l"),
-            "follower": sequential(t, follower, args.n, f"{tag}f"),
-            "concurrent": concurrent(t, leader, args.writers, args.procs, args.seconds,
-                                     f"{tag}c", pids)}
+SYSTEMS = ("coxswain", "etcd")
+KEYS = ("leader", "follower", "concurrent")
 
 
-def measure(t: Target, leader: str, follower: str, args: argparse.Namespace,
-            pids: list[int]) -> dict:
-    out = {"empty": run_all(t, leader, follower, args, pids, "e")}
+@dataclass
+class Endpoint:
+    """One running system: how to write to it, its leader and a follower, its
+    server pids (leader first, for CPU per write)."""
+
+    target: Target
+    leader: str
+    follower: str
+    pids: list[int]
+
+
+def one_round(e: Endpoint, args: argparse.Namespace, tag: str) -> dict:
+    return {"leader": sequential(e.target, e.leader, args.n, f"{tag}l"),
+            "follower": sequential(e.target, e.follower, args.n, f"{tag}f"),
+            "concurrent": concurrent(e.target, e.leader, args.writers, args.procs,
+                                     args.seconds, f"{tag}c", e.pids)}
+
+
+def interleaved(systems: dict[str, Endpoint], args: argparse.Namespace, phase: str) -> list[dict]:
+    """``args.rounds`` short rounds, the systems taking turns (A B, then B A,
+    so neither always goes first): a change of the machine's load between
+    rounds hits both alike, and each round gives its own ratio."""
+    order = [s for s in SYSTEMS if s in systems]
+    rounds = []
+    for r in range(args.rounds):
+        out = {}
+        for system in (order if r % 2 == 0 else order[::-1]):
+            out[system] = one_round(systems[system], args, f"{phase}{r}")
+        rounds.append(out)
+        print(f"    round {r + 1}/{args.rounds}: " + "; ".join(
+            f"{s} {out[s]['leader'].get('p50_ms', 0):.2f}/"
+            f"{out[s]['follower'].get('p50_ms', 0):.2f} ms {out[s]['concurrent']['per_s']:.0f}/s"
+            for s in order), flush=True)
+    return rounds
+
+
+def ratio(c: dict, e: dict, key: str) -> float:
+    if key == "concurrent":
+        return c["per_s"] / e["per_s"] if e["per_s"] else float("nan")
+    return c["p50_ms"] / e["p50_ms"]
+
+
+def median_of(rounds: list[dict], system: str, key: str, field: str) -> float:
+    return statistics.median(r[system][key][field] for r in rounds)
+
+
+def measure(systems: dict[str, Endpoint], args: argparse.Namespace) -> dict:
+    for name, e in systems.items():
+        sequential(e.target, e.leader, 50, f"{name[0]}warm")
+    out = {"empty": interleaved(systems, args, "e")}
     if args.preload:
-        preload(t, leader, args.preload, pids)
-        out["preloaded"] = run_all(t, leader, follower, args, pids, "p")
+        for e in systems.values():
+            preload(e.target, e.leader, args.preload, e.pids)
+        out["preloaded"] = interleaved(systems, args, "p")
     return out
 
 
-def bench_coxswain(args: argparse.Namespace) -> dict:
+@contextmanager
+def coxswain(args: argparse.Namespace) -> Iterator[Endpoint]:
     with tempfile.TemporaryDirectory(prefix="api-bench-") as d:
         mc = MasterCluster.create(Path(d), extra=args.master_args.split())
         try:
@@ -189,61 +240,64 @@ def bench_coxswain(args: argparse.Namespace) -> dict:
                 print(f"    coxswain leader pid {pids[0]}, follower pid "
                       f"{follower.proc.pid}; press Enter", flush=True)  # type: ignore[union-attr]
                 input()
-            return measure(t, leader.url, follower.url, args, pids)
+            yield Endpoint(t, leader.url, follower.url, pids)
         finally:
             mc.stop()
 
 
-def bench_etcd(args: argparse.Namespace) -> dict:
+@contextmanager
+def etcd() -> Iterator[Endpoint]:
     e = EtcdCluster().start()
     try:
         leader = e.leader()
         assert leader is not None
         follower = next(m for m in e.names if m != leader)
         pids = [e.procs[leader].pid] + [e.procs[m].pid for m in e.names if m != leader]
-        return measure(Target("etcd"), "http://" + e.client_addr[leader],
-                       "http://" + e.client_addr[follower], args, pids)
+        yield Endpoint(Target("etcd"), "http://" + e.client_addr[leader],
+                       "http://" + e.client_addr[follower], pids)
     finally:
         e.stop()
 
 
-def fmt_latency(d: dict) -> str:
-    return f"p50 {d['p50_ms']:6.2f} ms  p99 {d['p99_ms']:6.2f} ms (n={d['n']})"
+def fmt_latency(rounds: list[dict], system: str, key: str) -> str:
+    return (f"p50 {median_of(rounds, system, key, 'p50_ms'):6.2f} ms  "
+            f"p99 {median_of(rounds, system, key, 'p99_ms'):6.2f} ms")
 
 
-def fmt_rate(d: dict) -> str:
-    return (f"{d['per_s']:6.0f} writes/s ({d['writes']} writes, {d['errors']} errors, "
-            f"leader CPU {d['leader_cpu_us_per_write']:.0f} us/write)")
+def fmt_rate(rounds: list[dict], system: str, key: str) -> str:
+    return (f"{median_of(rounds, system, key, 'per_s'):6.0f} writes/s "
+            f"({sum(r[system][key]['errors'] for r in rounds)} errors, leader CPU "
+            f"{median_of(rounds, system, key, 'leader_cpu_us_per_write'):.0f} us/write)")
 
 
-def report(results: dict, writers: int) -> None:
-    rows: list[tuple[str, str, Callable[[dict], str]]] = [
+def report(results: dict, writers: int, rounds: int) -> None:
+    rows: list[tuple[str, str, Callable[[list[dict], str, str], str]]] = [
         ("leader", "1 writer, leader", fmt_latency),
         ("follower", "1 writer, via a follower", fmt_latency),
         ("concurrent", f"{writers} writers, leader", fmt_rate)]
-    for phase in ("empty", "preloaded"):
-        if phase not in results["coxswain"]:
-            continue
+    print(f"\nmedians of {rounds} interleaved rounds")
+    for phase, phase_rounds in results.items():
         print(f"\n{'store empty' if phase == 'empty' else 'after the preload'}")
         for key, label, f in rows:
-            for system in ("coxswain", "etcd"):
-                if system in results:
-                    print(f"  {label:26s} {system:8s} {f(results[system][phase][key])}")
-            if "etcd" in results:
-                c, e = results["coxswain"][phase][key], results["etcd"][phase][key]
-                ratio = (c["per_s"] / e["per_s"] if key == "concurrent"
-                         else c["p50_ms"] / e["p50_ms"])
+            for system in SYSTEMS:
+                if system in phase_rounds[0]:
+                    print(f"  {label:26s} {system:8s} {f(phase_rounds, system, key)}")
+            if "etcd" in phase_rounds[0]:
+                ratios = [ratio(r["coxswain"][key], r["etcd"][key], key) for r in phase_rounds]
                 what = "throughput" if key == "concurrent" else "p50"
-                print(f"  {'':26s} ratio    {what} x{ratio:.2f}")
+                print(f"  {'':26s} ratio    {what} x{statistics.median(ratios):.2f} "
+                      f"(median of per-round ratios; rounds: "
+                      f"{' '.join(f'{x:.2f}' for x in ratios)})")
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--n", type=int, default=500, help="sequential writes per latency run")
+    p.add_argument("--rounds", type=int, default=5, help="interleaved rounds per system")
+    p.add_argument("--n", type=int, default=200, help="sequential writes per latency run")
     p.add_argument("--writers", type=int, default=16)
     p.add_argument("--procs", type=int, default=4, help="client processes for the writers")
-    p.add_argument("--seconds", type=float, default=5.0)
+    p.add_argument("--seconds", type=float, default=3.0)
     p.add_argument("--preload", type=int, default=0,
                    help="then fill each store to N objects and measure again")
     p.add_argument("--no-etcd", action="store_true")
@@ -255,13 +309,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"3 members on loopback; ConfigMap of {len(json.dumps(configmap('x' * 12)))} bytes "
           f"per write; requests.Session per thread; {args.writers} writers in {args.procs} "
           f"client processes for {args.seconds:g}s; preload {args.preload}", flush=True)
-    results: dict[str, dict] = {}
-    print("  coxswain ...", flush=True)
-    results["coxswain"] = bench_coxswain(args)
-    if not args.no_etcd:
-        print("  etcd ...", flush=True)
-        results["etcd"] = bench_etcd(args)
-    report(results, args.writers)
+    with ExitStack() as stack:
+        systems = {"coxswain": stack.enter_context(coxswain(args))}
+        if not args.no_etcd:
+            systems["etcd"] = stack.enter_context(etcd())
+        results = measure(systems, args)
+    report(results, args.writers, args.rounds)
     print(f"\nreproduce: {cmd.strip()}")
     print("JSON " + json.dumps(results))
     return 0
