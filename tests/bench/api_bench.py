@@ -12,11 +12,12 @@ then W writers on the leader spread over P client processes for a fixed time
 (writes/s). With ``--preload N`` both stores are then filled to N objects and
 everything is measured again, to show how a write's cost grows with the store.
 
-Both clusters run at once and are measured in short alternating rounds
-(coxswain, etcd, then etcd, coxswain, ...): this machine's load changes from
-minute to minute, and a change then hits both systems of a round alike. Each
-figure is the median over the rounds; each ratio the median of the per-round
-ratios.
+Both clusters run at once and are measured side by side: one writer creates
+on each in turns, request by request (coxswain, etcd, etcd, coxswain, ...),
+and the W writers run for a few seconds on each in turns, in short rounds:
+this machine's load changes from minute to minute, and a change then hits
+both systems alike. Each figure is the median over the rounds; each ratio
+the median of the per-round ratios.
 """
 
 from __future__ import annotations
@@ -176,23 +177,45 @@ class Endpoint:
     pids: list[int]
 
 
-def one_round(e: Endpoint, args: argparse.Namespace, tag: str) -> dict:
-    return {"leader": sequential(e.target, e.leader, args.n, f"{tag}l"),
-            "follower": sequential(e.target, e.follower, args.n, f"{tag}f"),
-            "concurrent": concurrent(e.target, e.leader, args.writers, args.procs,
-                                     args.seconds, f"{tag}c", e.pids)}
+def alternating(systems: dict[str, Endpoint], member: str, n: int, tag: str) -> dict[str, dict]:
+    """One writer per system, writing in turns (A B, B A, ...): each pair of
+    writes meets the same load. ``member``: "leader" or "follower"."""
+    order = list(systems)
+    sessions = {name: e.target.session() for name, e in systems.items()}
+    lat: dict[str, list[float]] = {name: [] for name in order}
+    deadline = time.monotonic() + 240
+    try:
+        for i in range(n):
+            for name in (order if i % 2 == 0 else order[::-1]):
+                e = systems[name]
+                t0 = time.perf_counter()
+                e.target.write(sessions[name], getattr(e, member), f"{tag}-{i:07d}")
+                lat[name].append(time.perf_counter() - t0)
+            if time.monotonic() > deadline:
+                break
+    finally:
+        for session in sessions.values():
+            session.close()
+    return {name: summary(lat[name]) for name in order}
 
 
 def interleaved(systems: dict[str, Endpoint], args: argparse.Namespace, phase: str) -> list[dict]:
-    """``args.rounds`` short rounds, the systems taking turns (A B, then B A,
-    so neither always goes first): a change of the machine's load between
-    rounds hits both alike, and each round gives its own ratio."""
+    """``args.rounds`` rounds. In each, one writer per system creates in turns
+    on the leaders, then through followers; then the W writers run on each
+    system for ``args.seconds`` in turns (A B, then B A in the next round, so
+    neither always goes first). A change of the machine's load hits both
+    systems alike, and each round gives its own ratio."""
     order = [s for s in SYSTEMS if s in systems]
     rounds = []
     for r in range(args.rounds):
-        out = {}
-        for system in (order if r % 2 == 0 else order[::-1]):
-            out[system] = one_round(systems[system], args, f"{phase}{r}")
+        out: dict[str, dict] = {s: {} for s in order}
+        for member in ("leader", "follower"):
+            for s, d in alternating(systems, member, args.n, f"{phase}{r}{member[0]}").items():
+                out[s][member] = d
+        for s in (order if r % 2 == 0 else order[::-1]):
+            e = systems[s]
+            out[s]["concurrent"] = concurrent(e.target, e.leader, args.writers, args.procs,
+                                              args.seconds, f"{phase}{r}c", e.pids)
         rounds.append(out)
         print(f"    round {r + 1}/{args.rounds}: " + "; ".join(
             f"{s} {out[s]['leader'].get('p50_ms', 0):.2f}/"
