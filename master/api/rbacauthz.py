@@ -2,7 +2,8 @@
 RoleBinding in the request's namespace, grants a role with a rule for it.
 Roles and bindings are read from this master's replica (in memory, no Raft
 round trip), so a change made through any master applies here within the
-replication delay, as with Kubernetes' informer-fed authorizer."""
+replication delay, as with Kubernetes' informer-fed authorizer. The rules a
+user holds in a namespace are kept until RBAC changes (``rbaccache.py``)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from coxapi.rbac import Attributes
 from ..auth import User
 from ..objects import ObjectStore
 from .authz import Request
+from .rbaccache import ChangeCounter, Rules, RulesCache
 
 _ROLE, _CLUSTER_ROLE = kinds.lookup("roles"), kinds.lookup("clusterroles")
 _BINDING, _CLUSTER_BINDING = kinds.lookup("rolebindings"), kinds.lookup("clusterrolebindings")
@@ -28,6 +30,8 @@ def attributes(req: Request) -> Attributes:
 class RbacAuthorizer:
     def __init__(self, objects: ObjectStore) -> None:
         self.objects = objects
+        self._cache = RulesCache(ChangeCounter(objects.store, [
+            k.storage_prefix() for k in (_ROLE, _CLUSTER_ROLE, _BINDING, _CLUSTER_BINDING)]))
 
     def _get(self, kind: kinds.Kind, namespace: str | None, name: str) -> Obj | None:
         try:
@@ -43,12 +47,22 @@ class RbacAuthorizer:
         ns = binding["metadata"].get("namespace") if kind.namespaced else None
         return self._get(kind, ns, str(ref.get("name")))
 
-    def allowed(self, user: User, a: Attributes) -> bool:
+    def _rules(self, user: User, namespace: str) -> Rules:
+        """Every rule of every role bound to ``user`` cluster-wide or in ``namespace``."""
         bindings = self.objects.list(_CLUSTER_BINDING, linearizable=False).items
-        if a.namespace:
-            bindings += self.objects.list(_BINDING, a.namespace, linearizable=False).items
-        return any(rbac.bound(b, user.name, user.groups) and rbac.role_allows(self._role_of(b), a)
-                   for b in bindings)
+        if namespace:
+            bindings += self.objects.list(_BINDING, namespace, linearizable=False).items
+        rules: list = []
+        for b in bindings:
+            if rbac.bound(b, user.name, user.groups):
+                role = self._role_of(b)
+                rules += (role or {}).get("rules") or []
+        return tuple(rules)
+
+    def allowed(self, user: User, a: Attributes) -> bool:
+        key = (user.name, tuple(user.groups), a.namespace)
+        rules = self._cache.rules(key, lambda: self._rules(user, a.namespace))
+        return any(rbac.rule_allows(r, a) for r in rules)
 
     def decide(self, user: User, a: Attributes) -> str | None:
         """None when allowed, else Kubernetes' reason."""
