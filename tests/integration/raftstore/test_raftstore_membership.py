@@ -22,8 +22,21 @@ def _start(addr: str, peers: list[str], data_dir: str, **kw) -> RaftStore:
 
 
 def _leader(stores: list[RaftStore]) -> RaftStore:
-    return wait_until(lambda: next((s for s in stores if s.is_leader()), None), 10,
-                      what="a leader")
+    """A leader that is connected to every live replica: one can be elected by a
+    majority before the last replica has connected, and a change made at once
+    would then count that replica unreachable."""
+    live = {s.config.self_addr for s in stores}  # the callers pass the live ones
+
+    def ready() -> RaftStore | None:
+        leader = next((s for s in stores if s.is_leader()), None)
+        if leader is None:
+            return None
+        members = leader.membership.view()["members"]
+        linked = all(m["connected"] for m in members
+                     if m["id"] in live and m["id"] != leader.config.self_addr)
+        return leader if linked else None
+
+    return wait_until(ready, 10, what="a leader connected to every live replica")
 
 
 def _dump(store: RaftStore) -> dict:
