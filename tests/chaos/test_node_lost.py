@@ -79,7 +79,7 @@ with open(out, "a", buffering=1) as f:
             body = urllib.request.urlopen(url, timeout=1).read().decode().strip()
             ok = True
         except Exception as e:
-            body, ok = type(e).__name__, False
+            body, ok = f"{type(e).__name__}: {e}", False
         f.write(json.dumps([t0, time.monotonic(), ok, body]) + "\n")
         time.sleep(0.02)
 """
@@ -233,6 +233,13 @@ class Sampler:
                 self.errors.append(repr(e))
             self.stop.wait(0.25)
 
+    def around(self, at: float) -> list[tuple[float, list[str], set[str]]]:
+        """What the API showed from 2 s before ``at`` to 1 s after: (time, pods, endpoints)."""
+        return [(round(s.at - at, 2),
+                 [f"{p['metadata']['name']}@{p['spec'].get('nodeName')}:{ready(p)}"
+                  for p in s.pods], s.endpoints)
+                for s in self.samples if at - 2 <= s.at <= at + 1]
+
     def first(self, cond: Any, after: float) -> Sample:
         return wait_until(lambda: next((s for s in list(self.samples)
                                         if s.at >= after and cond(s)), None),
@@ -311,7 +318,8 @@ def test_node_lost_pods_move_client_recovers_and_stale_containers_go(cluster, tm
     reqs = requests()
     failed = [r for r in reqs if not r[2]]
     late = [r for r in failed if r[0] >= t_ok]
-    assert not late, f"requests failed after the client recovered: {late[:5]}"
+    assert not late, (f"requests failed after the client recovered: {late[:5]}; "
+                      f"endpoints around them: {sampler.around(late[0][0])}")
     assert not [r for r in failed if r[1] < t_kill], "failures before the node was lost"
     served_after = {r[3] for r in reqs if r[2] and r[0] >= t_ok}
     assert served_after and not served_after & {p["metadata"]["name"] for p in pods
