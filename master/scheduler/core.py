@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .filters import DEFAULT_FILTERS, Filter
+from .resources import requests_held
 from .scores import DEFAULT_SCORES, Score
 from .snapshot import NodeInfo, Snapshot
 
@@ -60,6 +61,13 @@ def score_nodes(pod: Obj, infos: list[NodeInfo],
 def schedule(pod: Obj, snapshot: Snapshot, rng: random.Random | None = None,
              filters: Sequence[Filter] = DEFAULT_FILTERS,
              scores: Sequence[tuple[Score, int]] = DEFAULT_SCORES) -> Binding | Unschedulable:
+    with requests_held(pod):
+        return _schedule(pod, snapshot, rng, filters, scores)
+
+
+def _schedule(pod: Obj, snapshot: Snapshot, rng: random.Random | None,
+              filters: Sequence[Filter],
+              scores: Sequence[tuple[Score, int]]) -> Binding | Unschedulable:
     feasible: list[NodeInfo] = []
     reasons: Counter = Counter()
     for name in sorted(snapshot.nodes):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,9 +56,33 @@ def container_requests(container: Obj, non_zero: bool = False) -> Resources:
     return Resources(*out)
 
 
+# The pod being scheduled and its requests (plain, non-zero), computed once per
+# scheduling cycle as kube-scheduler's PreFilter does: filters and scores ask
+# for them once per node, and parsing them each time was most of a decision.
+_cycle: ContextVar[tuple[Obj, Resources, Resources] | None] = ContextVar("_cycle", default=None)
+
+
+@contextmanager
+def requests_held(pod: Obj) -> Iterator[None]:
+    """Within this block ``pod_requests(pod)`` answers from one computation
+    (the pod must not change meanwhile: the scheduler only reads it)."""
+    token = _cycle.set((pod, _pod_requests(pod, False), _pod_requests(pod, True)))
+    try:
+        yield
+    finally:
+        _cycle.reset(token)
+
+
 def pod_requests(pod: Obj, non_zero: bool = False) -> Resources:
     """Sum of the app containers' requests, or the largest init container's
     if that is more (init containers run one at a time, before the app)."""
+    held = _cycle.get()
+    if held is not None and held[0] is pod:
+        return held[2] if non_zero else held[1]
+    return _pod_requests(pod, non_zero)
+
+
+def _pod_requests(pod: Obj, non_zero: bool) -> Resources:
     spec = pod.get("spec") or {}
     total = Resources()
     for c in spec.get("containers") or []:

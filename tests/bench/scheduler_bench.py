@@ -94,7 +94,8 @@ def _run(objects: ObjectStore, n_pods: int, n_nodes: int, binders: int) -> tuple
     ctx.informers.start()
     ctx.informers.wait_for_sync(10)
     stop = threading.Event()
-    threads = sched.threads(stop)
+    threads = [threading.Thread(target=loop, args=(stop,), name=name, daemon=True)
+               for name, loop in sched.loops().items()]
     start = time.perf_counter()
     for t in threads:
         t.start()

@@ -74,3 +74,23 @@ def test_preferred_affinity_wins_over_an_otherwise_equal_node():
         {"weight": 10, "preference": {"matchExpressions": [
             {"key": "disk", "operator": "In", "values": ["ssd"]}]}}]}})
     assert schedule(p, snap).node == "b"
+
+
+def test_a_decision_computes_the_pods_requests_once_not_per_node(monkeypatch):
+    from master.scheduler import resources
+    calls: list[bool] = []
+    real = resources._pod_requests
+
+    def counting(p: dict, non_zero: bool) -> resources.Resources:
+        if p["metadata"]["name"] == "new":
+            calls.append(non_zero)
+        return real(p, non_zero)
+    monkeypatch.setattr(resources, "_pod_requests", counting)
+    snap = Snapshot.build([node(f"n{i}") for i in range(20)],
+                          [pod(f"old{i}", cpu="1", node_name=f"n{i}") for i in range(20)])
+    new = pod("new", cpu="500m", memory="1Gi")
+    assert isinstance(schedule(new, snap), Binding)
+    assert sorted(calls) == [False, True]  # plain and non-zero, once each
+    # Outside a decision nothing is held: the pod is computed afresh.
+    assert resources.pod_requests(new) == resources.Resources(500, 2**30)
+    assert len(calls) == 3
