@@ -108,6 +108,7 @@ class GuardedConnection(TcpConnection):
     connect_started = 0.0
     master_key: bytes | None = None  # from the cluster secret; None: no secret, no cipher
     cipher: FrameCipher | None = None
+    _TcpConnection__readBuffer: bytes  # pysyncobj's, set in its __init__
 
     def frame_cipher(self) -> FrameCipher | None:
         """This connection's cipher once the handshake gave both keys."""
