@@ -14,7 +14,10 @@ secret, ``MAX_FRAME_BYTES`` after. It stops reading once the frame at the
 head of the buffer is complete, so the buffer holds at most one frame and one
 ``recv``. Authenticated means: a frame decrypted with the cluster secret
 (Fernet, HMAC-checked) and carried the random key this side sent on this
-connection (pysyncobj's handshake), so a replayed frame does not count.
+connection (pysyncobj's handshake), or a frame that opened under this
+connection's AES-GCM key (``peercipher.py``: derived from the secret and
+both handshake keys), so a replayed frame does not count. Every frame after
+the handshake is sealed that way instead of pysyncobj's Fernet.
 
 Two more things about outgoing connections (``GuardedTransport``):
 
@@ -38,7 +41,14 @@ import threading
 import time
 from typing import Any
 
-from .pysyncobj_import import CONNECTION_STATE, POLL_EVENT_TYPE, TcpConnection, TCPTransport
+from .peercipher import FrameCipher, master_key
+from .pysyncobj_import import (
+    CONNECTION_STATE,
+    POLL_EVENT_TYPE,
+    TcpConnection,
+    TCPTransport,
+    pysyncobj_pickle,
+)
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +58,10 @@ HANDSHAKE_MAX_BYTES = 4096
 # The largest legitimate frame: an append_entries (or a forwarded
 # apply_command) holds at most pysyncobj's 64 KiB batch plus one entry, and
 # one entry (a group commit batch) at most MAX_ENTRY_BYTES (groupcommit.py)
-# plus one command of at most MAX_COMMAND_BYTES (commands.py): 8 MiB, pickled,
-# compressed, then Fernet-encoded (base64: x 4/3) — under 11 MiB. Snapshot
-# chunks are 64 KiB. 16 MiB leaves room and is far below pysyncobj's 2 GB.
+# plus one command of at most MAX_COMMAND_BYTES (commands.py): 8 MiB, pickled
+# and sealed (peercipher.py: 17 bytes more, compressed above 16 KiB) — under
+# 9 MiB. Snapshot chunks are 64 KiB. 16 MiB leaves room and is far below
+# pysyncobj's 2 GB.
 MAX_FRAME_BYTES = 16 * 1024 * 1024
 LOG_EVERY = 10.0  # seconds between warnings about dropped peers (a flood would flood the log)
 
@@ -95,6 +106,36 @@ class GuardedConnection(TcpConnection):
     authenticated = False
     source_host: str | None = None  # outgoing: connect from this address
     connect_started = 0.0
+    master_key: bytes | None = None  # from the cluster secret; None: no secret, no cipher
+    cipher: FrameCipher | None = None
+    _TcpConnection__readBuffer: bytes  # pysyncobj's, set in its __init__
+
+    def frame_cipher(self) -> FrameCipher | None:
+        """This connection's cipher once the handshake gave both keys."""
+        own, peer = self.recvRandKey, self.sendRandKey
+        if self.master_key is None or own is None or peer is None:
+            return None
+        if self.cipher is None or self.cipher.keys != (own, peer):
+            self.cipher = FrameCipher(self.master_key, own, peer)
+        return self.cipher
+
+    def send(self, message: Any) -> None:
+        cipher = self.frame_cipher()
+        # until this side has read a frame carrying its own key, the peer may
+        # not know both keys yet: the handshake stays pysyncobj's
+        if cipher is None or not self.authenticated:
+            TcpConnection.send(self, message)
+            return
+        frame = cipher.seal(pysyncobj_pickle.dumps(message))
+        self._TcpConnection__writeBuffer += struct.pack("i", len(frame)) + frame
+        self._TcpConnection__trySendBuffer()
+
+    def disconnect(self) -> None:
+        # an outgoing connection is reused for the next attempt: it must
+        # authenticate (and agree on keys) again
+        self.authenticated = False
+        self.cipher = None
+        TcpConnection.disconnect(self)
 
     def frame_limit(self) -> int:
         if self.authenticated or self.encryptor is None:  # no secret: nothing to prove
@@ -114,6 +155,9 @@ class GuardedConnection(TcpConnection):
         return verdict == "read"
 
     def _TcpConnection__processParseMessage(self) -> Any:  # noqa: N802 - pysyncobj's name
+        cipher = self.frame_cipher()
+        if cipher is not None:
+            return self._open_frame(cipher)
         keyed = self.recvRandKey is not None
         message = TcpConnection._TcpConnection__processParseMessage(self)
         if message is not None and keyed:
@@ -122,6 +166,19 @@ class GuardedConnection(TcpConnection):
             self.authenticated = True
         return message
 
+    def _open_frame(self, cipher: FrameCipher) -> Any:
+        buffered = self._TcpConnection__readBuffer
+        if frame_verdict(buffered, MAX_FRAME_BYTES) != "complete":
+            return None  # (an oversized one was dropped as it was read)
+        end = 4 + struct.unpack("i", buffered[:4])[0]
+        try:
+            message = pysyncobj_pickle.loads(cipher.open(buffered[4:end]))
+        except Exception:  # noqa: BLE001 - a bad frame (FrameError) or pickle ends it
+            self.disconnect()
+            return None
+        self._TcpConnection__readBuffer = buffered[end:]
+        self.authenticated = True  # it opened with this connection's keys
+        return message
 
     def connect(self, host: str, port: int) -> bool:
         self.connect_started = time.monotonic()
@@ -159,11 +216,13 @@ class GuardedConnection(TcpConnection):
         return True
 
 
-def guard(conn: Any, source_host: str | None = None) -> None:
+def guard(conn: Any, secret: str | bytes | None, source_host: str | None = None) -> None:
     """Make one of pysyncobj's connections a GuardedConnection. Only methods
     differ (and class attributes), so the instance stays valid; pysyncobj
     creates its connections in private code that cannot be told the class."""
     conn.__class__ = GuardedConnection
+    if secret:
+        conn.master_key = master_key(secret)
     if source_host is not None:
         conn.source_host = source_host
 
@@ -179,14 +238,14 @@ def source_host(bind_address: str | None) -> str | None:
 
 class GuardedTransport(TCPTransport):
     def _onNewIncomingConnection(self, conn: Any) -> None:  # noqa: N802 - pysyncobj's name
-        guard(conn)
+        guard(conn, self._syncObj.conf.password)
         super()._onNewIncomingConnection(conn)
 
     def addNode(self, node: Any) -> None:  # noqa: N802 - pysyncobj's name
         super().addNode(node)
         conn = self._connections.get(node)
         if conn is not None:
-            guard(conn, source_host(self._syncObj.conf.bindAddress))
+            guard(conn, self._syncObj.conf.password, source_host(self._syncObj.conf.bindAddress))
 
     def _onTick(self) -> None:  # noqa: N802 - pysyncobj's name
         # abandon a connection attempt the peer has not answered by now: the

@@ -79,12 +79,14 @@ CONSUMER_METHODS = ("_deserialize",)
 # attributes it reads; TCPTransport methods GuardedTransport overrides
 CONNECTION_METHODS = ("_TcpConnection__processRead", "_TcpConnection__processParseMessage",
                       "_TcpConnection__tryReadBuffer", "_TcpConnection__processConnection",
-                      "connect", "disconnect", "setSockoptKeepalive")
+                      "_TcpConnection__trySendBuffer", "connect", "disconnect", "send",
+                      "setSockoptKeepalive")
 CONNECTION_ATTRIBUTES = ("_TcpConnection__readBuffer", "_TcpConnection__writeBuffer",
                          "_TcpConnection__lastReadTime", "_TcpConnection__socket",
                          "_TcpConnection__fileno", "_TcpConnection__state",
                          "_TcpConnection__poller", "_TcpConnection__sendBufferSize",
-                         "_TcpConnection__recvBufferSize", "recvRandKey", "encryptor")
+                         "_TcpConnection__recvBufferSize", "recvRandKey", "sendRandKey",
+                         "encryptor")
 TRANSPORT_METHODS = ("_onNewIncomingConnection", "addNode", "dropNode", "_onTick")
 TRANSPORT_ATTRIBUTES = ("_connections", "_syncObj")
 
