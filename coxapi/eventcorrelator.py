@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from . import errors
 from .timefmt import rfc3339
 
 Obj = dict[str, Any]
@@ -48,6 +49,26 @@ class Write:
     key: Key
     event: Obj  # the whole Event as it should now be stored
     create: bool  # False: only count, lastTimestamp and message changed
+
+
+def perform(w: Write, create: Callable[[Obj], object],
+            fold: Callable[[Obj], object]) -> tuple[bool, bool]:
+    """Make one write with the caller's ``create`` (the whole Event) or ``fold``
+    (its count, lastTimestamp and message into the stored one): ``(written,
+    gone)`` for ``EventCorrelator.written``. A create answered AlreadyExists was
+    made before and its answer lost, so it is folded instead; other errors
+    than NotFound (gone) are the caller's to report."""
+    try:
+        if w.create:
+            try:
+                create(w.event)
+            except errors.AlreadyExists:
+                return perform(Write(w.key, w.event, False), create, fold)
+        else:
+            fold(w.event)
+        return True, False
+    except errors.NotFound:
+        return False, True
 
 
 @dataclass

@@ -17,7 +17,7 @@ from typing import Any
 
 from coxapi import errors
 from coxapi.client import Client
-from coxapi.eventcorrelator import NORMAL, WARNING, EventCorrelator, Write
+from coxapi.eventcorrelator import NORMAL, WARNING, EventCorrelator, Write, perform
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
@@ -62,24 +62,16 @@ class NodeEvents:
         return failed
 
     def _write(self, w: Write) -> tuple[bool, bool]:
-        ev = w.event
-        meta = ev["metadata"]
+        def fold(ev: Obj) -> None:
+            meta = ev["metadata"]
+            self.client.patch("Event", meta["name"], {
+                "count": ev["count"], "lastTimestamp": ev["lastTimestamp"],
+                "message": ev["message"]}, namespace=meta["namespace"])
         try:
-            if w.create:
-                try:
-                    self.client.create(ev)
-                except errors.AlreadyExists:  # created before, answer lost: count it on
-                    return self._write(Write(w.key, ev, False))
-            else:
-                self.client.patch("Event", meta["name"], {
-                    "count": ev["count"], "lastTimestamp": ev["lastTimestamp"],
-                    "message": ev["message"]}, namespace=meta["namespace"])
-            return True, False
-        except errors.NotFound:
-            return False, True
+            return perform(w, self.client.create, fold)
         except (errors.ApiError, errors.ClusterUnreachable) as e:
-            log.debug("writing event %s %s failed (will retry): %s", ev["reason"],
-                      meta["name"], e)
+            log.debug("writing event %s %s failed (will retry): %s", w.event["reason"],
+                      w.event["metadata"]["name"], e)
             return False, False
 
     def wake(self) -> None:

@@ -22,8 +22,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from coxapi import errors
-from coxapi.eventcorrelator import NORMAL, WARNING, EventCorrelator, Write
+from coxapi.eventcorrelator import NORMAL, WARNING, EventCorrelator, Write, perform
 
 from ..objects import ObjectStore
 from . import parallel
@@ -100,26 +99,18 @@ class EventRecorder:
 
     def _store(self, w: Write) -> tuple[bool, bool]:
         """(written, the Event is gone and must be created again)."""
-        ev = w.event
-        meta = ev["metadata"]
+        def fold(ev: Obj) -> None:
+            def update(cur: Obj) -> Obj:
+                cur.update(count=ev["count"], lastTimestamp=ev["lastTimestamp"],
+                           message=ev["message"])
+                return cur
+            meta = ev["metadata"]
+            self.objects.guaranteed_update("Event", meta["namespace"], meta["name"], update)
         try:
-            if w.create:
-                try:
-                    self.objects.create(ev)
-                except errors.AlreadyExists:  # created before, answer lost: count it on
-                    return self._store(Write(w.key, ev, False))
-            else:
-                def fold(cur: Obj) -> Obj:
-                    cur.update(count=ev["count"], lastTimestamp=ev["lastTimestamp"],
-                               message=ev["message"])
-                    return cur
-                self.objects.guaranteed_update("Event", meta["namespace"], meta["name"], fold)
-            return True, False
-        except errors.NotFound:
-            return False, True
+            return perform(w, self.objects.create, fold)
         except Exception as e:  # noqa: BLE001 - kept due and retried; never a failure upstream
-            log.info("could not write event %s on %s: %s", ev.get("reason"),
-                     (ev.get("involvedObject") or {}).get("name"), e)
+            log.info("could not write event %s on %s: %s", w.event.get("reason"),
+                     (w.event.get("involvedObject") or {}).get("name"), e)
             return False, False
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from coxapi.eventcorrelator import WARNING, EventCorrelator
+from coxapi import errors
+from coxapi.eventcorrelator import WARNING, EventCorrelator, Write, perform
 
 POD = {"apiVersion": "v1", "kind": "Pod",
        "metadata": {"name": "web", "namespace": "shop", "uid": "u1", "resourceVersion": "7"}}
@@ -122,3 +123,20 @@ def test_events_forgotten_before_they_were_written_are_counted_as_dropped():
         c.written(w)
     c.observe({**POD, "metadata": {**POD["metadata"], "uid": "u9"}}, WARNING, "X", "x")
     assert c.dropped == 1  # the one pushed out had been written
+
+
+def test_perform_folds_a_create_whose_event_exists_and_reports_a_gone_one():
+    done: list[str] = []
+
+    def exists(ev: dict) -> None:
+        done.append("create")
+        raise errors.AlreadyExists("Event", "e")
+
+    def gone(ev: dict) -> None:
+        done.append("fold")
+        raise errors.NotFound("Event", "e")
+    ev = {"metadata": {"name": "e", "namespace": "d"}, "count": 2}
+    key = ("u", "d", "p", "", "Normal", "Pulled")
+    assert perform(Write(key, ev, True), exists, done.append) == (True, False)
+    assert done == ["create", ev]  # created before, its answer lost: counted on
+    assert perform(Write(key, ev, False), exists, gone) == (False, True)
