@@ -38,6 +38,7 @@ from pathlib import Path
 
 import requests
 
+from tests.bench import reproduce
 from tests.bench.raft_bench import cpu_seconds, writer_processes
 from tests.bench.raft_etcd import EtcdCluster
 from tests.masters import MasterCluster
@@ -328,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--pause", action="store_true",
                    help="wait for Enter before measuring (to attach a profiler)")
     args = p.parse_args(argv)
-    cmd = "python -m tests.bench.api_bench " + " ".join(sys.argv[1:] if argv is None else argv)
+    cmd = reproduce("tests.bench.api_bench", argv)
     print(f"3 members on loopback; ConfigMap of {len(json.dumps(configmap('x' * 12)))} bytes "
           f"per write; requests.Session per thread; {args.writers} writers in {args.procs} "
           f"client processes for {args.seconds:g}s; preload {args.preload}", flush=True)
@@ -338,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
             systems["etcd"] = stack.enter_context(etcd())
         results = measure(systems, args)
     report(results, args.writers, args.rounds)
-    print(f"\nreproduce: {cmd.strip()}")
+    print(f"\nreproduce: {cmd}")
     print("JSON " + json.dumps(results))
     return 0
 

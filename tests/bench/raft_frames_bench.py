@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 from raftstore.peercipher import FrameCipher, master_key
 from raftstore.pysyncobj_import import pysyncobj_pickle as pickle
+from tests.bench import reproduce
 from tests.bench.api_bench import configmap
 
 try:
@@ -92,8 +93,8 @@ def main(argv: list[str] | None = None) -> int:
         a, b = cpu_us(old, message, n), cpu_us(new, message, n)
         print(f"  {name:28s} {len(pickle.dumps(message)):6d} B pickled   "
               f"Fernet+zlib {a:7.1f} us   AES-GCM {b:7.1f} us   x{a / b:.1f} less")
-    cmd = "python -m tests.bench.raft_frames_bench " + " ".join(sys.argv[1:] if argv is None else argv)
-    print(f"\nreproduce: {cmd.strip()}")
+    cmd = reproduce("tests.bench.raft_frames_bench", argv)
+    print(f"\nreproduce: {cmd}")
     return 0
 
 

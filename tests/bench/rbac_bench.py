@@ -25,6 +25,7 @@ from master.api.rbacauthz import RbacAuthorizer
 from master.auth import User
 from master.objects import ObjectStore
 from raftstore.memory import MemoryStore
+from tests.bench import reproduce
 
 ALICE = User("alice", "u-alice", ("team-a",))
 
@@ -76,8 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"RBAC decision for a user outside system:masters ({crbs} ClusterRoleBindings, "
           f"{args.namespaces} namespaces): computed {before:.0f} us, cached {after:.1f} us "
           f"(x{before / after:.0f} less CPU)")
-    cmd = "python -m tests.bench.rbac_bench " + " ".join(sys.argv[1:] if argv is None else argv)
-    print(f"reproduce: {cmd.strip()}")
+    cmd = reproduce("tests.bench.rbac_bench", argv)
+    print(f"reproduce: {cmd}")
     return 0
 
 
