@@ -151,10 +151,10 @@ def spread_over_both_nodes(c: Cluster) -> list[dict]:
     return wait_until(spread, 90, 0.5, f"{REPLICAS} ready pods on n1 and n2")
 
 
-def snapshot(c: Cluster, uids: set[str]) -> dict[str, tuple]:
+def snapshot(c: Cluster, uids: set[str], pods: list[dict] | None = None) -> dict[str, tuple]:
     """Per pod: (its containers' ids, their restart counts, Ready) as the API reports."""
     out = {}
-    for p in c.pods():
+    for p in c.pods() if pods is None else pods:
         if p["metadata"]["uid"] in uids:
             st = p.get("status") or {}
             out[p["metadata"]["uid"]] = (
@@ -190,14 +190,21 @@ def test_agent_killed_alone_pods_keep_running_and_are_readopted(cluster):
     renewals = {first}
     samples: list[tuple[dict, dict]] = []
 
+    seen: list[tuple] = []  # what each sample's list held, to explain a difference
+
     def two_renewals() -> bool:
-        samples.append((snapshot(c, uids), {cid: (i["State"]["StartedAt"], i["State"]["Running"])
-                                            for cid, i in c.containers("n1", uids).items()}))
+        listed = c.api.list("Pod", "default", label_selector=f"app={APP}")
+        seen.append((listed["metadata"].get("resourceVersion"),
+                     [(p["metadata"]["name"], p["metadata"]["uid"], p["spec"].get("nodeName"))
+                      for p in listed["items"]]))
+        samples.append((snapshot(c, uids, listed["items"]),
+                        {cid: (i["State"]["StartedAt"], i["State"]["Running"])
+                         for cid, i in c.containers("n1", uids).items()}))
         renewals.add(c.lease_renewals("n1"))
         return len(renewals) >= 3
     wait_until(two_renewals, 30, 0.5, "two lease renewals by the restarted agent")
-    for api, docker in samples:
-        assert api == before, (before, api)
+    for i, (api, docker) in enumerate(samples):
+        assert api == before, (f"sample {i} of {len(samples)}", before, api, seen[i])
         assert docker == {cid: (s, True) for cid, s in started.items()}
     assert ready(c.api.get("Node", "n1", None)) == "True"
     print(f"\nagent killed alone: {len(uids)} pods, {len(started)} containers kept; "
