@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.chaos import history as H
-from tests.chaos.workload import COUNTER, Writer, check_history, configmap
+from tests.chaos.workload import check_history, history_run
 from tests.masters import MasterCluster
 from tests.support import wait_until
 
@@ -20,18 +19,12 @@ RESTARTS = 3
 
 def test_restarting_a_follower_leaves_the_leader_and_its_term_alone(tmp_path):
     mc = MasterCluster.create(tmp_path)
-    hist = H.History()
-    writers: list[Writer] = []
-    try:
-        client = mc.client()
-        client.create(configmap(COUNTER, {"n": "0"}))
+    with history_run(mc) as writers:
+        hist = writers.hist
         leader = wait_until(mc.leader, 15, 0.05, "a leader")
         term = leader.raft_status(mc.token)["term"]
         follower = next(m for m in mc.masters if m is not leader)
-        writers = [Writer(mc.client_at(leader, timeout=3), f"w{k}", hist)
-                   for k in range(2)]
-        for w in writers:
-            w.start()
+        writers.start_on(mc, [leader], per_master=2, timeout=3)
         for n in range(RESTARTS):
             assert follower.proc is not None
             follower.proc.kill()
@@ -48,17 +41,7 @@ def test_restarting_a_follower_leaves_the_leader_and_its_term_alone(tmp_path):
                        f"restart {n}: writes after the follower's return")
             terms = {m.name: m.raft_status(mc.token)["term"] for m in mc.masters}
             assert mc.leader() is leader and set(terms.values()) == {term}, terms
-        for w in writers:
-            w.stop_event.set()
-        for w in writers:
-            w.join(15)
+        writers.stop()
         check_history(hist, {m.name: mc.client_at(m, timeout=5) for m in mc.masters})
         print(f"\nchaos: {follower.name} restarted {RESTARTS} times; {leader.name} stayed leader "
               f"at term {term}; {len(hist.versions)} acknowledged writes, none lost")
-    except BaseException:
-        print(mc.logs())
-        raise
-    finally:
-        for w in writers:
-            w.stop_event.set()
-        mc.stop()

@@ -21,8 +21,7 @@ import pytest
 
 from coxapi import errors
 from coxapi.client import Client
-from tests.chaos import history as H
-from tests.chaos.workload import COUNTER, Writer, check_history, configmap
+from tests.chaos.workload import check_history, history_run
 from tests.fakekubelet import FakeKubelet
 from tests.masters import MasterCluster
 from tests.support import wait_until
@@ -72,72 +71,59 @@ def available(client: Client, n: int) -> bool:
 
 def test_a_frozen_leader_thawed_after_a_new_election_writes_nothing_stale(tmp_path):
     mc = MasterCluster.create(tmp_path)
-    hist = H.History()
-    writers: list[Writer] = []
     sampler = kubelet = None
     frozen = None
-    try:
-        client = mc.client()
-        client.create(configmap(COUNTER, {"n": "0"}))
-        kubelet = FakeKubelet(mc.client(), ["f1", "f2"]).start()
-        client.create(deployment(4))
-        wait_until(lambda: available(client, 4), 60, 0.2, "4 pods available")
-        writers = [Writer(mc.client_at(m, timeout=3), f"{m.name}w{k}", hist)
-                   for m in mc.masters for k in range(2)]
-        for w in writers:
-            w.start()
-        wait_until(lambda: len(hist.versions) >= 100, 30, 0.02, "writes before the freeze")
+    with history_run(mc) as writers:
+        hist = writers.hist
+        try:
+            client = mc.client()
+            kubelet = FakeKubelet(mc.client(), ["f1", "f2"]).start()
+            client.create(deployment(4))
+            wait_until(lambda: available(client, 4), 60, 0.2, "4 pods available")
+            writers.start_on(mc, mc.masters, per_master=2, timeout=3)
+            wait_until(lambda: len(hist.versions) >= 100, 30, 0.02, "writes before the freeze")
 
-        frozen = wait_until(mc.leader, 15, 0.05, "a leader")
-        assert frozen.proc is not None
-        term = frozen.raft_status(mc.token)["term"]
-        others = mc.client_at(*(m for m in mc.masters if m is not frozen), timeout=3)
-        sampler = PodSampler(others)
-        sampler.start()
-        frozen.proc.signal(signal.SIGSTOP)
-        new = wait_until(lambda: next((m for m in mc.masters if m is not frozen
-                                       and m.raft_status(mc.token)["role"] == "leader"), None),
-                         15, 0.05, "a leader among the other two")
-        assert new.raft_status(mc.token)["term"] > term
-        d = others.get("Deployment", "web", "default")
-        d["spec"]["replicas"] = 8
-        others.update(d)
-        wait_until(lambda: available(others, 8), 60, 0.2, "the new leader to scale out to 8")
-        wait_until(lambda: len(hist.versions) >= 300, 30, 0.02, "writes during the freeze")
-        frozen.proc.signal(signal.SIGCONT)
-        wait_until(lambda: frozen.raft_status(mc.token)["role"] == "follower", 15, 0.1,
-                   "the thawed master to step down")
-        n = len(hist.versions)
-        wait_until(lambda: len(hist.versions) >= n + 100, 30, 0.02, "writes after the thaw")
-        for w in writers:
-            w.stop_event.set()
-        for w in writers:
-            w.join(15)
-        wait_until(lambda: available(client, 8), 30, 0.2, "8 pods available after the thaw")
-        sampler.stop_event.set()
-        sampler.join(5)
-
-        check_history(hist, {m.name: mc.client_at(m, timeout=5) for m in mc.masters})
-        twice = {uid: nodes for uid, nodes in sampler.bound.items() if len(nodes) > 1}
-        assert not twice, f"pods bound to two nodes: {twice}"
-        assert sampler.peak <= 8, f"{sampler.peak} live pods at once (replicas 8)"
-        pods = client.list("Pod", "default", label_selector="app=web")["items"]
-        live = [p for p in pods if not p["metadata"].get("deletionTimestamp")]
-        assert len(live) == 8
-        print(f"\nchaos: {frozen.name} frozen, {new.name} elected; {len(hist.versions)} "
-              f"acknowledged writes ({len(hist.unknown_creates)} + {hist.unknown_increments} "
-              f"unknown), none lost; peak live pods {sampler.peak}; "
-              f"{len(sampler.bound)} pods, none bound twice")
-    except BaseException:
-        print(mc.logs())
-        raise
-    finally:
-        if frozen is not None and frozen.proc is not None:
+            frozen = wait_until(mc.leader, 15, 0.05, "a leader")
+            assert frozen.proc is not None
+            term = frozen.raft_status(mc.token)["term"]
+            others = mc.client_at(*(m for m in mc.masters if m is not frozen), timeout=3)
+            sampler = PodSampler(others)
+            sampler.start()
+            frozen.proc.signal(signal.SIGSTOP)
+            new = wait_until(lambda: next((m for m in mc.masters if m is not frozen
+                                           and m.raft_status(mc.token)["role"] == "leader"), None),
+                             15, 0.05, "a leader among the other two")
+            assert new.raft_status(mc.token)["term"] > term
+            d = others.get("Deployment", "web", "default")
+            d["spec"]["replicas"] = 8
+            others.update(d)
+            wait_until(lambda: available(others, 8), 60, 0.2, "the new leader to scale out to 8")
+            wait_until(lambda: len(hist.versions) >= 300, 30, 0.02, "writes during the freeze")
             frozen.proc.signal(signal.SIGCONT)
-        for w in writers:
-            w.stop_event.set()
-        if sampler is not None:
+            wait_until(lambda: frozen.raft_status(mc.token)["role"] == "follower", 15, 0.1,
+                       "the thawed master to step down")
+            n = len(hist.versions)
+            wait_until(lambda: len(hist.versions) >= n + 100, 30, 0.02, "writes after the thaw")
+            writers.stop()
+            wait_until(lambda: available(client, 8), 30, 0.2, "8 pods available after the thaw")
             sampler.stop_event.set()
-        if kubelet is not None:
-            kubelet.stop()
-        mc.stop()
+            sampler.join(5)
+
+            check_history(hist, {m.name: mc.client_at(m, timeout=5) for m in mc.masters})
+            twice = {uid: nodes for uid, nodes in sampler.bound.items() if len(nodes) > 1}
+            assert not twice, f"pods bound to two nodes: {twice}"
+            assert sampler.peak <= 8, f"{sampler.peak} live pods at once (replicas 8)"
+            pods = client.list("Pod", "default", label_selector="app=web")["items"]
+            live = [p for p in pods if not p["metadata"].get("deletionTimestamp")]
+            assert len(live) == 8
+            print(f"\nchaos: {frozen.name} frozen, {new.name} elected; {len(hist.versions)} "
+                  f"acknowledged writes ({len(hist.unknown_creates)} + {hist.unknown_increments} "
+                  f"unknown), none lost; peak live pods {sampler.peak}; "
+                  f"{len(sampler.bound)} pods, none bound twice")
+        finally:
+            if frozen is not None and frozen.proc is not None:
+                frozen.proc.signal(signal.SIGCONT)
+            if sampler is not None:
+                sampler.stop_event.set()
+            if kubelet is not None:
+                kubelet.stop()

@@ -29,15 +29,7 @@ import time
 import pytest
 
 from tests.chaos import history as H
-from tests.chaos.workload import (
-    COUNTER,
-    Writer,
-    applied,
-    check_history,
-    configmap,
-    delete_pod,
-    live_pods,
-)
+from tests.chaos.workload import applied, check_history, delete_pod, history_run, live_pods
 from tests.masters import MasterCluster
 from tests.support import wait_until
 
@@ -58,21 +50,14 @@ REPLICASET = {
 
 def test_leader_killed_again_and_again_loses_nothing(tmp_path):
     mc = MasterCluster.create(tmp_path)
-    clients = {m.name: mc.client_at(m, timeout=5)
-               for m in mc.masters}
     any_master = mc.client()
-    hist = H.History()
-    writers: list[Writer] = []
     to_write: list[float] = []
     to_replace: list[float] = []
-    try:
-        any_master.create(configmap(COUNTER, {"n": "0"}))
+    with history_run(mc) as writers:
+        hist = writers.hist
         any_master.create(REPLICASET)
         wait_until(lambda: len(live_pods(any_master)) == 3, 30, 0.1, "the ReplicaSet's pods")
-        writers = [Writer(clients[m.name], f"{m.name}w{k}", hist)
-                   for m in mc.masters for k in range(WRITERS_PER_MASTER)]
-        for w in writers:
-            w.start()
+        writers.start_on(mc, mc.masters, WRITERS_PER_MASTER, timeout=5)
         for kill in range(KILLS):
             before = len(hist.versions)
             wait_until(lambda b=before: len(hist.versions) >= b + 50, 30, 0.02,
@@ -97,22 +82,12 @@ def test_leader_killed_again_and_again_loses_nothing(tmp_path):
             target = applied(new, mc.token)
             wait_until(lambda m=leader, t=target: applied(m, mc.token) >= t, 30, 0.1,
                        f"{leader.name} to catch up after kill {kill + 1}")
-        for w in writers:
-            w.stop_event.set()
-        for w in writers:
-            w.join(15)
+        writers.stop()
 
         # Every master applies everything, then the verdict from the history.
-        check_history(hist, clients)
+        check_history(hist, {m.name: mc.client_at(m, timeout=5) for m in mc.masters})
         print(f"\nchaos: {KILLS} leader kills; {len(hist.creates)} creates and "
               f"{hist.increments} increments acknowledged, {len(hist.unknown_creates)} + "
               f"{hist.unknown_increments} outcomes unknown, none lost; failover to the first "
               f"acknowledged write {H.summary(to_write)}; to the controllers replacing a pod "
               f"{H.summary(to_replace)}")
-    except BaseException:
-        print(mc.logs())
-        raise
-    finally:
-        for w in writers:
-            w.stop_event.set()
-        mc.stop()

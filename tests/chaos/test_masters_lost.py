@@ -17,44 +17,31 @@ import shutil
 
 import pytest
 
-from tests.chaos import history as H
-from tests.chaos.workload import COUNTER, Writer, applied, check_history, configmap
+from tests.chaos.workload import Writers, applied, check_history, history_run
 from tests.masters import MasterCluster
 from tests.support import wait_until
 
 pytestmark = pytest.mark.chaos
 
 
-def _run_writers(mc: MasterCluster, hist: H.History, acks: int) -> list[Writer]:
-    writers = [Writer(mc.client_at(m, timeout=5), f"{m.name}w{k}", hist)
-               for m in mc.masters for k in range(2)]
-    for w in writers:
-        w.start()
-    wait_until(lambda: len(hist.versions) >= acks, 30, 0.02, f"{acks} acknowledged writes")
-    return writers
-
-
-def _stop(writers: list[Writer]) -> None:
-    for w in writers:
-        w.stop_event.set()
-    for w in writers:
-        w.join(15)
+def _run_writers(mc: MasterCluster, writers: Writers, acks: int) -> None:
+    writers.start_on(mc, mc.masters, per_master=2, timeout=5)
+    wait_until(lambda: len(writers.hist.versions) >= acks, 30, 0.02,
+               f"{acks} acknowledged writes")
 
 
 def test_all_masters_killed_at_once_lose_no_acknowledged_write(tmp_path):
     mc = MasterCluster.create(tmp_path)
-    hist = H.History()
-    writers: list[Writer] = []
-    try:
-        mc.client().create(configmap(COUNTER, {"n": "0"}))
-        writers = _run_writers(mc, hist, 300)
+    with history_run(mc) as writers:
+        hist = writers.hist
+        _run_writers(mc, writers, 300)
         for m in mc.masters:  # as close to one moment as signals get
             assert m.proc is not None
             m.proc.signal(9)
         for m in mc.masters:
             assert m.proc is not None
             m.proc.kill()
-        _stop(writers)
+        writers.stop()
         acked_before = len(hist.versions)
         for m in mc.masters:
             m.start()
@@ -64,21 +51,13 @@ def test_all_masters_killed_at_once_lose_no_acknowledged_write(tmp_path):
         print(f"\nchaos: all masters killed at once; {acked_before} acknowledged writes "
               f"({len(hist.unknown_creates)} + {hist.unknown_increments} outcomes unknown), "
               "all back after the restart")
-    except BaseException:
-        print(mc.logs())
-        raise
-    finally:
-        _stop(writers)
-        mc.stop()
 
 
 def test_a_follower_that_lost_its_data_directory_rejoins_and_catches_up(tmp_path):
     mc = MasterCluster.create(tmp_path)
-    hist = H.History()
-    writers: list[Writer] = []
-    try:
-        mc.client().create(configmap(COUNTER, {"n": "0"}))
-        writers = _run_writers(mc, hist, 300)
+    with history_run(mc) as writers:
+        hist = writers.hist
+        _run_writers(mc, writers, 300)
         leader = wait_until(mc.leader, 15, 0.05, "a leader")
         follower = next(m for m in mc.masters if m is not leader)
         assert follower.proc is not None
@@ -90,7 +69,7 @@ def test_a_follower_that_lost_its_data_directory_rejoins_and_catches_up(tmp_path
         follower.start()
         wait_until(lambda: len(hist.versions) >= 900, 30, 0.02,
                    "writes while the follower catches up")
-        _stop(writers)
+        writers.stop()
         target = applied(leader, mc.token)
         wait_until(lambda: applied(follower, mc.token) >= target, 60, 0.1,
                    "the emptied follower to catch up")
@@ -98,9 +77,3 @@ def test_a_follower_that_lost_its_data_directory_rejoins_and_catches_up(tmp_path
         stores = check_history(hist, clients)
         print(f"\nchaos: {follower.name} lost its data directory and caught up: "
               f"{len(stores[follower.name])} ConfigMaps identical on every master")
-    except BaseException:
-        print(mc.logs())
-        raise
-    finally:
-        _stop(writers)
-        mc.stop()

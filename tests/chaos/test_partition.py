@@ -24,9 +24,8 @@ import pytest
 from coxapi import errors
 from coxapi.client import Client
 from raftstore import StoreConfig
-from tests.chaos import history as H
 from tests.chaos.nftcut import raft_cut
-from tests.chaos.workload import COUNTER, Writer, check_history, configmap
+from tests.chaos.workload import COUNTER, check_history, configmap, history_run
 from tests.masters import Master, MasterCluster
 from tests.support import wait_until
 
@@ -78,67 +77,53 @@ def following(m: Master, token: str, leader: Master) -> bool:
 
 def test_a_partitioned_leader_is_refused_meanwhile_and_rejoins_quickly(tmp_path):
     mc = MasterCluster.create(tmp_path, raft_hosts=RAFT_HOSTS)
-    hist = H.History()
-    writers: list[Writer] = []
     probe = None
-    try:
-        client = mc.client()
-        client.create(configmap(COUNTER, {"n": "0"}))
-        writers = [Writer(mc.client_at(m, timeout=3), f"{m.name}w{k}", hist)
-                   for m in mc.masters for k in range(2)]
-        for w in writers:
-            w.start()
-        wait_until(lambda: len(hist.versions) >= 100, 30, 0.02, "writes before the partition")
-        old = wait_until(mc.leader, 15, 0.05, "a leader")
-        others = [m for m in mc.masters if m is not old]
-        with raft_cut(old.raft, [m.raft for m in others]):
-            cut_at = time.monotonic()
-            new = wait_until(lambda: next((m for m in others if m.raft_status(mc.token)["role"]
-                                           == "leader"), None), 15, 0.05,
-                             "a leader among the other two")
-            elected = time.monotonic() - cut_at
-            probe = IsolatedProbe(mc.client_at(old, timeout=10))
-            probe.start()
+    with history_run(mc) as writers:
+        hist = writers.hist
+        try:
+            writers.start_on(mc, mc.masters, per_master=2, timeout=3)
+            wait_until(lambda: len(hist.versions) >= 100, 30, 0.02, "writes before the partition")
+            old = wait_until(mc.leader, 15, 0.05, "a leader")
+            others = [m for m in mc.masters if m is not old]
+            with raft_cut(old.raft, [m.raft for m in others]):
+                cut_at = time.monotonic()
+                new = wait_until(lambda: next((m for m in others if m.raft_status(mc.token)["role"]
+                                               == "leader"), None), 15, 0.05,
+                                 "a leader among the other two")
+                elected = time.monotonic() - cut_at
+                probe = IsolatedProbe(mc.client_at(old, timeout=10))
+                probe.start()
+                n = len(hist.versions)
+                wait_until(lambda: len(hist.versions) >= n + 100, 30, 0.02,
+                           "writes acknowledged through the new leader")
+                wait_until(lambda: old.raft_status(mc.token)["role"] == "follower", 15, 0.05,
+                           "the isolated leader to step down")
+                time.sleep(max(0.0, PARTITION_SECONDS - (time.monotonic() - cut_at)))
+                probe.stop_event.set()
+                probe.join(15)
+                term = new.raft_status(mc.token)["term"]
+            healed_at = time.monotonic()
+            wait_until(lambda: following(old, mc.token, new), 30, 0.02,
+                       "the isolated master to rejoin")
+            rejoin = time.monotonic() - healed_at
             n = len(hist.versions)
-            wait_until(lambda: len(hist.versions) >= n + 100, 30, 0.02,
-                       "writes acknowledged through the new leader")
-            wait_until(lambda: old.raft_status(mc.token)["role"] == "follower", 15, 0.05,
-                       "the isolated leader to step down")
-            time.sleep(max(0.0, PARTITION_SECONDS - (time.monotonic() - cut_at)))
-            probe.stop_event.set()
-            probe.join(15)
-            term = new.raft_status(mc.token)["term"]
-        healed_at = time.monotonic()
-        wait_until(lambda: following(old, mc.token, new), 30, 0.02,
-                   "the isolated master to rejoin")
-        rejoin = time.monotonic() - healed_at
-        n = len(hist.versions)
-        wait_until(lambda: len(hist.versions) >= n + 50, 30, 0.02, "writes after the heal")
-        for w in writers:
-            w.stop_event.set()
-        for w in writers:
-            w.join(15)
+            wait_until(lambda: len(hist.versions) >= n + 50, 30, 0.02, "writes after the heal")
+            writers.stop()
 
-        assert probe.acknowledged == 0 and probe.served == 0, (
-            f"the isolated master acknowledged {probe.acknowledged} writes and served "
-            f"{probe.served} linearizable reads")
-        assert probe.refused > 0
-        status = new.raft_status(mc.token)
-        assert status["role"] == "leader" and status["term"] == term  # not deposed on return
-        check_history(hist, {m.name: mc.client_at(m, timeout=5) for m in mc.masters})
-        print(f"\nchaos partition: {old.name} cut off for {PARTITION_SECONDS:g}s, {new.name} "
-              f"elected after {elected:.2f}s; the isolated master refused {probe.refused} "
-              f"requests, acknowledged none; rejoined {rejoin:.2f}s after the heal; "
-              f"{len(hist.versions)} acknowledged writes ({len(hist.unknown_creates)} + "
-              f"{hist.unknown_increments} unknown), none lost")
-        # a couple of election timeouts (the target is 2 s with the defaults)
-        assert rejoin < 4 * StoreConfig().election_timeout_max
-    except BaseException:
-        print(mc.logs())
-        raise
-    finally:
-        if probe is not None:
-            probe.stop_event.set()
-        for w in writers:
-            w.stop_event.set()
-        mc.stop()
+            assert probe.acknowledged == 0 and probe.served == 0, (
+                f"the isolated master acknowledged {probe.acknowledged} writes and served "
+                f"{probe.served} linearizable reads")
+            assert probe.refused > 0
+            status = new.raft_status(mc.token)
+            assert status["role"] == "leader" and status["term"] == term  # not deposed on return
+            check_history(hist, {m.name: mc.client_at(m, timeout=5) for m in mc.masters})
+            print(f"\nchaos partition: {old.name} cut off for {PARTITION_SECONDS:g}s, {new.name} "
+                  f"elected after {elected:.2f}s; the isolated master refused {probe.refused} "
+                  f"requests, acknowledged none; rejoined {rejoin:.2f}s after the heal; "
+                  f"{len(hist.versions)} acknowledged writes ({len(hist.unknown_creates)} + "
+                  f"{hist.unknown_increments} unknown), none lost")
+            # a couple of election timeouts (the target is 2 s with the defaults)
+            assert rejoin < 4 * StoreConfig().election_timeout_max
+        finally:
+            if probe is not None:
+                probe.stop_event.set()

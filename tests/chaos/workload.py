@@ -1,15 +1,18 @@
 """The workload chaos scenarios share: writers that record a history
-(tests/chaos/history.py), and reads of each master's own replica."""
+(tests/chaos/history.py), the frame of a scenario run with them, and reads of
+each master's own replica."""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 from coxapi import errors
 from coxapi.client import Client
 from tests.chaos import history as H
-from tests.masters import Master
+from tests.masters import Master, MasterCluster
 from tests.support import wait_until
 
 COUNTER = "counter"
@@ -63,6 +66,54 @@ class Writer(threading.Thread):
             pass  # another writer won this round: nothing was written
         except (errors.ApiError, errors.ClusterUnreachable):
             self.stop_event.wait(0.05)
+
+
+class Writers:
+    """The writers of one scenario, all recording into one history."""
+
+    def __init__(self) -> None:
+        self.hist = H.History()
+        self.started: list[Writer] = []
+
+    def start(self, client: Client, wid: str) -> None:
+        w = Writer(client, wid, self.hist)
+        w.start()
+        self.started.append(w)
+
+    def start_on(self, mc: MasterCluster, masters: Iterable[Master], per_master: int,
+                 timeout: float) -> None:
+        """``per_master`` writers on each of ``masters``, each talking to its own
+        master only (every outcome belongs to one master)."""
+        for m in masters:
+            for k in range(per_master):
+                self.start(mc.client_at(m, timeout=timeout), f"{m.name}w{k}")
+
+    def tell_stop(self) -> None:
+        for w in self.started:
+            w.stop_event.set()
+
+    def stop(self) -> None:
+        """Stopped, their last outcomes recorded (before the history's verdict)."""
+        self.tell_stop()
+        for w in self.started:
+            w.join(15)
+
+
+@contextmanager
+def history_run(mc: MasterCluster) -> Iterator[Writers]:
+    """The frame of a scenario judged by its history, on a started ``mc``: the
+    shared counter created, no writer started yet; the masters' logs printed
+    when it fails; the writers told to stop and the masters stopped at the end."""
+    writers = Writers()
+    try:
+        mc.client().create(configmap(COUNTER, {"n": "0"}))
+        yield writers
+    except BaseException:
+        print(mc.logs())
+        raise
+    finally:
+        writers.tell_stop()
+        mc.stop()
 
 
 def live_pods(client: Client) -> set[str]:

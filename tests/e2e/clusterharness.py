@@ -27,6 +27,18 @@ from cli import kubeconfig
 from coxapi.client import Client
 
 COX = [sys.executable, "-m", "cli.main"]
+DEMO_IMAGE = "coxswain/demo:latest"
+
+# Pods to exec, attach, cp and port-forward into: ``web`` is the demo image's
+# HTTP server on 8080; ``reader`` echoes the one line it reads from its stdin.
+WEB_POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web"},
+           "spec": {"terminationGracePeriodSeconds": 1, "containers": [
+               {"name": "app", "image": DEMO_IMAGE, "imagePullPolicy": "Never"}]}}
+READER_POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "reader"},
+              "spec": {"terminationGracePeriodSeconds": 1, "restartPolicy": "Never",
+                       "containers": [
+                           {"name": "app", "image": DEMO_IMAGE, "imagePullPolicy": "Never",
+                            "stdin": True, "command": ["sh", "-c", "read line; echo got $line"]}]}}
 
 
 CLOUD_SDK_KUBECTL_132 = "/usr/lib/google-cloud-sdk/bin/kubectl.1.32"
@@ -92,10 +104,12 @@ class Cluster:
     # ---- the cox CLI and kubectl -------------------------------------------
 
     def argv(self, tool: str) -> list[str]:
-        """``kubectl`` or ``cox`` with this cluster's kubeconfig."""
-        if tool == "kubectl":
-            return [self.kubectl_path or "kubectl", "--kubeconfig", str(self.kubeconfig)]
-        return [*COX, "--kubeconfig", str(self.kubeconfig)]
+        """``cox``, ``kubectl`` (the cluster's) or another kubectl binary (its
+        path) with this cluster's kubeconfig."""
+        if tool == "cox":
+            return [*COX, "--kubeconfig", str(self.kubeconfig)]
+        binary = (self.kubectl_path or "kubectl") if tool == "kubectl" else tool
+        return [binary, "--kubeconfig", str(self.kubeconfig)]
 
     def cox(self, *args: str, timeout: float = 120, check: bool = True,
             input: str | None = None) -> str:
@@ -105,6 +119,24 @@ class Cluster:
             raise AssertionError(f"cox {' '.join(args)} failed ({done.returncode}):\n"
                                  f"{done.stdout}\n{done.stderr}")
         assert "Traceback" not in done.stderr, done.stderr
+        return done.stdout
+
+    def run(self, tool: str, *args: str, input: bytes | None = None, timeout: float = 120,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
+        """``tool`` (as :meth:`argv`) with bytes in and out (exec carries binary
+        data), its exit code not checked; ``env`` adds to this process's."""
+        done = subprocess.run([*self.argv(tool), *args], input=input, capture_output=True,
+                              timeout=timeout, check=False,
+                              env={**os.environ, **env} if env else None)
+        assert b"Traceback" not in done.stderr, done.stderr.decode()
+        return done
+
+    def ok(self, tool: str, *args: str, input: bytes | None = None,
+           env: dict[str, str] | None = None) -> bytes:
+        """:meth:`run`, which must succeed; its stdout."""
+        done = self.run(tool, *args, input=input, env=env)
+        assert done.returncode == 0, f"{tool} {' '.join(args)} ({done.returncode}):\n" \
+                                     f"{done.stdout[-2000:]!r}\n{done.stderr.decode()}"
         return done.stdout
 
     def json(self, *args: str) -> dict:

@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import json
 import stat
-import subprocess
-import sys
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
 
-from cli import kubeconfig
 from coxapi import errors
-from coxapi.client import Client
+from tests.e2e import clusterharness as harness
 from tests.support import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -30,45 +27,21 @@ MARKER = "e2e-secret-marker-41c9"
 SA = "/var/run/secrets/kubernetes.io/serviceaccount"
 
 
-def cox(d: Path, *args: str, check: bool = True, stdin: str | None = None
-        ) -> subprocess.CompletedProcess:
-    done = subprocess.run([sys.executable, "-m", "cli.main", "--kubeconfig", str(d / "kubeconfig"),
-                           *args], capture_output=True, text=True, timeout=120, check=False,
-                          input=stdin)
-    assert "Traceback" not in done.stderr, done.stderr
-    if check:
-        assert done.returncode == 0, done.stdout + done.stderr
-    return done
-
-
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    d = tmp_path_factory.mktemp("cluster")
-    up = subprocess.run([sys.executable, "-m", "cli.main", "cluster", "up", "--dir", str(d),
-                         *FLAGS], capture_output=True, text=True, timeout=400, check=False)
-    try:
-        assert up.returncode == 0, up.stdout + up.stderr
-        yield d
-    finally:
-        down = subprocess.run([sys.executable, "-m", "cli.main", "cluster", "down", "--dir",
-                               str(d)], capture_output=True, text=True, timeout=300, check=False)
-        assert down.returncode == 0, down.stdout + down.stderr
-
-
-def client(d: Path, token: str) -> Client:
-    """The cluster's masters (and CA) from its kubeconfig, with another token."""
-    settings = kubeconfig.resolve(kubeconfig.load(str(d / "kubeconfig")))
-    return Client(settings.servers, token, timeout=10, ca_file=settings.ca_file)
+def cluster(tmp_path_factory) -> Iterator[harness.Cluster]:
+    c = harness.Cluster(tmp_path_factory.mktemp("cluster"), FLAGS)
+    with harness.running(c):
+        yield c
 
 
 def test_secrets_at_rest(cluster):
     secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db"},
               "stringData": {"password": MARKER}}
-    cox(cluster, "apply", "-f", "-", stdin=json.dumps(secret))
-    live = json.loads(cox(cluster, "get", "secret", "db", "-o", "json").stdout)
+    cluster.apply(secret)
+    live = cluster.json("get", "secret", "db")
     assert MARKER not in json.dumps(live["metadata"].get("annotations") or {})
-    assert stat.S_IMODE(cluster.stat().st_mode) == 0o700
-    data = cluster / "m1"
+    assert stat.S_IMODE(cluster.dir.stat().st_mode) == 0o700
+    data = cluster.dir / "m1"
     assert stat.S_IMODE(data.stat().st_mode) == 0o700
     for f in data.iterdir():
         assert stat.S_IMODE(f.stat().st_mode) == 0o600, f
@@ -76,25 +49,25 @@ def test_secrets_at_rest(cluster):
 
 
 def test_a_pod_gets_its_token_and_logs_come_through_the_master(cluster):
-    wait_until(lambda: cox(cluster, "get", "serviceaccount", "default", check=False)
-               .returncode == 0, 60, what="the default serviceaccount")
+    wait_until(lambda: cluster.run("cox", "get", "serviceaccount", "default").returncode == 0,
+               60, what="the default serviceaccount")
     pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "sa-check"},
-           "spec": {"containers": [{"name": "c", "image": "coxswain/demo:latest",
+           "spec": {"containers": [{"name": "c", "image": harness.DEMO_IMAGE,
                                     "imagePullPolicy": "Never", "command": ["/bin/sh", "-c",
                     f"cat {SA}/namespace; echo; head -c 3 {SA}/token; echo; sleep 3600"]}]}}
-    cox(cluster, "apply", "-f", "-", stdin=json.dumps(pod))
-    wait_until(lambda: "eyJ" in cox(cluster, "logs", "sa-check", check=False).stdout, 120,
+    cluster.apply(pod)
+    wait_until(lambda: b"eyJ" in cluster.run("cox", "logs", "sa-check").stdout, 120,
                what="the pod's log (through the master, a token signed for the node)")
-    assert cox(cluster, "logs", "sa-check").stdout.split() == ["default", "eyJ"]
+    assert cluster.cox("logs", "sa-check").split() == ["default", "eyJ"]
 
 
 def test_pod_security_and_node_credentials(cluster):
     pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "host"},
-           "spec": {"containers": [{"name": "c", "image": "coxswain/demo:latest"}],
+           "spec": {"containers": [{"name": "c", "image": harness.DEMO_IMAGE}],
                     "volumes": [{"name": "root", "hostPath": {"path": "/"}}]}}
-    done = cox(cluster, "apply", "-f", "-", stdin=json.dumps(pod), check=False)
-    assert done.returncode != 0 and "PodSecurity" in done.stderr
-    node = client(cluster, (cluster / "n1.token").read_text().strip())
+    done = cluster.run("cox", "apply", "-f", "-", input=json.dumps(pod).encode())
+    assert done.returncode != 0 and b"PodSecurity" in done.stderr
+    node = cluster.client((cluster.dir / "n1.token").read_text().strip())
     with pytest.raises(errors.Forbidden):
         node.list("secrets", namespace="default")
     with pytest.raises(errors.Forbidden):

@@ -35,45 +35,16 @@ PREFIX = "cxex"
 FLAGS = ["--prefix", PREFIX, "--subnet", "10.251.19.0/24", "--cluster-cidr", "10.244.232.0/22",
          "--service-cidr", "10.96.232.0/24", "--api-port", "49443", "--raft-port", "49001",
          "--masters", "1", "--nodes", "1"]
-IMAGE = "coxswain/demo:latest"
-
-
 KUBECTL = harness.kubectl_132()
-POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web"},
-       "spec": {"terminationGracePeriodSeconds": 1, "containers": [
-           {"name": "app", "image": IMAGE, "imagePullPolicy": "Never"}]}}
-
-
-READER = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "reader"},
-          "spec": {"terminationGracePeriodSeconds": 1, "restartPolicy": "Never", "containers": [
-              {"name": "app", "image": IMAGE, "imagePullPolicy": "Never", "stdin": True,
-               "command": ["sh", "-c", "read line; echo got $line"]}]}}
-
-
-class Cluster(harness.Cluster):
-    """Both tools with bytes in and out (exec carries binary data)."""
-
-    def run(self, tool: str, *args: str, input: bytes | None = None,
-            timeout: float = 120) -> subprocess.CompletedProcess[bytes]:
-        done = subprocess.run([*self.argv(tool), *args], input=input, capture_output=True,
-                              timeout=timeout, check=False)
-        assert b"Traceback" not in done.stderr, done.stderr.decode()
-        return done
-
-    def ok(self, tool: str, *args: str, input: bytes | None = None) -> bytes:
-        done = self.run(tool, *args, input=input)
-        assert done.returncode == 0, f"{tool} {' '.join(args)} ({done.returncode}):\n" \
-                                     f"{done.stdout[-2000:]!r}\n{done.stderr.decode()}"
-        return done.stdout
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory) -> Iterator[Cluster]:
+def cluster(tmp_path_factory) -> Iterator[harness.Cluster]:
     if KUBECTL is None:
         pytest.skip("no kubectl binary (./dev installs one)")
-    c = Cluster(tmp_path_factory.mktemp("cluster"), FLAGS, kubectl=KUBECTL)
+    c = harness.Cluster(tmp_path_factory.mktemp("cluster"), FLAGS, kubectl=KUBECTL)
     with harness.running(c):
-        c.apply(POD, READER)
+        c.apply(harness.WEB_POD, harness.READER_POD)
 
         def running() -> bool:
             out = c.run("cox", "get", "pods", "-o", "json").stdout

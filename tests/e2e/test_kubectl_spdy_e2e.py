@@ -30,7 +30,6 @@ pytestmark = pytest.mark.e2e
 FLAGS = ["--prefix", "cxsp", "--subnet", "10.251.27.0/24", "--cluster-cidr", "10.244.192.0/22",
          "--service-cidr", "10.96.192.0/24", "--api-port", "57443", "--raft-port", "57001",
          "--masters", "1", "--nodes", "1"]
-IMAGE = "coxswain/demo:latest"
 KUBECTL_132 = harness.kubectl_132()
 
 
@@ -46,38 +45,16 @@ def kubectl_129() -> str | None:
 
 
 KUBECTL_129 = kubectl_129()
-POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web"},
-       "spec": {"terminationGracePeriodSeconds": 1, "containers": [
-           {"name": "app", "image": IMAGE, "imagePullPolicy": "Never"}]}}
-READER = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "reader"},
-          "spec": {"terminationGracePeriodSeconds": 1, "restartPolicy": "Never", "containers": [
-              {"name": "app", "image": IMAGE, "imagePullPolicy": "Never", "stdin": True,
-               "command": ["sh", "-c", "read line; echo got $line"]}]}}
-
-
-class Cluster(harness.Cluster):
-    def run(self, kubectl: str, *args: str, input: bytes | None = None,
-            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
-        return subprocess.run([kubectl, "--kubeconfig", str(self.kubeconfig), *args],
-                              input=input, capture_output=True, timeout=120, check=False,
-                              env={**os.environ, **(env or {})})
-
-    def ok(self, kubectl: str, *args: str, input: bytes | None = None,
-           env: dict[str, str] | None = None) -> bytes:
-        done = self.run(kubectl, *args, input=input, env=env)
-        assert done.returncode == 0, f"{kubectl} {' '.join(args)} ({done.returncode}):\n" \
-                                     f"{done.stdout[-2000:]!r}\n{done.stderr.decode()}"
-        return done.stdout
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory) -> Iterator[Cluster]:
+def cluster(tmp_path_factory) -> Iterator[harness.Cluster]:
     if KUBECTL_129 is None:
         pytest.skip("no kubectl.1.29 (beside kubectl.1.32 or on PATH): the Cloud SDK's "
                     "kubectl component installs it")
-    c = Cluster(tmp_path_factory.mktemp("cluster"), FLAGS, kubectl=KUBECTL_129)
+    c = harness.Cluster(tmp_path_factory.mktemp("cluster"), FLAGS, kubectl=KUBECTL_129)
     with harness.running(c, harness.no_processes):
-        c.apply(POD, READER)
+        c.apply(harness.WEB_POD, harness.READER_POD)
 
         def running() -> bool:
             out = c.cox("get", "pods", "-o", "json")
@@ -109,8 +86,7 @@ def test_kubectl_132_without_websockets_speaks_spdy(cluster):
 
 def test_a_terminal_works(cluster):
     assert KUBECTL_129 is not None
-    code, shown = drive_terminal([KUBECTL_129, "--kubeconfig", str(cluster.kubeconfig), "exec",
-                                  "-it", "web", "--", "sh"],
+    code, shown = drive_terminal([*cluster.argv(KUBECTL_129), "exec", "-it", "web", "--", "sh"],
                                  b"tty; echo $((6*7)); stty size; exit 5\n")
     assert code == 5, shown
     assert b"/dev/pts/" in shown and b"42" in shown, shown
@@ -136,8 +112,7 @@ def test_attach_reaches_the_main_process(cluster):
 
 def test_port_forward_carries_http_requests(cluster):
     assert KUBECTL_129 is not None
-    proc = subprocess.Popen([KUBECTL_129, "--kubeconfig", str(cluster.kubeconfig),
-                             "port-forward", "pod/web", ":8080"],
+    proc = subprocess.Popen([*cluster.argv(KUBECTL_129), "port-forward", "pod/web", ":8080"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         assert proc.stdout is not None

@@ -12,8 +12,7 @@ import time
 
 import pytest
 
-from tests.chaos import history as H
-from tests.chaos.workload import COUNTER, Writer, check_history, configmap
+from tests.chaos.workload import check_history, configmap, history_run
 from tests.masters import COX, Master, MasterCluster
 from tests.support import wait_until
 
@@ -92,23 +91,16 @@ def test_replacing_a_dead_master_loses_nothing(tmp_path):
     """docs/membership.md, "Replacing a dead master": m3 dies; remove m3, add
     m4, then the leader is killed; writers run throughout."""
     mc = MasterCluster.create(tmp_path)
-    hist = H.History()
-    writers: list[Writer] = []
-    try:
-        client = mc.client()
-        client.create(configmap(COUNTER, {"n": "0"}))
-        writers = [Writer(mc.client_at(m, timeout=5), f"{m.name}w", hist)
-                   for m in mc.masters[:2]]
-        for w in writers:
-            w.start()
+    with history_run(mc) as writers:
+        hist = writers.hist
         m1, m2, m3 = mc.masters
+        writers.start_on(mc, [m1, m2], per_master=1, timeout=5)
         assert m3.proc is not None
         m3.proc.kill()  # its machine is gone
         cox(mc, "master", "remove", m3.raft)
         m4 = mc.start_joining("m4", [m1, m2])
         cox(mc, "master", "add", "--address", m4.raft, "--api", m4.url)
-        writers.append(Writer(mc.client_at(m4, timeout=5), "m4w", hist))
-        writers[-1].start()
+        writers.start_on(mc, [m4], per_master=1, timeout=5)
         wait_until(lambda: len(hist.versions) >= 50, 30, what="50 writes with m4 a member")
         leader = wait_until(mc.leader, 10, what="a leader")
         assert leader.proc is not None
@@ -120,22 +112,12 @@ def test_replacing_a_dead_master_loses_nothing(tmp_path):
         wait_until(lambda: leader.raft_status(mc.token)["leader"], 30, 0.1,
                    what=f"{leader.name} back and following a leader")
         wait_until(lambda: len(hist.versions) >= 100, 30, what="more writes")
-        for w in writers:
-            w.stop_event.set()
-        for w in writers:
-            w.join(15)
+        writers.stop()
         stores = check_history(hist, {m.name: mc.client_at(m, timeout=5)
                                       for m in (m1, m2, m4)})
         assert len(stores) == 3
         print(f"\nreplacement: {len(hist.creates)} creates and {hist.increments} increments "
               f"acknowledged, none lost")
-    except BaseException:
-        print(mc.logs())
-        raise
-    finally:
-        for w in writers:
-            w.stop_event.set()
-        mc.stop()
 
 
 def test_bad_changes_answer_4xx_and_change_nothing(tmp_path):

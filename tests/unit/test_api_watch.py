@@ -1,5 +1,6 @@
 """Watch streams: replay from a resourceVersion, initial ADDED, selectors,
-410 on compacted history, timeoutSeconds, bookmarks."""
+410 on history compacted past the watch cache's ring too (served from the ring
+while it still reaches back), timeoutSeconds, bookmarks."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+
+from coxapi import kinds
+from master.watchcache import KindCache, WatchCaches
 
 from .api_harness import Api
 
@@ -98,15 +102,40 @@ def test_watch_is_scoped_to_its_namespace_and_kind(api):
     assert [e["object"]["metadata"]["name"] for e in events] == ["elsewhere", "here"]
 
 
-def test_watch_from_a_compacted_version_gets_a_410_error_event(api):
+def compacted_behind_the_cache(api: Api) -> tuple[str, KindCache]:
+    """Create ``a`` and three more ConfigMaps under a running ConfigMap cache,
+    let the cache catch up, then compact the store's history past them all:
+    ``a``'s version, and the cache (whose capacity decides whether its ring
+    still holds the events after ``a``)."""
+    cache = api.state.caches.get(kinds.lookup("ConfigMap"))
+    assert cache.ready.wait(5)
     old = api.post(CM, cm("a")).json["metadata"]["resourceVersion"]
     for i in range(3):
         api.post(CM, cm(f"x{i}"))
+    assert cache.sync(api.store.revision(), 5)
     api.store.compact(api.store.revision())
+    return old, cache
+
+
+def test_watch_from_a_compacted_version_gets_a_410_error_event(make_api):
+    api = make_api()
+    api.state.caches = WatchCaches(api.store, api.state.watchers, capacity=2)
+    old, cache = compacted_behind_the_cache(api)
+    assert cache.floor > int(old)  # older than the ring too: nothing can serve it
     events = api.watch(CM, {"resourceVersion": old, "timeoutSeconds": "1"})
     assert len(events) == 1 and events[0]["type"] == "ERROR"
     status = events[0]["object"]
     assert status["kind"] == "Status" and status["code"] == 410 and status["reason"] == "Expired"
+
+
+def test_watch_from_a_compacted_version_still_in_the_cache_ring_is_served_from_it(api):
+    """As Kubernetes' cacher: the ring has every event after the version, so
+    the store's compaction does not matter."""
+    old, cache = compacted_behind_the_cache(api)
+    assert cache.floor <= int(old)
+    events = api.watch(CM, {"resourceVersion": old, "timeoutSeconds": "1"})
+    assert [(e["type"], e["object"]["metadata"]["name"]) for e in events] == [
+        ("ADDED", "x0"), ("ADDED", "x1"), ("ADDED", "x2")]
 
 
 def test_watch_ends_after_timeout_seconds(api):
