@@ -161,8 +161,8 @@ class PlanExecutor:
         uid = pod["metadata"]["uid"]
         first = (pod["spec"].get("containers") or [{}])[0]
         try:
-            if self.pause_image is None:
-                self._ensure_image(pod, first)
+            if self.pause_image is None:  # the sandbox borrows the first image
+                self._ensure_image(pod, first, sandbox=True)
             spec = podspec.infra_spec(pod, self.config.node.name, attempt, self.config.pod_network,
                                       self.pause_image, self.config.extra_labels,
                                       self.dns_server)
@@ -229,7 +229,11 @@ class PlanExecutor:
         log.info("pod %s: container %s started (%s, attempt %d)", pod_ref(pod, uid),
                  action.name, cid[:12], action.attempt)
 
-    def _ensure_image(self, pod: Obj, container: Obj) -> None:
+    def _ensure_image(self, pod: Obj, container: Obj, sandbox: bool = False) -> None:
+        """Pull the container's image as its pull policy says, recording why
+        it cannot start. For a ``sandbox`` an image already present makes no
+        Pulled event: the container's own start says so a moment later (one
+        Event write per pod instead of an Event and then a patch of it)."""
         uid = pod["metadata"]["uid"]
         name = container.get("name", "")
         image = container.get("image", "")
@@ -242,6 +246,8 @@ class PlanExecutor:
             self.events.warning(pod, "ErrImageNeverPull", message, name)
             raise _Waiting("ErrImageNeverPull", message)
         if policy == "IfNotPresent" and present:
+            if sandbox:
+                return
             self.events.normal(pod, "Pulled",
                                f'Container image "{image}" already present on machine', name)
             return
