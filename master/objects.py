@@ -176,6 +176,22 @@ class ObjectStore:
             raise errors.NotFound(f'{k.plural} "{name}" not found')
         return to_object(k, kv, owned=True)
 
+    def get_local_first(self, kind: Kind | str, namespace: str | None, name: str,
+                        usable: Callable[[Obj], bool] | None = None) -> Obj:
+        """This replica's copy, as admission reads Kubernetes' watch cache: in
+        memory, no Raft round trip, and it already holds every write made
+        through this master. A copy it lacks (or one ``usable`` turns down,
+        e.g. not yet showing a binding) may be a write through another master
+        a moment ago, so the answer then is the latest, through Raft."""
+        try:
+            obj = self.get(kind, namespace, name, linearizable=False)
+        except errors.NotFound:
+            pass
+        else:
+            if usable is None or usable(obj):
+                return obj
+        return self.get(kind, namespace, name)
+
     def list(self, kind: Kind | str, namespace: str | None = None,
              selector: labels.Selector = (), predicate: Callable[[Obj], bool] | None = None,
              limit: int = 0, continue_token: str | None = None,

@@ -3,9 +3,9 @@
 Threads: the sync loop (here), one worker per pod being changed (so a long
 graceful stop of one pod never holds up the others), the probers, and the
 long-lived ones a ``Supervisor`` starts and joins: the heartbeat and its
-proxy-revision publisher, the stats sampler, the pod informer (whose watch
-wakes the loop early), the route syncer, the log server and (optionally)
-the service proxy. The sync loop owns the per-pod state (``PodRecord``);
+proxy-revision publisher, the stats sampler, the Service informer, the pod
+informer (whose watch wakes the loop early), the route syncer, the log
+server and (optionally) the service proxy. The sync loop owns the per-pod state (``PodRecord``);
 workers hand their results back through their futures. The one exception:
 a pod the agent has never seen is started by the pod informer's thread at
 once (``_start_new``), under the records' lock, rather than after the loop's
@@ -86,8 +86,12 @@ class Agent:
         self.stop_event = threading.Event()
         self.backoff = Backoff(clock)
         self.events = NodeEvents(client, self.name, clock)
+        # Every Service: the containers' environment (kubelet's service lister)
+        # and, when served, cluster DNS.
+        self.services = Informer(client, "Service", watch_timeout=300, stale_list=True,
+                                 name="service-informer")
         self.executor = PlanExecutor(config, client, runtime, clock, self.backoff,
-                                     self.stop_event, self.events, mounter)
+                                     self.stop_event, self.events, self.services, mounter)
         self.probes = ProbeManager(runtime, on_change=self.wake.set, clock=clock,
                                    on_failure=self._probe_failed)
         self.stats = StatsCollector(runtime, self._my_containers, interval=config.stats_period)
@@ -170,6 +174,7 @@ class Agent:
         self.threads.spawn("proxy-revision", self.heartbeat.run_publisher)
         self.threads.spawn("stats", self.stats.run)
         self.threads.spawn("pod-informer", self.pods.run)
+        self.threads.spawn("service-informer", self.services.run)
         self.threads.spawn("emptydir-usage", self.emptydirs.run)
         if self.config.manage_network:
             network = NodeNetwork(self.name, self.config.cluster_cidr)
@@ -198,17 +203,14 @@ class Agent:
 
     def _serve_dns(self, address: str) -> None:
         """Cluster DNS for this node's pods, on the pod network's gateway."""
-        services = Informer(self.client, "Service", watch_timeout=300, stale_list=True,
-                           name="dns-services")
         endpoints = Informer(self.client, "Endpoints", watch_timeout=300, stale_list=True,
                             name="dns-endpoints")
-        feed = ZoneFeed(services, endpoints, self.config.masters)
+        feed = ZoneFeed(self.services, endpoints, self.config.masters)
         try:
             server = DnsServer(feed.zone, address)
         except OSError as e:
             log.warning("cluster DNS not served on %s:53: %s; pods use the runtime's", address, e)
             return
-        self.threads.spawn("dns-services", services.run)
         self.threads.spawn("dns-endpoints", endpoints.run)
         self.threads.spawn("dns", server.serve)
         self.executor.dns_server = address

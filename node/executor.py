@@ -19,6 +19,7 @@ from typing import Any
 
 from coxapi import errors
 from coxapi.client import Client
+from coxapi.informer import Informer
 
 from . import podplan, podspec, satoken, serviceenv
 from .backoff import Backoff
@@ -47,7 +48,7 @@ class _Waiting(Exception):
 class PlanExecutor:
     def __init__(self, config: AgentConfig, client: Client, runtime: Runtime,
                  clock: Callable[[], float], backoff: Backoff,
-                 stop_event: threading.Event, events: NodeEvents,
+                 stop_event: threading.Event, events: NodeEvents, services: Informer,
                  mounter: Mounter | None = None,
                  allocatable: dict[str, str] | None = None) -> None:
         self.config = config
@@ -63,7 +64,7 @@ class PlanExecutor:
         self._pull_failed_at: dict[str, float] = {}
         self.volumes = VolumeManager(config.data_dir, self._resolve, mounter or TmpfsMounter(),
                                      allocatable, refresh_period=config.volume_refresh_period)
-        self._services: dict[str, list[Obj]] = {}  # namespace -> its last Service list
+        self.services = services  # every Service, for the containers' environment
 
     def apply(self, uid: str, pod: Obj | None, containers: list[ContainerInfo],
               plan: podplan.PodPlan, waiting: Waiting) -> bool:
@@ -160,8 +161,8 @@ class PlanExecutor:
         uid = pod["metadata"]["uid"]
         first = (pod["spec"].get("containers") or [{}])[0]
         try:
-            if self.pause_image is None:
-                self._ensure_image(pod, first)
+            if self.pause_image is None:  # the sandbox borrows the first image
+                self._ensure_image(pod, first, sandbox=True)
             spec = podspec.infra_spec(pod, self.config.node.name, attempt, self.config.pod_network,
                                       self.pause_image, self.config.extra_labels,
                                       self.dns_server)
@@ -228,7 +229,11 @@ class PlanExecutor:
         log.info("pod %s: container %s started (%s, attempt %d)", pod_ref(pod, uid),
                  action.name, cid[:12], action.attempt)
 
-    def _ensure_image(self, pod: Obj, container: Obj) -> None:
+    def _ensure_image(self, pod: Obj, container: Obj, sandbox: bool = False) -> None:
+        """Pull the container's image as its pull policy says, recording why
+        it cannot start. For a ``sandbox`` an image already present makes no
+        Pulled event: the container's own start says so a moment later (one
+        Event write per pod instead of an Event and then a patch of it)."""
         uid = pod["metadata"]["uid"]
         name = container.get("name", "")
         image = container.get("image", "")
@@ -241,6 +246,8 @@ class PlanExecutor:
             self.events.warning(pod, "ErrImageNeverPull", message, name)
             raise _Waiting("ErrImageNeverPull", message)
         if policy == "IfNotPresent" and present:
+            if sandbox:
+                return
             self.events.normal(pod, "Pulled",
                                f'Container image "{image}" already present on machine', name)
             return
@@ -272,22 +279,20 @@ class PlanExecutor:
             raise podspec.ConfigError(f"reading {kind.lower()} {namespace}/{name}: {e}") from None
 
     def _service_env(self, pod: Obj) -> dict[str, str]:
-        """The Service variables as the Services are now (read at each start,
-        from the masters' watch caches). Offline, the last list of the
-        namespace serves, as kubelet's informer cache would: a crashed
-        container must restart without the API."""
-        ns = pod["metadata"].get("namespace") or "default"
-        try:
-            services = self.client.list("Service", ns, resource_version="0")["items"]
-            if ns != serviceenv.MASTER_NAMESPACE:
-                services += self.client.list(
-                    "Service", serviceenv.MASTER_NAMESPACE, resource_version="0",
-                    field_selector=f"metadata.name={serviceenv.MASTER_SERVICE}")["items"]
-            self._services[ns] = services
-        except (errors.ApiError, errors.ClusterUnreachable) as e:
-            if ns not in self._services:
+        """The Service variables as the Services are now, from the agent's
+        Service informer (kubelet's service lister): no request per start,
+        and offline its cache still serves, so a crashed container restarts
+        without the API. Until its first list it is filled here."""
+        if not self.services.wait_for_sync(0):
+            try:
+                self.services.relist()
+            except (errors.ApiError, errors.ClusterUnreachable) as e:
                 raise podspec.ConfigError(f"listing services: {e}") from None
-            services = self._services[ns]
+        ns = pod["metadata"].get("namespace") or "default"
+        services = self.services.list(ns)
+        master = self.services.get_by(serviceenv.MASTER_NAMESPACE, serviceenv.MASTER_SERVICE)
+        if master is not None and ns != serviceenv.MASTER_NAMESPACE:
+            services.append(master)
         return serviceenv.service_env(serviceenv.visible(pod, services))
 
     def _delete_pod(self, pod: Obj) -> bool:

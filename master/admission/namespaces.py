@@ -29,17 +29,10 @@ def check_writable(objects: ObjectStore, namespace: str, kind_plural: str, name:
 
 
 def _namespace(objects: ObjectStore, namespace: str) -> Obj:
-    """This replica's copy of the namespace: in memory, no Raft round trip per
-    create, and it already holds every write made through this master (as fresh
-    as a watch cache fed by this replica, without its lag). A namespace it
-    lacks may have been created through another master a moment ago, so a miss
-    is confirmed by a linearizable read before the answer is NotFound."""
+    """This replica's copy of the namespace; one it lacks is confirmed by a
+    linearizable read before the answer is NotFound."""
     try:
-        return objects.get("Namespace", None, namespace, linearizable=False)
-    except errors.NotFound:
-        pass
-    try:
-        return objects.get("Namespace", None, namespace)
+        return objects.get_local_first("Namespace", None, namespace)
     except errors.NotFound:
         raise errors.NotFound(f'namespaces "{namespace}" not found',
                               {"name": namespace, "kind": "namespaces"}) from None

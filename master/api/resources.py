@@ -274,7 +274,10 @@ def _token(t: paths.Target) -> Response:
     body = _body()
     spec = body.get("spec") if isinstance(body.get("spec"), dict) else {}
     st = state()
-    sa = st.objects.get(t.kind, t.namespace, t.object_name)
+    # The account and the pod come from this replica when it has them (see
+    # ObjectStore.get_local_first): a token for a pod this master has just
+    # seen bound costs no Raft read.
+    sa = st.objects.get_local_first(t.kind, t.namespace, t.object_name)
     seconds = spec.get("expirationSeconds")  # kubectl create token sends an unset one as null
     if seconds is None:
         seconds = serviceaccounts.DEFAULT_SECONDS
@@ -308,15 +311,27 @@ def _bound_pod(t: paths.Target, ref: Any) -> Obj | None:
     if not isinstance(ref, dict) or ref.get("kind") != kinds.lookup("pods").kind:
         raise errors.Invalid.fields("TokenRequest", t.object_name, [
             ("spec.boundObjectRef.kind", "Unsupported value: tokens bind to a Pod")])
-    pod = state().objects.get("Pod", t.namespace, str(ref.get("name")))
+    # A local copy that fails a check may predate the pod's binding or its
+    # replacement: only the latest may refuse.
+    pod = state().objects.get_local_first(
+        "Pod", t.namespace, str(ref.get("name")),
+        usable=lambda p: _unbindable(t, ref, node, p) is None)
+    refusal = _unbindable(t, ref, node, pod)
+    if refusal is not None:
+        raise refusal
+    return pod
+
+
+def _unbindable(t: paths.Target, ref: Obj, node: str | None, pod: Obj) -> errors.ApiError | None:
+    """Why a token for ``t``'s account may not be bound to ``pod``, if it may not."""
     pod_spec = pod.get("spec") or {}
     if ref.get("uid") not in (None, pod["metadata"]["uid"]) \
             or (pod_spec.get("serviceAccountName") or "default") != t.object_name:
-        raise errors.Conflict(f'pod "{pod["metadata"]["name"]}" does not run as serviceaccount '
-                              f'"{t.object_name}" (or was replaced)')
+        return errors.Conflict(f'pod "{pod["metadata"]["name"]}" does not run as serviceaccount '
+                               f'"{t.object_name}" (or was replaced)')
     if node is not None and pod_spec.get("nodeName") != node:
-        raise errors.Forbidden(f"node {node} may only request tokens for pods bound to it")
-    return pod
+        return errors.Forbidden(f"node {node} may only request tokens for pods bound to it")
+    return None
 
 
 # ---- update and patch ------------------------------------------------------

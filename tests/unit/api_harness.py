@@ -22,6 +22,26 @@ ADMIN_TOKEN = "admin-token-for-tests"
 NODE_TOKEN = "node-token-for-tests"
 
 
+class CountingStore(MemoryStore):
+    """Counts linearizable reads; ``behind`` hides keys from this replica's
+    own (non-linearizable) reads, as a follower that has not applied them yet."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.barriers = 0
+        self.behind: set[str] = set()
+        self.lagging: dict[str, Any] = {}  # key -> the older value this replica still has
+
+    def get(self, key: str, linearizable: bool = True):  # noqa: ANN201 - the store's signature
+        if linearizable:
+            self.barriers += 1
+        elif key in self.behind:
+            return None
+        elif key in self.lagging:
+            return self.lagging[key]
+        return super().get(key, linearizable)
+
+
 class Api:
     """A test client that sends the admin token and decodes JSON."""
 

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from raftstore import MemoryStore
-
-from .api_harness import Api, deployment, pod
+from .api_harness import Api, CountingStore, deployment, pod
 
 
 @pytest.fixture
@@ -163,28 +159,8 @@ def test_events_created_through_the_api_get_a_ttl():
     assert api.get("/api/v1/namespaces/default/configmaps/c").status_code == 200
 
 
-class _CountingStore(MemoryStore):
-    """Counts linearizable reads; ``behind`` hides keys from this replica's
-    own (non-linearizable) reads, as a follower that has not applied them yet."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.barriers = 0
-        self.behind: set[str] = set()
-        self.lagging: dict[str, Any] = {}  # key -> the older value this replica still has
-
-    def get(self, key: str, linearizable: bool = True):  # noqa: ANN201 - the store's signature
-        if linearizable:
-            self.barriers += 1
-        elif key in self.behind:
-            return None
-        elif key in self.lagging:
-            return self.lagging[key]
-        return super().get(key, linearizable)
-
-
 def test_creating_in_a_namespace_reads_it_from_this_replica_without_a_raft_read():
-    store = _CountingStore()
+    store = CountingStore()
     api = Api(store)
     before = store.barriers
     assert api.post("/api/v1/namespaces/default/configmaps",
@@ -193,7 +169,7 @@ def test_creating_in_a_namespace_reads_it_from_this_replica_without_a_raft_read(
 
 
 def test_a_namespace_this_replica_has_not_seen_yet_is_confirmed_by_a_linearizable_read():
-    store = _CountingStore()
+    store = CountingStore()
     api = Api(store)
     api.post("/api/v1/namespaces", {"metadata": {"name": "new"}})
     store.behind.add("/registry/namespaces/new")
@@ -208,7 +184,7 @@ def test_a_namespace_this_replica_has_not_seen_yet_is_confirmed_by_a_linearizabl
 def test_an_update_at_the_version_this_replica_holds_needs_no_raft_read():
     """As Kubernetes' GuaranteedUpdate starts from the watch cache: the writer's
     version found here is what the compare-and-swap checks anyway."""
-    store = _CountingStore()
+    store = CountingStore()
     api = Api(store)
     path = "/api/v1/namespaces/default/pods/p"
     created = api.post("/api/v1/namespaces/default/pods", pod("p")).json

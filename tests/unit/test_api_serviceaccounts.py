@@ -12,7 +12,7 @@ import pytest
 from master.admission.rbacdefaults import ensure_default_rbac
 from master.serviceaccounts import DEFAULT_SECONDS
 
-from .api_harness import ADMIN_TOKEN, NODE_TOKEN, Api, pod
+from .api_harness import ADMIN_TOKEN, NODE_TOKEN, Api, CountingStore, pod
 
 SA = "/api/v1/namespaces/default/serviceaccounts"
 PODS = "/api/v1/namespaces/default/pods"
@@ -31,11 +31,17 @@ def api() -> Iterator[Api]:
     a.close()
 
 
+def bound_to(p: dict, uid: str | None = None) -> dict:
+    """A TokenRequest bound to pod ``p`` (by its uid, or ``uid``)."""
+    return {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+            "spec": {"boundObjectRef": {"kind": "Pod", "apiVersion": "v1",
+                                        "name": p["metadata"]["name"],
+                                        "uid": uid or p["metadata"]["uid"]}}}
+
+
 def request_token(api: Api, sa: str, pod_name: str | None, token: str = NODE_TOKEN, **spec):
     if pod_name is not None:
-        uid = api.get(f"{PODS}/{pod_name}").json["metadata"]["uid"]
-        spec["boundObjectRef"] = {"kind": "Pod", "apiVersion": "v1", "name": pod_name,
-                                  "uid": uid}
+        spec.update(bound_to(api.get(f"{PODS}/{pod_name}").json)["spec"])
     body = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": spec}
     return api.post(f"{SA}/{sa}/token", body, token=token)
 
@@ -109,3 +115,49 @@ def test_an_admin_gets_an_unbound_token_from_kubectl_create_tokens_body(api):
     me = api.post(WHOAMI, {"kind": "SelfSubjectReview"},
                   token=r.json["status"]["token"]).json["status"]["userInfo"]
     assert me["username"] == "system:serviceaccount:default:robot"
+
+
+def test_a_token_for_a_pod_this_master_holds_needs_no_raft_read():
+    """The account and the pod are read from this replica, as admission reads
+    the watch cache; only what it lacks (or holds in an older form) is read
+    through Raft."""
+    store = CountingStore()
+    api = Api(store)
+    ensure_default_rbac(api.objects)
+    api.post(SA, {"metadata": {"name": "robot"}})
+    api.post(PODS, pod("p1", node="n1", serviceAccountName="robot"))
+    assert request_token(api, "robot", "p1").status_code == 201  # loads the signing key
+    body = bound_to(api.get(f"{PODS}/p1").json)
+    before = store.barriers
+    assert api.post(f"{SA}/robot/token", body, token=NODE_TOKEN).status_code == 201
+    assert store.barriers == before
+    # Created through another master a moment ago: confirmed through Raft.
+    api.post(SA, {"metadata": {"name": "fresh"}})
+    store.behind.add("/registry/serviceaccounts/default/fresh")
+    before = store.barriers
+    r = request_token(api, "fresh", None, token=ADMIN_TOKEN)
+    assert r.status_code == 201 and store.barriers == before + 1
+    r = request_token(api, "ghost", None, token=ADMIN_TOKEN)
+    assert r.status_code == 404 and 'serviceaccounts "ghost" not found' in r.json["message"]
+
+
+def test_a_pod_replaced_since_this_replica_saw_it_is_read_through_raft():
+    store = CountingStore()
+    api = Api(store)
+    api.post(SA, {"metadata": {"name": "robot"}})
+    api.post(PODS, pod("p1", node="n1", serviceAccountName="robot"))
+    key = "/registry/pods/default/p1"
+    old = store.get(key, False)
+    api.delete(f"{PODS}/p1", {"gracePeriodSeconds": 0})
+    api.delete(f"{PODS}/p1", {"gracePeriodSeconds": 0}, token=NODE_TOKEN)
+    api.post(PODS, pod("p1", node="n1", serviceAccountName="robot"))
+    assert request_token(api, "robot", "p1").status_code == 201  # loads the signing key
+    body = bound_to(api.get(f"{PODS}/p1").json)
+    store.lagging[key] = old  # this replica still shows the pod that was replaced
+    before = store.barriers
+    r = api.post(f"{SA}/robot/token", body)
+    assert r.status_code == 201, r.json
+    assert store.barriers == before + 1
+    # The latest refuses too: a uid no pod has any more.
+    r = api.post(f"{SA}/robot/token", bound_to(api.get(f"{PODS}/p1").json, uid="gone"))
+    assert r.status_code == 409 and "was replaced" in r.json["message"]

@@ -447,6 +447,19 @@ def test_a_crash_loop_makes_one_back_off_event_whose_count_grows(env):
     assert events_of(api, agent, "Created")
 
 
+def test_a_pod_start_makes_one_pulled_created_and_started_event_each(env):
+    """As kubelet's: the sandbox borrowing the pod's image (no pause image)
+    adds no Pulled of its own to the container's."""
+    api, _, agent, _ = env
+    agent.executor.pause_image = None  # as on a node that could not build one
+    add_pod(api)
+    sync(agent)
+    for reason in ("Pulled", "Created", "Started"):
+        events = events_of(api, agent, reason)
+        assert [e["count"] for e in events] == [1], reason
+    assert 'already present on machine' in events_of(api, agent, "Pulled")[0]["message"]
+
+
 def test_an_unpullable_image_makes_pulling_and_failed_events_with_the_reason(env):
     api, rt, agent, clock = env
     add_pod(api, containers=[{"name": "app", "image": "nowhere/img:1",

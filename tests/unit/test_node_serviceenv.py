@@ -3,7 +3,12 @@ gives them to containers for the Services that exist when they start."""
 
 from __future__ import annotations
 
+import pytest
+
+from coxapi.informer import Informer
+from node.podspec import ConfigError
 from node.serviceenv import service_env, visible
+from tests.support import wait_until
 
 from .test_node_agent import add_pod, env, sync  # noqa: F401 - the agent fixture
 
@@ -48,6 +53,10 @@ def test_containers_get_the_services_that_exist_when_they_start(env):  # noqa: F
     api.create(svc("kubernetes", "10.96.0.1", ports=[{"name": "https", "port": 443,
                                                       "protocol": "TCP"}]))
     api.create(svc("web", "10.96.0.20"))
+    # The agent's Service informer has them (as kubelet's lister would, long
+    # before a pod created after them is scheduled): no list per start.
+    wait_until(lambda: agent.services.get_by("default", "web"), 10, what="the Service watched")
+    listed = api.calls.count(("list", "Service"))
     uid = add_pod(api, containers=[{"name": "app", "image": "busybox:test",
                                     "imagePullPolicy": "IfNotPresent",
                                     "env": [{"name": "WEB_SERVICE_PORT", "value": "8080"},
@@ -59,6 +68,24 @@ def test_containers_get_the_services_that_exist_when_they_start(env):  # noqa: F
     assert first["WEB_SERVICE_PORT"] == "8080"  # the container's own env wins
     assert first["KUBERNETES_SERVICE_HOST"] == "10.96.0.1"
     assert "LATE_SERVICE_HOST" not in first
+    assert api.calls.count(("list", "Service")) == listed
     api.create(svc("late", "10.96.0.30"))
     sync(agent)
     assert rt.specs[rt.app(uid, "app").id].env == first  # a running container keeps its env
+
+
+def test_until_the_informer_has_listed_a_start_lists_the_services(env):  # noqa: F811
+    api, _, agent, _ = env
+    api.create(svc("web", "10.96.0.20"))
+    offline = Informer(api, "Service", stale_list=True)  # not started: never synced
+    agent.executor.services = offline
+    with_web = {"metadata": {"name": "a", "namespace": "default"}, "spec": {}}
+    api.reachable = False
+    with pytest.raises(ConfigError, match="listing services"):
+        agent.executor._service_env(with_web)
+    api.reachable = True
+    assert agent.executor._service_env(with_web)["WEB_SERVICE_HOST"] == "10.96.0.20"
+    assert offline.wait_for_sync(0), "the list filled the informer"
+    # Offline, its cache still serves: a crashed container restarts without the API.
+    api.reachable = False
+    assert agent.executor._service_env(with_web)["WEB_SERVICE_HOST"] == "10.96.0.20"
