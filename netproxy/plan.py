@@ -573,7 +573,7 @@ class _Contents:
 
     def __init__(self) -> None:
         self.order: list[Key] = []  # every Service's key, sorted
-        self.chains: dict[Key, tuple[Chain, ...]] = {}
+        self.chains: list[tuple[Chain, ...]] = []  # each one's chains, in that order
         self.udp: dict[Key, tuple[UdpRoute, ...]] = {}  # only Services with UDP ports
         self.udp_order: list[Key] = []  # their keys, sorted
         self.notes: dict[Key, tuple[str, ...]] = {}  # only Services with notes
@@ -622,8 +622,9 @@ class _Contents:
             if np_key and part.ext is not None:
                 chains.append(part.ext)
                 self._insert(SERVICE_NODEPORTS, part.np_order, part.np_elem)
-        bisect.insort(self.order, key)
-        self.chains[key] = tuple(chains)
+        i = bisect.bisect_left(self.order, key)
+        self.order.insert(i, key)
+        self.chains.insert(i, tuple(chains))
         if udp:
             self.udp[key] = tuple(udp)
             bisect.insort(self.udp_order, key)
@@ -648,8 +649,8 @@ class _Contents:
                 self._remove(SERVICE_IPS, part.vip_order)
             if part.np_key and part.ext is not None:
                 self._remove(SERVICE_NODEPORTS, part.np_order)
-        del self.order[bisect.bisect_left(self.order, key)]
-        del self.chains[key]
+        i = bisect.bisect_left(self.order, key)
+        del self.order[i], self.chains[i]
         if self.udp.pop(key, None):
             del self.udp_order[bisect.bisect_left(self.udp_order, key)]
         self.notes.pop(key, None)
@@ -672,8 +673,7 @@ class _Contents:
         for name, key in _MAPS.items():
             if name not in self._maps:
                 self._maps[name] = VerdictMap(name, key, tuple(self.elements[name][1]))
-        by_key = self.chains.__getitem__
-        chains = tuple(concat(_FIXED[bool(node_ips)], concat.from_iterable(map(by_key, self.order))))
+        chains = tuple(concat(_FIXED[bool(node_ips)], concat.from_iterable(self.chains)))
         udp = tuple(concat.from_iterable(map(self.udp.__getitem__, self.udp_order)))
         notes.extend(concat.from_iterable(self.notes[k] for k in sorted(self.notes)))
         return Plan(table, chains, tuple(self._maps[name] for name in _MAPS),
