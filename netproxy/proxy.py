@@ -180,10 +180,11 @@ class ServiceProxy:
             self._last_written = plan
         self.stats.last_sync_seconds = time.monotonic() - start
         SYNC_SECONDS.observe(self.stats.last_sync_seconds)
-        for part, n in plan.stats().items():
-            PLAN_SIZE.labels(part).set(n)
-        if written:
-            log.info("synced %s in %.3fs", plan.stats(), self.stats.last_sync_seconds)
+        if written:  # else the table, and so its size, is as it was
+            size = plan.stats()
+            for part, n in size.items():
+                PLAN_SIZE.labels(part).set(n)
+            log.info("synced %s in %.3fs", size, self.stats.last_sync_seconds)
         return written
 
     def run(self, stop: threading.Event | None = None) -> None:
