@@ -37,11 +37,14 @@ an ``inet`` table with a device-bound ingress chain).
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import socket
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import chain as concat
+from operator import attrgetter
 from typing import Any
 
 TABLE = "coxswain-proxy"
@@ -258,11 +261,15 @@ class Plan:
     def stats(self) -> dict[str, int]:
         return {
             "chains": len(self.chains),
-            "rules": sum(len(c.rules) for c in self.chains),
+            # map/attrgetter: no Python-level loop over thousands of chains
+            "rules": sum(map(len, map(_RULES, self.chains))),
             "maps": len(self.maps),
             "elements": sum(len(m.elements) for m in self.maps)
             + sum(len(s.elements) for s in self.sets),
         }
+
+
+_RULES = attrgetter("rules")
 
 
 # ---- input ---------------------------------------------------------------------
@@ -307,7 +314,8 @@ def _describe(obj: Any) -> str:
     return "?"
 
 
-def _key(obj: Obj) -> tuple[str, str]:
+def object_key(obj: Obj) -> tuple[str, str]:
+    """(namespace, name): what the planner knows a Service and its Endpoints by."""
     meta = obj.get("metadata") or {}
     name = meta.get("name")
     if not isinstance(name, str) or not name:
@@ -319,7 +327,7 @@ def service_ports(svc: Obj, notes: list[str]) -> list[ServicePort]:
     """The proxied ports of one Service. A port that cannot be proxied is
     left out with a note naming the field; a bad ``clusterIP`` or name
     raises ``BadObject``."""
-    ns, name = _key(svc)
+    ns, name = object_key(svc)
     spec = svc.get("spec") or {}
     where = f"service {ns}/{name}"
     svc_type = spec.get("type") or "ClusterIP"
@@ -551,134 +559,261 @@ class Change:
     after: tuple[_Fragment, ...]
 
 
+Key = tuple[str, str]  # a Service's (namespace, name)
+# What may have changed about one Service: its objects now (none: it is gone)
+# and its Endpoints (None: there are none).
+Objects = tuple[Sequence[Obj], Obj | None]
+
+# The verdict maps in the plan's (name) order, and their key types.
+_MAPS = {NO_ENDPOINT_NODEPORTS: NODEPORT_KEY, NO_ENDPOINT_SERVICES: VIP_KEY,
+         SERVICE_IPS: VIP_KEY, SERVICE_NODEPORTS: NODEPORT_KEY}
+# Built once: plans share them, so comparing two plans skips them by identity.
+_FIXED = {has: tuple(_fixed_chains(has)) for has in (False, True)}
+
+
+class _Contents:
+    """What the Services' parts put in the table, kept in table order (the
+    Services by key, each one's chains; each map's elements sorted), so one
+    Service can be taken out or put in without going over the others."""
+
+    def __init__(self) -> None:
+        self.order: list[Key] = []  # every Service's key, sorted
+        self.chains: list[tuple[Chain, ...]] = []  # each one's chains, in that order
+        self.udp: dict[Key, tuple[UdpRoute, ...]] = {}  # only Services with UDP ports
+        self.udp_order: list[Key] = []  # their keys, sorted
+        self.notes: dict[Key, tuple[str, ...]] = {}  # only Services with notes
+        self.claims: dict[tuple, Key] = {}  # ClusterIP:port and nodePort keys -> their Service
+        # per map: the elements' sort keys and the elements, in that order
+        self.elements: dict[str, tuple[list[tuple], list[tuple]]] = {m: ([], []) for m in _MAPS}
+        self._maps: dict[str, VerdictMap] = {}  # built maps, until their elements change
+
+    def put(self, key: Key, frag: _Fragment) -> bool:
+        """Add one Service's parts, in port order. A port whose ClusterIP:port
+        or nodePort another port has claimed loses it (with a note): False then."""
+        clean = True
+        chains: list[Chain] = []
+        udp: list[UdpRoute] = []
+        notes = list(frag.notes)
+        for part in frag.parts:
+            vip_key, np_key = part.vip_key, part.np_key
+            sp = part.sp
+            if vip_key in self.claims:
+                clean = False
+                notes.append(f"service {sp.namespace}/{sp.service}: {sp.cluster_ip}:{sp.port}/"
+                             f"{sp.protocol.lower()} is already used by another service; skipped")
+                continue
+            if np_key in self.claims:
+                clean = False
+                notes.append(f"service {sp.namespace}/{sp.service}: nodePort {sp.node_port}/"
+                             f"{sp.protocol.lower()} is already used by another service; ignored")
+                np_key = None
+            if part.note:
+                notes.append(part.note)
+            if part.udp:
+                udp.append(part.udp)
+            if vip_key:
+                self.claims[vip_key] = key
+            if np_key:
+                self.claims[np_key] = key
+            if not part.chains:
+                if vip_key:
+                    self._insert(NO_ENDPOINT_SERVICES, part.vip_order, part.vip_elem)
+                if np_key:
+                    self._insert(NO_ENDPOINT_NODEPORTS, part.np_order, part.np_elem)
+                continue
+            chains.extend(part.chains)
+            if vip_key:
+                self._insert(SERVICE_IPS, part.vip_order, part.vip_elem)
+            if np_key and part.ext is not None:
+                chains.append(part.ext)
+                self._insert(SERVICE_NODEPORTS, part.np_order, part.np_elem)
+        i = bisect.bisect_left(self.order, key)
+        self.order.insert(i, key)
+        self.chains.insert(i, tuple(chains))
+        if udp:
+            self.udp[key] = tuple(udp)
+            bisect.insort(self.udp_order, key)
+        if notes:
+            self.notes[key] = tuple(notes)
+        return clean
+
+    def take(self, key: Key, frag: _Fragment) -> None:
+        """Undo ``put(key, frag)``, which claimed all it asked for."""
+        for part in frag.parts:
+            if part.vip_key:
+                del self.claims[part.vip_key]
+            if part.np_key:
+                del self.claims[part.np_key]
+            if not part.chains:
+                if part.vip_key:
+                    self._remove(NO_ENDPOINT_SERVICES, part.vip_order)
+                if part.np_key:
+                    self._remove(NO_ENDPOINT_NODEPORTS, part.np_order)
+                continue
+            if part.vip_key:
+                self._remove(SERVICE_IPS, part.vip_order)
+            if part.np_key and part.ext is not None:
+                self._remove(SERVICE_NODEPORTS, part.np_order)
+        i = bisect.bisect_left(self.order, key)
+        del self.order[i], self.chains[i]
+        if self.udp.pop(key, None):
+            del self.udp_order[bisect.bisect_left(self.udp_order, key)]
+        self.notes.pop(key, None)
+
+    def _insert(self, name: str, order: tuple, elem: Any) -> None:
+        orders, elems = self.elements[name]
+        i = bisect.bisect_left(orders, order)
+        orders.insert(i, order)
+        elems.insert(i, elem)
+        self._maps.pop(name, None)
+
+    def _remove(self, name: str, order: tuple) -> None:
+        orders, elems = self.elements[name]
+        i = bisect.bisect_left(orders, order)
+        del orders[i], elems[i]
+        self._maps.pop(name, None)
+
+    def plan(self, table: str, node_ips: tuple[str, ...], notes: list[str]) -> Plan:
+        """The table: copies of the kept lists (no Python loop over Services)."""
+        for name, key in _MAPS.items():
+            if name not in self._maps:
+                self._maps[name] = VerdictMap(name, key, tuple(self.elements[name][1]))
+        chains = tuple(concat(_FIXED[bool(node_ips)], concat.from_iterable(self.chains)))
+        udp = tuple(concat.from_iterable(map(self.udp.__getitem__, self.udp_order)))
+        notes.extend(concat.from_iterable(self.notes[k] for k in sorted(self.notes)))
+        return Plan(table, chains, tuple(self._maps[name] for name in _MAPS),
+                    (AddrSet(NODE_IPS, node_ips),), udp, tuple(notes))
+
+
 class Planner:
-    """``build_plan`` that remembers what each Service contributed: given the
-    same objects again (as an informer's list does) it reuses that part, so
-    one changed Service costs one Service's planning plus assembling the
-    table from parts, and unchanged chains are the very objects of the last
-    plan (which makes comparing and diffing the two plans cheap).
+    """``build_plan`` that remembers what each Service contributed, so that
+    one changed Service costs that Service's planning, not the others'.
+
+    ``plan`` takes every object (a first plan, a resync) and reuses the part
+    of each Service whose objects are the same (as an informer's list hands
+    them out); ``update`` takes only the Services that may have changed since
+    the last plan, and costs O(those Services) plus copying the kept table
+    contents into the new ``Plan``. Unchanged chains and elements are the very
+    objects of the last plan (which makes comparing and diffing plans cheap).
 
     ``change`` says what changed since the previous plan, Service by Service;
     None when that does not describe it (the first plan, two ports claiming
-    one address, node addresses appearing or all going)."""
+    one address, node addresses appearing or all going). While a claim
+    clashes, every plan is assembled afresh from all Services' parts: which
+    port keeps the address depends on all of them."""
+
+    _fragments: dict[Key, _Fragment]
+    _contents: _Contents  # the last plan's, unless it had a clash
+    change: Change | None
+    _last: Plan | None
+    _clashed: bool  # the last plan had a port claim refused (or there is none)
+    _node_ips: tuple[str, ...]
+    _unkeyed: tuple[str, ...]  # notes on objects without a name, from ``plan``
 
     def __init__(self, table: str = TABLE) -> None:
         self.table = table
-        self._fragments: dict[tuple[str, str], _Fragment] = {}
         self.planned = 0  # Services planned afresh (not reused), for tests and benches
-        self.change: Change | None = None
-        self._last: Plan | None = None
-        self._clashed = True  # the last plan had a port claim refused (or there is none)
-        self._had_node_ips = False
+        self._forget()
+
+    def _forget(self) -> None:
+        self._fragments, self._contents = {}, _Contents()
+        self.change, self._last, self._clashed = None, None, True
+        self._node_ips = self._unkeyed = ()
+
+    @property
+    def has_plan(self) -> bool:
+        """Whether ``update`` may be used (there is a last plan to update)."""
+        return self._last is not None
 
     def plan(self, services: Iterable[Obj], endpoints: Iterable[Obj],
              node_addresses: Iterable[str] = ()) -> Plan:
-        notes: list[str] = []
-        eps_by_key: dict[tuple[str, str], Obj] = {}
+        """The table for all these objects."""
+        unkeyed: list[str] = []
+        eps_by_key: dict[Key, Obj] = {}
         for ep in endpoints:
             try:
-                eps_by_key[_key(ep)] = ep
+                eps_by_key[object_key(ep)] = ep
             except (BadObject, AttributeError) as e:
-                notes.append(f"endpoints {_describe(ep)}: {e}")
-        node_ips: set[str] = set()
-        for a in node_addresses:
-            try:
-                node_ips.add(_ipv4(a, "node address"))
-            except BadObject as e:
-                notes.append(str(e))
-
-        by_key: dict[tuple[str, str], list[Obj]] = {}
+                unkeyed.append(f"endpoints {_describe(ep)}: {e}")
+        by_key: dict[Key, list[Obj]] = {}
         for svc in services:
             try:
-                by_key.setdefault(_key(svc), []).append(svc)
+                by_key.setdefault(object_key(svc), []).append(svc)
+            except BadObject as e:
+                unkeyed.append(str(e))
+            except (AttributeError, TypeError) as e:  # malformed beyond the schema
+                unkeyed.append(f"service {_describe(svc)}: malformed ({e})")
+        changes: dict[Key, Objects] = {k: (v, eps_by_key.get(k)) for k, v in by_key.items()}
+        changes.update((k, ((), None)) for k in self._fragments.keys() - by_key.keys())
+        self._unkeyed = tuple(unkeyed)
+        return self._update(changes, node_addresses)
+
+    def update(self, changes: Mapping[Key, Objects], node_addresses: Iterable[str] = ()) -> Plan:
+        """The table after the Services keyed in ``changes`` changed (to the
+        objects given there); every other Service is as in the last plan,
+        which ``plan`` must have made first."""
+        if self._last is None:
+            raise RuntimeError("Planner.update needs a previous plan; use Planner.plan")
+        return self._update(changes, node_addresses)
+
+    def _update(self, changes: Mapping[Key, Objects], node_addresses: Iterable[str]) -> Plan:
+        notes = list(self._unkeyed)
+        ips: set[str] = set()
+        for a in node_addresses:
+            try:
+                ips.add(_ipv4(a, "node address"))
             except BadObject as e:
                 notes.append(str(e))
-            except (AttributeError, TypeError) as e:  # malformed beyond the schema
-                notes.append(f"service {_describe(svc)}: malformed ({e})")
-        fragments: dict[tuple[str, str], _Fragment] = {}
-        replaced: list[tuple[str, str]] = []
-        for key in sorted(by_key):
-            svcs, endpoint = tuple(by_key[key]), eps_by_key.get(key)
+        node_ips = tuple(sorted(ips, key=_ip_order))
+        fresh: dict[Key, _Fragment] = {}
+        gone: list[Key] = []
+        for key, (objs, endpoint) in changes.items():
             frag = self._fragments.get(key)
-            if frag is None or not frag.made_from(svcs, endpoint):
-                frag = _fragment(svcs, endpoint)
+            svcs = tuple(objs)
+            if not svcs:
+                if frag is not None:
+                    gone.append(key)
+            elif frag is None or not frag.made_from(svcs, endpoint):
+                fresh[key] = _fragment(svcs, endpoint)
                 self.planned += 1
-                replaced.append(key)
-            fragments[key] = frag
-            notes.extend(frag.notes)
-        old, self._fragments = self._fragments, fragments
-        plan, clashed = self._assemble(fragments.values(), node_ips, notes)
+        old = {k: self._fragments[k] for k in (*fresh, *gone) if k in self._fragments}
+        try:
+            plan, clashed = self._assemble(old, fresh, gone, node_ips, notes)
+        except BaseException:
+            self._forget()  # half updated: the next plan starts over
+            raise
         previous, self._last = self._last, plan
         self.change = None
         # Without a clash each Service's part is in the table as planned; the
         # fixed chains differ only with or without node addresses.
         if (previous is not None and not (clashed or self._clashed)
-                and bool(node_ips) == self._had_node_ips):
-            # Keys are only ever added by ``replaced``: none went if the counts add up.
-            added = sum(1 for k in replaced if k not in old)
-            gone = old.keys() - fragments.keys() if len(old) + added != len(fragments) else ()
-            self.change = Change(previous, tuple(old[k] for k in (*replaced, *gone) if k in old),
-                                 tuple(fragments[k] for k in replaced))
-        self._clashed, self._had_node_ips = clashed, bool(node_ips)
+                and bool(node_ips) == bool(self._node_ips)):
+            self.change = Change(previous, tuple(old.values()), tuple(fresh.values()))
+        self._clashed, self._node_ips = clashed, node_ips
         return plan
 
-    def _assemble(self, fragments: Iterable[_Fragment], node_ips: set[str],
+    def _assemble(self, old: dict[Key, _Fragment], fresh: dict[Key, _Fragment],
+                  gone: list[Key], node_ips: tuple[str, ...],
                   notes: list[str]) -> tuple[Plan, bool]:
-        """The table from the parts, in port order; the first port to claim a
-        ClusterIP:port or a nodePort keeps it (and whether one was refused)."""
-        clashed = False
-        chains = _fixed_chains(bool(node_ips))
-        vips: dict[tuple, tuple] = {}
-        nodeports: dict[tuple, tuple] = {}
-        no_ep_vips: dict[tuple, tuple] = {}
-        no_ep_nodeports: dict[tuple, tuple] = {}
-        udp_routes: list[UdpRoute] = []
-        for frag in fragments:
-            for part in frag.parts:
-                vip_key, np_key = part.vip_key, part.np_key
-                if vip_key in vips or vip_key in no_ep_vips:
-                    clashed = True
-                    sp = part.sp
-                    notes.append(f"service {sp.namespace}/{sp.service}: {sp.cluster_ip}:"
-                                 f"{sp.port}/{sp.protocol.lower()} is already used by another "
-                                 "service; skipped")
-                    continue
-                if np_key in nodeports or np_key in no_ep_nodeports:
-                    clashed = True
-                    sp = part.sp
-                    notes.append(f"service {sp.namespace}/{sp.service}: nodePort {sp.node_port}/"
-                                 f"{np_key[0]} is already used by another service; ignored")
-                    np_key = None
-                if part.note:
-                    notes.append(part.note)
-                if part.udp:
-                    udp_routes.append(part.udp)
-                if not part.chains:
-                    if vip_key:
-                        no_ep_vips[vip_key] = (part.vip_order, part.vip_elem)
-                    if np_key:
-                        no_ep_nodeports[np_key] = (part.np_order, part.np_elem)
-                    continue
-                chains.extend(part.chains)
-                if vip_key:
-                    vips[vip_key] = (part.vip_order, part.vip_elem)
-                if np_key and part.ext is not None:
-                    chains.append(part.ext)
-                    nodeports[np_key] = (part.np_order, part.np_elem)
-
-        def vmap(name: str, key: tuple[str, ...], elems: dict[tuple, tuple]) -> VerdictMap:
-            return VerdictMap(name, key, tuple(e for _, e in sorted(elems.values(), key=_first)))
-
-        maps = [vmap(SERVICE_IPS, VIP_KEY, vips), vmap(SERVICE_NODEPORTS, NODEPORT_KEY, nodeports),
-                vmap(NO_ENDPOINT_SERVICES, VIP_KEY, no_ep_vips),
-                vmap(NO_ENDPOINT_NODEPORTS, NODEPORT_KEY, no_ep_nodeports)]
-        sets = [AddrSet(NODE_IPS, tuple(sorted(node_ips, key=_ip_order)))]
-        return Plan(self.table, tuple(chains), tuple(sorted(maps, key=lambda m: m.name)),
-                    tuple(sets), tuple(udp_routes), tuple(notes)), clashed
-
-
-def _first(pair: tuple) -> Any:
-    return pair[0]
+        """The new table and whether a port claim was refused: the changed
+        Services taken out of the last one and put back as they are now, or,
+        after or on a clash, all Services put in afresh in key order (the
+        first port to claim a ClusterIP:port or a nodePort keeps it)."""
+        contents = self._contents
+        clean = not self._clashed
+        if clean:
+            for key, frag in old.items():
+                contents.take(key, frag)
+        for key in gone:
+            del self._fragments[key]
+        self._fragments.update(fresh)
+        if clean:
+            clean = all([contents.put(key, frag) for key, frag in fresh.items()])
+        if not clean:
+            self._contents = contents = _Contents()
+            clean = all([contents.put(key, self._fragments[key])
+                         for key in sorted(self._fragments)])
+        return contents.plan(self.table, node_ips, notes), not clean
 
 
 def _elem_order(item: tuple[tuple, str]) -> tuple:
@@ -712,8 +847,22 @@ def stale_udp_flows(old: Plan | None, new: Plan) -> list[StaleFlow]:
     pre-endpoint entry, until it times out)."""
     if old is None:
         return []
-    before = {(r.cluster_ip, r.port, r.node_port): set(r.endpoints) for r in old.udp_routes}
-    after = {(r.cluster_ip, r.port, r.node_port): set(r.endpoints) for r in new.udp_routes}
+    return _stale_flows(old.udp_routes, new.udp_routes)
+
+
+def stale_udp_flows_of(change: Change) -> list[StaleFlow]:
+    """``stale_udp_flows`` from ``change.previous`` to the plan ``change`` led
+    to, from the changed Services alone: without a clash no two ports share
+    a route, so the others' routes are the same in both plans."""
+    def routes(fragments: tuple[_Fragment, ...]) -> list[UdpRoute]:
+        return [part.udp for frag in fragments for part in frag.parts if part.udp]
+
+    return _stale_flows(routes(change.before), routes(change.after))
+
+
+def _stale_flows(old: Iterable[UdpRoute], new: Iterable[UdpRoute]) -> list[StaleFlow]:
+    before = {(r.cluster_ip, r.port, r.node_port): set(r.endpoints) for r in old}
+    after = {(r.cluster_ip, r.port, r.node_port): set(r.endpoints) for r in new}
     flows: set[StaleFlow] = set()
     for (vip, port, node_port), eps in before.items():
         gone = eps - after.get((vip, port, node_port), set())

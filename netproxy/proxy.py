@@ -1,11 +1,14 @@
 """The proxy loop: Services + Endpoints in, one nftables table out.
 
 Two informers (``coxapi.informer``) feed a single sync loop. A change marks the state
-dirty; the loop waits ``debounce`` seconds for more changes to arrive, then
-computes the plan (pure) and applies it in one transaction only if it differs
-from the last applied plan, then deletes stale UDP conntrack entries. A sync
-that fails is retried with back-off; every ``resync_period`` the loop checks
-that its table is still in the kernel and rewrites it if someone removed it.
+dirty and notes the Service's key; the loop waits ``debounce`` seconds for more
+changes to arrive, then updates the plan (pure) for the keys noted since the
+last sync only, so one change costs O(that Service) with thousands present,
+applies it in one transaction only if it differs from the last applied plan,
+then deletes stale UDP conntrack entries. A sync that fails is retried with
+back-off and plans from every object; every ``resync_period`` the loop plans
+from every object too, and checks that its table is still in the kernel and
+rewrites it if someone removed it.
 """
 
 from __future__ import annotations
@@ -18,11 +21,21 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from coxapi.informer import Informer, ListWatcher
+from coxapi.meta import key_of
 from coxapi.supervisor import Supervisor
 
 from . import conntrack
 from .metrics import PLAN_SIZE, SYNC_SECONDS
-from .plan import TABLE, Plan, Planner, stale_udp_flows
+from .plan import (
+    TABLE,
+    Key,
+    Objects,
+    Plan,
+    Planner,
+    object_key,
+    stale_udp_flows,
+    stale_udp_flows_of,
+)
 from .table import NftTable
 
 log = logging.getLogger(__name__)
@@ -65,6 +78,11 @@ class ServiceProxy:
         self.stats = SyncStats()
         self.stop = threading.Event()
         self._dirty = threading.Event()
+        # Services (by key) whose objects changed since the last sync, and
+        # whether the next sync must plan from every object instead.
+        self._lock = threading.Lock()
+        self._touched: set[Key] = set()
+        self._full = True
         self.services = self._informer(client, "services")
         self.endpoints = self._informer(client, "endpoints")
         self.synced = threading.Event()  # set after the first successful sync
@@ -82,17 +100,50 @@ class ServiceProxy:
         inf = Informer(client, kind, watch_timeout=self.config.watch_timeout,
                        stall_timeout=self.config.watch_timeout + STALL_GRACE,
                        name=f"netproxy-{kind}")
-        inf.add_handler(lambda _: self._dirty.set(), lambda _o, _n: self._dirty.set(),
-                        lambda _: self._dirty.set())
+        inf.add_handler(self._touch, lambda _old, new: self._touch(new), self._touch)
         return inf
+
+    def _touch(self, obj: dict) -> None:
+        """Note (on an informer's thread) that the Service keyed like ``obj`` changed."""
+        try:
+            key = object_key(obj)
+            # Looked up by the informer's key later: it must be the same name.
+            exact = key_of(obj) == f"{key[0]}/{key[1]}"
+        except (ValueError, AttributeError, TypeError):
+            key, exact = None, False
+        with self._lock:
+            if key is not None and exact:
+                self._touched.add(key)
+            else:
+                self._full = True
+        self._dirty.set()
 
     def plan(self) -> Plan:
         return self._plan()[0]
 
     def _plan(self) -> tuple[Plan, int]:
-        endpoints, revision = self.endpoints.versioned_list()
-        plan = self.planner.plan(self.services.list(), endpoints, self.node_addresses)
-        return plan, revision
+        # The revision first: every event up to it has then reached the cache,
+        # and (once handled) the keys taken next.
+        revision = self.endpoints.versioned_list()[1]
+        with self._lock:
+            touched, self._touched = self._touched, set()
+            full, self._full = self._full or not self.planner.has_plan, False
+        try:
+            if full:
+                endpoints, revision = self.endpoints.versioned_list()
+                return self.planner.plan(self.services.list(), endpoints,
+                                         self.node_addresses), revision
+            return self.planner.update({k: self._objects(k) for k in touched},
+                                       self.node_addresses), revision
+        except BaseException:
+            with self._lock:
+                self._full = True  # the keys taken are lost
+            raise
+
+    def _objects(self, key: Key) -> Objects:
+        ref = f"{key[0]}/{key[1]}"
+        svc = self.services.get(ref)
+        return ((svc,) if svc is not None else ()), self.endpoints.get(ref)
 
     def sync_once(self) -> bool:
         """Compute the plan and apply it if it changed; True when written."""
@@ -111,22 +162,29 @@ class ServiceProxy:
             for note in plan.notes:
                 log.warning("not proxied: %s", note)
             self.stats.notes = plan.notes
+        change = self.planner.change
         if written:
             self.stats.writes += 1
             # against the last plan written, even if the table was since rewritten whole
-            flows = stale_udp_flows(self._last_written, plan)
+            if change is not None and change.previous is self._last_written:
+                flows = stale_udp_flows_of(change)
+            else:
+                flows = stale_udp_flows(self._last_written, plan)
             self._last_written = plan
             if flows:
                 try:
                     self.stats.conntrack_deleted += self.flush_conntrack(flows, netns=self.netns)
                 except Exception as e:  # noqa: BLE001 - stale entries also time out
                     log.warning("deleting stale UDP conntrack entries failed: %s", e)
+        else:  # an equal table: the next change's previous plan stands for it
+            self._last_written = plan
         self.stats.last_sync_seconds = time.monotonic() - start
         SYNC_SECONDS.observe(self.stats.last_sync_seconds)
-        for part, n in plan.stats().items():
-            PLAN_SIZE.labels(part).set(n)
-        if written:
-            log.info("synced %s in %.3fs", plan.stats(), self.stats.last_sync_seconds)
+        if written:  # else the table, and so its size, is as it was
+            size = plan.stats()
+            for part, n in size.items():
+                PLAN_SIZE.labels(part).set(n)
+            log.info("synced %s in %.3fs", size, self.stats.last_sync_seconds)
         return written
 
     def run(self, stop: threading.Event | None = None) -> None:
@@ -169,6 +227,8 @@ class ServiceProxy:
                 self._dirty.clear()
             elif time.monotonic() >= next_check:
                 next_check = time.monotonic() + self.config.resync_period
+                with self._lock:
+                    self._full = True
                 try:
                     if not self.table.exists():
                         log.warning("table %s vanished from the kernel; rewriting it",

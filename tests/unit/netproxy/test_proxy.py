@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from coxapi.errors import ClusterUnreachable
-from netproxy.plan import NO_ENDPOINT_SERVICES, SERVICE_IPS, StaleFlow
+from netproxy.plan import NO_ENDPOINT_SERVICES, SERVICE_IPS, StaleFlow, build_plan
 from netproxy.proxy import ProxyConfig, ServiceProxy
 from netproxy.testing import FakeApi, FakeTable
 from tests.support import wait_until
@@ -216,3 +216,68 @@ def test_synced_revision_is_published_only_after_the_rules_reflect_it():
         assert [r for r, _ in published] == sorted(r for r, _ in published)
     finally:
         h.finish()
+
+
+class PlannerSpy:
+    """Records what the proxy hands its planner: every object, or only keys."""
+
+    def __init__(self, proxy: ServiceProxy) -> None:
+        self.full = 0
+        self.updates: list[set] = []
+        planner = proxy.planner
+        plan, update = planner.plan, planner.update
+
+        def full(*args):
+            self.full += 1
+            return plan(*args)
+
+        def some(changes, *args):
+            self.updates.append(set(changes))
+            return update(changes, *args)
+        planner.plan, planner.update = full, some  # type: ignore[method-assign]
+
+
+def test_one_change_hands_the_planner_only_that_service(h):
+    for i in range(20):
+        h.api.put("services", svc(f"s{i}", f"10.96.0.{i + 1}"))
+        h.api.put("endpoints", eps(f"s{i}", [f"10.244.0.{i + 2}"]))
+    spy = PlannerSpy(h.proxy)
+    h.start()
+    wait_until(lambda: h.proxy.synced.is_set(), 5, what="first sync")
+    assert spy.full == 1
+    h.api.put("endpoints", eps("s7", ["10.244.1.1"]))
+    wait_until(lambda: h.backends("s7") == ["10.244.1.1"], 5, what="the new endpoint")
+    h.api.delete("services", "default", "s3")
+    wait_until(lambda: ("10.96.0.4", "tcp", 80) not in h.services_map(), 5, what="s3 gone")
+    assert spy.full == 1
+    assert set().union(*spy.updates) == {("default", "s7"), ("default", "s3")}
+    services, endpoints = h.api.list("services")["items"], h.api.list("endpoints")["items"]
+    assert h.table.applied == build_plan(services, endpoints, ["10.0.0.1"])
+
+
+def test_the_periodic_check_plans_from_every_object():
+    h = Harness()
+    h.proxy.config.resync_period = 0.1
+    spy = PlannerSpy(h.proxy)
+    try:
+        h.api.put("services", svc("a", "10.96.0.1"))
+        h.start()
+        wait_until(lambda: spy.full >= 3, 5, what="full plans at the periodic checks")
+    finally:
+        h.finish()
+
+
+def test_a_failed_plan_is_followed_by_one_from_every_object(h):
+    h.api.put("services", svc("a", "10.96.0.1"))
+    spy = PlannerSpy(h.proxy)
+    h.start()
+    wait_until(lambda: h.proxy.synced.is_set(), 5, what="first sync")
+    update = h.proxy.planner.update
+
+    def broken(*_):
+        h.proxy.planner.update = update  # type: ignore[method-assign]
+        raise OSError("injected")
+    h.proxy.planner.update = broken  # type: ignore[method-assign]
+    h.api.put("endpoints", eps("a", ["10.244.0.2"]))  # its key is lost with the failure
+    wait_until(lambda: h.backends("a") == ["10.244.0.2"], 5, what="the endpoint after it")
+    assert h.proxy.stats.failures == 1 and spy.full == 2
