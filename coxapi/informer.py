@@ -147,6 +147,12 @@ class Informer:
                 return list(self._items.values())
             return [o for o in self._items.values() if namespace_of(o) == namespace]
 
+    @property
+    def revision(self) -> int:
+        """The store revision this cache reflects."""
+        with self._lock:
+            return self._revision
+
     def versioned_list(self) -> tuple[builtins.list[Obj], int]:
         """Every cached object and the store revision they reflect, read together."""
         with self._lock:

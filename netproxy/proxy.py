@@ -124,7 +124,7 @@ class ServiceProxy:
     def _plan(self) -> tuple[Plan, int]:
         # The revision first: every event up to it has then reached the cache,
         # and (once handled) the keys taken next.
-        revision = self.endpoints.versioned_list()[1]
+        revision = self.endpoints.revision
         with self._lock:
             touched, self._touched = self._touched, set()
             full, self._full = self._full or not self.planner.has_plan, False
