@@ -206,7 +206,7 @@ def interleaved(systems: dict[str, Endpoint], args: argparse.Namespace, phase: s
     system for ``args.seconds`` in turns (A B, then B A in the next round, so
     neither always goes first). A change of the machine's load hits both
     systems alike, and each round gives its own ratio."""
-    order = [s for s in SYSTEMS if s in systems]
+    order = [s for s in SYSTEMS if s in systems] or list(systems)  # api_ab's builds
     rounds = []
     for r in range(args.rounds):
         out: dict[str, dict] = {s: {} for s in order}
