@@ -69,9 +69,15 @@ WORKLOAD = [
 
 # GETs URL until the file STOP exists, one JSON line per request to OUT:
 # [start, end, ok, pod name or error] on the machine's monotonic clock.
+# A failed request also records the DNAT targets in this namespace's proxy
+# table then, to tell a stale rule from an unanswering pod.
 CLIENT = r"""
-import json, os, sys, time, urllib.request
+import json, os, re, subprocess, sys, time, urllib.request
 url, out, stop = sys.argv[1:4]
+def targets():
+    table = subprocess.run(["nft", "list", "table", "ip", "coxswain-proxy"],
+                           capture_output=True, text=True).stdout
+    return sorted(set(re.findall(r"dnat to ([0-9.:]+)", table)))
 with open(out, "a", buffering=1) as f:
     while not os.path.exists(stop):
         t0 = time.monotonic()
@@ -79,7 +85,7 @@ with open(out, "a", buffering=1) as f:
             body = urllib.request.urlopen(url, timeout=1).read().decode().strip()
             ok = True
         except Exception as e:
-            body, ok = f"{type(e).__name__}: {e}", False
+            body, ok = f"{type(e).__name__}: {e} (proxy targets: {targets()})", False
         f.write(json.dumps([t0, time.monotonic(), ok, body]) + "\n")
         time.sleep(0.02)
 """
