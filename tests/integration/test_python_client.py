@@ -102,9 +102,21 @@ def test_pods_create_read_patch_replace_delete(apis):
     assert c.ports[0].container_port == 80 and patched.metadata.labels == {"app": "py",
                                                                            "tier": "x"}
 
-    patched.metadata.annotations = {"replaced": "yes"}
-    replaced = apis.core.replace_namespaced_pod("py", "default", patched)
+    # A replace carries the resourceVersion it read: the node's status write
+    # after the image change may come first, so read again on a Conflict (as
+    # client-go's RetryOnConflict does).
+    def replace() -> kclient.V1Pod | None:
+        cur = apis.core.read_namespaced_pod("py", "default")
+        cur.metadata.annotations = {"replaced": "yes"}
+        try:
+            return apis.core.replace_namespaced_pod("py", "default", cur)
+        except kclient.exceptions.ApiException as e:
+            if e.status != 409:
+                raise
+            return None
+    replaced = wait_until(replace, 30, 0.1, "a replace not overtaken by another write")
     assert replaced.metadata.annotations == {"replaced": "yes"}
+    assert replaced.spec.containers[0].image == "web:2"
 
     gone = apis.core.delete_namespaced_pod("py", "default", grace_period_seconds=0)
     assert isinstance(gone, kclient.V1Pod) and gone.metadata.name == "py"
