@@ -41,8 +41,10 @@ class SerialTLSSocket:
         self.family = sock.family
         sock.setblocking(False)  # no call into OpenSSL waits, so the lock is held briefly
 
-    def _call(self, fn: Callable[[], T]) -> T:
-        """``fn()`` under the lock, waiting outside it while it would block."""
+    def _call(self, fn: Callable[[], T], reading: bool) -> T:
+        """``fn()`` under the lock, waiting outside it while it would block
+        (after ``shutdown`` the SSL socket reads and writes in clear, and
+        blocks as a plain non-blocking socket does)."""
         deadline = None if self._timeout is None else time.monotonic() + self._timeout
         while True:
             with self._lock:
@@ -52,6 +54,8 @@ class SerialTLSSocket:
                     readable = True
                 except ssl.SSLWantWriteError:
                     readable = False
+                except BlockingIOError:
+                    readable = reading
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             fd = self._sock.fileno()
             if fd < 0:
@@ -61,12 +65,12 @@ class SerialTLSSocket:
                 raise TimeoutError("timed out")
 
     def recv(self, bufsize: int) -> bytes:
-        return self._call(functools.partial(self._sock.recv, bufsize))
+        return self._call(functools.partial(self._sock.recv, bufsize), reading=True)
 
     def sendall(self, data: bytes) -> None:
         view = memoryview(data)
         while view:
-            view = view[self._call(functools.partial(self._sock.send, view)):]
+            view = view[self._call(functools.partial(self._sock.send, view), reading=False):]
 
     def settimeout(self, timeout: float | None) -> None:
         self._timeout = timeout

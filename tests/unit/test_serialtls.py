@@ -3,6 +3,7 @@ at once (its reader thread, and the caller or the stdin feeder writing)."""
 
 from __future__ import annotations
 
+import socket
 import ssl
 import threading
 from collections.abc import Iterator
@@ -79,12 +80,14 @@ def test_reader_and_writers_take_turns_in_openssl(api: object, agent: Agent,  # 
 
 
 class FakeTLS:
-    """An SSLSocket stand-in: ``recv`` would block until ``data`` is set."""
+    """An SSLSocket stand-in over one end of a socket pair: ``recv`` answers
+    what ``answers`` holds, an exception there being what that call raises."""
 
-    family = 2
+    family = socket.AF_UNIX
 
-    def __init__(self) -> None:
-        self.data = b""
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.answers: list[bytes | Exception] = []
         self.sent = bytearray()
         self.blocking = True
 
@@ -95,13 +98,13 @@ class FakeTLS:
         self.blocking = flag
 
     def fileno(self) -> int:
-        return -1
+        return self.sock.fileno()
 
     def recv(self, n: int) -> bytes:
-        if not self.data:
-            raise ssl.SSLWantReadError()
-        data, self.data = self.data[:n], self.data[n:]
-        return data
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
 
     def send(self, data: memoryview) -> int:
         if len(data) > 3:  # a partial write: the rest must follow
@@ -112,10 +115,20 @@ class FakeTLS:
 
 
 def test_the_ssl_socket_underneath_never_blocks_and_writes_are_whole() -> None:
-    tls = FakeTLS()
-    s = SerialTLSSocket(tls)  # type: ignore[arg-type]
-    assert not tls.blocking
-    s.sendall(b"request")
-    assert bytes(tls.sent) == b"request"
-    tls.data = b"answer"
-    assert s.recv(100) == b"answer"
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        tls = FakeTLS(ours)
+        s = SerialTLSSocket(tls)  # type: ignore[arg-type]
+        assert not tls.blocking
+        s.sendall(b"request")
+        assert bytes(tls.sent) == b"request"
+        # a read that would block (in TLS, or in clear after shutdown) waits
+        # for the socket, then is tried again
+        theirs.send(b"!")
+        tls.answers = [ssl.SSLWantReadError(), BlockingIOError(), b"answer"]
+        assert s.recv(100) == b"answer"
+        s.settimeout(0.01)
+        tls.answers = [ssl.SSLWantReadError()]
+        ours.recv(1)  # nothing more to read: the wait ends at the timeout
+        with pytest.raises(TimeoutError):
+            s.recv(100)
