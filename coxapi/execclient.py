@@ -9,7 +9,7 @@ import json
 import ssl
 import threading
 from collections.abc import Callable, Iterable
-from typing import BinaryIO
+from typing import BinaryIO, cast
 from urllib.parse import quote, urlencode
 
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
@@ -18,6 +18,7 @@ from websockets.sync.client import ClientConnection, connect
 from . import errors
 from . import streamproto as sp
 from .client import Client
+from .serialtls import SerialTLSContext
 
 
 def exec_path(namespace: str, pod: str, command: list[str], *, container: str | None,
@@ -42,8 +43,9 @@ def open_stream(client: Client, path: str,
     last: Exception | None = None
     for server in client.servers:
         url = "ws" + server.removeprefix("http") + path
-        ctx = ssl.create_default_context(cafile=client.ca_file) \
-            if url.startswith("wss:") else None
+        # the connection's reader thread and its writers never share OpenSSL at once
+        ctx = cast(ssl.SSLContext, SerialTLSContext(ssl.create_default_context(
+            cafile=client.ca_file))) if url.startswith("wss:") else None
         headers = {"Authorization": client.authorization} if client.authorization else {}
         try:
             return connect(url, subprotocols=list(protocols),  # type: ignore[arg-type]
