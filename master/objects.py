@@ -10,13 +10,13 @@ compare-and-swap on the version the writer read: a stale writer gets
 
 from __future__ import annotations
 
-import copy
 import json
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 from coxapi import errors, kinds, labels
+from coxapi.jsoncopy import json_copy
 from coxapi.meta import SERVER_META, drop_server_meta, new_uid
 from coxapi.retry import retry_on_conflict
 from coxapi.timefmt import now_rfc3339
@@ -278,7 +278,7 @@ class ObjectStore:
 
         def attempt(local: bool) -> Obj:
             cur = self.get(k, namespace, name, linearizable=not local)
-            new = mutate(copy.deepcopy(cur))
+            new = mutate(json_copy(cur))
             if new is None or new == cur:
                 if local:
                     raise _Unconfirmed()
