@@ -10,13 +10,13 @@ compare-and-swap on the version the writer read: a stale writer gets
 
 from __future__ import annotations
 
-import copy
 import json
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 from coxapi import errors, kinds, labels
+from coxapi.jsoncopy import json_copy
 from coxapi.meta import SERVER_META, drop_server_meta, new_uid
 from coxapi.retry import retry_on_conflict
 from coxapi.timefmt import now_rfc3339
@@ -49,12 +49,11 @@ def _resolve(kind: Kind | str) -> Kind:
     return kind if isinstance(kind, kinds.Kind) else kinds.lookup(kind)
 
 
-def to_object(kind: Kind, kv: KeyValue, owned: bool = False) -> Obj:
-    """The API object of a stored key-value. ``owned``: ``kv.value`` is the
-    caller's alone and may become the object in place (the store decodes a
-    fresh value for every read and write result; a watch event's is shared by
-    every watcher of its prefix, so that one is copied)."""
-    obj = kv.value if owned else copy.deepcopy(kv.value)
+def to_object(kind: Kind, kv: KeyValue) -> Obj:
+    """The API object of a stored key-value, made of ``kv.value`` in place: the
+    store decodes a fresh value for each reader (every read and write result,
+    and every watcher's event: raftstore.watch), so it is the caller's alone."""
+    obj = kv.value
     obj["apiVersion"] = kind.api_version
     obj["kind"] = kind.kind
     obj.setdefault("metadata", {})["resourceVersion"] = str(kv.mod_revision)
@@ -174,7 +173,7 @@ class ObjectStore:
             raise translate_store_error(e, k, name) from e
         if kv is None:
             raise errors.NotFound(f'{k.plural} "{name}" not found')
-        return to_object(k, kv, owned=True)
+        return to_object(k, kv)
 
     def get_local_first(self, kind: Kind | str, namespace: str | None, name: str,
                         usable: Callable[[Obj], bool] | None = None) -> Obj:
@@ -213,7 +212,7 @@ class ObjectStore:
             last_key = None
             for kv in res.kvs:
                 last_key = kv.key
-                obj = to_object(k, kv, owned=True)
+                obj = to_object(k, kv)
                 if selector and not labels.matches(selector, obj["metadata"].get("labels")):
                     continue
                 if predicate and not predicate(obj):
@@ -243,7 +242,7 @@ class ObjectStore:
                                        {"name": meta["name"], "kind": k.plural}) from None
         except store_errors.StoreError as e:
             raise translate_store_error(e, k, meta["name"]) from e
-        return to_object(k, kv, owned=True)
+        return to_object(k, kv)
 
     def update(self, obj: Obj, old: Obj | None = None, lease: int = 0) -> Obj:
         """Compare-and-swap replace at ``metadata.resourceVersion`` (or
@@ -263,7 +262,7 @@ class ObjectStore:
                                 expect_mod_revision=expect)
         except store_errors.StoreError as e:
             raise translate_store_error(e, k, name) from e
-        return to_object(k, kv, owned=True)
+        return to_object(k, kv)
 
     def guaranteed_update(self, kind: Kind | str, namespace: str | None, name: str,
                           mutate: Callable[[Obj], Obj | None]) -> Obj:
@@ -279,7 +278,7 @@ class ObjectStore:
 
         def attempt(local: bool) -> Obj:
             cur = self.get(k, namespace, name, linearizable=not local)
-            new = mutate(copy.deepcopy(cur))
+            new = mutate(json_copy(cur))
             if new is None or new == cur:
                 if local:
                     raise _Unconfirmed()
@@ -306,7 +305,7 @@ class ObjectStore:
                 if expect_resource_version else None)
         except store_errors.StoreError as e:
             raise translate_store_error(e, k, name) from e
-        return to_object(k, kv, owned=True)
+        return to_object(k, kv)
 
     # ---- watch -----------------------------------------------------------
 

@@ -15,7 +15,8 @@ COMPARE_OPS = ("==", "!=", "<", ">")
 
 @dataclass(frozen=True, slots=True)
 class KeyValue:
-    """One key at one revision. ``value`` is a JSON object; treat it as read-only."""
+    """One key at one revision. ``value`` is a JSON object decoded for each
+    reader (a read, a write's result, each watcher's event): the reader's own."""
 
     key: str
     value: dict[str, Any]

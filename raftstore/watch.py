@@ -2,7 +2,14 @@
 
 Publishing never blocks the apply path: each watcher has a bounded queue, and a
 watcher that falls too far behind is closed with ``Compacted`` (the client
-re-watches from the last revision it saw, as with etcd)."""
+re-watches from the last revision it saw, as with etcd).
+
+The queues hold the applied records; ``get`` decodes each into an ``Event``
+for its watcher alone, outside every lock. So the apply path decodes nothing,
+no event is decoded for a prefix nobody watches, and each watcher owns the
+values it gets: it may change them (the master turns them into API objects in
+place) without a copy, and without touching another watcher's. Decoding the
+JSON again costs a quarter of a ``copy.deepcopy`` of the decoded value."""
 
 from __future__ import annotations
 
@@ -26,7 +33,7 @@ class Watch:
         self._hub = hub
         self.prefix = prefix
         self._max = max_queue
-        self._queue: deque[Event] = deque()
+        self._queue: deque[HistoryEntry] = deque()
         self._cond = threading.Condition()
         self._error: Exception | None = None
         self.closed = False
@@ -34,7 +41,7 @@ class Watch:
         # applied to each event ``get`` returns (the master's decryption at rest)
         self.transform: Callable[[Event], Event] | None = None
 
-    def _offer(self, events: list[Event]) -> None:
+    def _offer(self, events: list[HistoryEntry]) -> None:
         with self._cond:
             if self.closed:
                 return
@@ -51,17 +58,20 @@ class Watch:
             self._cond.notify_all()
 
     def get(self, timeout: float | None = None) -> Event | None:
+        """The next event, decoded for this watcher alone (its values are the caller's)."""
         with self._cond:
             if not self._queue and not self.closed:
                 self._cond.wait_for(lambda: self._queue or self.closed, timeout)
             if self._queue:
-                ev = self._queue.popleft()
-                self.last_revision = ev.revision
-                return self.transform(ev) if self.transform is not None else ev
-            if self._error is not None:
+                h = self._queue.popleft()
+                self.last_revision = h.revision
+            elif self._error is not None:
                 err, self._error = self._error, None
                 raise err
-            return None
+            else:
+                return None
+        ev = to_event(h)
+        return self.transform(ev) if self.transform is not None else ev
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until an event is queued or the watch is closed, without taking
@@ -101,7 +111,7 @@ class WatchHub:
     def register(self, prefix: str, replay: Iterable[HistoryEntry]) -> Watch:
         w = Watch(self, prefix, self.max_queue)
         # the replay may exceed the queue bound; only live events count against it
-        w._queue.extend(to_event(h) for h in replay)
+        w._queue.extend(replay)
         with self._lock:
             if not w.closed:
                 self._watchers.add(w)
@@ -112,9 +122,8 @@ class WatchHub:
             return
         with self._lock:
             watchers = list(self._watchers)
-        events = [to_event(h) for h in entries]
         for w in watchers:
-            mine = [e for e in events if e.kv.key.startswith(w.prefix)]
+            mine = [h for h in entries if h.key.startswith(w.prefix)]
             if mine:
                 w._offer(mine)
 

@@ -6,11 +6,11 @@ access.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from coxapi import defaults, kinds, validation
 from coxapi.errors import Invalid
+from coxapi.jsoncopy import json_copy
 from coxapi.meta import SERVER_META, drop_server_meta
 
 Obj = dict[str, Any]
@@ -18,7 +18,7 @@ Obj = dict[str, Any]
 
 def prepare_create(kind: kinds.Kind, obj: Obj) -> Obj:
     """Defaults, server-set status, then validation (raises ``Invalid``)."""
-    obj = copy.deepcopy(obj)
+    obj = json_copy(obj)
     drop_server_meta(obj.setdefault("metadata", {}))
     defaults.apply_defaults(obj)
     kind.strategy.prepare_for_create(obj)
@@ -30,7 +30,7 @@ def prepare_create(kind: kinds.Kind, obj: Obj) -> Obj:
 def prepare_update(kind: kinds.Kind, old: Obj, new: Obj) -> Obj:
     """A main-resource update: server-owned metadata and (for kinds with a
     status subresource) the status stay as stored."""
-    new = copy.deepcopy(new)
+    new = json_copy(new)
     meta = new.setdefault("metadata", {})
     for f in SERVER_META:
         if f in old["metadata"]:
@@ -39,7 +39,7 @@ def prepare_update(kind: kinds.Kind, old: Obj, new: Obj) -> Obj:
             meta.pop(f, None)
     if kind.has_status:
         if "status" in old:
-            new["status"] = copy.deepcopy(old["status"])
+            new["status"] = json_copy(old["status"])
         else:
             new.pop("status", None)
     defaults.apply_defaults(new)
@@ -54,11 +54,11 @@ def prepare_status_update(kind: kinds.Kind, old: Obj, body: Obj) -> Obj:
     status = body.get("status")
     if status is not None and not isinstance(status, dict):
         raise Invalid.fields(kind.kind, old["metadata"]["name"], [("status", "must be an object")])
-    new = copy.deepcopy(old)
+    new = json_copy(old)
     if status is None:
         new.pop("status", None)
     else:
-        new["status"] = copy.deepcopy(status)
+        new["status"] = json_copy(status)
     rv = (body.get("metadata") or {}).get("resourceVersion") if isinstance(body.get("metadata"), dict) else None
     if rv:
         new["metadata"]["resourceVersion"] = rv

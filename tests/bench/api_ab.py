@@ -8,8 +8,8 @@ api_bench runs minutes apart (each against etcd) cannot tell within ±20 %.
     python -m tests.bench.api_ab --base REV [--new DIR|REV] [--rounds 7] [--n 300]
                                  [--writers 16] [--procs 4] [--seconds 3]
 
-Ratios below 1: the new build is faster (latency) or slower (throughput:
-above 1 is faster). Each is the median of the per-round ratios.
+Ratios below 1: the new build is faster (latency, CPU per write) or slower
+(throughput: above 1 is faster). Each is the median of the per-round ratios.
 """
 
 from __future__ import annotations
@@ -97,7 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nmedians of {args.rounds} interleaved rounds; new: {args.new}, base: {args.base}")
     for key, label, field in (("leader", "1 writer, leader p50 ms", "p50_ms"),
                               ("follower", "1 writer, via a follower p50 ms", "p50_ms"),
-                              ("concurrent", f"{args.writers} writers, writes/s", "per_s")):
+                              ("concurrent", f"{args.writers} writers, writes/s", "per_s"),
+                              ("concurrent", "leader CPU us/write, W writers",
+                               "leader_cpu_us_per_write")):
         ratios = [r["new"][key][field] / r["base"][key][field] for r in rounds]
         print(f"  {label:32s} new {median_of(rounds, 'new', key, field):7.2f}  "
               f"base {median_of(rounds, 'base', key, field):7.2f}  new/base "

@@ -59,6 +59,25 @@ def test_watch_replays_then_streams_live_events(store):
         assert w.get(0.01) is None
 
 
+def test_each_watcher_owns_the_values_it_gets(store):
+    """Watchers change their events' values in place (the master makes API
+    objects of them): nobody else's copy may change with them."""
+    store.put("/w/a", {"n": 1, "m": {"k": [1]}})
+    with store.watch("/w/", start_revision=1) as replayed, store.watch("/w/") as w1, \
+            store.watch("/w/") as w2:
+        store.put("/w/a", {"n": 2, "m": {"k": [2]}})
+        e1, e2 = w1.get(1), w2.get(1)
+        e1.kv.value["m"]["k"].append("changed")
+        e1.prev_kv.value["m"]["k"].append("changed")
+        assert e2.kv.value == {"n": 2, "m": {"k": [2]}}
+        assert e2.prev_kv.value == {"n": 1, "m": {"k": [1]}}
+        assert replayed.get(1).kv.value == {"n": 1, "m": {"k": [1]}}
+        assert replayed.get(1).kv.value == {"n": 2, "m": {"k": [2]}}
+        assert store.get("/w/a").value == {"n": 2, "m": {"k": [2]}}
+        with store.watch("/w/", start_revision=2) as later:
+            assert later.get(1).kv.value == {"n": 2, "m": {"k": [2]}}
+
+
 def test_watch_from_the_future_only_sees_new_events(store):
     store.put("/a", {})
     w = store.watch("/a")
