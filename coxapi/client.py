@@ -55,6 +55,10 @@ from .errors import ApiError, ClusterUnreachable, OutcomeUnknown, Unavailable, i
 
 log = logging.getLogger(__name__)
 
+# Kept-alive connections per master shared by a client's threads; more at once
+# are opened and closed after use.
+POOL_SIZE = 16
+
 Obj = dict[str, Any]
 
 
@@ -90,6 +94,11 @@ class Client:
         self._current = 0
         self._lock = threading.Lock()
         self._local = threading.local()
+        # One pool of kept-alive connections for every thread's session: a
+        # thread that has not spoken yet (a node agent's pod workers come and go)
+        # takes an idle connection instead of a new TCP and TLS handshake each.
+        self._adapter = requests.adapters.HTTPAdapter(pool_connections=8,
+                                                      pool_maxsize=POOL_SIZE)
         self._headers = {"User-Agent": user_agent, "Accept": "application/json"}
         if token:
             self._headers["Authorization"] = f"Bearer {token}"
@@ -105,10 +114,11 @@ class Client:
         # requests.Session is not thread-safe; one per thread.
         s = getattr(self._local, "session", None)
         if s is not None and self._local.generation != self._generation:
-            s.close()  # its proxies were worked out for the old servers
-            s = None
+            s = None  # its proxies were worked out for the old servers (the pool stays)
         if s is None:
             s = requests.Session()
+            s.mount("https://", self._adapter)
+            s.mount("http://", self._adapter)
             s.headers.update(self._headers)
             # What requests takes from the environment, taken once: left to it, it
             # reads the proxy variables and stats ~/.netrc and the CA bundle on every
@@ -343,9 +353,8 @@ class Client:
                 yield event["type"], event["object"]
 
     def close(self) -> None:
-        s = getattr(self._local, "session", None)
-        if s is not None:
-            s.close()
+        """Close the kept-alive connections (every thread's: they share them)."""
+        self._adapter.close()
 
 
 def _never_connected(e: Exception) -> bool:
