@@ -85,6 +85,31 @@ class Client:
         return control_frame(PING, 0, struct.pack(">I", ping_id))
 
 
+def _connect(url: str, ca_file: str | None, timeout: float) -> socket.socket:
+    """A TCP connection to the URL's host, in TLS for https/wss."""
+    parts = urlsplit(url)
+    sock = socket.create_connection((parts.hostname, parts.port or 80), timeout)
+    if parts.scheme in ("wss", "https"):
+        sock = ssl.create_default_context(cafile=ca_file).wrap_socket(
+            sock, server_hostname=parts.hostname)
+    return sock
+
+
+def _read_head(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
+    """An HTTP answer's status and headers (lower-case names), and the bytes after them."""
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        head += chunk
+    head, _, rest = head.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in
+               (line.partition(":") for line in lines[1:])}
+    return int(lines[0].split()[1]), headers, rest
+
+
 class Tunnel:
     """A WebSocket carrying SPDY, as client-go's tunnelling dialer opens it. The
     ``websockets`` client refuses the subprotocol's name (``/`` is no token
@@ -94,29 +119,14 @@ class Tunnel:
     def __init__(self, url: str, protocol: str, token: str, ca_file: str | None,
                  timeout: float = 30) -> None:
         parts = urlsplit(url)
-        tls = parts.scheme in ("wss", "https")
-        sock = socket.create_connection((parts.hostname, parts.port or 80), timeout)
-        if tls:
-            sock = ssl.create_default_context(cafile=ca_file).wrap_socket(
-                sock, server_hostname=parts.hostname)
-        self.sock = sock
+        self.sock = sock = _connect(url, ca_file, timeout)
         key = base64.b64encode(os.urandom(16)).decode()
         sock.sendall((f"GET {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
                       "Upgrade: websocket\r\nConnection: Upgrade\r\n"
                       f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
                       f"Sec-WebSocket-Protocol: {protocol}\r\n"
                       f"Authorization: Bearer {token}\r\n\r\n").encode())
-        head = b""
-        while b"\r\n\r\n" not in head:
-            chunk = sock.recv(4096)
-            if not chunk:
-                break
-            head += chunk
-        head, _, rest = head.partition(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        self.status = int(lines[0].split()[1])
-        self.headers = {k.strip().lower(): v.strip() for k, _, v in
-                        (line.partition(":") for line in lines[1:])}
+        self.status, self.headers, rest = _read_head(sock)
         self.proto = ClientProtocol(parse_uri(url.replace("https", "wss").replace("http", "ws")),
                                     state=State.OPEN, max_size=None)
         self._events: list[bytes] = []
@@ -159,26 +169,12 @@ class Upgrade:
     def __init__(self, url: str, versions: Sequence[str], token: str, ca_file: str | None,
                  timeout: float = 30) -> None:
         parts = urlsplit(url)
-        sock = socket.create_connection((parts.hostname, parts.port or 80), timeout)
-        if parts.scheme == "https":
-            sock = ssl.create_default_context(cafile=ca_file).wrap_socket(
-                sock, server_hostname=parts.hostname)
-        self.sock = sock
+        self.sock = sock = _connect(url, ca_file, timeout)
         versions_lines = "".join(f"X-Stream-Protocol-Version: {v}\r\n" for v in versions)
         sock.sendall((f"POST {parts.path}?{parts.query} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
                       "Connection: Upgrade\r\nUpgrade: SPDY/3.1\r\nContent-Length: 0\r\n"
                       f"{versions_lines}Authorization: Bearer {token}\r\n\r\n").encode())
-        head = b""
-        while b"\r\n\r\n" not in head:
-            chunk = sock.recv(4096)
-            if not chunk:
-                break
-            head += chunk
-        head, _, self._rest = head.partition(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        self.status = int(lines[0].split()[1])
-        self.headers = {k.strip().lower(): v.strip() for k, _, v in
-                        (line.partition(":") for line in lines[1:])}
+        self.status, self.headers, self._rest = _read_head(sock)
         self.body = b""
         if self.status != 101:
             self.body = self._rest + self._read_all()

@@ -16,7 +16,9 @@ import os
 import shutil
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
@@ -223,6 +225,32 @@ class Cluster:
 # ---- what `cox cluster down` must leave behind: nothing --------------------
 
 Check = Callable[[Cluster, str], None]
+
+
+@contextmanager
+def port_forwarded(argv: Sequence[str], remote: int) -> Iterator[tuple[int, subprocess.Popen]]:
+    """Run a ``port-forward`` command (``argv`` up to the ``:PORT`` argument) to
+    ``remote`` on a free local port: (the local port, the process), stopped after."""
+    proc = subprocess.Popen([*argv, f":{remote}"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().decode()
+        assert line.startswith("Forwarding from 127.0.0.1:") and \
+            line.endswith(f"-> {remote}\n"), line
+        yield int(line.split(":")[1].split()[0]), proc
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def get_all(port: int, n: int, threads: int) -> list[bytes]:
+    """``n`` HTTP GETs to 127.0.0.1:``port``, ``threads`` at a time: their bodies, in order."""
+    def get(i: int) -> bytes:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/?n={i}", timeout=60) as r:
+            return r.read()
+    with ThreadPoolExecutor(threads) as pool:
+        return list(pool.map(get, range(n)))
 
 
 def no_netns(c: Cluster, _: str) -> None:

@@ -19,9 +19,7 @@ import pty
 import select
 import subprocess
 import time
-import urllib.request
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -139,23 +137,8 @@ def test_exec_needs_the_right_to_create_pods_exec(cluster, tmp_path):
 
 
 def test_cox_port_forward_carries_a_hundred_concurrent_requests(cluster):
-    proc = subprocess.Popen([*cluster.argv("cox"), "port-forward", "web", ":8080"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline().decode()
-        assert line.startswith("Forwarding from 127.0.0.1:") and line.endswith("-> 8080\n"), line
-        port = int(line.split(":")[1].split()[0])
-
-        def get(i: int) -> bytes:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/?n={i}", timeout=60) as r:
-                return r.read()
-        with ThreadPoolExecutor(100) as pool:
-            answers = list(pool.map(get, range(100)))
-        assert answers == [b"web\n"] * 100
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    with harness.port_forwarded([*cluster.argv("cox"), "port-forward", "web"], 8080) as (port, _):
+        assert harness.get_all(port, 100, 100) == [b"web\n"] * 100
 
 
 def test_logs_still_come_from_the_agents_server(cluster):

@@ -14,9 +14,7 @@ import hashlib
 import json
 import os
 import subprocess
-import urllib.request
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -112,21 +110,7 @@ def test_attach_reaches_the_main_process(cluster):
 
 def test_port_forward_carries_http_requests(cluster):
     assert KUBECTL_129 is not None
-    proc = subprocess.Popen([*cluster.argv(KUBECTL_129), "port-forward", "pod/web", ":8080"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline().decode()
-        assert line.startswith("Forwarding from 127.0.0.1:") and line.endswith("-> 8080\n"), line
-        port = int(line.split(":")[1].split()[0])
-
-        def get(i: int) -> bytes:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/?n={i}", timeout=60) as r:
-                return r.read()
-        with ThreadPoolExecutor(10) as pool:
-            answers = list(pool.map(get, range(20)))
-        assert answers == [b"web\n"] * 20
+    argv = [*cluster.argv(KUBECTL_129), "port-forward", "pod/web"]
+    with harness.port_forwarded(argv, 8080) as (port, proc):
+        assert harness.get_all(port, 20, 10) == [b"web\n"] * 20
         assert proc.poll() is None  # still forwarding
-    finally:
-        proc.terminate()
-        proc.wait(10)
