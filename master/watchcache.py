@@ -3,8 +3,8 @@
 Per kind, ONE watch of the store (prefix ``/registry/<plural>/``) keeps the
 current objects and a bounded ring of recent events. API watches and
 ``resourceVersion=0`` lists are served from here, not from the store: each
-event becomes an API object and is encoded to JSON once, and those bytes are
-shared by every watcher and every list.
+event becomes an API object, encoded to JSON once when first sent or listed,
+and those bytes are shared by every watcher and every list.
 
 A feeder thread per kind drains the store watch. Every change to a cache is
 made under its lock, in revision order, and handed to the ``Sink`` (the API's
@@ -48,19 +48,40 @@ def event_line(event_type: str, raw: bytes) -> bytes:
     return b'{"type":"' + event_type.encode() + b'","object":' + raw + b"}\n"
 
 
-@dataclass(frozen=True, slots=True)
 class Entry:
-    key: str
-    obj: Obj
-    raw: bytes  # the object's JSON
+    """One object of the cache. Its JSON is made when first asked for (a
+    watcher's line, a list) and kept: most kinds' events are never sent to
+    any watcher, so encoding each on arrival was spent for nothing. The object
+    is never changed once cached, so two threads encoding it at once make
+    the same bytes."""
+
+    __slots__ = ("key", "obj", "_raw")
+
+    def __init__(self, key: str, obj: Obj, raw: bytes | None = None) -> None:
+        self.key, self.obj, self._raw = key, obj, raw
+
+    @property
+    def raw(self) -> bytes:
+        raw = self._raw
+        if raw is None:
+            raw = self._raw = encode(self.obj)
+        return raw
 
 
-@dataclass(frozen=True, slots=True)
 class CachedEvent:
-    revision: int
-    type: str  # ADDED, MODIFIED or DELETED
-    entry: Entry
-    line: bytes  # the whole watch line, encoded once for every watcher
+    __slots__ = ("revision", "type", "entry", "_line")
+
+    def __init__(self, revision: int, event_type: str, entry: Entry) -> None:
+        self.revision, self.type, self.entry = revision, event_type, entry
+        self._line: bytes | None = None
+
+    @property
+    def line(self) -> bytes:
+        """The whole watch line, encoded once for every watcher."""
+        line = self._line
+        if line is None:
+            line = self._line = event_line(self.type, self.entry.raw)
+        return line
 
 
 class Sink(Protocol):
@@ -141,7 +162,7 @@ class KindCache:
         objects = {}
         for kv in res.kvs:
             obj = to_object(self.kind, kv)
-            objects[kv.key] = Entry(kv.key, obj, encode(obj))
+            objects[kv.key] = Entry(kv.key, obj)
         with self._lock:
             old, self._watch = self._watch, w
             if self._stopped.is_set():
@@ -180,7 +201,7 @@ class KindCache:
 
     def _apply(self, ev: Any) -> CachedEvent:
         event_type, obj = event_object(self.kind, ev)
-        entry = Entry(ev.kv.key, obj, encode(obj))
+        entry = Entry(ev.kv.key, obj)
         if event_type == "DELETED":
             if self._objects.pop(entry.key, None) is not None:
                 self._keys = None
@@ -190,7 +211,7 @@ class KindCache:
             self._objects[entry.key] = entry
         if len(self._ring) == self._ring.maxlen:
             self.floor = self._ring[0].revision
-        cached = CachedEvent(ev.revision, event_type, entry, event_line(event_type, entry.raw))
+        cached = CachedEvent(ev.revision, event_type, entry)
         self._ring.append(cached)
         return cached
 

@@ -114,14 +114,13 @@ async def call(app: WsgiApp, executor: Executor, scope: dict[str, Any], receive:
                direct: Direct | None = None) -> None:
     """``body_timeout``: seconds the whole body may take to arrive (408 after).
     ``direct``: answers in place of ``app`` (in the worker thread)."""
-    too_large = errors.RequestEntityTooLarge(request_too_large(max_body))
     if (declared_length(scope) or 0) > max_body:
-        return await _refuse(send, too_large)
+        return await _refuse(send, errors.RequestEntityTooLarge(request_too_large(max_body)))
     try:
         async with asyncio.timeout(body_timeout):  # no task per request, as wait_for makes
             body = await read_body(receive, max_body)
     except BodyTooLarge:
-        return await _refuse(send, too_large)
+        return await _refuse(send, errors.RequestEntityTooLarge(request_too_large(max_body)))
     except TimeoutError:
         return await _refuse(send, request_timeout(body_timeout))
     loop = asyncio.get_running_loop()

@@ -52,6 +52,9 @@ class LearnerMixin:
         self._raft_calls: queue.SimpleQueue[tuple[Callable[[], Any], Future]] = queue.SimpleQueue()
         self._members_dir = data_dir
         self._members_saved: frozenset[str] | None = None
+        # set by the hooks that change the members (and at start): the tick
+        # compares and persists the members only then, not on every tick
+        self._members_dirty = True
         self._members_sent = 0.0
 
     # ---- calls from other threads ----
@@ -68,7 +71,7 @@ class LearnerMixin:
     # ---- the Raft thread ----
 
     def _learners_tick(self, is_leader: bool) -> None:
-        while True:
+        while not self._raft_calls.empty():  # (raising Empty on every tick costs)
             try:
                 fn, done = self._raft_calls.get_nowait()
             except queue.Empty:
@@ -80,13 +83,14 @@ class LearnerMixin:
         if self._learners and not is_leader:
             for address in list(self._learners):
                 self.drop_learner(address)
-        now = time.monotonic()
-        if self._learners and now - self._members_sent >= MEMBERS_EVERY:
-            self._members_sent = now
+        if self._learners and time.monotonic() - self._members_sent >= MEMBERS_EVERY:
+            self._members_sent = time.monotonic()
             message = {"type": MEMBERS_MESSAGE, "members": self.member_ids()}
             for node in self._learners.values():
                 self._SyncObj__transport.send(node, message)
-        self._persist_members()
+        if self._members_dirty:
+            self._members_dirty = False
+            self._persist_members()
 
     def member_ids(self) -> list[str]:
         ids = {n.id for n in self._SyncObj__otherNodes}
@@ -164,6 +168,7 @@ class LearnerMixin:
     # ---- pysyncobj hooks ----
 
     def _SyncObj__doChangeCluster(self, request: Any, reverse: bool = False) -> bool:  # noqa: N802
+        self._members_dirty = True
         kind, node_id = request[0], request[1]
         adding = (kind == "add") != reverse
         learner = self._learners.pop(node_id, None) if adding else None
@@ -187,4 +192,9 @@ class LearnerMixin:
         others = sorted(str(m) for m in members)
         if others != sorted(n.id for n in self._SyncObj__otherNodes):
             log.info("the leader says the members are %s", ", ".join(others))
-            self._SyncObj__updateClusterConfiguration(others)  # type: ignore[attr-defined]
+            self._SyncObj__updateClusterConfiguration(others)
+
+    def _SyncObj__updateClusterConfiguration(self, nodes: list) -> None:  # noqa: N802
+        # also how a replica takes the members from a snapshot it loads
+        self._members_dirty = True
+        SyncObj._SyncObj__updateClusterConfiguration(self, nodes)

@@ -99,6 +99,23 @@ class Watch:
         self.close()
 
 
+# A watcher whose prefix reaches this many "/" is filed under the key's
+# first segments ("/registry/pods/"): an event is matched against the
+# watchers of its own resource and the few broader ones, not against all.
+_BUCKET_SLASHES = 3
+
+
+def bucket_of(key: str) -> str | None:
+    """``key`` up to and including its third "/", or None when it has fewer.
+    A key that starts with a prefix holding three "/" has that prefix's bucket."""
+    end = -1
+    for _ in range(_BUCKET_SLASHES):
+        end = key.find("/", end + 1)
+        if end < 0:
+            return None
+    return key[:end + 1]
+
+
 class WatchHub:
     """Holds the watchers. ``register`` and ``publish`` must be called under the
     store's apply lock so a new watcher sees history and live events exactly once."""
@@ -107,6 +124,9 @@ class WatchHub:
         self._watchers: set[Watch] = set()
         self._lock = threading.Lock()
         self.max_queue = max_queue
+        # (watchers with a short prefix, watchers by bucket): replaced whole
+        # under the lock when a watcher comes or goes, read without it
+        self._index: tuple[tuple[Watch, ...], dict[str, tuple[Watch, ...]]] = ((), {})
 
     def register(self, prefix: str, replay: Iterable[HistoryEntry]) -> Watch:
         w = Watch(self, prefix, self.max_queue)
@@ -115,27 +135,50 @@ class WatchHub:
         with self._lock:
             if not w.closed:
                 self._watchers.add(w)
+                self._reindex()
         return w
+
+    def _reindex(self) -> None:
+        broad: list[Watch] = []
+        buckets: dict[str, list[Watch]] = {}
+        for w in self._watchers:
+            b = bucket_of(w.prefix)
+            if b is None:
+                broad.append(w)
+            else:
+                buckets.setdefault(b, []).append(w)
+        self._index = (tuple(broad), {b: tuple(ws) for b, ws in buckets.items()})
 
     def publish(self, entries: list[HistoryEntry]) -> None:
         if not entries or not self._watchers:
             return
-        with self._lock:
-            watchers = list(self._watchers)
-        for w in watchers:
-            mine = [h for h in entries if h.key.startswith(w.prefix)]
-            if mine:
-                w._offer(mine)
+        broad, buckets = self._index
+        if len(entries) == 1:  # the usual case: one write, no grouping
+            h = entries[0]
+            for w in (*broad, *buckets.get(bucket_of(h.key) or "", ())):
+                if h.key.startswith(w.prefix):
+                    w._offer(entries)
+            return
+        mine: dict[Watch, list[HistoryEntry]] = {}
+        for h in entries:
+            for w in (*broad, *buckets.get(bucket_of(h.key) or "", ())):
+                if h.key.startswith(w.prefix):
+                    mine.setdefault(w, []).append(h)
+        for w, events in mine.items():
+            w._offer(events)
 
     def _remove(self, w: Watch) -> None:
         with self._lock:
-            self._watchers.discard(w)
+            if w in self._watchers:
+                self._watchers.discard(w)
+                self._reindex()
 
     def fail_all(self, error: Exception) -> None:
         """End every watch with ``error`` (raised from its next ``get``)."""
         with self._lock:
             watchers = list(self._watchers)
             self._watchers.clear()
+            self._reindex()
         for w in watchers:
             with w._cond:
                 w._queue.clear()

@@ -326,7 +326,7 @@ def replay(store: Store, kind: kinds.Kind, namespace: str | None, after: int
     try:
         while (ev := w.get(timeout=0)) is not None and ev.revision <= upto:
             event_type, obj = event_object(kind, ev)
-            entries.append(Entry(ev.kv.key, obj, encode(obj)))
+            entries.append(Entry(ev.kv.key, obj))
             types.append(event_type)
     finally:
         w.close()

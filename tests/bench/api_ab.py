@@ -99,7 +99,9 @@ def main(argv: list[str] | None = None) -> int:
                               ("follower", "1 writer, via a follower p50 ms", "p50_ms"),
                               ("concurrent", f"{args.writers} writers, writes/s", "per_s"),
                               ("concurrent", "leader CPU us/write, W writers",
-                               "leader_cpu_us_per_write")):
+                               "leader_cpu_us_per_write"),
+                              ("concurrent", "3 masters' CPU us/write, W writers",
+                               "members_cpu_us_per_write")):
         ratios = [r["new"][key][field] / r["base"][key][field] for r in rounds]
         print(f"  {label:32s} new {median_of(rounds, 'new', key, field):7.2f}  "
               f"base {median_of(rounds, 'base', key, field):7.2f}  new/base "

@@ -10,7 +10,7 @@ from typing import Any
 
 from coxapi import kinds
 from master.api.watch import Filter, Watcher, frame
-from master.watchcache import CachedEvent, Entry, event_line
+from master.watchcache import CachedEvent, Entry
 from tests.support import wait_until
 
 from .api_harness import Api
@@ -21,8 +21,7 @@ KIND = kinds.lookup("ConfigMap")
 
 def ev(rev: int) -> CachedEvent:
     raw = b'{"metadata":{"name":"c%d"}}' % rev
-    return CachedEvent(rev, "ADDED", Entry(f"/registry/configmaps/default/c{rev}", {}, raw),
-                       event_line("ADDED", raw))
+    return CachedEvent(rev, "ADDED", Entry(f"/registry/configmaps/default/c{rev}", {}, raw))
 
 
 class FakeWire:

@@ -75,7 +75,7 @@ class FakeCache:
 
 
 def event(rev: int, type_: str, obj: dict) -> CachedEvent:
-    return CachedEvent(rev, type_, Entry(f"/k/{rev}", obj, b"{}"), b"")
+    return CachedEvent(rev, type_, Entry(f"/k/{rev}", obj, b"{}"))
 
 
 def test_the_tap_feeds_the_history_from_lease_events_and_passes_every_event_on():
