@@ -48,6 +48,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from urllib3.connection import HTTPSConnection
+from urllib3.connectionpool import HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, SSLError
 
 from . import discovery, kinds
@@ -78,7 +80,9 @@ SAFE_METHODS = frozenset({"GET", "HEAD"})  # may be sent again whatever became o
 class Client:
     def __init__(self, servers: list[str] | str, token: str | None = None, timeout: float = 10.0,
                  user_agent: str = "coxswain", ca_file: str | None = None,
-                 discover_interval: float | None = None) -> None:
+                 discover_interval: float | None = None, connect_timeout: float = 3.0) -> None:
+        """``connect_timeout``: seconds for the TCP connection and TLS handshake
+        to one master, after which the next is tried; ``timeout``: for the answer."""
         if isinstance(servers, str):
             servers = [servers]
         if not servers:
@@ -90,6 +94,7 @@ class Client:
         self._discovering = threading.Lock()
         self._generation = 0  # bumped when the server list changes: sessions are rebuilt
         self.timeout = timeout
+        self.connect_timeout = connect_timeout
         self.ca_file = ca_file
         self._current = 0
         self._lock = threading.Lock()
@@ -97,8 +102,7 @@ class Client:
         # One pool of kept-alive connections for every thread's session: a
         # thread that has not spoken yet (a node agent's pod workers come and go)
         # takes an idle connection instead of a new TCP and TLS handshake each.
-        self._adapter = requests.adapters.HTTPAdapter(pool_connections=8,
-                                                      pool_maxsize=POOL_SIZE)
+        self._adapter = _Adapter(pool_connections=8, pool_maxsize=POOL_SIZE)
         self._headers = {"User-Agent": user_agent, "Accept": "application/json"}
         if token:
             self._headers["Authorization"] = f"Bearer {token}"
@@ -208,7 +212,7 @@ class Client:
             try:
                 resp = self._session().request(
                     method, url, params=params, data=data, headers=headers, stream=stream,
-                    timeout=(3.0, self.timeout if timeout is _DEFAULT else timeout),
+                    timeout=(self.connect_timeout, self.timeout if timeout is _DEFAULT else timeout),
                 )
             except (requests.ConnectionError, requests.Timeout,
                     requests.exceptions.ChunkedEncodingError) as e:
@@ -355,6 +359,35 @@ class Client:
     def close(self) -> None:
         """Close the kept-alive connections (every thread's: they share them)."""
         self._adapter.close()
+
+
+class _HandshakeTimeoutIsConnectTimeout(HTTPSConnection):
+    """urllib3 makes the TLS handshake just before sending the request, and
+    reports a handshake that timed out as a *read* timeout, as if the request
+    had been sent: a write would then be called "may have been applied" and
+    not tried on another master, though the master never saw a byte of it (a
+    busy master is slow to finish handshakes first). Here it is what it is, a
+    connect timeout."""
+
+    def connect(self) -> None:
+        try:
+            super().connect()
+        except TimeoutError as e:  # the handshake's (TCP's own is a ConnectTimeoutError)
+            self.close()
+            raise ConnectTimeoutError(
+                self, f"TLS handshake with {self.host}:{self.port} timed out") from e
+
+
+class _HTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _HandshakeTimeoutIsConnectTimeout
+
+
+class _Adapter(requests.adapters.HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        # an instance attribute: urllib3's module-wide table stays as it is
+        self.poolmanager.pool_classes_by_scheme = {
+            **self.poolmanager.pool_classes_by_scheme, "https": _HTTPSPool}
 
 
 def _never_connected(e: Exception) -> bool:

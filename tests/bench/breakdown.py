@@ -38,8 +38,32 @@ def parse_requests(text: str) -> Counts[str]:
     return out
 
 
+SLOW_SECONDS = "1.0"  # a bucket bound of apiserver_request_duration_seconds
+
+
+def parse_slow(text: str) -> Counts[str]:
+    """Requests that took longer than ``SLOW_SECONDS`` in the master (from the
+    request's headers to its answer), as "VERB resource"."""
+    total: Counts[str] = collections.Counter()
+    fast: Counts[str] = collections.Counter()
+    for line in text.splitlines():
+        if not line.startswith("apiserver_request_duration_seconds_bucket{"):
+            continue
+        labels, _, value = line.rpartition(" ")
+        fields = {k: v.strip('"') for k, v in (part.split("=", 1) for part in
+                  labels[len("apiserver_request_duration_seconds_bucket{"):-1].split(","))}
+        key = f"{fields.get('verb', '')} {fields.get('resource', '')}"
+        if fields.get("le") == "+Inf":
+            total[key] += int(float(value))
+        elif fields.get("le") == SLOW_SECONDS:
+            fast[key] += int(float(value))
+    total.subtract(fast)
+    return +total
+
+
 def api_requests(mc: MasterCluster) -> Counts[str]:
-    """API requests answered so far, by verb and resource, summed over the masters."""
+    """API requests answered so far, by verb and resource, summed over the
+    masters; and, keyed "slow <master> VERB resource", those over ``SLOW_SECONDS``."""
     out: Counts[str] = collections.Counter()
     session = mc.session()
     for m in mc.masters:
@@ -47,6 +71,7 @@ def api_requests(mc: MasterCluster) -> Counts[str]:
             r = session.get(m.url + "/metrics", timeout=5)
             r.raise_for_status()
             out.update(parse_requests(r.text))
+            out.update({f"slow {m.name} {k}": v for k, v in parse_slow(r.text).items()})
     return out
 
 
@@ -79,12 +104,17 @@ def report(mc: MasterCluster, client: Client, before: tuple[Counts[str], Counts[
     raft, api = snapshot(mc)
     raft.subtract(before[0])
     api.subtract(before[1])
+    slow = collections.Counter({k[len("slow "):]: v for k, v in api.items()
+                                if k.startswith("slow ") and v > 0})
     writes = collections.Counter({k: v for k, v in api.items()
                                   if k.split(" ")[0] in ("POST", "PUT", "PATCH", "DELETE")})
-    reads = collections.Counter({k: v for k, v in api.items() if k not in writes})
+    reads = collections.Counter({k: v for k, v in api.items()
+                                 if k not in writes and not k.startswith("slow ")})
     lines = [per_pod("Raft commands by resource", raft, pods),
              per_pod("API writes", writes, pods),
-             per_pod("API reads and watches", reads, pods)]
+             per_pod("API reads and watches", reads, pods),
+             f"  API requests over {SLOW_SECONDS} s inside a master: "
+             + (", ".join(f"{k} {v}" for k, v in slow.most_common(8)) or "none")]
     if events:
         objects, occurrences = events_by_component(client, namespace)
         lines += [per_pod("Event objects by component", objects, pods),

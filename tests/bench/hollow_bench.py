@@ -43,6 +43,7 @@ from coxapi import errors
 from coxapi.client import Client
 from coxapi.informer import Informer
 from tests.bench import breakdown
+from tests.bench.threadcpu import ThreadCpu
 from tests.masters import MasterCluster
 from tests.support import Proc
 
@@ -367,6 +368,7 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
         # 1. create
         print(f"\n1. Deployment of {n} pods on {args.nodes} hollow nodes", flush=True)
         with Sampler(pids) as masters_use, Sampler(hollow_pids) as hollow_use, \
+                ThreadCpu(leader.proc.pid) as leader_threads, \
                 profiled(leader.proc.pid, tmp / "leader.prof", args.profile):
             term, start, raft0 = raft_term(mc), time.monotonic(), raft_commands(mc)
             kinds0 = breakdown.snapshot(mc)
@@ -388,6 +390,8 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
               f"max {max(per_node(pods).values())}; first Running after "
               f"{min(running) - start:.2f} s")
         print("  masters:\n" + masters_use.report(end - start, leader.name))
+        print("  the leader's CPU by thread (names from py-spy, when installed):\n"
+              + leader_threads.report())
         print(f"  Raft elections during the phase: {raft_term(mc) - term}")
         print(raft_line(raft0, raft_commands(mc), n))
         print(breakdown.report(mc, client, kinds0, n, NS))
