@@ -47,6 +47,9 @@ class ApiServer:
             http=spdyupgrade.with_takeover(connguard.guarded_protocol(header_timeout)),
             ws=wsprotocol.WebSocketProtocol,  # exec, port-forward (master.api.podexec, pftunnel)
             lifespan="off",
+            # served directly, not behind a proxy: a caller's X-Forwarded-For is not
+            # its address (unauthenticated callers are budgeted by address)
+            proxy_headers=False,
             log_config=None, access_log=False, server_header=False,
             timeout_keep_alive=30, timeout_graceful_shutdown=2, backlog=4096,
             **uvicorn_options)

@@ -200,3 +200,26 @@ def test_the_masters_listening_socket_has_keepalive_and_a_deep_backlog():
         assert api.server._config.backlog >= 1024
     finally:
         api.close()
+
+
+def _half_sent_open_post(url: str, forwarded_for: str) -> socket.socket:
+    """A POST to an open path, without a token, claiming another client address."""
+    s = _connect(url)
+    s.sendall(f"POST /version HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: {forwarded_for}\r\n"
+              "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{".encode())
+    return s
+
+
+def test_a_caller_cannot_name_its_own_address_to_escape_its_limit():
+    # The API is served directly, not behind a proxy: X-Forwarded-For from a
+    # loopback caller (which uvicorn trusts by default) must not make it look
+    # like many clients, each with a budget of its own.
+    api = Api(max_requests_inflight_per_client=2)
+    try:
+        with ExitStack() as stack:
+            _open(stack, (_half_sent_open_post(api.url, f"10.0.0.{i}") for i in (1, 2)))
+            wait_until(lambda: _app(api).general.in_flight == 2, 10, what="2 requests in flight")
+            with _half_sent_open_post(api.url, "10.0.0.3") as s:
+                assert _answer(s).startswith(b"HTTP/1.1 429")
+    finally:
+        api.close()
