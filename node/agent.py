@@ -62,7 +62,7 @@ from .prober import ProbeManager, ProbeTarget
 from .registration import MachineInfo, node_object, register, retry_forever, wait_for_pod_cidr
 from .runtime import ContainerInfo, Runtime
 from .stats import StatsCollector, node_usage
-from .status import Observed, pod_status, rfc3339
+from .status import Observed, pod_status, rfc3339, usage_moved_only
 from .volumes import Mounter
 
 log = logging.getLogger(__name__)
@@ -541,6 +541,11 @@ class Agent:
         status = pod_status(pod, obs)
         if status == pod.get("status") or status == task.written:
             return None
+        if (task.written_at is not None
+                and self.clock() - task.written_at < self.config.pod_usage_report_period
+                and any(usage_moved_only(status, before)
+                        for before in (pod.get("status"), task.written))):
+            return None  # new usage figures alone wait for the report period
         return status
 
     def _write_quietly(self, task: PodTask, pod: Obj, status: Obj) -> None:
@@ -561,7 +566,7 @@ class Agent:
             obj["status"] = status
             self._own_versions.writing(uid, status)
             stored = self.client.update_status(obj) or {}
-            task.written = status
+            task.written, task.written_at = status, self.clock()
             if (stored.get("metadata") or {}).get("uid") == uid:
                 task.stored = stored
             rv = (stored.get("metadata") or {}).get("resourceVersion")

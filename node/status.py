@@ -194,3 +194,12 @@ def pod_status(pod: Obj, obs: Observed) -> Obj:
     conds += list(old_conds.values())  # conditions others own (e.g. DisruptionTarget)
     status["conditions"] = conds
     return status
+
+
+def usage_moved_only(status: Obj, before: Obj | None) -> bool:
+    """Whether ``status`` differs from ``before`` in its usage figures alone, both
+    having some (a pod's first figures are a change of their own)."""
+    if not before or not before.get("usage") or not status.get("usage"):
+        return False
+    return all(status.get(k) == before.get(k) for k in status.keys() | before.keys()
+               if k != "usage")

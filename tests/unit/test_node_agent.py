@@ -411,6 +411,36 @@ def test_a_pod_whose_images_are_present_goes_from_pending_to_running_and_ready_i
     assert api.updates("update_status", "Pod") - puts == 1
 
 
+def test_new_usage_figures_alone_are_written_at_most_every_report_period(env):
+    """A busy container's CPU moves at every sample; rewriting the pod's status
+    for that alone would be a write per pod per stats period."""
+    api, rt, agent, clock = env
+    add_pod(api)
+    sync(agent)
+    app = next(c for c in rt.list_containers({}) if not c.is_infra)
+
+    def sample(cpu_ns: int, memory: int) -> None:  # two samples: a rate is known
+        for cpu in (0, cpu_ns):
+            rt.usage[app.id] = (cpu, memory)
+            agent.stats.sample()
+    puts = api.updates("update_status", "Pod")
+    sample(10**6, 10 * 2**20)
+    sync(agent)  # the first figures are news: written at once
+    assert api.pod("web")["status"]["usage"]["memory"] == "10Mi"
+    sample(10**6, 50 * 2**20)
+    sync(agent)
+    assert api.pod("web")["status"]["usage"]["memory"] == "10Mi"  # within the period
+    clock.t += agent.config.pod_usage_report_period
+    sync(agent)
+    assert api.pod("web")["status"]["usage"]["memory"] == "50Mi"
+    assert api.updates("update_status", "Pod") - puts == 2
+    sample(10**6, 70 * 2**20)
+    rt.exit(app.id, 1)  # any other change (a restart) goes at once, with the latest figures
+    sync(agent)
+    st = api.pod("web")["status"]
+    assert st["usage"]["memory"] == "70Mi" and st["containerStatuses"][0]["restartCount"] == 1
+
+
 def test_a_container_with_a_readiness_probe_is_not_ready_before_it_is_probed(env):
     api, _rt, agent, _ = env
     add_pod(api, containers=[{"name": "app", "image": "busybox:test",
