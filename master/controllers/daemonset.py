@@ -82,13 +82,14 @@ class DaemonSetController(Controller):
         if ds is None:
             self.expectations.forget(key)
             return None
+        satisfied = self.expectations.satisfied(key)  # before the pods (see job.py)
         uid = ds["metadata"].get("uid")
         pods = [p for p in self.pods.list(ds["metadata"].get("namespace"))
                 if (controller_ref(p) or {}).get("uid") == uid]
         now = self.config.clock()
         plan = decide(ds, self.nodes.list(), pods, now)
         failure = None
-        if not self.expectations.satisfied(key):
+        if not satisfied:
             pass  # the cache has not seen our last writes yet: they wake us
         elif plan.delete:  # creations wait for the next pass, when these are seen
             self.expectations.expect_deletions(key, [key_of(p) for p in plan.delete])

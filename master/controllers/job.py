@@ -111,6 +111,11 @@ class JobController(Controller):
                 self._untrack(pod)
             return None
         ns, _, name = key.partition("/")
+        # The expectations before the pods (Kubernetes' order): once they are met,
+        # a list taken after holds every pod created. Checked after the list (and
+        # the status write between), the last pod could be observed in between
+        # and another created for it, on a list that lacks it.
+        satisfied = self.expectations.satisfied(key)
         job = self.jobs.get(key)
         pods = self._owned(ns, name)
         uid = job["metadata"].get("uid") if job else None
@@ -134,7 +139,7 @@ class JobController(Controller):
             self._delete_job(job)
             return None
         if plan.create:
-            if not self.expectations.satisfied(key):
+            if not satisfied:
                 return plan.requeue
             failure = self._create(job, key, plan.create)
             if failure:

@@ -150,8 +150,10 @@ class ReplicaSetController(Controller):
             self.events.warning(rs, "InvalidSelector", f"invalid selector: {e}")
             return None
         ns = rs["metadata"].get("namespace")
+        # the expectations before the pods (as the Job controller: see there)
+        satisfied = self.expectations.satisfied(key)
         active = self.claim(rs, selector, [p for p in self.pods.list(ns) if podutil.is_active(p)])
-        if not self.expectations.satisfied(key) or is_terminating(rs):
+        if not satisfied or is_terminating(rs):
             return self.update_status(rs, active, managed=False)
         failure = self.manage(rs, key, active)
         after = self.update_status(rs, active, managed=True, failure=failure)

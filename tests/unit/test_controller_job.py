@@ -305,3 +305,25 @@ def test_tracked_pods_orphaned_by_their_job_lose_their_finalizer():
 def test_completed_indexes_text():
     assert jobplan.format_indexes({0, 1, 2, 4, 6, 7}) == "0-2,4,6-7"
     assert jobplan.parse_indexes("0-2,4,6-7") == {0, 1, 2, 4, 6, 7}
+
+
+def test_a_pod_observed_during_a_reconcile_is_not_created_again():
+    """The expectations are read before the pods: the last pod created,
+    observed while a reconcile writes the status (after it listed the pods),
+    must not let that reconcile create another on its list without it."""
+    ctx, _, c = setup(job(completions=3, parallelism=2))
+    settle(ctx, c)
+    a, _b = active(ctx)
+    finish(ctx, a)
+    ctx.informers.relist()
+    c.reconcile("default/pi")  # records a, untracks it, creates a third pod
+    assert len(pods(ctx)) == 3
+    ctx.informers["Job"].relist()  # the Job is seen; the third pod not yet
+    write = c._write_status
+
+    def observed_meanwhile(*args: object) -> None:
+        write(*args)  # type: ignore[arg-type]
+        ctx.informers["Pod"].relist()
+    c._write_status = observed_meanwhile  # type: ignore[method-assign]
+    c.reconcile("default/pi")
+    assert len(pods(ctx)) == 3 and len(active(ctx)) == 2
