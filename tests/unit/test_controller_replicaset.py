@@ -73,6 +73,21 @@ def test_expectations_prevent_double_creation_with_a_stale_cache():
     assert len(pods(ctx)) == 3
 
 
+def test_pods_observed_after_the_list_do_not_count_as_seen_on_it():
+    ctx, _, rsc = setup(replicaset(replicas=3))
+    ctx.informers.relist()
+    rsc.reconcile("default/web")
+    claim = rsc.claim
+
+    def observed_meanwhile(*args):  # the creations arrive after the pods were listed
+        claimed = claim(*args)
+        ctx.informers["Pod"].relist()
+        return claimed
+    rsc.claim = observed_meanwhile
+    rsc.reconcile("default/web")
+    assert len(pods(ctx)) == 3
+
+
 def test_scale_down_deletes_unscheduled_then_not_ready_then_newest():
     ctx, clock, rsc = setup(replicaset(replicas=4))
     settle(ctx, rsc)
