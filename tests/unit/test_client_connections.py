@@ -5,6 +5,7 @@ is tried, even for a write."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import ssl
@@ -19,78 +20,72 @@ from coxapi.errors import ClusterUnreachable
 from tests.support import local_pki
 
 
-@pytest.fixture
-def server() -> Iterator[tuple[str, set]]:
-    """A keep-alive HTTP server on loopback recording each connection's client port."""
-    peers: set = set()
+class Handler(BaseHTTPRequestHandler):
+    """Keep-alive; records (client address, method, path) of each request in
+    ``server.seen``; a GET is answered with a Namespace, a POST with its body."""
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    protocol_version = "HTTP/1.1"
 
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-            peers.add(self.client_address)
-            body = json.dumps({"kind": "Namespace", "metadata": {"name": "x"}}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def _answer(self, code: int, obj: dict) -> None:
+        self.server.seen.append((self.client_address, self.command, self.path))  # type: ignore[attr-defined]
+        body = json.dumps(obj).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
-        def log_message(self, *args: object) -> None:
-            pass
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        self._answer(200, {"kind": "Namespace", "metadata": {"name": "x"}})
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._answer(201, json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def serving(tls: ssl.SSLContext | None = None) -> Iterator[tuple[str, list]]:
+    """A server on loopback (HTTPS with ``tls``): its URL and what it was asked."""
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.seen = []  # type: ignore[attr-defined]
+    if tls is not None:
+        httpd.socket = tls.wrap_socket(httpd.socket, server_side=True)
     t = threading.Thread(target=httpd.serve_forever, daemon=True)
     t.start()
     try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}", peers
+        yield (f"{'https' if tls else 'http'}://127.0.0.1:{httpd.server_address[1]}",
+               httpd.seen)  # type: ignore[attr-defined]
     finally:
         httpd.shutdown()
         httpd.server_close()
 
 
+@pytest.fixture
+def server() -> Iterator[tuple[str, list]]:
+    with serving() as served:
+        yield served
+
+
 def test_threads_one_after_another_reuse_one_connection(server):
-    url, peers = server
+    url, seen = server
     c = Client([url], "t")
     for _ in range(5):  # each request from a thread that never spoke before
         t = threading.Thread(target=lambda: c.get("Namespace", "x", namespace=None))
         t.start()
         t.join(10)
-    assert len(peers) == 1
+    assert len({peer for peer, _, _ in seen}) == 1
     c.close()
 
 
 @pytest.fixture
 def tls_server() -> Iterator[tuple[str, str, list]]:
-    """An HTTPS server on loopback that answers a create and records the requests."""
     pki = local_pki()
-    seen: list = []
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-            obj = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            seen.append((self.command, self.path))
-            body = json.dumps(obj).encode()
-            self.send_response(201)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(*pki.tls)
-    httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
-    t = threading.Thread(target=httpd.serve_forever, daemon=True)
-    t.start()
-    try:
-        yield f"https://127.0.0.1:{httpd.server_address[1]}", pki.ca_file, seen
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with serving(ctx) as (url, seen):
+        yield url, pki.ca_file, seen
 
 
 @pytest.fixture
@@ -111,7 +106,8 @@ def test_a_write_whose_handshake_timed_out_goes_to_the_next_master(tls_server, n
     url, ca_file, seen = tls_server
     c = Client([no_handshake, url], "t", ca_file=ca_file, connect_timeout=0.3)
     assert c.create(CM)["metadata"]["name"] == "c"  # not "may or may not have been applied"
-    assert seen == [("POST", "/api/v1/namespaces/default/configmaps")]
+    assert [(method, path) for _, method, path in seen] == [
+        ("POST", "/api/v1/namespaces/default/configmaps")]
     c.close()
 
 
