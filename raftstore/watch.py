@@ -153,12 +153,6 @@ class WatchHub:
         if not entries or not self._watchers:
             return
         broad, buckets = self._index
-        if len(entries) == 1:  # the usual case: one write, no grouping
-            h = entries[0]
-            for w in (*broad, *buckets.get(bucket_of(h.key) or "", ())):
-                if h.key.startswith(w.prefix):
-                    w._offer(entries)
-            return
         mine: dict[Watch, list[HistoryEntry]] = {}
         for h in entries:
             for w in (*broad, *buckets.get(bucket_of(h.key) or "", ())):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from coxapi.client import Client
 from tests.masters import MasterCluster
@@ -24,17 +24,22 @@ def raft_by_resource(mc: MasterCluster) -> Counts[str]:
     return out
 
 
+def samples(text: str, metric: str) -> Iterator[tuple[dict[str, str], float]]:
+    """Each sample of ``metric`` in a Prometheus exposition: its labels and value."""
+    start = metric + "{"
+    for line in text.splitlines():
+        if line.startswith(start):
+            labels, _, value = line.rpartition(" ")
+            yield ({k: v.strip('"') for k, _, v in
+                    (part.partition("=") for part in labels[len(start):-1].split(","))},
+                   float(value))
+
+
 def parse_requests(text: str) -> Counts[str]:
     """``apiserver_request_total`` from a Prometheus exposition, as "VERB resource"."""
     out: Counts[str] = collections.Counter()
-    for line in text.splitlines():
-        if not line.startswith("apiserver_request_total{"):
-            continue
-        labels, _, value = line.rpartition(" ")
-        fields = dict(part.split("=", 1) for part in
-                      labels[len("apiserver_request_total{"):-1].split(","))
-        verb, resource = fields.get("verb", "").strip('"'), fields.get("resource", "").strip('"')
-        out[f"{verb} {resource}"] += int(float(value))
+    for fields, value in samples(text, "apiserver_request_total"):
+        out[f"{fields.get('verb', '')} {fields.get('resource', '')}"] += int(value)
     return out
 
 
@@ -46,17 +51,12 @@ def parse_slow(text: str) -> Counts[str]:
     request's headers to its answer), as "VERB resource"."""
     total: Counts[str] = collections.Counter()
     fast: Counts[str] = collections.Counter()
-    for line in text.splitlines():
-        if not line.startswith("apiserver_request_duration_seconds_bucket{"):
-            continue
-        labels, _, value = line.rpartition(" ")
-        fields = {k: v.strip('"') for k, v in (part.split("=", 1) for part in
-                  labels[len("apiserver_request_duration_seconds_bucket{"):-1].split(","))}
+    for fields, value in samples(text, "apiserver_request_duration_seconds_bucket"):
         key = f"{fields.get('verb', '')} {fields.get('resource', '')}"
         if fields.get("le") == "+Inf":
-            total[key] += int(float(value))
+            total[key] += int(value)
         elif fields.get("le") == SLOW_SECONDS:
-            fast[key] += int(float(value))
+            fast[key] += int(value)
     total.subtract(fast)
     return +total
 

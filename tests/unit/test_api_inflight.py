@@ -24,11 +24,12 @@ def _connect(url: str) -> socket.socket:
     return tls_connect(url, local_pki().ca_file)
 
 
-def _half_sent_body(url: str, token: str | None = ADMIN_TOKEN) -> socket.socket:
+def _half_sent_body(url: str, token: str | None = ADMIN_TOKEN, path: str = CONFIGMAPS,
+                    headers: str = "") -> socket.socket:
     """A POST whose headers are complete and whose body never finishes."""
     s = _connect(url)
     auth = f"Authorization: Bearer {token}\r\n" if token else ""
-    s.sendall(f"POST {CONFIGMAPS} HTTP/1.1\r\nHost: x\r\n{auth}"
+    s.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\n{auth}{headers}"
               "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{".encode())
     return s
 
@@ -204,10 +205,8 @@ def test_the_masters_listening_socket_has_keepalive_and_a_deep_backlog():
 
 def _half_sent_open_post(url: str, forwarded_for: str) -> socket.socket:
     """A POST to an open path, without a token, claiming another client address."""
-    s = _connect(url)
-    s.sendall(f"POST /version HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: {forwarded_for}\r\n"
-              "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{".encode())
-    return s
+    return _half_sent_body(url, token=None, path="/version",
+                           headers=f"X-Forwarded-For: {forwarded_for}\r\n")
 
 
 def test_a_caller_cannot_name_its_own_address_to_escape_its_limit():
