@@ -71,6 +71,11 @@ class Unavailable(StoreError):
         return (Unavailable, (str(self), self.outcome_unknown))
 
 
+class CannotListen(StoreError, OSError):
+    """The replica could not bind its Raft address (another process holds
+    it, or it is not this machine's). Raised at start, never later."""
+
+
 class QuotaExceeded(StoreError):
     def __init__(self, size: int, quota: int) -> None:
         super().__init__(f"database space exceeded: {size} bytes used, quota {quota} bytes; "

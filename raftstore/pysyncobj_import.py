@@ -23,6 +23,7 @@ from pysyncobj import journal as pysyncobj_journal  # noqa: E402
 from pysyncobj import pickle as pysyncobj_pickle  # noqa: E402
 from pysyncobj.node import TCPNode  # noqa: E402
 from pysyncobj.poller import POLL_EVENT_TYPE  # noqa: E402
+from pysyncobj.syncobj import SyncObjException  # noqa: E402
 from pysyncobj.tcp_connection import CONNECTION_STATE, TcpConnection  # noqa: E402
 from pysyncobj.transport import TCPTransport  # noqa: E402
 
@@ -142,7 +143,7 @@ def check_hooks(syncobj: type = SyncObj, journal: type = pysyncobj_journal.FileJ
 
 check_hooks()
 
-__all__ = ["CONNECTION_STATE", "POLL_EVENT_TYPE", "SUPPORTED_VERSION", "SyncObj", "SyncObjConf", "SyncObjConsumer", "TCPNode",
+__all__ = ["CONNECTION_STATE", "POLL_EVENT_TYPE", "SUPPORTED_VERSION", "SyncObj", "SyncObjConf", "SyncObjConsumer", "SyncObjException", "TCPNode",
            "TCPTransport",
            "TcpConnection", "check_hooks",
            "pysyncobj_journal", "pysyncobj_pickle", "replicated"]

@@ -28,7 +28,7 @@ from .memberops import Membership
 from .membership import load_members, start_peers
 from .metrics import COMMIT_SECONDS
 from .mvcc import MVCCState
-from .replica import PipelinedSyncObj, StateMachine, raft_conf
+from .replica import PipelinedSyncObj, StateMachine, raft_conf, wait_bound
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,7 @@ class RaftStore(StoreBase):
                                       conf=raft_conf(config, self._on_state_changed),
                                       consumers=[self._sm], fsync=config.fsync,
                                       data_dir=config.data_dir)
+        wait_bound(self._raft, config.bind_addr or config.self_addr)
         self._raft.addOnTickCallback(self._on_tick)
         self.membership = Membership(self._raft, config, self.is_leader, self._leader_id)
 

@@ -13,12 +13,20 @@ from typing import Any
 
 from .appendcheck import plan_append, rewind_to
 from .config import StoreConfig
+from .errors import CannotListen
 from .journal import DurableJournal
 from .learners import MEMBERS_MESSAGE, LearnerMixin
 from .mvcc import MVCCState
 from .peerguard import GuardedTransport
 from .prevote import PRE_VOTE, PRE_VOTE_RESPONSE, LogPosition, PreVoteRound, grant, response
-from .pysyncobj_import import SyncObj, SyncObjConf, SyncObjConsumer, pysyncobj_pickle, replicated
+from .pysyncobj_import import (
+    SyncObj,
+    SyncObjConf,
+    SyncObjConsumer,
+    SyncObjException,
+    pysyncobj_pickle,
+    replicated,
+)
 
 log = logging.getLogger(__name__)
 
@@ -395,6 +403,21 @@ class PipelinedSyncObj(LearnerMixin, SyncObj):
                 "commit_index": min(message["commit_index"], plan.last_new)}
 
 
+BIND_RETRY_SECONDS = 0.25
+BIND_ATTEMPTS = 20  # 5 s: time for a process that just ended to let go of the port
+
+
+def wait_bound(raft: SyncObj, addr: str) -> None:
+    """Return once ``raft`` listens on ``addr``; when it could not within its
+    bind attempts, destroy it and raise ``CannotListen``."""
+    try:
+        raft.waitBinded()
+    except SyncObjException:
+        raft.destroy()
+        raise CannotListen(f"cannot listen for Raft peers on {addr}: the address is in use "
+                           f"or not one of this machine's") from None
+
+
 def raft_conf(cfg: StoreConfig, on_state_changed: Callable[[int, int], None]) -> SyncObjConf:
     journal = dump = None
     if cfg.data_dir:
@@ -427,4 +450,9 @@ def raft_conf(cfg: StoreConfig, on_state_changed: Callable[[int, int], None]) ->
         # one server at a time, learners first (membership.py, learners.py)
         dynamicMembershipChange=True,
         onStateChanged=on_state_changed,
+        # a Raft port held by another process is a start-up error, not a wait:
+        # pysyncobj retries the bind forever by default while its peers reach
+        # whatever holds the port
+        bindRetryTime=BIND_RETRY_SECONDS,
+        maxBindRetries=BIND_ATTEMPTS,
     )

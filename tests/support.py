@@ -6,11 +6,13 @@ from __future__ import annotations
 import atexit
 import functools
 import os
+import random
 import shutil
 import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,10 +43,42 @@ def wait_until(cond: Callable[[], T], timeout: float, interval: float = 0.05,
         time.sleep(interval)
 
 
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        lo, hi = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(lo), int(hi)
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
+
+
+_handed_out: set[int] = set()
+_port_lock = threading.Lock()
+_port_rng = random.Random()
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+    """A port nobody listens on, for a server a test starts next.
+
+    Not from the kernel's ephemeral range: any outgoing connection made
+    before the server binds may take such a port as its source port (a Raft
+    replica then retries its bind while its peers reach another process). And
+    never one handed out before in this process: the server it went to may not
+    have bound it yet."""
+    lo, hi = _ephemeral_range()
+    first, last = (max(1024, lo - 16384), lo - 1) if lo > 4096 else (hi + 1, 65535)
+    with _port_lock:
+        for _ in range(1000):
+            port = _port_rng.randint(first, last)
+            if port in _handed_out:
+                continue
+            with socket.socket() as s:
+                try:
+                    s.bind((host, port))
+                except OSError:
+                    continue
+            _handed_out.add(port)
+            return port
+    raise RuntimeError(f"no free port in {first}-{last} after 1000 tries")
 
 
 class Proc:

@@ -183,3 +183,33 @@ def test_followers_learn_a_commit_without_waiting_for_a_heartbeat(slow_heartbeat
     for f in followers:
         wait_until(lambda f=f: f.get("/k/last", linearizable=False) is not None, 0.8,
                    what="the commit on a follower")
+
+
+def test_a_raft_port_held_by_another_process_is_a_clear_start_error(tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    from raftstore.errors import CannotListen
+    from raftstore.replica import BIND_ATTEMPTS, BIND_RETRY_SECONDS
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        addr = f"127.0.0.1:{holder.getsockname()[1]}"
+        started = time.monotonic()
+        with pytest.raises(CannotListen, match=f"cannot listen for Raft peers on {addr}"):
+            RaftStore(StoreConfig(self_addr=addr, peers=[f"127.0.0.1:{free_port()}"],
+                                  data_dir=str(tmp_path / "s"), secret="in-process-secret"))
+        # it gave up after its attempts, not at the first refusal
+        assert time.monotonic() - started >= (BIND_ATTEMPTS - 2) * BIND_RETRY_SECONDS
+        secret = tmp_path / "secret"
+        secret.write_text("in-process-secret")
+        proc = subprocess.run(
+            [sys.executable, "-m", "raftstore", "--self", addr,
+             "--peers", f"127.0.0.1:{free_port()}", "--http", f"127.0.0.1:{free_port()}",
+             "--data-dir", str(tmp_path / "p"), "--secret-file", str(secret)],
+            capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 2, proc.stderr
+    assert f"raftstore: cannot listen for Raft peers on {addr}" in proc.stderr
+    assert "Traceback" not in proc.stderr
