@@ -1,10 +1,12 @@
 """``cox master add`` / ``cox master remove`` / ``cox master members``: the
 Raft membership at run time, through the leader's ``/raft/members``
 (docs/membership.md). The client moves on from a master that is not the
-leader (it answers 503 NotApplied naming the leader)."""
+leader (it answers 503 NotApplied naming the leader), and asks again for a
+while when none is (an election after the leader died)."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import click
@@ -19,6 +21,9 @@ from .context import CliContext, pass_cli
 
 PATH = "/raft/members"
 CHANGE_TIMEOUT = 90.0  # seconds: a new master may take a while to catch up
+# seconds a change waits for a leader: right after the leader died (the master
+# being replaced, often) the others still name it for an election timeout or two
+LEADER_WAIT = 15.0
 
 
 def _client(cli: CliContext) -> Client:
@@ -63,12 +68,29 @@ def _fail(e: api.ApiError) -> ReportedError:
                          if e.code < 500 or api.is_not_applied(e) else f"error: {e.message}")
 
 
+def leader_wait(e: api.ApiError) -> float | None:
+    """Seconds to wait before asking again when ``e`` says no master could make
+    the change because none is the leader it knows (503 NotApplied naming the
+    leader: an election may be under way, the leader may have just died); None
+    for any other error. Asking again is safe: nothing was changed."""
+    details = e.details or {}
+    if e.code != 503 or not api.is_not_applied(e) or "leader" not in details:
+        return None
+    return float(details.get("retryAfterSeconds") or 1)
+
+
 def _call(cli: CliContext, method: str, path: str, body: Any = None) -> dict[str, Any]:
     client = _client(cli)
+    deadline = time.monotonic() + LEADER_WAIT
     try:
-        return client.request(method, path, body=body)
-    except api.ApiError as e:
-        raise _fail(e) from None
+        while True:
+            try:
+                return client.request(method, path, body=body)
+            except api.ApiError as e:
+                wait = leader_wait(e)
+                if wait is None or time.monotonic() + wait > deadline:
+                    raise _fail(e) from None
+                time.sleep(wait)
     finally:
         client.close()
 

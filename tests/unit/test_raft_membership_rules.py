@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from cli.commands.masters import member_rows
+from cli.commands.masters import leader_wait, member_rows
 from master.api.members import api_error
 from raftstore.errors import StoreError
 from raftstore.membership import (
@@ -74,6 +74,18 @@ def test_refused_changes_map_to_statuses():
     assert api_error(ChangeInFlight("x")).code == 409
     err = api_error(NotLeader("x", "b:1"))
     assert err.code == 503 and err.details["leader"] == "b:1"
+
+
+def test_a_change_asks_again_only_while_no_master_is_the_leader():
+    from coxapi import errors
+
+    assert leader_wait(api_error(NotLeader("x", "b:1"))) == 1.0  # Retry-After
+    assert leader_wait(api_error(NotLeader("x", None))) == 1.0  # mid-election
+    # refusals that another try would not change, or whose outcome is unknown
+    assert leader_wait(api_error(ChangeInFlight("x"))) is None
+    assert leader_wait(api_error(UnknownMember("x"))) is None
+    assert leader_wait(errors.not_applied("no quorum", retry_after=2)) is None
+    assert leader_wait(errors.Unavailable("no quorum within 3s", {"leader": "b:1"})) is None
 
 
 def test_member_rows_show_catch_up_against_the_commit_index():
