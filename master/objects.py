@@ -323,6 +323,7 @@ class ObjectStore:
             w = self.store.watch(k.storage_prefix(namespace), start_revision=start)
         except store_errors.StoreError as e:
             raise translate_store_error(e, k, "") from e
+        w.prev_kv = False  # API watch events carry the new (or last) object only
         try:
             while not stop():
                 try:

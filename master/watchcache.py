@@ -159,6 +159,7 @@ class KindCache:
         res = self.store.range(self.prefix, linearizable=False)
         # Watch from the list's revision: nothing between the two is missed.
         w = self.store.watch(self.prefix, start_revision=res.revision + 1)
+        w.prev_kv = False  # the cache holds each object's last state itself
         objects = {}
         for kv in res.kvs:
             obj = to_object(self.kind, kv)

@@ -91,9 +91,10 @@ def materialize(result: Any) -> Any:
     return result
 
 
-def to_event(h: HistoryEntry) -> Event:
-    return Event(h.type, to_kv(h.key, h.rec), to_kv(h.key, h.prev) if h.prev else None,
-                 h.revision)
+def to_event(h: HistoryEntry, prev_kv: bool = True) -> Event:
+    """``prev_kv`` False: without the previous value (its decoding costs as much)."""
+    return Event(h.type, to_kv(h.key, h.rec),
+                 to_kv(h.key, h.prev) if prev_kv and h.prev else None, h.revision)
 
 
 def prefix_end(prefix: str) -> str:

@@ -40,6 +40,9 @@ class Watch:
         self.last_revision = 0
         # applied to each event ``get`` returns (the master's decryption at rest)
         self.transform: Callable[[Event], Event] | None = None
+        # whether events carry the previous value (etcd's WithPrevKV); a
+        # watcher that keeps its own copy of each object sets it False
+        self.prev_kv = True
 
     def _offer(self, events: list[HistoryEntry]) -> None:
         with self._cond:
@@ -70,7 +73,7 @@ class Watch:
                 raise err
             else:
                 return None
-        ev = to_event(h)
+        ev = to_event(h, self.prev_kv)
         return self.transform(ev) if self.transform is not None else ev
 
     def wait(self, timeout: float | None = None) -> bool:

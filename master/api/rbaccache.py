@@ -45,7 +45,8 @@ class ChangeCounter:
         for i, w in enumerate(self._watches):
             if w is None or w.closed:
                 try:
-                    self._watches[i] = self._store.watch(self._prefixes[i])
+                    w = self._watches[i] = self._store.watch(self._prefixes[i])
+                    w.prev_kv = False  # only counted
                 except StoreError:
                     self._watches[i] = None
                     ok = False

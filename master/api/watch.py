@@ -8,8 +8,10 @@ stream); one from a version gets the events after it (exclusive) from the
 cache's ring, or replayed from the store's history when older than the ring.
 Then live events: the cache's feeder threads hand each batch to the loop
 (``Broadcaster``), which gathers what arrives within one pass of the loop and
-then, per filter, joins the matching lines (encoded once by the cache) into
-one chunk: watchers with the same filter share the check and the bytes. A
+then, per filter (``watchroute``: a pod event only meets the filters of
+its own node and the unindexed ones), joins the matching lines (encoded once
+by the cache) into one chunk: watchers with the same filter share the check
+and the bytes. A
 watcher that is keeping up gets that chunk written straight to its
 connection (``Wire``), with no task switch; one whose connection is full, or
 that has lines waiting, queues it for its own task, which sends through the
@@ -41,6 +43,7 @@ from .params import ListOptions
 from .paths import Target
 from .storehealth import LeaderTracker
 from .tables import TableRequest
+from .watchroute import TRIGGER_FIELDS, FilterGroups
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +195,7 @@ class Broadcaster:
         self.config, self.leader, self.stopping = config, leader, stopping
         self.queue_limit = queue_limit
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._groups: dict[str, dict[Filter, set[Watcher]]] = {}
+        self._groups: dict[str, FilterGroups[Filter, Watcher]] = {}
         self._progress: dict[str, int] = {}
         # Events handed over since the last flush, per kind, and how far they reach.
         self._pending: dict[str, tuple[list[CachedEvent], int]] = {}
@@ -242,19 +245,21 @@ class Broadcaster:
         for plural, (batch, revision) in pending.items():
             groups = self._groups.get(plural)
             if groups and batch:
-                for filt, watchers in groups.items():
-                    events = [ev for ev in batch if filt.matches(ev.entry)]
-                    if events:
-                        kind = next(iter(watchers)).kind
-                        chunk = b"".join(filt.line(kind, ev.type, ev.entry, ev.line)
-                                         for ev in events)
-                        framed = frame(chunk)
-                        for w in watchers:
-                            w.take(events, chunk, framed, now)
+                for filt, events in groups.route(batch):
+                    watchers = groups.watchers.get(filt)
+                    if not watchers:
+                        continue
+                    kind = next(iter(watchers)).kind
+                    chunk = b"".join(filt.line(kind, ev.type, ev.entry, ev.line)
+                                     for ev in events)
+                    framed = frame(chunk)
+                    for w in list(watchers):
+                        w.take(events, chunk, framed, now)
             self._progress[plural] = revision
 
     def _end_generation(self, plural: str, generation: int) -> None:
-        for w in list(self._groups.get(plural, {}).values()):
+        groups = self._groups.get(plural)
+        for w in list(groups.watchers.values()) if groups is not None else ():
             for x in list(w):
                 if x.generation < generation:
                     x.end()
@@ -270,17 +275,17 @@ class Broadcaster:
     def add(self, w: Watcher, cache: KindCache, revision: int) -> None:
         """Called under the cache's lock (``KindCache.open``)."""
         w.rv, w.generation = revision, cache.generation
-        self._groups.setdefault(w.kind.plural, {}).setdefault(w.filter, set()).add(w)
+        groups = self._groups.get(w.kind.plural)
+        if groups is None:
+            groups = self._groups[w.kind.plural] = FilterGroups(TRIGGER_FIELDS.get(w.kind.plural))
+        groups.add(w.filter, w)
         self._watchers.add(w)
 
     def remove(self, w: Watcher) -> None:
         self._watchers.discard(w)
-        group = self._groups.get(w.kind.plural, {})
-        members = group.get(w.filter)
-        if members is not None:
-            members.discard(w)
-            if not members:
-                del group[w.filter]
+        groups = self._groups.get(w.kind.plural)
+        if groups is not None:
+            groups.remove(w.filter, w)
 
     def __len__(self) -> int:
         return len(self._watchers)
@@ -322,6 +327,7 @@ def replay(store: Store, kind: kinds.Kind, namespace: str | None, after: int
         w = store.watch(kind.storage_prefix(namespace), start_revision=after + 1)
     except store_errors.StoreError as e:
         raise translate_store_error(e, kind, "") from e
+    w.prev_kv = False
     entries, types = [], []
     try:
         while (ev := w.get(timeout=0)) is not None and ev.revision <= upto:

@@ -59,6 +59,22 @@ def test_watch_replays_then_streams_live_events(store):
         assert w.get(0.01) is None
 
 
+def test_a_watcher_may_go_without_previous_values(store):
+    """etcd's WithPrevKV: a watcher that keeps its own copy of each object
+    (the master's caches) skips decoding the old value; a DELETE still
+    carries the last value."""
+    store.put("/w/a", {"n": 1})
+    with store.watch("/w/", start_revision=1) as w, store.watch("/w/", start_revision=1) as full:
+        w.prev_kv = False
+        store.put("/w/a", {"n": 2})
+        store.delete("/w/a")
+        got = [w.get(1) for _ in range(3)]
+        assert [(e.type, e.kv.value, e.prev_kv) for e in got] == [
+            ("PUT", {"n": 1}, None), ("PUT", {"n": 2}, None), ("DELETE", {"n": 2}, None)]
+        assert [e.prev_kv and e.prev_kv.value for e in (full.get(1) for _ in range(3))] == [
+            None, {"n": 1}, {"n": 2}]
+
+
 def test_each_watcher_owns_the_values_it_gets(store):
     """Watchers change their events' values in place (the master makes API
     objects of them): nobody else's copy may change with them."""
