@@ -23,7 +23,8 @@ TRIGGER_FIELDS = {"pods": "spec.nodeName"}
 class Routable(Protocol):
     """A watch filter (``master.api.watch.Filter``)."""
 
-    field_selector: fields.FieldSelector
+    @property
+    def field_selector(self) -> fields.FieldSelector: ...
 
     def matches(self, e: Any) -> bool: ...
 
