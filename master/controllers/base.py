@@ -93,12 +93,14 @@ class Controller:
     name = "controller"
     # seconds between calls of ``periodic`` (0 = never)
     period: float = 0.0
+    # one key synced at most once per ``sync_throttle`` (see ControllerConfig)
+    throttled: bool = False
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self.objects = ctx.objects
         self.config = ctx.config
-        self.queue = WorkQueue()
+        self.queue = WorkQueue(throttle=self.config.sync_throttle if self.throttled else 0.0)
         self.events = ctx.recorder(self.name)
 
     # ---- to override ------------------------------------------------------

@@ -40,3 +40,8 @@ class ControllerConfig:
     clock: Callable[[], float] = field(default=time.time, metadata=NOT_A_SETTING)
     monotonic: Callable[[], float] = field(default=time.monotonic, metadata=NOT_A_SETTING)
     informer_poll: float = 0.1
+    # a controller whose every sync counts all of a workload's pods (the
+    # ReplicaSet controller) syncs one object at most once per this many
+    # seconds: pod changes meanwhile fold into the next sync (the first change
+    # after a quiet spell is handled at once)
+    sync_throttle: float = 0.1

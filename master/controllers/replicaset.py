@@ -77,6 +77,7 @@ def rs_selector(rs: Obj) -> labels.Selector:
 
 class ReplicaSetController(Controller):
     name = "replicaset-controller"
+    throttled = True  # each sync counts all of the set's pods
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)

@@ -37,6 +37,9 @@ class FakeClock:
 
 def make_context(clock: FakeClock | None = None, **config: Any) -> tuple[Context, FakeClock]:
     clock = clock or FakeClock()
+    # tests drive syncs by hand, each right after the last (the queue's
+    # throttle runs on real time): only its own tests turn it on
+    config.setdefault("sync_throttle", 0.0)
     cfg = ControllerConfig(clock=clock, monotonic=clock.monotonic, **config)
     objects = ObjectStore(MemoryStore(), clock=clock)
     return Context(objects, cfg), clock

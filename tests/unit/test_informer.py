@@ -276,6 +276,40 @@ def test_workqueue_delayed_key_arrives_after_its_delay():
     assert time.monotonic() - start >= 0.1
 
 
+def test_workqueue_throttle_folds_adds_into_one_hand_out_per_interval():
+    from master.controllers.testing import FakeClock
+
+    clock = FakeClock(100.0)
+    q = WorkQueue(clock=clock.monotonic, throttle=0.5)
+    q.add("k")
+    assert q.get(0) == "k"  # the first at once
+    q.add("k")  # while processing: dirty
+    q.done("k")  # done at 100.0: not handed out again before 100.5
+    q.add("k")
+    q.add("k")
+    assert q.get(0) is None
+    q.add("other")  # other keys are not held up
+    assert q.get(0) == "other"
+    q.done("other")
+    clock.advance(0.4)
+    assert q.get(0) is None
+    clock.advance(0.1)
+    assert q.get(0) == "k"  # once: the adds folded into one
+    assert q.get(0) is None
+    q.done("k")
+    clock.advance(1.0)
+    q.add("k")  # quiet for longer than the throttle: at once
+    assert q.get(0) == "k"
+    q.done("k")
+    q.add_after("k", 0.1)  # a delayed add is held to the throttle too
+    clock.advance(0.1)
+    assert q.get(0) is None
+    clock.advance(0.4)
+    assert q.get(0) == "k"
+    q.done("k")
+    assert q.get(0) is None
+
+
 def test_workqueue_shutdown_wakes_a_blocked_get():
     q = WorkQueue()
     got = []
