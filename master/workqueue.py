@@ -105,7 +105,7 @@ class WorkQueue:
         while self._delayed and self._delayed[0][0] <= now:
             _, _, key = heapq.heappop(self._delayed)
             if key in self._held and self._cooling.get(key, now) > now:
-                continue  # a held key's own entry is still to come (not reached)
+                continue  # an earlier add_after's entry: the key waits for its throttle
             self._held.discard(key)
             self._add_locked(key)
         return self._delayed[0][0] - now if self._delayed else None
