@@ -123,17 +123,20 @@ class ProcStat:
     def __init__(self) -> None:
         self.samples: list[tuple[float, float]] = []
         self.stop = threading.Event()
+        self._hz = os.sysconf("SC_CLK_TCK")
+        self._sample()  # the first one before returning: readers look at samples[0]
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
+    def _sample(self) -> None:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+        busy = sum(fields[:8]) - fields[3] - fields[4]  # all but idle, iowait; no guest
+        self.samples.append((time.time(), busy / self._hz))
+
     def _run(self) -> None:
-        hz = os.sysconf("SC_CLK_TCK")
-        while not self.stop.is_set():
-            with open("/proc/stat") as f:
-                fields = [int(x) for x in f.readline().split()[1:]]
-            busy = sum(fields[:8]) - fields[3] - fields[4]  # all but idle, iowait; no guest
-            self.samples.append((time.time(), busy / hz))
-            self.stop.wait(0.2)
+        while not self.stop.wait(0.2):
+            self._sample()
 
     def cores_between(self, start: float, end: float) -> float:
         a = min(self.samples, key=lambda s: abs(s[0] - start))
