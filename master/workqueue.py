@@ -59,14 +59,15 @@ class WorkQueue:
             return
         if key in self._queued or key in self._held:
             return
-        until = self._cooling.pop(key, None)
-        if until is not None and until > self._clock():
-            self._cooling[key] = until
-            self._held.add(key)
-            self._seq += 1
-            heapq.heappush(self._delayed, (until, self._seq, key))
-            self._cond.notify()
-            return
+        until = self._cooling.get(key)
+        if until is not None:
+            if until > self._clock():
+                self._held.add(key)
+                self._seq += 1
+                heapq.heappush(self._delayed, (until, self._seq, key))
+                self._cond.notify()
+                return
+            del self._cooling[key]
         self._queued.add(key)
         self._queue.append(key)
         self._cond.notify()

@@ -253,7 +253,7 @@ class Broadcaster:
                     chunk = b"".join(filt.line(kind, ev.type, ev.entry, ev.line)
                                      for ev in events)
                     framed = frame(chunk)
-                    for w in list(watchers):
+                    for w in watchers:
                         w.take(events, chunk, framed, now)
             self._progress[plural] = revision
 
