@@ -10,7 +10,8 @@ handlers on every add, update and delete. It re-lists
 - when the watch stalled: nothing, not even a bookmark or the end of the
   stream, for ``stall_timeout`` seconds (a frozen master, a cut link). A
   stream read cannot be interrupted, so each watch is read by a small pump
-  thread; a stalled pump is abandoned and its late events are dropped.
+  thread; a stalled pump is abandoned and its late events are dropped. (An
+  in-process source that cannot stall is read on the informer's thread.)
 
 A watch that simply ends (its ``timeout_seconds`` passed) is watched again
 from the last version seen, without a list. Every ``resync_period`` seconds
@@ -56,7 +57,10 @@ class ListWatcher(Protocol):
     ``resource_version="0"`` lets it answer from a cache (any recent state).
     ``watch`` yields ``(ADDED|MODIFIED|DELETED|BOOKMARK, object)`` after
     ``resource_version`` (exclusive), raises ``errors.Gone`` when that version
-    is compacted, and may end after ``timeout_seconds``.
+    is compacted, and may end after ``timeout_seconds``. A source whose
+    streams cannot stall (in-process, a bookmark at least every fraction of a
+    second) says so with ``may_stall = False``: the informer then reads them
+    on its own thread, without a pump.
     """
 
     def list(self, kind: str, namespace: str | None = None, label_selector: str | None = None,
@@ -338,10 +342,15 @@ class Informer:
         ``Stalled``."""
         with self._lock:
             rv = self._resume
-        pump = _Pump(lambda: self.source.watch(
-            self.kind, self.namespace, resource_version=rv, label_selector=self.label_selector,
-            field_selector=self.field_selector, timeout_seconds=self.watch_timeout),
-            f"{self.name}-watch")
+
+        def open_stream() -> Iterator[Event]:
+            return self.source.watch(
+                self.kind, self.namespace, resource_version=rv,
+                label_selector=self.label_selector, field_selector=self.field_selector,
+                timeout_seconds=self.watch_timeout)
+        if not getattr(self.source, "may_stall", True):
+            return self._follow_inline(open_stream(), stopped, next_resync)
+        pump = _Pump(open_stream, f"{self.name}-watch")
         self._pump = pump
         try:
             last = time.monotonic()
@@ -363,6 +372,27 @@ class Informer:
         finally:
             self._pump = None
             pump.close()
+
+
+    def _follow_inline(self, stream: Iterator[Event], stopped: Callable[[], bool],
+                       next_resync: float) -> float:
+        """``_follow`` for a stream that cannot stall (in-process: it yields a
+        bookmark at least every poll), read on this thread: no pump thread and
+        no queue between the store's watch and the cache, one thread woken per
+        event instead of two."""
+        try:
+            for item in stream:
+                if stopped():
+                    break
+                if self.resync_period and time.monotonic() >= next_resync:
+                    self.resync()
+                    next_resync = time.monotonic() + self.resync_period
+                self.apply_event(*item)
+            return next_resync
+        finally:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()
 
 
 _END: Any = object()

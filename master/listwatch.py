@@ -20,6 +20,8 @@ Obj = dict[str, Any]
 
 
 class StoreListWatcher:
+    may_stall = False  # a quiet watch yields a bookmark every ``poll``
+
     def __init__(self, objects: ObjectStore, poll: float = 0.1) -> None:
         self.objects = objects
         self.poll = poll

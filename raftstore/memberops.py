@@ -86,6 +86,8 @@ class Membership:
             problem = addition_problem(members, reachable, address)
             if problem:
                 raise WouldLoseQuorum(problem)
+            log.info("adding %s: streaming the log to it as a learner (up to %gs)",
+                     address, catch_up_timeout)
             self._raft.run_in_raft(lambda: self._raft.add_learner(address))
             try:
                 self._catch_up(address, catch_up_timeout)
@@ -132,6 +134,7 @@ class Membership:
             problem = removal_problem(members, reachable, target)
             if problem:
                 raise WouldLoseQuorum(problem)
+            log.info("removing %s from the members", target)
             if target == self._config.self_addr:
                 self._transfer_leadership()
             self._commit(lambda cb: self._raft.removeNodeFromCluster(target, cb),

@@ -68,20 +68,25 @@ def parse_body(raw: bytes, mimetype: str, *, allow_empty: bool = False,
         raise errors.UnsupportedMediaType(
             f"the body of the request was in an unknown format ({mimetype or 'no Content-Type'})"
             f" - accepted media types include: {shown}")
+    yaml_body = mimetype in _YAML_TYPES or mimetype == APPLY_PATCH
     if mimetype == PROTOBUF:
         body = _protobuf(raw)
     else:
         try:
             text = raw.decode("utf-8")
-            if mimetype in _YAML_TYPES or mimetype == APPLY_PATCH:
+            if yaml_body:
                 body = yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader
             else:
                 body = json.loads(text, parse_constant=_reject_constant)
         except (UnicodeDecodeError, ValueError, RecursionError, yaml.YAMLError) as e:
-            kind = "YAML" if mimetype in _YAML_TYPES or mimetype == APPLY_PATCH else "JSON"
+            kind = "YAML" if yaml_body else "JSON"
             raise errors.BadRequest(f"the request body is not valid {kind}: {_short(e)}") \
                 from None
-    if _too_deep(body):
+    # JSON nests only with brackets: without more than MAX_DEPTH of them (strings'
+    # included) it cannot be too deep, and counting bytes costs far less than a walk
+    shallow = mimetype != PROTOBUF and not yaml_body and \
+        raw.count(b"{") + raw.count(b"[") <= MAX_DEPTH
+    if not shallow and _too_deep(body):
         raise errors.BadRequest(f"the request body is nested more than {MAX_DEPTH} levels deep")
     if json_array:
         if not isinstance(body, list):

@@ -308,6 +308,19 @@ def test_hostile_bodies_are_400_not_500(api):
     nested = b'{"metadata":{"name":"x"},"data":' + b'{"a":' * 500 + b'1' + b'}' * 500 + b'}'
     r = api.request("POST", "/api/v1/namespaces/default/configmaps", raw=nested)
     assert r.status_code == 400 and "nested" in r.json["message"]
+    # the boundary: 100 levels are read, 101 are not, in JSON and in block YAML
+    # (which nests without a single bracket)
+    def nest(levels: int) -> bytes:  # as many brackets as levels
+        return b'{"a":' * (levels - 1) + b'{}' + b'}' * (levels - 1)
+    assert api.request("POST", "/api/v1/namespaces/default/configmaps",
+                       raw=nest(101)).json["message"].endswith("nested more than 100 levels deep")
+    r = api.request("POST", "/api/v1/namespaces/default/configmaps", raw=nest(100))
+    assert r.status_code in (400, 422) and "nested" not in r.json["message"]  # no name
+    block = "metadata:\n  name: y\ndata:\n" + "".join(
+        "  " * (i + 1) + "a:\n" for i in range(100)) + "  " * 101 + "b: c\n"
+    r = api.request("POST", "/api/v1/namespaces/default/configmaps", raw=block.encode(),
+                    content_type="application/yaml")
+    assert r.status_code == 400 and "nested" in r.json["message"]
     bomb = b"a: &a [x, x]\nb: &b [*a, *a]\nc: [*b, *b]\n"
     r = api.request("POST", "/api/v1/namespaces/default/configmaps", raw=bomb,
                     content_type="application/yaml")

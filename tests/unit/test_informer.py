@@ -71,6 +71,24 @@ def test_watch_events_keep_the_cache_and_call_handlers(running):
     assert inf.get("default/a")["status"]["phase"] == "Running"
 
 
+def test_an_in_process_watch_is_read_on_the_informers_own_thread(running):
+    # no pump thread between the store's watch and the cache (one wake per event);
+    # resyncs still come, and a stop still ends it (the fixture joins it in 2 s)
+    ctx, _ = make_context()
+    inf = Informer(StoreListWatcher(ctx.objects, poll=0.05), "Pod", name="inline",
+                   resync_period=0.1)
+    on_thread: list[tuple[str, str]] = []
+    inf.add_handler(lambda o: on_thread.append(("add", threading.current_thread().name)),
+                    lambda old, new: on_thread.append(("update", threading.current_thread().name)))
+    running(inf)
+    assert inf.wait_for_sync(5)
+    ctx.objects.create(pod("a"))
+    wait_until(lambda: ("add", "inline") in on_thread, 5, what="the add")
+    wait_until(lambda: on_thread.count(("update", "inline")) >= 2, 5, what="two resyncs")
+    assert {name for _, name in on_thread} == {"inline"}
+    assert not [t for t in threading.enumerate() if t.name == "inline-watch"]
+
+
 def test_compacted_watch_relists_and_delivers_the_difference(running):
     ctx, _ = make_context()
     ctx.objects.create(pod("a"))
