@@ -21,6 +21,7 @@ from coxapi import pidlock, private
 from coxapi.supervisor import Supervisor
 from raftstore import Store
 
+from . import gcpauses
 from .admission.kubernetesservice import ensure_kubernetes_service, follow_membership
 from .admission.namespaces import ensure_system_namespaces
 from .admission.rbacdefaults import ensure_default_rbac
@@ -89,6 +90,7 @@ class Master:
 
     def start(self) -> None:
         cfg = self.config
+        gcpauses.install()
         tls = cfg.tls_files()
         private.private_dir(cfg.data_dir)
         private.restrict_tree(cfg.data_dir)  # what an older version left readable

@@ -42,7 +42,7 @@ from .agentstreams import AgentApp
 from .backoff import Backoff
 from .config import AgentConfig
 from .dnsserver import DnsServer, ZoneFeed
-from .drain import EndpointDrain
+from .drain import EndpointDrain, newest_version
 from .events import NodeEvents
 from .executor import PlanExecutor, pod_ref
 from .heartbeat import Heartbeat
@@ -488,7 +488,8 @@ class Agent:
             # Wait until no proxy can still send it a new connection (node/drain.py),
             # spending at most half of what is left of its grace period.
             budget = podplan.termination_grace(pod, self.clock()) / 2
-            self.drain.wait(pod, budget)
+            # lists not older than the not-ready status just written (task.stored)
+            self.drain.wait(pod, budget, at=newest_version(pod, task.stored))
             task.drained = True
             plan = podplan.plan_pod(pod, containers, self.clock(), self.backoff,
                                     self.probes.unhealthy())

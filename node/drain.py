@@ -6,10 +6,17 @@ node's netproxy learns that through its own watch, a moment later; a pod
 stopped in between refuses connections the proxies still send it (the
 "stale endpoints during rollouts" complaint of Kubernetes and Swarm users).
 So each netproxy publishes, on its node's Lease, the Endpoints revision its
-kernel rules reflect, and the agent waits until (1) no Endpoints object lists
-the pod as ready and (2) every live proxy has applied at least the revision
-of that state. The wait is bounded, so a dead proxy or a lost API only
-delays the stop, never blocks it.
+kernel rules reflect, and the agent waits until (1) no Endpoints object of
+the pod's namespace (a Service selects pods of its own) lists the pod as
+ready and (2) every live proxy has applied at least the revision of that
+state. The wait is bounded, so a dead proxy or a lost API only delays the
+stop, never blocks it.
+
+Both lists ask for a state not older than the pod's own latest version (its
+not-ready status write): a master's watch cache answers them from memory,
+with no Raft read. Any consistent state from then on will do: a proxy that
+has applied the revision of a state without the pod has applied every
+Endpoints change up to it.
 """
 
 from __future__ import annotations
@@ -68,6 +75,14 @@ def lagging_proxies(leases: Iterable[Obj], revision: int, now: float,
     return lagging
 
 
+def newest_version(*objs: Obj | None) -> str | None:
+    """The highest resourceVersion of these versions of one object."""
+    versions = [int(v) for o in objs if o is not None
+                for v in [(o.get("metadata") or {}).get("resourceVersion")]
+                if isinstance(v, str) and v.isdigit()]
+    return str(max(versions)) if versions else None
+
+
 class EndpointDrain:
     """Waits for a pod's endpoint to be gone from every proxy (the I/O side)."""
 
@@ -81,21 +96,25 @@ class EndpointDrain:
         self.clock = clock
         self.stop = stop or threading.Event()
 
-    def wait(self, pod: Obj, budget: float) -> bool:
-        """Block until drained or ``min(timeout, budget)`` passed; True if drained."""
+    def wait(self, pod: Obj, budget: float, at: str | None = None) -> bool:
+        """Block until drained or ``min(timeout, budget)`` passed; True if drained.
+        ``at``: the pod's latest resourceVersion, if newer than ``pod``'s."""
         pod_ip = (pod.get("status") or {}).get("podIP")
         if not pod_ip:
             return True
+        namespace = pod["metadata"].get("namespace")
+        at = at or pod["metadata"].get("resourceVersion") or None
         name = f"{pod['metadata'].get('namespace')}/{pod['metadata'].get('name')}"
         start = time.monotonic()
         deadline = start + max(0.0, min(self.timeout, budget))
         waiting_for = "the Endpoints controller"
         while True:
             try:
-                revision = endpoints_revision_without(
-                    pod_ip, self.client.list("Endpoints").get("items") or [])
+                endpoints = self.client.list("Endpoints", namespace, resource_version=at)
+                revision = endpoints_revision_without(pod_ip, endpoints.get("items") or [])
                 if revision is not None:
-                    leases = self.client.list("Lease", LEASE_NAMESPACE).get("items") or []
+                    leases = self.client.list("Lease", LEASE_NAMESPACE,
+                                              resource_version=at).get("items") or []
                     lagging = lagging_proxies(leases, revision, self.clock(), self.live_within)
                     if not lagging:
                         log.info("pod %s drained from every proxy in %.2fs", name,

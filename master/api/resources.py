@@ -206,17 +206,23 @@ def _list_response(t: paths.Target, meta: Obj, items: list[Obj]) -> Response:
 
 def _list_cache(t: paths.Target, opts: params.ListOptions) -> KindCache | None:
     """The watch cache, when it may answer a list: ``resourceVersion=0`` takes
-    any recent state; a consistent list (no version; a continued page too)
-    takes the cache once it has caught up with the revision a linearizable
-    read of the store returns, as Kubernetes' consistent reads from cache do.
-    Otherwise (the cache is not filled yet, a minimum version) the store."""
+    any recent state; ``resourceVersion=N`` any state not older than N
+    (Kubernetes' NotOlderThan, a list's default match): the cache once it
+    has caught up with N, with no read of the store; a consistent list (no
+    version; a continued page too) takes the cache once it has caught up with
+    the revision a linearizable read of the store returns, as Kubernetes'
+    consistent reads from cache do. Otherwise (the cache is not filled yet,
+    or this replica has not applied N yet) the store, consistently."""
     st = state()
     cache = st.caches.get(t.kind)
-    if not cache.ready.is_set() or opts.resource_version not in (None, "0"):
+    if not cache.ready.is_set():
         return None
     if opts.stale_ok:
         return cache
-    revision = int(st.objects.list(t.kind, t.namespace, limit=1).resource_version)
+    if opts.resource_version is not None:
+        revision = int(opts.resource_version)
+    else:
+        revision = int(st.objects.list(t.kind, t.namespace, limit=1).resource_version)
     return cache if cache.sync(revision, 0) else None
 
 

@@ -299,6 +299,16 @@ def test_stale_reads_are_explicit(api, monkeypatch):
     # resourceVersion=0: any recent state, with no read of the store at all
     assert len(api.get("/api/v1/pods", query={"resourceVersion": "0"}).json["items"]) == 1
     assert seen == [True]
+    # resourceVersion=N: not older than N, from the cache once it has caught up with N
+    # (no read of the store); a version this replica has not reached: the store, consistently
+    rv = api.post("/api/v1/namespaces/default/pods", pod("q")).json["metadata"]["resourceVersion"]
+    seen.clear()
+    listed = api.get("/api/v1/pods", query={"resourceVersion": rv}).json
+    assert [o["metadata"]["name"] for o in listed["items"]] == ["p", "q"]
+    assert int(listed["metadata"]["resourceVersion"]) >= int(rv) and seen == []
+    ahead = str(int(rv) + 1000)
+    assert len(api.get("/api/v1/pods", query={"resourceVersion": ahead}).json["items"]) == 2
+    assert seen == [True]
 
 
 def test_hostile_bodies_are_400_not_500(api):

@@ -12,6 +12,7 @@ from node.drain import (
     EndpointDrain,
     endpoints_revision_without,
     lagging_proxies,
+    newest_version,
 )
 
 
@@ -52,9 +53,11 @@ class FakeClient:
     def __init__(self, endpoints, leases):
         self.endpoints, self.leases = endpoints, leases
         self.calls = 0
+        self.asked: set[tuple[str, str | None, str | None]] = set()
 
-    def list(self, kind, namespace=None):
+    def list(self, kind, namespace=None, resource_version=None):
         self.calls += 1
+        self.asked.add((kind, namespace, resource_version))
         if callable(self.endpoints):
             self.endpoints(self.calls)
         if kind == "Endpoints":
@@ -63,7 +66,8 @@ class FakeClient:
 
 
 def pod(ip="10.244.0.5"):
-    return {"metadata": {"name": "web-1", "namespace": "default"}, "status": {"podIP": ip}}
+    return {"metadata": {"name": "web-1", "namespace": "default", "resourceVersion": "7"},
+            "status": {"podIP": ip}}
 
 
 def test_wait_returns_once_the_endpoint_left_and_every_proxy_caught_up():
@@ -79,6 +83,12 @@ def test_wait_returns_once_the_endpoint_left_and_every_proxy_caught_up():
     drain = EndpointDrain(client, timeout=5, poll=0.01)
     assert drain.wait(pod(), budget=5) is True
     assert client.calls >= 9
+    # the pod's namespace only, and any state not older than the pod's own version
+    # (a watch cache answers from memory): never a consistent list per poll
+    assert client.asked == {("Endpoints", "default", "7"), ("Lease", "kube-node-lease", "7")}
+    client.asked.clear()
+    assert drain.wait(pod(), budget=5, at="9") is True
+    assert client.asked == {("Endpoints", "default", "9"), ("Lease", "kube-node-lease", "9")}
 
 
 def test_wait_gives_up_at_the_budget_when_a_proxy_never_catches_up():
@@ -97,6 +107,12 @@ def test_an_unreachable_api_only_delays_the_stop():
             raise errors.ClusterUnreachable("no master answered")
 
     assert EndpointDrain(Down(), timeout=0.1, poll=0.01).wait(pod(), budget=10) is False
+
+
+def test_the_newest_version_of_a_pod_is_the_highest_number():
+    assert newest_version({"metadata": {"resourceVersion": "9"}}, None,
+                          {"metadata": {"resourceVersion": "12"}}, {"metadata": {}}) == "12"
+    assert newest_version(None, {"metadata": {}}) is None
 
 
 def test_a_pod_without_an_ip_needs_no_drain():
