@@ -47,9 +47,13 @@ class PauseTimer:
 _installed: PauseTimer | None = None
 
 
-def install() -> PauseTimer:
-    """Time every collection of this process (once; later calls return the same timer)."""
+def install(threshold: int | None = None) -> PauseTimer:
+    """Time every collection of this process (once; later calls return the same
+    timer); ``threshold``: the youngest generation's (the older two keep theirs)."""
     global _installed
+    if threshold is not None:
+        _, older, oldest = gc.get_threshold()
+        gc.set_threshold(threshold, older, oldest)
     if _installed is None:
         _installed = PauseTimer()
         gc.callbacks.append(_installed)

@@ -61,9 +61,21 @@ def parse_slow(text: str) -> Counts[str]:
     return +total
 
 
+def parse_gc(text: str) -> Counts[str]:
+    """Garbage-collection passes and their pauses so far (``python_gc_pause_seconds``),
+    keyed "gc passes N" and "gc seconds N" by generation N."""
+    out: Counts[str] = collections.Counter()
+    for metric, what in (("python_gc_pause_seconds_count", "passes"),
+                         ("python_gc_pause_seconds_sum", "seconds")):
+        for fields, value in samples(text, metric):
+            out[f"gc {what} {fields.get('generation', '?')}"] += value
+    return out
+
+
 def api_requests(mc: MasterCluster) -> Counts[str]:
     """API requests answered so far, by verb and resource, summed over the
-    masters; and, keyed "slow <master> VERB resource", those over ``SLOW_SECONDS``."""
+    masters; keyed "slow <master> VERB resource", those over ``SLOW_SECONDS``;
+    keyed "gc ...", the masters' garbage-collection passes (``parse_gc``)."""
     out: Counts[str] = collections.Counter()
     session = mc.session()
     for m in mc.masters:
@@ -72,6 +84,7 @@ def api_requests(mc: MasterCluster) -> Counts[str]:
             r.raise_for_status()
             out.update(parse_requests(r.text))
             out.update({f"slow {m.name} {k}": v for k, v in parse_slow(r.text).items()})
+            out.update(parse_gc(r.text))
     return out
 
 
@@ -106,15 +119,19 @@ def report(mc: MasterCluster, client: Client, before: tuple[Counts[str], Counts[
     api.subtract(before[1])
     slow = collections.Counter({k[len("slow "):]: v for k, v in api.items()
                                 if k.startswith("slow ") and v > 0})
+    gc = {k: v for k, v in api.items() if k.startswith("gc ")}
     writes = collections.Counter({k: v for k, v in api.items()
                                   if k.split(" ")[0] in ("POST", "PUT", "PATCH", "DELETE")})
-    reads = collections.Counter({k: v for k, v in api.items()
-                                 if k not in writes and not k.startswith("slow ")})
+    reads = collections.Counter({k: v for k, v in api.items() if k not in writes
+                                 and not k.startswith(("slow ", "gc "))})
     lines = [per_pod("Raft commands by resource", raft, pods),
              per_pod("API writes", writes, pods),
              per_pod("API reads and watches", reads, pods),
              f"  API requests over {SLOW_SECONDS} s inside a master: "
-             + (", ".join(f"{k} {v}" for k, v in slow.most_common(8)) or "none")]
+             + (", ".join(f"{k} {v}" for k, v in slow.most_common(8)) or "none"),
+             "  garbage collection, the masters together: " + ", ".join(
+                 f"generation {g} {gc.get(f'gc passes {g}', 0):.0f} passes "
+                 f"{gc.get(f'gc seconds {g}', 0):.2f} s" for g in "210")]
     if events:
         objects, occurrences = events_by_component(client, namespace)
         lines += [per_pod("Event objects by component", objects, pods),

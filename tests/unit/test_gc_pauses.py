@@ -28,9 +28,14 @@ def test_a_long_pass_is_logged_with_its_generation_and_a_short_one_is_not(caplog
     assert round(observed("0") - before[1], 6) == 0.01
 
 
-def test_install_times_this_process_collections_once():
-    timer = gcpauses.install()
-    assert gcpauses.install() is timer and gc.callbacks.count(timer) == 1
-    before = observed("2")
-    gc.collect()
-    assert observed("2") > before
+def test_install_times_this_process_collections_once_and_sets_the_young_threshold():
+    saved = gc.get_threshold()
+    try:
+        timer = gcpauses.install(12_345)
+        assert gcpauses.install() is timer and gc.callbacks.count(timer) == 1
+        assert gc.get_threshold() == (12_345, *saved[1:])
+        before = observed("2")
+        gc.collect()
+        assert observed("2") > before
+    finally:
+        gc.set_threshold(*saved)
