@@ -373,7 +373,6 @@ class Informer:
             self._pump = None
             pump.close()
 
-
     def _follow_inline(self, stream: Iterator[Event], stopped: Callable[[], bool],
                        next_resync: float) -> float:
         """``_follow`` for a stream that cannot stall (in-process: it yields a
