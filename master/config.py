@@ -35,10 +35,10 @@ class MasterConfig:
     ca_file: str | None = None
     threads: int = 128  # API worker threads for request/response calls (not watches)
     event_ttl: int = EVENT_TTL_SECONDS  # seconds an Event lives after its last occurrence
-    # objects allocated (net) between the youngest garbage collections; Python's
-    # default, 700, runs full collections (every thread stopped, Raft's too) every
-    # few seconds on a busy master (master/gcpauses.py)
-    gc_threshold: int = 50_000
+    # objects allocated (net) between the youngest garbage collections (Python's
+    # default); higher makes the full collections, which stop every thread, rarer
+    # (master/gcpauses.py)
+    gc_threshold: int = 700
     log_level: str = "INFO"
     api: ApiConfig = field(default_factory=ApiConfig)
     controllers: ControllerConfig = field(default_factory=ControllerConfig)
