@@ -30,6 +30,7 @@ def test_a_long_pass_is_logged_with_its_generation_and_a_short_one_is_not(caplog
 
 def test_install_times_this_process_collections_once_and_sets_the_young_threshold():
     saved = gc.get_threshold()
+    timer = None
     try:
         timer = gcpauses.install(12_345)
         assert gcpauses.install() is timer and gc.callbacks.count(timer) == 1
@@ -37,5 +38,8 @@ def test_install_times_this_process_collections_once_and_sets_the_young_threshol
         before = observed("2")
         gc.collect()
         assert observed("2") > before
-    finally:
+    finally:  # the rest of the test run is not timed (nor its pauses logged)
         gc.set_threshold(*saved)
+        if timer is not None:
+            gc.callbacks.remove(timer)
+        gcpauses._installed = None
