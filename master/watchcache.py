@@ -21,6 +21,7 @@ import bisect
 import json
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -230,6 +231,16 @@ class KindCache:
             if self.revision < revision:
                 self._catch_up()
             return self.revision >= revision
+
+    def wait_for(self, revision: int, timeout: float, poll: float = 0.005) -> bool:
+        """``sync``, again every ``poll`` seconds for up to ``timeout`` while this
+        replica has not applied ``revision`` yet (it trails the one that wrote it
+        by a commit's round trip)."""
+        deadline = time.monotonic() + timeout
+        while not self.sync(revision, 0):
+            if time.monotonic() >= deadline or self._stopped.wait(poll):
+                return False
+        return True
 
     def _sorted_keys(self) -> list[str]:
         if self._keys is None:

@@ -204,6 +204,9 @@ def _list_response(t: paths.Target, meta: Obj, items: list[Obj]) -> Response:
                           "metadata": meta, "items": [t.served.from_stored(o) for o in items]})
 
 
+NOT_OLDER_WAIT = 0.25  # seconds a resourceVersion=N list waits for this replica to reach N
+
+
 def _list_cache(t: paths.Target, opts: params.ListOptions) -> KindCache | None:
     """The watch cache, when it may answer a list: ``resourceVersion=0`` takes
     any recent state; ``resourceVersion=N`` any state not older than N
@@ -220,9 +223,9 @@ def _list_cache(t: paths.Target, opts: params.ListOptions) -> KindCache | None:
     if opts.stale_ok:
         return cache
     if opts.resource_version is not None:
-        revision = int(opts.resource_version)
-    else:
-        revision = int(st.objects.list(t.kind, t.namespace, limit=1).resource_version)
+        # a version another master wrote may need a moment to be applied here
+        return cache if cache.wait_for(int(opts.resource_version), NOT_OLDER_WAIT) else None
+    revision = int(st.objects.list(t.kind, t.namespace, limit=1).resource_version)
     return cache if cache.sync(revision, 0) else None
 
 
@@ -548,9 +551,24 @@ def _delete_object(kind: kinds.Kind, namespace: str | None, name: str,
                    opts: deletion.DeleteOptions, dry_run: bool = False) -> tuple[Obj, bool]:
     """(the object as it was removed or as it is now marked, whether it is gone)."""
     st = state()
+    # The first try may start from this replica's copy, as Kubernetes' delete starts
+    # from the watch cache's: when the delete writes, the write is a compare-and-swap
+    # at that copy's version, which a stale copy fails, and the retry reads through
+    # Raft. A dry run, a precondition or nothing to write: the latest, through Raft.
+    local_first = [not dry_run and not opts.precondition_uid
+                   and not opts.precondition_resource_version]
+
+    def latest() -> Obj:
+        if local_first.pop() if local_first else False:
+            with contextlib.suppress(errors.NotFound):
+                local = st.objects.get(kind, namespace, name, linearizable=False)
+                plan = deletion.plan(kind, local, opts, _now())
+                if plan.remove or plan.updated is not None:
+                    return local
+        return st.objects.get(kind, namespace, name)
 
     def attempt() -> tuple[Obj, bool]:
-        cur = st.objects.get(kind, namespace, name)
+        cur = latest()
         deletion.check_preconditions(cur, opts)
         plan = deletion.plan(kind, cur, opts, _now())
         if dry_run:

@@ -365,3 +365,42 @@ def test_store_errors_outside_object_calls_map_to_statuses(api, monkeypatch):
           "type": "Normal"}
     r = api.post("/api/v1/namespaces/default/events", ev)
     assert r.status_code == 503 and r.json["kind"] == "Status"
+
+
+def test_a_delete_starts_from_this_replicas_copy_and_a_stale_one_is_retried(api, monkeypatch):
+    # (Kubernetes' delete starts from the watch cache's copy): no Raft read when the
+    # copy is current; a stale copy fails the compare-and-swap, and the retry reads
+    # the latest through Raft; nothing to write, or a precondition: through Raft
+    for name in ("a", "b", "c"):
+        api.post("/api/v1/namespaces/default/pods", pod(name, node="n1"))
+    reads: list[bool] = []
+    real = api.store.get
+
+    def spy(key, linearizable=True):
+        if "/pods/" in key:
+            reads.append(linearizable)
+        return real(key, linearizable=linearizable)
+    monkeypatch.setattr(api.store, "get", spy)
+    r = api.delete("/api/v1/namespaces/default/pods/a")
+    assert r.status_code == 200 and r.json["metadata"]["deletionTimestamp"]
+    assert reads == [False]
+    reads.clear()
+    r = api.delete("/api/v1/namespaces/default/pods/a")  # marked already: nothing to write
+    assert r.status_code == 200 and True in reads
+
+    current = real("/registry/pods/default/b")
+    api.patch("/api/v1/namespaces/default/pods/b", {"metadata": {"labels": {"x": "y"}}})
+    reads.clear()
+
+    def stale(key, linearizable=True):  # this replica lags: b as it was before the patch
+        reads.append(linearizable)
+        return current if not linearizable and key.endswith("/b") else real(
+            key, linearizable=linearizable)
+    monkeypatch.setattr(api.store, "get", stale)
+    r = api.delete("/api/v1/namespaces/default/pods/b")
+    assert r.status_code == 200 and r.json["metadata"]["labels"] == {"x": "y"}
+    assert r.json["metadata"]["deletionTimestamp"] and reads[:2] == [False, True]
+    reads.clear()
+    r = api.delete("/api/v1/namespaces/default/pods/c",
+                   {"kind": "DeleteOptions", "preconditions": {"resourceVersion": "1"}})
+    assert r.status_code == 409 and reads == [True]

@@ -243,3 +243,18 @@ def test_lists_at_version_0_come_from_the_cache_like_the_store(make_api):
     assert names == [f"c{i:02d}" for i in range(30)]
     # a watch error reaches an old-style WSGI caller as a plain 400, never a hang
     assert api.get(CM, query={"watch": "true"}).status_code == 400
+
+
+def test_a_not_older_than_list_waits_a_moment_for_this_replica_to_reach_its_version(make_api):
+    # a version written through another master may be applied here a commit later:
+    # the cache waits for it (briefly) instead of sending the list through Raft
+    api = make_api()
+    api.get(CM, query={"resourceVersion": "0"})  # starts the cache
+    cache = api.state.caches.get(_cm_kind())
+    wait_until(cache.ready.is_set, 5)
+    ahead = api.store.revision() + 1
+    threading.Timer(0.05, lambda: api.post(CM, cm("later"))).start()
+    assert cache.wait_for(ahead, 5)
+    started = time.monotonic()
+    assert not cache.wait_for(ahead + 100, 0.1)
+    assert 0.1 <= time.monotonic() - started < 2
