@@ -36,9 +36,10 @@ class MasterConfig:
     threads: int = 128  # API worker threads for request/response calls (not watches)
     event_ttl: int = EVENT_TTL_SECONDS  # seconds an Event lives after its last occurrence
     # objects allocated (net) between the youngest garbage collections (Python's
-    # default); higher makes the full collections, which stop every thread, rarer
-    # (master/gcpauses.py)
+    # default), and collections of the middle generation between full ones (Python:
+    # 10): a full collection stops every thread, Raft's too (master/gcpauses.py)
     gc_threshold: int = 700
+    gc_full_threshold: int = 100
     log_level: str = "INFO"
     api: ApiConfig = field(default_factory=ApiConfig)
     controllers: ControllerConfig = field(default_factory=ControllerConfig)

@@ -47,13 +47,17 @@ class PauseTimer:
 _installed: PauseTimer | None = None
 
 
-def install(threshold: int | None = None) -> PauseTimer:
+def install(young: int | None = None, full: int | None = None) -> PauseTimer:
     """Time every collection of this process (once; later calls return the same
-    timer); ``threshold``: the youngest generation's (the older two keep theirs)."""
+    timer). ``young``: objects allocated (net) between collections of the youngest
+    generation; ``full``: collections of the middle one between full collections
+    (None: as they are). Raises ValueError for a threshold below 1."""
     global _installed
-    if threshold is not None:
-        _, older, oldest = gc.get_threshold()
-        gc.set_threshold(threshold, older, oldest)
+    for setting, value in (("gc_threshold", young), ("gc_full_threshold", full)):
+        if value is not None and value < 1:
+            raise ValueError(f"{setting} must be 1 or more, not {value}")
+    current = gc.get_threshold()
+    gc.set_threshold(young or current[0], current[1], full or current[2])
     if _installed is None:
         _installed = PauseTimer()
         gc.callbacks.append(_installed)

@@ -90,7 +90,7 @@ class Master:
 
     def start(self) -> None:
         cfg = self.config
-        gcpauses.install(cfg.gc_threshold)
+        gcpauses.install(cfg.gc_threshold, cfg.gc_full_threshold)
         tls = cfg.tls_files()
         private.private_dir(cfg.data_dir)
         private.restrict_tree(cfg.data_dir)  # what an older version left readable

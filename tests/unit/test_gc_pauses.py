@@ -5,6 +5,8 @@ from __future__ import annotations
 import gc
 import logging
 
+import pytest
+
 from master import gcpauses
 from master.gcpauses import GC_PAUSES, PauseTimer
 
@@ -28,13 +30,16 @@ def test_a_long_pass_is_logged_with_its_generation_and_a_short_one_is_not(caplog
     assert round(observed("0") - before[1], 6) == 0.01
 
 
-def test_install_times_this_process_collections_once_and_sets_the_young_threshold():
+def test_install_times_this_process_collections_once_and_sets_the_thresholds():
     saved = gc.get_threshold()
     timer = None
     try:
-        timer = gcpauses.install(12_345)
+        timer = gcpauses.install(12_345, 321)
         assert gcpauses.install() is timer and gc.callbacks.count(timer) == 1
-        assert gc.get_threshold() == (12_345, *saved[1:])
+        assert gc.get_threshold() == (12_345, saved[1], 321)
+        with pytest.raises(ValueError, match="gc_full_threshold must be 1 or more, not 0"):
+            gcpauses.install(700, 0)
+        assert gc.get_threshold() == (12_345, saved[1], 321)  # a refusal changes nothing
         before = observed("2")
         gc.collect()
         assert observed("2") > before
