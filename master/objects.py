@@ -118,11 +118,16 @@ def successor(old: Obj, obj: Obj) -> Obj:
     return new
 
 
+def modified_conflict(kind: Kind, name: str) -> errors.Conflict:
+    """The 409 of a write made against a version that is no longer the latest."""
+    return errors.Conflict(
+        f'Operation cannot be fulfilled on {kind.plural} "{name}": the object has been '
+        "modified; please apply your changes to the latest version and try again")
+
+
 def translate_store_error(e: Exception, kind: Kind, name: str) -> errors.ApiError:
     if isinstance(e, store_errors.CompareFailed):
-        return errors.Conflict(
-            f'Operation cannot be fulfilled on {kind.plural} "{name}": the object has been '
-            "modified; please apply your changes to the latest version and try again")
+        return modified_conflict(kind, name)
     if isinstance(e, store_errors.KeyNotFound):
         return errors.NotFound(f'{kind.plural} "{name}" not found')
     if isinstance(e, store_errors.Compacted):

@@ -25,6 +25,7 @@ from coxapi.timefmt import rfc3339
 
 from .. import serviceaccounts
 from ..admission import deletion, strategy
+from ..objects import modified_conflict
 from ..watchcache import KindCache
 from . import (
     authfacts,
@@ -380,8 +381,13 @@ def _current(t: paths.Target, body: Obj) -> Obj:
     if rv:
         with contextlib.suppress(errors.NotFound):
             local = state().objects.get(t.kind, t.namespace, t.object_name, linearizable=False)
-            if local["metadata"].get("resourceVersion") == str(rv):
+            held = local["metadata"].get("resourceVersion")
+            if held == str(rv):
                 return local
+            if str(rv).isdigit() and int(held) > int(rv):
+                # newer here than the version the writer read: the compare-and-swap
+                # could only fail, so answer its 409 without the Raft read
+                raise modified_conflict(t.kind, t.object_name)
     return state().objects.get(t.kind, t.namespace, t.object_name)
 
 
@@ -552,19 +558,23 @@ def _delete_object(kind: kinds.Kind, namespace: str | None, name: str,
     """(the object as it was removed or as it is now marked, whether it is gone)."""
     st = state()
     # The first try may start from this replica's copy, as Kubernetes' delete starts
-    # from the watch cache's: when the delete writes, the write is a compare-and-swap
-    # at that copy's version, which a stale copy fails, and the retry reads through
-    # Raft. A dry run, a precondition or nothing to write: the latest, through Raft.
-    local_first = [not dry_run and not opts.precondition_uid
-                   and not opts.precondition_resource_version]
+    # from the watch cache's: when the copy meets the preconditions and the delete
+    # writes, the write is a compare-and-swap at the copy's version, which a stale
+    # copy fails, and the retry reads through Raft. Otherwise (a dry run, a
+    # precondition the copy fails, nothing to write): the latest, through Raft.
+    local_first = [not dry_run]
+
+    def writes(obj: Obj) -> bool:
+        try:
+            deletion.check_preconditions(obj, opts)
+        except errors.Conflict:
+            return False
+        plan = deletion.plan(kind, obj, opts, _now())
+        return plan.remove or plan.updated is not None
 
     def latest() -> Obj:
         if local_first.pop() if local_first else False:
-            with contextlib.suppress(errors.NotFound):
-                local = st.objects.get(kind, namespace, name, linearizable=False)
-                plan = deletion.plan(kind, local, opts, _now())
-                if plan.remove or plan.updated is not None:
-                    return local
+            return st.objects.get_local_first(kind, namespace, name, usable=writes)
         return st.objects.get(kind, namespace, name)
 
     def attempt() -> tuple[Obj, bool]:

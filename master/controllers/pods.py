@@ -53,10 +53,13 @@ def delete_pod(objects: ObjectStore, pod: Obj, now: float, grace: int | None = N
     (compare-and-swap on what was read); NotFound is success."""
     meta = pod["metadata"]
     ns, name, uid = meta.get("namespace"), meta["name"], meta.get("uid")
+    # the first try starts from the caller's copy (its informer's): the write is a
+    # compare-and-swap at that version, and a stale copy's retry reads through Raft
+    first = [pod] if meta.get("resourceVersion") else []
 
     def attempt() -> None:
         try:
-            cur = objects.get("Pod", ns, name)
+            cur = first.pop() if first else objects.get("Pod", ns, name)
             if uid and cur["metadata"].get("uid") != uid:
                 return
             p = plan(_POD, cur, DeleteOptions(grace_period_seconds=grace),

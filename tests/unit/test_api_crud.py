@@ -370,7 +370,8 @@ def test_store_errors_outside_object_calls_map_to_statuses(api, monkeypatch):
 def test_a_delete_starts_from_this_replicas_copy_and_a_stale_one_is_retried(api, monkeypatch):
     # (Kubernetes' delete starts from the watch cache's copy): no Raft read when the
     # copy is current; a stale copy fails the compare-and-swap, and the retry reads
-    # the latest through Raft; nothing to write, or a precondition: through Raft
+    # the latest through Raft; nothing to write, or a precondition the copy fails:
+    # through Raft
     for name in ("a", "b", "c"):
         api.post("/api/v1/namespaces/default/pods", pod(name, node="n1"))
     reads: list[bool] = []
@@ -403,4 +404,30 @@ def test_a_delete_starts_from_this_replicas_copy_and_a_stale_one_is_retried(api,
     reads.clear()
     r = api.delete("/api/v1/namespaces/default/pods/c",
                    {"kind": "DeleteOptions", "preconditions": {"resourceVersion": "1"}})
-    assert r.status_code == 409 and reads == [True]
+    assert r.status_code == 409 and reads == [False, True]
+    c = api.get("/api/v1/namespaces/default/pods/c").json  # a node's delete names the uid
+    reads.clear()
+    r = api.delete("/api/v1/namespaces/default/pods/c",
+                   {"kind": "DeleteOptions", "preconditions": {"uid": c["metadata"]["uid"]}})
+    assert r.status_code == 200 and reads == [False]
+
+
+def test_an_update_older_than_this_replicas_copy_is_409_without_a_raft_read(api, monkeypatch):
+    p = api.post("/api/v1/namespaces/default/pods", pod("a", node="n1")).json
+    api.patch("/api/v1/namespaces/default/pods/a", {"metadata": {"labels": {"x": "y"}}})
+    reads: list[bool] = []
+    real = api.store.get
+
+    def spy(key, linearizable=True):
+        reads.append(linearizable)
+        return real(key, linearizable=linearizable)
+    monkeypatch.setattr(api.store, "get", spy)
+    r = api.request("PUT", "/api/v1/namespaces/default/pods/a/status",
+                    {**p, "status": {"phase": "Running"}})
+    assert r.status_code == 409 and "the object has been modified" in r.json["message"]
+    assert reads == [False]
+    current = api.get("/api/v1/namespaces/default/pods/a").json
+    reads.clear()
+    r = api.request("PUT", "/api/v1/namespaces/default/pods/a/status",
+                    {**current, "status": {"phase": "Running"}})
+    assert r.status_code == 200 and r.json["status"]["phase"] == "Running" and True not in reads
