@@ -79,7 +79,7 @@ def newest_version(*objs: Obj | None) -> str | None:
     """The highest resourceVersion of these versions of one object."""
     versions = [int(v) for o in objs if o is not None
                 for v in [(o.get("metadata") or {}).get("resourceVersion")]
-                if isinstance(v, str) and v.isdigit()]
+                if isinstance(v, str) and v.isascii() and v.isdigit()]
     return str(max(versions)) if versions else None
 
 

@@ -384,7 +384,7 @@ def _current(t: paths.Target, body: Obj) -> Obj:
             held = local["metadata"].get("resourceVersion")
             if held == str(rv):
                 return local
-            if str(rv).isdigit() and int(held) > int(rv):
+            if str(rv).isascii() and str(rv).isdigit() and int(held) > int(rv):
                 # newer here than the version the writer read: the compare-and-swap
                 # could only fail, so answer its 409 without the Raft read
                 raise modified_conflict(t.kind, t.object_name)

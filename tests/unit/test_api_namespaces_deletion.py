@@ -193,9 +193,10 @@ def test_an_update_at_the_version_this_replica_holds_needs_no_raft_read():
     assert r.status_code == 200 and r.json["status"]["phase"] == "Running"
     assert r.json["spec"] == created["spec"]
     assert store.barriers == before
-    # The body's version is stale: the latest decides (a Conflict, as before).
+    # The body's version is older than this replica's: the compare-and-swap could
+    # only fail, so the Conflict comes at once, with no Raft read.
     r = api.put(f"{path}/status", {**created, "status": {"phase": "Failed"}})
-    assert r.status_code == 409 and store.barriers == before + 1
+    assert r.status_code == 409 and store.barriers == before
     # This replica lags behind the writer's version: read through Raft, and apply.
     current = api.get(path).json
     store.lagging["/registry/pods/default/p"] = store.get("/registry/pods/default/p", False)

@@ -113,6 +113,7 @@ def test_the_newest_version_of_a_pod_is_the_highest_number():
     assert newest_version({"metadata": {"resourceVersion": "9"}}, None,
                           {"metadata": {"resourceVersion": "12"}}, {"metadata": {}}) == "12"
     assert newest_version(None, {"metadata": {}}) is None
+    assert newest_version({"metadata": {"resourceVersion": "²"}}) is None  # isdigit, not int
 
 
 def test_a_pod_without_an_ip_needs_no_drain():
