@@ -40,8 +40,8 @@ class Master:
             return False
         return True
 
-    def raft_status(self, token: str) -> dict:
-        r = https_session(self.ca_file).get(self.url + "/status/raft", timeout=2,
+    def raft_status(self, token: str, timeout: float = 2) -> dict:
+        r = https_session(self.ca_file).get(self.url + "/status/raft", timeout=timeout,
                                             headers={"Authorization": f"Bearer {token}"})
         r.raise_for_status()
         return r.json()

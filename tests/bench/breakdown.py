@@ -6,21 +6,38 @@ API, summed over the masters; differences of two readings give one phase."""
 from __future__ import annotations
 
 import collections
-import contextlib
-from collections.abc import Iterable, Iterator
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from typing import TypeVar
 
 from coxapi.client import Client
 from tests.masters import MasterCluster
 
 Counts = collections.Counter
+T = TypeVar("T")
+PATIENCE = 15.0  # seconds a busy master may take to answer a reading, each of 3 tries
+
+
+def patiently(what: str, read: Callable[[], T]) -> T | None:
+    """``read()``, tried 3 times; None (and a line on stderr) if it never answered:
+    a master missing from a phase's sums must not pass for a cheap phase."""
+    last: Exception | None = None
+    for _ in range(3):
+        try:
+            return read()
+        except Exception as e:  # noqa: BLE001 - reported below
+            last = e
+    print(f"  (bench: {what} did not answer: {last!r}; its counts are missing)",
+          file=sys.stderr, flush=True)
+    return None
 
 
 def raft_by_resource(mc: MasterCluster) -> Counts[str]:
     """Commands proposed so far by the resource they write (``noop``: read barriers)."""
     out: Counts[str] = collections.Counter()
     for m in mc.masters:
-        with contextlib.suppress(Exception):
-            out.update(m.raft_status(mc.token).get("commands_by_resource") or {})
+        st = patiently(f"{m.name} /status/raft", lambda m=m: m.raft_status(mc.token, PATIENCE))
+        out.update((st or {}).get("commands_by_resource") or {})
     return out
 
 
@@ -78,13 +95,18 @@ def api_requests(mc: MasterCluster) -> Counts[str]:
     keyed "gc ...", the masters' garbage-collection passes (``parse_gc``)."""
     out: Counts[str] = collections.Counter()
     session = mc.session()
+
+    def metrics(url: str) -> str:
+        r = session.get(url + "/metrics", timeout=PATIENCE)
+        r.raise_for_status()
+        return r.text
     for m in mc.masters:
-        with contextlib.suppress(Exception):
-            r = session.get(m.url + "/metrics", timeout=5)
-            r.raise_for_status()
-            out.update(parse_requests(r.text))
-            out.update({f"slow {m.name} {k}": v for k, v in parse_slow(r.text).items()})
-            out.update(parse_gc(r.text))
+        text = patiently(f"{m.name} /metrics", lambda m=m: metrics(m.url))
+        if text is None:
+            continue
+        out.update(parse_requests(text))
+        out.update({f"slow {m.name} {k}": v for k, v in parse_slow(text).items()})
+        out.update(parse_gc(text))
     return out
 
 

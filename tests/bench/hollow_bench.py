@@ -303,8 +303,10 @@ def ready_nodes(client: Client) -> set[str]:
 def raft_term(mc: MasterCluster) -> int:
     terms = []
     for m in mc.masters:
-        with contextlib.suppress(Exception):
-            terms.append(int(m.raft_status(mc.token)["term"]))
+        st = breakdown.patiently(f"{m.name} /status/raft",
+                                 lambda m=m: m.raft_status(mc.token, breakdown.PATIENCE))
+        if st is not None:
+            terms.append(int(st["term"]))
     return max(terms, default=0)
 
 
@@ -313,8 +315,9 @@ def raft_commands(mc: MasterCluster) -> tuple[int, int]:
     so far, summed over the masters: what the work costs, whatever the machine."""
     commands = entries = 0
     for m in mc.masters:
-        with contextlib.suppress(Exception):
-            st = m.raft_status(mc.token)
+        st = breakdown.patiently(f"{m.name} /status/raft",
+                                 lambda m=m: m.raft_status(mc.token, breakdown.PATIENCE))
+        if st is not None:
             commands += int(st["commands_proposed"])
             entries += int(st["raft_entries_proposed"])
     return commands, entries
