@@ -29,6 +29,12 @@ def drop_server_meta(meta: Obj) -> Obj:
     return meta
 
 
+def is_version(value: object) -> bool:
+    """Whether ``value`` is a resourceVersion as the server writes one: a string
+    of ASCII digits ("²".isdigit() holds, yet int() refuses it)."""
+    return isinstance(value, str) and value.isascii() and value.isdigit()
+
+
 def new_uid() -> str:
     return str(uuid.uuid4())
 

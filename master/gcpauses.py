@@ -26,7 +26,8 @@ GC_PAUSES = Histogram("python_gc_pause_seconds", "One garbage-collection pass, b
 
 
 class PauseTimer:
-    """The ``gc.callbacks`` entry: times each pass, reports it to ``report``."""
+    """The ``gc.callbacks`` entry: times each pass into ``GC_PAUSES`` and warns
+    of one at or over ``WARN_SECONDS``."""
 
     def __init__(self, clock: Any = time.perf_counter) -> None:
         self.clock = clock

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 from coxapi import errors, kinds, labels
 from coxapi.jsoncopy import json_copy
-from coxapi.meta import SERVER_META, drop_server_meta, new_uid
+from coxapi.meta import SERVER_META, drop_server_meta, is_version, new_uid
 from coxapi.retry import retry_on_conflict
 from coxapi.timefmt import now_rfc3339
 from raftstore import Store
@@ -39,7 +39,7 @@ def expected_revision(rv: object) -> int:
     compare-and-swap precondition); 400 naming the field when it names none."""
     if isinstance(rv, int) and not isinstance(rv, bool) and rv >= 0:
         return rv
-    if isinstance(rv, str) and rv.isascii() and rv.isdigit():
+    if is_version(rv):
         return int(rv)
     raise errors.BadRequest(f"metadata.resourceVersion: invalid value {str(rv)[:64]!r}: must be "
                             f"a resourceVersion the server returned")

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from coxapi import errors
+from coxapi.meta import is_version
 from coxapi.timefmt import parse_epoch
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ def newest_version(*objs: Obj | None) -> str | None:
     """The highest resourceVersion of these versions of one object."""
     versions = [int(v) for o in objs if o is not None
                 for v in [(o.get("metadata") or {}).get("resourceVersion")]
-                if isinstance(v, str) and v.isascii() and v.isdigit()]
+                if is_version(v)]
     return str(max(versions)) if versions else None
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from coxapi import errors, labels, protobody
+from coxapi.meta import is_version
 
 from ..admission.deletion import DeleteOptions
 from . import fields
@@ -170,7 +171,7 @@ def resource_version(query: Mapping[str, str]) -> str | None:
     rv = query.get("resourceVersion")
     if rv in (None, ""):
         return None
-    if not (rv.isascii() and rv.isdigit()):  # "²".isdigit(), yet int() refuses it
+    if not is_version(rv):
         raise errors.BadRequest(f"resourceVersion: invalid value {rv!r}: must be a number")
     return rv
 

@@ -19,7 +19,7 @@ from typing import Any
 from flask import Blueprint, Response, g, request
 
 from coxapi import errors, kinds, patchmeta, schema, smp, ssa
-from coxapi.meta import merge_patch
+from coxapi.meta import is_version, merge_patch
 from coxapi.retry import retry_on_conflict
 from coxapi.timefmt import rfc3339
 
@@ -381,10 +381,10 @@ def _current(t: paths.Target, body: Obj) -> Obj:
     if rv:
         with contextlib.suppress(errors.NotFound):
             local = state().objects.get(t.kind, t.namespace, t.object_name, linearizable=False)
-            held = local["metadata"].get("resourceVersion")
-            if held == str(rv):
+            held, wanted = local["metadata"].get("resourceVersion"), str(rv)
+            if held == wanted:
                 return local
-            if str(rv).isascii() and str(rv).isdigit() and int(held) > int(rv):
+            if is_version(wanted) and int(held) > int(wanted):
                 # newer here than the version the writer read: the compare-and-swap
                 # could only fail, so answer its 409 without the Raft read
                 raise modified_conflict(t.kind, t.object_name)
@@ -562,7 +562,7 @@ def _delete_object(kind: kinds.Kind, namespace: str | None, name: str,
     # writes, the write is a compare-and-swap at the copy's version, which a stale
     # copy fails, and the retry reads through Raft. Otherwise (a dry run, a
     # precondition the copy fails, nothing to write): the latest, through Raft.
-    local_first = [not dry_run]
+    local_first = not dry_run
 
     def writes(obj: Obj) -> bool:
         try:
@@ -573,7 +573,9 @@ def _delete_object(kind: kinds.Kind, namespace: str | None, name: str,
         return plan.remove or plan.updated is not None
 
     def latest() -> Obj:
-        if local_first.pop() if local_first else False:
+        nonlocal local_first
+        if local_first:
+            local_first = False  # the first try only
             return st.objects.get_local_first(kind, namespace, name, usable=writes)
         return st.objects.get(kind, namespace, name)
 

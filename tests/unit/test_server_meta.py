@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from cli.commands import merge
-from coxapi.meta import SERVER_META
+from coxapi.meta import SERVER_META, is_version
 
 from .api_harness import Api
 
@@ -19,6 +19,15 @@ FORGED = {"uid": "forged", "creationTimestamp": "2000-01-01T00:00:00Z", "generat
 @pytest.fixture
 def api() -> Api:
     return Api()
+
+
+@pytest.mark.parametrize("value, ok", [("0", True), ("123", True), ("", False), ("12a", False),
+                                       ("²", False), ("١٢", False), ("-1", False), (" 1", False),
+                                       (12, False), (None, False)])
+def test_a_resource_version_is_a_string_of_ascii_digits(value, ok):
+    assert is_version(value) is ok
+    if ok:
+        int(value)
 
 
 def test_the_forged_fields_are_exactly_the_server_owned_ones():
