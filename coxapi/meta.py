@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import uuid
-from typing import Any
+from typing import Any, TypeGuard
 
 Obj = dict[str, Any]
 
@@ -29,7 +29,7 @@ def drop_server_meta(meta: Obj) -> Obj:
     return meta
 
 
-def is_version(value: object) -> bool:
+def is_version(value: object) -> TypeGuard[str]:
     """Whether ``value`` is a resourceVersion as the server writes one: a string
     of ASCII digits ("²".isdigit() holds, yet int() refuses it)."""
     return isinstance(value, str) and value.isascii() and value.isdigit()

@@ -5,9 +5,10 @@ Streams are async handlers on the event loop and cost no thread: watches
 pod logs (``pods/NAME/log``, proxied from the node agent, followed or not)
 and the health paths (so they answer while every worker thread is busy).
 Everything else goes to the Flask app on a bounded pool of worker threads
-(a2wsgi's), in one hop each way (master.wsgicall): nothing answered by Flask
-streams. Creates skip Flask in the same worker threads (master.api.directcreate). Both sides share the authentication, the path and query parsing and
-the Status errors (master.api).
+(master.workerpool), in one hop each way (master.wsgicall): nothing answered
+by Flask streams. Creates skip Flask in the same worker threads
+(master.api.directcreate). Both sides share the authentication, the path and
+query parsing and the Status errors (master.api).
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any, cast
 from urllib.parse import parse_qs, parse_qsl
 
@@ -50,6 +50,7 @@ from .api.state import ApiState
 from .auth import User
 from .ui import PREFIX as UI_PREFIX
 from .ui import UiApp
+from .workerpool import WorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -121,15 +122,16 @@ class ApiApp:
         self.state: ApiState = state_of(flask_app)
         # a2wsgi's stubs type environ and scope more narrowly than Flask and
         # this module do; both sides follow the WSGI and ASGI specs.
-        self.wsgi: Any = WSGIMiddleware(cast(Any, flask_app), workers=threads)
+        # only what is neither HTTP nor a WebSocket (the lifespan) goes through a2wsgi
+        self.wsgi: Any = WSGIMiddleware(cast(Any, flask_app), workers=1)
+        self.workers = WorkerPool(threads, "WSGI")
         self.flask = flask_app
         cfg = self.state.config
         self.general = inflight.Budget(cfg.max_requests_inflight,
                                        cfg.max_requests_inflight_per_client)
         self.heartbeats = inflight.Budget(cfg.heartbeat_requests_inflight,
                                           cfg.heartbeat_requests_inflight)
-        self.heartbeat_pool = ThreadPoolExecutor(cfg.heartbeat_threads,
-                                                 thread_name_prefix="api-heartbeat")
+        self.heartbeat_pool = WorkerPool(cfg.heartbeat_threads, "api-heartbeat")
         self.ui = UiApp(self)  # the dashboard, /ui/ (master.ui)
 
     def shutdown(self) -> None:
@@ -192,9 +194,9 @@ class ApiApp:
             except errors.ApiError as e:
                 return await _respond(send, *status_parts(e))
         budget: inflight.Budget = self.general
-        executor: Executor = self.wsgi.executor
+        pool = self.workers
         if user is not None and inflight.is_heartbeat(user, method, target):
-            budget, executor = self.heartbeats, self.heartbeat_pool
+            budget, pool = self.heartbeats, self.heartbeat_pool
         client = user.name if user is not None else f"address:{(scope.get('client') or ('',))[0]}"
         if not budget.try_acquire(client):
             return await _respond(send, *status_parts(inflight.too_many(
@@ -205,7 +207,7 @@ class ApiApp:
                                        _header(scope, b"content-type"))
         try:
             cfg = self.state.config
-            await wsgicall.call(self.flask, executor, scope, receive, send,
+            await wsgicall.call(self.flask, pool, scope, receive, send,
                                 cfg.max_body_bytes, cfg.body_timeout_seconds, direct)
         finally:
             budget.release(client)

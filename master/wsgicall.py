@@ -18,7 +18,6 @@ import io
 import logging
 import sys
 from collections.abc import Callable, Iterable
-from concurrent.futures import Executor
 from typing import Any
 
 from a2wsgi.wsgi import build_environ
@@ -27,6 +26,7 @@ from coxapi import errors
 
 from .api.params import request_too_large
 from .api.responses import status_parts
+from .workerpool import WorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ async def _refuse(send: Any, err: errors.ApiError) -> None:
     await send({"type": "http.response.body", "body": payload})
 
 
-async def call(app: WsgiApp, executor: Executor, scope: dict[str, Any], receive: Any,
+async def call(app: WsgiApp, pool: WorkerPool, scope: dict[str, Any], receive: Any,
                send: Any, max_body: int, body_timeout: float | None = None,
                direct: Direct | None = None) -> None:
     """``body_timeout``: seconds the whole body may take to arrive (408 after).
@@ -123,14 +123,13 @@ async def call(app: WsgiApp, executor: Executor, scope: dict[str, Any], receive:
         return await _refuse(send, errors.RequestEntityTooLarge(request_too_large(max_body)))
     except TimeoutError:
         return await _refuse(send, request_timeout(body_timeout))
-    loop = asyncio.get_running_loop()
     try:
         if direct is not None:
-            code, headers, payload = await loop.run_in_executor(executor, direct, body)
+            code, headers, payload = await pool.run(direct, body)
         else:
             environ: dict[str, Any] = dict(build_environ(scope, io.BytesIO(body)))  # type: ignore[arg-type]
             environ["wsgi.errors"] = sys.stderr
-            code, headers, payload = await loop.run_in_executor(executor, run, app, environ)
+            code, headers, payload = await pool.run(run, app, environ)
     except Exception:  # noqa: BLE001 - Flask answers its own errors; this is a bug
         log.exception("the WSGI app failed on %s", scope["path"])
         code, text_headers, payload = status_parts(errors.InternalError(

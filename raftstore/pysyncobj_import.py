@@ -21,6 +21,7 @@ _inet_ntop = socket.inet_ntop
 from pysyncobj import SyncObj, SyncObjConf, SyncObjConsumer, replicated  # noqa: E402
 from pysyncobj import journal as pysyncobj_journal  # noqa: E402
 from pysyncobj import pickle as pysyncobj_pickle  # noqa: E402
+from pysyncobj.config import FAIL_REASON  # noqa: E402
 from pysyncobj.node import TCPNode  # noqa: E402
 from pysyncobj.poller import POLL_EVENT_TYPE  # noqa: E402
 from pysyncobj.syncobj import SyncObjException  # noqa: E402
@@ -45,6 +46,8 @@ SYNCOBJ_METHODS = (
     "_SyncObj__doChangeCluster",
     "_SyncObj__updateClusterConfiguration",
     "_checkCommandsToApply",
+    "_applyCommand",
+    "_SyncObj__callErrCallback",
     "_onTick",
     "_getLeader",
     "addOnTickCallback",
@@ -64,6 +67,7 @@ SYNCOBJ_ATTRIBUTES = (
     "_SyncObj__raftLastApplied",
     "_SyncObj__recvTransmission",
     "_SyncObj__pipeNotifier",
+    "_SyncObj__commandsQueue",
     "_SyncObj__raftState",
     "_SyncObj__raftElectionDeadline",
     "_SyncObj__raftLeader",
@@ -143,7 +147,7 @@ def check_hooks(syncobj: type = SyncObj, journal: type = pysyncobj_journal.FileJ
 
 check_hooks()
 
-__all__ = ["CONNECTION_STATE", "POLL_EVENT_TYPE", "SUPPORTED_VERSION", "SyncObj", "SyncObjConf", "SyncObjConsumer", "SyncObjException", "TCPNode",
+__all__ = ["CONNECTION_STATE", "FAIL_REASON", "POLL_EVENT_TYPE", "SUPPORTED_VERSION", "SyncObj", "SyncObjConf", "SyncObjConsumer", "SyncObjException", "TCPNode",
            "TCPTransport",
            "TcpConnection", "check_hooks",
            "pysyncobj_journal", "pysyncobj_pickle", "replicated"]

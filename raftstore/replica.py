@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import logging
 import os
+import queue as queue_module
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +22,7 @@ from .mvcc import MVCCState
 from .peerguard import GuardedTransport
 from .prevote import PRE_VOTE, PRE_VOTE_RESPONSE, LogPosition, PreVoteRound, grant, response
 from .pysyncobj_import import (
+    FAIL_REASON,
     SyncObj,
     SyncObjConf,
     SyncObjConsumer,
@@ -110,6 +113,11 @@ class PipelinedSyncObj(LearnerMixin, SyncObj):
         self._awaiting: dict[Any, int] = {}
         self._notify_due: float | None = None
         self._stall = float("inf")  # the Raft thread starts ticking within __init__
+        # the wake-up pipe (_applyCommand): a byte is in it that no tick has
+        # answered yet; the Raft thread's id; its tick's command check is ahead
+        self._wake_pending = False
+        self._raft_thread: int | None = None
+        self._check_ahead = False
         kwargs.setdefault("transportClass", GuardedTransport)  # bounded frames (peerguard.py)
         super().__init__(*args, **kwargs)
         # a tick longer than this was a stall (a slow disk sync, the GIL)
@@ -118,7 +126,30 @@ class PipelinedSyncObj(LearnerMixin, SyncObj):
         # poll: the leader's own disk write overlaps its followers'
         self.addOnTickCallback(self._sync_journal)
 
+    def _applyCommand(self, command: Any, callback: Any,  # noqa: N802 - pysyncobj's name
+                      commandType: int | None = None) -> None:  # noqa: N803
+        # pysyncobj writes a byte to the Raft thread's wake-up pipe per command:
+        # with many writers, a syscall (and a GIL hand-off) each, where one byte
+        # wakes the thread for all of them. None is needed for a command the Raft
+        # thread proposes itself before its tick's command check (a group-commit
+        # completion proposing the next batch): that check takes it.
+        queue = self._SyncObj__commandsQueue
+        try:
+            queue.put_nowait((command, callback) if commandType is None
+                             else (bytes([commandType]) + command, callback))
+        except queue_module.Full:
+            self._SyncObj__callErrCallback(FAIL_REASON.QUEUE_FULL, callback)
+            return
+        if self._wake_pending or (self._check_ahead
+                                  and threading.get_ident() == self._raft_thread):
+            return
+        self._wake_pending = True
+        self._SyncObj__pipeNotifier.notify()
+
     def _checkCommandsToApply(self) -> None:  # noqa: N802 - pysyncobj's name
+        # every command queued before this point is taken below; one queued
+        # after it writes a new wake-up byte
+        self._wake_pending = self._check_ahead = False
         # With appendEntriesUseBatch off, pysyncobj sends every entry in its own
         # message as soon as it is added. Entries added in one pass (the
         # leader's own batch and those followers forwarded) now leave together:
@@ -194,6 +225,7 @@ class PipelinedSyncObj(LearnerMixin, SyncObj):
             self._journal.sync()
 
     def _onTick(self, timeToWait: float = 0.0) -> None:  # noqa: N803 - pysyncobj's name
+        self._raft_thread, self._check_ahead = threading.get_ident(), True
         started, self._tick_started = self._tick_started, time.monotonic()
         if self._tick_started - started > self._stall:
             # The last tick stalled. pysyncobj checks the election deadline (a

@@ -129,12 +129,14 @@ def _writer_process(t: Target, url: str, threads: int, first: int, tag: str, sta
         with lock:
             results.append((done, errors))
 
+    cpu0 = time.process_time()
     ts = [threading.Thread(target=run, args=(first + k,)) for k in range(threads)]
     for th in ts:
         th.start()
     for th in ts:
         th.join()
-    out.put(results)
+    cpu = (time.process_time() - cpu0) / max(1, len(results))  # each thread's share
+    out.put([(done, errors, cpu) for done, errors in results])
 
 
 def concurrent(t: Target, url: str, writers: int, procs: int, seconds: float, tag: str,
@@ -147,12 +149,14 @@ def concurrent(t: Target, url: str, writers: int, procs: int, seconds: float, ta
         lambda count, first, q: (_writer_process,
                                  (t, url, count, first, tag, start_at, seconds, per_writer, q)))
     elapsed = min(seconds, time.time() - start_at)
-    done = sum(d for d, _ in results)
+    done = sum(d for d, _, _ in results)
     cpu = [b - a for a, b in zip(cpu0, cpu_seconds(pids), strict=True)]
-    return {"writes": done, "errors": sum(e for _, e in results), "per_s": done / elapsed,
+    return {"writes": done, "errors": sum(e for _, e, _ in results), "per_s": done / elapsed,
             "leader_cpu_us_per_write": cpu[0] / max(1, done) * 1e6,
             # all members: on a 2-core machine the followers' share limits writes too
-            "members_cpu_us_per_write": sum(cpu) / max(1, done) * 1e6}
+            "members_cpu_us_per_write": sum(cpu) / max(1, done) * 1e6,
+            # and the writers' own (HTTPS to coxswain, plain HTTP to etcd here)
+            "client_cpu_us_per_write": sum(c for _, _, c in results) / max(1, done) * 1e6}
 
 
 def preload(t: Target, url: str, n: int, pids: list[int]) -> None:
@@ -294,7 +298,8 @@ def fmt_rate(rounds: list[dict], system: str, key: str) -> str:
     return (f"{median_of(rounds, system, key, 'per_s'):6.0f} writes/s "
             f"({sum(r[system][key]['errors'] for r in rounds)} errors, leader CPU "
             f"{median_of(rounds, system, key, 'leader_cpu_us_per_write'):.0f} us/write, all "
-            f"members {median_of(rounds, system, key, 'members_cpu_us_per_write'):.0f})")
+            f"members {median_of(rounds, system, key, 'members_cpu_us_per_write'):.0f}, "
+            f"writers {median_of(rounds, system, key, 'client_cpu_us_per_write'):.0f})")
 
 
 def report(results: dict, writers: int, rounds: int) -> None:

@@ -144,7 +144,7 @@ class Api:
         return https_session(self.ca_file)
 
     def close(self) -> None:
-        self.asgi.wsgi.executor.shutdown(wait=False)
+        self.asgi.workers.shutdown(wait=False)
         self.asgi.heartbeat_pool.shutdown(wait=False)
         if self.server is not None:
             self.server.stop()
