@@ -201,14 +201,18 @@ class ApiApp:
         if not budget.try_acquire(client):
             return await _respond(send, *status_parts(inflight.too_many(
                 "your own" if budget.in_flight < budget.total else "all clients")))
-        direct = None
+        direct = direct_async = None
         if user is not None and target is not None and directcreate.applies(method, target, query):
-            direct = functools.partial(directcreate.answer, self.state, user, path, target, query,
-                                       _header(scope, b"content-type"))
+            how = (self.state, user, path, target, query, _header(scope, b"content-type"))
+            direct = functools.partial(directcreate.answer, *how)
+
+            async def direct_async(raw: bytes) -> directcreate.Answer | None:
+                return (await directcreate.answer_async(*how, raw)
+                        if directcreate.on_the_loop(target, raw) else None)
         try:
             cfg = self.state.config
-            await wsgicall.call(self.flask, pool, scope, receive, send,
-                                cfg.max_body_bytes, cfg.body_timeout_seconds, direct)
+            await wsgicall.call(self.flask, pool, scope, receive, send, cfg.max_body_bytes,
+                                cfg.body_timeout_seconds, direct, direct_async)
         finally:
             budget.release(client)
 

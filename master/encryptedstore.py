@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from raftstore import Store
+from raftstore.base import put_async
 from raftstore.types import Compare, Event, KeyValue, Op, RangeResult, TxnResult
 from raftstore.watch import Watch
 
@@ -67,6 +68,12 @@ class EncryptingStore:
             expect_mod_revision: int | None = None) -> KeyValue:
         kv = self._store.put(key, self.transformer.seal(key, value), lease=lease,
                              expect_mod_revision=expect_mod_revision)
+        return self._open_kv(kv)
+
+    async def put_async(self, key: str, value: dict[str, Any], *, lease: int = 0,
+                        expect_mod_revision: int | None = None) -> KeyValue:
+        kv = await put_async(self._store)(key, self.transformer.seal(key, value), lease=lease,
+                                          expect_mod_revision=expect_mod_revision)
         return self._open_kv(kv)
 
     def delete(self, key: str, *, expect_mod_revision: int | None = None) -> KeyValue:

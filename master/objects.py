@@ -22,7 +22,9 @@ from coxapi.retry import retry_on_conflict
 from coxapi.timefmt import now_rfc3339
 from raftstore import Store
 from raftstore import errors as store_errors
+from raftstore.base import put_async
 from raftstore.commands import MAX_VALUE_BYTES
+from raftstore.nonblocking import WouldBlock
 from raftstore.types import KeyValue
 
 from .admission import quota
@@ -43,6 +45,21 @@ def expected_revision(rv: object) -> int:
         return int(rv)
     raise errors.BadRequest(f"metadata.resourceVersion: invalid value {str(rv)[:64]!r}: must be "
                             f"a resourceVersion the server returned")
+
+
+def _new_entry(obj: Obj) -> tuple[Kind, str, str, Obj]:
+    """A new object's kind, name, storage key and stored value."""
+    k = _resolve(obj["kind"])
+    obj = fresh(k, obj)
+    meta = obj["metadata"]
+    return k, meta["name"], k.storage_key(meta.get("namespace"), meta["name"]), _stored(obj)
+
+
+def _create_error(e: store_errors.StoreError, k: Kind, name: str) -> errors.ApiError:
+    if isinstance(e, store_errors.CompareFailed):
+        return errors.AlreadyExists(f'{k.plural} "{name}" already exists',
+                                    {"name": name, "kind": k.plural})
+    return translate_store_error(e, k, name)
 
 
 def _resolve(kind: Kind | str) -> Kind:
@@ -234,19 +251,25 @@ class ObjectStore:
 
     def create(self, obj: Obj, lease: int = 0) -> Obj:
         """Store a new object; ``lease`` (a store lease id) gives it a TTL."""
-        k = _resolve(obj["kind"])
-        obj = fresh(k, obj)
-        meta = obj["metadata"]
-        key = k.storage_key(meta.get("namespace"), meta["name"])
-        value = _stored(obj)
+        k, name, key, value = _new_entry(obj)
         try:
             kv = (quota.create_charged(self.store, k, key, value, lease) if k.namespaced
                   else None) or self.store.put(key, value, lease=lease, expect_mod_revision=0)
-        except store_errors.CompareFailed:
-            raise errors.AlreadyExists(f'{k.plural} "{meta["name"]}" already exists',
-                                       {"name": meta["name"], "kind": k.plural}) from None
         except store_errors.StoreError as e:
-            raise translate_store_error(e, k, meta["name"]) from e
+            raise _create_error(e, k, name) from e
+        return to_object(k, kv)
+
+    async def create_async(self, obj: Obj) -> Obj:
+        """``create`` on an event loop (within raftstore's ``nonblocking``):
+        the commit is awaited. A create a quota charges is a transaction this
+        does not make: ``WouldBlock``, and the caller creates it in a thread."""
+        k, name, key, value = _new_entry(obj)
+        if k.namespaced and quota.charged(self.store, k, value):
+            raise WouldBlock(f"{k.plural} are charged to a quota in this namespace")
+        try:
+            kv = await put_async(self.store)(key, value, expect_mod_revision=0)
+        except store_errors.StoreError as e:
+            raise _create_error(e, k, name) from e
         return to_object(k, kv)
 
     def update(self, obj: Obj, old: Obj | None = None, lease: int = 0) -> Obj:

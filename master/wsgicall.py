@@ -17,7 +17,7 @@ import asyncio
 import io
 import logging
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from a2wsgi.wsgi import build_environ
@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
 Direct = Callable[[bytes], Answer]
+DirectAsync = Callable[[bytes], Awaitable[Answer | None]]
 
 
 class BodyTooLarge(Exception):
@@ -111,9 +112,10 @@ async def _refuse(send: Any, err: errors.ApiError) -> None:
 
 async def call(app: WsgiApp, pool: WorkerPool, scope: dict[str, Any], receive: Any,
                send: Any, max_body: int, body_timeout: float | None = None,
-               direct: Direct | None = None) -> None:
+               direct: Direct | None = None, direct_async: DirectAsync | None = None) -> None:
     """``body_timeout``: seconds the whole body may take to arrive (408 after).
-    ``direct``: answers in place of ``app`` (in the worker thread)."""
+    ``direct``: answers in place of ``app`` (in the worker thread);
+    ``direct_async``: before it, on the loop, unless it answers None."""
     if (declared_length(scope) or 0) > max_body:
         return await _refuse(send, errors.RequestEntityTooLarge(request_too_large(max_body)))
     try:
@@ -124,7 +126,10 @@ async def call(app: WsgiApp, pool: WorkerPool, scope: dict[str, Any], receive: A
     except TimeoutError:
         return await _refuse(send, request_timeout(body_timeout))
     try:
-        if direct is not None:
+        answer = await direct_async(body) if direct_async is not None else None
+        if answer is not None:
+            code, headers, payload = answer
+        elif direct is not None:
             code, headers, payload = await pool.run(direct, body)
         else:
             environ: dict[str, Any] = dict(build_environ(scope, io.BytesIO(body)))  # type: ignore[arg-type]

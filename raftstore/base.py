@@ -10,10 +10,11 @@ import itertools
 import threading
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from . import commands as C
+from . import nonblocking
 from .config import StoreConfig
 from .errors import InvalidArgument, StoreError
 from .leases import LeaseClock
@@ -65,6 +66,21 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
+AsyncPut = Callable[..., Awaitable[KeyValue]]
+
+
+def put_async(store: object) -> AsyncPut:
+    """``store.put_async`` (a store's ``put`` for an event loop); a store
+    without one (a wrapper that has none) raises ``WouldBlock`` when called."""
+    fn = getattr(store, "put_async", None)
+    if fn is not None:
+        return fn
+
+    async def would_block(*args: Any, **kwargs: Any) -> KeyValue:
+        raise nonblocking.WouldBlock(f"{type(store).__name__} has no put_async")
+    return would_block
+
+
 class StoreBase(ABC):
     def __init__(self, config: StoreConfig, clock: Callable[[], float]) -> None:
         self.config = config
@@ -109,17 +125,31 @@ class StoreBase(ABC):
         return result
 
     def _write(self, cmd: C.Command) -> Any:
+        nonblocking.check(f"a {cmd['op']} command")
         cmd["rid"] = f"{self._rid_prefix}{next(self._rid_seq)}"
         result = self._submit(cmd)
         if isinstance(result, StoreError):
             raise result
         return materialize(result)
 
+    async def _write_async(self, cmd: C.Command) -> Any:
+        cmd["rid"] = f"{self._rid_prefix}{next(self._rid_seq)}"
+        result = await self._submit_async(cmd)
+        if isinstance(result, StoreError):
+            raise result
+        return materialize(result)
+
+    async def _submit_async(self, cmd: C.Command) -> Any:
+        """``_submit`` for an event loop. This default suits a store whose
+        submit never waits for a log (MemoryStore applies at once)."""
+        return self._submit(cmd)
+
     # ---- reads ----
 
     def get(self, key: str, linearizable: bool = True) -> KeyValue | None:
         C.check_key(key)
         if linearizable:
+            nonblocking.check("a linearizable read")
             self._read_barrier()
         with self._lock:
             return self._state.get(key)
@@ -132,6 +162,7 @@ class StoreBase(ABC):
         if start_after is not None and not isinstance(start_after, str):
             raise InvalidArgument("start_after (the continue token) must be a string")
         if linearizable:
+            nonblocking.check("a linearizable read")
             self._read_barrier()
         with self._lock:
             return self._state.range(prefix, limit, start_after)
@@ -145,6 +176,11 @@ class StoreBase(ABC):
     def put(self, key: str, value: dict[str, Any], *, lease: int = 0,
             expect_mod_revision: int | None = None) -> KeyValue:
         return self._write(C.put(key, value, lease, expect_mod_revision))
+
+    async def put_async(self, key: str, value: dict[str, Any], *, lease: int = 0,
+                        expect_mod_revision: int | None = None) -> KeyValue:
+        """``put`` for an event loop: awaits the commit instead of a thread waiting."""
+        return await self._write_async(C.put(key, value, lease, expect_mod_revision))
 
     def delete(self, key: str, *, expect_mod_revision: int | None = None) -> KeyValue:
         return self._write(C.delete(key, expect_mod_revision))

@@ -47,7 +47,7 @@ class Pending:
     Completion is a bare lock held until resolved: much cheaper than a
     threading.Event (a Condition per waiter) on the hot path."""
 
-    __slots__ = ("cmd", "size", "_lock", "resolved", "result", "failure")
+    __slots__ = ("cmd", "size", "_lock", "resolved", "result", "failure", "_on_resolve")
 
     def __init__(self, cmd: dict) -> None:
         self.cmd = cmd
@@ -57,12 +57,23 @@ class Pending:
         self.resolved = False
         self.result: Any = None
         self.failure = 0
+        self._on_resolve: Callable[[], None] | None = None
 
     def resolve(self, result: Any, failure: int) -> None:
         if self.resolved:
             return
         self.result, self.failure, self.resolved = result, failure, True
         self._lock.release()
+        if (notify := self._on_resolve) is not None:
+            notify()
+
+    def on_resolve(self, notify: Callable[[], None]) -> None:
+        """Call ``notify`` (from the resolving thread, or now if already
+        resolved) once this is resolved; it may be called twice, so it must
+        be idempotent (an awaiting event loop's future, set if not done)."""
+        self._on_resolve = notify
+        if self.resolved:
+            notify()
 
     def wait(self, timeout: float) -> bool:
         """True once resolved (waiting at most ``timeout`` seconds)."""

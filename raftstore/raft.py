@@ -15,6 +15,8 @@ request already proposed, as soon as the leader has been gone that long.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from typing import Any
@@ -23,7 +25,7 @@ from . import commands as C
 from .base import StoreBase
 from .config import StoreConfig
 from .errors import Compacted, Unavailable
-from .groupcommit import GroupCommit
+from .groupcommit import GroupCommit, Pending
 from .memberops import Membership
 from .membership import load_members, start_peers
 from .metrics import COMMIT_SECONDS
@@ -36,6 +38,17 @@ ROLES = {0: "follower", 1: "candidate", 2: "leader"}
 LEADER = 2
 RETRY_SLICE = 0.25  # re-check stalled proposals this often while waiting
 RETRY_BACKOFF = 0.02
+_RETRY = object()  # a proposal that was not applied: propose it again
+
+
+def _settle(fut: asyncio.Future) -> None:
+    if not fut.done():
+        fut.set_result(None)
+
+
+def _wake_first(waiting: list[asyncio.Future]) -> None:
+    if waiting:
+        _settle(waiting[0])
 
 
 class RaftStore(StoreBase):
@@ -78,35 +91,79 @@ class RaftStore(StoreBase):
     def _submit(self, cmd: dict, writes: bool = True) -> Any:
         """``writes`` False: ``cmd`` changes nothing (a read barrier), so its
         failure leaves no write of unknown outcome behind."""
-        if self._closed:
-            raise Unavailable("store is closed", outcome_unknown=False)
-        outcome = "; the outcome of the write is unknown" if writes else ""
-        leaderless = self._leaderless_for()
-        if leaderless is not None:
-            raise Unavailable(f"no leader for {leaderless:.1f}s (no quorum)",
-                              outcome_unknown=False)
-        started = time.monotonic()
+        started = self._may_submit()
         deadline = started + self.config.write_timeout
         while True:
             p = self._gc.submit(cmd)
             while not p.wait(min(RETRY_SLICE, max(0.0, deadline - time.monotonic()))):
-                leaderless = self._leaderless_for()
-                if leaderless is not None:
-                    raise Unavailable(f"no leader for {leaderless:.1f}s (no quorum){outcome}",
-                                      outcome_unknown=writes)
-                if time.monotonic() >= deadline:
-                    raise Unavailable(
-                        f"no quorum or no leader within {self.config.write_timeout:g}s "
-                        f"(leader: {self._leader_id() or 'none'}){outcome}", outcome_unknown=writes)
-                self._gc.flush()
-            if p.failure == 0:
-                COMMIT_SECONDS.observe(time.monotonic() - started)
-                return p.result
-            if time.monotonic() + RETRY_BACKOFF >= deadline:
-                raise Unavailable(f"not committed within {self.config.write_timeout:g}s "
-                                  f"(last failure: pysyncobj reason {p.failure}){outcome}",
-                                  outcome_unknown=writes)
+                self._still_waiting(deadline, writes)
+            if (result := self._outcome(p, started, deadline, writes)) is not _RETRY:
+                return result
             time.sleep(RETRY_BACKOFF)  # the leader changed; give the election a moment
+
+    async def _submit_async(self, cmd: dict) -> Any:
+        """``_submit`` of a write, awaited on an event loop: the Raft thread's
+        completion wakes the loop, no thread waits."""
+        started = self._may_submit()
+        deadline = started + self.config.write_timeout
+        loop = asyncio.get_running_loop()
+        waiting: list[asyncio.Future] = []
+
+        def wake() -> None:  # on the Raft thread
+            with contextlib.suppress(RuntimeError):  # the loop is closed
+                loop.call_soon_threadsafe(_wake_first, waiting)
+        while True:
+            p = self._gc.submit(cmd)
+            p.on_resolve(wake)
+            while not p.resolved:
+                fut = loop.create_future()
+                waiting[:] = [fut]
+                timer = loop.call_later(min(RETRY_SLICE, max(0.0, deadline - time.monotonic())),
+                                        _settle, fut)
+                await fut
+                timer.cancel()
+                if not p.resolved:
+                    self._still_waiting(deadline, True)
+            if (result := self._outcome(p, started, deadline, True)) is not _RETRY:
+                return result
+            await asyncio.sleep(RETRY_BACKOFF)
+
+    def _may_submit(self) -> float:
+        """When a submit starts; Unavailable (nothing written) if it cannot."""
+        if self._closed:
+            raise Unavailable("store is closed", outcome_unknown=False)
+        leaderless = self._leaderless_for()
+        if leaderless is not None:
+            raise Unavailable(f"no leader for {leaderless:.1f}s (no quorum)",
+                              outcome_unknown=False)
+        return time.monotonic()
+
+    def _still_waiting(self, deadline: float, writes: bool) -> None:
+        """A proposal not yet answered: Unavailable once there is no leader or
+        the deadline passed, else nudge the group commit."""
+        outcome = "; the outcome of the write is unknown" if writes else ""
+        leaderless = self._leaderless_for()
+        if leaderless is not None:
+            raise Unavailable(f"no leader for {leaderless:.1f}s (no quorum){outcome}",
+                              outcome_unknown=writes)
+        if time.monotonic() >= deadline:
+            raise Unavailable(
+                f"no quorum or no leader within {self.config.write_timeout:g}s "
+                f"(leader: {self._leader_id() or 'none'}){outcome}", outcome_unknown=writes)
+        self._gc.flush()
+
+    def _outcome(self, p: Pending, started: float, deadline: float, writes: bool) -> Any:
+        """A resolved proposal's result, or ``_RETRY`` (it was not applied: the
+        leader changed); Unavailable when no retry fits before the deadline."""
+        if p.failure == 0:
+            COMMIT_SECONDS.observe(time.monotonic() - started)
+            return p.result
+        if time.monotonic() + RETRY_BACKOFF >= deadline:
+            outcome = "; the outcome of the write is unknown" if writes else ""
+            raise Unavailable(f"not committed within {self.config.write_timeout:g}s "
+                              f"(last failure: pysyncobj reason {p.failure}){outcome}",
+                              outcome_unknown=writes)
+        return _RETRY
 
     def election_grace(self) -> float:
         """How long an election plausibly takes once the leader is found gone:

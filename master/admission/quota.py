@@ -69,6 +69,14 @@ def charges(kind: kinds.Kind, obj: Obj, quota_kvs: list[KeyValue]) -> list[tuple
     return out
 
 
+def charged(store: Store, kind: kinds.Kind, value: Obj) -> bool:
+    """Whether a quota of the namespace, as this replica has them, charges
+    ``value``'s creation (``create_charged`` would write a transaction)."""
+    namespace = (value.get("metadata") or {}).get("namespace")
+    found = store.range(QUOTA.storage_prefix(namespace), linearizable=False).kvs
+    return bool(found) and bool(charges(kind, value, found))
+
+
 def create_charged(store: Store, kind: kinds.Kind, key: str, value: Obj,
                    lease: int = 0) -> KeyValue | None:
     """Create ``value`` at ``key`` charged to its namespace's quotas; None when

@@ -10,6 +10,7 @@ from typing import Any
 
 from coxapi import errors, kinds
 from raftstore import errors as store_errors
+from raftstore.nonblocking import WouldBlock
 
 from ..admission import names, namespaces, podsecurity, strategy
 from ..auth import User
@@ -84,20 +85,9 @@ def create_object(st: ApiState, user: User | None, kind: kinds.Kind, body: Obj, 
                   dry_run: bool = False, managed_fields: list[Obj] | None = None) -> Obj:
     """Admit and store ``body`` (checked by ``check_type`` and ``check_identity``);
     Pod Security's warnings go to ``warn`` as soon as they are known."""
-    meta = body["metadata"]
-    generated = not meta.get("name") and isinstance(meta.get("generateName"), str) \
-        and bool(meta.get("generateName"))
+    generated = _generated(body["metadata"])
     for _ in range(ATTEMPTS):
-        if generated:
-            meta["name"] = names.generate(meta["generateName"])
-        obj = strategy.prepare_create(kind, body)
-        if managed_fields is not None:  # the server's to write, as server-side apply does
-            obj["metadata"]["managedFields"] = managed_fields
-        admit(st, user, kind, None, obj)
-        warn(podsecurity.admit(st.objects, kind, obj))
-        if kind.namespaced:
-            namespaces.check_writable(st.objects, obj["metadata"]["namespace"], kind.plural,
-                                      obj["metadata"]["name"])
+        obj = _admitted(st, user, kind, body, warn, generated, managed_fields)
         lease = st.event_leases.current() if kind.strategy.lease_backed and not dry_run else 0
         try:
             if dry_run:
@@ -111,5 +101,51 @@ def create_object(st: ApiState, user: User | None, kind: kinds.Kind, body: Obj, 
                 st.event_leases.forget(lease)
                 continue
             raise
-    raise errors.ApiError.from_status({"code": 500, "reason": "ServerTimeout",
-                                       "message": "could not generate a unique name; try again"})
+    raise _no_unique_name()
+
+
+async def create_object_async(st: ApiState, user: User | None, kind: kinds.Kind, body: Obj,
+                              warn: Warn) -> Obj:
+    """``create_object`` on the API's event loop, within raftstore's
+    ``nonblocking``: a step that would wait raises ``WouldBlock`` before it
+    writes, and the caller makes the whole create in a worker thread. So does
+    a kind whose objects share a store lease (an Event): the lease's lock may
+    be held by a thread waiting for a new one."""
+    if kind.strategy.lease_backed:
+        raise WouldBlock(f"{kind.plural} take a store lease")
+    generated = _generated(body["metadata"])
+    for _ in range(ATTEMPTS):
+        obj = _admitted(st, user, kind, body, warn, generated, None)
+        try:
+            return await st.objects.create_async(obj)
+        except errors.AlreadyExists:
+            if not generated:
+                raise
+    raise _no_unique_name()
+
+
+def _generated(meta: Obj) -> bool:
+    """Whether the name comes from ``generateName`` (a new one per attempt)."""
+    return not meta.get("name") and isinstance(meta.get("generateName"), str) \
+        and bool(meta.get("generateName"))
+
+
+def _admitted(st: ApiState, user: User | None, kind: kinds.Kind, body: Obj, warn: Warn,
+              generated: bool, managed_fields: list[Obj] | None) -> Obj:
+    """One attempt's object: named, prepared and admitted."""
+    if generated:
+        body["metadata"]["name"] = names.generate(body["metadata"]["generateName"])
+    obj = strategy.prepare_create(kind, body)
+    if managed_fields is not None:  # the server's to write, as server-side apply does
+        obj["metadata"]["managedFields"] = managed_fields
+    admit(st, user, kind, None, obj)
+    warn(podsecurity.admit(st.objects, kind, obj))
+    if kind.namespaced:
+        namespaces.check_writable(st.objects, obj["metadata"]["namespace"], kind.plural,
+                                  obj["metadata"]["name"])
+    return obj
+
+
+def _no_unique_name() -> errors.ApiError:
+    return errors.ApiError.from_status({"code": 500, "reason": "ServerTimeout",
+                                        "message": "could not generate a unique name; try again"})

@@ -1,4 +1,5 @@
-"""Creates answered without Flask, in the API server's worker thread.
+"""Creates answered without Flask: on the API server's event loop, or in a
+worker thread when a step would wait.
 
 A create is the write clients make most (controllers, kubectl, Events); most of
 what Flask adds to one (a request context, URL routing, the environ and
@@ -7,6 +8,13 @@ about a fifth of its CPU on the master. This path runs the very steps of the
 Flask handler (master.api.resources ``_create``, through master.api.creation),
 in the same order, with the same errors, warnings and answer. Anything it does
 not answer (a dry run, a request on an object, a review) goes to Flask.
+
+A create whose body is small is made on the event loop (``answer_async``): the
+Raft commit is awaited, and no worker thread is woken, blocked and woken again
+for it. Every store call that would wait for the log raises ``WouldBlock``
+there before it writes (raftstore.nonblocking: a namespace this replica does
+not have yet, a quota to charge, an Event's store lease), and the create is
+then made from the start in a worker thread (``answer``).
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ from collections.abc import Mapping
 
 from coxapi import errors
 from raftstore import errors as store_errors
+from raftstore.nonblocking import WouldBlock, nonblocking
 
 from ..auth import User
 from ..objects import translate_store_error
@@ -27,6 +36,7 @@ from .state import ApiState
 log = logging.getLogger(__name__)
 
 Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
+LOOP_BODY_BYTES = 64 * 1024  # a larger create is parsed in a worker thread
 
 
 def applies(method: str, target: paths.Target | None, query: Mapping[str, str]) -> bool:
@@ -58,15 +68,19 @@ def _authorize(st: ApiState, user: User, t: paths.Target, raw: bytes, mimetype: 
     authz.check(user, authz.Request("POST", t, name), authfacts.facts(st.objects, t), st.rbac)
 
 
-def _create(st: ApiState, user: User, t: paths.Target, query: Mapping[str, str], raw: bytes,
-            mimetype: str, warned: list[str]) -> Answer:
+def _body(st: ApiState, user: User, t: paths.Target, query: Mapping[str, str], raw: bytes,
+          mimetype: str) -> tuple[dict, list[str]]:
+    """The caller may create it; the object to create and the field warnings."""
     _authorize(st, user, t, raw, mimetype)
     how = fieldvalidation.mode(query)
     limit = st.config.max_body_bytes
     if len(raw) > limit:
         raise errors.RequestEntityTooLarge(request_too_large(limit))
-    body, warnings = creation.object_body(t, params.parse_body(raw, mimetype), how)
-    obj = t.served.from_stored(creation.create_object(st, user, t.kind, body, warned.extend))
+    return creation.object_body(t, params.parse_body(raw, mimetype), how)
+
+
+def _created(t: paths.Target, stored: dict, warnings: list[str], warned: list[str]) -> Answer:
+    obj = t.served.from_stored(stored)
     payload = (json.dumps(obj, separators=(",", ":")) + "\n").encode()
     return 201, _headers(
         [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]
@@ -74,26 +88,76 @@ def _create(st: ApiState, user: User, t: paths.Target, query: Mapping[str, str],
         + [("Warning", responses.warning_value(w)) for w in warned]), payload
 
 
+def _create(st: ApiState, user: User, t: paths.Target, query: Mapping[str, str], raw: bytes,
+            mimetype: str, warned: list[str]) -> Answer:
+    body, warnings = _body(st, user, t, query, raw, mimetype)
+    return _created(t, creation.create_object(st, user, t.kind, body, warned.extend),
+                    warnings, warned)
+
+
+async def _create_async(st: ApiState, user: User, t: paths.Target, query: Mapping[str, str],
+                        raw: bytes, mimetype: str, warned: list[str]) -> Answer:
+    body, warnings = _body(st, user, t, query, raw, mimetype)
+    stored = await creation.create_object_async(st, user, t.kind, body, warned.extend)
+    return _created(t, stored, warnings, warned)
+
+
+def on_the_loop(t: paths.Target, raw: bytes) -> bool:
+    """Whether a create may be tried on the event loop: parsing and checking a
+    body this small costs the loop well under a millisecond. Not an object
+    that takes a store lease (an Event: ``create_object_async``), which would
+    only be parsed twice."""
+    return len(raw) <= LOOP_BODY_BYTES and not t.kind.strategy.lease_backed
+
+
+async def answer_async(st: ApiState, user: User, path: str, t: paths.Target,
+                       query: Mapping[str, str], content_type: str | None,
+                       raw: bytes) -> Answer | None:
+    """``answer`` on the API's event loop: no worker thread, the commit awaited.
+    None when a step would have waited (raftstore.nonblocking; nothing was
+    written): the caller then runs ``answer`` in a worker thread."""
+    warned: list[str] = []
+    try:
+        with nonblocking():
+            code, headers, payload = await _create_async(st, user, t, query, raw,
+                                                         _mimetype(content_type), warned)
+    except WouldBlock as e:
+        log.debug("POST %s: made in a worker thread (%s)", path, e)
+        return None
+    except Exception as e:  # noqa: BLE001 - answered in _failed, as Flask would
+        return _failed(path, user, e, warned)
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug("POST %s %d (%s)", path, code, user.name)
+    return code, headers, payload
+
+
 def answer(st: ApiState, user: User, path: str, t: paths.Target, query: Mapping[str, str],
            content_type: str | None, raw: bytes) -> Answer:
     """The answer to a create ``applies`` accepted; errors as the Flask app's
     handlers (master.api.responses) give them."""
-    warned: list[str] = []  # Pod Security's, sent with an error too (as Flask's after_request)
+    warned: list[str] = []
     try:
         code, headers, payload = _create(st, user, t, query, raw, _mimetype(content_type), warned)
-    except errors.ApiError as e:
-        code, text_headers, payload = responses.status_parts(e)
-        headers = _headers(text_headers + [("Warning", responses.warning_value(w))
-                                           for w in warned])
-    except store_errors.StoreError as e:
-        code, text_headers, payload = responses.status_parts(
-            translate_store_error(e, responses.NO_KIND, ""))
-        headers = _headers(text_headers)
-    except Exception:  # noqa: BLE001 - logged; no traceback reaches a client
-        log.exception("internal error serving POST %s", path)
-        code, text_headers, payload = responses.status_parts(errors.InternalError(
-            "an internal error occurred; see the master's log"))
-        headers = _headers(text_headers)
+    except Exception as e:  # noqa: BLE001 - answered in _failed, as Flask would
+        return _failed(path, user, e, warned)
     if log.isEnabledFor(logging.DEBUG):
         log.debug("POST %s %d (%s)", path, code, user.name)
     return code, headers, payload
+
+
+def _failed(path: str, user: User, error: Exception, warned: list[str]) -> Answer:
+    """The answer to a create that failed, as the Flask app's handlers give it
+    (Pod Security's warnings go with an error too, as Flask's after_request)."""
+    if isinstance(error, errors.ApiError):
+        code, text_headers, payload = responses.status_parts(error)
+        text_headers = text_headers + [("Warning", responses.warning_value(w)) for w in warned]
+    elif isinstance(error, store_errors.StoreError):
+        code, text_headers, payload = responses.status_parts(
+            translate_store_error(error, responses.NO_KIND, ""))
+    else:  # logged; no traceback reaches a client
+        log.error("internal error serving POST %s", path, exc_info=error)
+        code, text_headers, payload = responses.status_parts(errors.InternalError(
+            "an internal error occurred; see the master's log"))
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug("POST %s %d (%s)", path, code, user.name)
+    return code, _headers(text_headers), payload

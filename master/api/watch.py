@@ -205,7 +205,13 @@ class Broadcaster:
     # ---- called by the caches' feeder threads, with a cache's lock held ----
 
     def events(self, cache: KindCache, batch: list[CachedEvent], revision: int) -> None:
-        self._call(self._gather, cache.kind.plural, batch, revision)
+        plural = cache.kind.plural
+        if not self._groups.get(plural):
+            # Nobody watches this kind here: no wake-up of the loop. Both this and
+            # ``add`` run under the cache's lock, so a watcher added later starts
+            # at the cache's revision, past this batch.
+            return
+        self._call(self._gather, plural, batch, revision)
 
     def reset(self, cache: KindCache) -> None:
         self._call(self._end_generation, cache.kind.plural, cache.generation)

@@ -15,7 +15,7 @@ from master.api import ApiConfig, create_app, state_of
 from master.asgi import ApiApp
 from master.auth import TokenAuthenticator, TokenEntry, User
 from master.server import ApiServer
-from raftstore import MemoryStore, Store
+from raftstore import MemoryStore, Store, nonblocking
 from tests.support import https_session, local_pki
 
 ADMIN_TOKEN = "admin-token-for-tests"
@@ -34,6 +34,7 @@ class CountingStore(MemoryStore):
 
     def get(self, key: str, linearizable: bool = True):  # noqa: ANN201 - the store's signature
         if linearizable:
+            nonblocking.check("a linearizable read")  # as the store: refused before it is made
             self.barriers += 1
         elif key in self.behind:
             return None

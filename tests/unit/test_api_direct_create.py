@@ -166,3 +166,49 @@ def test_creates_skip_flask(monkeypatch):
         assert flask_creates == ["configmaps"]
     finally:
         api.close()
+
+
+def test_creates_are_made_on_the_event_loop_unless_a_step_would_wait():
+    """No worker thread for a plain create; one (the whole create made again
+    there) where a step would wait for the log: a quota to charge, a namespace
+    this replica does not have (confirmed by a linearizable read), an Event's
+    store lease, a body too large to parse on the loop."""
+    api = _api()
+    in_threads: list[str] = []
+    real_run = api.asgi.workers.run
+
+    async def run(fn: Any, *args: Any) -> Any:
+        in_threads.append(getattr(fn, "func", fn).__name__)
+        return await real_run(fn, *args)
+    api.asgi.workers.run = run  # type: ignore[method-assign]
+    try:
+        for case in SETUP:
+            assert _run(api, _flask, case).status_code < 300
+
+        def create(path: str, body: dict | bytes) -> int:
+            in_threads.clear()
+            return _run(api, _asgi, ("POST", path, body)).status_code
+
+        assert (create(CMS, _cm("plain")), in_threads) == (201, [])
+        assert (create(CMS, _cm("plain")), in_threads) == (409, [])  # AlreadyExists, on the loop
+        assert (create(CMS, {"metadata": {"generateName": "g-"}}), in_threads) == (201, [])
+        assert (create("/api/v1/namespaces/audit/pods", _privileged("p")), in_threads) == (201, [])
+        assert (create("/api/v1/namespaces/locked/pods", _privileged("p")), in_threads) \
+            == (403, [])
+        assert (create("/api/v1/namespaces/quota/configmaps", _cm("q")), in_threads) \
+            == (403, [])  # the quota's status is not known yet: refused, on the loop
+        quota = api.get("/api/v1/namespaces/quota/resourcequotas/q").json
+        quota["status"] = {"hard": {"configmaps": "1"}, "used": {"configmaps": "0"}}
+        assert api.put("/api/v1/namespaces/quota/resourcequotas/q/status",
+                       quota).status_code == 200
+        assert (create("/api/v1/namespaces/quota/configmaps", _cm("q")), in_threads) \
+            == (201, ["answer"])  # charged to the quota: a transaction, in a thread
+        assert (create("/api/v1/namespaces/ghost/configmaps", _cm("g")), in_threads) \
+            == (404, ["answer"])
+        assert (create("/api/v1/namespaces/default/events",
+                       {"metadata": {"name": "ev"}, "involvedObject": {"kind": "Pod"}}),
+                in_threads) == (201, ["answer"])
+        big = json.dumps(_cm("big", data={"k": "x" * 70_000})).encode()
+        assert (create(CMS, big), in_threads) == (201, ["answer"])
+    finally:
+        api.close()

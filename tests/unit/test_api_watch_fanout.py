@@ -109,3 +109,34 @@ def test_a_watch_that_keeps_up_is_written_to_its_connection_directly():
         assert names == ["c0", "c1", "c2"]
     finally:
         api.close()
+
+
+def test_the_loop_is_woken_only_for_kinds_someone_watches():
+    class CountingLoop:
+        calls: list[tuple] = []
+
+        def call_soon_threadsafe(self, fn: Callable, *args: Any) -> None:
+            if fn.__name__ == "_gather":  # (not the cache's own relist: _end_generation)
+                self.calls.append((fn.__name__, args[0]))
+
+        def is_closed(self) -> bool:
+            return False
+
+    api = Api()
+    try:
+        hub = api.state.watchers
+        real_loop, hub._loop = hub._loop, CountingLoop()  # type: ignore[assignment]
+        cache = api.state.caches.get(KIND)
+        hub.events(cache, [ev(11)], 11)
+        assert CountingLoop.calls == []  # no ConfigMap watcher on this master
+        w = on_loop(lambda: watcher(10))
+        with cache._lock:
+            hub.add(w, cache, 10)
+        hub.events(cache, [ev(12)], 12)
+        assert CountingLoop.calls == [("_gather", "configmaps")]
+        hub.remove(w)
+        hub.events(cache, [ev(13)], 13)
+        assert CountingLoop.calls == [("_gather", "configmaps")]
+        hub._loop = real_loop
+    finally:
+        api.close()

@@ -193,7 +193,11 @@ def test_the_master_marks_a_503_not_applied_only_when_nothing_was_written(monkey
     def write_fails(*a, **kw):
         raise store_errors.Unavailable("no quorum within 5s; the outcome of the write is unknown")
 
+    async def write_fails_on_the_loop(*a, **kw):  # the API's creates await put_async
+        write_fails()
+
     monkeypatch.setattr(api.store, "put", write_fails)
+    monkeypatch.setattr(api.store, "put_async", write_fails_on_the_loop)
     r = api.post(PATH, {"metadata": {"name": "d"}})
     assert r.status_code == 503 and r.headers["Retry-After"] == "1"
     assert not errors.is_not_applied(errors.ApiError.from_status(r.json))

@@ -213,3 +213,63 @@ def test_a_raft_port_held_by_another_process_is_a_clear_start_error(tmp_path):
     assert proc.returncode == 2, proc.stderr
     assert f"raftstore: cannot listen for Raft peers on {addr}" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_put_async_awaits_the_commit_on_an_event_loop(stores):
+    """The API's creates on its event loop: the commit wakes the loop, no thread waits."""
+    import asyncio
+
+    from raftstore.nonblocking import WouldBlock, nonblocking
+
+    stores, _ = stores
+    leader = wait_until(lambda: next((s for s in stores if s.is_leader()), None), 10,
+                        what="a leader")
+    follower = next(s for s in stores if s is not leader)
+
+    async def main() -> list:
+        with nonblocking():
+            with pytest.raises(WouldBlock):
+                follower.put("/async/blocked", {})  # a thread-style write is refused here
+            made = await asyncio.gather(*(
+                s.put_async(f"/async/{i}", {"n": i}, expect_mod_revision=0)
+                for i, s in enumerate([leader, follower] * 10)))
+            with pytest.raises(CompareFailed):
+                await follower.put_async("/async/0", {"n": 0}, expect_mod_revision=0)
+        return made
+
+    made = asyncio.run(asyncio.wait_for(main(), 30))
+    assert sorted(kv.value["n"] for kv in made) == list(range(20))
+    assert len({kv.mod_revision for kv in made}) == 20
+    for s in stores:
+        wait_until(lambda s=s: len(s.range("/async/", linearizable=False).kvs) == 20, 10,
+                   what="every write on every replica")
+    assert leader.get("/async/blocked") is None  # refused before it was proposed
+
+
+def test_put_async_without_a_quorum_is_unavailable_with_its_outcome_unknown(stores):
+    import asyncio
+
+    stores, _ = stores
+    leader = wait_until(lambda: next((s for s in stores if s.is_leader()), None), 10,
+                        what="a leader")
+    for s in stores:
+        if s is not leader:
+            s.close()
+    wait_until(lambda: not any(p["connected"] for p in leader.status()["peers"]), 10,
+               what="the leader cut off from both followers")
+    leader.config.write_timeout = 1.0
+
+    async def main() -> None:
+        with pytest.raises(Unavailable) as e:
+            await leader.put_async("/async/lost", {})
+        assert e.value.outcome_unknown
+
+    asyncio.run(asyncio.wait_for(main(), 30))
+    leader.close()
+
+    async def closed() -> None:
+        with pytest.raises(Unavailable, match="closed") as e:
+            await leader.put_async("/async/closed", {})
+        assert not e.value.outcome_unknown
+
+    asyncio.run(closed())
