@@ -6,8 +6,9 @@ pod logs (``pods/NAME/log``, proxied from the node agent, followed or not)
 and the health paths (so they answer while every worker thread is busy).
 Everything else goes to the Flask app on a bounded pool of worker threads
 (master.workerpool), in one hop each way (master.wsgicall): nothing answered
-by Flask streams. Creates skip Flask in the same worker threads
-(master.api.directcreate). Both sides share the authentication, the path and
+by Flask streams. Creates skip Flask (master.api.directcreate): on the event
+loop, awaiting their Raft commit, or in a worker thread when a step would
+wait for the log (raftstore.nonblocking). Both sides share the authentication, the path and
 query parsing and the Status errors (master.api).
 """
 

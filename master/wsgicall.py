@@ -8,7 +8,8 @@ reads the body on the loop first, runs the app once in a worker thread to the
 end of its answer, and sends that: one hop there, one back. Streamed
 responses (a followed pod log) stay with a2wsgi. A ``direct`` handler, when
 given, answers first from the body alone (master.api.directcreate), the app
-only when it declines.
+only when it declines; its async form (``direct_async``) runs on the loop
+first and falls back to a worker thread when a step would wait.
 """
 
 from __future__ import annotations

@@ -52,8 +52,9 @@ class LearnerMixin:
         self._raft_calls: queue.SimpleQueue[tuple[Callable[[], Any], Future]] = queue.SimpleQueue()
         self._members_dir = data_dir
         self._members_saved: frozenset[str] | None = None
-        # set by the hooks that change the members (and at start): the tick
-        # compares and persists the members only then, not on every tick
+        # set at start and when a snapshot or the leader's message sets the
+        # members: the tick compares and persists them only then, not on every
+        # tick (a membership entry persists them at once: _SyncObj__doChangeCluster)
         self._members_dirty = True
         self._members_sent = 0.0
 
@@ -168,7 +169,16 @@ class LearnerMixin:
     # ---- pysyncobj hooks ----
 
     def _SyncObj__doChangeCluster(self, request: Any, reverse: bool = False) -> bool:  # noqa: N802
-        self._members_dirty = True
+        changed = self._change_members(request, reverse)
+        # on disk before this replica acknowledges the entry (the ack goes at
+        # the end of the tick's poll): once the change commits, a majority
+        # restarts with it, whatever the --peer flags say. The next tick would
+        # be too late: pysyncobj re-applies an entry from the journal only
+        # when it is committed again, which a lone restarted replica can't see.
+        self._persist_members()
+        return changed
+
+    def _change_members(self, request: Any, reverse: bool) -> bool:
         kind, node_id = request[0], request[1]
         adding = (kind == "add") != reverse
         learner = self._learners.pop(node_id, None) if adding else None
