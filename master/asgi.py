@@ -209,7 +209,7 @@ class ApiApp:
 
             async def direct_async(raw: bytes) -> directcreate.Answer | None:
                 return (await directcreate.answer_async(*how, raw)
-                        if directcreate.on_the_loop(target, raw) else None)
+                        if directcreate.on_the_loop(raw) else None)
         try:
             cfg = self.state.config
             await wsgicall.call(self.flask, pool, scope, receive, send, cfg.max_body_bytes,

@@ -259,7 +259,7 @@ class ObjectStore:
             raise _create_error(e, k, name) from e
         return to_object(k, kv)
 
-    async def create_async(self, obj: Obj) -> Obj:
+    async def create_async(self, obj: Obj, lease: int = 0) -> Obj:
         """``create`` on an event loop (within raftstore's ``nonblocking``):
         the commit is awaited. A create a quota charges is a transaction this
         does not make: ``WouldBlock``, and the caller creates it in a thread."""
@@ -267,7 +267,7 @@ class ObjectStore:
         if k.namespaced and quota.charged(self.store, k, value):
             raise WouldBlock(f"{k.plural} are charged to a quota in this namespace")
         try:
-            kv = await put_async(self.store)(key, value, expect_mod_revision=0)
+            kv = await put_async(self.store)(key, value, lease=lease, expect_mod_revision=0)
         except store_errors.StoreError as e:
             raise _create_error(e, k, name) from e
         return to_object(k, kv)

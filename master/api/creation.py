@@ -109,18 +109,21 @@ async def create_object_async(st: ApiState, user: User | None, kind: kinds.Kind,
     """``create_object`` on the API's event loop, within raftstore's
     ``nonblocking``: a step that would wait raises ``WouldBlock`` before it
     writes, and the caller makes the whole create in a worker thread. So does
-    a kind whose objects share a store lease (an Event): the lease's lock may
-    be held by a thread waiting for a new one."""
-    if kind.strategy.lease_backed:
-        raise WouldBlock(f"{kind.plural} take a store lease")
+    an Event when the store lease the Events share is due for renewal (a Raft
+    write) or gone from the store (``create_object`` takes a new one)."""
     generated = _generated(body["metadata"])
     for _ in range(ATTEMPTS):
         obj = _admitted(st, user, kind, body, warn, generated, None)
+        lease = st.event_leases.current_nowait() if kind.strategy.lease_backed else 0
         try:
-            return await st.objects.create_async(obj)
+            return await st.objects.create_async(obj, lease=lease)
         except errors.AlreadyExists:
             if not generated:
                 raise
+        except errors.ApiError as e:
+            if lease and isinstance(e.__cause__, store_errors.LeaseNotFound):
+                raise WouldBlock("the Events' store lease is gone") from e
+            raise
     raise _no_unique_name()
 
 

@@ -102,12 +102,10 @@ async def _create_async(st: ApiState, user: User, t: paths.Target, query: Mappin
     return _created(t, stored, warnings, warned)
 
 
-def on_the_loop(t: paths.Target, raw: bytes) -> bool:
+def on_the_loop(raw: bytes) -> bool:
     """Whether a create may be tried on the event loop: parsing and checking a
-    body this small costs the loop well under a millisecond. Not an object
-    that takes a store lease (an Event: ``create_object_async``), which would
-    only be parsed twice."""
-    return len(raw) <= LOOP_BODY_BYTES and not t.kind.strategy.lease_backed
+    body this small costs the loop well under a millisecond."""
+    return len(raw) <= LOOP_BODY_BYTES
 
 
 async def answer_async(st: ApiState, user: User, path: str, t: paths.Target,

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from flask import current_app
 
 from raftstore import Store
+from raftstore.nonblocking import WouldBlock
 
 from ..objects import ObjectStore
 from ..signing import SigningKey
@@ -40,6 +41,19 @@ class EventLeases:
                 self._lease = self.store.lease_grant(self.ttl)
                 self._granted_at = self.clock()
             return self._lease
+
+    def current_nowait(self) -> int:
+        """``current`` on an event loop: the lease when one is current. A new
+        one is a Raft write, and the lock may be held by a thread making it,
+        so either raises ``WouldBlock`` (the Event is then made in a thread)."""
+        if not self._lock.acquire(blocking=False):
+            raise WouldBlock("the Events' store lease is being renewed")
+        try:
+            if not self._lease or self.clock() - self._granted_at >= self.window:
+                raise WouldBlock("the Events' store lease is due for renewal")
+            return self._lease
+        finally:
+            self._lock.release()
 
     def forget(self, lease: int) -> None:
         with self._lock:

@@ -7,6 +7,7 @@ api_bench runs minutes apart (each against etcd) cannot tell within ±20 %.
 
     python -m tests.bench.api_ab --base REV [--new DIR|REV] [--rounds 7] [--n 300]
                                  [--writers 16] [--procs 4] [--seconds 3]
+                                 [--resource configmaps|events]
 
 Ratios below 1: the new build is faster (latency, CPU per write) or slower
 (throughput: above 1 is faster). Each is the median of the per-round ratios.
@@ -26,7 +27,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from tests.bench.api_bench import Endpoint, Target, interleaved, median_of, sequential
+from tests.bench.api_bench import BODIES, Endpoint, Target, interleaved, median_of, sequential
 from tests.masters import MasterCluster
 from tests.support import wait_until
 
@@ -43,7 +44,7 @@ def checkout(rev: str, into: Path) -> Path:
 
 
 @contextmanager
-def cluster(code: Path, tmp: Path) -> Iterator[Endpoint]:
+def cluster(code: Path, tmp: Path, resource: str) -> Iterator[Endpoint]:
     """3 masters running the code in ``code`` (their PYTHONPATH; the bench
     runs from a directory without code, so ``python -m`` finds no other)."""
     saved = os.environ.get("PYTHONPATH")
@@ -56,7 +57,7 @@ def cluster(code: Path, tmp: Path) -> Iterator[Endpoint]:
         else:
             os.environ["PYTHONPATH"] = saved
     try:
-        t = Target("coxswain", mc.token, mc.ca_file)
+        t = Target("coxswain", mc.token, mc.ca_file, resource)
         leader = wait_until(mc.leader, 30, what="a leader")
         follower = next(m for m in mc.masters if m is not leader)
         s = t.session()
@@ -81,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--writers", type=int, default=16)
     p.add_argument("--procs", type=int, default=4, help="client processes for the writers")
     p.add_argument("--seconds", type=float, default=3.0)
+    p.add_argument("--resource", choices=sorted(BODIES), default="configmaps",
+                   help="what the writers create")
     args = p.parse_args(argv)
     cmd = "python -m tests.bench.api_ab " + " ".join(sys.argv[1:] if argv is None else argv)
     with tempfile.TemporaryDirectory(prefix="api-ab-") as d, ExitStack() as stack:
@@ -89,8 +92,8 @@ def main(argv: list[str] | None = None) -> int:
         base = checkout(args.base, tmp / "base-code")
         new = Path(args.new).resolve() if Path(args.new).is_dir() \
             else checkout(args.new, tmp / "new-code")
-        systems = {"new": stack.enter_context(cluster(new, tmp / "new")),
-                   "base": stack.enter_context(cluster(base, tmp / "base"))}
+        systems = {"new": stack.enter_context(cluster(new, tmp / "new", args.resource)),
+                   "base": stack.enter_context(cluster(base, tmp / "base", args.resource))}
         for name, e in systems.items():
             sequential(e.target, e.leader, 50, f"{name}warm")
         rounds = interleaved(systems, args, "e")

@@ -54,6 +54,17 @@ def configmap(name: str) -> dict:
             "data": {"key": "x" * 100}}
 
 
+def event(name: str) -> dict:
+    """An Event about the size of ``configmap``'s (the API gives Events a shared store lease)."""
+    return {"apiVersion": "v1", "kind": "Event",
+            "metadata": {"name": name, "namespace": NAMESPACE},
+            "involvedObject": {"kind": "Pod", "name": "bench", "namespace": NAMESPACE},
+            "reason": "Bench", "type": "Normal", "message": "x" * 100}
+
+
+BODIES = {"configmaps": configmap, "events": event}  # what coxswain's writers create
+
+
 @dataclass(frozen=True)
 class Target:
     """How one system is written to: ``url`` picks the member."""
@@ -61,6 +72,7 @@ class Target:
     kind: str  # "coxswain" | "etcd"
     token: str = ""
     ca_file: str = ""  # coxswain serves HTTPS (etcd here plain HTTP)
+    resource: str = "configmaps"  # coxswain: a key of BODIES
 
     def session(self) -> requests.Session:
         s = https_session(self.ca_file) if self.ca_file else requests.Session()
@@ -74,8 +86,8 @@ class Target:
             value = base64.b64encode(json.dumps(configmap(name)).encode()).decode()
             r = s.post(url + "/v3/kv/put", json={"key": key, "value": value}, timeout=10)
         else:
-            r = s.post(f"{url}/api/v1/namespaces/{NAMESPACE}/configmaps",
-                       json=configmap(name), timeout=10)
+            r = s.post(f"{url}/api/v1/namespaces/{NAMESPACE}/{self.resource}",
+                       json=BODIES[self.resource](name), timeout=10)
         if r.status_code >= 300:
             raise RuntimeError(f"HTTP {r.status_code}: {r.text[:200]}")
 

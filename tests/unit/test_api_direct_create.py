@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ import pytest
 from master.admission.rbacdefaults import ensure_default_rbac
 from master.api import resources
 from master.auth import TokenEntry, User
+from tests.support import wait_until
 from tests.unit.api_harness import ADMIN_TOKEN, NODE_TOKEN, Api, pod
 
 ALICE = "alice-token"
@@ -171,8 +173,8 @@ def test_creates_skip_flask(monkeypatch):
 def test_creates_are_made_on_the_event_loop_unless_a_step_would_wait():
     """No worker thread for a plain create; one (the whole create made again
     there) where a step would wait for the log: a quota to charge, a namespace
-    this replica does not have (confirmed by a linearizable read), an Event's
-    store lease, a body too large to parse on the loop."""
+    this replica does not have (confirmed by a linearizable read), a body too
+    large to parse on the loop (Events: below)."""
     api = _api()
     in_threads: list[str] = []
     real_run = api.asgi.workers.run
@@ -205,10 +207,55 @@ def test_creates_are_made_on_the_event_loop_unless_a_step_would_wait():
             == (201, ["answer"])  # charged to the quota: a transaction, in a thread
         assert (create("/api/v1/namespaces/ghost/configmaps", _cm("g")), in_threads) \
             == (404, ["answer"])
-        assert (create("/api/v1/namespaces/default/events",
-                       {"metadata": {"name": "ev"}, "involvedObject": {"kind": "Pod"}}),
-                in_threads) == (201, ["answer"])
         big = json.dumps(_cm("big", data={"k": "x" * 70_000})).encode()
         assert (create(CMS, big), in_threads) == (201, ["answer"])
+    finally:
+        api.close()
+
+
+def test_events_are_made_on_the_event_loop_while_their_store_lease_is_current():
+    """The Events share a store lease: taking a new one is a Raft write, made
+    in a worker thread, as is an Event created while a thread holds the
+    lease's lock (it may be waiting for that write). With a current lease an
+    Event is made on the loop; a lease gone from the store sends the Event to
+    a thread, which takes a new one."""
+    api = _api()
+    clock = [1000.0]
+    leases = api.state.event_leases
+    leases.clock = lambda: clock[0]
+    in_threads: list[str] = []
+    real_run = api.asgi.workers.run
+
+    async def run(fn: Any, *args: Any) -> Any:
+        in_threads.append(getattr(fn, "func", fn).__name__)
+        return await real_run(fn, *args)
+    api.asgi.workers.run = run  # type: ignore[method-assign]
+    names = iter(range(100))
+
+    def create() -> tuple[int, list[str], int]:
+        in_threads.clear()
+        body = {"metadata": {"name": f"ev-{next(names)}"}, "involvedObject": {"kind": "Pod"}}
+        r = _run(api, _asgi, ("POST", "/api/v1/namespaces/default/events", body))
+        stored = api.store.get(f"/registry/events/default/{r.json['metadata']['name']}")
+        return r.status_code, list(in_threads), stored.lease
+
+    try:
+        code, threads, first = create()  # no lease yet: granted in a thread
+        assert (code, threads) == (201, ["answer"]) and first != 0
+        assert create() == (201, [], first)  # on the loop, on the same lease
+        # a thread renewing it holds the lock: the Event waits in a thread
+        with ThreadPoolExecutor(1) as other:
+            with leases._lock:
+                pending = other.submit(create)
+                wait_until(lambda: in_threads == ["answer"], 10, what="the Event sent to a thread")
+            assert pending.result(10) == (201, ["answer"], first)
+        clock[0] += leases.window  # due for renewal: a new one, in a thread
+        code, threads, second = create()
+        assert (code, threads) == (201, ["answer"]) and second not in (0, first)
+        assert create() == (201, [], second)
+        api.store.lease_revoke(second)  # gone from the store: a thread takes a new one
+        code, threads, third = create()
+        assert (code, threads) == (201, ["answer"]) and third not in (0, second)
+        assert create() == (201, [], third)
     finally:
         api.close()
