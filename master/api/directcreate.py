@@ -13,7 +13,7 @@ A create whose body is small is made on the event loop (``answer_async``): the
 Raft commit is awaited, and no worker thread is woken, blocked and woken again
 for it. Every store call that would wait for the log raises ``WouldBlock``
 there before it writes (raftstore.nonblocking: a namespace this replica does
-not have yet, a quota to charge, an Event's store lease), and the create is
+not have yet, a quota to charge, a new store lease for Events), and the create is
 then made from the start in a worker thread (``answer``).
 """
 
