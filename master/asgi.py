@@ -35,6 +35,7 @@ from .api import (
     authfacts,
     authz,
     directcreate,
+    directstatus,
     health,
     params,
     paths,
@@ -210,6 +211,10 @@ class ApiApp:
             async def direct_async(raw: bytes) -> directcreate.Answer | None:
                 return (await directcreate.answer_async(*how, raw)
                         if directcreate.on_the_loop(raw) else None)
+        elif (user is not None and target is not None
+              and directstatus.applies(method, target, query)):
+            direct = functools.partial(directstatus.answer, self.state, user, path, target,
+                                       query, _header(scope, b"content-type"))
         try:
             cfg = self.state.config
             await wsgicall.call(self.flask, pool, scope, receive, send, cfg.max_body_bytes,

@@ -48,12 +48,12 @@ def applies(method: str, target: paths.Target | None, query: Mapping[str, str]) 
             and "dryRun" not in query)
 
 
-def _mimetype(content_type: str | None) -> str:
+def mimetype(content_type: str | None) -> str:
     """As werkzeug's ``Request.mimetype``."""
     return (content_type or "").split(";", 1)[0].strip().lower()
 
 
-def _headers(pairs: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
+def headers(pairs: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
     return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in pairs]
 
 
@@ -82,7 +82,7 @@ def _body(st: ApiState, user: User, t: paths.Target, query: Mapping[str, str], r
 def _created(t: paths.Target, stored: dict, warnings: list[str], warned: list[str]) -> Answer:
     obj = t.served.from_stored(stored)
     payload = (json.dumps(obj, separators=(",", ":")) + "\n").encode()
-    return 201, _headers(
+    return 201, headers(
         [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]
         + [("Warning", fieldvalidation.warning_header(w)) for w in warnings]
         + [("Warning", responses.warning_value(w)) for w in warned]), payload
@@ -117,16 +117,16 @@ async def answer_async(st: ApiState, user: User, path: str, t: paths.Target,
     warned: list[str] = []
     try:
         with nonblocking():
-            code, headers, payload = await _create_async(st, user, t, query, raw,
-                                                         _mimetype(content_type), warned)
+            code, hs, payload = await _create_async(st, user, t, query, raw,
+                                                    mimetype(content_type), warned)
     except WouldBlock as e:
         log.debug("POST %s: made in a worker thread (%s)", path, e)
         return None
-    except Exception as e:  # noqa: BLE001 - answered in _failed, as Flask would
-        return _failed(path, user, e, warned)
+    except Exception as e:  # noqa: BLE001 - answered in failed, as Flask would
+        return failed("POST", path, user, e, warned)
     if log.isEnabledFor(logging.DEBUG):
         log.debug("POST %s %d (%s)", path, code, user.name)
-    return code, headers, payload
+    return code, hs, payload
 
 
 def answer(st: ApiState, user: User, path: str, t: paths.Target, query: Mapping[str, str],
@@ -135,16 +135,16 @@ def answer(st: ApiState, user: User, path: str, t: paths.Target, query: Mapping[
     handlers (master.api.responses) give them."""
     warned: list[str] = []
     try:
-        code, headers, payload = _create(st, user, t, query, raw, _mimetype(content_type), warned)
-    except Exception as e:  # noqa: BLE001 - answered in _failed, as Flask would
-        return _failed(path, user, e, warned)
+        code, hs, payload = _create(st, user, t, query, raw, mimetype(content_type), warned)
+    except Exception as e:  # noqa: BLE001 - answered in failed, as Flask would
+        return failed("POST", path, user, e, warned)
     if log.isEnabledFor(logging.DEBUG):
         log.debug("POST %s %d (%s)", path, code, user.name)
-    return code, headers, payload
+    return code, hs, payload
 
 
-def _failed(path: str, user: User, error: Exception, warned: list[str]) -> Answer:
-    """The answer to a create that failed, as the Flask app's handlers give it
+def failed(method: str, path: str, user: User, error: Exception, warned: list[str]) -> Answer:
+    """The answer to a write that failed, as the Flask app's handlers give it
     (Pod Security's warnings go with an error too, as Flask's after_request)."""
     if isinstance(error, errors.ApiError):
         code, text_headers, payload = responses.status_parts(error)
@@ -153,9 +153,9 @@ def _failed(path: str, user: User, error: Exception, warned: list[str]) -> Answe
         code, text_headers, payload = responses.status_parts(
             translate_store_error(error, responses.NO_KIND, ""))
     else:  # logged; no traceback reaches a client
-        log.error("internal error serving POST %s", path, exc_info=error)
+        log.error("internal error serving %s %s", method, path, exc_info=error)
         code, text_headers, payload = responses.status_parts(errors.InternalError(
             "an internal error occurred; see the master's log"))
     if log.isEnabledFor(logging.DEBUG):
-        log.debug("POST %s %d (%s)", path, code, user.name)
-    return code, _headers(text_headers), payload
+        log.debug("%s %s %d (%s)", method, path, code, user.name)
+    return code, headers(text_headers), payload

@@ -19,13 +19,12 @@ from typing import Any
 from flask import Blueprint, Response, g, request
 
 from coxapi import errors, kinds, patchmeta, schema, smp, ssa
-from coxapi.meta import is_version, merge_patch
+from coxapi.meta import merge_patch
 from coxapi.retry import retry_on_conflict
 from coxapi.timefmt import rfc3339
 
 from .. import serviceaccounts
 from ..admission import deletion, strategy
-from ..objects import modified_conflict
 from ..watchcache import KindCache
 from . import (
     authfacts,
@@ -43,6 +42,7 @@ from . import (
     reviews,
     scale,
     tables,
+    updating,
 )
 from .params import request_too_large
 from .responses import json_response
@@ -132,15 +132,6 @@ def _body(allow_empty: bool = False, json_array: bool = False,
 
 def _now() -> datetime:
     return datetime.fromtimestamp(state().objects.clock(), UTC)
-
-
-def _lease_of(kind: kinds.Kind, obj: Obj) -> int:
-    """The store lease currently attached to a lease-backed object (kept across updates)."""
-    if not kind.strategy.lease_backed:
-        return 0
-    kv = state().store.get(kind.storage_key(obj["metadata"].get("namespace"),
-                                            obj["metadata"]["name"]), linearizable=False)
-    return kv.lease if kv is not None else 0
 
 
 # ---- reads -----------------------------------------------------------------
@@ -348,47 +339,14 @@ def _unbindable(t: paths.Target, ref: Obj, node: str | None, pod: Obj) -> errors
 
 
 def _commit_update(kind: kinds.Kind, cur: Obj, new: Obj, dry_run: bool = False) -> Obj:
-    st = state()
-    _admit(kind, cur, new)
-    if dry_run:
-        return dryrun.would_update(kind, cur, new)
-    if deletion.finished_finalizing(kind, new):
-        m = new["metadata"]
-        st.objects.delete(kind, m.get("namespace"), m["name"],
-                          expect_resource_version=m.get("resourceVersion")
-                          or cur["metadata"]["resourceVersion"])
-        return new
-    return st.objects.update(new, old=cur, lease=_lease_of(kind, cur))
-
-
-def _prepare(t: paths.Target, cur: Obj, body: Obj) -> Obj:
-    uid = body["metadata"].get("uid")
-    if uid and uid != cur["metadata"].get("uid"):
-        raise errors.Conflict(f"Precondition failed: UID in precondition: {uid}, "
-                              f"UID in object meta: {cur['metadata'].get('uid')}")
-    if t.subresource == "status":
-        return strategy.prepare_status_update(t.kind, cur, body)
-    return strategy.prepare_update(t.kind, cur, body)
+    return updating.commit(state(), getattr(g, "user", None), kind, cur, new, dry_run)
 
 
 def _current(t: paths.Target, body: Obj) -> Obj:
-    """The object an update applies to. When the body names the version its
-    writer read and this replica holds exactly that version, it is read here
-    (as Kubernetes' GuaranteedUpdate starts from the watch cache): the
-    compare-and-swap at that version then decides just as after a linearizable
-    read, one Raft round trip sooner. Otherwise the latest, through Raft."""
-    rv = (body.get("metadata") or {}).get("resourceVersion")
-    if rv:
-        with contextlib.suppress(errors.NotFound):
-            local = state().objects.get(t.kind, t.namespace, t.object_name, linearizable=False)
-            held, wanted = local["metadata"].get("resourceVersion"), str(rv)
-            if held == wanted:
-                return local
-            if is_version(wanted) and int(held) > int(wanted):
-                # newer here than the version the writer read: the compare-and-swap
-                # could only fail, so answer its 409 without the Raft read
-                raise modified_conflict(t.kind, t.object_name)
-    return state().objects.get(t.kind, t.namespace, t.object_name)
+    return updating.current(state(), t, body)
+
+
+_prepare = updating.prepare
 
 
 def _update(t: paths.Target) -> Response:

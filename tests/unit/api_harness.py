@@ -72,7 +72,9 @@ class Api:
                 query: dict | None = None) -> Any:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         data = raw if raw is not None else (None if body is None else json.dumps(body))
-        if method == "POST":
+        if method == "POST" or (method == "PUT" and path.endswith("/status")):
+            # as a master takes them: creates and status writes skip Flask
+            # (master.api.directcreate, directstatus)
             if data is not None:
                 headers["Content-Type"] = content_type
             return self.asgi_request(method, path, headers, data, query)
