@@ -8,7 +8,8 @@ Everything else goes to the Flask app on a bounded pool of worker threads
 (master.workerpool), in one hop each way (master.wsgicall): nothing answered
 by Flask streams. Creates skip Flask (master.api.directcreate): on the event
 loop, awaiting their Raft commit, or in a worker thread when a step would
-wait for the log (raftstore.nonblocking). Both sides share the authentication, the path and
+wait for the log (raftstore.nonblocking); so do status writes, in a worker
+thread (master.api.directstatus). Both sides share the authentication, the path and
 query parsing and the Status errors (master.api).
 """
 
@@ -213,8 +214,12 @@ class ApiApp:
                         if directcreate.on_the_loop(raw) else None)
         elif (user is not None and target is not None
               and directstatus.applies(method, target, query)):
-            direct = functools.partial(directstatus.answer, self.state, user, path, target,
-                                       query, _header(scope, b"content-type"))
+            status_how = (self.state, user, path, target, query, _header(scope, b"content-type"))
+            direct = functools.partial(directstatus.answer, *status_how)
+
+            async def direct_async(raw: bytes) -> directcreate.Answer | None:
+                return (await directstatus.answer_async(*status_how, raw)
+                        if directcreate.on_the_loop(raw) else None)
         try:
             cfg = self.state.config
             await wsgicall.call(self.flask, pool, scope, receive, send, cfg.max_body_bytes,

@@ -277,6 +277,25 @@ class ObjectStore:
         unconditionally when it is empty). Server-owned metadata is kept from
         the stored object; ``generation`` grows when the spec changes. A put
         replaces the key's lease: pass ``lease`` to keep one."""
+        k, name, key, value, expect = self._replacement(obj, old)
+        try:
+            kv = self.store.put(key, value, lease=lease, expect_mod_revision=expect)
+        except store_errors.StoreError as e:
+            raise translate_store_error(e, k, name) from e
+        return to_object(k, kv)
+
+    async def update_async(self, obj: Obj, old: Obj, lease: int = 0) -> Obj:
+        """``update`` on an event loop (within raftstore's ``nonblocking``): the
+        commit is awaited. ``old`` is required: reading it may wait for the log."""
+        k, name, key, value, expect = self._replacement(obj, old)
+        try:
+            kv = await put_async(self.store)(key, value, lease=lease, expect_mod_revision=expect)
+        except store_errors.StoreError as e:
+            raise translate_store_error(e, k, name) from e
+        return to_object(k, kv)
+
+    def _replacement(self, obj: Obj, old: Obj | None) -> tuple[Kind, str, str, Obj, int]:
+        """An update's kind, name, key, stored value and expected revision."""
         k = _resolve(obj["kind"])
         meta = obj.get("metadata", {})
         name, ns = meta["name"], meta.get("namespace")
@@ -285,12 +304,7 @@ class ObjectStore:
         new = successor(old, obj)
         rv = meta.get("resourceVersion")
         expect = expected_revision(rv if rv else old["metadata"]["resourceVersion"])
-        try:
-            kv = self.store.put(k.storage_key(ns, name), _stored(new), lease=lease,
-                                expect_mod_revision=expect)
-        except store_errors.StoreError as e:
-            raise translate_store_error(e, k, name) from e
-        return to_object(k, kv)
+        return k, name, k.storage_key(ns, name), _stored(new), expect
 
     def guaranteed_update(self, kind: Kind | str, namespace: str | None, name: str,
                           mutate: Callable[[Obj], Obj | None]) -> Obj:

@@ -1,11 +1,15 @@
 """Status writes answered without Flask: ``PUT .../NAME/status``, the write a
 node agent makes for every pod it runs (and controllers for their objects),
-in a worker thread, through the very steps of the Flask handler
-(master.api.resources ``_update``, through master.api.updating), in the same
-order, with the same errors, warnings and answer. A dry run goes to Flask.
+through the very steps of the Flask handler (master.api.resources ``_update``,
+through master.api.updating), in the same order, with the same errors,
+warnings and answer. A dry run goes to Flask.
 
-It stays in a worker thread: the object it updates is read through Raft when
-this replica's copy is not the version the writer names.
+A status write is made on the event loop (``answer_async``) when this
+replica's copy of the object is the version the writer names, as a node
+agent's usually is: the Raft commit is awaited. When the object must be read
+through Raft first (no version named, or another one), or a step would wait
+for the log otherwise (raftstore.nonblocking), it is made from the start in a
+worker thread (``answer``).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import logging
 from collections.abc import Mapping
 
 from coxapi import errors
+from raftstore.nonblocking import WouldBlock, nonblocking
 
 from ..auth import User
 from . import authfacts, authz, creation, fieldvalidation, params, paths, updating
@@ -32,8 +37,9 @@ def applies(method: str, target: paths.Target | None, query: Mapping[str, str]) 
             and "dryRun" not in query)
 
 
-def _update(st: ApiState, user: User, t: paths.Target, query: Mapping[str, str], raw: bytes,
-            content_type: str | None) -> Answer:
+def _body(st: ApiState, user: User, t: paths.Target, query: Mapping[str, str], raw: bytes,
+          content_type: str | None) -> tuple[dict, list[str]]:
+    """The caller may write it; the object written and the field warnings."""
     if authz.MASTERS_GROUP not in user.groups:  # as resources._authorize
         authz.check(user, authz.Request("PUT", t, None), authfacts.facts(st.objects, t),
                     st.rbac)
@@ -41,14 +47,49 @@ def _update(st: ApiState, user: User, t: paths.Target, query: Mapping[str, str],
     limit = st.config.max_body_bytes
     if len(raw) > limit:
         raise errors.RequestEntityTooLarge(request_too_large(limit))
-    body, warnings = creation.object_body(t, params.parse_body(raw, mimetype(content_type)), how)
-    cur = updating.current(st, t, body)
-    new = updating.prepare(t, cur, body)
-    obj = t.served.from_stored(updating.commit(st, user, t.kind, cur, new))
+    return creation.object_body(t, params.parse_body(raw, mimetype(content_type)), how)
+
+
+def _updated(t: paths.Target, stored: dict, warnings: list[str]) -> Answer:
+    obj = t.served.from_stored(stored)
     payload = (json.dumps(obj, separators=(",", ":")) + "\n").encode()
     return 200, headers(
         [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]
         + [("Warning", fieldvalidation.warning_header(w)) for w in warnings]), payload
+
+
+def _update(st: ApiState, user: User, t: paths.Target, query: Mapping[str, str], raw: bytes,
+            content_type: str | None) -> Answer:
+    body, warnings = _body(st, user, t, query, raw, content_type)
+    cur = updating.current(st, t, body)
+    new = updating.prepare(t, cur, body)
+    return _updated(t, updating.commit(st, user, t.kind, cur, new), warnings)
+
+
+async def _update_async(st: ApiState, user: User, t: paths.Target, query: Mapping[str, str],
+                        raw: bytes, content_type: str | None) -> Answer:
+    body, warnings = _body(st, user, t, query, raw, content_type)
+    cur = updating.current(st, t, body)  # WouldBlock unless this replica's copy will do
+    new = updating.prepare(t, cur, body)
+    return _updated(t, await updating.commit_async(st, user, t.kind, cur, new), warnings)
+
+
+async def answer_async(st: ApiState, user: User, path: str, t: paths.Target,
+                       query: Mapping[str, str], content_type: str | None,
+                       raw: bytes) -> Answer | None:
+    """``answer`` on the API's event loop; None when a step would have waited
+    (nothing was written): the caller then runs ``answer`` in a worker thread."""
+    try:
+        with nonblocking():
+            code, hs, payload = await _update_async(st, user, t, query, raw, content_type)
+    except WouldBlock as e:
+        log.debug("PUT %s: made in a worker thread (%s)", path, e)
+        return None
+    except Exception as e:  # noqa: BLE001 - answered in failed, as Flask would
+        return failed("PUT", path, user, e, [])
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug("PUT %s %d (%s)", path, code, user.name)
+    return code, hs, payload
 
 
 def answer(st: ApiState, user: User, path: str, t: paths.Target, query: Mapping[str, str],

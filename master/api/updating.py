@@ -10,6 +10,7 @@ from typing import Any
 
 from coxapi import errors, kinds
 from coxapi.meta import is_version
+from raftstore.nonblocking import WouldBlock
 
 from ..admission import deletion, strategy
 from ..auth import User
@@ -74,3 +75,15 @@ def commit(st: ApiState, user: User | None, kind: kinds.Kind, cur: Obj, new: Obj
                           or cur["metadata"]["resourceVersion"])
         return new
     return st.objects.update(new, old=cur, lease=lease_of(st, kind, cur))
+
+
+async def commit_async(st: ApiState, user: User | None, kind: kinds.Kind, cur: Obj,
+                       new: Obj) -> Obj:
+    """``commit`` on the API's event loop, within raftstore's ``nonblocking``:
+    the write is awaited; a delete (the last finalizer gone) raises
+    ``WouldBlock`` before it writes, and the caller makes the whole update in
+    a worker thread."""
+    creation.admit(st, user, kind, cur, new)
+    if deletion.finished_finalizing(kind, new):
+        raise WouldBlock("an object whose last finalizer went is deleted")
+    return await st.objects.update_async(new, old=cur, lease=lease_of(st, kind, cur))

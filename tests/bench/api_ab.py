@@ -7,7 +7,7 @@ api_bench runs minutes apart (each against etcd) cannot tell within ±20 %.
 
     python -m tests.bench.api_ab --base REV [--new DIR|REV] [--rounds 7] [--n 300]
                                  [--writers 16] [--procs 4] [--seconds 3]
-                                 [--resource configmaps|events]
+                                 [--resource configmaps|events|services/status]
 
 Ratios below 1: the new build is faster (latency, CPU per write) or slower
 (throughput: above 1 is faster). Each is the median of the per-round ratios.
@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from tests.bench.api_bench import BODIES, Endpoint, Target, interleaved, median_of, sequential
+from tests.bench.api_bench import RESOURCES, Endpoint, Target, interleaved, median_of, sequential
 from tests.masters import MasterCluster
 from tests.support import wait_until
 
@@ -82,8 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--writers", type=int, default=16)
     p.add_argument("--procs", type=int, default=4, help="client processes for the writers")
     p.add_argument("--seconds", type=float, default=3.0)
-    p.add_argument("--resource", choices=sorted(BODIES), default="configmaps",
-                   help="what the writers create")
+    p.add_argument("--resource", choices=RESOURCES, default="configmaps",
+                   help="what the writers create (or update: services/status)")
     args = p.parse_args(argv)
     cmd = "python -m tests.bench.api_ab " + " ".join(sys.argv[1:] if argv is None else argv)
     with tempfile.TemporaryDirectory(prefix="api-ab-") as d, ExitStack() as stack:

@@ -63,6 +63,10 @@ def event(name: str) -> dict:
 
 
 BODIES = {"configmaps": configmap, "events": event}  # what coxswain's writers create
+# or: each writer creates a Service, then writes its status again and again
+# from the last answer (its resourceVersion), as a kubelet writes its pods'
+STATUS = "services/status"
+RESOURCES = (*BODIES, STATUS)
 
 
 @dataclass(frozen=True)
@@ -72,7 +76,7 @@ class Target:
     kind: str  # "coxswain" | "etcd"
     token: str = ""
     ca_file: str = ""  # coxswain serves HTTPS (etcd here plain HTTP)
-    resource: str = "configmaps"  # coxswain: a key of BODIES
+    resource: str = "configmaps"  # coxswain: one of RESOURCES
 
     def session(self) -> requests.Session:
         s = https_session(self.ca_file) if self.ca_file else requests.Session()
@@ -85,11 +89,27 @@ class Target:
             key = base64.b64encode(f"/registry/configmaps/{NAMESPACE}/{name}".encode()).decode()
             value = base64.b64encode(json.dumps(configmap(name)).encode()).decode()
             r = s.post(url + "/v3/kv/put", json={"key": key, "value": value}, timeout=10)
+        elif self.resource == STATUS:
+            r = self._status_write(s, url, name)
         else:
             r = s.post(f"{url}/api/v1/namespaces/{NAMESPACE}/{self.resource}",
                        json=BODIES[self.resource](name), timeout=10)
         if r.status_code >= 300:
             raise RuntimeError(f"HTTP {r.status_code}: {r.text[:200]}")
+
+    @staticmethod
+    def _status_write(s: requests.Session, url: str, name: str) -> requests.Response:
+        services = f"{url}/api/v1/namespaces/{NAMESPACE}/services"
+        last = getattr(s, "bench_service", None)  # this writer's Service, as last written
+        if last is None:
+            r = s.post(services, json={"metadata": {"name": f"st-{name}"},
+                                       "spec": {"ports": [{"port": 80}]}}, timeout=10)
+        else:
+            last["status"] = {"loadBalancer": {"ingress": [{"hostname": f"h-{name}"}]}}
+            r = s.put(f"{services}/{last['metadata']['name']}/status", json=last, timeout=10)
+        if r.status_code < 300:
+            s.bench_service = r.json()  # type: ignore[attr-defined]
+        return r
 
 
 def summary(lat: list[float]) -> dict:

@@ -156,3 +156,44 @@ def test_status_writes_skip_flask(monkeypatch):
         assert flask_updates == ["pods", "pods"]
     finally:
         api.close()
+
+
+def test_status_writes_are_made_on_the_event_loop_when_the_replica_holds_the_version():
+    """No worker thread when this replica's copy is the version the writer
+    names (a node agent writing from its last answer); the whole write is made
+    in a thread when the object must be read through Raft first (no version,
+    a version this replica has not seen, an object it does not have), or the
+    body is too large to parse on the loop."""
+    api = _api()
+    in_threads: list[str] = []
+    real_run = api.asgi.workers.run
+
+    async def run(fn: Any, *args: Any) -> Any:
+        in_threads.append(getattr(fn, "func", fn).__name__)
+        return await real_run(fn, *args)
+    api.asgi.workers.run = run  # type: ignore[method-assign]
+
+    def put(name: str, make: Any, token: str = ADMIN_TOKEN) -> tuple[int, list[str]]:
+        in_threads.clear()
+        seen = _put(api, _asgi, (POD.format(name), make, token))
+        return seen[0], list(in_threads)
+
+    try:
+        assert api.post("/api/v1/namespaces/default/pods", pod("s1", node="n1")).status_code \
+            == 201
+        assert put("s1", _phase("Running")) == (200, [])
+        assert put("s1", _phase("Running"), NODE_TOKEN) == (200, [])
+        assert put("s1", _phase("Running"), ALICE) == (403, [])
+        stale = _object(api, POD.format("s1"))
+        assert put("s1", _phase("Succeeded")) == (200, [])
+        assert put("s1", lambda o: {**stale, "status": {"phase": "Failed"}}) == (409, [])
+        assert put("s1", _without_version) == (200, ["answer"])
+        assert put("s1", _with(resourceVersion="999999")) == (409, ["answer"])
+        assert put("ghost", lambda o: pod("ghost")) == (404, ["answer"])
+
+        def big(o: dict) -> dict:
+            o["status"] = {"phase": "Running", "message": "x" * 70_000}
+            return o
+        assert put("s1", big) == (200, ["answer"])
+    finally:
+        api.close()
