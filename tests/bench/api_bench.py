@@ -105,8 +105,13 @@ class Target:
             r = s.post(services, json={"metadata": {"name": f"st-{name}"},
                                        "spec": {"ports": [{"port": 80}]}}, timeout=10)
         else:
-            last["status"] = {"loadBalancer": {"ingress": [{"hostname": f"h-{name}"}]}}
-            r = s.put(f"{services}/{last['metadata']['name']}/status", json=last, timeout=10)
+            url = f"{services}/{last['metadata']['name']}"
+            status = {"loadBalancer": {"ingress": [{"hostname": f"h-{name}"}]}}
+            r = s.put(f"{url}/status", json={**last, "status": status}, timeout=10)
+            if r.status_code == 409:  # changed since (its ClusterIP is allocated after
+                # the create): from the latest, as a kubelet's retry on conflict
+                last = s.get(url, timeout=10).json()
+                r = s.put(f"{url}/status", json={**last, "status": status}, timeout=10)
         if r.status_code < 300:
             s.bench_service = r.json()  # type: ignore[attr-defined]
         return r
