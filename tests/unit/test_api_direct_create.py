@@ -45,6 +45,30 @@ def _asgi(api: Api, method: str, path: str, body: bytes | None, token: str,
     return api.asgi_request(method, path, headers, body)
 
 
+def worker_calls(api: Api) -> list[str]:
+    """The names of what the ASGI app runs in its worker threads, as it runs them."""
+    calls: list[str] = []
+    real_run = api.asgi.workers.run
+
+    async def run(fn: Any, *args: Any) -> Any:
+        calls.append(getattr(fn, "func", fn).__name__)
+        return await real_run(fn, *args)
+    api.asgi.workers.run = run  # type: ignore[method-assign]
+    return calls
+
+
+def flask_calls(monkeypatch: pytest.MonkeyPatch, handler: str) -> list[str]:
+    """The kinds a Flask handler of master.api.resources is called for, in order."""
+    calls: list[str] = []
+    original = getattr(resources, handler)
+
+    def counted(t: Any) -> Any:
+        calls.append(t.kind.plural)
+        return original(t)
+    monkeypatch.setattr(resources, handler, counted)
+    return calls
+
+
 def _comparable(r: Any) -> tuple:
     """What a client sees, less what differs between two stores by chance."""
     doc = json.loads(r.data) if r.data else None
@@ -153,13 +177,7 @@ def test_creates_answer_as_flask_does(apis):
 
 def test_creates_skip_flask(monkeypatch):
     api = _api()
-    flask_creates: list[str] = []
-    original = resources._create
-
-    def counted(t: Any) -> Any:
-        flask_creates.append(t.kind.plural)
-        return original(t)
-    monkeypatch.setattr(resources, "_create", counted)
+    flask_creates = flask_calls(monkeypatch, "_create")
     try:
         assert api.post(CMS, _cm("direct")).status_code == 201
         assert flask_creates == []
@@ -176,13 +194,7 @@ def test_creates_are_made_on_the_event_loop_unless_a_step_would_wait():
     this replica does not have (confirmed by a linearizable read), a body too
     large to parse on the loop (Events: below)."""
     api = _api()
-    in_threads: list[str] = []
-    real_run = api.asgi.workers.run
-
-    async def run(fn: Any, *args: Any) -> Any:
-        in_threads.append(getattr(fn, "func", fn).__name__)
-        return await real_run(fn, *args)
-    api.asgi.workers.run = run  # type: ignore[method-assign]
+    in_threads = worker_calls(api)
     try:
         for case in SETUP:
             assert _run(api, _flask, case).status_code < 300
@@ -223,13 +235,7 @@ def test_events_are_made_on_the_event_loop_while_their_store_lease_is_current():
     clock = [1000.0]
     leases = api.state.event_leases
     leases.clock = lambda: clock[0]
-    in_threads: list[str] = []
-    real_run = api.asgi.workers.run
-
-    async def run(fn: Any, *args: Any) -> Any:
-        in_threads.append(getattr(fn, "func", fn).__name__)
-        return await real_run(fn, *args)
-    api.asgi.workers.run = run  # type: ignore[method-assign]
+    in_threads = worker_calls(api)
     names = iter(range(100))
 
     def create() -> tuple[int, list[str], int]:

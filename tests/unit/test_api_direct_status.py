@@ -12,9 +12,16 @@ from typing import Any
 
 import pytest
 
-from master.api import resources
 from tests.unit.api_harness import ADMIN_TOKEN, NODE_TOKEN, Api, deployment, pod
-from tests.unit.test_api_direct_create import ALICE, _api, _asgi, _comparable, _flask
+from tests.unit.test_api_direct_create import (
+    ALICE,
+    _api,
+    _asgi,
+    _comparable,
+    _flask,
+    flask_calls,
+    worker_calls,
+)
 
 POD = "/api/v1/namespaces/default/pods/{}/status"
 Mutate = Callable[[dict], Any]
@@ -136,13 +143,7 @@ def test_status_writes_answer_as_flask_does(apis):
 
 def test_status_writes_skip_flask(monkeypatch):
     api = _api()
-    flask_updates: list[str] = []
-    original = resources._update
-
-    def counted(t: Any) -> Any:
-        flask_updates.append(t.kind.plural)
-        return original(t)
-    monkeypatch.setattr(resources, "_update", counted)
+    flask_updates = flask_calls(monkeypatch, "_update")
     try:
         assert api.post("/api/v1/namespaces/default/pods", pod("p")).status_code == 201
         body = copy.deepcopy(api.get("/api/v1/namespaces/default/pods/p").json)
@@ -165,13 +166,7 @@ def test_status_writes_are_made_on_the_event_loop_when_the_replica_holds_the_ver
     a version this replica has not seen, an object it does not have), or the
     body is too large to parse on the loop."""
     api = _api()
-    in_threads: list[str] = []
-    real_run = api.asgi.workers.run
-
-    async def run(fn: Any, *args: Any) -> Any:
-        in_threads.append(getattr(fn, "func", fn).__name__)
-        return await real_run(fn, *args)
-    api.asgi.workers.run = run  # type: ignore[method-assign]
+    in_threads = worker_calls(api)
 
     def put(name: str, make: Any, token: str = ADMIN_TOKEN) -> tuple[int, list[str]]:
         in_threads.clear()
