@@ -1,0 +1,96 @@
+"""What one request costs the API client (coxapi.client: the CLI's, the node
+agents', the hollow nodes'): the CPU of the calling thread per GET and per
+POST against an in-process API server on loopback (its threads are not
+counted). With ``--base REV`` the same is measured with that revision's code
+in a process of its own, in turns with this tree's, and the ratios printed.
+
+    python -m tests.bench.client_bench [--base REV] [--rounds 5] [--n 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from tests.bench.api_ab import TREE, checkout
+
+
+def measure(n: int) -> dict[str, float]:
+    """Microseconds of this thread's CPU per request, by verb."""
+    from coxapi.client import Client
+    from tests.unit.api_harness import ADMIN_TOKEN, Api
+
+    api = Api()
+    client = Client(api.url, token=ADMIN_TOKEN, ca_file=api.ca_file)
+    body = {"apiVersion": "v1", "kind": "ConfigMap", "data": {"k": "v" * 100},
+            "metadata": {"name": "read", "namespace": "default"}}
+    client.create(body)
+    seq = iter(range(10**9))
+
+    def post() -> None:
+        client.create({**body, "metadata": {"name": f"w-{next(seq)}", "namespace": "default"}})
+    verbs = {"GET": lambda: client.get("ConfigMap", "read"), "POST": post}
+    out = {}
+    try:
+        for verb, call in verbs.items():
+            for _ in range(50):
+                call()
+            t0 = time.thread_time()
+            for _ in range(n):
+                call()
+            out[verb] = (time.thread_time() - t0) / n * 1e6
+    finally:
+        api.close()
+    return out
+
+
+def _in_process(code: Path, n: int) -> dict[str, float]:
+    """``measure`` in a process that imports everything else from ``code``
+    (this file is run by its path: the base revision may not have it)."""
+    env = {**os.environ, "PYTHONPATH": str(code)}
+    out = subprocess.run([sys.executable, __file__, "--one", str(n)],
+                         env=env, cwd=code, capture_output=True, text=True, timeout=300,
+                         check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--base", help="git revision to compare with")
+    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--n", type=int, default=300, help="requests per verb per round")
+    p.add_argument("--one", type=int, help=argparse.SUPPRESS)  # a measuring subprocess
+    args = p.parse_args(argv)
+    if args.one:
+        print(json.dumps(measure(args.one)))
+        return 0
+    cmd = "python -m tests.bench.client_bench " + " ".join(sys.argv[1:] if argv is None else argv)
+    with tempfile.TemporaryDirectory(prefix="client-bench-") as d:
+        trees = {"new": TREE}
+        if args.base:
+            trees["base"] = checkout(args.base, Path(d) / "base-code")
+        rounds = [{name: _in_process(code, args.n) for name, code in trees.items()}
+                  for _ in range(args.rounds)]
+    print(f"client CPU per request, medians of {args.rounds} rounds of {args.n}")
+    for verb in ("GET", "POST"):
+        line = f"  {verb:5s} new {statistics.median(r['new'][verb] for r in rounds):6.0f} us"
+        if args.base:
+            ratios = [r["new"][verb] / r["base"][verb] for r in rounds]
+            line += (f"  base {statistics.median(r['base'][verb] for r in rounds):6.0f} us  "
+                     f"new/base x{statistics.median(ratios):.2f} (rounds: "
+                     f"{' '.join(f'{x:.2f}' for x in ratios)})")
+        print(line)
+    print(f"\nreproduce: {cmd.strip()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
