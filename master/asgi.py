@@ -8,8 +8,8 @@ Everything else goes to the Flask app on a bounded pool of worker threads
 (master.workerpool), in one hop each way (master.wsgicall): nothing answered
 by Flask streams. Creates skip Flask (master.api.directcreate): on the event
 loop, awaiting their Raft commit, or in a worker thread when a step would
-wait for the log (raftstore.nonblocking); so do status writes, in a worker
-thread (master.api.directstatus). Both sides share the authentication, the path and
+wait for the log (raftstore.nonblocking); so do status writes
+(master.api.directstatus). Both sides share the authentication, the path and
 query parsing and the Status errors (master.api).
 """
 
@@ -205,20 +205,15 @@ class ApiApp:
             return await _respond(send, *status_parts(inflight.too_many(
                 "your own" if budget.in_flight < budget.total else "all clients")))
         direct = direct_async = None
-        if user is not None and target is not None and directcreate.applies(method, target, query):
+        # creates and status writes skip Flask: on the loop first, else in a worker thread
+        skip = next((m for m in (directcreate, directstatus) if user is not None
+                     and target is not None and m.applies(method, target, query)), None)
+        if skip is not None:
             how = (self.state, user, path, target, query, _header(scope, b"content-type"))
-            direct = functools.partial(directcreate.answer, *how)
+            direct = functools.partial(skip.answer, *how)
 
             async def direct_async(raw: bytes) -> directcreate.Answer | None:
-                return (await directcreate.answer_async(*how, raw)
-                        if directcreate.on_the_loop(raw) else None)
-        elif (user is not None and target is not None
-              and directstatus.applies(method, target, query)):
-            status_how = (self.state, user, path, target, query, _header(scope, b"content-type"))
-            direct = functools.partial(directstatus.answer, *status_how)
-
-            async def direct_async(raw: bytes) -> directcreate.Answer | None:
-                return (await directstatus.answer_async(*status_how, raw)
+                return (await skip.answer_async(*how, raw)
                         if directcreate.on_the_loop(raw) else None)
         try:
             cfg = self.state.config
