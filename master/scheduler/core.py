@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .filters import DEFAULT_FILTERS, Filter
+from .filters import DEFAULT_FILTERS, Filter, needed_for
 from .resources import requests_held
 from .scores import DEFAULT_SCORES, Score
 from .snapshot import NodeInfo, Snapshot
@@ -70,9 +70,10 @@ def _schedule(pod: Obj, snapshot: Snapshot, rng: random.Random | None,
               scores: Sequence[tuple[Score, int]]) -> Binding | Unschedulable:
     feasible: list[NodeInfo] = []
     reasons: Counter = Counter()
+    needed = needed_for(pod, filters)
     for name in sorted(snapshot.nodes):
         info = snapshot.nodes[name]
-        why = filter_node(pod, info, filters)
+        why = filter_node(pod, info, needed)
         if why:
             reasons.update(why)
         else:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .filters import term_matches, tolerated
-from .resources import pod_requests
+from .resources import Resources, pod_requests
 from .snapshot import NodeInfo, owner_uid
 
 Obj = dict[str, Any]
@@ -16,19 +16,21 @@ MAX = 100
 Score = Callable[[Obj, list[NodeInfo]], list[float]]
 
 
-def _fractions(pod: Obj, info: NodeInfo) -> tuple[float, float]:
-    want = pod_requests(pod, non_zero=True)
-    used = info.score_requested + want
-    cpu = used.cpu / info.allocatable.cpu if info.allocatable.cpu else 1.0
-    mem = used.memory / info.allocatable.memory if info.allocatable.memory else 1.0
+def _fractions(want: Resources, info: NodeInfo) -> tuple[float, float]:
+    """The node's CPU and memory in use (as scores count requests) once
+    ``want`` is placed on it, as fractions of what it offers."""
+    used, alloc = info.score_requested, info.allocatable
+    cpu = (used.cpu + want.cpu) / alloc.cpu if alloc.cpu else 1.0
+    mem = (used.memory + want.memory) / alloc.memory if alloc.memory else 1.0
     return min(cpu, 1.0), min(mem, 1.0)
 
 
 def least_allocated(pod: Obj, infos: list[NodeInfo]) -> list[float]:
     """More free CPU and memory after placing the pod scores higher."""
+    want = pod_requests(pod, non_zero=True)
     out = []
     for info in infos:
-        cpu, mem = _fractions(pod, info)
+        cpu, mem = _fractions(want, info)
         out.append(((1 - cpu) + (1 - mem)) / 2 * MAX)
     return out
 
@@ -36,9 +38,10 @@ def least_allocated(pod: Obj, infos: list[NodeInfo]) -> list[float]:
 def balanced_allocation(pod: Obj, infos: list[NodeInfo]) -> list[float]:
     """CPU and memory used in the same proportion scores higher (the
     standard deviation of the two fractions is |a-b|/2)."""
+    want = pod_requests(pod, non_zero=True)
     out = []
     for info in infos:
-        cpu, mem = _fractions(pod, info)
+        cpu, mem = _fractions(want, info)
         out.append((1 - abs(cpu - mem) / 2) * MAX)
     return out
 
@@ -58,13 +61,11 @@ def spread(pod: Obj, infos: list[NodeInfo]) -> list[float]:
 
 def taint_toleration(pod: Obj, infos: list[NodeInfo]) -> list[float]:
     """Fewer untolerated PreferNoSchedule taints scores higher."""
+    if not any(info.soft_taints for info in infos):
+        return [MAX] * len(infos)
     tols = [t for t in (pod.get("spec") or {}).get("tolerations") or []
             if t.get("effect") in (None, "", "PreferNoSchedule")]
-    counts = []
-    for info in infos:
-        taints = (info.node.get("spec") or {}).get("taints") or []
-        counts.append(sum(1 for t in taints
-                          if t.get("effect") == "PreferNoSchedule" and not tolerated(t, tols)))
+    counts = [sum(1 for t in info.soft_taints if not tolerated(t, tols)) for info in infos]
     most = max(counts, default=0)
     if most == 0:
         return [MAX] * len(infos)

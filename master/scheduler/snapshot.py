@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from coxapi.meta import controller_ref, key_of
+from coxapi.meta import controller_ref, key_of, node_is_ready
 
 from .resources import Resources, node_allocatable, pod_is_terminated, pod_requests
 
@@ -26,6 +26,9 @@ class _PodEntry:
     owner: str | None
 
 
+NO_SCHEDULE_EFFECTS = ("NoSchedule", "NoExecute")  # taints a pod must tolerate to land
+
+
 @dataclass
 class NodeInfo:
     node: Obj
@@ -33,6 +36,14 @@ class NodeInfo:
     requested: Resources = Resources()
     score_requested: Resources = Resources()
     owners: Counter = field(default_factory=Counter)
+    # What the filters and scores read of the node, worked out when it changes
+    # rather than for every pod scheduled (a decision meets every node).
+    name: str = field(init=False, default="")
+    labels: dict[str, str] = field(init=False, default_factory=dict)
+    ready: bool = field(init=False, default=False)
+    unschedulable: bool = field(init=False, default=False)
+    hard_taints: list[Obj] = field(init=False, default_factory=list)  # NoSchedule, NoExecute
+    soft_taints: list[Obj] = field(init=False, default_factory=list)  # PreferNoSchedule
 
     def __post_init__(self) -> None:
         self.set_node(self.node)
@@ -40,10 +51,14 @@ class NodeInfo:
     def set_node(self, node: Obj) -> None:
         self.node = node
         self.allocatable, self.allowed_pods = node_allocatable(node)
-
-    @property
-    def name(self) -> str:
-        return self.node.get("metadata", {}).get("name", "")
+        meta, spec = node.get("metadata") or {}, node.get("spec") or {}
+        self.name = meta.get("name", "")
+        self.labels = meta.get("labels") or {}
+        self.ready = node_is_ready(node)
+        self.unschedulable = bool(spec.get("unschedulable"))
+        taints = spec.get("taints") or []
+        self.hard_taints = [t for t in taints if t.get("effect") in NO_SCHEDULE_EFFECTS]
+        self.soft_taints = [t for t in taints if t.get("effect") == "PreferNoSchedule"]
 
     def add_pod(self, pod: Obj) -> None:
         key = key_of(pod)

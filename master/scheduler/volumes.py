@@ -24,6 +24,7 @@ from coxapi.meta import is_terminating
 from ..objects import ObjectStore
 from ..storage import binder
 from ..storage.localpath import PROVISIONER, SELECTED_NODE, root_of
+from .filters import skipped_when
 from .snapshot import NodeInfo
 
 Obj = dict[str, Any]
@@ -54,6 +55,7 @@ class VolumeBinding:
     def _default(self) -> str | None:
         return binder.default_class_name(self.classes.list())
 
+    @skipped_when(lambda pod: not claim_names(pod))
     def filter(self, pod: Obj, info: NodeInfo) -> list[str]:
         ns = pod["metadata"].get("namespace")
         for name in claim_names(pod):

@@ -53,10 +53,14 @@ def samples(text: str, metric: str) -> Iterator[tuple[dict[str, str], float]]:
 
 
 def parse_requests(text: str) -> Counts[str]:
-    """``apiserver_request_total`` from a Prometheus exposition, as "VERB resource"."""
+    """``apiserver_request_total`` from a Prometheus exposition, as "VERB resource";
+    the answers of 400 and above also as "refused VERB resource CODE"."""
     out: Counts[str] = collections.Counter()
     for fields, value in samples(text, "apiserver_request_total"):
-        out[f"{fields.get('verb', '')} {fields.get('resource', '')}"] += int(value)
+        what = f"{fields.get('verb', '')} {fields.get('resource', '')}"
+        out[what] += int(value)
+        if fields.get("code", "").isdigit() and int(fields["code"]) >= 400:
+            out[f"refused {what} {fields['code']}"] += int(value)
     return out
 
 
@@ -144,11 +148,14 @@ def report(mc: MasterCluster, client: Client, before: tuple[Counts[str], Counts[
     gc = {k: v for k, v in api.items() if k.startswith("gc ")}
     writes = collections.Counter({k: v for k, v in api.items()
                                   if k.split(" ")[0] in ("POST", "PUT", "PATCH", "DELETE")})
+    refused = collections.Counter({k[len("refused "):]: v for k, v in api.items()
+                                   if k.startswith("refused ")})
     reads = collections.Counter({k: v for k, v in api.items() if k not in writes
-                                 and not k.startswith(("slow ", "gc "))})
+                                 and not k.startswith(("slow ", "gc ", "refused "))})
     lines = [per_pod("Raft commands by resource", raft, pods),
              per_pod("API writes", writes, pods),
              per_pod("API reads and watches", reads, pods),
+             per_pod("API answers of 400 and above (verb, resource, code)", refused, pods),
              f"  API requests over {SLOW_SECONDS} s inside a master: "
              + (", ".join(f"{k} {v}" for k, v in slow.most_common(8)) or "none"),
              "  garbage collection, the masters together: " + ", ".join(

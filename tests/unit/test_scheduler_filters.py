@@ -147,3 +147,65 @@ def test_failed_scheduling_message_counts_reasons_per_node():
     assert isinstance(result, Unschedulable)
     assert result.message == ("0/3 nodes are available: 1 Insufficient cpu, "
                               "2 node(s) didn't match Pod's node affinity/selector.")
+
+
+def test_node_affinity_is_skipped_only_for_pods_without_selector_or_required_affinity():
+    needed = filters.needed_for
+    assert filters.node_affinity not in needed(pod("p"), filters.DEFAULT_FILTERS)
+    assert filters.node_affinity in needed(pod("p", nodeSelector={"disk": "ssd"}),
+                                           filters.DEFAULT_FILTERS)
+    # present but empty: it matches no node, so it must still be checked
+    assert filters.node_affinity in needed(pod("p", affinity=required()), filters.DEFAULT_FILTERS)
+    assert [f for f in filters.DEFAULT_FILTERS if f is not filters.node_affinity] == \
+        needed(pod("p"), filters.DEFAULT_FILTERS)
+
+
+def test_a_node_change_reaches_the_filters_through_set_node():
+    i = info(node("n"))
+    assert filters.node_ready(pod("p"), i) == []
+    assert filters.taints_tolerated(pod("p"), i) == []
+    i.set_node(node("n", ready=False, taints=[taint("gpu", "yes")], unschedulable=True))
+    assert filters.node_ready(pod("p"), i) == [filters.NOT_READY]
+    assert filters.taints_tolerated(pod("p"), i) == ["node(s) had untolerated taint {gpu: yes}"]
+    assert filters.node_schedulable(pod("p"), i) == [filters.UNSCHEDULABLE]
+    i.set_node(node("n"))
+    assert (i.ready, i.unschedulable, i.hard_taints) == (True, False, [])
+
+
+def _every_filter_run(fs):
+    """The same filters, without the marks that let a decision skip them."""
+    return [lambda p, i, f=f: f(p, i) for f in fs]
+
+
+def test_skipping_filters_never_changes_a_decision():
+    nodes = [node("a", cpu="2", labels={"disk": "ssd", "zone": "a"}),
+             node("b", cpu="4", labels={"disk": "hdd", "zone": "b"},
+                  taints=[taint("slow", effect="PreferNoSchedule")]),
+             node("c", cpu="1", ready=False), node("d", cpu="8", unschedulable=True),
+             node("e", cpu="8", taints=[taint("gpu", "yes")])]
+    bound = [pod("x", cpu="1", node_name="a"), pod("y", cpu="3", node_name="b")]
+    pods = [pod("p"), pod("p", cpu="1"), pod("p", cpu="3"), pod("p", nodeSelector={"disk": "ssd"}),
+            pod("p", affinity=required({"matchExpressions": [expr("zone", "In", "b")]})),
+            pod("p", affinity=required()), pod("p", tolerations=[tol("gpu", "Exists")]),
+            pod("p", cpu="16")]
+    for p in pods:
+        snap = Snapshot.build(nodes, bound)
+        assert schedule(p, snap) == schedule(p, snap, filters=_every_filter_run(
+            filters.DEFAULT_FILTERS)), p["spec"]
+
+
+def test_volume_binding_is_skipped_only_for_pods_without_claims():
+    from coxapi.informer import Informer
+    from master.listwatch import StoreListWatcher
+    from master.objects import ObjectStore
+    from master.scheduler.volumes import VolumeBinding
+    from raftstore import MemoryStore
+
+    objects = ObjectStore(MemoryStore())
+    vb = VolumeBinding(objects, *(Informer(StoreListWatcher(objects), k) for k in (
+        "PersistentVolumeClaim", "PersistentVolume", "StorageClass")), on_change=lambda: None)
+    with_claim = pod("p", volumes=[{"name": "data", "persistentVolumeClaim": {"claimName": "c"}}])
+    assert filters.needed_for(pod("p"), [vb.filter]) == []
+    assert filters.needed_for(with_claim, [vb.filter]) == [vb.filter]
+    # and the claim is checked: it does not exist, so no node will do
+    assert vb.filter(with_claim, info(node("n"))) != []

@@ -1,0 +1,107 @@
+"""What one scheduling decision costs: the CPU of ``schedule(pod, snapshot)``
+with the scheduler loop's filters (volume binding included) over N Ready nodes
+holding 10 pods each, for pods of a ReplicaSet with requests, as the 100-node
+bench schedules them. With ``--base REV`` the same is measured with that
+revision's code in a process of its own, in turns with this tree's, and the
+ratio printed.
+
+    python -m tests.bench.decision_bench [--base REV] [--nodes 100] [--rounds 5] [--n 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from tests.bench.api_ab import TREE, checkout
+
+
+def measure(nodes: int, n: int) -> float:
+    """Microseconds of this thread's CPU per decision."""
+    from coxapi.informer import Informer
+    from master.controllers.testing import node, pod
+    from master.listwatch import StoreListWatcher
+    from master.objects import ObjectStore
+    from master.scheduler.core import Binding, schedule
+    from master.scheduler.filters import DEFAULT_FILTERS
+    from master.scheduler.snapshot import Snapshot
+    from master.scheduler.volumes import VolumeBinding
+    from raftstore import MemoryStore
+
+    objects = ObjectStore(MemoryStore())
+    informers = [Informer(StoreListWatcher(objects), kind)
+                 for kind in ("PersistentVolumeClaim", "PersistentVolume", "StorageClass")]
+    volumes = VolumeBinding(objects, *informers, on_change=lambda: None)
+    filters = (*DEFAULT_FILTERS, volumes.filter)
+    owners = [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": f"rs{i}", "uid": f"uid-{i}",
+               "controller": True} for i in range(10)]
+    snap = Snapshot()
+    for i in range(nodes):
+        snap.set_node(node(f"node-{i:03d}", cpu="8", memory="32Gi", pods=110,
+                           labels={"kubernetes.io/os": "linux"}))
+        for j in range(10):
+            snap.set_pod(pod(f"bound-{i}-{j}", cpu="10m", memory="16Mi", owner=owners[j],
+                             node_name=f"node-{i:03d}", phase="Running"))
+    pending = [pod(f"p-{k}", cpu="10m", memory="16Mi", owner=owners[k % 10]) for k in range(n)]
+    for p in pending:
+        p["metadata"]["uid"] = f"uid-p-{p['metadata']['name']}"
+    rng = random.Random(1)
+    for p in pending[:50]:
+        assert isinstance(schedule(p, snap, rng, filters), Binding)
+    t0 = time.thread_time()
+    for p in pending:
+        schedule(p, snap, rng, filters)
+    return (time.thread_time() - t0) / n * 1e6
+
+
+def _in_process(code: Path, nodes: int, n: int) -> float:
+    """``measure`` in a process that imports everything else from ``code``
+    (this file is run by its path: the base revision may not have it)."""
+    env = {**os.environ, "PYTHONPATH": str(code)}
+    out = subprocess.run([sys.executable, __file__, "--one", str(n), "--nodes", str(nodes)],
+                         env=env, cwd=code, capture_output=True, text=True, timeout=300,
+                         check=True).stdout
+    return float(json.loads(out.strip().splitlines()[-1]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--base", help="git revision to compare with")
+    p.add_argument("--nodes", type=int, default=100)
+    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--n", type=int, default=300, help="decisions per round")
+    p.add_argument("--one", type=int, help=argparse.SUPPRESS)  # a measuring subprocess
+    args = p.parse_args(argv)
+    if args.one:
+        print(json.dumps(measure(args.nodes, args.one)))
+        return 0
+    cmd = "python -m tests.bench.decision_bench " + " ".join(sys.argv[1:] if argv is None else argv)
+    with tempfile.TemporaryDirectory(prefix="decision-bench-") as d:
+        trees = {"new": TREE}
+        if args.base:
+            trees["base"] = checkout(args.base, Path(d) / "base-code")
+        rounds = [{name: _in_process(code, args.nodes, args.n) for name, code in trees.items()}
+                  for _ in range(args.rounds)]
+    line = (f"one decision over {args.nodes} nodes, CPU (medians of {args.rounds} rounds of "
+            f"{args.n}): new {statistics.median(r['new'] for r in rounds):6.0f} us")
+    if args.base:
+        ratios = [r["new"] / r["base"] for r in rounds]
+        line += (f"  base {statistics.median(r['base'] for r in rounds):6.0f} us  new/base "
+                 f"x{statistics.median(ratios):.2f} (rounds: "
+                 f"{' '.join(f'{x:.2f}' for x in ratios)})")
+    print(line)
+    print(f"\nreproduce: {cmd.strip()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,35 @@
+"""The benchmark scripts' own logic: what they read from a run, and that a
+measurement runs at all (the figures themselves are the benches' business)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.bench import decision_bench, hollow_ab
+
+HOLLOW_OUTPUT = """
+1. Deployment of 1000 pods on 100 hollow nodes
+  created (seen by a watch): 1000 pods in   8.58 s =  116.6 pods/s
+  Running, end to end: 1000 pods in  12.76 s =   78.3 pods/s
+  CPU per pod: masters 11.3 ms, hollow nodes 12.0 ms
+"""
+
+
+def test_hollow_ab_reads_the_end_to_end_rate_and_the_cpu_per_pod():
+    assert hollow_ab.parse(HOLLOW_OUTPUT) == hollow_ab.Figures(78.3, 11.3, 12.0)
+
+
+def test_hollow_ab_names_a_run_that_printed_no_figures():
+    with pytest.raises(ValueError, match="no phase-1 figures"):
+        hollow_ab.parse("Traceback ...\nSystemExit: 3 masters did not start")
+
+
+def test_hollow_ab_ratios_are_medians_of_the_rounds():
+    f = hollow_ab.Figures
+    new = [f(100, 10, 10), f(60, 12, 9), f(90, 10, 10)]
+    base = [f(50, 20, 10), f(60, 12, 10), f(100, 10, 5)]
+    assert hollow_ab.ratios(new, base) == f(1.0, 1.0, 1.0)
+
+
+def test_decision_bench_measures_a_decision():
+    assert decision_bench.measure(nodes=5, n=60) > 0
