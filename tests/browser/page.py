@@ -18,7 +18,11 @@ from pathlib import Path
 from typing import TypeVar
 
 from selenium import webdriver
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.common.exceptions import (
+    NoSuchElementException,
+    StaleElementReferenceException,
+    WebDriverException,
+)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
@@ -76,7 +80,7 @@ class Browser:
         return WebDriverWait(self.driver, timeout or self.timeout, poll_frequency=0.1,
                              ignored_exceptions=(NoSuchElementException,
                                                  StaleElementReferenceException)).until(
-            cond, f"timed out waiting for {what}")
+            _replaced_is_stale(cond), f"timed out waiting for {what}")
 
     def visible(self, css: str, timeout: float | None = None) -> WebElement:
         return self.until(EC.visibility_of_element_located((By.CSS_SELECTOR, css)),
@@ -163,3 +167,18 @@ class Browser:
                     continue
                 got.append(body.get("body", ""))
         return got
+
+
+def _replaced_is_stale(cond: Callable[[webdriver.Chrome], T]) -> Callable[[webdriver.Chrome], T]:
+    """``cond`` with Chromium's other word for a stale element: an element
+    found, then replaced by a re-render before it was read (the login page
+    redrawn after a refused token), fails with "Node with given id does not
+    belong to the document" as an unknown error rather than as stale."""
+    def check(d: webdriver.Chrome) -> T:
+        try:
+            return cond(d)
+        except WebDriverException as e:
+            if "does not belong to the document" in (e.msg or ""):
+                raise StaleElementReferenceException(e.msg) from e
+            raise
+    return check
