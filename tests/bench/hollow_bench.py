@@ -356,16 +356,12 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
         informer.start()
         informer.wait_for_sync(30)
 
-        before, idle = raft_commands(mc), 10.0
-        time.sleep(idle)
-        commands = raft_commands(mc)[0] - before[0]
-        print(f"idle cluster: {commands / idle:.1f} Raft commands/s "
-              f"({commands / idle / args.nodes:.2f} per node per second)", flush=True)
+        pids = {m.name: m.proc.pid for m in mc.masters if m.proc is not None}
+        hollow_pids = {f"hollow-procs-{i}": p.pid for i, p in enumerate(hollow)}
+        print(idle_line(mc, pids, hollow_pids, args.nodes, "idle cluster"), flush=True)
 
         leader = mc.leader()
         assert leader is not None and leader.proc is not None
-        pids = {m.name: m.proc.pid for m in mc.masters if m.proc is not None}
-        hollow_pids = {f"hollow-procs-{i}": p.pid for i, p in enumerate(hollow)}
         n = args.pods
 
         # 1. create
@@ -402,6 +398,9 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
         print(f"  CPU per pod: masters {cpu_ms(masters_use, n):.1f} ms, hollow nodes "
               f"{cpu_ms(hollow_use, n):.1f} ms")
         phase1 = n / (end - start)
+        # what the cluster costs with the pods in place and nothing changing: the part
+        # of the CPU per pod above that is background (heartbeats, usage samples, passes)
+        print(idle_line(mc, pids, hollow_pids, args.nodes, f"idle with {n} pods Running"))
         if args.profile:
             print("  leader profile (py-spy):")
             print(summarise_profile(tmp / "leader.prof"))
@@ -463,6 +462,29 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
         for p in hollow:
             p.stop()
         mc.stop()
+
+
+def idle_line(mc: MasterCluster, pids: dict[str, int], hollow_pids: dict[str, int],
+              nodes: int, what: str, seconds: float = 10.0) -> str:
+    """Raft commands per second and the CPU of the masters and of the hollow
+    nodes over ``seconds`` of no API calls from the bench."""
+    before, kinds0 = raft_commands(mc), breakdown.snapshot(mc)
+    with Sampler(pids) as masters_use, Sampler(hollow_pids) as hollow_use:
+        time.sleep(seconds)
+    commands = raft_commands(mc)[0] - before[0]
+    raft, api = breakdown.snapshot(mc)
+    raft.subtract(kinds0[0])
+    api.subtract(kinds0[1])
+
+    def cores(s: Sampler) -> float:
+        return sum(u.cpu for u in s.usage.values()) / seconds
+    return (f"{what}: {commands / seconds:.1f} Raft commands/s ({commands / seconds / nodes:.2f} "
+            f"per node per second); CPU: masters {cores(masters_use):.2f} cores, hollow nodes "
+            f"{cores(hollow_use):.2f} cores\n  per second: Raft commands by resource "
+            + ", ".join(f"{k} {v / seconds:.1f}" for k, v in raft.most_common(5) if v > 0)
+            + "; API requests " + ", ".join(
+                f"{k} {v / seconds:.1f}" for k, v in api.most_common(12)
+                if v > 0 and not k.startswith(("slow ", "gc ", "refused "))))
 
 
 def cpu_ms(sampler: Sampler, pods: int) -> float:
