@@ -35,9 +35,9 @@ Obj = dict[str, Any]
 
 
 def _snapshot(c: ContainerInfo) -> ContainerInfo:
-    """A copy the caller may keep or change, as Docker's answers are. Not
-    ``copy.deepcopy``: that was the largest share of a hollow node's CPU (it
-    lists and inspects its containers for every sync and usage sample)."""
+    """A copy the caller may keep or change, as Docker's answers are, without
+    ``copy.deepcopy`` (pure Python, walking every field): a hollow node lists
+    and inspects its containers for every sync and every usage sample."""
     snap = copy.copy(c)
     snap.labels = dict(c.labels)
     snap.extra = copy.deepcopy(c.extra) if c.extra else {}

@@ -39,7 +39,6 @@ class NodeInfo:
     # What the filters and scores read of the node, worked out when it changes
     # rather than for every pod scheduled (a decision meets every node).
     name: str = field(init=False, default="")
-    labels: dict[str, str] = field(init=False, default_factory=dict)
     ready: bool = field(init=False, default=False)
     unschedulable: bool = field(init=False, default=False)
     hard_taints: list[Obj] = field(init=False, default_factory=list)  # NoSchedule, NoExecute
@@ -53,7 +52,6 @@ class NodeInfo:
         self.allocatable, self.allowed_pods = node_allocatable(node)
         meta, spec = node.get("metadata") or {}, node.get("spec") or {}
         self.name = meta.get("name", "")
-        self.labels = meta.get("labels") or {}
         self.ready = node_is_ready(node)
         self.unschedulable = bool(spec.get("unschedulable"))
         taints = spec.get("taints") or []

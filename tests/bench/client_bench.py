@@ -72,6 +72,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.one:
         print(json.dumps(measure(args.one)))
         return 0
+    # here, not at the top: the measuring subprocess imports the base revision's
+    # tree, which may not have this module
+    from tests.bench.sidebyside import versus
+
     cmd = "python -m tests.bench.client_bench " + " ".join(sys.argv[1:] if argv is None else argv)
     with tempfile.TemporaryDirectory(prefix="client-bench-") as d:
         trees = {"new": TREE}
@@ -83,10 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     for verb in ("GET", "POST"):
         line = f"  {verb:5s} new {statistics.median(r['new'][verb] for r in rounds):6.0f} us"
         if args.base:
-            ratios = [r["new"][verb] / r["base"][verb] for r in rounds]
-            line += (f"  base {statistics.median(r['base'][verb] for r in rounds):6.0f} us  "
-                     f"new/base x{statistics.median(ratios):.2f} (rounds: "
-                     f"{' '.join(f'{x:.2f}' for x in ratios)})")
+            line += versus([r["new"][verb] for r in rounds], [r["base"][verb] for r in rounds])
         print(line)
     print(f"\nreproduce: {cmd.strip()}")
     return 0

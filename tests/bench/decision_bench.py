@@ -84,6 +84,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.one:
         print(json.dumps(measure(args.nodes, args.one)))
         return 0
+    # here, not at the top: the measuring subprocess imports the base revision's
+    # tree, which may not have this module
+    from tests.bench.sidebyside import versus
+
     cmd = "python -m tests.bench.decision_bench " + " ".join(sys.argv[1:] if argv is None else argv)
     with tempfile.TemporaryDirectory(prefix="decision-bench-") as d:
         trees = {"new": TREE}
@@ -94,10 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     line = (f"one decision over {args.nodes} nodes, CPU (medians of {args.rounds} rounds of "
             f"{args.n}): new {statistics.median(r['new'] for r in rounds):6.0f} us")
     if args.base:
-        ratios = [r["new"] / r["base"] for r in rounds]
-        line += (f"  base {statistics.median(r['base'] for r in rounds):6.0f} us  new/base "
-                 f"x{statistics.median(ratios):.2f} (rounds: "
-                 f"{' '.join(f'{x:.2f}' for x in ratios)})")
+        line += versus([r["new"] for r in rounds], [r["base"] for r in rounds])
     print(line)
     print(f"\nreproduce: {cmd.strip()}")
     return 0

@@ -33,3 +33,10 @@ def test_hollow_ab_ratios_are_medians_of_the_rounds():
 
 def test_decision_bench_measures_a_decision():
     assert decision_bench.measure(nodes=5, n=60) > 0
+
+
+def test_side_by_side_prints_the_base_median_and_the_median_ratio():
+    from tests.bench.sidebyside import versus
+    line = versus([100.0, 90.0, 300.0], [200.0, 100.0, 150.0])
+    assert "base    150 us" in line and "new/base x0.90" in line
+    assert "(rounds: 0.50 0.90 2.00)" in line
