@@ -11,15 +11,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
-
-from tests.bench.api_ab import TREE, checkout
 
 
 def measure(n: int) -> dict[str, float]:
@@ -51,16 +45,6 @@ def measure(n: int) -> dict[str, float]:
     return out
 
 
-def _in_process(code: Path, n: int) -> dict[str, float]:
-    """``measure`` in a process that imports everything else from ``code``
-    (this file is run by its path: the base revision may not have it)."""
-    env = {**os.environ, "PYTHONPATH": str(code)}
-    out = subprocess.run([sys.executable, __file__, "--one", str(n)],
-                         env=env, cwd=code, capture_output=True, text=True, timeout=300,
-                         check=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -74,15 +58,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     # here, not at the top: the measuring subprocess imports the base revision's
     # tree, which may not have this module
+    from tests.bench.sidebyside import rounds as side_by_side
     from tests.bench.sidebyside import versus
 
     cmd = "python -m tests.bench.client_bench " + " ".join(sys.argv[1:] if argv is None else argv)
-    with tempfile.TemporaryDirectory(prefix="client-bench-") as d:
-        trees = {"new": TREE}
-        if args.base:
-            trees["base"] = checkout(args.base, Path(d) / "base-code")
-        rounds = [{name: _in_process(code, args.n) for name, code in trees.items()}
-                  for _ in range(args.rounds)]
+    rounds = side_by_side(__file__, ["--one", str(args.n)], args.base, args.rounds)
     print(f"client CPU per request, medians of {args.rounds} rounds of {args.n}")
     for verb in ("GET", "POST"):
         line = f"  {verb:5s} new {statistics.median(r['new'][verb] for r in rounds):6.0f} us"

@@ -12,16 +12,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
-
-from tests.bench.api_ab import TREE, checkout
 
 
 def measure(nodes: int, n: int) -> float:
@@ -62,16 +56,6 @@ def measure(nodes: int, n: int) -> float:
     return (time.thread_time() - t0) / n * 1e6
 
 
-def _in_process(code: Path, nodes: int, n: int) -> float:
-    """``measure`` in a process that imports everything else from ``code``
-    (this file is run by its path: the base revision may not have it)."""
-    env = {**os.environ, "PYTHONPATH": str(code)}
-    out = subprocess.run([sys.executable, __file__, "--one", str(n), "--nodes", str(nodes)],
-                         env=env, cwd=code, capture_output=True, text=True, timeout=300,
-                         check=True).stdout
-    return float(json.loads(out.strip().splitlines()[-1]))
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -86,15 +70,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     # here, not at the top: the measuring subprocess imports the base revision's
     # tree, which may not have this module
+    from tests.bench.sidebyside import rounds as side_by_side
     from tests.bench.sidebyside import versus
 
     cmd = "python -m tests.bench.decision_bench " + " ".join(sys.argv[1:] if argv is None else argv)
-    with tempfile.TemporaryDirectory(prefix="decision-bench-") as d:
-        trees = {"new": TREE}
-        if args.base:
-            trees["base"] = checkout(args.base, Path(d) / "base-code")
-        rounds = [{name: _in_process(code, args.nodes, args.n) for name, code in trees.items()}
-                  for _ in range(args.rounds)]
+    rounds = side_by_side(__file__, ["--one", str(args.n), "--nodes", str(args.nodes)], args.base, args.rounds)
     line = (f"one decision over {args.nodes} nodes, CPU (medians of {args.rounds} rounds of "
             f"{args.n}): new {statistics.median(r['new'] for r in rounds):6.0f} us")
     if args.base:
