@@ -81,10 +81,14 @@ class MasterCluster:
         for m in mc.masters:
             m.start()
         wait_until(mc.leader, 30, 0.1, "a Raft leader among the masters")
-        # a leader is found through its own API; the others' may still be starting
-        wait_until(lambda: all(m.answers(token) for m in mc.masters), 30, 0.1,
-                   "every master's API")
+        mc.wait_answering()
         return mc
+
+    def wait_answering(self, timeout: float = 30) -> None:
+        """Until every master's API answers: a leader is found through its own
+        API, while the others' may still be starting."""
+        wait_until(lambda: all(m.answers(self.token) for m in self.masters), timeout, 0.1,
+                   "every master's API")
 
     def new_master(self, name: str, api_port: int, raft: str, peers: list[str]) -> Master:
         """A master of this cluster (not started); its certificate must exist."""

@@ -46,6 +46,7 @@ def test_all_masters_killed_at_once_lose_no_acknowledged_write(tmp_path):
         for m in mc.masters:
             m.start()
         wait_until(mc.leader, 30, 0.1, "a leader after the restart")
+        mc.wait_answering()  # a leader among them does not mean all three serve yet
         clients = {m.name: mc.client_at(m, timeout=5) for m in mc.masters}
         check_history(hist, clients)
         print(f"\nchaos: all masters killed at once; {acked_before} acknowledged writes "
