@@ -23,10 +23,14 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from .timefmt import parse_epoch
+
 Obj = dict[str, Any]
 USAGE_ANNOTATION = "metrics.coxswain.io/usage"
 GROUP_VERSION = "metrics.k8s.io/v1beta1"
 Figures = tuple[int, int]  # cpu nanocores, memory bytes
+STALE_AFTER = 60.0  # seconds: an older report is left out, as metrics-server drops
+# a node it could not scrape
 
 
 @dataclass
@@ -64,6 +68,33 @@ def _figures(value: Any) -> Figures:
 def of_lease(lease: Obj) -> UsageReport | None:
     annotations = (lease.get("metadata") or {}).get("annotations") or {}
     return UsageReport.decode(annotations.get(USAGE_ANNOTATION))
+
+
+def fresh(lease: Obj | None, now: float) -> UsageReport | None:
+    """The Lease's report if it was measured within ``STALE_AFTER`` of ``now``."""
+    report = of_lease(lease) if lease is not None else None
+    taken = parse_epoch(report.timestamp) if report is not None else None
+    if report is None or taken is None or now - taken > STALE_AFTER:
+        return None
+    return report
+
+
+def fresh_reports(leases: list[Obj], now: float) -> dict[str, UsageReport]:
+    """Node name -> its latest report, if it is recent enough."""
+    out = {}
+    for lease in leases:
+        report = fresh(lease, now)
+        if report is not None:
+            out[lease["metadata"]["name"]] = report
+    return out
+
+
+def pod_totals(report: UsageReport, uid: str) -> Figures | None:
+    """The pod's containers summed, or None if the report has no figures for it."""
+    containers = report.pods.get(uid)
+    if not containers:
+        return None
+    return (sum(f[0] for f in containers.values()), sum(f[1] for f in containers.values()))
 
 
 def cpu_quantity(nanocores: int) -> str:

@@ -62,7 +62,7 @@ from .prober import ProbeManager, ProbeTarget
 from .registration import MachineInfo, node_object, register, retry_forever, wait_for_pod_cidr
 from .runtime import ContainerInfo, Runtime
 from .stats import StatsCollector, node_usage
-from .status import Observed, pod_status, rfc3339, usage_moved_only
+from .status import Observed, pod_status, rfc3339
 from .volumes import Mounter
 
 log = logging.getLogger(__name__)
@@ -528,7 +528,6 @@ class Agent:
     def _status(self, task: PodTask, pod: Obj, containers: list[ContainerInfo],
                 plan: podplan.PodPlan) -> Obj | None:
         """The pod's status as observed now; None if it is already written."""
-        uid = pod["metadata"]["uid"]
         specs = {c["name"]: c for c in pod["spec"].get("containers") or []}
         obs = Observed(
             containers=containers, host_ip=self.config.node.address, now=self.clock(),
@@ -537,16 +536,11 @@ class Agent:
                    for c in containers if c.running},
             started={c.id: self.probes.started(c.id, specs.get(c.container_name))
                      for c in containers if c.running},
-            usage=self.stats.pod_usage(uid), start_time=task.first_seen,
+            start_time=task.first_seen,
         )
         status = pod_status(pod, obs)
         if status == pod.get("status") or status == task.written:
             return None
-        if (task.written_at is not None
-                and self.clock() - task.written_at < self.config.pod_usage_report_period
-                and any(usage_moved_only(status, before)
-                        for before in (pod.get("status"), task.written))):
-            return None  # new usage figures alone wait for the report period
         return status
 
     def _write_quietly(self, task: PodTask, pod: Obj, status: Obj) -> None:
@@ -567,7 +561,7 @@ class Agent:
             obj["status"] = status
             self._own_versions.writing(uid, status)
             stored = self.client.update_status(obj) or {}
-            task.written, task.written_at = status, self.clock()
+            task.written = status
             if (stored.get("metadata") or {}).get("uid") == uid:
                 task.stored = stored
             rv = (stored.get("metadata") or {}).get("resourceVersion")

@@ -36,10 +36,6 @@ class AgentConfig:
     # the Node status is written when its Ready condition changes, else this often
     node_status_report_period: float = 60.0
     stats_period: float = 5.0
-    # a pod's status is rewritten for new usage figures alone at most this often
-    # (what an HPA reads; metrics-server's resolution is 15 s too); any other
-    # change is written at once, with the latest figures
-    pod_usage_report_period: float = 15.0
     route_period: float = 3.0
     manage_network: bool = True  # routes, masquerade, ip_forward in our namespace
     serve_logs: bool = True

@@ -35,7 +35,6 @@ class PodTask:
     written: Obj | None
     drained: bool
     waiting: dict[str, tuple[str, str]]  # container name -> (reason, message)
-    written_at: float | None = None  # the agent's clock at the last status write
     finished_at: float = 0.0  # time.monotonic() when the worker finished
     # The pod as this task's last status write stored it: a second write in the
     # same task (ContainerCreating, then Running) starts from it, not from the
@@ -48,7 +47,6 @@ class PodRecord:
     uid: str
     first_seen: float | None = None  # when the agent first saw the pod bound here
     written: Obj | None = None  # the status the agent last wrote
-    written_at: float | None = None  # ... and when (the agent's clock)
     drained: bool = False  # terminating, and no proxy sends it new connections any more
     # why containers could not start (ErrImagePull, ...): container name -> (reason, message)
     waiting: dict[str, tuple[str, str]] = field(default_factory=dict)
@@ -57,7 +55,7 @@ class PodRecord:
 
     def task(self, pod: Obj | None, containers: list[ContainerInfo], api_ok: bool) -> PodTask:
         return PodTask(self.uid, pod, containers, api_ok, self.first_seen, self.written,
-                       self.drained, dict(self.waiting), self.written_at)
+                       self.drained, dict(self.waiting))
 
     def collect(self) -> bool:
         """Fold a finished worker's results in; False while one still runs."""
@@ -70,7 +68,6 @@ class PodRecord:
             return True
         task = worker.result()  # the worker catches everything
         self.written, self.drained, self.done_at = task.written, task.drained, task.finished_at
-        self.written_at = task.written_at
         self.waiting = task.waiting
         return True
 

@@ -26,13 +26,6 @@ from .runtime import ContainerInfo, Runtime
 log = logging.getLogger(__name__)
 
 
-def cpu_millicores(prev: tuple[int, float] | None, cur: tuple[int, float]) -> int | None:
-    """CPU used between two (cumulative ns, wall seconds) samples, in millicores."""
-    if prev is None or cur[1] <= prev[1] or cur[0] < prev[0]:
-        return None
-    return round((cur[0] - prev[0]) / 1e6 / (cur[1] - prev[1]))
-
-
 def cpu_nanocores(prev: tuple[float, float] | None, cur: tuple[float, float]) -> int | None:
     """CPU used between two (cumulative CPU seconds, wall seconds) samples, in nanocores."""
     if prev is None or cur[1] <= prev[1] or cur[0] < prev[0]:
@@ -82,7 +75,6 @@ class StatsCollector:
         self.node = node
         self.wall = wall
         self._prev: dict[str, tuple[int, float]] = {}
-        self._pods: dict[str, dict[str, str]] = {}
         self._node_prev: tuple[float, float] | None = None
         self._report: UsageReport | None = None
         self._lock = threading.Lock()
@@ -93,15 +85,11 @@ class StatsCollector:
         with self._lock:
             return self._report
 
-    def pod_usage(self, uid: str) -> dict[str, str] | None:
-        with self._lock:
-            return self._pods.get(uid)
-
     def sample(self) -> None:
         busy, node_memory = self.node()
         node_at, taken = self.clock(), self.wall()
         node_prev, self._node_prev = self._node_prev, (busy, node_at)
-        totals: dict[str, list[int]] = {}
+        unrated: set[str] = set()  # pods with a container that has no rate yet
         per_container: dict[str, dict[str, Figures]] = {}
         seen = set()
         for c in self.list_running():
@@ -113,29 +101,23 @@ class StatsCollector:
             seen.add(c.id)
             cur = (s[0], self.clock())
             prev = self._prev.get(c.id)
-            cpu = cpu_millicores(prev, cur)
             self._prev[c.id] = cur
-            t = totals.setdefault(c.pod_uid, [0, 0, 1])
-            t[0] += cpu or 0
-            t[1] += s[1]
-            if cpu is None:
-                t[2] = 0  # no rate yet for this container: wait for the next round
+            nanocores = cpu_nanocores((prev[0] / 1e9, prev[1]), (cur[0] / 1e9, cur[1])) \
+                if prev is not None else None
+            if nanocores is None:
+                unrated.add(c.pod_uid)  # no rate yet for this container: wait for the next round
                 continue
-            assert prev is not None  # a rate needs a previous sample
-            nanocores = cpu_nanocores((prev[0] / 1e9, prev[1]), (cur[0] / 1e9, cur[1])) or 0
             per_container.setdefault(c.pod_uid, {})[c.container_name] = (nanocores, s[1])
         for cid in [c for c in self._prev if c not in seen]:
             del self._prev[cid]
-        pods = {uid: usage(t[0], t[1]) for uid, t in totals.items() if t[2]}
         node_cpu = cpu_nanocores(node_prev, (busy, node_at))
         report = None
         if node_cpu is not None and node_prev is not None:
             report = UsageReport(rfc3339(taken, micro=True), node_at - node_prev[1],
                                  (node_cpu, node_memory),
                                  {uid: cs for uid, cs in per_container.items()
-                                  if totals[uid][2]})
+                                  if uid not in unrated})
         with self._lock:
-            self._pods = pods
             self._report = report
 
     def run(self, stop: threading.Event) -> None:

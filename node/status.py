@@ -35,7 +35,6 @@ class Observed:
     waiting: dict[str, tuple[str, str]] = field(default_factory=dict)
     ready: dict[str, bool] = field(default_factory=dict)  # container id -> readiness result
     started: dict[str, bool] = field(default_factory=dict)  # container id -> startup done
-    usage: dict[str, str] | None = None
     start_time: float | None = None  # when the agent first saw the pod
 
 
@@ -156,8 +155,9 @@ def pod_status(pod: Obj, obs: Observed) -> Obj:
         status["podIPs"] = [{"ip": sandbox.ip}]
     status.setdefault("startTime", rfc3339(obs.start_time or obs.now))
     status["qosClass"] = qos_class(pod)
-    if obs.usage is not None:
-        status["usage"] = obs.usage
+    # figures older agents wrote, before usage moved to the Lease reports: they
+    # would never change again
+    status.pop("usage", None)
 
     containers_ready = bool(statuses) and all(s["ready"] for s in statuses)
     terminating = bool(pod["metadata"].get("deletionTimestamp"))
@@ -194,12 +194,3 @@ def pod_status(pod: Obj, obs: Observed) -> Obj:
     conds += list(old_conds.values())  # conditions others own (e.g. DisruptionTarget)
     status["conditions"] = conds
     return status
-
-
-def usage_moved_only(status: Obj, before: Obj | None) -> bool:
-    """Whether ``status`` differs from ``before`` in its usage figures alone, both
-    having some (a pod's first figures are a change of their own)."""
-    if not before or not before.get("usage") or not status.get("usage"):
-        return False
-    return all(status.get(k) == before.get(k) for k in status.keys() | before.keys()
-               if k != "usage")

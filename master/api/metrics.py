@@ -4,8 +4,8 @@ read-only, as metrics-server serves them (so ``kubectl top`` works).
 No scraping and no store of its own: each answer is made from the usage
 reports the node agents put on their Leases (coxapi.usagereport), read from
 this master's replica (no read barrier: usage a few seconds old is what this
-API promises anyway). A report older than ``STALE_AFTER`` is left out, as
-metrics-server drops nodes it could not scrape.
+API promises anyway). A report older than ``usagereport.STALE_AFTER`` is left
+out, as metrics-server drops nodes it could not scrape.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from typing import Any
 from flask import Blueprint, Response, g, request
 
 from coxapi import errors, labels, rbac
+from coxapi.kinds.lease import NODE_LEASE_NAMESPACE
 from coxapi.rbac import Attributes
-from coxapi.timefmt import parse_epoch
-from coxapi.usagereport import GROUP_VERSION, UsageReport, node_metrics, of_lease, pod_metrics
+from coxapi.usagereport import GROUP_VERSION, UsageReport, fresh_reports, node_metrics, pod_metrics
 
 from ..auth import MASTERS_GROUP, NODES_GROUP
 from .responses import json_response
@@ -29,8 +29,6 @@ from .state import state
 Obj = dict[str, Any]
 BLUEPRINT = "metrics_api"
 GROUP = GROUP_VERSION.split("/")[0]
-LEASE_NAMESPACE = "kube-node-lease"
-STALE_AFTER = 60.0  # seconds
 
 
 def resource_list() -> Obj:
@@ -40,17 +38,6 @@ def resource_list() -> Obj:
                  "kind": "NodeMetrics", "verbs": ["get", "list"]},
                 {"name": "pods", "singularName": "", "namespaced": True,
                  "kind": "PodMetrics", "verbs": ["get", "list"]}]}
-
-
-def fresh_reports(leases: list[Obj], now: float) -> dict[str, UsageReport]:
-    """Node name -> its latest report, if it is recent enough."""
-    out = {}
-    for lease in leases:
-        report = of_lease(lease)
-        taken = parse_epoch(report.timestamp) if report is not None else None
-        if report is not None and taken is not None and now - taken <= STALE_AFTER:
-            out[lease["metadata"]["name"]] = report
-    return out
 
 
 def node_metrics_list(nodes: list[Obj], reports: dict[str, UsageReport]) -> list[Obj]:
@@ -107,7 +94,7 @@ def create_blueprint(clock: Callable[[], float] = time.time) -> Blueprint:
             raise errors.Forbidden(f'forbidden: User "{user.name}" {rbac.describe(a)}: {reason}')
 
     def reports() -> dict[str, UsageReport]:
-        leases = state().objects.list("Lease", LEASE_NAMESPACE, linearizable=False).items
+        leases = state().objects.list("Lease", NODE_LEASE_NAMESPACE, linearizable=False).items
         return fresh_reports(leases, clock())
 
     def selector() -> labels.Selector:

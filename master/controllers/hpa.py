@@ -1,7 +1,8 @@
 """Horizontal Pod Autoscaler controller: every ``period`` seconds (15, as
 Kubernetes' --horizontal-pod-autoscaler-sync-period) each HPA reads its
-target's pods and their reported usage, and sets the target's
-``spec.replicas`` (``hpaplan`` holds the arithmetic).
+target's pods and their usage (the reports on their nodes' Leases, which the
+Metrics API serves too), and sets the target's ``spec.replicas``
+(``hpaplan`` holds the arithmetic).
 
 Recommendations and scale events live in memory, as in Kubernetes: a new
 leader starts with an empty stabilisation window.
@@ -13,7 +14,8 @@ import copy
 import logging
 from typing import Any
 
-from coxapi import errors, kinds, labels, timefmt
+from coxapi import errors, kinds, labels, timefmt, usagereport
+from coxapi.kinds.lease import NODE_LEASE_NAMESPACE
 from coxapi.meta import key_of
 
 from . import hpaplan
@@ -35,6 +37,7 @@ class HorizontalPodAutoscalerController(Controller):
         super().__init__(ctx)
         self.hpas = ctx.informers["HorizontalPodAutoscaler"]
         self.pods = ctx.informers["Pod"]
+        self.leases = ctx.informers["Lease"]
         self.hpas.add_handler(**self.handlers())
         self.recommendations: dict[str, list[tuple[float, int]]] = {}
         self.scale_events: dict[str, list[tuple[float, int]]] = {}
@@ -76,10 +79,11 @@ class HorizontalPodAutoscalerController(Controller):
             return None
         pods = [p for p in self.pods.list(ns) if podutil.is_active(p)
                 and labels.matches(selector, p["metadata"].get("labels"))]
+        usage = self._usage(pods, now)
         raw, problem = current, None
         metrics: list[Obj] = []
         for metric in hpaplan.metrics_of(hpa):
-            reading = hpaplan.read(metric, pods, current)
+            reading = hpaplan.read(metric, pods, current, usage)
             if isinstance(reading, str):
                 problem = reading
                 continue
@@ -104,6 +108,21 @@ class HorizontalPodAutoscalerController(Controller):
         status["desiredReplicas"] = desired
         self._write_status(hpa, status)
         return None
+
+    def _usage(self, pods: list[Obj], now: float) -> dict[str, dict[str, float]]:
+        """Pod uid -> its usage, from its node's latest report (if recent)."""
+        reports: dict[str, usagereport.UsageReport | None] = {}
+        out = {}
+        for p in pods:
+            node = (p.get("spec") or {}).get("nodeName") or ""
+            if node not in reports:
+                reports[node] = usagereport.fresh(
+                    self.leases.get_by(NODE_LEASE_NAMESPACE, node), now) if node else None
+            report, uid = reports[node], p["metadata"].get("uid", "")
+            totals = usagereport.pod_totals(report, uid) if report is not None else None
+            if totals is not None:
+                out[uid] = hpaplan.amounts(totals)
+        return out
 
     def _desired(self, key: str, hpa: Obj, current: int, raw: int, low: int, high: int,
                  now: float, status: Obj) -> tuple[int, str]:

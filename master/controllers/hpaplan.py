@@ -1,10 +1,12 @@
 """Pure: the Horizontal Pod Autoscaler's arithmetic (Kubernetes'
 replica_calculator and the behavior rules of horizontal.go).
 
-- Utilisation is the pods' summed usage (``status.usage``, which the node
-  agents measure) over their summed requests; ready pods with a figure
-  count. Within the tolerance (10 %) of the target nothing changes, else
-  the recommendation is ``ceil(ratio * pods measured)``.
+- Utilisation is the pods' summed usage over their summed requests; ready
+  pods with a figure count. The figures are the Metrics API's (what the node
+  agents report on their Leases, coxapi.usagereport), as Kubernetes' HPA
+  reads metrics.k8s.io: usage is never written to the store. Within the
+  tolerance (10 %) of the target nothing changes, else the recommendation
+  is ``ceil(ratio * pods measured)``.
 - Pods not measured yet (new, not ready) do not pull a scale-down: when the
   recommendation is a scale-down they count as at the target, when it is a
   scale-up as using nothing (Kubernetes' missing-metrics rule, simplified).
@@ -18,14 +20,17 @@ replica_calculator and the behavior rules of horizontal.go).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from coxapi.quantity import parse_cpu, parse_memory
+from coxapi.usagereport import Figures
 
 from . import pods as podutil
 
 Obj = dict[str, Any]
+Usage = Mapping[str, Mapping[str, float]]  # pod uid -> cpu (millicores), memory (bytes)
 TOLERANCE = 0.1
 DEFAULT_UTILIZATION = 80  # autoscaling/v1's default targetCPUUtilizationPercentage
 
@@ -86,18 +91,24 @@ def _request(pod: Obj, resource: str) -> float | None:
     return total
 
 
-def read(metric: Metric, pods: list[Obj], current: int) -> Reading | str:
+def amounts(figures: Figures) -> dict[str, float]:
+    """A report's (nanocores, bytes) in the units targets are parsed to."""
+    return {"cpu": figures[0] / 1e6, "memory": float(figures[1])}
+
+
+def read(metric: Metric, pods: list[Obj], current: int, measured_usage: Usage
+         ) -> Reading | str:
     """The recommendation for one metric, or why there is none."""
     usage: dict[str, float] = {}
     requests: dict[str, float] = {}
     unmeasured = 0
     for pod in pods:
         name = pod["metadata"]["name"]
-        value = ((pod.get("status") or {}).get("usage") or {}).get(metric.resource)
+        value = (measured_usage.get(pod["metadata"].get("uid", "")) or {}).get(metric.resource)
         if value is None or not podutil.is_ready(pod):
             unmeasured += 1
             continue
-        usage[name] = _amount(metric.resource, value)
+        usage[name] = value
         if metric.utilization is not None:
             req = _request(pod, metric.resource)
             if not req:

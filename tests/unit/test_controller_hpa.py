@@ -1,12 +1,16 @@
 """Horizontal Pod Autoscaler: the arithmetic, and the controller over a fake
-clock, an in-memory store and pods whose reported usage the test sets."""
+clock, an in-memory store and pods whose usage the test reports on their
+node's Lease (as the node agents do, coxapi.usagereport)."""
 
 from __future__ import annotations
 
 import pytest
 
 from coxapi import kinds
-from coxapi.errors import Invalid
+from coxapi.errors import Invalid, NotFound
+from coxapi.kinds.lease import NODE_LEASE_NAMESPACE
+from coxapi.timefmt import rfc3339
+from coxapi.usagereport import STALE_AFTER, USAGE_ANNOTATION, UsageReport
 from master.admission.strategy import prepare_create
 from master.controllers import hpaplan
 from master.controllers.hpa import HorizontalPodAutoscalerController
@@ -34,11 +38,16 @@ def deployment(replicas):
                          {"name": "app", "image": "demo"}]}}}}
 
 
-def busy(name, millicores, ready=True):
-    p = pod(name, cpu="100m", labels=LABELS, phase="Running", ready=ready)
-    if millicores is not None:
-        p["status"]["usage"] = {"cpu": f"{millicores}m", "memory": "10Mi"}
+def busy(name, ready=True):
+    p = pod(name, cpu="100m", labels=LABELS, phase="Running", ready=ready, node_name="n1")
+    p["metadata"]["uid"] = f"uid-{name}"
     return p
+
+
+def measured(**millicores):
+    """Usage by pod uid, as the HPA controller reads it from the reports."""
+    return {f"uid-{name}": {"cpu": float(m), "memory": 10.0 * 2**20}
+            for name, m in millicores.items()}
 
 
 class World:
@@ -50,12 +59,32 @@ class World:
         self.c = HorizontalPodAutoscalerController(self.ctx)
 
     def set_pods(self, usages):
+        """Pods web-0.. on node n1, using this CPU (None: a pod n1's reports
+        have no figures for)."""
         for p in self.ctx.objects.list("Pod", "default")[0]:
             self.ctx.objects.delete("Pod", "default", p["metadata"]["name"])
+        self.figures = {}
         for i, u in enumerate(usages):
-            self.ctx.objects.create(busy(f"web-{i}", u))
+            uid = self.ctx.objects.create(busy(f"web-{i}"))["metadata"]["uid"]
+            if u is not None:
+                self.figures[uid] = {"app": (u * 10**6, 10 * 2**20)}
 
-    def sync(self):
+    def report(self, taken):
+        """n1's Lease carrying its usage report measured at ``taken``."""
+        report = UsageReport(rfc3339(taken, micro=True), 5.0, (0, 0), self.figures)
+        lease = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                 "metadata": {"name": "n1", "namespace": NODE_LEASE_NAMESPACE,
+                              "annotations": {USAGE_ANNOTATION: report.encode()}},
+                 "spec": {"holderIdentity": "n1"}}
+        try:
+            self.ctx.objects.delete("Lease", NODE_LEASE_NAMESPACE, "n1")
+        except NotFound:
+            pass
+        self.ctx.objects.create(lease)
+
+    def sync(self, reported_at=None):
+        """One pass, n1 having just reported (as it does every 5 s) unless told when."""
+        self.report(self.clock() if reported_at is None else reported_at)
         self.ctx.informers.relist()
         self.c.periodic()
         self.c.drain()
@@ -86,13 +115,17 @@ def test_validation_names_fields():
 
 def test_reading_tolerance_and_missing_pods():
     m = hpaplan.Metric("cpu", 50, None)
+    pods = [busy("a"), busy("b")]
     # 54 % against 50 %: within 10 %
-    assert hpaplan.read(m, [busy("a", 54), busy("b", 54)], 2).recommendation == 2
-    assert hpaplan.read(m, [busy("a", 100), busy("b", 100)], 2).recommendation == 4
+    assert hpaplan.read(m, pods, 2, measured(a=54, b=54)).recommendation == 2
+    assert hpaplan.read(m, pods, 2, measured(a=100, b=100)).recommendation == 4
     # a pod without figures does not pull a scale-down below what the others need
-    r = hpaplan.read(m, [busy("a", 10), busy("b", None)], 2)
+    r = hpaplan.read(m, pods, 2, measured(a=10))
     assert r.recommendation == 2  # (0.2 + 1) / 2 = 0.6 -> ceil(1.2)
-    assert isinstance(hpaplan.read(m, [busy("a", None)], 1), str)
+    assert isinstance(hpaplan.read(m, [busy("a")], 1, {}), str)
+    # nor does a pod that is not ready, whatever it uses
+    r = hpaplan.read(m, [busy("a"), busy("b", ready=False)], 2, measured(a=10, b=500))
+    assert r.recommendation == 2
 
 
 def test_policies_limit_a_step():
@@ -147,3 +180,16 @@ def test_no_metrics_is_reported_not_scaled():
     assert w.replicas() == 2
     c = condition(w.status(), "ScalingActive")
     assert (c["status"], c["reason"]) == ("False", "FailedGetResourceMetric")
+
+
+def test_a_stale_report_counts_as_no_metrics():
+    """A node that stopped reporting (down, partitioned) gives no figures, as
+    metrics-server drops a node it cannot scrape."""
+    w = World(2, hpa())
+    w.set_pods([500, 500])
+    w.sync(reported_at=w.clock() - STALE_AFTER - 1)
+    assert w.replicas() == 2
+    c = condition(w.status(), "ScalingActive")
+    assert (c["status"], c["reason"]) == ("False", "FailedGetResourceMetric")
+    w.sync()
+    assert w.replicas() == 6  # a step of max(2 + 4, 2 * 2) towards 20

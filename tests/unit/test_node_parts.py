@@ -10,21 +10,22 @@ from click.testing import CliRunner
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from coxapi import jwt
+from coxapi.usagereport import pod_totals
 from node import podspec
 from node.command import node as node_group
 from node.heartbeat import LEASE_NAMESPACE, Heartbeat
 from node.logserver import MasterTokens, TokenCache, create_app
 from node.registration import MachineInfo, NodeConfig, Taint, node_object
 from node.runtime import ContainerInfo
-from node.stats import StatsCollector, busy_seconds, cpu_millicores, cpu_nanocores, usage
+from node.stats import StatsCollector, busy_seconds, cpu_nanocores, usage
 from node.testing import FakeApi, FakeRuntime
 
 
 def test_cpu_rate_between_two_samples():
-    assert cpu_millicores(None, (5_000_000_000, 10.0)) is None
-    # 0.5 s of CPU time over 2 s of wall time = 250 millicores.
-    assert cpu_millicores((1_000_000_000, 10.0), (1_500_000_000, 12.0)) == 250
-    assert cpu_millicores((2, 10.0), (1, 12.0)) is None  # counter reset: no figure
+    assert cpu_nanocores(None, (5.0, 10.0)) is None
+    # 0.5 s of CPU time over 2 s of wall time = a quarter of a core.
+    assert cpu_nanocores((1.0, 10.0), (1.5, 12.0)) == 250_000_000
+    assert cpu_nanocores((2.0, 10.0), (1.0, 12.0)) is None  # counter reset: no figure
 
 
 def test_usage_figures_are_rounded_quantities():
@@ -35,16 +36,20 @@ def test_usage_figures_are_rounded_quantities():
 def test_pod_usage_sums_its_containers_once_a_rate_is_known():
     rt = FakeRuntime()
     t = [0.0]
-    labels = {podspec.LABEL_POD_UID: "u1", podspec.LABEL_CONTAINER_TYPE: "app"}
-    cs = [ContainerInfo("a", "a", labels, "running"), ContainerInfo("b", "b", labels, "running")]
+    cs = [ContainerInfo(n, n, {podspec.LABEL_POD_UID: "u1", podspec.LABEL_CONTAINER_TYPE: "app",
+                               podspec.LABEL_CONTAINER_NAME: n}, "running") for n in "ab"]
     s = StatsCollector(rt, lambda: cs, clock=lambda: t[0])
     rt.usage = {"a": (0, 2**20), "b": (0, 2**20)}
     s.sample()
-    assert s.pod_usage("u1") is None  # one sample gives no rate yet
+    assert s.report() is None  # one sample gives no rate yet
     t[0] = 1.0
     rt.usage = {"a": (100_000_000, 2**20), "b": (50_000_000, 3 * 2**20)}
     s.sample()
-    assert s.pod_usage("u1") == {"cpu": "150m", "memory": "4Mi"}
+    report = s.report()
+    assert report is not None
+    assert report.pods["u1"] == {"a": (100_000_000, 2**20), "b": (50_000_000, 3 * 2**20)}
+    assert pod_totals(report, "u1") == (150_000_000, 4 * 2**20)
+    assert pod_totals(report, "other") is None
 
 
 def test_node_cpu_is_busy_time_from_proc_stat_over_wall_time():
