@@ -50,6 +50,14 @@ def test_pod_usage_sums_its_containers_once_a_rate_is_known():
     assert report.pods["u1"] == {"a": (100_000_000, 2**20), "b": (50_000_000, 3 * 2**20)}
     assert pod_totals(report, "u1") == (150_000_000, 4 * 2**20)
     assert pod_totals(report, "other") is None
+    # a container new to the pod has no rate yet: the pod waits for the next round
+    cs.append(ContainerInfo("c", "c", {**cs[0].labels, podspec.LABEL_CONTAINER_NAME: "c"},
+                            "running"))
+    t[0] = 2.0
+    rt.usage = {"a": (200_000_000, 2**20), "b": (100_000_000, 3 * 2**20), "c": (0, 2**20)}
+    s.sample()
+    report = s.report()
+    assert report is not None and "u1" not in report.pods
 
 
 def test_node_cpu_is_busy_time_from_proc_stat_over_wall_time():
