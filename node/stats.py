@@ -49,8 +49,8 @@ def node_sample() -> tuple[float, int]:
 
 
 def usage(millicores: int, memory: int) -> dict[str, str]:
-    """Figures for ``status.usage``: millicores, and memory in Mi (Ki below 1 Mi), rounded
-    so that small fluctuations do not rewrite the status."""
+    """Figures for the Node's ``status.usage``: millicores, and memory in Mi (Ki
+    below 1 Mi), rounded so that small fluctuations do not rewrite the status."""
     mem = f"{round(memory / 2**20)}Mi" if memory >= 2**20 else f"{-(-memory // 1024)}Ki"
     return {"cpu": f"{max(0, millicores)}m", "memory": mem}
 
