@@ -74,7 +74,7 @@ class StatsCollector:
         self.clock = clock
         self.node = node
         self.wall = wall
-        self._prev: dict[str, tuple[int, float]] = {}
+        self._prev: dict[str, tuple[float, float]] = {}  # container -> (CPU s, wall s)
         self._node_prev: tuple[float, float] | None = None
         self._report: UsageReport | None = None
         self._lock = threading.Lock()
@@ -99,11 +99,9 @@ class StatsCollector:
             if s is None:
                 continue
             seen.add(c.id)
-            cur = (s[0], self.clock())
-            prev = self._prev.get(c.id)
+            cur = (s[0] / 1e9, self.clock())
+            nanocores = cpu_nanocores(self._prev.get(c.id), cur)
             self._prev[c.id] = cur
-            nanocores = cpu_nanocores((prev[0] / 1e9, prev[1]), (cur[0] / 1e9, cur[1])) \
-                if prev is not None else None
             if nanocores is None:
                 unrated.add(c.pod_uid)  # no rate yet for this container: wait for the next round
                 continue
