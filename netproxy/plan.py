@@ -232,9 +232,10 @@ class AddrSet:
 
 
 @dataclass(frozen=True)
-class UdpRoute:
-    """A UDP service port and its ready endpoints: what stale conntrack
-    entries are checked against when endpoints go away."""
+class Route:
+    """A service port and its ready endpoints: what stale conntrack entries
+    are checked against when endpoints change."""
+    protocol: str  # TCP | UDP
     cluster_ip: str | None
     port: int
     node_port: int | None
@@ -247,7 +248,7 @@ class Plan:
     chains: tuple[Chain, ...]
     maps: tuple[VerdictMap, ...]
     sets: tuple[AddrSet, ...]
-    udp_routes: tuple[UdpRoute, ...] = ()
+    routes: tuple[Route, ...] = ()
     # Why some input was left out; not part of the table, so not compared.
     notes: tuple[str, ...] = field(default=(), compare=False)
     family: str = "ip"  # the table's nftables family: ip | inet
@@ -476,7 +477,7 @@ class _PortPart:
     # unchanged ones are the same objects in the next plan
     vip_elem: tuple[tuple, str] | None
     np_elem: tuple[tuple, str] | None
-    udp: UdpRoute | None
+    route: Route
     note: str | None  # malformed endpoints
 
     # The elements' sort keys, computed once with them: sorting thousands of
@@ -516,10 +517,10 @@ def _port_part(sp: ServicePort, ep: Obj | None) -> _PortPart:
     except (AttributeError, TypeError) as e:
         note = f"endpoints {sp.namespace}/{sp.service}: malformed ({e})"
         eps = ()
-    udp = UdpRoute(sp.cluster_ip, sp.port, sp.node_port, eps) if sp.protocol == "UDP" else None
+    route = Route(sp.protocol, sp.cluster_ip, sp.port, sp.node_port, eps)
     if not eps:
         return _PortPart(sp, vip_key, np_key, (), None, (vip_key, REJECT_CHAIN) if vip_key
-                         else None, (np_key, REJECT_CHAIN) if np_key else None, udp, note)
+                         else None, (np_key, REJECT_CHAIN) if np_key else None, route, note)
     svc_chain = service_chain_name(sp)
     chains = []
     for ip, port in eps:
@@ -532,7 +533,7 @@ def _port_part(sp: ServicePort, ep: Obj | None) -> _PortPart:
     return _PortPart(sp, vip_key, np_key, tuple(chains),
                      Chain(ext, ((SetMark(MASQ_MARK),), (Goto(svc_chain),))) if ext else None,
                      (vip_key, svc_chain) if vip_key else None,
-                     (np_key, ext) if np_key and ext else None, udp, note)
+                     (np_key, ext) if np_key and ext else None, route, note)
 
 
 def _fragment(services: tuple[Obj, ...], ep: Obj | None) -> _Fragment:
@@ -579,8 +580,7 @@ class _Contents:
     def __init__(self) -> None:
         self.order: list[Key] = []  # every Service's key, sorted
         self.chains: list[tuple[Chain, ...]] = []  # each one's chains, in that order
-        self.udp: dict[Key, tuple[UdpRoute, ...]] = {}  # only Services with UDP ports
-        self.udp_order: list[Key] = []  # their keys, sorted
+        self.routes: list[tuple[Route, ...]] = []  # each one's routes, in that order
         self.notes: dict[Key, tuple[str, ...]] = {}  # only Services with notes
         self.claims: dict[tuple, Key] = {}  # ClusterIP:port and nodePort keys -> their Service
         # per map: the elements' sort keys and the elements, in that order
@@ -592,7 +592,7 @@ class _Contents:
         or nodePort another port has claimed loses it (with a note): False then."""
         clean = True
         chains: list[Chain] = []
-        udp: list[UdpRoute] = []
+        routes: list[Route] = []
         notes = list(frag.notes)
         for part in frag.parts:
             vip_key, np_key = part.vip_key, part.np_key
@@ -609,8 +609,7 @@ class _Contents:
                 np_key = None
             if part.note:
                 notes.append(part.note)
-            if part.udp:
-                udp.append(part.udp)
+            routes.append(part.route)
             if vip_key:
                 self.claims[vip_key] = key
             if np_key:
@@ -630,9 +629,7 @@ class _Contents:
         i = bisect.bisect_left(self.order, key)
         self.order.insert(i, key)
         self.chains.insert(i, tuple(chains))
-        if udp:
-            self.udp[key] = tuple(udp)
-            bisect.insort(self.udp_order, key)
+        self.routes.insert(i, tuple(routes))
         if notes:
             self.notes[key] = tuple(notes)
         return clean
@@ -655,9 +652,7 @@ class _Contents:
             if part.np_key and part.ext is not None:
                 self._remove(SERVICE_NODEPORTS, part.np_order)
         i = bisect.bisect_left(self.order, key)
-        del self.order[i], self.chains[i]
-        if self.udp.pop(key, None):
-            del self.udp_order[bisect.bisect_left(self.udp_order, key)]
+        del self.order[i], self.chains[i], self.routes[i]
         self.notes.pop(key, None)
 
     def _insert(self, name: str, order: tuple, elem: Any) -> None:
@@ -679,10 +674,10 @@ class _Contents:
             if name not in self._maps:
                 self._maps[name] = VerdictMap(name, key, tuple(self.elements[name][1]))
         chains = tuple(concat(_FIXED[bool(node_ips)], concat.from_iterable(self.chains)))
-        udp = tuple(concat.from_iterable(map(self.udp.__getitem__, self.udp_order)))
+        routes = tuple(concat.from_iterable(self.routes))
         notes.extend(concat.from_iterable(self.notes[k] for k in sorted(self.notes)))
         return Plan(table, chains, tuple(self._maps[name] for name in _MAPS),
-                    (AddrSet(NODE_IPS, node_ips),), udp, tuple(notes))
+                    (AddrSet(NODE_IPS, node_ips),), routes, tuple(notes))
 
 
 class Planner:
@@ -833,48 +828,67 @@ def _sort_value(v: str | int) -> tuple[int, int | bytes | str]:
 
 @dataclass(frozen=True)
 class StaleFlow:
-    """UDP conntrack entries to delete: those whose original destination is
-    ``dst`` (a ClusterIP, or any address when None) on ``dport`` and, when
-    ``endpoint`` is set, whose reply comes from that endpoint (ip, port)."""
+    """Conntrack entries to delete: those of ``protocol`` whose original
+    destination is ``dst`` (a ClusterIP, or any address when None) on
+    ``dport`` and, when ``endpoint`` is set, whose reply would come from that
+    endpoint (ip, port). With ``unanswered``, only entries that never saw a
+    reply: a connection the endpoint accepted is left to end on its own."""
+    protocol: str
     dst: str | None
     dport: int
     endpoint: tuple[str, int] | None
+    unanswered: bool = False
 
 
-def stale_udp_flows(old: Plan | None, new: Plan) -> list[StaleFlow]:
-    """Conntrack entries made stale between two plans (UDP has no end of
-    connection, so a flow would keep going to a removed endpoint, or keep a
-    pre-endpoint entry, until it times out)."""
+def stale_flows(old: Plan | None, new: Plan) -> list[StaleFlow]:
+    """Conntrack entries made stale between two plans.
+
+    UDP has no end of connection, so a flow would keep going to a removed
+    endpoint, or keep a pre-endpoint entry, until it times out. TCP: a SYN
+    to an endpoint that never answered (its node is gone) leaves an entry
+    that lives for two minutes; a client that reuses its source port meanwhile
+    (it cycles through the ephemeral range after many timeouts) would match
+    that entry and be sent to the dead endpoint again, not through the table.
+    Kubernetes' kube-proxy clears only UDP; the TCP case showed up in our
+    node-loss chaos test as connects timing out after the endpoint was gone."""
     if old is None:
         return []
-    return _stale_flows(old.udp_routes, new.udp_routes)
+    return _stale_flows(old.routes, new.routes)
 
 
-def stale_udp_flows_of(change: Change) -> list[StaleFlow]:
-    """``stale_udp_flows`` from ``change.previous`` to the plan ``change`` led
+def stale_flows_of(change: Change) -> list[StaleFlow]:
+    """``stale_flows`` from ``change.previous`` to the plan ``change`` led
     to, from the changed Services alone: without a clash no two ports share
     a route, so the others' routes are the same in both plans."""
-    def routes(fragments: tuple[_Fragment, ...]) -> list[UdpRoute]:
-        return [part.udp for frag in fragments for part in frag.parts if part.udp]
+    def routes(fragments: tuple[_Fragment, ...]) -> list[Route]:
+        return [part.route for frag in fragments for part in frag.parts]
 
     return _stale_flows(routes(change.before), routes(change.after))
 
 
-def _stale_flows(old: Iterable[UdpRoute], new: Iterable[UdpRoute]) -> list[StaleFlow]:
-    before = {(r.cluster_ip, r.port, r.node_port): set(r.endpoints) for r in old}
-    after = {(r.cluster_ip, r.port, r.node_port): set(r.endpoints) for r in new}
+def _stale_flows(old: Iterable[Route], new: Iterable[Route]) -> list[StaleFlow]:
+    before = {(r.protocol, r.cluster_ip, r.port, r.node_port): r.endpoints for r in old}
+    after = {(r.protocol, r.cluster_ip, r.port, r.node_port): r.endpoints for r in new}
     flows: set[StaleFlow] = set()
-    for (vip, port, node_port), eps in before.items():
-        gone = eps - after.get((vip, port, node_port), set())
-        for ep in gone:
+    for key, eps in before.items():
+        now = after.get(key, ())
+        if eps is now or eps == now:
+            continue
+        proto, vip, port, node_port = key
+        unanswered = proto == "TCP"  # an accepted TCP connection drains on its own
+        for ep in set(eps).difference(now):
             if vip:
-                flows.add(StaleFlow(vip, port, ep))
+                flows.add(StaleFlow(proto, vip, port, ep, unanswered))
             if node_port:
-                flows.add(StaleFlow(None, node_port, ep))
-    for (vip, port, node_port), eps in after.items():
-        if eps and not before.get((vip, port, node_port)):
+                flows.add(StaleFlow(proto, None, node_port, ep, unanswered))
+    for key, eps in after.items():
+        # A UDP entry made while there were no endpoints (rejected) would keep
+        # the packets from the new endpoints; a TCP client retries with a new SYN.
+        if key[0] == "UDP" and eps and not before.get(key):
+            _, vip, port, node_port = key
             if vip:
-                flows.add(StaleFlow(vip, port, None))
+                flows.add(StaleFlow("UDP", vip, port, None))
             if node_port:
-                flows.add(StaleFlow(None, node_port, None))
-    return sorted(flows, key=lambda f: (f.dst or "", f.dport, f.endpoint or ("", 0)))
+                flows.add(StaleFlow("UDP", None, node_port, None))
+    return sorted(flows, key=lambda f: (f.protocol, f.dst or "", f.dport,
+                                        f.endpoint or ("", 0)))

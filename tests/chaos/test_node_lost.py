@@ -70,18 +70,27 @@ WORKLOAD = [
 # GETs URL until the file STOP exists, one JSON line per request to OUT:
 # [start, end, ok, pod name or error] on the machine's monotonic clock.
 # A failed request also records the DNAT targets in this namespace's proxy
-# table then, to tell a stale rule from an unanswering pod. The timeout is
-# longer than TCP's first SYN retransmission (1 s): a request sent to a dead
-# pod never completes, but one whose first SYN was lost on its way to a live
-# pod completes at ~1 s, as TCP means it to (with a 1 s timeout two such
-# requests, between the endpoints' drop and the eviction, once failed CI).
+# table then, and the conntrack entries that never saw a reply, to tell a
+# stale rule, an unanswering pod and a stale entry apart. (After many timed-out
+# connects the client's source ports wrap around; a port whose SYN_SENT entry
+# to a dead pod was still there matched it and went to the dead pod again,
+# whatever the table said, until netproxy learnt to delete such entries.)
+# The timeout is longer than TCP's first SYN retransmission (1 s): a request
+# sent to a dead pod never completes, but one whose first SYN was lost on its
+# way to a live pod completes at ~1 s, as TCP means it to (with a 1 s timeout
+# two such requests, between the endpoints' drop and the eviction, once
+# failed CI).
 CLIENT = r"""
 import json, os, re, subprocess, sys, time, urllib.request
 url, out, stop = sys.argv[1:4]
+def run(*argv):
+    return subprocess.run(argv, capture_output=True, text=True).stdout
 def targets():
-    table = subprocess.run(["nft", "list", "table", "ip", "coxswain-proxy"],
-                           capture_output=True, text=True).stdout
+    table = run("nft", "list", "table", "ip", "coxswain-proxy")
     return sorted(set(re.findall(r"dnat to ([0-9.:]+)", table)))
+def unanswered():
+    lines = run("conntrack", "-L", "-p", "tcp").splitlines()
+    return [" ".join(l.split()) for l in lines if "UNREPLIED" in l][:5]
 with open(out, "a", buffering=1) as f:
     while not os.path.exists(stop):
         t0 = time.monotonic()
@@ -89,7 +98,9 @@ with open(out, "a", buffering=1) as f:
             body = urllib.request.urlopen(url, timeout=3).read().decode().strip()
             ok = True
         except Exception as e:
-            body, ok = f"{type(e).__name__}: {e} (proxy targets: {targets()})", False
+            body = (f"{type(e).__name__}: {e} (proxy targets: {targets()}; "
+                    f"unanswered conntrack entries: {unanswered()})")
+            ok = False
         f.write(json.dumps([t0, time.monotonic(), ok, body]) + "\n")
         time.sleep(0.02)
 """
@@ -135,6 +146,14 @@ def kill(pid: int) -> None:
     os.kill(pid, signal.SIGKILL)
     wait_until(lambda: not psutil.pid_exists(pid) or
                psutil.Process(pid).status() == psutil.STATUS_ZOMBIE, 10, 0.05, f"pid {pid} to die")
+
+
+def unanswered_to(netns: str, ips: set[str]) -> list[str]:
+    """TCP conntrack entries in ``netns`` whose SYN one of ``ips`` never answered."""
+    out = subprocess.run(["ip", "netns", "exec", netns, "conntrack", "-L", "-p", "tcp"],
+                         capture_output=True, text=True, timeout=20, check=True).stdout
+    return [" ".join(line.split()) for line in out.splitlines() if "[UNREPLIED]" in line
+            and any(f"src={ip} " in line.split("[UNREPLIED]")[1] for ip in ips)]
 
 
 def set_link(ifname: str, state: str) -> None:
@@ -325,6 +344,10 @@ def test_node_lost_pods_move_client_recovers_and_stale_containers_go(cluster, tm
                     return float(r[0])
             return None
         t_ok = wait_until(recovered, 60, 0.2, "30 successive requests after the drop")
+        # The SYNs n1's pods never answered leave entries for two minutes; a
+        # request from a reused source port would match one and go to n1 again.
+        wait_until(lambda: not unanswered_to(ns, set(lost.values())), 10, 0.2,
+                   "n2's proxy to delete the unanswered conntrack entries to n1's pods")
         wait_until(lambda: any(r[0] > s_repl.at for r in requests()), 30, 0.2,
                    "requests after the replacement")
     finally:

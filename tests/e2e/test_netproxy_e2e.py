@@ -387,7 +387,7 @@ def test_unchanged_resync_writes_nothing(topo, table):
 
 def test_stale_udp_conntrack_is_flushed(topo, table):
     from netproxy.conntrack import delete_stale
-    from netproxy.plan import stale_udp_flows
+    from netproxy.plan import stale_flows
 
     old = web_plan(topo, ready=[0])
     table.apply(old)
@@ -399,11 +399,68 @@ def test_stale_udp_conntrack_is_flushed(topo, table):
         table.apply(new)
         # Same source port, no flush: the conntrack entry still points at p0.
         assert udp_get(UDP_IP, 53, sock=sock).startswith("p0")
-        flows = stale_udp_flows(old, new)
+        flows = stale_flows(old, new)
         assert delete_stale(flows, netns=topo.node) >= 1
         assert udp_get(UDP_IP, 53, sock=sock).startswith("p1")
     finally:
         sock.close()
+
+
+def test_unanswered_tcp_conntrack_of_a_removed_endpoint_is_deleted(topo, table):
+    """A SYN to an endpoint that never answers (its node is gone) leaves a
+    SYN_SENT entry for two minutes; a client that reuses that source port
+    meanwhile matches it and is sent to the dead endpoint again, whatever
+    the table says. Removing the endpoint deletes such entries, and only
+    those: a connection the removed endpoint accepted keeps working."""
+    from netproxy.conntrack import delete_stale
+    from netproxy.plan import stale_flows
+
+    silent = topo.pods[3]
+    plans = [web_plan(topo, ready=[0]), web_plan(topo, ready=[3]), web_plan(topo, ready=[1])]
+    table.apply(plans[0])
+    accepted = in_netns(topo.client, lambda: socket.create_connection((CLUSTER_IP, 80), timeout=2))
+    probe = in_netns(topo.client, socket.socket)
+    try:
+        assert accepted.recv(100).decode().startswith("p0")
+        # p3 drops every SYN, as a pod on a lost node would
+        subprocess.run(["ip", "netns", "exec", silent, "nft", "-f", "-"], check=True, timeout=20,
+                       input="table ip cxnp-silent { chain in { type filter hook input "
+                             f"priority 0; tcp dport {TCP_PORT} drop; }}; }}", text=True)
+        table.apply(plans[1])
+        assert delete_stale(stale_flows(plans[0], plans[1]), netns=topo.node) == 0
+        accepted.sendall(b"still p0")  # answered: left alone
+        assert accepted.recv(100) == b"still p0"
+
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((CLIENT_IP, 0))
+        port = probe.getsockname()[1]
+
+        def connect_from_port() -> str:
+            s = in_netns(topo.client, socket.socket)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((CLIENT_IP, port))
+            s.settimeout(1.5)
+            with s:
+                try:
+                    s.connect((CLUSTER_IP, 80))
+                except TimeoutError:
+                    return "timeout"
+                return s.recv(100).decode().split()[0]
+
+        probe.close()
+        assert connect_from_port() == "timeout"  # SYN_SENT to p3
+        table.apply(plans[2])
+        # The table now says p1, but the same source port still matches the entry.
+        assert connect_from_port() == "timeout"
+        assert delete_stale(stale_flows(plans[1], plans[2]), netns=topo.node) >= 1
+        assert connect_from_port() == "p1"
+        accepted.sendall(b"and still")
+        assert accepted.recv(100) == b"and still"
+    finally:
+        accepted.close()
+        probe.close()
+        subprocess.run(["ip", "netns", "exec", silent, "nft", "delete", "table", "ip",
+                        "cxnp-silent"], capture_output=True, timeout=20)
 
 
 def test_table_is_removed_on_cleanup(topo):

@@ -19,7 +19,7 @@ from netproxy.plan import (
     StaleFlow,
     build_plan,
     pick_one,
-    stale_udp_flows,
+    stale_flows,
 )
 from netproxy.render import render
 
@@ -217,18 +217,31 @@ def test_stale_udp_flows_for_removed_endpoints_and_new_first_endpoint():
                           [eps("dns", ready, ports=[{"name": "dns", "port": 5353,
                                                      "protocol": "UDP"}])], ["10.0.0.1"])
 
-    assert stale_udp_flows(None, udp(["10.244.0.2"])) == []
-    assert stale_udp_flows(udp(["10.244.0.2", "10.244.0.3"]), udp(["10.244.0.3"])) == [
-        StaleFlow("10.96.0.10", 53, ("10.244.0.2", 5353))]
-    assert stale_udp_flows(udp([], 30053), udp(["10.244.0.3"], 30053)) == [
-        StaleFlow(None, 30053, None), StaleFlow("10.96.0.10", 53, None)]
-    assert stale_udp_flows(udp(["10.244.0.3"]), udp(["10.244.0.3"])) == []
+    assert stale_flows(None, udp(["10.244.0.2"])) == []
+    assert stale_flows(udp(["10.244.0.2", "10.244.0.3"]), udp(["10.244.0.3"])) == [
+        StaleFlow("UDP", "10.96.0.10", 53, ("10.244.0.2", 5353))]
+    assert stale_flows(udp([], 30053), udp(["10.244.0.3"], 30053)) == [
+        StaleFlow("UDP", None, 30053, None), StaleFlow("UDP", "10.96.0.10", 53, None)]
+    assert stale_flows(udp(["10.244.0.3"]), udp(["10.244.0.3"])) == []
 
 
-def test_tcp_changes_need_no_conntrack_flush():
-    a = build_plan([svc("web")], [eps("web", ["10.244.0.2"])])
-    b = build_plan([svc("web")], [eps("web", ["10.244.0.3"])])
-    assert stale_udp_flows(a, b) == []
+def test_removed_tcp_endpoint_clears_only_its_unanswered_entries():
+    def web(ready, node_port=None):
+        port = {"name": "http", "port": 80, "targetPort": 8080}
+        if node_port:
+            port["nodePort"] = node_port
+        return build_plan([svc("web", ports=[port], type_="NodePort" if node_port else "ClusterIP")],
+                          [eps("web", ready)], ["10.0.0.1"])
+
+    gone = stale_flows(web(["10.244.0.2", "10.244.0.3"], 30080), web(["10.244.0.3"], 30080))
+    assert gone == [StaleFlow("TCP", None, 30080, ("10.244.0.2", 8080), unanswered=True),
+                    StaleFlow("TCP", "10.96.0.10", 80, ("10.244.0.2", 8080), unanswered=True)]
+    # a new endpoint, first or not, leaves TCP entries alone: nothing was rejected into one
+    assert stale_flows(web([]), web(["10.244.0.2"])) == []
+    assert stale_flows(web(["10.244.0.2"]), web(["10.244.0.2", "10.244.0.3"])) == []
+    # a Service deleted outright: its endpoints are gone too
+    assert stale_flows(web(["10.244.0.2"]), build_plan([], [], ["10.0.0.1"])) == [
+        StaleFlow("TCP", "10.96.0.10", 80, ("10.244.0.2", 8080), unanswered=True)]
 
 
 def test_a_thousand_services_share_one_map():

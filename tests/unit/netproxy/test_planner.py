@@ -13,8 +13,8 @@ from netproxy.plan import (
     Planner,
     _Contents,
     build_plan,
-    stale_udp_flows,
-    stale_udp_flows_of,
+    stale_flows,
+    stale_flows_of,
 )
 from tests.unit.netproxy.test_delta import KernelModel
 
@@ -174,7 +174,7 @@ def test_updates_with_only_the_changed_services_give_the_plan_of_a_fresh_start(s
         if change is not None:
             changes += 1
             assert change.previous is previous
-            assert stale_udp_flows_of(change) == stale_udp_flows(previous, got)
+            assert stale_flows_of(change) == stale_flows(previous, got)
             delta = from_change(change, got)
         else:
             delta = diff(previous, got)

@@ -37,7 +37,7 @@ class Harness:
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.proxy.run, args=(self.stop,), daemon=True)
 
-    def _flush(self, flows, netns=None):
+    def _flush(self, flows):
         self.flushed.append(flows)
         return len(flows)
 
@@ -174,7 +174,7 @@ def test_removed_udp_endpoint_flushes_its_conntrack_entries(h):
     wait_until(lambda: h.backends("dns") == ["10.244.0.2", "10.244.0.3"], 5, what="first")
     h.api.put("endpoints", eps("dns", ["10.244.0.3"], "UDP"))
     wait_until(lambda: h.flushed, 5, what="conntrack flush")
-    assert h.flushed == [[StaleFlow("10.96.0.10", 80, ("10.244.0.2", 8080))]]
+    assert h.flushed == [[StaleFlow("UDP", "10.96.0.10", 80, ("10.244.0.2", 8080))]]
 
 
 def test_vanished_table_is_rewritten_at_the_periodic_check():
