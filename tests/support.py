@@ -43,7 +43,7 @@ def wait_until(cond: Callable[[], T], timeout: float, interval: float = 0.05,
         time.sleep(interval)
 
 
-def _ephemeral_range() -> tuple[int, int]:
+def ephemeral_range() -> tuple[int, int]:
     try:
         lo, hi = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
         return int(lo), int(hi)
@@ -64,7 +64,7 @@ def free_port(host: str = "127.0.0.1") -> int:
     replica then retries its bind while its peers reach another process). And
     never one handed out before in this process: the server it went to may not
     have bound it yet."""
-    lo, hi = _ephemeral_range()
+    lo, hi = ephemeral_range()
     first, last = (max(1024, lo - 16384), lo - 1) if lo > 4096 else (hi + 1, 65535)
     with _port_lock:
         for _ in range(1000):

@@ -59,9 +59,12 @@ def cluster() -> None:
 @click.option("--service-cidr", default=ClusterSpec.service_cidr, show_default=True,
               help="ClusterIP addresses.")
 @click.option("--api-port", default=6443, show_default=True, type=click.IntRange(1, 65535),
-              help="API port of the first master; the others follow.")
+              help="API port of the first master; the others follow. Keep these ports "
+                   "out of net.ipv4.ip_local_port_range: an outgoing connection may "
+                   "take one as its source port first.")
 @click.option("--raft-port", default=7001, show_default=True, type=click.IntRange(1, 65535),
-              help="Raft port (on 127.0.0.1) of the first master; the others follow.")
+              help="Raft port (on 127.0.0.1) of the first master; the others follow "
+                   "(out of the ephemeral port range, as --api-port).")
 @click.option("--insecure-http", is_flag=True,
               help="Masters serve plain HTTP, without certificates: tokens cross the "
                    "network in clear. For tests that need it.")

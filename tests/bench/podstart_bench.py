@@ -2,8 +2,8 @@
 
 Brings up its own local cluster (by default prefix ``cxpb``, bridge ``cxpb0``,
 subnet 10.251.9.0/24, CIDRs 10.244.236.0/22 and 10.96.236.0/24, API port
-46443, Raft port 47001: nothing shared with a default ``cox cluster up`` or
-the e2e tests' clusters; ``--prefix``, ``--subnet``, ``--cluster-cidr``,
+13543, Raft port 13501 (below the ephemeral port range): nothing shared with a
+default ``cox cluster up`` or the e2e tests' clusters; ``--prefix``, ``--subnet``, ``--cluster-cidr``,
 ``--service-cidr``, ``--api-port`` and ``--raft-port`` choose others, as
 ``cox cluster up`` does): masters, one node with its own dockerd and agent,
 and the demo image built locally from busybox-static, so the image is present.
@@ -225,8 +225,8 @@ def main() -> int:
     p.add_argument("--subnet", default="10.251.9.0/24")
     p.add_argument("--cluster-cidr", default="10.244.236.0/22")
     p.add_argument("--service-cidr", default="10.96.236.0/24")
-    p.add_argument("--api-port", type=int, default=46443)
-    p.add_argument("--raft-port", type=int, default=47001)
+    p.add_argument("--api-port", type=int, default=13543)
+    p.add_argument("--raft-port", type=int, default=13501)
     args = p.parse_args()
     if os.geteuid() != 0:
         print("podstart_bench: needs root (network namespaces, dockerd)", file=sys.stderr)

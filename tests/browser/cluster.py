@@ -30,7 +30,7 @@ from localcluster.readiness import admin_token
 from tests.support import wait_until
 
 FLAGS = ["--prefix", "cxui", "--subnet", "10.251.22.0/24", "--cluster-cidr", "10.244.208.0/22",
-         "--service-cidr", "10.96.208.0/24", "--api-port", "52443", "--raft-port", "52001",
+         "--service-cidr", "10.96.208.0/24", "--api-port", "12943", "--raft-port", "12901",
          "--masters", "3", "--nodes", "2"]
 IMAGE = "coxswain/demo:latest"  # loaded on the nodes by `cluster up`: never pulled
 

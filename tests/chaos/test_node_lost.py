@@ -46,7 +46,7 @@ pytestmark = [pytest.mark.chaos, pytest.mark.e2e]
 PREFIX = "cxnl"
 GRACE, EVICTION = 10.0, 5.0  # seconds; the agent renews its lease every 5 s
 FLAGS = ["--prefix", PREFIX, "--subnet", "10.251.20.0/24", "--cluster-cidr", "10.244.236.0/22",
-         "--service-cidr", "10.96.236.0/24", "--api-port", "50443", "--raft-port", "50001",
+         "--service-cidr", "10.96.236.0/24", "--api-port", "12743", "--raft-port", "12701",
          "--node-grace-period", str(GRACE), "--eviction-timeout", str(EVICTION)]
 APP = "nl"
 REPLICAS = 4

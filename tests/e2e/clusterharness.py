@@ -27,6 +27,7 @@ import yaml
 
 from cli import kubeconfig
 from coxapi.client import Client
+from tests.support import ephemeral_range
 
 COX = [sys.executable, "-m", "cli.main"]
 DEMO_IMAGE = "coxswain/demo:latest"
@@ -83,6 +84,16 @@ class Cluster:
         self.dir = dir
         self.flags = list(flags)
         self.prefix = flag(flags, "--prefix")
+        # A listening port in the kernel's ephemeral range may be taken first as
+        # the source port of an outgoing connection (a master added later then
+        # fails to bind its Raft port: one CI run did).
+        lo, hi = ephemeral_range()
+        for name in ("--api-port", "--raft-port"):
+            if name not in self.flags:
+                continue  # `cox cluster up`'s defaults are below the range
+            base = int(flag(flags, name))
+            assert not (base + 3 >= lo and base <= hi), (
+                f"{name} {base}: ports {base}-{base + 3} reach the ephemeral range {lo}-{hi}")
         self.kubeconfig = dir / "kubeconfig"
         self.kubectl_path = kubectl
 

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.e2e
 
 PREFIX = "cxwl"
 FLAGS = ["--prefix", PREFIX, "--subnet", "10.251.16.0/24", "--cluster-cidr", "10.244.220.0/22",
-         "--service-cidr", "10.96.220.0/24", "--api-port", "46443", "--raft-port", "46001"]
+         "--service-cidr", "10.96.220.0/24", "--api-port", "12243", "--raft-port", "12201"]
 IMAGE = "coxswain/demo:latest"
 
 

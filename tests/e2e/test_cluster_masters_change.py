@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 PREFIX = "cxmb"
 FLAGS = ["--prefix", PREFIX, "--subnet", "10.251.23.0/24", "--cluster-cidr", "10.244.212.0/22",
-         "--service-cidr", "10.96.212.0/24", "--api-port", "53443", "--raft-port", "53001",
+         "--service-cidr", "10.96.212.0/24", "--api-port", "13043", "--raft-port", "13001",
          "--masters", "3", "--nodes", "1"]
 TABLE = f"{PREFIX}-seal"
 BRIDGE_ADDR = "10.251.23.1"
@@ -87,15 +87,15 @@ def test_add_a_master_remove_one_kill_the_leader(tmp_path: Path):
                          harness.no_mounts):
         c.api.create({"apiVersion": "v1", "kind": "ConfigMap",
                       "metadata": {"name": "before", "namespace": "default"}})
-        assert raft_ports() == [53001, 53002, 53003]
+        assert raft_ports() == [13001, 13002, 13003]
 
         out = cox_cluster(c, "add-master")
         assert "master m4 added" in out
         m4 = masters(c)["m4"]
-        assert m4["raft"] == "127.0.0.1:53004" and m4["pid"]
-        assert raft_ports() == [53001, 53002, 53003, 53004]
+        assert m4["raft"] == "127.0.0.1:13004" and m4["pid"]
+        assert raft_ports() == [13001, 13002, 13003, 13004]
         before = seal.counters(TABLE).raft_refused
-        refused_raft(53004)
+        refused_raft(13004)
         assert seal.counters(TABLE).raft_refused > before, "m4's Raft port is not sealed"
         assert m4["api"] in c.settings().servers  # the kubeconfig lists it
         status = c.cox("cluster", "status")
@@ -103,10 +103,10 @@ def test_add_a_master_remove_one_kill_the_leader(tmp_path: Path):
 
         cox_cluster(c, "remove-master", "m1")
         assert sorted(masters(c)) == ["m2", "m3", "m4"]
-        assert raft_ports() == [53002, 53003, 53004]
+        assert raft_ports() == [13002, 13003, 13004]
         assert not (c.dir / "m1").exists()
         c.__dict__.pop("api", None)  # a client of the rewritten kubeconfig
-        assert "https://10.251.23.1:53443" not in c.settings().servers
+        assert "https://10.251.23.1:13043" not in c.settings().servers
 
         name = wait_until(lambda: leader(c), 30, what="a leader")
         lease_before = renewed(c)
@@ -122,6 +122,6 @@ def test_add_a_master_remove_one_kill_the_leader(tmp_path: Path):
         wait_until(lambda: renewed(c) != lease_before and node_ready(c), 90,
                    what="n1's lease renewed after the kill")
         agent_log = (c.dir / "logs" / "n1-agent.log").read_text()
-        assert "https://10.251.23.1:53446" in agent_log, "the agent never learnt of m4"
+        assert "https://10.251.23.1:13046" in agent_log, "the agent never learnt of m4"
     assert TABLE not in seal.tables()
     assert not (c.dir / "m4").exists() and not (c.dir / "cluster.json").exists()

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.e2e
 
 PREFIX = "cxaz"
 FLAGS = ["--prefix", PREFIX, "--subnet", "10.251.15.0/24", "--cluster-cidr", "10.244.216.0/22",
-         "--service-cidr", "10.96.216.0/24", "--api-port", "45443", "--raft-port", "45001",
+         "--service-cidr", "10.96.216.0/24", "--api-port", "12143", "--raft-port", "12101",
          "--masters", "1", "--nodes", "1"]
 MARKER = "e2e-secret-marker-41c9"
 SA = "/var/run/secrets/kubernetes.io/serviceaccount"

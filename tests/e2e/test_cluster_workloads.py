@@ -30,7 +30,7 @@ pytestmark = pytest.mark.e2e
 
 PREFIX = "coxw"
 FLAGS = ["--prefix", PREFIX, "--subnet", "10.251.2.0/24", "--cluster-cidr", "10.244.248.0/22",
-         "--service-cidr", "10.96.248.0/24", "--api-port", "36443", "--raft-port", "37001"]
+         "--service-cidr", "10.96.248.0/24", "--api-port", "12043", "--raft-port", "12001"]
 DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo.yaml"
 
 

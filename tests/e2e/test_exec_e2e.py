@@ -31,7 +31,7 @@ pytestmark = pytest.mark.e2e
 
 PREFIX = "cxex"
 FLAGS = ["--prefix", PREFIX, "--subnet", "10.251.19.0/24", "--cluster-cidr", "10.244.232.0/22",
-         "--service-cidr", "10.96.232.0/24", "--api-port", "49443", "--raft-port", "49001",
+         "--service-cidr", "10.96.232.0/24", "--api-port", "12643", "--raft-port", "12601",
          "--masters", "1", "--nodes", "1"]
 KUBECTL = harness.kubectl_132()
 

@@ -34,7 +34,7 @@ pytestmark = pytest.mark.e2e
 
 PREFIX = "cxic"
 FLAGS = ["--prefix", PREFIX, "--subnet", "10.251.21.0/24", "--cluster-cidr", "10.244.204.0/22",
-         "--service-cidr", "10.96.204.0/24", "--api-port", "51443", "--raft-port", "51001",
+         "--service-cidr", "10.96.204.0/24", "--api-port", "12843", "--raft-port", "12801",
          "--nodes", "1"]
 IMAGE = "coxswain/demo:latest"
 NS, SA = "incluster", "app"

@@ -28,7 +28,7 @@ from tests.support import wait_until
 pytestmark = pytest.mark.e2e
 
 FLAGS = ["--prefix", "cxpf", "--subnet", "10.251.24.0/24", "--cluster-cidr", "10.244.240.0/22",
-         "--service-cidr", "10.96.240.0/24", "--api-port", "54443", "--raft-port", "54001",
+         "--service-cidr", "10.96.240.0/24", "--api-port", "13143", "--raft-port", "13101",
          "--masters", "1", "--nodes", "1"]
 KUBECTL = kubectl_132()
 POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x"},

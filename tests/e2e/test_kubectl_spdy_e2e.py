@@ -26,7 +26,7 @@ from tests.support import wait_until
 pytestmark = pytest.mark.e2e
 
 FLAGS = ["--prefix", "cxsp", "--subnet", "10.251.27.0/24", "--cluster-cidr", "10.244.192.0/22",
-         "--service-cidr", "10.96.192.0/24", "--api-port", "57443", "--raft-port", "57001",
+         "--service-cidr", "10.96.192.0/24", "--api-port", "13343", "--raft-port", "13301",
          "--masters", "1", "--nodes", "1"]
 KUBECTL_132 = harness.kubectl_132()
 

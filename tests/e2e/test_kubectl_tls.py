@@ -29,7 +29,7 @@ from tests.support import wait_until
 pytestmark = pytest.mark.e2e
 
 FLAGS = ["--prefix", "cxtl", "--subnet", "10.251.11.0/24", "--cluster-cidr", "10.244.200.0/22",
-         "--service-cidr", "10.96.200.0/24", "--api-port", "41443", "--raft-port", "41001",
+         "--service-cidr", "10.96.200.0/24", "--api-port", "13443", "--raft-port", "13401",
          "--masters", "1", "--nodes", "1"]
 IMAGE = "coxswain/demo:latest"
 KUBECTL = harness.find_kubectl()

@@ -32,7 +32,7 @@ pytestmark = pytest.mark.e2e
 
 PREFIX = "cxcp"
 FLAGS = ["--prefix", PREFIX, "--subnet", "10.251.25.0/24", "--cluster-cidr", "10.244.244.0/22",
-         "--service-cidr", "10.96.244.0/24", "--api-port", "55443", "--raft-port", "55001",
+         "--service-cidr", "10.96.244.0/24", "--api-port", "13243", "--raft-port", "13201",
          "--masters", "1", "--nodes", "2"]
 # the demo image is on the nodes, not in a registry: a tag other than :latest
 # makes kubectl's generators default to IfNotPresent

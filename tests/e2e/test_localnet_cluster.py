@@ -63,7 +63,7 @@ def _cli_ready():
         pytest.skip(problem)
 
 FLAGS = ["--prefix", "coxc", "--subnet", "10.251.1.0/24", "--cluster-cidr", "10.244.252.0/22",
-         "--service-cidr", "10.96.252.0/24", "--api-port", "26443", "--raft-port", "27001"]
+         "--service-cidr", "10.96.252.0/24", "--api-port", "12543", "--raft-port", "12501"]
 
 
 def cox(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
@@ -75,7 +75,7 @@ def test_cluster_up_twice_then_down_twice(tmp_path):
     d = tmp_path / "cluster"
     spec = ClusterSpec.named(d, "coxc", masters=3, nodes=2, subnet="10.251.1.0/24",
                              cluster_cidr="10.244.252.0/22", service_cidr="10.96.252.0/24",
-                             api_port_base=26443, raft_port_base=27001)
+                             api_port_base=12543, raft_port_base=12501)
     try:
         t0 = time.monotonic()
         res = cox("cluster", "up", "--dir", str(d), "--masters", "3", "--nodes", "2", *FLAGS)

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.e2e
 
 PREFIX = "cxob"
 FLAGS = ["--prefix", PREFIX, "--subnet", "10.251.18.0/24", "--cluster-cidr", "10.244.228.0/22",
-         "--service-cidr", "10.96.228.0/24", "--api-port", "48443", "--raft-port", "48001",
+         "--service-cidr", "10.96.228.0/24", "--api-port", "12443", "--raft-port", "12401",
          "--nodes", "1"]
 IMAGE = "coxswain/demo:latest"
 

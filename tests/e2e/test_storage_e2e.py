@@ -28,7 +28,7 @@ pytestmark = pytest.mark.e2e
 
 PREFIX = "cxst"
 FLAGS = ["--prefix", PREFIX, "--subnet", "10.251.17.0/24", "--cluster-cidr", "10.244.224.0/22",
-         "--service-cidr", "10.96.224.0/24", "--api-port", "47443", "--raft-port", "47001"]
+         "--service-cidr", "10.96.224.0/24", "--api-port", "12343", "--raft-port", "12301"]
 IMAGE = "coxswain/demo:latest"
 # docs/storage.md promises about 3 s; the deadline leaves room for a busy machine.
 CHANGE_DEADLINE = 20.0

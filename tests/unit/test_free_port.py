@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import socket
 
-from tests.support import _ephemeral_range, free_port
+from tests.support import ephemeral_range, free_port
 
 
-def test_free_ports_are_distinct_bindable_and_outside_the_ephemeral_range():
-    lo, hi = _ephemeral_range()
+def test_free_ports_are_distinct_bindable_and_outside_theephemeral_range():
+    lo, hi = ephemeral_range()
     # a burst of outgoing connections takes ephemeral source ports meanwhile
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))
