@@ -3,6 +3,11 @@ protocol (``coxapi.informer.ListWatcher``), the shape of the HTTP client.
 
 A quiet watch yields a ``BOOKMARK`` every ``poll`` seconds, as the API
 server does on its streams, so the informer sees progress and can stop.
+
+With ``metadata_only`` each object is cut to its type and metadata after
+the selectors have seen it (Kubernetes' metadata informers, which its
+garbage collector uses): a cache of ConfigMaps or Secrets then holds neither
+their data nor, for Secrets, anything decrypted.
 """
 
 from __future__ import annotations
@@ -22,9 +27,11 @@ Obj = dict[str, Any]
 class StoreListWatcher:
     may_stall = False  # a quiet watch yields a bookmark every ``poll``
 
-    def __init__(self, objects: ObjectStore, poll: float = 0.1) -> None:
+    def __init__(self, objects: ObjectStore, poll: float = 0.1,
+                 metadata_only: bool = False) -> None:
         self.objects = objects
         self.poll = poll
+        self.metadata_only = metadata_only
 
     def list(self, kind: str, namespace: str | None = None, label_selector: str | None = None,
              field_selector: str | None = None, resource_version: str | None = None) -> Obj:
@@ -33,6 +40,8 @@ class StoreListWatcher:
         by_fields = fields.parse(field_selector, kind)
         items, rv, _ = self.objects.list(kind, namespace, selector=selector,
                                          predicate=lambda o: fields.matches(by_fields, o))
+        if self.metadata_only:
+            items = [metadata_of(o) for o in items]
         return {"items": items, "metadata": {"resourceVersion": rv}}
 
     def watch(self, kind: str, namespace: str | None = None,
@@ -53,4 +62,10 @@ class StoreListWatcher:
             last = obj["metadata"]["resourceVersion"]
             if (labels.matches(selector, obj["metadata"].get("labels"))
                     and fields.matches(by_fields, obj)):
-                yield etype, obj
+                yield etype, metadata_of(obj) if self.metadata_only else obj
+
+
+def metadata_of(obj: Obj) -> Obj:
+    """``obj`` as a metadata informer keeps it: type and metadata only."""
+    return {"apiVersion": obj.get("apiVersion"), "kind": obj.get("kind"),
+            "metadata": obj["metadata"]}

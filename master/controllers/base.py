@@ -40,7 +40,9 @@ class InformerFactory:
 
     def __init__(self, objects: ObjectStore, poll: float = 0.1) -> None:
         self.source = StoreListWatcher(objects, poll)
+        self.metadata_source = StoreListWatcher(objects, poll, metadata_only=True)
         self._informers: dict[str, Informer] = {}
+        self._metadata: dict[str, Informer] = {}
 
     def __getitem__(self, kind: str) -> Informer:
         inf = self._informers.get(kind)
@@ -48,8 +50,17 @@ class InformerFactory:
             inf = self._informers[kind] = Informer(self.source, kind)
         return inf
 
+    def metadata(self, kind: str) -> Informer:
+        """A shared informer whose objects carry only type and metadata
+        (Kubernetes' metadata informers): for a controller that needs no
+        more, so the leader keeps no spec, data or decrypted Secret for it."""
+        inf = self._metadata.get(kind)
+        if inf is None:
+            inf = self._metadata[kind] = Informer(self.metadata_source, kind)
+        return inf
+
     def all(self) -> list[Informer]:
-        return list(self._informers.values())
+        return [*self._informers.values(), *self._metadata.values()]
 
     def start(self) -> None:
         for inf in self.all():

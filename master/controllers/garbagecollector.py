@@ -27,6 +27,11 @@ Obj = dict[str, Any]
 # kinds whose objects have owners here (and so are watched)
 DEPENDENT_KINDS = ("Pod", "ReplicaSet", "Endpoints", "ConfigMap", "Secret", "Service", "Job")
 OWNER_KINDS = ("Deployment", "ReplicaSet", "CronJob", "DaemonSet", "StatefulSet")
+# Kinds no other loop watches: the collector needs only their metadata, so it
+# keeps no ConfigMap data and no decrypted Secret (Kubernetes' GC watches
+# every kind through metadata informers). The others share the full
+# informers their controllers keep anyway.
+METADATA_ONLY = ("ConfigMap", "Secret")
 
 
 def owner_uids(obj: Obj) -> list[str]:
@@ -38,7 +43,8 @@ class GarbageCollector(Controller):
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
-        self.informers = {k: ctx.informers[k] for k in (*DEPENDENT_KINDS, *OWNER_KINDS)}
+        self.informers = {k: ctx.informers.metadata(k) if k in METADATA_ONLY else ctx.informers[k]
+                          for k in (*DEPENDENT_KINDS, *OWNER_KINDS)}
         for kind in DEPENDENT_KINDS:
             inf = self.informers[kind]
             inf.add_index("ownerUID", owner_uids)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.bench import decision_bench, hollow_ab
+from tests.bench import decision_bench, hollow_ab, metadata_informer_bench
 
 HOLLOW_OUTPUT = """
 1. Deployment of 1000 pods on 100 hollow nodes
@@ -33,6 +33,16 @@ def test_hollow_ab_ratios_are_medians_of_the_rounds():
 
 def test_decision_bench_measures_a_decision():
     assert decision_bench.measure(nodes=5, n=60) > 0
+
+
+def test_a_metadata_informer_holds_less_than_a_full_one():
+    from master.objects import ObjectStore
+    from raftstore.memory import MemoryStore
+    objects = ObjectStore(MemoryStore())
+    metadata_informer_bench.fill(objects, 50, data=4000)
+    full, _ = metadata_informer_bench.one(objects, metadata_only=False)
+    meta, _ = metadata_informer_bench.one(objects, metadata_only=True)
+    assert meta < full - 50 * 4000 / 1e6  # at least the data is not kept
 
 
 def test_side_by_side_prints_the_base_median_and_the_median_ratio():

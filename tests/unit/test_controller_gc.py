@@ -50,6 +50,28 @@ def test_dependents_of_a_deleted_owner_are_deleted_in_the_background():
     assert {"p3", "free"} <= set(left)
 
 
+def test_configmaps_and_secrets_are_watched_by_their_metadata_only_and_still_collected():
+    ctx, _ = make_context()
+    owner = ctx.objects.create(rs("web"))
+    meta = {"namespace": "default", "ownerReferences": [ref(owner)]}
+    ctx.objects.create({"apiVersion": "v1", "kind": "ConfigMap", "data": {"big": "x" * 4096},
+                        "metadata": {"name": "conf", **meta}})
+    ctx.objects.create({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+                        "data": {"password": "aHVudGVyMg=="}, "metadata": {"name": "cred", **meta}})
+    ctx.objects.create({"apiVersion": "v1", "kind": "ConfigMap", "data": {"a": "b"},
+                        "metadata": {"name": "free", "namespace": "default"}})
+    gc = GarbageCollector(ctx)
+    settle(ctx, gc)
+    for kind, name in (("ConfigMap", "conf"), ("Secret", "cred")):
+        cached = gc.informers[kind].get(f"default/{name}")
+        assert set(cached) == {"apiVersion", "kind", "metadata"}, cached  # no data, no type
+        assert cached["metadata"]["ownerReferences"] == [ref(owner)]
+    assert gc.informers["Pod"] is ctx.informers["Pod"]  # full informers stay shared
+    ctx.objects.delete("ReplicaSet", "default", "web")
+    settle(ctx, gc)
+    assert names(ctx, "ConfigMap") == {"free"} and names(ctx, "Secret") == set()
+
+
 def test_owner_missing_from_the_cache_but_in_the_store_is_not_treated_as_gone():
     ctx, _ = make_context()
     gc = GarbageCollector(ctx)
