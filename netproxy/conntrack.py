@@ -24,10 +24,9 @@ import logging
 import os
 import socket
 import struct
-from collections.abc import Iterator
 from dataclasses import dataclass
 
-from pyroute2.netlink import NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR
+from pyroute2.netlink import NLM_F_ACK, NLM_F_DUMP, NLMSG_DONE, NLMSG_ERROR
 from pyroute2.netlink.nfnetlink import NFNL_SUBSYS_CTNETLINK
 from pyroute2.netlink.nfnetlink.nfctsocket import (
     IPCTNL_MSG_CT_DELETE,
@@ -36,7 +35,7 @@ from pyroute2.netlink.nfnetlink.nfctsocket import (
     nfct_msg,
 )
 
-from .nlattr import attr, nest
+from .nlattr import attr, attribute_ids, message, messages, nest
 from .plan import StaleFlow
 from .table import open_socket
 
@@ -45,15 +44,12 @@ log = logging.getLogger(__name__)
 PROTOCOLS = {"TCP": socket.IPPROTO_TCP, "UDP": socket.IPPROTO_UDP}
 
 
-def _ids(cls: type) -> dict[str, int]:  # pyroute2's attribute numbers: one source of truth
-    return {entry[0]: i for i, entry in enumerate(cls.nla_map)}  # type: ignore[attr-defined]
-
-
-CTA = _ids(nfct_msg)
-TUPLE = _ids(nfct_msg.cta_tuple)
-IP = _ids(nfct_msg.cta_tuple.cta_ip)
-PROTO = _ids(nfct_msg.cta_tuple.cta_proto)
-FILTER = _ids(nfct_msg.cta_filter)
+# pyroute2's attribute numbers: one source of truth for the wire format
+CTA = attribute_ids(nfct_msg)
+TUPLE = attribute_ids(nfct_msg.cta_tuple)
+IP = attribute_ids(nfct_msg.cta_tuple.cta_ip)
+PROTO = attribute_ids(nfct_msg.cta_tuple.cta_proto)
+FILTER = attribute_ids(nfct_msg.cta_filter)
 FILTER_PROTO_NUM = 1 << 3  # CTA_FILTER_FLAG(CTA_PROTO_NUM)
 NLA_F_NESTED = 1 << 15
 NLA_TYPE_MASK = 0x3FFF
@@ -83,9 +79,10 @@ def matches(flow: StaleFlow, entry: Entry) -> bool:
 # ---- wire format (pure) ----------------------------------------------------------------
 
 def _message(msg_type: int, flags: int, seq: int, *attrs: bytes) -> bytes:
-    body = struct.pack("=BBH", socket.AF_INET, 0, 0) + b"".join(attrs)
-    return struct.pack("=IHHII", 16 + len(body), (NFNL_SUBSYS_CTNETLINK << 8) | msg_type,
-                       NLM_F_REQUEST | flags, seq, 0) + body
+    data = bytearray(message(msg_type, flags, *attrs, family=socket.AF_INET,
+                             subsystem=NFNL_SUBSYS_CTNETLINK))
+    struct.pack_into("=I", data, 8, seq)
+    return bytes(data)
 
 
 def _nested(name: int, *children: bytes) -> bytes:
@@ -160,17 +157,6 @@ def parse_entry(msg: bytes) -> Entry | None:
 def _padded(buf: bytes, span: tuple[int, int]) -> bytes:
     raw = buf[span[0]:span[1]]
     return raw + b"\0" * (-len(raw) % 4)
-
-
-def messages(chunk: bytes) -> Iterator[tuple[int, int, bytes]]:
-    """(type, seq, message) of each netlink message in a received chunk."""
-    off = 0
-    while off + 16 <= len(chunk):
-        length, mtype, _flags, seq, _pid = struct.unpack_from("=IHHII", chunk, off)
-        if length < 16:
-            return
-        yield mtype, seq, chunk[off:off + length]
-        off += (length + 3) & ~3
 
 
 # ---- the socket (I/O) ------------------------------------------------------------------

@@ -46,7 +46,7 @@ from pyroute2.netlink.nfnetlink.nftsocket import (
 
 from .delta import diff, from_change
 from .nftables import FAMILIES, Encoder, delta_messages, table_message
-from .nlattr import batch_marker, message, string
+from .nlattr import batch_marker, message, messages, string
 from .plan import Change, Plan
 
 NFNL_MSG_BATCH_BEGIN = 0x10
@@ -228,15 +228,12 @@ class NftTable:
                 if e.errno == errno.ENOBUFS:
                     raise NftError("netlink receive buffer overflowed reading the answers") from e
                 raise
-            off = 0
-            while off + 16 <= len(data):
-                length, mtype, _flags, seq, _pid = struct.unpack_from("=IHHII", data, off)
+            for mtype, seq, msg in messages(data):
                 if mtype == NLMSG_ERROR:
-                    (err,) = struct.unpack_from("=i", data, off + 16)
-                    yield seq, err, _ext_ack_text(data[off:off + length]) if err else ""
+                    (err,) = struct.unpack_from("=i", msg, 16)
+                    yield seq, err, _ext_ack_text(msg) if err else ""
                     if seq == block_until:
                         sock.settimeout(0)  # all else is queued already
-                off += (length + 3) & ~3
 
     def _request(self, msg_type: int, attrs: list[bytes],
                  missing_ok: bool = False) -> bytes | None:
@@ -248,20 +245,16 @@ class NftTable:
         sock.settimeout(10)
         reply = None
         while True:
-            chunk = sock.recv(1 << 20)
-            off = 0
-            while off + 16 <= len(chunk):
-                length, mtype, _f, mseq, _pid = struct.unpack_from("=IHHII", chunk, off)
+            for mtype, mseq, msg in messages(sock.recv(1 << 20)):
                 if mseq == seq:
                     if mtype == NLMSG_ERROR:
-                        (err,) = struct.unpack_from("=i", chunk, off + 16)
+                        (err,) = struct.unpack_from("=i", msg, 16)
                         if err == 0:
                             return reply
                         if missing_ok and err == -errno.ENOENT:
                             return None
                         raise NftError(f"nftables request failed: {os.strerror(-err)}")
-                    reply = bytes(chunk[off:off + length])
-                off += (length + 3) & ~3
+                    reply = msg
 
 
 def _ext_ack_text(msg: bytes) -> str:

@@ -14,7 +14,8 @@ from pyroute2.netlink.nfnetlink.nfctsocket import (
     nfct_msg,
 )
 
-from netproxy.conntrack import Entry, delete_request, dump_request, matches, messages, parse_entry
+from netproxy.conntrack import Entry, delete_request, dump_request, matches, parse_entry
+from netproxy.nlattr import messages
 from netproxy.plan import StaleFlow
 
 
