@@ -17,7 +17,6 @@ created again.
 
 from __future__ import annotations
 
-import copy
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import errors
+from .jsoncopy import json_copy
 from .timefmt import rfc3339
 
 Obj = dict[str, Any]
@@ -135,7 +135,7 @@ class EventCorrelator:
                 continue
             if e.created and e.written_at is not None and now - e.written_at < self.min_interval:
                 continue
-            out.append(Write(key, copy.deepcopy(e.event), not e.created))
+            out.append(Write(key, json_copy(e.event), not e.created))
         return out
 
     def next_due_in(self) -> float | None:

@@ -37,6 +37,11 @@ log = logging.getLogger(__name__)
 # Events kept per kind for watches from a recent resourceVersion; an older one
 # is replayed from the store's own history while the store still has it.
 DEFAULT_CAPACITY = 5_000
+# Kinds whose cache starts only when a list or watch first asks for it, not
+# with the API: Events are the most written kind (several per pod) and the
+# least watched, and a cache decodes every write on every master. Kubernetes
+# keeps no watch cache for Events at all (kube-apiserver's default size 0).
+ON_FIRST_USE = frozenset({"events"})
 _RETRY_SECONDS = 1.0
 
 
@@ -313,8 +318,8 @@ class KindCache:
 
 
 class WatchCaches:
-    """The caches of every kind; each starts on first use, or all at once with
-    ``start_all`` (a master does, when its API starts)."""
+    """The caches of every kind; each starts on first use, or with
+    ``start_all`` (a master does, when its API starts: all but ``ON_FIRST_USE``)."""
 
     def __init__(self, store: Any, sink: Sink, capacity: int = DEFAULT_CAPACITY) -> None:
         self.store, self.sink, self.capacity = store, sink, capacity
@@ -334,7 +339,13 @@ class WatchCaches:
 
     def start_all(self) -> None:
         for kind in kinds.KINDS:
-            self.get(kind)
+            if kind.plural not in ON_FIRST_USE:
+                self.get(kind)
+
+    def started(self) -> set[str]:
+        """The kinds (plurals) whose cache runs."""
+        with self._lock:
+            return set(self._caches)
 
     def stop(self) -> None:
         with self._lock:

@@ -19,7 +19,6 @@ unreachable API never kills a pod.
 
 from __future__ import annotations
 
-import copy
 import ipaddress
 import logging
 import os
@@ -555,10 +554,10 @@ class Agent:
             "Pod", pod["metadata"]["name"], pod["metadata"].get("namespace")))
 
         def attempt() -> None:
-            obj = copy.deepcopy(current())
-            if obj["metadata"].get("uid") != uid:
+            cur = current()
+            if cur["metadata"].get("uid") != uid:
                 return
-            obj["status"] = status
+            obj = {**cur, "status": status}  # all else shared: only sent, never changed
             self._own_versions.writing(uid, status)
             stored = self.client.update_status(obj) or {}
             task.written = status

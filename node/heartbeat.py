@@ -17,7 +17,6 @@ a beat plus a stats sample.
 
 from __future__ import annotations
 
-import copy
 import logging
 import threading
 import time
@@ -26,6 +25,7 @@ from typing import Any
 
 from coxapi import errors
 from coxapi.client import Client
+from coxapi.jsoncopy import json_copy
 from coxapi.retry import retry_on_conflict
 from coxapi.timefmt import now_rfc3339
 from coxapi.usagereport import USAGE_ANNOTATION
@@ -89,7 +89,7 @@ class Heartbeat:
                     self._lease = self.client.create(lease_object(self.node,
                                                                   self.lease_duration))
                     return
-            lease = copy.deepcopy(lease)
+            lease = json_copy(lease)
             lease.setdefault("spec", {}).update(holderIdentity=self.node,
                                                 leaseDurationSeconds=self.lease_duration,
                                                 renewTime=now_rfc3339(micro=True))

@@ -9,11 +9,11 @@ when nothing changed, so an unchanged pod yields an equal status and no write.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from typing import Any
 
 from coxapi import timefmt
+from coxapi.jsoncopy import json_copy
 
 from . import podplan
 from .runtime import ContainerInfo
@@ -141,7 +141,7 @@ def qos_class(pod: Obj) -> str:
 
 def pod_status(pod: Obj, obs: Observed) -> Obj:
     old = pod.get("status") or {}
-    status = copy.deepcopy(old)
+    status = json_copy(old)
     latest = podplan.latest_by_name(obs.containers)
     statuses = [container_status(spec, latest.get(spec["name"], []), obs)
                 for spec in pod["spec"].get("containers") or []]

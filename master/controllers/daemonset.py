@@ -18,7 +18,7 @@ from . import pods as podutil
 from .base import Context, Controller, RetryLater
 from .daemonplan import HASH_LABEL, decide, pinned_to, pod_spec, template_hash
 from .expectations import Expectations
-from .ownership import with_owner
+from .ownership import owned
 from .replicaset import raise_first
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ def daemon_pod(ds: Obj, node: str) -> Obj:
         meta["annotations"] = dict(tmeta["annotations"])
     pod = {"apiVersion": "v1", "kind": "Pod", "metadata": meta,
            "spec": pinned_to(pod_spec(ds), node), "status": {"phase": "Pending"}}
-    return apply_defaults(with_owner(pod, ds))
+    return apply_defaults(owned(pod, ds))
 
 
 class DaemonSetController(Controller):

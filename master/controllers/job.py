@@ -18,6 +18,7 @@ from typing import Any
 
 from coxapi import errors, kinds
 from coxapi.defaults import apply_defaults
+from coxapi.jsoncopy import json_copy
 from coxapi.kinds.job import JOB_NAME_LABEL
 from coxapi.meta import controller_ref, key_of
 
@@ -28,7 +29,7 @@ from . import pods as podutil
 from .base import Context, Controller, RetryLater
 from .expectations import Expectations
 from .jobplan import INDEX_ENV, INDEX_KEY, TRACKING, JobPlan, decide, tracked
-from .ownership import with_owner
+from .ownership import owned
 from .replicaset import raise_first
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ def job_pod(job: Obj, index: int | None) -> Obj:
                             "job-name": name, CONTROLLER_UID: job["metadata"].get("uid", "")},
                  "annotations": dict(tmeta.get("annotations") or {}),
                  "finalizers": [TRACKING]}
-    spec = copy.deepcopy(tmpl.get("spec") or {})
+    spec = json_copy(tmpl.get("spec") or {})
     if index is not None:
         meta["annotations"][INDEX_KEY] = str(index)
         meta["labels"][INDEX_KEY] = str(index)
@@ -65,7 +66,7 @@ def job_pod(job: Obj, index: int | None) -> Obj:
         del meta["annotations"]
     pod = {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec,
            "status": {"phase": "Pending"}}
-    return apply_defaults(with_owner(pod, job))
+    return apply_defaults(owned(pod, job))
 
 
 class JobController(Controller):

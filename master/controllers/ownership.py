@@ -3,11 +3,11 @@ orphans and releasing pods that no longer match (ControllerRefManager)."""
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from coxapi import errors, labels
+from coxapi.jsoncopy import json_copy
 from coxapi.meta import controller_ref, is_terminating, owner_reference
 
 from ..objects import ObjectStore
@@ -100,9 +100,15 @@ def claim(objects: Any, kind: str, owner: Obj, selector: labels.Selector,
 
 
 def with_owner(obj: Obj, owner: Obj) -> Obj:
-    out = copy.deepcopy(obj)
-    out["metadata"]["ownerReferences"] = [owner_reference(owner, controller=True)]
-    return out
+    """A copy of ``obj`` that ``owner`` controls."""
+    return owned(json_copy(obj), owner)
+
+
+def owned(new: Obj, owner: Obj) -> Obj:
+    """``new`` (an object the caller has just built, its own to change) made
+    ``owner``'s, in place: a pod made from a template is copied once, not twice."""
+    new["metadata"]["ownerReferences"] = [owner_reference(owner, controller=True)]
+    return new
 
 
 class _Skip(Exception):

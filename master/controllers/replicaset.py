@@ -13,12 +13,12 @@ match the selector, and report status.
 
 from __future__ import annotations
 
-import copy
 import logging
 from typing import Any
 
 from coxapi import errors, kinds, labels, timefmt
 from coxapi.defaults import apply_defaults
+from coxapi.jsoncopy import json_copy
 from coxapi.meta import controller_ref, is_terminating, key_of
 
 from ..admission import names, podsecurity
@@ -26,7 +26,7 @@ from . import parallel
 from . import pods as podutil
 from .base import Context, Controller, RetryLater
 from .expectations import Expectations
-from .ownership import claim, with_owner
+from .ownership import claim, owned
 
 log = logging.getLogger(__name__)
 _POD = kinds.lookup("pods")
@@ -47,8 +47,8 @@ def pod_from_template(rs: Obj) -> Obj:
     if tmeta.get("annotations"):
         meta["annotations"] = dict(tmeta["annotations"])
     pod = {"apiVersion": "v1", "kind": "Pod", "metadata": meta,
-           "spec": copy.deepcopy(tmpl.get("spec") or {}), "status": {"phase": "Pending"}}
-    return apply_defaults(with_owner(pod, rs))
+           "spec": json_copy(tmpl.get("spec") or {}), "status": {"phase": "Pending"}}
+    return apply_defaults(owned(pod, rs))
 
 
 def deletion_rank(pod: Obj) -> tuple:

@@ -28,12 +28,13 @@ from typing import Any
 
 from coxapi import errors, kinds, labels
 from coxapi.defaults import apply_defaults
+from coxapi.jsoncopy import json_copy
 from coxapi.meta import controller_ref, is_terminating, key_of
 
 from ..admission import podsecurity
 from . import pods as podutil
 from .base import Context, Controller
-from .ownership import claim, with_owner
+from .ownership import claim, owned
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
@@ -67,7 +68,7 @@ def new_pod(sts: Obj, i: int, rev: str, template: Obj | None = None) -> Obj:
                  "labels": pod_labels}
     if tmeta.get("annotations"):
         meta["annotations"] = dict(tmeta["annotations"])
-    pod_spec = copy.deepcopy(tmpl.get("spec") or {})
+    pod_spec = json_copy(tmpl.get("spec") or {})
     pod_spec["hostname"] = name
     claims = {c["metadata"]["name"]: claim_name(c, sts, i) for c in claim_templates(sts)}
     pod_spec["volumes"] = [v for v in pod_spec.get("volumes") or [] if v.get("name") not in claims]
@@ -79,7 +80,7 @@ def new_pod(sts: Obj, i: int, rev: str, template: Obj | None = None) -> Obj:
         pod_spec["subdomain"] = spec["serviceName"]
     pod = {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": pod_spec,
            "status": {"phase": "Pending"}}
-    return apply_defaults(with_owner(pod, sts))
+    return apply_defaults(owned(pod, sts))
 
 
 def claim_templates(sts: Obj) -> list[Obj]:

@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-import copy
 import logging
 import random
 import threading
@@ -25,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from coxapi import errors
+from coxapi.jsoncopy import json_copy
 from coxapi.meta import get_condition, is_terminating, key_of
 from coxapi.retry import retry_on_conflict, starting_with
 from coxapi.timefmt import rfc3339
@@ -165,7 +165,7 @@ class Scheduler:
             SCHEDULE_ATTEMPTS.labels("scheduled" if isinstance(result, Binding)
                                      else "unschedulable").inc()
             if isinstance(result, Binding):
-                assumed = copy.deepcopy(pod)
+                assumed = json_copy(pod)
                 assumed.setdefault("spec", {})["nodeName"] = result.node
                 self.snapshot.set_pod(assumed)
                 self._assumed[key] = result.node
@@ -243,7 +243,7 @@ class Scheduler:
             if cur["metadata"].get("uid") != uid or (cur.get("spec") or {}).get("nodeName") \
                     or is_terminating(cur):
                 return False
-            new = copy.deepcopy(cur)
+            new = json_copy(cur)
             new.setdefault("spec", {})["nodeName"] = node
             self._set_condition(new, "True", "", "")
             self.objects.update(new, old=cur)

@@ -258,3 +258,25 @@ def test_a_not_older_than_list_waits_a_moment_for_this_replica_to_reach_its_vers
     started = time.monotonic()
     assert not cache.wait_for(ahead + 100, 0.1)
     assert 0.1 <= time.monotonic() - started < 2
+
+
+def test_the_event_cache_starts_only_when_a_list_or_watch_asks_for_it(make_api):
+    """A master starts every kind's cache but the Events' (as kube-apiserver keeps
+    none): Events are written several times per pod and rarely watched."""
+    api = make_api()
+    api.state.caches.start_all()
+    started = api.state.caches.started()
+    assert "configmaps" in started and "pods" in started
+    assert "events" not in started
+    ev_path = "/api/v1/namespaces/default/events"
+    event = {"metadata": {"name": "e1"}, "reason": "Tested", "message": "one",
+             "involvedObject": {"kind": "Pod", "name": "p", "namespace": "default"}}
+    assert api.post(ev_path, event).status_code == 201
+    assert "events" not in api.state.caches.started()  # writes start nothing
+    listed = api.get(ev_path, query={"resourceVersion": "0"}).json
+    assert [e["metadata"]["name"] for e in listed["items"]] == ["e1"]
+    assert "events" in api.state.caches.started()
+    r = open_stream(api, ev_path, resourceVersion=listed["metadata"]["resourceVersion"])
+    assert api.post(ev_path, {**event, "metadata": {"name": "e2"}}).status_code == 201
+    [got] = read_events(r, 1)
+    assert (got["type"], got["object"]["metadata"]["name"]) == ("ADDED", "e2")
