@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import copy
 import uuid
 from typing import Any, TypeGuard
+
+from .jsoncopy import json_copy
 
 Obj = dict[str, Any]
 
@@ -90,11 +91,22 @@ def node_is_ready(node: Obj) -> bool:
 def merge_patch(target: Any, patch: Any) -> Any:
     """RFC 7386 JSON merge patch; returns a new object, leaves both inputs alone."""
     if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    result = copy.deepcopy(target) if isinstance(target, dict) else {}
+        return json_copy(patch)
+    result = json_copy(target) if isinstance(target, dict) else {}
+    _merge_into(result, patch)
+    return result
+
+
+def _merge_into(result: dict, patch: dict) -> None:
+    """``patch`` merged into ``result`` in place (the copy merge_patch made
+    once, rather than a copy per level of the patch)."""
     for k, v in patch.items():
         if v is None:
             result.pop(k, None)
+        elif isinstance(v, dict):
+            cur = result.get(k)
+            if not isinstance(cur, dict):
+                cur = result[k] = {}
+            _merge_into(cur, v)
         else:
-            result[k] = merge_patch(result.get(k), v)
-    return result
+            result[k] = json_copy(v)

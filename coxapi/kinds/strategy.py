@@ -8,13 +8,13 @@ Pure: no store access, the clock is passed in.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from coxapi import patchmeta
+from coxapi.jsoncopy import json_copy
 from coxapi.meta import is_terminating
 from coxapi.timefmt import rfc3339
 from coxapi.validation.common import Errors, dns1123_subdomain
@@ -169,7 +169,7 @@ class Strategy:
         if grace > 0 and not m.get("finalizers"):
             if is_terminating(obj):
                 return DeletePlan(False)  # already counting down
-            new = copy.deepcopy(obj)
+            new = json_copy(obj)
             new["metadata"]["deletionTimestamp"] = rfc3339(now + timedelta(seconds=grace))
             new["metadata"]["deletionGracePeriodSeconds"] = grace
             return DeletePlan(False, new)
@@ -179,7 +179,7 @@ class Strategy:
         if finalizers:
             if is_terminating(obj) and finalizers == list(m.get("finalizers") or []):
                 return DeletePlan(False)
-            new = copy.deepcopy(obj)
+            new = json_copy(obj)
             new["metadata"]["finalizers"] = finalizers
             new["metadata"].setdefault("deletionTimestamp", rfc3339(now))
             new["metadata"].setdefault("deletionGracePeriodSeconds", 0)

@@ -10,7 +10,6 @@ object (pure), then make one compare-and-swap write through the ObjectStore.
 from __future__ import annotations
 
 import contextlib
-import copy
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -19,6 +18,7 @@ from typing import Any
 from flask import Blueprint, Response, g, request
 
 from coxapi import errors, kinds, patchmeta, schema, smp, ssa
+from coxapi.jsoncopy import json_copy
 from coxapi.meta import merge_patch
 from coxapi.retry import retry_on_conflict
 from coxapi.timefmt import rfc3339
@@ -560,7 +560,7 @@ def _mark_deleting(obj: Obj) -> Obj:
     it cannot take back what is orphaned while the owner still exists."""
     if obj["metadata"].get("deletionTimestamp"):
         return obj
-    marked = copy.deepcopy(obj)
+    marked = json_copy(obj)
     marked["metadata"]["deletionTimestamp"] = rfc3339(_now())
     marked["metadata"].setdefault("deletionGracePeriodSeconds", 0)
     return state().objects.update(marked, old=obj)
