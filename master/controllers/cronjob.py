@@ -15,7 +15,7 @@ from coxapi.meta import controller_ref
 from ..admission.strategy import prepare_create
 from .base import Context, Controller
 from .cronplan import decide, job_ref
-from .ownership import owned_by, with_owner
+from .ownership import owned, owned_by
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ class CronJobController(Controller):
     def _create(self, cj: Obj, job: Obj) -> Obj | None:
         """The Job for this time: created now, or the one an earlier attempt
         created (then None if some other object has its name)."""
-        body = prepare_create(_JOB, with_owner(job, cj))
+        body = prepare_create(_JOB, owned(job, cj))  # the plan's Job: made for this
         ns, name = body["metadata"]["namespace"], body["metadata"]["name"]
         try:
             created = self.objects.create(body)

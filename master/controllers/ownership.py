@@ -7,7 +7,6 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from coxapi import errors, labels
-from coxapi.jsoncopy import json_copy
 from coxapi.meta import controller_ref, is_terminating, owner_reference
 
 from ..objects import ObjectStore
@@ -97,11 +96,6 @@ def claim(objects: Any, kind: str, owner: Obj, selector: labels.Selector,
             if adopted is not None:
                 mine.append(adopted)
     return mine
-
-
-def with_owner(obj: Obj, owner: Obj) -> Obj:
-    """A copy of ``obj`` that ``owner`` controls."""
-    return owned(json_copy(obj), owner)
 
 
 def owned(new: Obj, owner: Obj) -> Obj:
