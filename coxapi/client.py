@@ -40,20 +40,14 @@ import functools
 import json
 import logging
 import os
-import ssl
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any, cast
-from urllib.parse import urlsplit
-
-import requests
-from urllib3.connection import HTTPSConnection
-from urllib3.connectionpool import HTTPSConnectionPool
-from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, SSLError
+from typing import Any
 
 from . import discovery, kinds
 from .errors import ApiError, ClusterUnreachable, OutcomeUnknown, Unavailable, is_not_applied
+from .transport import Reply, Transport, TransportError, never_connected, url_for
 
 log = logging.getLogger(__name__)
 
@@ -97,15 +91,13 @@ class Client:
         self.ca_file = ca_file
         self._current = 0
         self._lock = threading.Lock()
-        # One pool of kept-alive connections for every thread: a
-        # thread that has not spoken yet (a node agent's pod workers come and go)
-        # takes an idle connection instead of a new TCP and TLS handshake each.
-        self._adapter = _Adapter(pool_connections=8, pool_maxsize=POOL_SIZE)
+        # One pool of kept-alive connections for every thread: a thread that
+        # has not spoken yet (a node agent's pod workers come and go) takes an
+        # idle connection instead of a new TCP and TLS handshake each.
+        self._transport = Transport(self._environment[1], POOL_SIZE)
         self._headers = {"User-Agent": user_agent, "Accept": "application/json"}
         if token:
             self._headers["Authorization"] = f"Bearer {token}"
-        # what a requests.Session sends (Accept-Encoding, Connection), then ours
-        self._sent_headers = {**requests.utils.default_headers(), **self._headers}
 
     @property
     def authorization(self) -> str | None:
@@ -114,40 +106,19 @@ class Client:
 
     # ---- transport -------------------------------------------------------
 
-    def _exchange(self, method: str, url: str, params: dict | None, data: str | None,
-                  headers: dict[str, str], stream: bool,
-                  timeout: tuple[float, float | None]) -> requests.Response:
-        """One request through the shared adapter (its pool of kept-alive
-        connections; thread-safe). This is what ``requests.Session.request``
-        does for a client without cookies, auth hooks or redirects, less the
-        work of those (cookie jars made and parsed on every request, hooks,
-        settings merged; about a sixth of a node agent's CPU)."""
-        req = requests.PreparedRequest()
-        req.prepare_method(method)
-        req.prepare_url(url, params)
-        req.prepare_headers({**self._sent_headers, **headers})
-        req.prepare_body(data, None)
-        proxies, verify = self._environment
-        resp = self._adapter.send(req, stream=stream, timeout=cast(Any, timeout), verify=verify,
-                                  proxies=proxies)
-        if not stream:
-            resp.content  # noqa: B018 - read now: the connection goes back to the pool
-        return resp
-
     @functools.cached_property
-    def _environment(self) -> tuple[dict[str, str], bool | str]:
-        """The proxies (per server, after NO_PROXY), and the CA bundle: ours, else
-        the one the environment names, else the system's."""
+    def _environment(self) -> tuple[dict[str, str], str | None]:
+        """Read once, not per request: the proxy of each server (after
+        NO_PROXY), and the CA bundle: ours, else the one the environment names
+        (None: the system's)."""
         proxies = {}
         for server in self.servers:
-            parts = urlsplit(server)
-            found = requests.utils.get_environ_proxies(server)
-            proxy = found.get(parts.scheme) or found.get("all")
+            proxy = _proxy_for(server)
             if proxy:
-                proxies[f"{parts.scheme}://{parts.hostname}"] = proxy
+                proxies[server] = proxy
         bundle = (self.ca_file or os.environ.get("REQUESTS_CA_BUNDLE")
                   or os.environ.get("CURL_CA_BUNDLE"))
-        return proxies, bundle or True
+        return proxies, bundle or None
 
     def _order(self) -> list[str]:
         with self._lock:
@@ -173,7 +144,7 @@ class Client:
             resp = self._send("GET", discovery.ENDPOINTS_PATH, discover=False)
             endpoints = resp.json() if resp.status_code == 200 else None
             resp.close()
-        except (ApiError, requests.RequestException, ValueError) as e:
+        except (ApiError, TransportError, ValueError) as e:
             log.debug("cannot refresh the masters: %s", e)
             return
         finally:
@@ -196,26 +167,26 @@ class Client:
               content_type: str = "application/json", stream: bool = False,
               timeout: float | None | _Default = _DEFAULT,
               headers: dict[str, str] | None = None, discover: bool = True,
-              ) -> requests.Response:
+              ) -> Reply:
         """``timeout`` is the read timeout: the client's default, a number, or None
         for none at all (a followed log stream may be quiet for hours)."""
         if discover:
             self._discover_if_due()
-        data = None if body is None else json.dumps(body)
-        headers = {**({"Content-Type": content_type} if data is not None else {}),
+        data = None if body is None else json.dumps(body).encode()
+        headers = {**self._headers,
+                   **({"Content-Type": content_type} if data is not None else {}),
                    **(headers or {})}
+        timeouts = (self.connect_timeout, self.timeout if timeout is _DEFAULT else timeout)
         resend = method.upper() in SAFE_METHODS
         last_error: Exception | None = None
+        transport, proxies = self._transport, self._environment[0]
         for server in self._order():
-            url = server + path
+            url = url_for(server, path, params)
             try:
-                resp = self._exchange(
-                    method, url, params, data, headers, stream,
-                    (self.connect_timeout, self.timeout if timeout is _DEFAULT else timeout))
-            except (requests.ConnectionError, requests.Timeout,
-                    requests.exceptions.ChunkedEncodingError) as e:
-                # ChunkedEncodingError: the master died halfway through its answer.
-                if not (resend or _never_connected(e)):
+                resp = transport.send(method, url, data, headers, stream, timeouts,
+                                      proxies.get(server))
+            except TransportError as e:  # also a master that died halfway through its answer
+                if not (resend or never_connected(e)):
                     raise OutcomeUnknown(
                         f"{method} {url}: the connection failed after the request was sent "
                         f"({e}); it may or may not have been applied") from e
@@ -267,7 +238,7 @@ class Client:
         if resp.status_code >= 400:
             raise _error_from(resp)
         with resp:
-            yield from resp.iter_lines(decode_unicode=True)
+            yield from resp.iter_lines()
 
     # ---- typed verbs -----------------------------------------------------
 
@@ -356,61 +327,24 @@ class Client:
 
     def close(self) -> None:
         """Close the kept-alive connections (every thread's: they share them)."""
-        self._adapter.close()
+        self._transport.close()
 
 
-class _HandshakeTimeoutIsConnectTimeout(HTTPSConnection):
-    """urllib3 makes the TLS handshake just before sending the request, and
-    reports a handshake that timed out as a *read* timeout, as if the request
-    had been sent: a write would then be called "may have been applied" and
-    not tried on another master, though the master never saw a byte of it (a
-    busy master is slow to finish handshakes first). Here it is what it is, a
-    connect timeout."""
+def _proxy_for(server: str) -> str | None:
+    """The proxy the environment names for ``server`` (HTTPS_PROXY, ALL_PROXY,
+    NO_PROXY with its host names, suffixes and CIDRs, as requests reads them)."""
+    from requests.utils import get_environ_proxies  # once per server, not per request
 
-    def connect(self) -> None:
-        try:
-            super().connect()
-        except TimeoutError as e:  # the handshake's (TCP's own is a ConnectTimeoutError)
-            self.close()
-            raise ConnectTimeoutError(
-                self, f"TLS handshake with {self.host}:{self.port} timed out") from e
-
-
-class _HTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _HandshakeTimeoutIsConnectTimeout
-
-
-class _Adapter(requests.adapters.HTTPAdapter):
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        # an instance attribute: urllib3's module-wide table stays as it is
-        self.poolmanager.pool_classes_by_scheme = {
-            **self.poolmanager.pool_classes_by_scheme, "https": _HTTPSPool}
-
-
-def _never_connected(e: Exception) -> bool:
-    """Whether the request surely never reached a server: no connection was made.
-    urllib3 wraps connect failures (NewConnectionError, refused or unresolvable,
-    is a ConnectTimeoutError) in MaxRetryError; a failure on an established
-    connection (reset, read timeout) arrives unwrapped, or as ReadTimeout. A
-    server whose certificate failed verification never saw the request: the
-    handshake comes first."""
-    if isinstance(e, requests.ConnectTimeout):
-        return True
-    cause = e.args[0] if e.args else None
-    if not isinstance(cause, MaxRetryError):
-        return False
-    reason = cause.reason
-    return isinstance(reason, ConnectTimeoutError) or (
-        isinstance(reason, SSLError) and any(isinstance(a, ssl.SSLCertVerificationError)
-                                             for a in reason.args))
+    scheme = server.partition("://")[0]
+    found = get_environ_proxies(server)
+    return found.get(scheme) or found.get("all")
 
 
 def _params(**kw: Any) -> dict[str, Any]:
     return {k: v for k, v in kw.items() if v is not None and v != ""}
 
 
-def _error_from(resp: requests.Response) -> ApiError:
+def _error_from(resp: Reply) -> ApiError:
     try:
         body = resp.json()
     except ValueError:

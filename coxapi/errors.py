@@ -137,6 +137,12 @@ class OutcomeUnknown(Unavailable):
     not send it again: the caller reads back before retrying."""
 
 
+class ConnectionBroken(Unavailable):
+    """A streamed answer (a watch, a followed log) broke off or fell silent
+    after it began: the caller starts it again (a watch from its last
+    resourceVersion)."""
+
+
 # The ``details.causes[].reason`` of a 503 refused before anything was written
 # (the store was never asked to commit): sending it to another master is safe.
 NOT_APPLIED = "NotApplied"

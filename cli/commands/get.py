@@ -6,7 +6,6 @@ import time
 from typing import Any
 
 import click
-import requests
 
 from coxapi import errors as api
 from coxapi.kinds import Kind
@@ -175,7 +174,7 @@ def _watch(cli: CliContext, kind: Kind, names: list[str], ns: str | None, select
             # Our revision was compacted away: start again from a fresh list.
             result = client.list(kind, ns, label_selector=selector, field_selector=field_selector)
             rv = (result.get("metadata") or {}).get("resourceVersion")
-        except requests.RequestException:
+        except api.ConnectionBroken:
             pass  # the master went away mid-stream: watch again (the client fails over)
         if deadline is not None and time.monotonic() >= deadline:
             return

@@ -209,7 +209,7 @@ def test_the_master_marks_a_503_not_applied_only_when_nothing_was_written(monkey
 
 
 def test_the_environment_is_read_once_not_on_every_request(masters, monkeypatch):
-    """requests would read the proxy variables and stat ~/.netrc on each request;
+    """requests reads the proxy variables and stats ~/.netrc on each request;
     the client takes proxies and the CA bundle once, and never ~/.netrc (its basic
     auth would replace the bearer token)."""
     m = masters("ok")
@@ -217,7 +217,7 @@ def test_the_environment_is_read_once_not_on_every_request(masters, monkeypatch)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/bundle.pem")
     proxied = Client(["http://10.1.2.3:6443", m.url], token="t")
-    assert proxied._environment == ({"http://10.1.2.3": "http://proxy.invalid:3128"},
+    assert proxied._environment == ({"http://10.1.2.3:6443": "http://proxy.invalid:3128"},
                                     "/etc/ssl/bundle.pem")
 
     def no_netrc(*_a, **_kw):
