@@ -19,13 +19,14 @@ unreachable API never kills a pod.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 import os
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from coxapi import errors, private
@@ -91,7 +92,7 @@ class Agent:
                                  name="service-informer")
         self.executor = PlanExecutor(config, client, runtime, clock, self.backoff,
                                      self.stop_event, self.events, self.services, mounter)
-        self.probes = ProbeManager(runtime, on_change=self.wake.set, clock=clock,
+        self.probes = ProbeManager(runtime, on_change=self._wake_all, clock=clock,
                                    on_failure=self._probe_failed)
         self.stats = StatsCollector(runtime, self._my_containers, interval=config.stats_period)
         self.heartbeat = Heartbeat(client, self.name, node_usage, period=config.heartbeat_period,
@@ -104,11 +105,12 @@ class Agent:
         # from the masters' watch cache, except the one orphans are removed on.
         self.pods = Informer(client, "Pod", field_selector=f"spec.nodeName={self.name}",
                              watch_timeout=300, stale_list=True, name="pod-informer")
+        # a deleted pod's containers are removed by a full pass (on a consistent list)
         self.pods.add_handler(lambda pod: self._pod_changed(None, pod), self._pod_changed,
-                              lambda _pod: self.wake.set())
+                              lambda _pod: self._wake_all())
         self.emptydirs = eviction.EmptyDirMonitor(
             config.data_dir, lambda: self._bound_pods().values(),
-            config.emptydir_check_period, on_exceeded=self.wake.set)
+            config.emptydir_check_period, on_exceeded=self._wake_all)
         self.pod_cidr: str | None = None
         self.log_server: LogServer | None = None
         self._authenticate = authenticate or MasterTokens(self.name, master_keys(client))
@@ -121,6 +123,14 @@ class Agent:
         self._own_versions = RecentVersions()  # resourceVersions of our own status writes
         self._listed_at: float | None = None  # monotonic time of the last successful list
         self._pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="pod")
+        # What the next pass looks at: every pod (each sync_period, and when a
+        # probe, a deletion or a full disk asks), else just the pods whose watch
+        # events came since the last pass. A pass over all of a node's pods for
+        # each pod's change was O(n²) pod syncs as a node filled up.
+        self._scope_lock = threading.Lock()
+        self._changed: set[str] = set()
+        self._all_wanted = True
+        self._next_full = 0.0  # time.monotonic() of the next full pass
         self.syncs = 0
 
     # ---- lifecycle -------------------------------------------------------
@@ -221,14 +231,41 @@ class Agent:
             if not self.start():
                 return
             while not self.stop_event.is_set():
+                self.wake.clear()  # before the scope is taken: no wake-up is missed
+                only = self._take_scope()
                 try:
-                    self.sync_once()
+                    self.sync_once(only)
                 except Exception:  # noqa: BLE001 - the loop never dies (pods keep running)
                     log.exception("sync failed; trying again")
-                self.wake.wait(self.config.sync_period)
-                self.wake.clear()
+                self.wake.wait(max(0.0, self._next_full - time.monotonic()))
         finally:
             self.shutdown()
+
+    def _take_scope(self) -> set[str] | None:
+        """The pods the next pass syncs: None for all of them."""
+        with self._scope_lock:
+            now = time.monotonic()
+            if self._all_wanted or now >= self._next_full:
+                self._all_wanted, self._next_full = False, now + self.config.sync_period
+                self._changed = set()
+                return None
+            only, self._changed = self._changed, set()
+            return only
+
+    def _wake_for(self, uid: str) -> None:
+        """Have the loop sync this pod now."""
+        with self._scope_lock:
+            self._changed.add(uid)
+        self.wake.set()
+
+    def _wake_after(self, uid: str, _worker: Future[PodTask]) -> None:
+        self._wake_for(uid)
+
+    def _wake_all(self) -> None:
+        """Have the loop make a full pass now."""
+        with self._scope_lock:
+            self._all_wanted = True
+        self.wake.set()
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -311,25 +348,25 @@ class Agent:
 
     def _pod_changed(self, old: Obj | None, pod: Obj) -> None:
         """Informer handler: wake the sync loop as soon as a pod bound here changes."""
-        if not self._own_versions.own(old, pod):
-            self._start_new(pod)
-            self.wake.set()  # our own status writes change nothing
+        if not self._own_versions.own(old, pod) and not self._start_new(pod):
+            self._wake_for(pod["metadata"]["uid"])  # our own status writes change nothing
 
-    def _start_new(self, pod: Obj) -> None:
+    def _start_new(self, pod: Obj) -> bool:
         """Start a pod bound here that the agent has never seen: it has no
         containers (only its own workers create them), so its worker needs no
         listing of the node's containers, which can take a second or more on a
-        busy node."""
+        busy node. Whether it was started."""
         uid = (pod.get("metadata") or {}).get("uid")
         if not uid or (pod.get("spec") or {}).get("nodeName") != self.name:
-            return
+            return False
         with self._records_lock:
             if (self.stop_event.is_set() or self._listed_uids is None
                     or uid in self._listed_uids or uid in self._records):
-                return  # before the first pass, or known: the loop's business
+                return False  # before the first pass, or known: the loop's business
             record = self._record(uid)
             record.first_seen = self.clock()
             record.worker = self._pool.submit(self._pod_worker, record.task(pod, [], True))
+            return True
 
     def _sync_routes(self, network: NodeNetwork, stop: threading.Event) -> None:
         while not stop.is_set():
@@ -343,10 +380,14 @@ class Agent:
 
     # ---- the loop ----------------------------------------------------------
 
-    def sync_once(self) -> None:
-        """One pass: every pod bound here, and every container no pod owns."""
+    def sync_once(self, only: set[str] | None = None) -> None:
+        """One pass: every pod bound here, and every container no pod owns; or
+        (``only``) just these pods, as the pod watch shows them."""
         self.syncs += 1
         started = time.monotonic()
+        if only is not None:
+            self._sync_some(only, started)
+            return
         listed = self._list_due()
         api_ok = self._list_pods() if listed else True
         pods = self._bound_pods()
@@ -366,6 +407,29 @@ class Agent:
         self.probes.sync(self._probe_targets(pods, by_uid))
         with self._records_lock:
             self._dispatch_all(pods, by_uid, api_ok, started)
+
+    def _sync_some(self, uids: set[str], started: float) -> None:
+        """A pass over the pods whose watch events came since the last: their
+        own containers listed, not the node's; the rest left to the next full
+        pass. A pod gone from the informer was deleted, and its deletion
+        brought a full pass."""
+        pods = {uid: pod for uid, pod in self._bound_pods().items() if uid in uids}
+        by_uid: dict[str, list[ContainerInfo]] = {}
+        try:
+            for uid in pods:
+                by_uid[uid] = self.runtime.list_containers(
+                    {podspec.LABEL_POD_UID: uid} | self.node_labels)
+        except Exception as e:  # noqa: BLE001 - Docker down: the next full pass tries again
+            log.warning("listing containers failed: %s", e)
+            return
+        self.probes.sync(self._probe_targets(pods, by_uid), only_pods=set(pods))
+        api_ok = self._listed_at is not None  # the API answered the last list
+        with self._records_lock:
+            for uid, pod in pods.items():
+                record = self._record(uid)
+                if record.first_seen is None:
+                    record.first_seen = self.clock()
+                self._dispatch(record, pod, by_uid[uid], api_ok, started, changed=True)
 
     def _dispatch_all(self, pods: dict[str, Obj], by_uid: dict[str, list[ContainerInfo]],
                       api_ok: bool, started: float) -> None:
@@ -413,9 +477,19 @@ class Agent:
         return targets
 
     def _dispatch(self, record: PodRecord, pod: Obj | None, containers: list[ContainerInfo],
-                  api_ok: bool, observed_at: float) -> None:
-        # Busy, or changed by a worker since we looked: our view is stale, next pass.
-        if not record.collect() or record.done_at > observed_at:
+                  api_ok: bool, observed_at: float, changed: bool = False) -> None:
+        """Start a worker for the pod, unless one runs or our view of its
+        containers is older than the last worker's changes. A pod ``changed``
+        since the last pass is then synced again as soon as it can be (its
+        change is not left for the next full pass)."""
+        if not record.collect():
+            if changed:
+                assert record.worker is not None
+                record.worker.add_done_callback(functools.partial(self._wake_after, record.uid))
+            return
+        if record.done_at > observed_at:
+            if changed:
+                self._wake_for(record.uid)
             return
         record.worker = self._pool.submit(self._pod_worker,
                                           record.task(pod, containers, api_ok))

@@ -146,11 +146,13 @@ class ProbeManager:
         self.lock = threading.Lock()
         self._workers: dict[str, _Worker] = {}
 
-    def sync(self, targets: list[ProbeTarget]) -> None:
-        """Probe exactly these running containers."""
+    def sync(self, targets: list[ProbeTarget], only_pods: set[str] | None = None) -> None:
+        """Probe exactly these running containers; with ``only_pods`` (pod uids),
+        of those pods (the others' probes are left as they are)."""
         wanted = {t.container_id: t for t in targets}
         with self.lock:  # pod workers read the table concurrently
-            for cid in [c for c in self._workers if c not in wanted]:
+            for cid in [c for c, w in self._workers.items() if c not in wanted and (
+                    only_pods is None or _pod_uid(w.target) in only_pods)]:
                 self._workers.pop(cid).stop_event.set()
             for cid, target in wanted.items():
                 if cid not in self._workers:
@@ -201,3 +203,7 @@ class ProbeManager:
         for w in workers:
             if w.thread.is_alive():
                 w.thread.join(max(0.0, deadline - time.monotonic()))
+
+
+def _pod_uid(target: ProbeTarget) -> str | None:
+    return (target.pod.get("metadata") or {}).get("uid")

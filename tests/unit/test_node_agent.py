@@ -564,3 +564,71 @@ def test_the_agent_evicts_a_pod_over_its_limit_and_stops_it(env):
     [event] = events_of(api, agent, "Evicted")
     assert event["type"] == "Warning" and event["message"] == st["message"]
     assert event["involvedObject"]["name"] == "web"
+
+
+def settled(api: FakeApi, agent: Agent, *names: str) -> None:
+    """Wait until the informer holds each pod as the API has it (our own writes in)."""
+    from tests.support import wait_until
+    wait_until(lambda: {api.pod(n)["metadata"]["resourceVersion"] for n in names} <=
+               {p["metadata"]["resourceVersion"] for p in agent.pods.list()}, 5,
+               what="the informer to catch up")
+
+
+def two_pods_synced(api: FakeApi, agent: Agent) -> tuple[str, str]:
+    """Pods a and b running after a full pass; passes are driven by hand and
+    no full one falls due on its own."""
+    agent.config.sync_period = 3600
+    assert agent.pods.wait_for_sync(5)
+    ua, ub = (add_pod(api, n)["metadata"]["uid"] for n in ("a", "b"))
+    settled(api, agent, "a", "b")
+    agent.wake.clear()  # as the loop does, before it takes the scope
+    assert agent._take_scope() is None  # the first pass looks at every pod
+    sync(agent)
+    settled(api, agent, "a", "b")
+    return ua, ub
+
+
+def test_a_pod_change_wakes_the_loop_for_that_pod_alone(env):
+    api, _, agent, _ = env
+    from tests.support import wait_until
+    ua, _ub = two_pods_synced(api, agent)
+    synced: list[str] = []
+    sync_pod = agent.sync_pod
+    agent.sync_pod = lambda task: (synced.append(task.uid), sync_pod(task))  # type: ignore[method-assign]
+    api.update_status(api.pod("a"))  # someone else writes
+    wait_until(agent.wake.is_set, 5, what="a wake-up for pod a")
+    only = agent._take_scope()
+    assert only == {ua}
+    agent.sync_once(only)
+    assert agent.wait_idle()
+    assert synced == [ua]
+    assert agent._take_scope() == set()  # the pass's own writes asked for nothing more
+
+
+def test_a_pod_changed_while_its_worker_is_busy_is_synced_once_it_is_done(env):
+    api, _, agent, _ = env
+    import threading
+
+    from tests.support import wait_until
+    ua, _ub = two_pods_synced(api, agent)
+    entered, release = threading.Event(), threading.Event()
+    sync_pod = agent.sync_pod
+
+    def held(task) -> None:
+        entered.set()
+        release.wait(10)
+        sync_pod(task)
+    agent.sync_pod = held  # type: ignore[method-assign]
+    api.update_status(api.pod("a"))
+    wait_until(agent.wake.is_set, 5, what="a wake-up for pod a")
+    agent.wake.clear()
+    agent.sync_once(agent._take_scope())
+    assert entered.wait(5)  # pod a's worker is busy
+    api.update_status(api.pod("a"))  # a change it may not see
+    wait_until(agent.wake.is_set, 5, what="a wake-up for the second change")
+    agent.wake.clear()
+    agent.sync_once(agent._take_scope())  # busy: nothing starts now ...
+    assert not agent.wake.is_set()
+    release.set()
+    wait_until(agent.wake.is_set, 5, what="a wake-up once the worker was done")
+    assert agent._take_scope() == {ua}  # ... but the pod is synced again after it
