@@ -363,8 +363,7 @@ class Agent:
             if (self.stop_event.is_set() or self._listed_uids is None
                     or uid in self._listed_uids or uid in self._records):
                 return False  # before the first pass, or known: the loop's business
-            record = self._record(uid)
-            record.first_seen = self.clock()
+            record = self._seen(uid)
             record.worker = self._pool.submit(self._pod_worker, record.task(pod, [], True))
             return True
 
@@ -426,19 +425,13 @@ class Agent:
         api_ok = self._listed_at is not None  # the API answered the last list
         with self._records_lock:
             for uid, pod in pods.items():
-                record = self._record(uid)
-                if record.first_seen is None:
-                    record.first_seen = self.clock()
-                self._dispatch(record, pod, by_uid[uid], api_ok, started, changed=True)
+                self._dispatch(self._seen(uid), pod, by_uid[uid], api_ok, started, changed=True)
 
     def _dispatch_all(self, pods: dict[str, Obj], by_uid: dict[str, list[ContainerInfo]],
                       api_ok: bool, started: float) -> None:
         self._listed_uids = set(by_uid)
         for uid, pod in pods.items():
-            record = self._record(uid)
-            if record.first_seen is None:
-                record.first_seen = self.clock()
-            self._dispatch(record, pod, by_uid.get(uid, []), api_ok, started)
+            self._dispatch(self._seen(uid), pod, by_uid.get(uid, []), api_ok, started)
         if api_ok:
             for uid in by_uid.keys() - pods.keys():
                 self._dispatch(self._record(uid), None, by_uid[uid], api_ok, started)
@@ -453,6 +446,14 @@ class Agent:
         record = self._records.get(uid)
         if record is None:
             record = self._records[uid] = PodRecord(uid)
+        return record
+
+    def _seen(self, uid: str) -> PodRecord:
+        """The record of a pod bound here, stamped when the agent first saw it
+        (the start of the pod's startup latency)."""
+        record = self._record(uid)
+        if record.first_seen is None:
+            record.first_seen = self.clock()
         return record
 
     def _probe_targets(self, pods: dict[str, Obj],
