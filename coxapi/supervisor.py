@@ -19,10 +19,36 @@ from collections.abc import Callable
 log = logging.getLogger(__name__)
 
 
+class StopEvent(threading.Event):
+    """A stop event that also calls back whoever asked (``on_set``) when it is
+    set, so a thread asleep on something else (a work queue's condition) is
+    woken at once instead of polling the event."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._callbacks: list[Callable[[], object]] = []
+        self._callbacks_lock = threading.Lock()
+
+    def on_set(self, callback: Callable[[], object]) -> None:
+        """Call ``callback`` once the event is set (now, if it already is)."""
+        with self._callbacks_lock:
+            if not self.is_set():
+                self._callbacks.append(callback)
+                return
+        callback()
+
+    def set(self) -> None:
+        with self._callbacks_lock:
+            super().set()
+            callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            callback()
+
+
 class Supervisor:
     def __init__(self, name: str, stop: threading.Event | None = None) -> None:
         self.name = name
-        self.stop_event = stop if stop is not None else threading.Event()
+        self.stop_event = stop if stop is not None else StopEvent()
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._died: list[str] = []

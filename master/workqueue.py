@@ -22,6 +22,8 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+from coxapi.supervisor import StopEvent
+
 
 class WorkQueue:
     def __init__(self, base_delay: float = 0.005, max_delay: float = 30.0,
@@ -111,12 +113,14 @@ class WorkQueue:
             self._add_locked(key)
         return self._delayed[0][0] - now if self._delayed else None
 
-    def get(self, timeout: float | None = None) -> str | None:
-        """The next key (now marked processing), or None on timeout/shutdown."""
+    def get(self, timeout: float | None = None,
+            stop: threading.Event | None = None) -> str | None:
+        """The next key (now marked processing), or None on timeout, shutdown
+        or ``stop`` set (whoever sets it calls ``wake``)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
             while True:
-                if self._shutdown:
+                if self._shutdown or (stop is not None and stop.is_set()):
                     return None
                 wait = self._promote_due_locked()
                 if self._queue:
@@ -143,6 +147,11 @@ class WorkQueue:
                 self._dirty.discard(key)
                 self._add_locked(key)
 
+    def wake(self) -> None:
+        """Wake every blocked ``get`` to look at its stop event again."""
+        with self._cond:
+            self._cond.notify_all()
+
     def shutdown(self) -> None:
         with self._cond:
             self._shutdown = True
@@ -151,11 +160,20 @@ class WorkQueue:
     def work(self, handle: Callable[[str], object], stop: threading.Event,
              poll: float = 0.1) -> None:
         """A worker: hand keys to ``handle`` one at a time until ``stop`` is set
-        (a key taken as stop is set is given back unhandled). ``handle`` must
-        not raise: its caller decides what a failure means for the key."""
+        or the queue is shut down (a key taken as stop is set is given back
+        unhandled). With a ``StopEvent`` (a Supervisor's), an idle worker
+        sleeps until a key is due or stop wakes it; with a plain Event it
+        looks at the event every ``poll`` seconds. ``handle`` must not raise:
+        its caller decides what a failure means for the key."""
+        wait: float | None = poll
+        if isinstance(stop, StopEvent):
+            stop.on_set(self.wake)
+            wait = None
         while not stop.is_set():
-            key = self.get(timeout=poll)
+            key = self.get(timeout=wait, stop=stop)
             if key is None:
+                if self._shutdown:
+                    return
                 continue
             try:
                 if not stop.is_set():

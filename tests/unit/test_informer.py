@@ -9,6 +9,7 @@ import pytest
 
 from coxapi.errors import ClusterUnreachable
 from coxapi.informer import Informer
+from coxapi.supervisor import StopEvent
 from master.controllers.testing import make_context, pod
 from master.listwatch import StoreListWatcher
 from master.workqueue import WorkQueue
@@ -354,3 +355,40 @@ def test_workqueue_drain_handles_queued_keys_not_delayed_ones():
         q.drain(handle)
     assert q.drain(handle) == 1  # "a" was marked done despite the error
     assert seen == ["a", "b"] and len(q) == 0
+
+
+def test_an_idle_worker_sleeps_until_a_key_and_its_stop_event_wakes_it():
+    q = WorkQueue()
+    handled: list[str] = []
+    waits = 0
+    wait = q._cond.wait
+
+    def counted_wait(timeout=None):
+        nonlocal waits
+        waits += 1
+        return wait(timeout)
+
+    q._cond.wait = counted_wait  # type: ignore[method-assign]
+    stop = StopEvent()
+    t = threading.Thread(target=q.work, args=(handled.append, stop))
+    t.start()
+    q.add("a")
+    wait_until(lambda: handled == ["a"], 5, what="the key handled")
+    idle_from = waits
+    threading.Event().wait(0.3)  # idle: a polling worker would wake several times meanwhile
+    assert waits - idle_from <= 1
+    stop.set()  # no shutdown: the stop event alone wakes it
+    t.join(1)
+    assert not t.is_alive()
+    q.add("b")
+    assert handled == ["a"]
+
+
+def test_a_worker_on_a_plain_event_sees_it_set_within_its_poll():
+    q = WorkQueue()
+    stop = threading.Event()
+    t = threading.Thread(target=q.work, args=(lambda k: None, stop, 0.05))
+    t.start()
+    stop.set()
+    t.join(1)
+    assert not t.is_alive()

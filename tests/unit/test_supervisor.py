@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from coxapi.supervisor import Supervisor
+from coxapi.supervisor import StopEvent, Supervisor
 from tests.support import wait_until
 
 
@@ -54,3 +54,17 @@ def test_a_oneshot_thread_may_finish_its_job_but_not_raise():
     assert not done.is_alive() and sup.died == ["bad-job"]
     sup.stop()
     assert sup.join(2) == []
+
+
+def test_a_stop_event_calls_back_on_set_and_at_once_when_already_set():
+    stop = StopEvent()
+    called: list[str] = []
+    stop.on_set(lambda: called.append("before"))
+    assert called == []
+    stop.set()
+    assert called == ["before"] and stop.is_set()
+    stop.on_set(lambda: called.append("after"))
+    assert called == ["before", "after"]
+    stop.set()  # set again: no callback runs twice
+    assert called == ["before", "after"]
+    assert isinstance(Supervisor("test").stop_event, StopEvent)
