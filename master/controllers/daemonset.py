@@ -18,7 +18,7 @@ from . import pods as podutil
 from .base import Context, Controller, RetryLater
 from .daemonplan import HASH_LABEL, decide, pinned_to, pod_spec, template_hash
 from .expectations import Expectations
-from .ownership import owned
+from .ownership import CONTROLLER_INDEX, controlled, controller_index, owned
 from .replicaset import raise_first
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,7 @@ class DaemonSetController(Controller):
         self.expectations = Expectations(clock=self.config.monotonic)
         self.sets = ctx.informers["DaemonSet"]
         self.pods = ctx.informers["Pod"]
+        self.pods.add_index(CONTROLLER_INDEX, controller_index)
         self.nodes = ctx.informers["Node"]
         self.sets.add_handler(**self.handlers())
         self.pods.add_handler(self._pod_added, lambda old, new: self._pod_changed(new),
@@ -83,9 +84,7 @@ class DaemonSetController(Controller):
             self.expectations.forget(key)
             return None
         satisfied = self.expectations.satisfied(key)  # before the pods (see job.py)
-        uid = ds["metadata"].get("uid")
-        pods = [p for p in self.pods.list(ds["metadata"].get("namespace"))
-                if (controller_ref(p) or {}).get("uid") == uid]
+        pods = controlled(self.pods, ds)
         now = self.config.clock()
         plan = decide(ds, self.nodes.list(), pods, now)
         failure = None

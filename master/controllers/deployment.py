@@ -60,6 +60,7 @@ class DeploymentController(Controller):
         super().__init__(ctx)
         self.deployments = ctx.informers["Deployment"]
         self.sets = ctx.informers["ReplicaSet"]
+        self.sets.add_index(ownership.CONTROLLER_INDEX, ownership.controller_index)
         self.pods = ctx.informers["Pod"]
         self.deployments.add_handler(**self.handlers())
         self.sets.add_handler(self._rs_event, lambda old, new: self._rs_changed(old, new),
@@ -127,7 +128,7 @@ class DeploymentController(Controller):
 
     def claim(self, d: Obj, selector: labels.Selector) -> list[Obj]:
         return ownership.claim(self.objects, "ReplicaSet", d, selector,
-                               self.sets.list(d["metadata"].get("namespace")))
+                               ownership.candidates(self.sets, d))
 
     # ---- the new ReplicaSet ------------------------------------------------------
 

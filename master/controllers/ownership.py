@@ -7,11 +7,38 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from coxapi import errors, labels
-from coxapi.meta import controller_ref, is_terminating, owner_reference
+from coxapi.meta import controller_ref, is_terminating, namespace_of, owner_reference
 
 from ..objects import ObjectStore
 
 Obj = dict[str, Any]
+
+# An informer index (Kubernetes' PodControllerUIDIndex): an object under its
+# controller's uid, an orphan under ORPHAN + its namespace. An owner's sync then
+# looks at its own objects and the namespace's orphans, not at every object in
+# the namespace (a 3,000-pod rollout syncs each ReplicaSet many times a second).
+CONTROLLER_INDEX = "controllerUID"
+ORPHAN = "orphan:"
+
+
+def controller_index(obj: Obj) -> list[str]:
+    ref = controller_ref(obj)
+    if ref is not None:
+        return [ref.get("uid", "")]
+    return [ORPHAN + (namespace_of(obj) or "")]
+
+
+def candidates(informer: Any, owner: Obj) -> list[Obj]:
+    """What ``claim`` must see for ``owner``: the objects it controls and the
+    orphans of its namespace, from an informer with ``controller_index``."""
+    meta = owner["metadata"]
+    return [*informer.by_index(CONTROLLER_INDEX, meta.get("uid", "")),
+            *informer.by_index(CONTROLLER_INDEX, ORPHAN + (meta.get("namespace") or ""))]
+
+
+def controlled(informer: Any, owner: Obj) -> list[Obj]:
+    """The objects ``owner`` controls, from an informer with ``controller_index``."""
+    return informer.by_index(CONTROLLER_INDEX, owner["metadata"].get("uid", ""))
 
 
 def owned_by(obj: Obj, owner: Obj) -> bool:

@@ -26,7 +26,7 @@ from . import parallel
 from . import pods as podutil
 from .base import Context, Controller, RetryLater
 from .expectations import Expectations
-from .ownership import claim, owned
+from .ownership import CONTROLLER_INDEX, candidates, claim, controller_index, owned
 
 log = logging.getLogger(__name__)
 _POD = kinds.lookup("pods")
@@ -84,6 +84,7 @@ class ReplicaSetController(Controller):
         self.expectations = Expectations(clock=self.config.monotonic)
         self.sets = ctx.informers["ReplicaSet"]
         self.pods = ctx.informers["Pod"]
+        self.pods.add_index(CONTROLLER_INDEX, controller_index)
         self.sets.add_handler(**self.handlers())
         self.pods.add_handler(self._pod_added, self._pod_updated, self._pod_deleted)
 
@@ -150,10 +151,10 @@ class ReplicaSetController(Controller):
         except labels.SelectorError as e:
             self.events.warning(rs, "InvalidSelector", f"invalid selector: {e}")
             return None
-        ns = rs["metadata"].get("namespace")
         # the expectations before the pods (as the Job controller: see there)
         satisfied = self.expectations.satisfied(key)
-        active = self.claim(rs, selector, [p for p in self.pods.list(ns) if podutil.is_active(p)])
+        active = self.claim(rs, selector,
+                            [p for p in candidates(self.pods, rs) if podutil.is_active(p)])
         if not satisfied or is_terminating(rs):
             return self.update_status(rs, active, managed=False)
         failure = self.manage(rs, key, active)

@@ -34,7 +34,7 @@ from coxapi.meta import controller_ref, is_terminating, key_of
 from ..admission import podsecurity
 from . import pods as podutil
 from .base import Context, Controller
-from .ownership import claim, owned
+from .ownership import CONTROLLER_INDEX, candidates, claim, controller_index, owned
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
@@ -139,6 +139,7 @@ class StatefulSetController(Controller):
         super().__init__(ctx)
         self.sets = ctx.informers["StatefulSet"]
         self.pods = ctx.informers["Pod"]
+        self.pods.add_index(CONTROLLER_INDEX, controller_index)
         self.claims = ctx.informers["PersistentVolumeClaim"]
         self.sets.add_handler(**self.handlers())
         self.pods.add_handler(**self.handlers(self._pod_changed))
@@ -159,8 +160,7 @@ class StatefulSetController(Controller):
         except labels.SelectorError as e:
             self.events.warning(sts, "InvalidSelector", f"invalid selector: {e}")
             return None
-        ns = sts["metadata"].get("namespace")
-        mine = claim(self.objects, "Pod", sts, selector, self.pods.list(ns))
+        mine = claim(self.objects, "Pod", sts, selector, candidates(self.pods, sts))
         by_ordinal = {o: p for p in mine if (o := ordinal(sts, p)) is not None}
         self.manage(sts, by_ordinal)
         self.update_status(sts, by_ordinal)

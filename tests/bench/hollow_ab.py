@@ -1,13 +1,14 @@
-"""hollow_bench's phase 1 for two builds of coxswain in turns: this tree ("new")
-and a git revision ("base"). Runs of the same build minutes apart on this
+"""hollow_bench's phase 1 (or, with --rollout, phase 2) for two builds of
+coxswain in turns: this tree ("new") and a git revision ("base"). Runs of the same build minutes apart on this
 machine differ by up to ×1.8 (49 to 88 pods/s), as its CPUs do; runs in turns
 move alike, so the per-round ratio new/base says whether a change helped.
 
-    python -m tests.bench.hollow_ab --base REV [--rounds 3] [--pods 1000] [--nodes 100]
+    python -m tests.bench.hollow_ab --base REV [--rounds 3] [--pods 1000] [--nodes 100] [--rollout]
 
-Each round runs ``python -m tests.bench.hollow_bench --only-create`` once per
-build (the masters and the hollow nodes all from that build's code) and reads
-its figures: pods/s end to end, and the CPU per pod of the masters and of the
+Each round runs this tree's ``tests/bench/hollow_bench.py`` once per build (the
+masters and the hollow nodes all from that build's code; ``--only-create``
+unless ``--rollout``) and reads its figures for the phase: pods/s end to end
+(created -> Running, or replaced), and the CPU per pod of the masters and of the
 hollow nodes. Printed: each round, then the medians and the median ratios.
 """
 
@@ -27,6 +28,9 @@ from tests.bench.api_ab import TREE, checkout
 
 RATE = re.compile(r"Running, end to end: +\d+ pods in +[\d.]+ s = +([\d.]+) pods/s")
 CPU = re.compile(r"CPU per pod: masters ([\d.]+) ms, hollow nodes ([\d.]+) ms")
+ROLLOUT_RATE = re.compile(r"replaced, end to end: +\d+ pods in +[\d.]+ s = +([\d.]+) pods/s")
+ROLLOUT_CPU = re.compile(r"CPU per replaced pod: masters ([\d.]+) ms, hollow nodes ([\d.]+) ms")
+BENCH = Path(__file__).with_name("hollow_bench.py")
 
 
 @dataclass
@@ -36,22 +40,29 @@ class Figures:
     hollow: float  # CPU ms per pod
 
 
-def parse(output: str) -> Figures:
-    """The figures of one hollow_bench run; ValueError naming what is missing."""
-    rate, cpu = RATE.search(output), CPU.search(output)
+def parse(output: str, rollout: bool = False) -> Figures:
+    """The figures of one hollow_bench run's phase 1 (or 2: ``rollout``);
+    ValueError naming what is missing."""
+    if rollout:
+        rate, cpu = ROLLOUT_RATE.search(output), ROLLOUT_CPU.search(output)
+    else:
+        rate, cpu = RATE.search(output), CPU.search(output)
     if rate is None or cpu is None:
-        raise ValueError("hollow_bench printed no phase-1 figures:\n" + output[-2000:])
+        raise ValueError(f"hollow_bench printed no phase-{2 if rollout else 1} figures:\n"
+                         + output[-2000:])
     return Figures(float(rate.group(1)), float(cpu.group(1)), float(cpu.group(2)))
 
 
 def run_once(code: Path, cwd: Path, args: argparse.Namespace) -> Figures:
-    argv = [sys.executable, "-m", "tests.bench.hollow_bench", "--only-create",
+    # the driver is this tree's (by its path: the base may print less); all it
+    # imports and starts (masters, hollow nodes) is the build's, through PYTHONPATH
+    # alone: cwd holds no code
+    argv = [sys.executable, str(BENCH), *([] if args.rollout else ["--only-create"]),
             "--nodes", str(args.nodes), "--pods", str(args.pods), "--silent", "0",
             "--procs", str(args.procs), "--election-timeout", "2"]
-    # cwd holds no code, so -m finds the build's tree through PYTHONPATH alone
     out = subprocess.run(argv, cwd=cwd, env={**os.environ, "PYTHONPATH": str(code)},
                          capture_output=True, text=True, timeout=900)
-    return parse(out.stdout + out.stderr)
+    return parse(out.stdout + out.stderr, args.rollout)
 
 
 def ratios(new: list[Figures], base: list[Figures]) -> Figures:
@@ -68,6 +79,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--pods", type=int, default=1000)
     ap.add_argument("--nodes", type=int, default=100)
     ap.add_argument("--procs", type=int, default=3)
+    ap.add_argument("--rollout", action="store_true",
+                    help="phase 2's figures (a rolling update of all the pods)")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="hollow-ab-") as tmp:
         base_code = checkout(args.base, Path(tmp) / "base")
@@ -90,7 +103,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"ratio new/base (median of rounds): pods/s ×{q.rate:.2f}, CPU per pod: masters "
           f"×{q.masters:.2f}, hollow nodes ×{q.hollow:.2f}")
     print(f"command: python -m tests.bench.hollow_ab --base {args.base} --rounds {args.rounds} "
-          f"--pods {args.pods} --nodes {args.nodes} --procs {args.procs}")
+          f"--pods {args.pods} --nodes {args.nodes} --procs {args.procs}"
+          + (" --rollout" if args.rollout else ""))
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
 
 

@@ -11,7 +11,7 @@ Phases, each timed through the API (one watch of all pods in this process):
      master's --node-grace-period and --eviction-timeout).
 The masters' CPU (user+sys seconds, and share of one core) and peak RSS are
 printed for each phase; with --profile the leader is sampled with py-spy
-during phase 1 and its hottest functions are printed.
+during phases 1 and 2 and its hottest functions are printed.
 
     python -m tests.bench.hollow_bench [--nodes 100] [--pods 3000] [--silent 10]
         [--procs 3] [--node-grace-period 15] [--eviction-timeout 2] [--profile]
@@ -411,7 +411,11 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
 
         # 2. rolling update
         print(f"\n2. rolling update of all {n} pods", flush=True)
-        with Sampler(pids) as masters_use:
+        leader = mc.leader() or leader
+        assert leader.proc is not None
+        with Sampler(pids) as masters_use, Sampler(hollow_pids) as hollow_use, \
+                ThreadCpu(leader.proc.pid) as leader_threads, \
+                profiled(leader.proc.pid, tmp / "leader-rollout.prof", args.profile):
             term, start, raft0 = raft_term(mc), time.monotonic(), raft_commands(mc)
             kinds0 = breakdown.snapshot(mc)
             retried(lambda: client.patch("Deployment", APP, {"spec": {"template": {"spec": {
@@ -424,8 +428,15 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
         print(rate_line("replaced, end to end", n, end - start))
         print("  masters:\n" + masters_use.report(end - start, leader.name))
         print(f"  Raft elections during the phase: {raft_term(mc) - term}")
+        print("  the leader's CPU by thread (names from py-spy, when installed):\n"
+              + leader_threads.report())
         print(raft_line(raft0, raft_commands(mc), n))
         print(breakdown.report(mc, client, kinds0, n, NS, events=False))
+        print(f"  CPU per replaced pod: masters {cpu_ms(masters_use, n):.1f} ms, hollow nodes "
+              f"{cpu_ms(hollow_use, n):.1f} ms")
+        if args.profile:
+            print("  leader profile (py-spy):")
+            print(summarise_profile(tmp / "leader-rollout.prof"))
 
         # 3. node lifecycle
         if silent:
@@ -518,7 +529,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--election-timeout", type=float, default=0.4,
                     help="the masters' Raft election timeout (min; max is twice it)")
     ap.add_argument("--timeout", type=float, default=300.0, help="per phase, seconds")
-    ap.add_argument("--profile", action="store_true", help="py-spy the leader in phase 1")
+    ap.add_argument("--profile", action="store_true", help="py-spy the leader in phases 1 and 2")
     ap.add_argument("--only-create", action="store_true",
                     help="phase 1 only (quicker runs side by side)")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (logs)")

@@ -19,6 +19,17 @@ def test_hollow_ab_reads_the_end_to_end_rate_and_the_cpu_per_pod():
     assert hollow_ab.parse(HOLLOW_OUTPUT) == hollow_ab.Figures(78.3, 11.3, 12.0)
 
 
+def test_hollow_ab_reads_the_rollout_phase_with_rollout():
+    out = HOLLOW_OUTPUT + """
+2. rolling update of all 1000 pods
+  replaced, end to end: 1000 pods in  29.14 s =   34.3 pods/s
+  CPU per replaced pod: masters 23.9 ms, hollow nodes 15.2 ms
+"""
+    assert hollow_ab.parse(out, rollout=True) == hollow_ab.Figures(34.3, 23.9, 15.2)
+    with pytest.raises(ValueError, match="no phase-2 figures"):
+        hollow_ab.parse(HOLLOW_OUTPUT, rollout=True)
+
+
 def test_hollow_ab_names_a_run_that_printed_no_figures():
     with pytest.raises(ValueError, match="no phase-1 figures"):
         hollow_ab.parse("Traceback ...\nSystemExit: 3 masters did not start")

@@ -6,6 +6,7 @@ import threading
 import time
 
 from coxapi.timefmt import rfc3339
+from master.controllers.ownership import CONTROLLER_INDEX, ORPHAN, candidates, controlled
 from master.controllers.replicaset import ReplicaSetController, deletion_rank
 from master.controllers.testing import make_context, pod
 
@@ -274,3 +275,21 @@ def test_slow_start_stops_at_the_first_batch_with_a_failure():
     assert not rsc.expectations.satisfied("default/web")
     ctx.informers.relist()
     assert rsc.expectations.satisfied("default/web")
+
+
+def test_a_sync_sees_its_own_pods_and_its_namespaces_orphans_by_the_controller_index():
+    foreign = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "x", "uid": "other-uid",
+               "controller": True}
+    ctx, _, rsc = setup(pod("orphan", labels=LABELS), pod("taken", labels=LABELS, owner=foreign),
+                        pod("elsewhere", namespace="other", labels=LABELS),
+                        replicaset(replicas=2))
+    ctx.informers.relist()
+    rs = rs_of(ctx)
+    names = sorted(p["metadata"]["name"] for p in candidates(rsc.pods, rs))
+    assert names == ["orphan"]  # not another controller's, not another namespace's
+    settle(ctx, rsc)
+    mine = sorted(p["metadata"]["name"] for p in controlled(rsc.pods, rs))
+    assert len(mine) == 2 and "orphan" in mine  # adopted: now under the set's uid
+    assert not rsc.pods.by_index(CONTROLLER_INDEX, ORPHAN + "default")
+    assert [p["metadata"]["name"] for p in rsc.pods.by_index(CONTROLLER_INDEX, ORPHAN + "other")] \
+        == ["elsewhere"]

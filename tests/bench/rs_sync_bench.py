@@ -1,0 +1,83 @@
+"""What one ReplicaSet sync costs in a namespace of many pods: the CPU of
+``ReplicaSetController.reconcile`` for a set whose pods are all there (no
+create, no delete, no status write), with a second set's pods beside them, as
+in the middle of a rolling update. With ``--base REV`` the same is measured
+with that revision's code in a process of its own, in turns with this tree's,
+and the ratio printed.
+
+    python -m tests.bench.rs_sync_bench [--base REV] [--pods 1500] [--rounds 5] [--n 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+
+
+def measure(pods: int, n: int) -> float:
+    """Microseconds of this thread's CPU per sync of a set of ``pods`` pods
+    beside another set of as many."""
+    from master.controllers.replicaset import ReplicaSetController
+    from master.controllers.testing import make_context, pod
+
+    ctx, _ = make_context()
+    sets = []
+    for name in ("old", "new"):
+        labels = {"app": "web", "hash": name}
+        sets.append(ctx.objects.create({
+            "apiVersion": "apps/v1", "kind": "ReplicaSet",
+            "metadata": {"name": name, "namespace": "default", "labels": labels},
+            "spec": {"replicas": pods, "selector": {"matchLabels": labels},
+                     "template": {"metadata": {"labels": labels},
+                                  "spec": {"containers": [{"name": "app", "image": "demo"}]}}}}))
+    for rs in sets:
+        meta = rs["metadata"]
+        ref = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": meta["name"],
+               "uid": meta["uid"], "controller": True}
+        for i in range(pods):
+            ctx.objects.create(pod(f"{meta['name']}-{i}", labels=meta["labels"], owner=ref,
+                                   node_name="n1", phase="Running", ready=True, ip="10.0.0.1"))
+    rsc = ReplicaSetController(ctx)
+    ctx.informers.relist()
+    rsc.reconcile("default/new")  # the status written once; the syncs below change nothing
+    ctx.informers.relist()
+    t0 = time.thread_time()
+    for _ in range(n):
+        rsc.reconcile("default/new")
+    return (time.thread_time() - t0) / n * 1e6
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--base", help="git revision to compare with")
+    p.add_argument("--pods", type=int, default=1500, help="pods of each of the two sets")
+    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--n", type=int, default=50, help="syncs per round")
+    p.add_argument("--one", type=int, help=argparse.SUPPRESS)  # a measuring subprocess
+    args = p.parse_args(argv)
+    if args.one:
+        print(json.dumps(measure(args.pods, args.one)))
+        return 0
+    # here, not at the top: the measuring subprocess imports the base revision's tree
+    from tests.bench.sidebyside import rounds as side_by_side
+    from tests.bench.sidebyside import versus
+
+    cmd = "python -m tests.bench.rs_sync_bench " + " ".join(sys.argv[1:] if argv is None else argv)
+    rounds = side_by_side(__file__, ["--one", str(args.n), "--pods", str(args.pods)], args.base,
+                          args.rounds)
+    line = (f"one sync of a {args.pods}-pod ReplicaSet beside another, CPU (medians of "
+            f"{args.rounds} rounds of {args.n}): new "
+            f"{statistics.median(r['new'] for r in rounds):6.0f} us")
+    if args.base:
+        line += versus([r["new"] for r in rounds], [r["base"] for r in rounds])
+    print(line)
+    print(f"\nreproduce: {cmd.strip()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
