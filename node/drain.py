@@ -113,6 +113,9 @@ class EndpointDrain:
             try:
                 endpoints = self.client.list("Endpoints", namespace, resource_version=at)
                 revision = endpoints_revision_without(pod_ip, endpoints.get("items") or [])
+                if revision == 0:  # no Endpoints in the namespace: no proxy to wait for
+                    log.info("pod %s drained: no Endpoints in its namespace", name)
+                    return True
                 if revision is not None:
                     leases = self.client.list("Lease", LEASE_NAMESPACE,
                                               resource_version=at).get("items") or []

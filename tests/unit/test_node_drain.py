@@ -118,3 +118,13 @@ def test_the_newest_version_of_a_pod_is_the_highest_number():
 
 def test_a_pod_without_an_ip_needs_no_drain():
     assert EndpointDrain(object(), timeout=5).wait(pod(ip=""), budget=5) is True
+
+
+def test_a_namespace_without_endpoints_needs_no_proxy_waited_for():
+    # no Service in the namespace: no proxy can route to the pod, so the node
+    # Leases (one per node: 100 on a 100-node cluster) are not listed at all
+    client = FakeClient(None, None)
+    client.state_endpoints = []
+    client.state_leases = [lease("n1", 3)]  # would be lagging behind any revision > 3
+    assert EndpointDrain(client, timeout=5, poll=0.01).wait(pod(), budget=5) is True
+    assert client.asked == {("Endpoints", "default", "7")}
