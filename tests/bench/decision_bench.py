@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import statistics
 import sys
 import time
 
@@ -70,17 +69,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     # here, not at the top: the measuring subprocess imports the base revision's
     # tree, which may not have this module
-    from tests.bench.sidebyside import rounds as side_by_side
-    from tests.bench.sidebyside import versus
+    from tests.bench.sidebyside import print_figure
 
-    cmd = "python -m tests.bench.decision_bench " + " ".join(sys.argv[1:] if argv is None else argv)
-    rounds = side_by_side(__file__, ["--one", str(args.n), "--nodes", str(args.nodes)], args.base, args.rounds)
-    line = (f"one decision over {args.nodes} nodes, CPU (medians of {args.rounds} rounds of "
-            f"{args.n}): new {statistics.median(r['new'] for r in rounds):6.0f} us")
-    if args.base:
-        line += versus([r["new"] for r in rounds], [r["base"] for r in rounds])
-    print(line)
-    print(f"\nreproduce: {cmd.strip()}")
+    print_figure(__file__, "tests.bench.decision_bench",
+                 f"one decision over {args.nodes} nodes, CPU (medians of {args.rounds} rounds of "
+                 f"{args.n})",
+                 ["--one", str(args.n), "--nodes", str(args.nodes)], args.base, args.rounds, argv)
     return 0
 
 

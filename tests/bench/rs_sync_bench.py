@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import time
 
@@ -63,19 +62,12 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(measure(args.pods, args.one)))
         return 0
     # here, not at the top: the measuring subprocess imports the base revision's tree
-    from tests.bench.sidebyside import rounds as side_by_side
-    from tests.bench.sidebyside import versus
+    from tests.bench.sidebyside import print_figure
 
-    cmd = "python -m tests.bench.rs_sync_bench " + " ".join(sys.argv[1:] if argv is None else argv)
-    rounds = side_by_side(__file__, ["--one", str(args.n), "--pods", str(args.pods)], args.base,
-                          args.rounds)
-    line = (f"one sync of a {args.pods}-pod ReplicaSet beside another, CPU (medians of "
-            f"{args.rounds} rounds of {args.n}): new "
-            f"{statistics.median(r['new'] for r in rounds):6.0f} us")
-    if args.base:
-        line += versus([r["new"] for r in rounds], [r["base"] for r in rounds])
-    print(line)
-    print(f"\nreproduce: {cmd.strip()}")
+    print_figure(__file__, "tests.bench.rs_sync_bench",
+                 f"one sync of a {args.pods}-pod ReplicaSet beside another, CPU (medians of "
+                 f"{args.rounds} rounds of {args.n})",
+                 ["--one", str(args.n), "--pods", str(args.pods)], args.base, args.rounds, argv)
     return 0
 
 

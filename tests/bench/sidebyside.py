@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from tests.bench import reproduce
 from tests.bench.api_ab import TREE, checkout
 
 
@@ -41,3 +42,16 @@ def versus(new: list[float], base: list[float], unit: str = "us") -> str:
     ratios = [n / b for n, b in zip(new, base, strict=True)]
     return (f"  base {statistics.median(base):6.0f} {unit}  new/base "
             f"x{statistics.median(ratios):.2f} (rounds: {' '.join(f'{x:.2f}' for x in ratios)})")
+
+
+def print_figure(script: str, module: str, what: str, measure_args: list[str],
+                 base: str | None, n: int, argv: list[str] | None, unit: str = "us") -> None:
+    """A one-figure bench's report: ``n`` rounds of ``script`` side by side,
+    the new median of ``what`` (and, with ``base``, the ratio) and the command."""
+    measured = rounds(script, measure_args, base, n)
+    new = [r["new"] for r in measured]
+    line = f"{what}: new {statistics.median(new):6.0f} {unit}"
+    if base:
+        line += versus(new, [r["base"] for r in measured], unit)
+    print(line)
+    print(f"\nreproduce: {reproduce(module, argv)}")
