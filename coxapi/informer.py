@@ -107,6 +107,9 @@ class Informer:
         self.stalls = 0  # stalled watches abandoned
         self._lock = threading.RLock()
         self._items: dict[str, Obj] = {}
+        # the same objects by namespace: list(namespace) reads its own, not every one
+        # (client-go's informers keep a namespace index by default)
+        self._by_namespace: dict[str, dict[str, Obj]] = {}
         self._indexers: dict[str, IndexFn] = {}
         self._indices: dict[str, dict[str, set[str]]] = {}
         self._handlers: list[tuple[AddFn | None, UpdateFn | None, DeleteFn | None]] = []
@@ -149,7 +152,7 @@ class Informer:
         with self._lock:
             if namespace is None:
                 return list(self._items.values())
-            return [o for o in self._items.values() if namespace_of(o) == namespace]
+            return list(self._by_namespace.get(namespace, {}).values())
 
     @property
     def revision(self) -> int:
@@ -190,8 +193,15 @@ class Informer:
                         idx.setdefault(v, set()).add(key)
             if obj is None:
                 self._items.pop(key, None)
+                if old is not None:
+                    ns = namespace_of(old)
+                    in_ns = self._by_namespace.get(ns, {})
+                    in_ns.pop(key, None)
+                    if not in_ns:
+                        self._by_namespace.pop(ns, None)
             else:
                 self._items[key] = obj
+                self._by_namespace.setdefault(namespace_of(obj), {})[key] = obj
             return old
 
     def _notify(self, old: Obj | None, new: Obj | None) -> None:

@@ -124,6 +124,25 @@ def test_indexes_follow_updates():
     assert [p["metadata"]["name"] for p in inf.by_index("node", "n2")] == ["a"]
 
 
+def test_a_namespace_lists_its_own_objects_as_they_come_and_go():
+    ctx, _ = make_context()
+    ctx.objects.create(pod("a"))
+    ctx.objects.create(pod("b", namespace="other"))
+    inf = Informer(StoreListWatcher(ctx.objects), "Pod")
+    inf.relist()
+    assert [p["metadata"]["name"] for p in inf.list("default")] == ["a"]
+    ctx.objects.create(pod("c"))
+    ctx.objects.guaranteed_update("Pod", "default", "a",
+                                  lambda o: {**o, "metadata": {**o["metadata"], "labels": {"x": "1"}}})
+    inf.relist()
+    assert [(p["metadata"]["name"], p["metadata"]["labels"]) for p in inf.list("default")] \
+        == [("a", {"x": "1"}), ("c", {})]  # the cached versions, in the order they came
+    ctx.objects.delete("Pod", "other", "b")
+    inf.relist()
+    assert inf.list("other") == [] and inf.list("nowhere") == []
+    assert sorted(p["metadata"]["name"] for p in inf.list()) == ["a", "c"]
+
+
 def test_selectors_reach_the_store():
     ctx, _ = make_context()
     ctx.objects.create(pod("a", node_name="n1"))
