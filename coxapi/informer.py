@@ -45,6 +45,12 @@ AddFn = Callable[[Obj], None]
 UpdateFn = Callable[[Obj, Obj], None]
 DeleteFn = Callable[[Obj], None]
 IndexFn = Callable[[Obj], Iterable[str]]
+NAMESPACE_INDEX = "namespace"
+
+
+def _namespace_index(obj: Obj) -> list[str]:
+    return [namespace_of(obj)]
+
 
 TICK = 0.2  # seconds between checks of the stop event while a watch is quiet
 
@@ -107,11 +113,11 @@ class Informer:
         self.stalls = 0  # stalled watches abandoned
         self._lock = threading.RLock()
         self._items: dict[str, Obj] = {}
-        # the same objects by namespace: list(namespace) reads its own, not every one
-        # (client-go's informers keep a namespace index by default)
-        self._by_namespace: dict[str, dict[str, Obj]] = {}
-        self._indexers: dict[str, IndexFn] = {}
-        self._indices: dict[str, dict[str, set[str]]] = {}
+        # index name -> value -> the objects under it by key, in the order they came
+        # (a bucket holds the objects, so a read is one lookup); the namespace is
+        # always indexed, as client-go's informers do: list(namespace) reads its own
+        self._indexers: dict[str, IndexFn] = {NAMESPACE_INDEX: _namespace_index}
+        self._indices: dict[str, dict[str, dict[str, Obj]]] = {NAMESPACE_INDEX: {}}
         self._handlers: list[tuple[AddFn | None, UpdateFn | None, DeleteFn | None]] = []
         self._synced = threading.Event()
         self._stop = threading.Event()
@@ -127,12 +133,20 @@ class Informer:
         self._handlers.append((on_add, on_update, on_delete))
 
     def add_index(self, name: str, fn: IndexFn) -> None:
+        """Index the cache by ``fn``. Controllers sharing an informer may each ask
+        for the same index (Kubernetes' AddPodControllerUIDIndexer): it is built
+        once; the same name with another function is a bug."""
         with self._lock:
+            known = self._indexers.get(name)
+            if known is fn:
+                return
+            if known is not None:
+                raise ValueError(f"{self.name}: index {name!r} is already {known!r}")
             self._indexers[name] = fn
-            idx: dict[str, set[str]] = {}
+            idx: dict[str, dict[str, Obj]] = {}
             for key, obj in self._items.items():
                 for v in fn(obj):
-                    idx.setdefault(v, set()).add(key)
+                    idx.setdefault(v, {})[key] = obj
             self._indices[name] = idx
 
     # ---- reads -----------------------------------------------------------
@@ -152,7 +166,7 @@ class Informer:
         with self._lock:
             if namespace is None:
                 return list(self._items.values())
-            return list(self._by_namespace.get(namespace, {}).values())
+            return list(self._indices[NAMESPACE_INDEX].get(namespace, {}).values())
 
     @property
     def revision(self) -> int:
@@ -167,8 +181,7 @@ class Informer:
 
     def by_index(self, name: str, value: str) -> builtins.list[Obj]:
         with self._lock:
-            keys = self._indices.get(name, {}).get(value, ())
-            return [self._items[k] for k in keys if k in self._items]
+            return list(self._indices.get(name, {}).get(value, {}).values())
 
     def list_keys(self) -> builtins.list[str]:
         with self._lock:
@@ -181,27 +194,23 @@ class Informer:
             old = self._items.get(key)
             for name, fn in self._indexers.items():
                 idx = self._indices[name]
+                values = list(fn(obj)) if obj is not None else []
                 if old is not None:
                     for v in fn(old):
-                        s = idx.get(v)
-                        if s is not None:
-                            s.discard(key)
-                            if not s:
+                        if v in values:
+                            continue  # replaced below, keeping its place
+                        bucket = idx.get(v)
+                        if bucket is not None:
+                            bucket.pop(key, None)
+                            if not bucket:
                                 del idx[v]
                 if obj is not None:
-                    for v in fn(obj):
-                        idx.setdefault(v, set()).add(key)
+                    for v in values:
+                        idx.setdefault(v, {})[key] = obj
             if obj is None:
                 self._items.pop(key, None)
-                if old is not None:
-                    ns = namespace_of(old)
-                    in_ns = self._by_namespace.get(ns, {})
-                    in_ns.pop(key, None)
-                    if not in_ns:
-                        self._by_namespace.pop(ns, None)
             else:
                 self._items[key] = obj
-                self._by_namespace.setdefault(namespace_of(obj), {})[key] = obj
             return old
 
     def _notify(self, old: Obj | None, new: Obj | None) -> None:

@@ -124,6 +124,39 @@ def test_indexes_follow_updates():
     assert [p["metadata"]["name"] for p in inf.by_index("node", "n2")] == ["a"]
 
 
+def test_an_index_reads_the_newest_version_in_the_order_objects_came():
+    ctx, _ = make_context()
+    for name in ("a", "b", "c"):
+        ctx.objects.create(pod(name, node_name="n1"))
+    inf = Informer(StoreListWatcher(ctx.objects), "Pod")
+    inf.add_index("node", lambda p: [p["spec"]["nodeName"]])
+    inf.relist()
+    ctx.objects.guaranteed_update("Pod", "default", "a",
+                                  lambda o: {**o, "metadata": {**o["metadata"], "labels": {"x": "1"}}})
+    inf.relist()  # a changes but keeps its node: same bucket, same place, new version
+    assert [(p["metadata"]["name"], p["metadata"]["labels"]) for p in inf.by_index("node", "n1")] \
+        == [("a", {"x": "1"}), ("b", {}), ("c", {})]
+
+
+def test_the_same_index_asked_twice_is_built_once_and_another_under_its_name_refused():
+    ctx, _ = make_context()
+    ctx.objects.create(pod("a", node_name="n1"))
+    inf = Informer(StoreListWatcher(ctx.objects), "Pod")
+    calls = []
+
+    def node(p):
+        calls.append(p["metadata"]["name"])
+        return [p["spec"]["nodeName"]]
+
+    inf.relist()
+    inf.add_index("node", node)
+    inf.add_index("node", node)  # a second controller sharing the informer
+    assert calls == ["a"]
+    with pytest.raises(ValueError, match="'node'"):
+        inf.add_index("node", lambda p: [])
+    assert [p["metadata"]["name"] for p in inf.by_index("node", "n1")] == ["a"]
+
+
 def test_a_namespace_lists_its_own_objects_as_they_come_and_go():
     ctx, _ = make_context()
     ctx.objects.create(pod("a"))
