@@ -125,6 +125,9 @@ class Informer:
         self._pump: _Pump | None = None
         self._resume = "0"  # the version to watch from
         self._revision = 0  # the newest version this cache reflects (bookmarks included)
+        # the version of the latest list applied: an event for an object the cache does
+        # not hold, no newer than it, is older than that list's word (see apply_event)
+        self._listed = 0
 
     # ---- wiring ----------------------------------------------------------
 
@@ -235,18 +238,32 @@ class Informer:
                                                                  {"resourceVersion": rv}}))
 
     def apply_event(self, etype: str, obj: Obj) -> None:
-        """Feed one watch event (ADDED/MODIFIED/DELETED/BOOKMARK) into the cache."""
+        """Feed one watch event (ADDED/MODIFIED/DELETED/BOOKMARK) into the cache.
+
+        A list made meanwhile on another thread (``relist``: the node agent lists
+        from its sync loop while the watch runs) may be newer than the event: an
+        event no newer than the cached version of its object, or for an object a
+        newer list no longer has, is stale and skipped. Applied, it would bring back
+        a deleted object, or an old version, until the stream caught up (client-go's
+        reflector never interleaves the two; here they may)."""
         self._advance((obj.get("metadata") or {}).get("resourceVersion"))
         if etype == "BOOKMARK":
             return
         key = key_of(obj)
+        version = version_of(obj)
+        with self._lock:
+            if version and self._stale(key, version):
+                return
+            old = self._store(key, None if etype == "DELETED" else obj)
         if etype == "DELETED":
-            old = self._store(key, None)
             if old is not None:
                 self._notify(old, None)
             return
-        old = self._store(key, obj)
         self._notify(old, obj)
+
+    def _stale(self, key: str, version: int) -> bool:
+        cur = self._items.get(key)
+        return version <= (version_of(cur) if cur is not None else self._listed)
 
     def relist(self, consistent: bool = False) -> str:
         """List the kind and make the cache equal to it; returns the list's
@@ -271,6 +288,7 @@ class Informer:
         listed = version_of(result)
         fresh = {key_of(o): o for o in result.get("items") or []}
         with self._lock:
+            self._listed = max(self._listed, listed)
             gone = [k for k, o in self._items.items()
                     if k not in fresh and version_of(o) <= listed]
         for key in gone:

@@ -157,6 +157,32 @@ def test_the_same_index_asked_twice_is_built_once_and_another_under_its_name_ref
     assert [p["metadata"]["name"] for p in inf.by_index("node", "n1")] == ["a"]
 
 
+def test_events_older_than_a_list_made_meanwhile_are_skipped():
+    # The node agent lists from its sync loop while the watch thread feeds events: a
+    # list may overtake the stream, whose events up to it are then stale.
+    ctx, _ = make_context()
+    a = ctx.objects.create(pod("a"))
+    b = ctx.objects.create(pod("b"))
+    inf = Informer(StoreListWatcher(ctx.objects), "Pod")
+    inf.relist()
+    seen = recorder(inf)
+    relabelled = ctx.objects.guaranteed_update(
+        "Pod", "default", "b", lambda o: {**o, "metadata": {**o["metadata"], "labels": {"v": "2"}}})
+    ctx.objects.delete("Pod", "default", "a")
+    inf.relist()  # a gone, b relabelled
+    assert seen == [("delete", "a"), ("update", "b")]
+    inf.apply_event("MODIFIED", a)  # what the watch, behind, still had to deliver
+    inf.apply_event("MODIFIED", b)
+    inf.apply_event("DELETED", relabelled)  # no newer than what the cache holds
+    assert inf.get("default/a") is None, "a deleted pod came back"
+    assert inf.get("default/b")["metadata"]["labels"] == {"v": "2"}
+    assert seen == [("delete", "a"), ("update", "b")]
+    again = {**a, "metadata": {**a["metadata"], "uid": "new",
+                               "resourceVersion": str(inf.revision + 1)}}
+    inf.apply_event("ADDED", again)  # newer than the list: a made again
+    assert inf.get("default/a")["metadata"]["uid"] == "new" and seen[-1] == ("add", "a")
+
+
 def test_a_namespace_lists_its_own_objects_as_they_come_and_go():
     ctx, _ = make_context()
     ctx.objects.create(pod("a"))
