@@ -105,9 +105,8 @@ class Agent:
         # from the masters' watch cache, except the one orphans are removed on.
         self.pods = Informer(client, "Pod", field_selector=f"spec.nodeName={self.name}",
                              watch_timeout=300, stale_list=True, name="pod-informer")
-        # a deleted pod's containers are removed by a full pass (on a consistent list)
         self.pods.add_handler(lambda pod: self._pod_changed(None, pod), self._pod_changed,
-                              lambda _pod: self._wake_all())
+                              self._pod_deleted)
         self.emptydirs = eviction.EmptyDirMonitor(
             config.data_dir, lambda: self._bound_pods().values(),
             config.emptydir_check_period, on_exceeded=self._wake_all)
@@ -351,6 +350,16 @@ class Agent:
         if not self._own_versions.own(old, pod) and not self._start_new(pod):
             self._wake_for(pod["metadata"]["uid"])  # our own status writes change nothing
 
+    def _pod_deleted(self, pod: Obj) -> None:
+        """Informer handler: a pod bound here is gone from the API. A pass over it
+        alone clears what is left of it (kubelet's HandlePodRemoves), where a
+        pass over every pod of the node did, for each deletion of a rollout."""
+        uid = (pod.get("metadata") or {}).get("uid")
+        if uid:
+            self._wake_for(uid)
+        else:
+            self._wake_all()
+
     def _start_new(self, pod: Obj) -> bool:
         """Start a pod bound here that the agent has never seen: it has no
         containers (only its own workers create them), so its worker needs no
@@ -410,22 +419,50 @@ class Agent:
     def _sync_some(self, uids: set[str], started: float) -> None:
         """A pass over the pods whose watch events came since the last: their
         own containers listed, not the node's; the rest left to the next full
-        pass. A pod gone from the informer was deleted, and its deletion
-        brought a full pass."""
-        pods = {uid: pod for uid, pod in self._bound_pods().items() if uid in uids}
+        pass. A pod gone from the informer was deleted: the informer drops one
+        only on its delete event or on a list without it, the API's word on
+        that uid (which never comes back), so its containers are removed
+        without the consistent list a full pass asks before removing those of
+        pods it does not know."""
+        bound = self._bound_pods()
+        pods = {uid: pod for uid, pod in bound.items() if uid in uids}
+        gone = uids - bound.keys()
         by_uid: dict[str, list[ContainerInfo]] = {}
         try:
-            for uid in pods:
+            for uid in uids:
                 by_uid[uid] = self.runtime.list_containers(
                     {podspec.LABEL_POD_UID: uid} | self.node_labels)
         except Exception as e:  # noqa: BLE001 - Docker down: the next full pass tries again
             log.warning("listing containers failed: %s", e)
             return
-        self.probes.sync(self._probe_targets(pods, by_uid), only_pods=set(pods))
+        self.probes.sync(self._probe_targets(pods, by_uid), only_pods=set(uids))
         api_ok = self._listed_at is not None  # the API answered the last list
         with self._records_lock:
             for uid, pod in pods.items():
                 self._dispatch(self._seen(uid), pod, by_uid[uid], api_ok, started, changed=True)
+            for uid in gone:
+                self._clear(uid, by_uid[uid], started)
+
+    def _clear(self, uid: str, containers: list[ContainerInfo], started: float) -> None:
+        """What is left of a deleted pod: its containers stopped and removed by a
+        worker, then (once no worker of it ran past a pass's start) its record dropped."""
+        record = self._records.get(uid)
+        if containers:
+            record = self._record(uid)
+            before = record.worker
+            self._dispatch(record, None, containers, True, started, changed=True)
+            if record.worker is not None and record.worker is not before:
+                # a worker of its own: the pass after it drops the record
+                record.worker.add_done_callback(functools.partial(self._wake_after, uid))
+        elif record is not None:
+            if not record.collect():
+                assert record.worker is not None
+                record.worker.add_done_callback(functools.partial(self._wake_after, uid))
+            elif record.done_at > started:
+                self._wake_for(uid)
+            else:
+                del self._records[uid]
+                self.executor.forget(uid)
 
     def _dispatch_all(self, pods: dict[str, Obj], by_uid: dict[str, list[ContainerInfo]],
                       api_ok: bool, started: float) -> None:
