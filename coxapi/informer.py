@@ -123,6 +123,7 @@ class Informer:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._pump: _Pump | None = None
+        self._stream: Any = None  # an in-process stream being read inline
         self._resume = "0"  # the version to watch from
         self._revision = 0  # the newest version this cache reflects (bookmarks included)
         # the version of the latest list applied: an event for an object the cache does
@@ -326,9 +327,16 @@ class Informer:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake()
+
+    def _wake(self) -> None:
+        """End the wait of the loop's current stream, to see a stop."""
         pump = self._pump
         if pump is not None:
             pump.wake()
+        interrupt = getattr(self._stream, "interrupt", None)
+        if interrupt is not None:
+            interrupt()
 
     @property
     def thread(self) -> threading.Thread | None:
@@ -342,6 +350,9 @@ class Informer:
         """List, then watch, until ``stop()`` (or ``stop`` is set). Never raises."""
         stopped = (lambda: self._stop.is_set() or stop.is_set()) if stop is not None \
             else self._stop.is_set
+        on_set = getattr(stop, "on_set", None)  # a StopEvent wakes the loop when set
+        if on_set is not None:
+            on_set(self._wake)
         delay = self.backoff[0]
         need_list = True
         next_resync = time.monotonic() + self.resync_period
@@ -415,8 +426,11 @@ class Informer:
         """``_follow`` for a stream that cannot stall (in-process: it yields a
         bookmark at least every poll), read on this thread: no pump thread and
         no queue between the store's watch and the cache, one thread woken per
-        event instead of two."""
+        event instead of two. A stop interrupts the stream (see ``stop``)."""
+        self._stream = stream
         try:
+            if stopped():  # a stop that came before the stream could be interrupted
+                return next_resync
             for item in stream:
                 if stopped():
                     break
@@ -426,6 +440,7 @@ class Informer:
                 self.apply_event(*item)
             return next_resync
         finally:
+            self._stream = None
             close = getattr(stream, "close", None)
             if close is not None:
                 close()

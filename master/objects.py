@@ -354,11 +354,14 @@ class ObjectStore:
     def watch(self, kind: Kind | str, namespace: str | None = None,
               resource_version: str | None = None,
               stop: Callable[[], bool] = lambda: False,
-              poll: float = 1.0) -> Iterator[tuple[str, Obj] | None]:
+              poll: float = 1.0,
+              opened: Callable[[Any], object] | None = None) -> Iterator[tuple[str, Obj] | None]:
         """Yield ``(ADDED|MODIFIED|DELETED, obj)`` after ``resource_version``
         (exclusive, as in Kubernetes). Yields ``None`` every ``poll`` seconds
         with no event so the caller can check ``stop`` or send a bookmark.
-        Raises ``Gone`` when the version is compacted."""
+        ``opened`` is handed the store's watch once it is open: closing that (from
+        any thread) ends the stream at once. Raises ``Gone`` when the version is
+        compacted."""
         k = _resolve(kind)
         start = int(resource_version) + 1 if resource_version not in (None, "", "0") else 0
         try:
@@ -366,6 +369,8 @@ class ObjectStore:
         except store_errors.StoreError as e:
             raise translate_store_error(e, k, "") from e
         w.prev_kv = False  # API watch events carry the new (or last) object only
+        if opened is not None:  # who may close it from another thread, to end this
+            opened(w)
         try:
             while not stop():
                 try:
@@ -373,6 +378,8 @@ class ObjectStore:
                 except store_errors.StoreError as e:
                     raise translate_store_error(e, k, "") from e
                 if ev is None:
+                    if w.closed:
+                        return
                     yield None
                     continue
                 yield event_object(k, ev)

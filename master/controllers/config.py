@@ -39,7 +39,9 @@ class ControllerConfig:
     # wall clock (timestamps written into objects) and monotonic clock (ages)
     clock: Callable[[], float] = field(default=time.time, metadata=NOT_A_SETTING)
     monotonic: Callable[[], float] = field(default=time.monotonic, metadata=NOT_A_SETTING)
-    informer_poll: float = 0.1
+    # seconds between bookmarks of a quiet in-process informer watch; a stop
+    # interrupts the watch, so this wakes nothing that has to be quick
+    informer_poll: float = 5.0
     # a controller whose every sync counts all of a workload's pods (the
     # ReplicaSet controller) syncs one object at most once per this many
     # seconds: pod changes meanwhile fold into the next sync (the first change

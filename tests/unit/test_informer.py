@@ -90,6 +90,36 @@ def test_an_in_process_watch_is_read_on_the_informers_own_thread(running):
     assert not [t for t in threading.enumerate() if t.name == "inline-watch"]
 
 
+@pytest.mark.parametrize("how", ["stop()", "its StopEvent"])
+def test_a_quiet_in_process_watch_ends_at_a_stop_not_at_its_next_bookmark(how):
+    # The leader's informers bookmark every few seconds only: a stop must not wait for one.
+    ctx, _ = make_context()
+    ctx.objects.create(pod("a"))
+    inf = Informer(StoreListWatcher(ctx.objects, poll=60), "Pod", name="quiet")
+    stop = StopEvent()
+    thread = threading.Thread(target=inf.run, args=(stop,), name="quiet")
+    thread.start()
+    assert inf.wait_for_sync(5)
+    wait_until(lambda: inf._stream is not None, 5, what="the watch open")
+    t0 = time.monotonic()
+    if how == "stop()":
+        inf.stop()
+    else:
+        stop.set()
+    thread.join(5)
+    assert not thread.is_alive(), "still waiting for a bookmark a minute away"
+    assert time.monotonic() - t0 < 5
+
+
+def test_an_interrupted_store_stream_ends_even_before_it_opened():
+    ctx, _ = make_context()
+    stream = StoreListWatcher(ctx.objects, poll=60).watch("Pod")
+    stream.interrupt()  # before the first read opened the store's watch
+    t0 = time.monotonic()
+    assert list(stream) == []
+    assert time.monotonic() - t0 < 5
+
+
 def test_compacted_watch_relists_and_delivers_the_difference(running):
     ctx, _ = make_context()
     ctx.objects.create(pod("a"))
