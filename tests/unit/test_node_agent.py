@@ -288,14 +288,19 @@ def test_the_container_creating_write_does_not_hold_up_the_start(env):
     assert st["phase"] == "Running", "the written ContainerCreating did not come last"
 
 
-def test_before_the_first_pass_a_watch_event_starts_nothing(tmp_path):
+def plain_agent(tmp_path, **config) -> tuple[FakeApi, FakeRuntime, Agent]:
+    """An agent of node n1 on a fake API and runtime, not started."""
     api = FakeApi()
     api.create({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"},
                 "spec": {"podCIDR": "10.244.7.0/24"}})
     rt = FakeRuntime()
     cfg = AgentConfig(node=NodeConfig("n1", "10.250.0.11", 0), data_dir=str(tmp_path),
-                      manage_network=False, serve_logs=False, run_proxy=False)
-    agent = Agent(cfg, api, rt)  # type: ignore[arg-type]
+                      manage_network=False, serve_logs=False, run_proxy=False, **config)
+    return api, rt, Agent(cfg, api, rt)  # type: ignore[arg-type]
+
+
+def test_before_the_first_pass_a_watch_event_starts_nothing(tmp_path):
+    api, rt, agent = plain_agent(tmp_path)
     try:
         assert agent.start()
         pod = add_pod(api)
@@ -364,15 +369,8 @@ def test_passes_between_relists_use_the_watch_and_orphans_are_confirmed_by_a_lis
 
 
 def test_a_deleted_pod_is_cleared_by_a_pass_over_it_alone(tmp_path):
-    api = FakeApi()
-    api.create({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"},
-                "spec": {"podCIDR": "10.244.7.0/24"}})
-    rt = FakeRuntime()
     # no full pass but the first: what clears the pod is the pass its deletion asks for
-    cfg = AgentConfig(node=NodeConfig("n1", "10.250.0.11", 0), data_dir=str(tmp_path),
-                      manage_network=False, serve_logs=False, run_proxy=False,
-                      sync_period=3600, pod_relist_period=3600)
-    agent = Agent(cfg, api, rt)  # type: ignore[arg-type]
+    api, rt, agent = plain_agent(tmp_path, sync_period=3600, pod_relist_period=3600)
     loop = threading.Thread(target=agent.run, name="agent-loop")  # its own loop this time
     loop.start()
     try:
