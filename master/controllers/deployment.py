@@ -62,6 +62,7 @@ class DeploymentController(Controller):
         self.sets = ctx.informers["ReplicaSet"]
         self.sets.add_index(ownership.CONTROLLER_INDEX, ownership.controller_index)
         self.pods = ctx.informers["Pod"]
+        self.pods.add_index(ownership.CONTROLLER_INDEX, ownership.controller_index)
         self.deployments.add_handler(**self.handlers())
         self.sets.add_handler(self._rs_event, lambda old, new: self._rs_changed(old, new),
                               self._rs_event)
@@ -290,10 +291,8 @@ class DeploymentController(Controller):
         scaled = [self.scale(d, r, 0) for r in old]
         if any(_replicas(r) for r in scaled):
             return self.sync_status(d, rs_list, new)
-        old_uids = {r["metadata"].get("uid") for r in old}
-        running = [p for p in self.pods.list(d["metadata"].get("namespace"))
-                   if (controller_ref(p) or {}).get("uid") in old_uids
-                   and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
+        running = [p for r in old for p in ownership.controlled(self.pods, r)
+                   if (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
         if running:  # Recreate means no old pod runs next to a new one
             return self.sync_status(d, [*scaled, *([new] if new else [])], new)
         if new is None:

@@ -38,6 +38,18 @@ Obj = dict[str, Any]
 _POD = kinds.lookup("Pod")
 CONTROLLER_UID = "batch.kubernetes.io/controller-uid"
 ORPHAN = "orphan:"  # queue keys of tracked pods that no Job controls any more
+# An informer index: a pod under "<namespace>/<name>" of the Job that controls
+# it, so a sync reads its Job's pods (and those a deleted Job of the same name
+# left) without looking at every pod of the namespace (Kubernetes' job
+# controller reads them through its controller-uid index too).
+JOB_INDEX = "jobName"
+
+
+def job_index(pod: Obj) -> list[str]:
+    ref = controller_ref(pod)
+    if not ref or ref.get("kind") != "Job":
+        return []
+    return [f"{pod['metadata'].get('namespace')}/{ref.get('name', '')}"]
 
 
 def job_pod(job: Obj, index: int | None) -> Obj:
@@ -77,15 +89,14 @@ class JobController(Controller):
         self.expectations = Expectations(clock=self.config.monotonic)
         self.jobs = ctx.informers["Job"]
         self.pods = ctx.informers["Pod"]
+        self.pods.add_index(JOB_INDEX, job_index)
         self.jobs.add_handler(**self.handlers())
         self.pods.add_handler(self._pod_added, lambda old, new: self._pod_changed(new),
                               self._pod_changed)
 
     def _owner_key(self, pod: Obj) -> str | None:
-        ref = controller_ref(pod)
-        if not ref or ref.get("kind") != "Job":
-            return None
-        return f"{pod['metadata'].get('namespace')}/{ref.get('name', '')}"
+        keys = job_index(pod)
+        return keys[0] if keys else None
 
     def _pod_added(self, pod: Obj) -> None:
         key = self._owner_key(pod)
@@ -101,9 +112,7 @@ class JobController(Controller):
             self.queue.add(f"{ORPHAN}{pod['metadata'].get('namespace')}/{pod['metadata']['name']}")
 
     def _owned(self, ns: str, name: str) -> list[Obj]:
-        return [p for p in self.pods.list(ns)
-                if (ref := controller_ref(p)) and ref.get("kind") == "Job"
-                and ref.get("name") == name]
+        return self.pods.by_index(JOB_INDEX, f"{ns}/{name}")
 
     def reconcile(self, key: str) -> float | None:
         if key.startswith(ORPHAN):

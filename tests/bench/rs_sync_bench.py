@@ -1,11 +1,12 @@
 """What one ReplicaSet sync costs in a namespace of many pods: the CPU of
 ``ReplicaSetController.reconcile`` for a set whose pods are all there (no
 create, no delete, no status write), with a second set's pods beside them, as
-in the middle of a rolling update. With ``--base REV`` the same is measured
+in the middle of a rolling update. ``--kind job``: the same for a Job whose
+pods all run, beside another Job's. With ``--base REV`` the same is measured
 with that revision's code in a process of its own, in turns with this tree's,
 and the ratio printed.
 
-    python -m tests.bench.rs_sync_bench [--base REV] [--pods 1500] [--rounds 5] [--n 50]
+    python -m tests.bench.rs_sync_bench [--kind job] [--base REV] [--pods 1500] [--rounds 5] [--n 50]
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ import sys
 import time
 
 
-def measure(pods: int, n: int) -> float:
-    """Microseconds of this thread's CPU per sync of a set of ``pods`` pods
-    beside another set of as many."""
+def measure(kind: str, pods: int, n: int) -> float:
+    """Microseconds of this thread's CPU per sync of a set (or Job) of
+    ``pods`` pods beside another of as many."""
+    if kind == "job":
+        return measure_job(pods, n)
     from master.controllers.replicaset import ReplicaSetController
     from master.controllers.testing import make_context, pod
 
@@ -49,9 +52,41 @@ def measure(pods: int, n: int) -> float:
     return (time.thread_time() - t0) / n * 1e6
 
 
+def measure_job(pods: int, n: int) -> float:
+    from master.controllers.job import JobController, job_pod
+    from master.controllers.testing import make_context
+
+    ctx, _ = make_context()
+    jobs = [ctx.objects.create({
+        "apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": {"completions": pods, "parallelism": pods,
+                 "selector": {"matchLabels": {"job": name}},
+                 "template": {"metadata": {"labels": {"job": name}},
+                              "spec": {"restartPolicy": "Never",
+                                       "containers": [{"name": "app", "image": "demo"}]}}}})
+        for name in ("old", "new")]
+    for job in jobs:
+        for _ in range(pods):
+            p = job_pod(job, None)
+            p["spec"]["nodeName"] = "n1"
+            p["status"] = {"phase": "Running", "podIP": "10.0.0.1", "conditions": [
+                {"type": "Ready", "status": "True"}]}
+            ctx.objects.create(p)
+    jc = JobController(ctx)
+    ctx.informers.relist()
+    jc.reconcile("default/new")  # the status written once; the syncs below change nothing
+    ctx.informers.relist()
+    t0 = time.thread_time()
+    for _ in range(n):
+        jc.reconcile("default/new")
+    return (time.thread_time() - t0) / n * 1e6
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--kind", choices=("replicaset", "job"), default="replicaset")
     p.add_argument("--base", help="git revision to compare with")
     p.add_argument("--pods", type=int, default=1500, help="pods of each of the two sets")
     p.add_argument("--rounds", type=int, default=5)
@@ -59,15 +94,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--one", type=int, help=argparse.SUPPRESS)  # a measuring subprocess
     args = p.parse_args(argv)
     if args.one:
-        print(json.dumps(measure(args.pods, args.one)))
+        print(json.dumps(measure(args.kind, args.pods, args.one)))
         return 0
     # here, not at the top: the measuring subprocess imports the base revision's tree
     from tests.bench.sidebyside import print_figure
 
+    owner = "ReplicaSet" if args.kind == "replicaset" else "Job"
     print_figure(__file__, "tests.bench.rs_sync_bench",
-                 f"one sync of a {args.pods}-pod ReplicaSet beside another, CPU (medians of "
+                 f"one sync of a {args.pods}-pod {owner} beside another, CPU (medians of "
                  f"{args.rounds} rounds of {args.n})",
-                 ["--one", str(args.n), "--pods", str(args.pods)], args.base, args.rounds, argv)
+                 ["--one", str(args.n), "--pods", str(args.pods), "--kind", args.kind],
+                 args.base, args.rounds, argv)
     return 0
 
 

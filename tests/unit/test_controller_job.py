@@ -10,7 +10,7 @@ from coxapi.errors import Invalid
 from coxapi.timefmt import rfc3339
 from master.admission.strategy import prepare_create
 from master.controllers import jobplan
-from master.controllers.job import JobController
+from master.controllers.job import JobController, job_index
 from master.controllers.jobplan import TRACKING
 from master.controllers.testing import make_context
 
@@ -300,6 +300,39 @@ def test_tracked_pods_orphaned_by_their_job_lose_their_finalizer():
     assert len(orphans) == 2
     assert all(not ctx.objects.get("Pod", "default", n)["metadata"].get("finalizers")
                for n in orphans)
+
+
+def test_a_job_of_a_deleted_ones_name_counts_its_own_pods_alone():
+    """Its sync reads the pods of every Job of that name (the index by Job
+    name): the deleted one's tracked pods lose their finalizer, another
+    Job's pods in the namespace are left alone, and it counts its own."""
+    ctx, _, c = setup(job(), job(name="other"))
+    settle(ctx, c)
+    c.queue.add("default/other")
+    settle(ctx, c)
+    first = {p["metadata"]["uid"] for p in pods(ctx) if p["metadata"]["name"].startswith("pi-")}
+    ctx.objects.delete("Job", "default", "pi")
+    ctx.objects.create(job())  # the same name, another uid, before a sync saw the delete
+    settle(ctx, c)
+    by_uid = {p["metadata"]["uid"]: p for p in pods(ctx)}
+    assert len(first) == 2 and all(not by_uid[u]["metadata"].get("finalizers") for u in first)
+    mine = [p for p in by_uid.values() if p["metadata"]["name"].startswith("pi-")
+            and p["metadata"]["uid"] not in first]
+    assert len(mine) == 2 and all(TRACKING in p["metadata"]["finalizers"] for p in mine)
+    others = [p for p in by_uid.values() if p["metadata"]["name"].startswith("other-")]
+    assert len(others) == 2 and all(TRACKING in p["metadata"]["finalizers"] for p in others)
+    assert status(ctx)["active"] == 2 and status(ctx, "other")["active"] == 2
+
+
+def test_the_job_index_files_a_pod_under_its_controlling_jobs_name():
+    def pod(*refs):
+        return {"metadata": {"name": "p", "namespace": "ns", "ownerReferences": list(refs)}}
+    job_ref = {"apiVersion": "batch/v1", "kind": "Job", "name": "pi", "uid": "u1",
+               "controller": True}
+    assert job_index(pod(job_ref)) == ["ns/pi"]
+    assert job_index(pod({**job_ref, "kind": "ReplicaSet"})) == []
+    assert job_index(pod({**job_ref, "controller": False})) == []
+    assert job_index(pod()) == []
 
 
 def test_completed_indexes_text():
