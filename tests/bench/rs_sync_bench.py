@@ -67,8 +67,9 @@ def measure_job(pods: int, n: int) -> float:
                                        "containers": [{"name": "app", "image": "demo"}]}}}})
         for name in ("old", "new")]
     for job in jobs:
-        for _ in range(pods):
+        for i in range(pods):
             p = job_pod(job, None)
+            p["metadata"]["name"] = f"{job['metadata']['name']}-{i}"  # no generated name twice
             p["spec"]["nodeName"] = "n1"
             p["status"] = {"phase": "Running", "podIP": "10.0.0.1", "conditions": [
                 {"type": "Ready", "status": "True"}]}
