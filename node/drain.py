@@ -17,6 +17,15 @@ not-ready status write): a master's watch cache answers them from memory,
 with no Raft read. Any consistent state from then on will do: a proxy that
 has applied the revision of a state without the pod has applied every
 Endpoints change up to it.
+
+So once a state without the pod is found, its revision is what the wait is
+for, and the Endpoints are not listed again; once the Leases are listed,
+only the proxies that were behind are looked at again (their own Leases
+read, or all listed again while more than ``RELIST_ABOVE`` are behind). A
+proxy's applied revision only grows, and a read of a Lease older than the
+one seen before is not taken for news; so polling a few stragglers costs a
+few small reads, not a list of every node's Lease (usage report included)
+every ``poll``, per terminating pod.
 """
 
 from __future__ import annotations
@@ -36,6 +45,7 @@ Obj = dict[str, Any]
 
 PROXY_REVISION_ANNOTATION = "proxy.coxswain.io/endpoints-revision"
 LEASE_NAMESPACE = "kube-node-lease"
+RELIST_ABOVE = 4  # more proxies behind than this: one list of the Leases, not a read each
 
 
 def endpoints_revision_without(pod_ip: str, endpoints: Iterable[Obj]) -> int | None:
@@ -76,6 +86,31 @@ def lagging_proxies(leases: Iterable[Obj], revision: int, now: float,
     return lagging
 
 
+def still_lagging(behind: dict[str, int], leases: Iterable[Obj], revision: int, now: float,
+                  live_within: float) -> dict[str, int]:
+    """The proxies of ``behind`` (node name -> the version of its Lease last
+    seen) still behind ``revision`` after these newer reads of their Leases. A
+    read older than the version seen before (another master's cache, further
+    behind) tells nothing; a proxy whose Lease was not read stays behind."""
+    out = dict(behind)
+    for lease in leases:
+        meta = lease.get("metadata") or {}
+        name = meta.get("name", "?")
+        version = _version(lease)
+        if name not in behind or version < behind[name]:
+            continue
+        if lagging_proxies([lease], revision, now, live_within):
+            out[name] = version
+        else:
+            del out[name]
+    return out
+
+
+def _version(obj: Obj) -> int:
+    v = (obj.get("metadata") or {}).get("resourceVersion")
+    return int(v) if is_version(v) else 0
+
+
 def newest_version(*objs: Obj | None) -> str | None:
     """The highest resourceVersion of these versions of one object."""
     versions = [int(v) for o in objs if o is not None
@@ -109,25 +144,50 @@ class EndpointDrain:
         start = time.monotonic()
         deadline = start + max(0.0, min(self.timeout, budget))
         waiting_for = "the Endpoints controller"
+        revision: int | None = None  # of a state without the pod, once one is seen
+        behind: dict[str, int] | None = None  # proxies behind it, once the Leases are listed
         while True:
             try:
-                endpoints = self.client.list("Endpoints", namespace, resource_version=at)
-                revision = endpoints_revision_without(pod_ip, endpoints.get("items") or [])
-                if revision == 0:  # no Endpoints in the namespace: no proxy to wait for
-                    log.info("pod %s drained: no Endpoints in its namespace", name)
-                    return True
+                if revision is None:
+                    endpoints = self.client.list("Endpoints", namespace, resource_version=at)
+                    revision = endpoints_revision_without(pod_ip, endpoints.get("items") or [])
+                    if revision == 0:  # no Endpoints in the namespace: no proxy to wait for
+                        log.info("pod %s drained: no Endpoints in its namespace", name)
+                        return True
                 if revision is not None:
-                    leases = self.client.list("Lease", LEASE_NAMESPACE,
-                                              resource_version=at).get("items") or []
-                    lagging = lagging_proxies(leases, revision, self.clock(), self.live_within)
-                    if not lagging:
+                    behind = self._behind(behind, revision, at)
+                    if not behind:
                         log.info("pod %s drained from every proxy in %.2fs", name,
                                  time.monotonic() - start)
                         return True
-                    waiting_for = "the proxies of " + ", ".join(sorted(lagging))
+                    waiting_for = "the proxies of " + ", ".join(sorted(behind))
             except (errors.ApiError, errors.ClusterUnreachable) as e:
                 waiting_for = f"the API ({e})"
             if time.monotonic() >= deadline or self.stop.wait(self.poll):
                 log.warning("pod %s: stopping without a full drain after %.1fs, still waiting "
                             "for %s", name, time.monotonic() - start, waiting_for)
                 return False
+
+    def _behind(self, behind: dict[str, int] | None, revision: int,
+                at: str | None) -> dict[str, int]:
+        """The live proxies behind ``revision``: from a list of every Lease the
+        first time and while many are behind, then from their own Leases."""
+        now = self.clock()
+        if behind is None or len(behind) > RELIST_ABOVE:
+            leases = self.client.list("Lease", LEASE_NAMESPACE,
+                                      resource_version=at).get("items") or []
+            if behind is not None:
+                return still_lagging(behind, leases, revision, now, self.live_within)
+            by_name = {(lease.get("metadata") or {}).get("name"): lease for lease in leases}
+            return {n: _version(by_name.get(n) or {})
+                    for n in lagging_proxies(leases, revision, now, self.live_within)}
+        # any replica's copy will do (resourceVersion=0: no Raft read): an older
+        # one than seen before is not taken for news
+        leases = []
+        for node in behind:
+            try:
+                leases.append(self.client.get("Lease", node, LEASE_NAMESPACE,
+                                              resource_version="0"))
+            except errors.NotFound:
+                continue  # stays behind: the budget bounds the wait for a deleted node
+        return still_lagging(behind, leases, revision, now, self.live_within)

@@ -13,6 +13,7 @@ from node.drain import (
     endpoints_revision_without,
     lagging_proxies,
     newest_version,
+    still_lagging,
 )
 
 
@@ -22,8 +23,10 @@ def ep(name, rv, ready=(), not_ready=()):
                          "notReadyAddresses": [{"ip": i} for i in not_ready]}]}
 
 
-def lease(node, revision=None, renewed=None):
+def lease(node, revision=None, renewed=None, version=None):
     meta = {"name": node, "namespace": "kube-node-lease"}
+    if version is not None:
+        meta["resourceVersion"] = str(version)
     if revision is not None:
         meta["annotations"] = {PROXY_REVISION_ANNOTATION: str(revision)}
     return {"metadata": meta, "spec": {"renewTime": renewed or now_rfc3339(micro=True)}}
@@ -64,6 +67,16 @@ class FakeClient:
             return {"items": self.state_endpoints}
         return {"items": self.state_leases}
 
+    def get(self, kind, name, namespace=None, resource_version=None):
+        self.calls += 1
+        self.asked.add((f"{kind} {name}", namespace, resource_version))
+        if callable(self.endpoints):
+            self.endpoints(self.calls)
+        found = [o for o in self.state_leases if o["metadata"]["name"] == name]
+        if not found:
+            raise errors.NotFound(f"lease {name} not found")
+        return found[0]
+
 
 def pod(ip="10.244.0.5"):
     return {"metadata": {"name": "web-1", "namespace": "default", "resourceVersion": "7"},
@@ -84,11 +97,81 @@ def test_wait_returns_once_the_endpoint_left_and_every_proxy_caught_up():
     assert drain.wait(pod(), budget=5) is True
     assert client.calls >= 9
     # the pod's namespace only, and any state not older than the pod's own version
-    # (a watch cache answers from memory): never a consistent list per poll
-    assert client.asked == {("Endpoints", "default", "7"), ("Lease", "kube-node-lease", "7")}
+    # (a watch cache answers from memory): never a consistent list per poll; then
+    # the one proxy behind is looked at alone, from any replica's copy
+    assert client.asked == {("Endpoints", "default", "7"), ("Lease", "kube-node-lease", "7"),
+                            ("Lease n1", "kube-node-lease", "0")}
     client.asked.clear()
+    client.calls = 0
     assert drain.wait(pod(), budget=5, at="9") is True
-    assert client.asked == {("Endpoints", "default", "9"), ("Lease", "kube-node-lease", "9")}
+    assert {a for a in client.asked if a[0] in ("Endpoints", "Lease")} == {
+        ("Endpoints", "default", "9"), ("Lease", "kube-node-lease", "9")}
+
+
+class CountingClient(FakeClient):
+    """Endpoints without the pod from the start; proxies that catch up as polls go by."""
+
+    def __init__(self, proxies, behind, polls_behind):
+        super().__init__(None, None)
+        self.state_endpoints = [ep("web", 12)]
+        self.proxies, self.behind, self.polls_behind = proxies, behind, polls_behind
+        self.lists = {"Endpoints": 0, "Lease": 0}
+        self.gets = 0
+        self.endpoints = self._progress
+        self._progress(0)
+
+    def _progress(self, calls):
+        late = calls <= self.polls_behind * self.behind  # about a poll's reads each round
+        self.state_leases = [lease(f"n{i}", 11 if late and i < self.behind else 12,
+                                   version=100 + calls) for i in range(self.proxies)]
+
+    def list(self, kind, namespace=None, resource_version=None):
+        self.lists[kind] += 1
+        return super().list(kind, namespace, resource_version)
+
+    def get(self, kind, name, namespace=None, resource_version=None):
+        self.gets += 1
+        return super().get(kind, name, namespace, resource_version)
+
+
+def test_a_few_proxies_behind_are_read_alone_not_every_lease_listed_again():
+    client = CountingClient(proxies=100, behind=2, polls_behind=5)
+    assert EndpointDrain(client, timeout=5, poll=0.001).wait(pod(), budget=5) is True
+    # the Endpoints once (their revision is what the wait is for), the Leases once
+    assert client.lists == {"Endpoints": 1, "Lease": 1}
+    assert client.gets >= 10
+
+
+def test_many_proxies_behind_are_listed_again_until_few_are():
+    client = CountingClient(proxies=100, behind=50, polls_behind=1)
+    assert EndpointDrain(client, timeout=5, poll=0.001).wait(pod(), budget=5) is True
+    assert client.lists["Endpoints"] == 1 and client.lists["Lease"] >= 2
+
+
+def test_a_read_older_than_the_one_seen_is_not_taken_for_news():
+    behind = {"n1": 50}
+    stale_caught_up = lease("n1", 12, version=40)  # another master's older copy
+    assert still_lagging(behind, [stale_caught_up], 12, time.time(), 40) == {"n1": 50}
+    fresh = lease("n1", 12, version=60)
+    assert still_lagging(behind, [fresh], 12, time.time(), 40) == {}
+    still = lease("n1", 11, version=61)
+    assert still_lagging(behind, [still], 12, time.time(), 40) == {"n1": 61}
+    # a proxy not read, or not among those behind, changes nothing
+    assert still_lagging(behind, [lease("n2", 1, version=70)], 12, time.time(), 40) == behind
+
+
+def test_a_lagging_proxy_whose_lease_is_gone_stays_waited_for_until_the_budget():
+    client = FakeClient(None, None)
+    client.state_endpoints = [ep("web", 12)]
+    client.state_leases = [lease("n1", 3)]
+    drain = EndpointDrain(client, timeout=5, poll=0.01)
+    original = client.get
+
+    def gone(*a, **kw):
+        client.state_leases = []  # the node deleted after the Leases were listed
+        return original(*a, **kw)
+    client.get = gone
+    assert drain.wait(pod(), budget=0.1) is False
 
 
 def test_wait_gives_up_at_the_budget_when_a_proxy_never_catches_up():
