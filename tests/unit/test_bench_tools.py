@@ -3,6 +3,8 @@ measurement runs at all (the figures themselves are the benches' business)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.bench import decision_bench, hollow_ab, metadata_informer_bench
@@ -61,3 +63,20 @@ def test_side_by_side_prints_the_base_median_and_the_median_ratio():
     line = versus([100.0, 90.0, 300.0], [200.0, 100.0, 150.0])
     assert "base    150 us" in line and "new/base x0.90" in line
     assert "(rounds: 0.50 0.90 2.00)" in line
+
+
+def test_drain_bench_counts_what_one_drain_reads():
+    from tests.bench import drain_bench
+
+    api = drain_bench.SimulatedApi(nodes=10, pods=2, behind=0, lag=0.0)
+    lease_list = len(json.dumps({"kind": "LeaseList", "items": api.leases}).encode())
+    got = drain_bench.measure(nodes=10, pods=2, behind=0, lag=0.0, drains=1)
+    # nobody behind: the Endpoints and the Leases, once each
+    assert got["requests"] == 2 and got["kib"] * 1024 > lease_list
+
+
+def test_the_sync_bench_times_a_job_sync_as_well_as_a_replicaset_one():
+    from tests.bench import rs_sync_bench
+
+    assert rs_sync_bench.measure("job", 20, 2) > 0
+    assert rs_sync_bench.measure("replicaset", 20, 2) > 0
