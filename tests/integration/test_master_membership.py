@@ -144,7 +144,13 @@ def test_bad_changes_answer_4xx_and_change_nothing(tmp_path):
         refused(s.post(url, json={"address": "127.0.0.1:2", "catchUpSeconds": "x"},
                        timeout=10), 400, "catchUpSeconds")
         refused(s.post(url, json={"address": leader.raft}, timeout=10), 400, "already a member")
-        # one of three down: removing another live one would leave 1 of 2
+        # one of three down: removing another live one would leave 1 of 2. The
+        # steps below need the leader to hear from the live one: a cluster just
+        # elected may still be connecting to it (the leader's first vote came
+        # from one peer), so wait until it hears from both before one is killed.
+        wait_until(lambda: all(m["connected"] for m in s.get(url, timeout=5).json()["members"]
+                               if m["id"] != leader.raft), 10,
+                   what="the leader hearing from both other masters")
         down = next(m for m in mc.masters if m is not leader)
         assert down.proc is not None
         down.proc.kill()
