@@ -36,6 +36,7 @@ class SimulatedApi:
         from node.drain import PROXY_REVISION_ANNOTATION
 
         self.errors = errors
+        self.annotation = PROXY_REVISION_ANNOTATION
         self.start = time.monotonic()
         self.behind, self.lag = behind, lag
         self.requests = 0
@@ -67,8 +68,9 @@ class SimulatedApi:
         late = time.monotonic() - self.start < self.lag
         for i, lease in enumerate(self.leases):
             applied = "400" if late and i < self.behind else "500"
-            if lease["metadata"]["annotations"]["proxy.coxswain.io/endpoints-revision"] != applied:
-                lease["metadata"]["annotations"]["proxy.coxswain.io/endpoints-revision"] = applied
+            annotations = lease["metadata"]["annotations"]
+            if annotations[self.annotation] != applied:
+                annotations[self.annotation] = applied
                 lease["metadata"]["resourceVersion"] = "600"
         return self.leases
 
