@@ -9,7 +9,8 @@ Everything else goes to the Flask app on a bounded pool of worker threads
 by Flask streams. Creates skip Flask (master.api.directcreate): on the event
 loop, awaiting their Raft commit, or in a worker thread when a step would
 wait for the log (raftstore.nonblocking); so do status writes
-(master.api.directstatus). Both sides share the authentication, the path and
+(master.api.directstatus). Small lists the watch cache may answer now are
+joined on the loop (master.api.directlist). Both sides share the authentication, the path and
 query parsing and the Status errors (master.api).
 """
 
@@ -36,6 +37,7 @@ from .api import (
     authfacts,
     authz,
     directcreate,
+    directlist,
     directstatus,
     health,
     params,
@@ -215,6 +217,10 @@ class ApiApp:
             async def direct_async(raw: bytes) -> directcreate.Answer | None:
                 return (await skip.answer_async(*how, raw)
                         if directcreate.on_the_loop(raw) else None)
+        elif user is not None and target is not None and directlist.applies(method, target):
+            # a small list the watch cache holds now: on the loop, else Flask
+            direct_async = functools.partial(directlist.answer_async, self.state, user, path,
+                                             target, query, _header(scope, b"accept"))
         try:
             cfg = self.state.config
             await wsgicall.call(self.flask, pool, scope, receive, send, cfg.max_body_bytes,

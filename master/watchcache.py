@@ -265,6 +265,13 @@ class KindCache:
         keys, lo, hi = self._bounds(namespace)
         return keys[lo:hi]
 
+    def count(self, namespace: str | None, continue_key: str | None = None) -> int:
+        """How many objects a list of ``namespace`` (after ``continue_key``)
+        would look at, before any selector: what such a list costs."""
+        with self._lock:
+            _, lo, hi = self._bounds(namespace, continue_key)
+            return max(0, hi - lo)
+
     def list(self, namespace: str | None, selector: labels.Selector = (),
              predicate: Callable[[Obj], bool] | None = None, limit: int = 0,
              continue_key: str | None = None) -> tuple[list[Entry], int, str | None]:

@@ -10,7 +10,6 @@ object (pure), then make one compare-and-swap write through the ObjectStore.
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -30,6 +29,7 @@ from . import (
     authfacts,
     authz,
     creation,
+    directlist,
     discovery,
     dryrun,
     eviction,
@@ -168,18 +168,15 @@ def _list(t: paths.Target) -> Response:
         # Join each object's JSON as the cache encoded it.
         entries, rev, last_key = cache.list(t.namespace, opts.label_selector, check,
                                             opts.limit, opts.continue_key)
+        if as_table is None and t.conversion is None:  # as the event loop answers it
+            return Response(directlist.json_body(t, entries, rev, last_key),
+                            mimetype="application/json")
         meta: Obj = {"resourceVersion": str(rev)}
         if last_key:
             meta["continue"] = params.encode_continue(last_key)
         if as_table is not None:
             return _table_response(as_table, t.served, [e.obj for e in entries], meta)
-        if t.conversion is not None:  # the cache's JSON is the stored version's
-            return _list_response(t, meta, [e.obj for e in entries])
-        head = json.dumps({"kind": f"{t.kind.kind}List", "apiVersion": t.kind.api_version,
-                           "metadata": meta}, separators=(",", ":"))
-        body = b"".join((head[:-1].encode(), b',"items":[', b",".join(e.raw for e in entries),
-                         b"]}\n"))
-        return Response(body, mimetype="application/json")
+        return _list_response(t, meta, [e.obj for e in entries])  # converted from the stored
     items, rv, last_key = st.objects.list(
         t.kind, t.namespace, opts.label_selector, check, limit=opts.limit,
         continue_token=opts.continue_key, linearizable=not opts.stale_ok)

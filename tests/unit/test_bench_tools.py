@@ -80,3 +80,11 @@ def test_the_sync_bench_times_a_job_sync_as_well_as_a_replicaset_one():
 
     assert rs_sync_bench.measure("job", 20, 2) > 0
     assert rs_sync_bench.measure("replicaset", 20, 2) > 0
+
+
+def test_the_list_bench_measures_both_lists():
+    from tests.bench import list_bench
+
+    got = list_bench.measure(5)
+    assert set(got) == set(list_bench.LISTS)
+    assert all(f["server_cpu_us"] > 0 and f["p50_us"] > 0 for f in got.values())
