@@ -9,9 +9,11 @@ Everything else goes to the Flask app on a bounded pool of worker threads
 by Flask streams. Creates skip Flask (master.api.directcreate): on the event
 loop, awaiting their Raft commit, or in a worker thread when a step would
 wait for the log (raftstore.nonblocking); so do status writes
-(master.api.directstatus). Small lists the watch cache may answer now are
-joined on the loop (master.api.directlist). Both sides share the authentication, the path and
-query parsing and the Status errors (master.api).
+(master.api.directstatus). Small lists the watch cache may answer now, and
+objects read at ``resourceVersion=0``, are answered on the loop from the
+cache's JSON (master.api.directlist, master.api.directget). Both sides share
+the authentication, the path and query parsing and the Status errors
+(master.api).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from .api import (
     authfacts,
     authz,
     directcreate,
+    directget,
     directlist,
     directstatus,
     health,
@@ -217,9 +220,12 @@ class ApiApp:
             async def direct_async(raw: bytes) -> directcreate.Answer | None:
                 return (await skip.answer_async(*how, raw)
                         if directcreate.on_the_loop(raw) else None)
-        elif user is not None and target is not None and directlist.applies(method, target):
-            # a small list the watch cache holds now: on the loop, else Flask
-            direct_async = functools.partial(directlist.answer_async, self.state, user, path,
+        elif user is not None and target is not None and (
+                read := next((m for m in (directlist, directget) if m.applies(method, target)),
+                             None)) is not None:
+            # what the watch cache may answer now (a small list, an object at
+            # resourceVersion=0): on the loop, else Flask
+            direct_async = functools.partial(read.answer_async, self.state, user, path,
                                              target, query, _header(scope, b"accept"))
         try:
             cfg = self.state.config

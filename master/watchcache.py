@@ -42,6 +42,11 @@ DEFAULT_CAPACITY = 5_000
 # least watched, and a cache decodes every write on every master. Kubernetes
 # keeps no watch cache for Events at all (kube-apiserver's default size 0).
 ON_FIRST_USE = frozenset({"events"})
+# The field a kind's objects are also kept by, so that a list or watch asking
+# for one value of it (every node agent asks for its own pods; the scheduler
+# for the unbound ones, ``spec.nodeName=``) meets those objects alone, not
+# every object of the kind: Kubernetes' cacher indexes pods by node name too.
+INDEXED_FIELDS = {"pods": "spec.nodeName"}
 _RETRY_SECONDS = 1.0
 
 
@@ -109,6 +114,32 @@ class Backlog:
     revision: int
 
 
+def field_value(obj: Obj, field: str) -> str:
+    """A field's value as a field selector compares it (master.api.fields):
+    "" when absent."""
+    cur: Any = obj
+    for part in field.split("."):
+        cur = cur.get(part) if isinstance(cur, dict) else None
+    return "" if cur is None else str(cur)
+
+
+def _filtered(entries: list[Entry], revision: int, selector: labels.Selector,
+              predicate: Callable[[Obj], bool] | None, limit: int
+              ) -> tuple[list[Entry], int, str | None]:
+    """The entries that pass the selector and predicate, up to ``limit``;
+    ``(entries, revision, the continue key when more may follow)``."""
+    out: list[Entry] = []
+    for i, e in enumerate(entries):
+        if selector and not labels.matches(selector, e.obj["metadata"].get("labels")):
+            continue
+        if predicate and not predicate(e.obj):
+            continue
+        out.append(e)
+        if limit and len(out) >= limit:
+            return out, revision, (e.key if i + 1 < len(entries) else None)
+    return out, revision, None
+
+
 def _prefix_end(prefix: str) -> str:
     return prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
@@ -121,6 +152,8 @@ class KindCache:
         self._lock = threading.Lock()
         self._objects: dict[str, Entry] = {}
         self._keys: list[str] | None = []  # sorted; None after an add or delete
+        self.indexed_field = INDEXED_FIELDS.get(kind.plural)
+        self._by_value: dict[str, dict[str, Entry]] = {}  # by the indexed field's value
         self._ring: deque[CachedEvent] = deque(maxlen=capacity)
         self.floor = 0  # every event after this revision is in the ring
         self.revision = 0
@@ -170,11 +203,15 @@ class KindCache:
         for kv in res.kvs:
             obj = to_object(self.kind, kv)
             objects[kv.key] = Entry(kv.key, obj)
+        by_value: dict[str, dict[str, Entry]] = {}
+        if self.indexed_field is not None:
+            for key, e in objects.items():
+                by_value.setdefault(field_value(e.obj, self.indexed_field), {})[key] = e
         with self._lock:
             old, self._watch = self._watch, w
             if self._stopped.is_set():
                 w.close()
-            self._objects, self._keys = objects, None
+            self._objects, self._keys, self._by_value = objects, None, by_value
             self._ring.clear()
             self.floor = self.revision = res.revision
             self.generation += 1
@@ -210,17 +247,34 @@ class KindCache:
         event_type, obj = event_object(self.kind, ev)
         entry = Entry(ev.kv.key, obj)
         if event_type == "DELETED":
-            if self._objects.pop(entry.key, None) is not None:
+            old = self._objects.pop(entry.key, None)
+            if old is not None:
                 self._keys = None
         else:
-            if entry.key not in self._objects:
+            old = self._objects.get(entry.key)
+            if old is None:
                 self._keys = None
             self._objects[entry.key] = entry
+        if self.indexed_field is not None:
+            self._reindex(old, entry if event_type != "DELETED" else None)
         if len(self._ring) == self._ring.maxlen:
             self.floor = self._ring[0].revision
         cached = CachedEvent(ev.revision, event_type, entry)
         self._ring.append(cached)
         return cached
+
+    def _reindex(self, old: Entry | None, new: Entry | None) -> None:
+        field = self.indexed_field
+        assert field is not None
+        if old is not None:
+            value = field_value(old.obj, field)
+            bucket = self._by_value.get(value)
+            if bucket is not None:
+                bucket.pop(old.key, None)
+                if not bucket:
+                    del self._by_value[value]
+        if new is not None:
+            self._by_value.setdefault(field_value(new.obj, field), {})[new.key] = new
 
     # ---- reads --------------------------------------------------------------
 
@@ -265,38 +319,56 @@ class KindCache:
         keys, lo, hi = self._bounds(namespace)
         return keys[lo:hi]
 
-    def count(self, namespace: str | None, continue_key: str | None = None) -> int:
-        """How many objects a list of ``namespace`` (after ``continue_key``)
-        would look at, before any selector: what such a list costs."""
+    def _indexed(self, namespace: str | None, start_after: str | None,
+                 value: str) -> list[Entry]:
+        """The objects in ``namespace`` (after ``start_after``) whose indexed
+        field is ``value``, in key order."""
+        bucket = self._by_value.get(value)
+        if not bucket:
+            return []
+        prefix = self.kind.storage_prefix(namespace)
+        end = _prefix_end(prefix)
+        low = start_after or ""
+        return [bucket[k] for k in sorted(bucket) if prefix <= k < end and k > low]
+
+    def get(self, key: str) -> Entry | None:
+        """The object stored at ``key``, as the cache holds it."""
         with self._lock:
+            return self._objects.get(key)
+
+    def count(self, namespace: str | None, continue_key: str | None = None,
+              indexed: str | None = None) -> int:
+        """How many objects a list of ``namespace`` (after ``continue_key``)
+        would look at, before any selector: what such a list costs.
+        ``indexed``: the value the list requires of ``indexed_field``."""
+        with self._lock:
+            if indexed is not None and self.indexed_field is not None:
+                return len(self._by_value.get(indexed) or ())  # an upper bound
             _, lo, hi = self._bounds(namespace, continue_key)
             return max(0, hi - lo)
 
     def list(self, namespace: str | None, selector: labels.Selector = (),
              predicate: Callable[[Obj], bool] | None = None, limit: int = 0,
-             continue_key: str | None = None) -> tuple[list[Entry], int, str | None]:
+             continue_key: str | None = None, indexed: str | None = None
+             ) -> tuple[list[Entry], int, str | None]:
         """Like ``ObjectStore.list``, from memory: ``(entries, revision, continue)``.
         The entries in range are taken under the lock (they are immutable) and
-        filtered outside it; a page without filters takes only its own."""
+        filtered outside it; a page without filters takes only its own.
+        ``indexed``: the value the ``predicate`` requires of ``indexed_field``:
+        only the objects filed under it are looked at."""
         with self._lock:
-            keys, lo, hi = self._bounds(namespace, continue_key)
-            if limit and not selector and not predicate:
-                hi_page = min(hi, lo + limit)
-                entries = [self._objects[k] for k in keys[lo:hi_page]]
-                more = hi_page < hi
-                return entries, self.revision, (entries[-1].key if more else None)
-            entries = [self._objects[k] for k in keys[lo:hi]]
+            if indexed is not None and self.indexed_field is not None:
+                entries = self._indexed(namespace, continue_key, indexed)
+            else:
+                keys, lo, hi = self._bounds(namespace, continue_key)
+                if limit and not selector and not predicate:
+                    hi_page = min(hi, lo + limit)
+                    entries = [self._objects[k] for k in keys[lo:hi_page]]
+                    more = hi_page < hi
+                    return entries, self.revision, (entries[-1].key if more else None)
+                entries = [self._objects[k] for k in keys[lo:hi]]
             revision = self.revision
-        out: list[Entry] = []
-        for i, e in enumerate(entries):
-            if selector and not labels.matches(selector, e.obj["metadata"].get("labels")):
-                continue
-            if predicate and not predicate(e.obj):
-                continue
-            out.append(e)
-            if limit and len(out) >= limit:
-                return out, revision, (e.key if i + 1 < len(entries) else None)
-        return out, revision, None
+        return _filtered(entries, revision, selector, predicate, limit)
 
     def open(self, namespace: str | None, after: int | None,
              register: Callable[[int], None]) -> Backlog | None:

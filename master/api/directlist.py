@@ -64,11 +64,11 @@ def _current(cache: KindCache, opts: params.ListOptions) -> bool:
 
 
 def _small(cache: KindCache, t: paths.Target, opts: params.ListOptions,
-           check: Callable[[dict], bool] | None) -> bool:
+           check: Callable[[dict], bool] | None, indexed: str | None) -> bool:
     if opts.limit and opts.limit <= LOOP_LIST_OBJECTS and not opts.label_selector \
             and check is None:
         return True  # the cache takes only the page
-    return cache.count(t.namespace, opts.continue_key) <= LOOP_LIST_OBJECTS
+    return cache.count(t.namespace, opts.continue_key, indexed) <= LOOP_LIST_OBJECTS
 
 
 async def answer_async(st: ApiState, user: User, path: str, t: paths.Target,
@@ -90,10 +90,11 @@ async def answer_async(st: ApiState, user: User, path: str, t: paths.Target,
         return fields.matches(opts.field_selector, o)
 
     check = predicate if opts.field_selector else None
-    if not _current(cache, opts) or not _small(cache, t, opts, check):
+    indexed = fields.required_value(opts.field_selector, cache.indexed_field)
+    if not _current(cache, opts) or not _small(cache, t, opts, check, indexed):
         return None
     entries, revision, last_key = cache.list(t.namespace, opts.label_selector, check,
-                                             opts.limit, opts.continue_key)
+                                             opts.limit, opts.continue_key, indexed)
     payload = json_body(t, entries, revision, last_key)
     if log.isEnabledFor(logging.DEBUG):
         log.debug("GET %s 200 (%s)", path, user.name)

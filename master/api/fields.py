@@ -56,5 +56,12 @@ def value_of(obj: dict[str, Any], field: str) -> str:
     return str(cur)
 
 
+def required_value(selector: FieldSelector, field: str | None) -> str | None:
+    """The value ``selector`` requires ``field`` to have, if it requires one."""
+    if field is None:
+        return None
+    return next((r.value for r in selector if r.field == field and r.equal), None)
+
+
 def matches(selector: FieldSelector, obj: dict[str, Any]) -> bool:
     return all((value_of(obj, r.field) == r.value) == r.equal for r in selector)

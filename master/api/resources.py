@@ -166,8 +166,9 @@ def _list(t: paths.Target) -> Response:
     cache = _list_cache(t, opts)
     if cache is not None:
         # Join each object's JSON as the cache encoded it.
-        entries, rev, last_key = cache.list(t.namespace, opts.label_selector, check,
-                                            opts.limit, opts.continue_key)
+        entries, rev, last_key = cache.list(
+            t.namespace, opts.label_selector, check, opts.limit, opts.continue_key,
+            fields.required_value(opts.field_selector, cache.indexed_field))
         if as_table is None and t.conversion is None:  # as the event loop answers it
             return Response(directlist.json_body(t, entries, rev, last_key),
                             mimetype="application/json")

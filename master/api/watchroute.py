@@ -14,10 +14,12 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterator
 from typing import Any, Generic, Protocol, TypeVar
 
+from ..watchcache import INDEXED_FIELDS
 from . import fields
 
-# the field whose wanted value files a filter, by resource
-TRIGGER_FIELDS = {"pods": "spec.nodeName"}
+# the field whose wanted value files a filter, by resource: the one the
+# watch cache keeps its objects by as well
+TRIGGER_FIELDS = INDEXED_FIELDS
 
 
 class Routable(Protocol):
@@ -51,10 +53,7 @@ class FilterGroups(Generic[F, W]):
 
     def trigger_value(self, filt: F) -> str | None:
         """The value ``filt`` requires of the trigger field, if it requires one."""
-        if self.trigger is None:
-            return None
-        return next((r.value for r in filt.field_selector
-                     if r.field == self.trigger and r.equal), None)
+        return fields.required_value(filt.field_selector, self.trigger)
 
     def add(self, filt: F, watcher: W) -> None:
         members = self.watchers.get(filt)

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import requests
 
-from coxapi import kinds
+from coxapi import kinds, labels
 from master.asgi import ApiApp
 from master.server import ApiServer
 from master.watchcache import WatchCaches
@@ -280,3 +280,67 @@ def test_the_event_cache_starts_only_when_a_list_or_watch_asks_for_it(make_api):
     assert api.post(ev_path, {**event, "metadata": {"name": "e2"}}).status_code == 201
     [got] = read_events(r, 1)
     assert (got["type"], got["object"]["metadata"]["name"]) == ("ADDED", "e2")
+
+
+class _NoSink:
+    def events(self, cache: Any, batch: list, revision: int) -> None:
+        pass
+
+    def reset(self, cache: Any) -> None:
+        pass
+
+
+def test_pods_are_also_kept_by_node_and_an_indexed_list_finds_what_a_scan_finds():
+    """The pods' cache files each pod under its ``spec.nodeName`` ("" while
+    unbound) through adds, bindings, moves and deletes, and a cache built
+    from a list files them alike: a list by node looks at that node's pods
+    alone and answers what a scan of every pod with the same filter does."""
+    store = MemoryStore()
+    pods = kinds.lookup("pods")
+
+    def put(ns: str, name: str, node: str | None, **labels: str) -> None:
+        spec: dict = {"containers": [{"name": "app", "image": "busybox:1.36"}]}
+        if node is not None:
+            spec["nodeName"] = node
+        store.put(pods.storage_prefix(ns) + name,
+                  {"metadata": {"name": name, "namespace": ns, "labels": labels}, "spec": spec})
+
+    live = WatchCaches(store, _NoSink())
+    cache = live.get(pods)
+    wait_until(cache.ready.is_set, 5)
+    for i in range(12):
+        put("default" if i % 3 else "other", f"p{i:02d}", [None, "n1", "n2"][i % 3],
+            tier="web" if i % 2 else "db")
+    put("default", "p01", "n2", tier="web")  # moved
+    put("other", "p00", "n1", tier="db")  # bound
+    store.delete(pods.storage_prefix("default") + "p04")
+    store.delete(pods.storage_prefix("default") + "p05")
+    fresh = WatchCaches(store, _NoSink())
+    try:
+        for c in (cache, fresh.get(pods)):
+            wait_until(lambda c=c: c.sync(store.revision(), 1), 5)
+            for node in ("n1", "n2", "", "n9"):
+                def on(o: dict, node: str = node) -> bool:
+                    return (o.get("spec") or {}).get("nodeName", "") == node
+                for ns in (None, "default", "other"):
+                    for selector in ((), labels.parse_selector("tier=web")):
+                        # a continue key is one of the list's own range
+                        for limit, after in ((0, None), (2, None),
+                                             (0, pods.storage_prefix(ns or "default") + "p02")):
+                            scanned = c.list(ns, selector, on, limit, after)
+                            indexed = c.list(ns, selector, on, limit, after, indexed=node)
+                            assert [e.key for e in indexed[0]] == [e.key for e in scanned[0]]
+                            assert indexed[1] == scanned[1]
+                            # a scan may offer a continue that leads to nothing more
+                            assert indexed[2] in (None, scanned[2])
+                            if limit and len(scanned[0]) == limit and indexed[2] is None:
+                                assert c.list(ns, selector, on, 0, scanned[0][-1].key)[0] == []
+            by_node = {n: [e.obj["metadata"]["name"] for e in c.list(None, (), None,
+                                                                      indexed=n)[0]]
+                       for n in ("n1", "n2", "")}
+            assert by_node == {"n1": ["p07", "p10", "p00"], "n2": ["p01", "p02", "p08", "p11"],
+                               "": ["p03", "p06", "p09"]}
+            assert c.count(None, None, "n2") == 4
+    finally:
+        live.stop()
+        fresh.stop()

@@ -1,7 +1,8 @@
-"""Lists through the master's ASGI app: the small ones the watch cache may
-answer now are joined on the event loop (master.api.directlist), the rest go
-to Flask, and either way the client gets the very bytes the Flask handler
-gives."""
+"""Reads through the master's ASGI app: the small lists the watch cache may
+answer now are joined on the event loop (master.api.directlist), an object
+read at ``resourceVersion=0`` is answered there from the cache
+(master.api.directget), the rest go to Flask, and either way the client gets
+the very bytes the Flask handler gives."""
 
 from __future__ import annotations
 
@@ -121,3 +122,56 @@ def test_small_lists_the_cache_may_answer_now_take_no_worker_thread(api, monkeyp
     assert listed(PODS + "?resourceVersion=0&labelSelector=app%3Ddb") == in_flask
     assert listed(PODS + "?resourceVersion=0&limit=3") == on_loop
     assert listed(PODS + "?resourceVersion=0&limit=4") == in_flask
+    # a node's pods are looked up by node (3 here), not among every pod
+    assert listed("/api/v1/pods?resourceVersion=0&fieldSelector=spec.nodeName%3Dn1") == on_loop
+    assert listed("/api/v1/pods?resourceVersion=0&fieldSelector=spec.nodeName%21%3Dn1") \
+        == in_flask
+
+
+def test_objects_at_version_0_answer_the_bytes_flask_gives(api):
+    pod1 = PODS + "/p1"
+    cases: list[tuple[str, str, dict[str, str]]] = [
+        (pod1 + "?resourceVersion=0", ADMIN_TOKEN, {}),
+        (pod1, ADMIN_TOKEN, {}),
+        (PODS + "/ghost?resourceVersion=0", ADMIN_TOKEN, {}),  # 404
+        (pod1 + "?resourceVersion=x", ADMIN_TOKEN, {}),  # 400
+        (pod1 + "?resourceVersion=0", ALICE, {}),  # 403
+        (pod1 + "?resourceVersion=0", NODE_TOKEN, {}),  # its own node's pod
+        (PODS + "/p0?resourceVersion=0", NODE_TOKEN, {}),  # another node's
+        (pod1 + "?resourceVersion=0", ADMIN_TOKEN, {"Accept": TABLE}),
+        (pod1 + "/status?resourceVersion=0", ADMIN_TOKEN, {}),
+        ("/api/v1/namespaces/default?resourceVersion=0", ADMIN_TOKEN, {}),
+        ("/apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers/h?resourceVersion=0",
+         ADMIN_TOKEN, {}),
+        ("/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers/h?resourceVersion=0",
+         ADMIN_TOKEN, {}),
+    ]
+    codes = set()
+    _cached(api, "namespaces")
+    for path, token, headers in cases:
+        flask = api.client.open(path, method="GET",
+                                headers={"Authorization": f"Bearer {token}", **headers})
+        loop = api.asgi_request("GET", path, {"Authorization": f"Bearer {token}", **headers},
+                                None)
+        assert _seen(loop) == _seen(flask), path
+        codes.add(loop.status_code)
+    assert codes == {200, 400, 403, 404}
+
+
+def test_objects_at_version_0_the_cache_holds_take_no_worker_thread(api):
+    in_threads = worker_calls(api)
+    _cached(api, "namespaces")
+
+    def read(path: str, token: str = ADMIN_TOKEN, **headers: str) -> tuple[int, list[str]]:
+        in_threads.clear()
+        r = api.asgi_request("GET", path, {"Authorization": f"Bearer {token}", **headers}, None)
+        return r.status_code, list(in_threads)
+
+    assert read(PODS + "/p1?resourceVersion=0") == (200, [])
+    assert read(PODS + "/p1?resourceVersion=0", NODE_TOKEN) == (200, [])
+    assert read("/api/v1/namespaces/default?resourceVersion=0") == (200, [])
+    assert read(PODS + "/p1") == (200, ["run"])  # consistent: through Raft
+    assert read(PODS + "/ghost?resourceVersion=0") == (404, ["run"])
+    assert read(PODS + "/p1?resourceVersion=0", ALICE) == (403, ["run"])
+    assert read(PODS + "/p1?resourceVersion=0", Accept=TABLE) == (200, ["run"])
+    assert read(PODS + "/p1/status?resourceVersion=0") == (200, ["run"])
