@@ -89,6 +89,9 @@ class EventCorrelator:
         self.min_interval = min_interval
         self.max_events = max_events
         self._entries: OrderedDict[Key, _Entry] = OrderedDict()
+        # the keys of the dirty entries (a dict as an ordered set): what is due
+        # is looked for among them alone, not among every Event remembered
+        self._dirty: dict[Key, None] = {}
         self._seq = 0
         self.dropped = 0  # Events forgotten before their latest occurrence was written
 
@@ -107,7 +110,7 @@ class EventCorrelator:
             ev["count"] = int(ev.get("count") or 1) + 1
             ev["lastTimestamp"] = stamp
             ev["message"] = message
-            entry.dirty = True
+            self._mark(key, entry, True)
             self._entries.move_to_end(key)
             return key
         self._seq += 1
@@ -121,18 +124,26 @@ class EventCorrelator:
             "reportingComponent": self.component,
             **({"reportingInstance": self.host} if self.host else {}),
         })
+        self._dirty[key] = None
         while len(self._entries) > self.max_events:
-            _, evicted = self._entries.popitem(last=False)
+            old, evicted = self._entries.popitem(last=False)
             self.dropped += evicted.dirty
+            self._dirty.pop(old, None)
         return key
+
+    def _mark(self, key: Key, entry: _Entry, dirty: bool) -> None:
+        entry.dirty = dirty
+        if dirty:
+            self._dirty[key] = None
+        else:
+            self._dirty.pop(key, None)
 
     def due(self) -> list[Write]:
         """The writes to make now (copies; the caller may keep them)."""
         now = self.clock()
         out = []
-        for key, e in self._entries.items():
-            if not e.dirty:
-                continue
+        for key in self._dirty:
+            e = self._entries[key]
             if e.created and e.written_at is not None and now - e.written_at < self.min_interval:
                 continue
             out.append(Write(key, json_copy(e.event), not e.created))
@@ -143,7 +154,7 @@ class EventCorrelator:
         now = self.clock()
         waits = [0.0 if not e.created or e.written_at is None
                  else max(0.0, e.written_at + self.min_interval - now)
-                 for e in self._entries.values() if e.dirty]
+                 for e in map(self._entries.__getitem__, self._dirty)]
         return min(waits) if waits else None
 
     def written(self, w: Write, ok: bool = True, gone: bool = False) -> None:
@@ -153,14 +164,15 @@ class EventCorrelator:
         if e is None:
             return
         if gone:
-            e.created, e.dirty = False, True
+            e.created = False
+            self._mark(w.key, e, True)
             return
         if not ok:
             return
         e.created = True
         e.written_at = self.clock()
         # Still dirty if it happened again while the write was under way.
-        e.dirty = e.event.get("count") != w.event.get("count")
+        self._mark(w.key, e, e.event.get("count") != w.event.get("count"))
 
     def pending(self) -> int:
-        return sum(1 for e in self._entries.values() if e.dirty)
+        return len(self._dirty)

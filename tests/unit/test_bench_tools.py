@@ -88,3 +88,9 @@ def test_the_read_bench_measures_every_read():
     got = read_bench.measure(3, pods=200)
     assert set(got) == set(read_bench.READS)
     assert all(f["server_cpu_us"] > 0 and f["p50_us"] > 0 for f in got.values())
+
+
+def test_the_correlator_bench_measures_one_event():
+    from tests.bench import correlator_bench
+
+    assert correlator_bench.measure(50, 20) > 0

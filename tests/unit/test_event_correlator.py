@@ -140,3 +140,39 @@ def test_perform_folds_a_create_whose_event_exists_and_reports_a_gone_one():
     assert perform(Write(key, ev, True), exists, done.append) == (True, False)
     assert done == ["create", ev]  # created before, its answer lost: counted on
     assert perform(Write(key, ev, False), exists, gone) == (False, True)
+
+
+def test_among_many_written_events_only_the_dirty_ones_are_due():
+    """What is due comes from the dirty Events alone (a correlator full of
+    written ones costs nothing per flush), through every way an Event turns
+    dirty or clean: a new one, a repeat, a write under way, a gone one, an
+    eviction."""
+    c, clock = make(interval=10)
+    pods = [{**POD, "metadata": {**POD["metadata"], "name": f"p{i}", "uid": f"u{i}"}}
+            for i in range(50)]
+    for p in pods:
+        c.observe(p, "Normal", "Started", "started")
+    for w in c.due():
+        c.written(w)
+    assert (c.pending(), c.due(), c.next_due_in()) == (0, [], None)
+    c.observe(pods[7], "Normal", "Started", "again")  # a repeat: due after the interval
+    c.observe(pods[3], "Normal", "Pulled", "new")  # a new Event: due now
+    assert c.pending() == 2 and c.next_due_in() == 0.0
+    [new] = c.due()
+    assert new.create and new.event["involvedObject"]["name"] == "p3"
+    c.observe(pods[3], "Normal", "Pulled", "while its create was under way")
+    c.written(new)
+    assert c.pending() == 2 and c.next_due_in() == 10.0
+    clock.t += 10
+    assert sorted((w.event["involvedObject"]["name"], w.event["count"]) for w in c.due()) \
+        == [("p3", 2), ("p7", 2)]
+    for w in c.due():
+        c.written(w, ok=False, gone=w.event["involvedObject"]["name"] == "p7")
+    # a failed write stays due as it was; a gone Event is created again
+    assert sorted((w.create, w.event["involvedObject"]["name"]) for w in c.due()) \
+        == [(False, "p3"), (True, "p7")]
+    small = EventCorrelator("kubelet", "n1", clock, max_events=2)
+    for p in pods[:3]:
+        small.observe(p, "Normal", "Started", "x")
+    assert small.pending() == 2 and small.dropped == 1
+    assert [w.event["involvedObject"]["name"] for w in small.due()] == ["p1", "p2"]
