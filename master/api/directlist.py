@@ -21,6 +21,7 @@ import logging
 from collections.abc import Callable, Mapping
 
 from coxapi import errors
+from raftstore.nonblocking import WouldBlock, nonblocking
 
 from ..auth import User
 from ..watchcache import Entry, KindCache
@@ -80,9 +81,10 @@ async def answer_async(st: ApiState, user: User, path: str, t: paths.Target,
         if opts.watch or tables.requested(accept, query) is not None:
             return None
         if authz.MASTERS_GROUP not in user.groups:  # as resources._authorize
-            authz.check(user, authz.Request("GET", t, None), authfacts.facts(st.objects, t),
-                        st.rbac)
-    except errors.ApiError:
+            with nonblocking():  # the rules read this replica's memory at most
+                authz.check(user, authz.Request("GET", t, None), authfacts.facts(st.objects, t),
+                            st.rbac)
+    except (errors.ApiError, WouldBlock):
         return None  # Flask says what is wrong, as for every other request
     cache = st.caches.get(t.kind)
 
