@@ -115,12 +115,18 @@ class Backlog:
 
 
 def field_value(obj: Obj, field: str) -> str:
-    """A field's value as a field selector compares it (master.api.fields):
-    "" when absent."""
+    """A field's value as a field selector compares it (master.api.fields,
+    which uses this one): "" when absent."""
     cur: Any = obj
     for part in field.split("."):
         cur = cur.get(part) if isinstance(cur, dict) else None
-    return "" if cur is None else str(cur)
+    if field == "source" and isinstance(cur, dict):  # Event.source is an object
+        cur = cur.get("component")
+    if cur is None:
+        return ""
+    if isinstance(cur, bool):
+        return "true" if cur else "false"
+    return str(cur)
 
 
 def _filtered(entries: list[Entry], revision: int, selector: labels.Selector,

@@ -8,6 +8,8 @@ from typing import Any
 
 from coxapi import errors, kinds
 
+from ..watchcache import field_value
+
 _COMMON = ("metadata.name", "metadata.namespace")
 # The fields each kind's strategy lets a selector name.
 SUPPORTED: dict[str, tuple[str, ...]] = {k.kind: k.strategy.field_selectors for k in kinds.KINDS}
@@ -43,17 +45,9 @@ def parse(text: str | None, kind: str) -> FieldSelector:
     return tuple(reqs)
 
 
-def value_of(obj: dict[str, Any], field: str) -> str:
-    cur: Any = obj
-    for part in field.split("."):
-        cur = cur.get(part) if isinstance(cur, dict) else None
-    if field == "source" and isinstance(cur, dict):  # Event.source is an object
-        cur = cur.get("component")
-    if cur is None:
-        return ""
-    if isinstance(cur, bool):
-        return "true" if cur else "false"
-    return str(cur)
+# one reading of a field's value, so the watch cache's index by a field
+# files objects as a selector on that field compares them
+value_of = field_value
 
 
 def required_value(selector: FieldSelector, field: str | None) -> str | None:
