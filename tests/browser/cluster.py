@@ -126,6 +126,25 @@ class Cluster:
         return [p for p in pods if not p["metadata"].get("deletionTimestamp")
                 and (p.get("status") or {}).get("phase") == "Running"]
 
+    def describe(self, app: str) -> str:
+        """What the API holds for Deployment ``app``, its ReplicaSets and pods
+        (labelled ``app=APP``): what a failed wait on the page is compared with."""
+        d = self.client.get("Deployment", app)
+        lines = [f"deployment {app} status {d.get('status')}"]
+        for rs in self.client.list("ReplicaSet", namespace="default",
+                                   label_selector=f"app={app}")["items"]:
+            lines.append(f"rs {rs['metadata']['name']} spec {rs['spec'].get('replicas')} "
+                         f"status {rs.get('status')}")
+        for p in self.client.list("Pod", namespace="default",
+                                  label_selector=f"app={app}")["items"]:
+            m, status = p["metadata"], p.get("status") or {}
+            conditions = [(c["type"], c["status"]) for c in status.get("conditions", [])]
+            containers = [c.get("state") for c in status.get("containerStatuses", [])]
+            lines.append(f"pod {m['name']} node {p['spec'].get('nodeName')} "
+                         f"phase {status.get('phase')} deleting {m.get('deletionTimestamp')} "
+                         f"conditions {conditions} containers {containers}")
+        return "\n".join(lines)
+
     def view_only_token(self, name: str = "ui-viewer") -> str:
         """A ServiceAccount bound to the ClusterRole ``view``, and a token for it."""
         self.apply({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name}})

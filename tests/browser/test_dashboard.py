@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 
 import pytest
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 
@@ -167,7 +168,12 @@ def test_rollout_restart_from_the_page_replaces_every_pod(cluster, browser):
         return len(seen) >= 3 and not rows & before and len(rows) == 3
 
     # old pods go and new ones come, on the page as it happens
-    browser.until(lambda d: replaced(), "every web pod replaced on the page", 180)
+    try:
+        browser.until(lambda d: replaced(), "every web pod replaced on the page", 180)
+    except TimeoutException:
+        raise AssertionError(f"the page lists {sorted(pod_rows(browser, 'web'))} (before: "
+                             f"{sorted(before)}); the API holds:\n{cluster.describe('web')}"
+                             ) from None
     assert still_same_document(browser)
     browser.shoot("pods-restarted")
 
