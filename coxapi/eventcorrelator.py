@@ -75,7 +75,6 @@ def perform(w: Write, create: Callable[[Obj], object],
 class _Entry:
     event: Obj
     created: bool = False
-    dirty: bool = True
     written_at: float | None = None
 
 
@@ -89,8 +88,9 @@ class EventCorrelator:
         self.min_interval = min_interval
         self.max_events = max_events
         self._entries: OrderedDict[Key, _Entry] = OrderedDict()
-        # the keys of the dirty entries (a dict as an ordered set): what is due
-        # is looked for among them alone, not among every Event remembered
+        # the keys of the entries with an occurrence not written yet (a dict as
+        # an ordered set): what is due is looked for among them alone, not
+        # among every Event remembered
         self._dirty: dict[Key, None] = {}
         self._seq = 0
         self.dropped = 0  # Events forgotten before their latest occurrence was written
@@ -110,7 +110,7 @@ class EventCorrelator:
             ev["count"] = int(ev.get("count") or 1) + 1
             ev["lastTimestamp"] = stamp
             ev["message"] = message
-            self._mark(key, entry, True)
+            self._dirty[key] = None
             self._entries.move_to_end(key)
             return key
         self._seq += 1
@@ -126,17 +126,11 @@ class EventCorrelator:
         })
         self._dirty[key] = None
         while len(self._entries) > self.max_events:
-            old, evicted = self._entries.popitem(last=False)
-            self.dropped += evicted.dirty
-            self._dirty.pop(old, None)
+            old, _ = self._entries.popitem(last=False)
+            if old in self._dirty:  # forgotten before its latest occurrence was written
+                del self._dirty[old]
+                self.dropped += 1
         return key
-
-    def _mark(self, key: Key, entry: _Entry, dirty: bool) -> None:
-        entry.dirty = dirty
-        if dirty:
-            self._dirty[key] = None
-        else:
-            self._dirty.pop(key, None)
 
     def due(self) -> list[Write]:
         """The writes to make now (copies; the caller may keep them)."""
@@ -165,14 +159,15 @@ class EventCorrelator:
             return
         if gone:
             e.created = False
-            self._mark(w.key, e, True)
+            self._dirty[w.key] = None
             return
         if not ok:
             return
         e.created = True
         e.written_at = self.clock()
         # Still dirty if it happened again while the write was under way.
-        self._mark(w.key, e, e.event.get("count") != w.event.get("count"))
+        if e.event.get("count") == w.event.get("count"):
+            self._dirty.pop(w.key, None)
 
     def pending(self) -> int:
         return len(self._dirty)
