@@ -247,6 +247,24 @@ class ObjectStore:
                 return ObjectList(items, str(revision), None)
             start_after = last_key
 
+    def unleased(self, kind: Kind | str, page: int = 500) -> Iterator[Obj]:
+        """Every object of ``kind`` stored without a store lease, a page of the
+        store at a time (linearizable reads)."""
+        k = _resolve(kind)
+        prefix = k.storage_prefix(None)
+        start_after = None
+        while True:
+            try:
+                res = self.store.range(prefix, limit=page, start_after=start_after)
+            except store_errors.StoreError as e:
+                raise translate_store_error(e, k, prefix) from e
+            for kv in res.kvs:
+                if not kv.lease:
+                    yield to_object(k, kv)
+            if not res.more or not res.kvs:
+                return
+            start_after = res.kvs[-1].key
+
     # ---- writes ----------------------------------------------------------
 
     def create(self, obj: Obj, lease: int = 0) -> Obj:
@@ -307,9 +325,10 @@ class ObjectStore:
         return k, name, k.storage_key(ns, name), _stored(new), expect
 
     def guaranteed_update(self, kind: Kind | str, namespace: str | None, name: str,
-                          mutate: Callable[[Obj], Obj | None]) -> Obj:
+                          mutate: Callable[[Obj], Obj | None], lease: int = 0) -> Obj:
         """Read, mutate, compare-and-swap; retry on Conflict. ``mutate`` returns
-        the new object, or None to leave the object unchanged.
+        the new object, or None to leave the object unchanged; the write takes
+        ``lease`` (as ``update``).
 
         The first read is this replica's own, without a Raft round trip (as
         Kubernetes' GuaranteedUpdate starts from its watch cache): if that copy
@@ -325,7 +344,7 @@ class ObjectStore:
                 if local:
                     raise _Unconfirmed()
                 return cur
-            return self.update(new, old=cur)
+            return self.update(new, old=cur, lease=lease)
         first = [True]
 
         def once() -> Obj:

@@ -17,6 +17,7 @@ from coxapi import errors, kinds
 from raftstore import Store
 
 from ..auth import MONITORING_GROUP, UnionAuthenticator, User
+from ..eventleases import EventLeases
 from ..objects import ObjectStore
 from ..serviceaccounts import ServiceAccountAuthenticator
 from ..signing import SigningKey
@@ -26,7 +27,7 @@ from . import discovery, health, members, metrics, oidc, openapi, prom, resource
 from .config import ApiConfig
 from .rbacauthz import RbacAuthorizer
 from .reviews import non_resource_decision
-from .state import ApiState, EventLeases
+from .state import ApiState
 from .storehealth import LeaderTracker
 from .watch import Broadcaster
 

@@ -9,7 +9,6 @@ from collections.abc import Callable, Collection
 from typing import Any
 
 from coxapi import errors, kinds
-from raftstore import errors as store_errors
 from raftstore.nonblocking import WouldBlock
 
 from ..admission import names, namespaces, podsecurity, strategy
@@ -97,8 +96,7 @@ def create_object(st: ApiState, user: User | None, kind: kinds.Kind, body: Obj, 
             if not generated:
                 raise
         except errors.ApiError as e:
-            if lease and isinstance(e.__cause__, store_errors.LeaseNotFound):
-                st.event_leases.forget(lease)
+            if st.event_leases.forgot(lease, e):
                 continue
             raise
     raise _no_unique_name()
@@ -121,7 +119,7 @@ async def create_object_async(st: ApiState, user: User | None, kind: kinds.Kind,
             if not generated:
                 raise
         except errors.ApiError as e:
-            if lease and isinstance(e.__cause__, store_errors.LeaseNotFound):
+            if st.event_leases.forgot(lease, e):
                 raise WouldBlock("the Events' store lease is gone") from e
             raise
     raise _no_unique_name()

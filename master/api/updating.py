@@ -21,13 +21,15 @@ from .state import ApiState
 Obj = dict[str, Any]
 
 
-def lease_of(st: ApiState, kind: kinds.Kind, obj: Obj) -> int:
-    """The store lease currently attached to a lease-backed object (kept across updates)."""
+def write_lease(st: ApiState, kind: kinds.Kind, nowait: bool = False) -> int:
+    """The store lease a write of ``kind`` takes: for Events the current one,
+    so an Event lives its TTL after its last write, not after its creation
+    (kube-apiserver gives each Event write a lease); 0 for every other kind.
+    ``nowait``: on the event loop, raising ``WouldBlock`` when taking it would
+    wait (master.eventleases)."""
     if not kind.strategy.lease_backed:
         return 0
-    kv = st.store.get(kind.storage_key(obj["metadata"].get("namespace"),
-                                       obj["metadata"]["name"]), linearizable=False)
-    return kv.lease if kv is not None else 0
+    return st.event_leases.current_nowait() if nowait else st.event_leases.current()
 
 
 def current(st: ApiState, t: paths.Target, body: Obj) -> Obj:
@@ -74,7 +76,13 @@ def commit(st: ApiState, user: User | None, kind: kinds.Kind, cur: Obj, new: Obj
                           expect_resource_version=m.get("resourceVersion")
                           or cur["metadata"]["resourceVersion"])
         return new
-    return st.objects.update(new, old=cur, lease=lease_of(st, kind, cur))
+    lease = write_lease(st, kind)
+    try:
+        return st.objects.update(new, old=cur, lease=lease)
+    except errors.ApiError as e:
+        if not st.event_leases.forgot(lease, e):
+            raise
+    return st.objects.update(new, old=cur, lease=write_lease(st, kind))
 
 
 async def commit_async(st: ApiState, user: User | None, kind: kinds.Kind, cur: Obj,
@@ -86,4 +94,10 @@ async def commit_async(st: ApiState, user: User | None, kind: kinds.Kind, cur: O
     creation.admit(st, user, kind, cur, new)
     if deletion.finished_finalizing(kind, new):
         raise WouldBlock("an object whose last finalizer went is deleted")
-    return await st.objects.update_async(new, old=cur, lease=lease_of(st, kind, cur))
+    lease = write_lease(st, kind, nowait=True)
+    try:
+        return await st.objects.update_async(new, old=cur, lease=lease)
+    except errors.ApiError as e:
+        if st.event_leases.forgot(lease, e):
+            raise WouldBlock("the Events' store lease is gone") from e
+        raise

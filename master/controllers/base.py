@@ -18,6 +18,7 @@ from coxapi import errors
 from coxapi.informer import Informer
 from raftstore.errors import StoreError
 
+from ..eventleases import EventLeases
 from ..listwatch import StoreListWatcher
 from ..metrics import RECONCILE_SECONDS
 from ..objects import ObjectStore
@@ -95,9 +96,13 @@ class Context:
         self.informers = InformerFactory(objects, self.config.informer_poll)
         # writes every recorder's events once its ``run`` is a thread of the term
         self.events = EventWriter()
+        # the store lease the term's Events expire with, granted through the fence
+        self.event_leases = EventLeases(objects.store, int(self.config.event_ttl),
+                                        clock=self.config.monotonic)
 
     def recorder(self, component: str) -> EventRecorder:
-        return self.events.add(EventRecorder(self.objects, component, clock=self.config.clock))
+        return self.events.add(EventRecorder(self.objects, component, clock=self.config.clock,
+                                             leases=self.event_leases))
 
 
 class Controller:

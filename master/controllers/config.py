@@ -25,7 +25,7 @@ class ControllerConfig:
     # pod GC: terminated pods beyond this many are deleted, oldest first
     terminated_pod_gc_threshold: int = 12500
     pod_gc_period: float = 20.0
-    # events whose last occurrence is older than this are deleted (the master's event_ttl)
+    # seconds an Event lives after its last write (the master's event_ttl)
     event_ttl: float = field(default=float(EVENT_TTL_SECONDS), metadata=NOT_A_SETTING)
     event_gc_period: float = 60.0
     workers: int = 2

@@ -1,9 +1,19 @@
-"""Event expiry: Events whose last occurrence is older than ``event_ttl``
-are deleted (the API server's one-hour event TTL in Kubernetes), so they
-do not pile up in the replicated store."""
+"""Expiry of the Events stored without a store lease.
+
+Every Event write takes a store lease now (master.eventleases), so the store
+deletes an Event once its TTL after the last write has passed, as etcd does
+for kube-apiserver; nothing scans the Events for that. Events stored by an
+earlier coxswain, before the leader's controllers wrote theirs on a lease,
+have none: once per leadership term this controller pages through the
+Events, deletes those whose last occurrence is older than ``event_ttl``, and
+deletes each of the others when its time comes (unless it was written again
+since: that write gave it a lease). A pass every ``event_gc_period`` looks
+only at what is due.
+"""
 
 from __future__ import annotations
 
+import heapq
 import logging
 
 from coxapi import errors, timefmt
@@ -19,33 +29,48 @@ class EventGarbageCollector(Controller):
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.period = self.config.event_gc_period
+        self._swept = False
+        # (expires at, namespace, name, resourceVersion) of the lease-less Events
+        self._due: list[tuple[float, str, str, str]] = []
 
     def periodic(self) -> None:
         self.queue.add("expire")
 
     def reconcile(self, key: str) -> float | None:
+        if not self._swept:
+            self._due = self.sweep()
+            self._swept = True
         self.expire()
         return None
 
+    def sweep(self) -> list[tuple[float, str, str, str]]:
+        """When each Event stored without a lease expires (a heap)."""
+        due: list[tuple[float, str, str, str]] = []
+        for ev in self.objects.unleased("Event"):
+            meta = ev["metadata"]
+            last = timefmt.parse_epoch(ev.get("lastTimestamp") or ev.get("eventTime")
+                                       or meta.get("creationTimestamp"))
+            if last is not None:
+                due.append((last + self.config.event_ttl, meta.get("namespace") or "",
+                            meta["name"], meta["resourceVersion"]))
+        heapq.heapify(due)
+        if due:
+            log.info("%d Events stored without a lease expire by this controller", len(due))
+        return due
+
     def expire(self) -> int:
-        """Delete expired events; returns how many. Pages through the store
-        rather than caching every event in an informer."""
-        cutoff = self.config.clock() - self.config.event_ttl
+        """Delete the lease-less Events whose time has come; returns how many."""
+        now = self.config.clock()
         deleted = 0
-        token = None
-        while True:
-            items, _, token = self.objects.list("Event", limit=500, continue_token=token)
-            for ev in items:
-                last = timefmt.parse_epoch(ev.get("lastTimestamp") or ev.get("eventTime")
-                                   or ev["metadata"].get("creationTimestamp"))
-                if last is None or last >= cutoff:
-                    continue
-                try:
-                    self.objects.delete("Event", ev["metadata"].get("namespace"),
-                                        ev["metadata"]["name"],
-                                        expect_resource_version=ev["metadata"]["resourceVersion"])
-                    deleted += 1
-                except (errors.NotFound, errors.Conflict):
-                    continue  # gone, or just bumped: no longer expired
-            if not token:
-                return deleted
+        while self._due and self._due[0][0] <= now:
+            entry = heapq.heappop(self._due)
+            _, namespace, name, version = entry
+            try:
+                self.objects.delete("Event", namespace, name, expect_resource_version=version)
+                deleted += 1
+            except (errors.NotFound, errors.Conflict):
+                continue  # gone, or written since (on a lease)
+            except Exception:
+                heapq.heappush(self._due, entry)  # tried again on the next pass
+                raise
+        return deleted

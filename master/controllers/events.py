@@ -24,6 +24,7 @@ from typing import Any
 
 from coxapi.eventcorrelator import NORMAL, WARNING, EventCorrelator, Write, perform
 
+from ..eventleases import EventLeases
 from ..objects import ObjectStore
 from . import parallel
 
@@ -40,8 +41,9 @@ class EventRecorder:
     """One component's events (``component`` is the Events' source)."""
 
     def __init__(self, objects: ObjectStore, component: str, clock: Callable[[], float] = time.time,
-                 host: str = "") -> None:
+                 host: str = "", leases: EventLeases | None = None) -> None:
         self.objects = objects
+        self.leases = leases  # the store lease each write takes (None: written without one)
         # min_interval 0 while written inline: no thread would write a deferred one
         self.correlator = EventCorrelator(component, host, clock, min_interval=0.0)
         self._lock = threading.Lock()
@@ -99,19 +101,30 @@ class EventRecorder:
 
     def _store(self, w: Write) -> tuple[bool, bool]:
         """(written, the Event is gone and must be created again)."""
+        lease = 0
+        try:
+            lease = self.leases.current() if self.leases is not None else 0
+            return self._store_on(lease, w)
+        except Exception as e:  # noqa: BLE001 - kept due and retried; never a failure upstream
+            if self.leases is not None:
+                self.leases.forgot(lease, e)  # gone from the store: the retry takes a new one
+            log.info("could not write event %s on %s: %s", w.event.get("reason"),
+                     (w.event.get("involvedObject") or {}).get("name"), e)
+            return False, False
+
+    def _store_on(self, lease: int, w: Write) -> tuple[bool, bool]:
+        def create(ev: Obj) -> None:
+            self.objects.create(ev, lease=lease)
+
         def fold(ev: Obj) -> None:
             def update(cur: Obj) -> Obj:
                 cur.update(count=ev["count"], lastTimestamp=ev["lastTimestamp"],
                            message=ev["message"])
                 return cur
             meta = ev["metadata"]
-            self.objects.guaranteed_update("Event", meta["namespace"], meta["name"], update)
-        try:
-            return perform(w, self.objects.create, fold)
-        except Exception as e:  # noqa: BLE001 - kept due and retried; never a failure upstream
-            log.info("could not write event %s on %s: %s", w.event.get("reason"),
-                     (w.event.get("involvedObject") or {}).get("name"), e)
-            return False, False
+            self.objects.guaranteed_update("Event", meta["namespace"], meta["name"], update,
+                                           lease=lease)
+        return perform(w, create, fold)
 
 
 class EventWriter:

@@ -495,10 +495,9 @@ class UiApp:
             try:
                 self.state.objects.create(event, lease=lease)
                 return
-            except errors.ApiError:
-                if attempt:
+            except errors.ApiError as e:
+                if attempt or not leases.forgot(lease, e):  # gone: a new one
                     raise
-                leases.forget(lease)  # expired under us: a new one
 
 
 __all__ = ["UiApp"]

@@ -139,19 +139,23 @@ def test_foreground_deletion_waits_on_the_finalizer(api):
     assert api.get(path).status_code == 404
 
 
-def test_events_created_through_the_api_get_a_ttl():
+def test_an_event_written_through_the_api_lives_its_ttl_after_its_last_write():
+    """Each write takes the store lease of its minute (as kube-apiserver gives
+    every Event write an etcd lease): an update extends the Event's life."""
     from raftstore import MemoryStore
     clock = [1000.0]
     api = Api(store=MemoryStore(clock=lambda: clock[0]), event_ttl_seconds=3600)
+    api.state.event_leases.clock = lambda: clock[0]
     ev = {"metadata": {"name": "e"}, "involvedObject": {"kind": "Pod", "name": "p"},
           "reason": "Pulled", "type": "Normal"}
     assert api.post("/api/v1/namespaces/default/events", ev).status_code == 201
+    clock[0] += 3000
     cur = api.get("/api/v1/namespaces/default/events/e").json
     cur["count"] = 2
     assert api.put("/api/v1/namespaces/default/events/e", cur).status_code == 200
-    clock[0] += 3500
+    clock[0] += 3500  # the creation's lease has run out; the update's has not
     assert api.get("/api/v1/namespaces/default/events/e").status_code == 200
-    clock[0] += 200
+    clock[0] += 200  # the TTL and the lease's minute of sharing after the update
     assert api.get("/api/v1/namespaces/default/events/e").status_code == 404
     # other kinds have no TTL
     api.post("/api/v1/namespaces/default/configmaps", {"metadata": {"name": "c"}})

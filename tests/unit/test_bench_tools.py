@@ -94,3 +94,9 @@ def test_the_correlator_bench_measures_one_event():
     from tests.bench import correlator_bench
 
     assert correlator_bench.measure(50, 20) > 0
+
+
+def test_the_event_collector_bench_measures_an_hour_of_passes():
+    from tests.bench import eventgc_bench
+
+    assert eventgc_bench.measure(50) > 0

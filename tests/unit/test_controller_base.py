@@ -7,8 +7,6 @@ import threading
 from coxapi import errors
 from coxapi.supervisor import Supervisor
 from master.controllers.base import Controller
-from master.controllers.eventgc import EventGarbageCollector
-from master.controllers.events import EventRecorder
 from master.controllers.replicaset import ReplicaSetController
 from master.controllers.testing import make_context
 from tests.support import wait_until
@@ -65,11 +63,11 @@ def test_failing_pod_creates_slow_start_and_warn():
     real_create = ctx.objects.create
     attempts = []
 
-    def refuse_pods(obj):
+    def refuse_pods(obj, **kw):
         if obj["kind"] == "Pod":
             attempts.append(obj)
             raise errors.Forbidden("exceeded quota")
-        return real_create(obj)
+        return real_create(obj, **kw)
     ctx.objects.create = refuse_pods
     rsc.drain()
     assert len(attempts) == 1  # the first batch of one failed: no 49 more tries
@@ -78,20 +76,6 @@ def test_failing_pod_creates_slow_start_and_warn():
     ctx.objects.create = real_create
     failed = [e for e in ctx.objects.list("Event", "default")[0] if e["reason"] == "FailedCreate"]
     assert failed and "exceeded quota" in failed[0]["message"]
-
-
-def test_expired_events_are_deleted_and_recent_ones_kept():
-    ctx, clock = make_context(event_ttl=3600)
-    rec = EventRecorder(ctx.objects, "test", clock=clock)
-    target = {"kind": "Pod", "apiVersion": "v1",
-              "metadata": {"name": "p", "namespace": "default", "uid": "u"}}
-    rec.normal(target, "Old", "long ago")
-    clock.advance(3000)
-    rec.normal(target, "Recent", "just now")
-    clock.advance(700)
-    gc = EventGarbageCollector(ctx)
-    assert gc.expire() == 1
-    assert [e["reason"] for e in ctx.objects.list("Event", "default")[0]] == ["Recent"]
 
 
 def test_replica_failure_condition_is_set_while_creates_fail_and_cleared_after():

@@ -40,7 +40,7 @@ def test_recording_returns_while_the_store_is_busy_and_the_writer_writes_it_late
     ctx, _ = make_context()
     rec = ctx.recorder("test")
     gate, real_create = threading.Event(), ctx.objects.create
-    ctx.objects.create = lambda obj: (gate.wait(), real_create(obj))[1]
+    ctx.objects.create = lambda obj, **kw: (gate.wait(), real_create(obj, **kw))[1]
     stop, t = run_writer(ctx)
     wait_until(lambda: rec._wake is not None, 5, what="the writer taking over")
     rec.normal(POD, "Started", "started")  # would hang here if it waited for the store
@@ -80,10 +80,10 @@ def test_a_failed_write_stays_due_and_is_written_once_the_store_takes_it():
     ctx, _ = make_context()
     real_create, fail = ctx.objects.create, [True]
 
-    def flaky(obj):
+    def flaky(obj, **kw):
         if fail[0]:
             raise RuntimeError("no quorum")
-        return real_create(obj)
+        return real_create(obj, **kw)
     ctx.objects.create = flaky
     rec = EventWriter().add(EventRecorder(ctx.objects, "test"))
     rec.normal(POD, "Killing", "stopping")  # inline: fails, logged, never raised
