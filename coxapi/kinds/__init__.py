@@ -112,7 +112,7 @@ def for_object(obj: dict) -> Kind:
     """The kind of a manifest object, at the version its apiVersion names (the
     stored one if it names none)."""
     kind = lookup(str(obj.get("kind", "")))
-    if obj.get("apiVersion") is None:
+    if obj.get("apiVersion") in (None, kind.api_version):  # the stored version: most objects
         return kind
     for served in kind.served_versions():
         if obj["apiVersion"] == served.api_version:

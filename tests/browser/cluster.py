@@ -11,13 +11,18 @@ token, and killing one master by the pid ``cluster.json`` records.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
 import signal
+import socket
+import ssl
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -159,6 +164,30 @@ class Cluster:
             body={"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
                   "spec": {"expirationSeconds": 3600}})
         return answer["status"]["token"]
+
+
+@contextlib.contextmanager
+def held_requests(api_url: str, token: str, ca_file: str, n: int) -> Iterator[None]:
+    """``n`` requests in flight as ``token``'s user at ``api_url``: each sends
+    its headers and promises a body that never comes, so the master holds a
+    slot of the user's in-flight budget for each (master.inflight) until the
+    connections close, when the block ends."""
+    url = urlsplit(api_url)
+    ctx = ssl.create_default_context(cafile=ca_file)
+    held: list[ssl.SSLSocket] = []
+    try:
+        for _ in range(n):
+            sock = ctx.wrap_socket(socket.create_connection((url.hostname, url.port), 10),
+                                   server_hostname=url.hostname)
+            held.append(sock)
+            sock.sendall((f"POST /api/v1/namespaces/default/configmaps HTTP/1.1\r\n"
+                          f"Host: {url.netloc}\r\nAuthorization: Bearer {token}\r\n"
+                          f"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
+                          ).encode())
+        yield
+    finally:
+        for sock in held:
+            sock.close()
 
 
 def deployment(name: str, replicas: int) -> dict:

@@ -17,8 +17,10 @@ from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 
-from coxapi.errors import ApiError
-from tests.browser.cluster import deployment, up
+from coxapi.client import Client
+from coxapi.errors import ApiError, TooManyRequests
+from master.api.config import ApiConfig
+from tests.browser.cluster import deployment, held_requests, up
 from tests.support import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
@@ -297,6 +299,34 @@ def test_a_view_only_user_sees_no_actions_and_the_server_refuses_them(cluster, b
     assert status == 403, body
     assert "ui-viewer" in body and "CSRF" not in body  # RBAC said no, not the CSRF check
     assert cluster.client.get("Deployment", "web")["spec"]["replicas"] == 3
+
+
+def test_a_list_answered_too_many_requests_is_shown_and_loaded_after_retry_after(
+        cluster, browser):
+    """A 429 (the user's requests in flight at the limit) is transient: the
+    page says so, asks again after ``Retry-After`` and shows the list."""
+    token = cluster.view_only_token("ui-busy")
+    api = cluster.masters()[0].api
+    browser.login(cluster.ui_url(0), token)
+    one = Client([api], token, timeout=10, ca_file=cluster.ca_file)
+
+    def refused() -> bool:
+        try:
+            one.list("Service", namespace="default")
+        except TooManyRequests:
+            return True
+        return False
+    try:
+        with held_requests(api, token, cluster.ca_file,
+                           ApiConfig().max_requests_inflight_per_client):
+            wait_until(refused, 30, 0.2, "the user's requests in flight at the limit")
+            browser.clickable('[data-page="services"]').click()
+            browser.until(lambda d: "Too many requests in flight" in
+                          d.find_element(By.CSS_SELECTOR, "main").text, "the 429 shown")
+        browser.row("default/kubernetes", timeout=30)  # loaded again once the slots are free
+        assert "Too many requests" not in browser.driver.find_element(By.CSS_SELECTOR, "main").text
+    finally:
+        one.close()
 
 
 def test_secret_values_never_reach_the_page(cluster, browser):

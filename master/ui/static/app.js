@@ -13,11 +13,14 @@ let session = null;
 const canCache = new Map(); // namespace -> {action: bool} | Promise
 
 class ApiError extends Error {
-  constructor(status, code) {
+  constructor(status, code, retryAfter = null) {
     super((status && status.message) || `HTTP ${code}`);
     this.status = status || {};
     this.code = code;
+    this.retryAfter = retryAfter; // seconds, from a 429's Retry-After
   }
+  // Too many requests in flight: the server is up and asks to come back later.
+  get busy() { return this.code === 429; }
 }
 
 async function request(path, opts = {}) {
@@ -32,7 +35,7 @@ async function request(path, opts = {}) {
 async function getJSON(path) {
   const r = await request(path);
   const body = await r.json().catch(() => ({}));
-  if (!r.ok) throw new ApiError(body, r.status);
+  if (!r.ok) throw new ApiError(body, r.status, Number(r.headers.get("Retry-After")) || null);
   return body;
 }
 
@@ -134,7 +137,8 @@ class Live {
     } catch (e) {
       this.error = e;
       this.rv = null;
-      if (!(e instanceof ApiError) || e.code >= 500) throw e; // else: shown, not watched
+      // a refusal (403, 404) is shown and not watched; the rest are tried again
+      if (!(e instanceof ApiError) || e.code >= 500 || e.busy) throw e;
     } finally {
       this.emit();
     }
@@ -153,12 +157,16 @@ class Live {
 }
 
 class Hub {
-  constructor(lives) { this.lives = lives; this.es = null; this.closed = false; }
+  constructor(lives) { this.lives = lives; this.es = null; this.closed = false; this.timer = null; }
   async start() {
     if (this.closed) return;
     try {
       await Promise.all(this.lives.map((l) => l.load()));
     } catch (e) {
+      if (e instanceof ApiError && e.busy) { // shown meanwhile; this master is fine
+        this.timer = setTimeout(() => this.start(), 1000 * Math.max(1, e.retryAfter || 1));
+        return;
+      }
       conn.lost(() => this.start());
       return;
     }
@@ -183,7 +191,7 @@ class Hub {
     if (lost) conn.lost(() => this.start());
     else this.start();
   }
-  close() { this.closed = true; if (this.es) this.es.close(); }
+  close() { this.closed = true; clearTimeout(this.timer); if (this.es) this.es.close(); }
 }
 
 // ---- pages ----
