@@ -100,3 +100,9 @@ def test_the_event_collector_bench_measures_an_hour_of_passes():
     from tests.bench import eventgc_bench
 
     assert eventgc_bench.measure(50) > 0
+
+
+def test_the_parallel_bench_measures_a_call():
+    from tests.bench import parallel_bench
+
+    assert parallel_bench.measure(4, 2, 0.1) > 0
