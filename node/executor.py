@@ -116,11 +116,14 @@ class PlanExecutor:
                                          by_id[k.container_id].is_infra)]
         sandboxes = [k for k in kills if k not in apps]
         for group in (apps, sandboxes):
-            threads = [threading.Thread(target=self._kill, args=(
-                pod, containers, by_id.get(k.container_id), k)) for k in group]
             for k in group:
                 log.info("stopping container %s (%s, grace %.0fs)", k.container_id[:12],
                          k.reason, k.grace)
+            if len(group) == 1:  # most pods: one app, one sandbox; no thread to start
+                self._kill(pod, containers, by_id.get(group[0].container_id), group[0])
+                continue
+            threads = [threading.Thread(target=self._kill, args=(
+                pod, containers, by_id.get(k.container_id), k)) for k in group]
             for t in threads:
                 t.start()
             for t in threads:
