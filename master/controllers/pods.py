@@ -37,12 +37,15 @@ def ready_since(pod: Obj) -> float | None:
 
 def available_in(pod: Obj, min_ready_seconds: float, now: float) -> float | None:
     """0 if the pod is available now (ready for ``min_ready_seconds``), the
-    seconds until it will be if it is ready, None if it is not ready."""
-    since = ready_since(pod)
-    if since is None or not is_active(pod):
+    seconds until it will be if it is ready, None if it is not ready (or not
+    active). Without ``minReadySeconds`` no time is read: syncs of large sets
+    call this for every pod."""
+    c = get_condition(pod, "Ready")
+    if not c or c.get("status") != "True" or not is_active(pod):
         return None
     if min_ready_seconds <= 0:
         return 0.0
+    since = timefmt.parse_epoch(c.get("lastTransitionTime")) or 0.0
     return max(0.0, since + min_ready_seconds - now)
 
 

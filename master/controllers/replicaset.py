@@ -243,19 +243,19 @@ class ReplicaSetController(Controller):
         min_ready = float(spec.get("minReadySeconds") or 0)
         now = self.config.clock()
         tmpl_labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
-        ready = available = 0
+        ready = available = labelled = 0
         recheck: float | None = None
-        for pod in active:
-            if podutil.is_ready(pod):
+        wanted = tmpl_labels.items()
+        for pod in active:  # one walk: a set may have thousands
+            wait = podutil.available_in(pod, min_ready, now)  # None: not ready (all are active)
+            if wait is not None:
                 ready += 1
-                wait = podutil.available_in(pod, min_ready, now)
                 if wait == 0:
                     available += 1
-                elif wait is not None:
+                else:
                     recheck = wait if recheck is None else min(recheck, wait)
-        labelled = sum(1 for p in active
-                       if all((p["metadata"].get("labels") or {}).get(k) == v
-                              for k, v in tmpl_labels.items()))
+            if wanted <= (pod["metadata"].get("labels") or {}).items():
+                labelled += 1
         status = {
             "replicas": len(active),
             "fullyLabeledReplicas": labelled,

@@ -41,8 +41,11 @@ def measure(kind: str, pods: int, n: int) -> float:
         ref = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": meta["name"],
                "uid": meta["uid"], "controller": True}
         for i in range(pods):
-            ctx.objects.create(pod(f"{meta['name']}-{i}", labels=meta["labels"], owner=ref,
-                                   node_name="n1", phase="Running", ready=True, ip="10.0.0.1"))
+            p = pod(f"{meta['name']}-{i}", labels=meta["labels"], owner=ref,
+                    node_name="n1", phase="Running", ready=True, ip="10.0.0.1")
+            # as a node agent writes it
+            p["status"]["conditions"][0]["lastTransitionTime"] = "2026-12-04T10:00:00Z"
+            ctx.objects.create(p)
     rsc = ReplicaSetController(ctx)
     return timed_syncs(ctx, rsc, n)
 
