@@ -6,7 +6,7 @@ commits (Kubernetes' controllers run each slow-start batch in goroutines).
 
 The threads are the process's own pool, kept between calls: a pool made per
 call started a thread per write (up to ``MAX_IN_FLIGHT``) and joined them all
-after, which cost four times the CPU of handing the writes to threads
+after, which cost three to four times the CPU of handing the writes to threads
 already running (``python -m tests.bench.parallel_bench``). A call made from
 one of the pool's threads runs its items in that thread, one after another,
 so a pool thread never waits for the pool.
