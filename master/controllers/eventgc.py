@@ -29,17 +29,16 @@ class EventGarbageCollector(Controller):
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.period = self.config.event_gc_period
-        self._swept = False
-        # (expires at, namespace, name, resourceVersion) of the lease-less Events
-        self._due: list[tuple[float, str, str, str]] = []
+        # (expires at, namespace, name, resourceVersion) of the lease-less Events;
+        # None until this term's sweep has found them
+        self._due: list[tuple[float, str, str, str]] | None = None
 
     def periodic(self) -> None:
         self.queue.add("expire")
 
     def reconcile(self, key: str) -> float | None:
-        if not self._swept:
+        if self._due is None:
             self._due = self.sweep()
-            self._swept = True
         self.expire()
         return None
 
@@ -62,8 +61,9 @@ class EventGarbageCollector(Controller):
         """Delete the lease-less Events whose time has come; returns how many."""
         now = self.config.clock()
         deleted = 0
-        while self._due and self._due[0][0] <= now:
-            entry = heapq.heappop(self._due)
+        due = self._due or []
+        while due and due[0][0] <= now:
+            entry = heapq.heappop(due)
             _, namespace, name, version = entry
             try:
                 self.objects.delete("Event", namespace, name, expect_resource_version=version)
@@ -71,6 +71,6 @@ class EventGarbageCollector(Controller):
             except (errors.NotFound, errors.Conflict):
                 continue  # gone, or written since (on a lease)
             except Exception:
-                heapq.heappush(self._due, entry)  # tried again on the next pass
+                heapq.heappush(due, entry)  # tried again on the next pass
                 raise
         return deleted
