@@ -140,15 +140,23 @@ class Client:
     def discover(self) -> None:
         """Refresh the server list from the cluster's record of its masters;
         the list stays as it was when that record cannot be read."""
+        looked_at = time.monotonic()
         try:
             resp = self._send("GET", discovery.ENDPOINTS_PATH, discover=False)
             endpoints = resp.json() if resp.status_code == 200 else None
             resp.close()
+        except (Unavailable, ClusterUnreachable) as e:
+            # Refused for want of a leader, or no master reached: a failover is under
+            # way, and the request that follows may reach the new leader. Look again
+            # before the next one, or the list stays as it was for a whole interval.
+            log.debug("cannot refresh the masters yet: %s", e)
+            self._discovered_at = -float("inf")
+            return
         except (ApiError, TransportError, ValueError) as e:
             log.debug("cannot refresh the masters: %s", e)
+            self._discovered_at = looked_at
             return
-        finally:
-            self._discovered_at = time.monotonic()
+        self._discovered_at = looked_at
         found = discovery.master_urls(endpoints, discovery.scheme_of(self._seeds))
         if found:
             self._set_servers(discovery.merged(found, self._seeds))

@@ -25,14 +25,18 @@ class FakeMaster:
     def __init__(self, name: str) -> None:
         self.name = name
         self.endpoints: dict = {}
+        self.leaderless = False  # answer the record's linearizable read 503, as without a leader
         master = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802
-                body = (master.endpoints if self.path == discovery.ENDPOINTS_PATH
-                        else {"kind": "ConfigMap", "metadata": {"name": master.name}})
+                code, body = 200, {"kind": "ConfigMap", "metadata": {"name": master.name}}
+                if self.path == discovery.ENDPOINTS_PATH:
+                    code, body = (503, {"kind": "Status", "code": 503, "reason": "ServiceUnavailable",
+                                        "message": "no Raft leader"}) if master.leaderless \
+                        else (200, master.endpoints)
                 data = json.dumps(body).encode()
-                self.send_response(200)
+                self.send_response(code)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
@@ -120,3 +124,26 @@ def test_master_urls_read_the_annotation_only():
     assert discovery.master_urls({"subsets": []}, "https") == []
     assert discovery.master_urls(None, "https") == []
     assert discovery.merged(["b", "c"], ["a", "b"]) == ["b", "c", "a"]
+
+
+def test_a_refresh_refused_for_want_of_a_leader_is_tried_again_before_the_next_request(masters):
+    """The failover's refresh met no leader, and the request after it went through
+    (a leader was elected in between): the next request refreshes, not one an
+    interval later."""
+    m1, m2, m3 = masters
+    m1.endpoints = m2.endpoints = endpoints({"127.0.0.1:7001": m1.address,
+                                             "127.0.0.1:7002": m2.address})
+    client = Client([m1.url], discover_interval=3600)
+    try:
+        _who(client)
+        m1.stop()
+        assert _who(client) == "m2"  # a failover: the next request refreshes first
+        m2.endpoints = endpoints({"127.0.0.1:7002": m2.address, "127.0.0.1:7003": m3.address})
+        m2.leaderless = True
+        assert _who(client) == "m2"  # the refresh is refused; the request is served
+        assert set(client.servers) == {m1.url, m2.url}
+        m2.leaderless = False
+        assert _who(client) == "m2"
+        assert client.servers == [*sorted([m2.url, m3.url]), m1.url]
+    finally:
+        client.close()
