@@ -40,6 +40,7 @@ from .controllers.nodeipam import NodeIpamController
 from .controllers.nodelifecycle import NodeLifecycleController
 from .controllers.persistentvolume import PersistentVolumeController
 from .controllers.podgc import PodGarbageCollector
+from .controllers.proxyrecord import ProxyRecordController
 from .controllers.replicaset import ReplicaSetController
 from .controllers.resourcequota import ResourceQuotaController
 from .controllers.serviceaccount import ServiceAccountsController
@@ -55,7 +56,8 @@ __all__ = ["ControllerConfig", "ControllerManager"]
 CONTROLLERS: tuple[type[Controller], ...] = (
     ResourceQuotaController,
     ReplicaSetController, DeploymentController, NodeLifecycleController, NodeIpamController,
-    EndpointsController, ServiceIpController, GarbageCollector, NamespaceController,
+    EndpointsController, ProxyRecordController, ServiceIpController, GarbageCollector,
+    NamespaceController,
     PodGarbageCollector, EventGarbageCollector, ServiceAccountsController,
     StatefulSetController,
     PersistentVolumeController,

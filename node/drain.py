@@ -19,7 +19,11 @@ has applied the revision of a state without the pod has applied every
 Endpoints change up to it.
 
 So once a state without the pod is found, its revision is what the wait is
-for, and the Endpoints are not listed again; once the Leases are listed,
+for, and the Endpoints are not listed again. Then the leader's record of what
+the live proxies have applied (coxapi/proxyrecord.py, one small Lease) is read
+for up to ``RECORD_PATIENCE``, rather than every node's Lease (usage reports
+included: O(nodes) per stopped pod). Without a record that shows the revision
+by then (no leader, or an older one), the Leases are read: once listed,
 only the proxies that were behind are looked at again (their own Leases
 read, or all listed again while more than ``RELIST_ABOVE`` are behind). A
 proxy's applied revision only grows, and a read of a Lease older than the
@@ -36,16 +40,19 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from coxapi import errors
+from coxapi import errors, proxyrecord
 from coxapi.meta import is_version
-from coxapi.timefmt import parse_epoch
+from coxapi.proxyrecord import PROXY_REVISION_ANNOTATION as PROXY_REVISION_ANNOTATION
+from coxapi.proxyrecord import applied_revision
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
 
-PROXY_REVISION_ANNOTATION = "proxy.coxswain.io/endpoints-revision"
 LEASE_NAMESPACE = "kube-node-lease"
 RELIST_ABOVE = 4  # more proxies behind than this: one list of the Leases, not a read each
+# seconds the leader's record has to show the revision before the Leases are
+# read: it follows the proxies' Lease writes within a sync (~0.1 s) and a commit
+RECORD_PATIENCE = 2.0
 
 
 def endpoints_revision_without(pod_ip: str, endpoints: Iterable[Obj]) -> int | None:
@@ -71,18 +78,9 @@ def lagging_proxies(leases: Iterable[Obj], revision: int, now: float,
     no one."""
     lagging = []
     for lease in leases:
-        meta = lease.get("metadata") or {}
-        published = (meta.get("annotations") or {}).get(PROXY_REVISION_ANNOTATION)
-        if published is None:
-            continue
-        renewed = parse_epoch((lease.get("spec") or {}).get("renewTime"))
-        if renewed is None or now - renewed > live_within:
-            continue
-        try:
-            if int(published) < revision:
-                lagging.append(meta.get("name", "?"))
-        except ValueError:
-            continue
+        applied = applied_revision(lease, now, live_within)
+        if applied is not None and applied < revision:
+            lagging.append((lease.get("metadata") or {}).get("name", "?"))
     return lagging
 
 
@@ -123,12 +121,15 @@ class EndpointDrain:
     """Waits for a pod's endpoint to be gone from every proxy (the I/O side)."""
 
     def __init__(self, client: Any, timeout: float = 10.0, poll: float = 0.1,
-                 live_within: float = 40.0, clock: Callable[[], float] = time.time,
-                 stop: threading.Event | None = None) -> None:
+                 live_within: float = proxyrecord.LIVE_WITHIN,
+                 clock: Callable[[], float] = time.time,
+                 stop: threading.Event | None = None,
+                 record_patience: float = RECORD_PATIENCE) -> None:
         self.client = client
         self.timeout = timeout
         self.poll = poll
         self.live_within = live_within
+        self.record_patience = record_patience
         self.clock = clock
         self.stop = stop or threading.Event()
 
@@ -145,6 +146,7 @@ class EndpointDrain:
         deadline = start + max(0.0, min(self.timeout, budget))
         waiting_for = "the Endpoints controller"
         revision: int | None = None  # of a state without the pod, once one is seen
+        record_until = start + self.record_patience  # then the Leases themselves are read
         behind: dict[str, int] | None = None  # proxies behind it, once the Leases are listed
         while True:
             try:
@@ -154,7 +156,18 @@ class EndpointDrain:
                     if revision == 0:  # no Endpoints in the namespace: no proxy to wait for
                         log.info("pod %s drained: no Endpoints in its namespace", name)
                         return True
-                if revision is not None:
+                if revision is not None and time.monotonic() < record_until:
+                    applied = self._recorded(at)
+                    if applied is None:  # no leader keeps one (yet): read the Leases
+                        record_until = start
+                    elif applied.reached(revision):
+                        log.info("pod %s drained from every proxy in %.2fs, as the leader "
+                                 "records them", name, time.monotonic() - start)
+                        return True
+                    else:
+                        waiting_for = (f"the proxies: the lowest revision applied is "
+                                       f"{applied.lowest}, not yet {revision}")
+                if revision is not None and time.monotonic() >= record_until:
                     behind = self._behind(behind, revision, at)
                     if not behind:
                         log.info("pod %s drained from every proxy in %.2fs", name,
@@ -167,6 +180,16 @@ class EndpointDrain:
                 log.warning("pod %s: stopping without a full drain after %.1fs, still waiting "
                             "for %s", name, time.monotonic() - start, waiting_for)
                 return False
+
+    def _recorded(self, at: str | None) -> proxyrecord.Applied | None:
+        """The leader's record of what the live proxies have applied, from a
+        state not older than ``at`` (a watch cache answers from memory)."""
+        try:
+            lease = self.client.get("Lease", proxyrecord.RECORD_NAME,
+                                    proxyrecord.RECORD_NAMESPACE, resource_version=at)
+        except errors.NotFound:
+            return None
+        return proxyrecord.recorded(lease)
 
     def _behind(self, behind: dict[str, int] | None, revision: int,
                 at: str | None) -> dict[str, int]:

@@ -26,11 +26,11 @@ from typing import Any
 from coxapi import errors
 from coxapi.client import Client
 from coxapi.jsoncopy import json_copy
+from coxapi.proxyrecord import PROXY_REVISION_ANNOTATION
 from coxapi.retry import retry_on_conflict
 from coxapi.timefmt import now_rfc3339
 from coxapi.usagereport import USAGE_ANNOTATION
 
-from .drain import PROXY_REVISION_ANNOTATION
 from .registration import ready_condition
 
 log = logging.getLogger(__name__)

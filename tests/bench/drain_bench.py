@@ -6,7 +6,8 @@ at once). The drain is the node agent's own (``node.drain.EndpointDrain``,
 polling every 0.1 s); the API is simulated in memory, its answers encoded as
 JSON to count what they weigh (the CPU figure is the draining thread's,
 which makes and decodes those answers: the client's decoding and a part of
-a master's work together). With ``--base REV`` the same is measured with
+a master's work together). The leader's record of the proxies
+(coxapi/proxyrecord.py), for a tree that reads one, follows the Leases at once. With ``--base REV`` the same is measured with
 that revision's drain in a process of its own, in turns with this tree's.
 
     python -m tests.bench.drain_bench [--base REV] [--nodes 100] [--behind 3] [--lag 0.5]
@@ -45,6 +46,9 @@ class SimulatedApi:
                                                   "resourceVersion": "500"},
                                      "subsets": [{"addresses": [{"ip": "10.244.1.3"}]}]}]}
         self.leases: list[Obj] = []
+        self.changes = 0  # of the Leases, as the leader would see them
+        self.recorded_at: int | None = None
+        self.record: Obj = {}
         for i in range(nodes):
             report = UsageReport(now_rfc3339(), 5.0, (123456789, 987654321),
                                  {str(uuid.uuid4()): {"app": (1234567, 12345678)}
@@ -72,6 +76,7 @@ class SimulatedApi:
             if annotations[self.annotation] != applied:
                 annotations[self.annotation] = applied
                 lease["metadata"]["resourceVersion"] = "600"
+                self.changes += 1
         return self.leases
 
     def list(self, kind: str, namespace: str | None = None, **_: Any) -> Obj:
@@ -80,6 +85,14 @@ class SimulatedApi:
         return self._answer({"kind": "LeaseList", "items": self._now_leases()})
 
     def get(self, kind: str, name: str, namespace: str | None = None, **_: Any) -> Obj:
+        if name == "coxswain-proxies":  # the leader's record (asked only by a tree that has one)
+            from coxapi import proxyrecord
+            leases = self._now_leases()
+            if self.recorded_at != self.changes:
+                # the leader's work, once per change of the Leases (not once per read)
+                self.recorded_at = self.changes
+                self.record = proxyrecord.record(proxyrecord.gather(leases, time.time()))
+            return self._answer(self.record)
         for lease in self._now_leases():
             if lease["metadata"]["name"] == name:
                 return self._answer(lease)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from coxapi import proxyrecord
 from tests.e2e import clusterharness as harness
 from tests.support import wait_until
 
@@ -198,6 +199,12 @@ def test_rolling_update_under_traffic_fails_no_request_and_undo_restores(demo, t
     assert summary["ok"] > 50
     images = {p["spec"]["containers"][0]["image"] for p in demo.pods()}
     assert images == {"coxswain/demo:v2"}
+    # The leader's record of the proxies (coxapi/proxyrecord.py) counts both
+    # nodes' netproxy, and the stopped pods' drains read it, not every Lease.
+    record = demo.json("get", "lease", "coxswain-proxies", "-n", "kube-system")
+    assert proxyrecord.recorded(record).live == 2
+    agent_logs = "".join((demo.dir / "logs" / f"{n}-agent.log").read_text() for n in ("n1", "n2"))
+    assert "drained from every proxy" in agent_logs and "as the leader records them" in agent_logs
 
     history = demo.cox("rollout", "history", "deploy/web")
     assert "1" in history and "2" in history

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from coxapi import proxyrecord
 from coxapi.client import Client
 from tests.hollow import HollowNodes
 from tests.masters import MasterCluster
@@ -61,3 +62,8 @@ def test_hollow_nodes_register_and_run_pods(cluster: tuple[MasterCluster, Client
     assert set(NODES) <= leases.keys()
     wait_until(lambda: all((client.get("Node", n, None).get("status") or {}).get("usage")
                            for n in NODES), 30, 0.2, "node usage reported")
+    # They run no proxy: the leader's record of the proxies (what a drain reads) counts none.
+    record = wait_until(lambda: client.get("Lease", proxyrecord.RECORD_NAME,
+                                           proxyrecord.RECORD_NAMESPACE), 30, 0.2,
+                        "the leader's record of the proxies")
+    assert proxyrecord.recorded(record) == proxyrecord.Applied(live=0, lowest=0)

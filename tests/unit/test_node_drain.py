@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from coxapi import errors
+from coxapi import errors, proxyrecord
 from coxapi.timefmt import now_rfc3339
 from node.drain import (
     PROXY_REVISION_ANNOTATION,
@@ -55,6 +55,7 @@ def test_nodes_without_a_proxy_or_with_a_dead_lease_wait_for_no_one():
 class FakeClient:
     def __init__(self, endpoints, leases):
         self.endpoints, self.leases = endpoints, leases
+        self.record: proxyrecord.Applied | None = None  # the leader's record, if any
         self.calls = 0
         self.asked: set[tuple[str, str | None, str | None]] = set()
 
@@ -72,6 +73,10 @@ class FakeClient:
         self.asked.add((f"{kind} {name}", namespace, resource_version))
         if callable(self.endpoints):
             self.endpoints(self.calls)
+        if (namespace, name) == (proxyrecord.RECORD_NAMESPACE, proxyrecord.RECORD_NAME):
+            if self.record is None:  # no leader keeps one
+                raise errors.NotFound(f"lease {name} not found")
+            return proxyrecord.record(self.record)
         found = [o for o in self.state_leases if o["metadata"]["name"] == name]
         if not found:
             raise errors.NotFound(f"lease {name} not found")
@@ -97,15 +102,48 @@ def test_wait_returns_once_the_endpoint_left_and_every_proxy_caught_up():
     assert drain.wait(pod(), budget=5) is True
     assert client.calls >= 9
     # the pod's namespace only, and any state not older than the pod's own version
-    # (a watch cache answers from memory): never a consistent list per poll; then
-    # the one proxy behind is looked at alone, from any replica's copy
-    assert client.asked == {("Endpoints", "default", "7"), ("Lease", "kube-node-lease", "7"),
+    # (a watch cache answers from memory): never a consistent list per poll; no
+    # record of the proxies (no leader keeps one): the Leases, then the one proxy
+    # behind looked at alone, from any replica's copy
+    record = ("Lease coxswain-proxies", "kube-system", "7")
+    assert client.asked == {("Endpoints", "default", "7"), record,
+                            ("Lease", "kube-node-lease", "7"),
                             ("Lease n1", "kube-node-lease", "0")}
     client.asked.clear()
     client.calls = 0
     assert drain.wait(pod(), budget=5, at="9") is True
     assert {a for a in client.asked if a[0] in ("Endpoints", "Lease")} == {
         ("Endpoints", "default", "9"), ("Lease", "kube-node-lease", "9")}
+
+
+def test_the_leaders_record_is_read_instead_of_every_lease_while_it_catches_up():
+    client = CountingClient(proxies=100, behind=100, polls_behind=1)
+    client.record = proxyrecord.Applied(live=100, lowest=11)
+    original = client.get
+
+    def catching_up(kind, name, namespace=None, resource_version=None):
+        if client.gets >= 3:  # the leader has seen every proxy at 12
+            client.record = proxyrecord.Applied(live=100, lowest=12)
+        return original(kind, name, namespace, resource_version)
+    client.get = catching_up
+    assert EndpointDrain(client, timeout=5, poll=0.001).wait(pod(), budget=5) is True
+    assert client.lists == {"Endpoints": 1, "Lease": 0}
+    assert client.asked == {("Endpoints", "default", "7"),
+                            ("Lease coxswain-proxies", "kube-system", "7")}
+    client.record = proxyrecord.Applied(live=0, lowest=0)  # no proxy is live
+    assert EndpointDrain(client, timeout=5, poll=0.001).wait(pod(), budget=5) is True
+    assert client.lists == {"Endpoints": 2, "Lease": 0}
+
+
+def test_a_record_that_stays_behind_past_its_patience_gives_way_to_the_leases():
+    # the leader is gone (its last record stays as it was): the Leases tell
+    client = CountingClient(proxies=10, behind=0, polls_behind=0)
+    client.record = proxyrecord.Applied(live=10, lowest=11)
+    drain = EndpointDrain(client, timeout=5, poll=0.001, record_patience=0.05)
+    start = time.monotonic()
+    assert drain.wait(pod(), budget=5) is True
+    assert time.monotonic() - start >= 0.05
+    assert client.lists == {"Endpoints": 1, "Lease": 1}
 
 
 class CountingClient(FakeClient):
@@ -167,9 +205,10 @@ def test_a_lagging_proxy_whose_lease_is_gone_stays_waited_for_until_the_budget()
     drain = EndpointDrain(client, timeout=5, poll=0.01)
     original = client.get
 
-    def gone(*a, **kw):
-        client.state_leases = []  # the node deleted after the Leases were listed
-        return original(*a, **kw)
+    def gone(kind, name, *a, **kw):
+        if name == "n1":
+            client.state_leases = []  # the node deleted after the Leases were listed
+        return original(kind, name, *a, **kw)
     client.get = gone
     assert drain.wait(pod(), budget=0.1) is False
 
