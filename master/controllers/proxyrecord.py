@@ -52,12 +52,14 @@ class ProxyRecordController(Controller):
             self._written = applied
             return None
         want = proxyrecord.record(applied)
+        created = False
         if current is None:
             try:
                 self.objects.create(want)
+                created = True
             except errors.AlreadyExists:
-                return 0.0  # created meanwhile (our cache is behind): look again
-        else:
+                pass  # created meanwhile (this cache is behind): update it
+        if not created:
             def mutate(cur: Obj) -> Obj:
                 cur.setdefault("metadata", {}).setdefault("annotations", {}).update(
                     want["metadata"]["annotations"])

@@ -85,3 +85,13 @@ def test_the_leader_keeps_the_record_as_proxies_apply_and_die():
     ctx.objects.delete("Lease", proxyrecord.RECORD_NAMESPACE, proxyrecord.RECORD_NAME)
     settle(ctx, c)
     assert proxyrecord.recorded(record_of(ctx)) == Applied(1, 26)
+
+
+def test_a_record_this_cache_has_not_seen_yet_is_updated():
+    ctx, clock = make_context()
+    ctx.objects.create(node_lease("n1", 5, clock()))
+    c = ProxyRecordController(ctx)
+    ctx.informers.relist()
+    ctx.objects.create(proxyrecord.record(Applied(7, 1)))  # by the leader before, unseen here
+    c.reconcile("proxies")
+    assert proxyrecord.recorded(record_of(ctx)) == Applied(1, 5)
