@@ -1,16 +1,18 @@
-"""Reads of one object with ``resourceVersion=0`` answered from the watch
-cache on the event loop, without Flask.
+"""Reads of one object with ``resourceVersion=0`` or ``resourceVersion=N``
+answered from the watch cache on the event loop, without Flask.
 
-``resourceVersion=0`` asks for any recent state, which Kubernetes serves from
-its watch cache; node agents read their Node (to post its status) and other
-nodes' Leases (an endpoint drain) this way. The cache holds each object's
-JSON, so the answer is those bytes, and it waits for no worker thread.
+``resourceVersion=0`` asks for any recent state and ``resourceVersion=N`` for
+any state not older than N, which Kubernetes serves from its watch cache;
+node agents read their Node (to post its status) this way, and an endpoint
+drain the leader's record of the proxies (at the version of the pod it
+stops). The cache holds each object's JSON, so the answer is those bytes, and
+it waits for no worker thread.
 
 Everything else goes to the Flask handler (master.api.resources ``_get``),
-which answers the same bytes: a consistent read (through Raft), an object the
-cache does not hold (a write through another master it has not seen yet; or
-none: the 404 is Flask's), a Table, a converted version, and every error,
-refusal included.
+which answers the same bytes: a consistent read (through Raft), a version this
+replica has not reached yet, an object the cache does not hold (a write
+through another master it has not seen yet; or none: the 404 is Flask's), a
+Table, a converted version, and every error, refusal included.
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ async def answer_async(st: ApiState, user: User, path: str, t: paths.Target,
                        raw: bytes) -> Answer | None:
     """The object's answer, or None for the Flask handler to give it."""
     try:
-        if params.resource_version(query) != "0" or tables.requested(accept, query) is not None:
+        version = params.resource_version(query)
+        if version is None or tables.requested(accept, query) is not None:
             return None
         if authz.MASTERS_GROUP not in user.groups:  # as resources._authorize
             with nonblocking():  # a node's rules read this replica's copy of the object
@@ -49,8 +52,9 @@ async def answer_async(st: ApiState, user: User, path: str, t: paths.Target,
     except (errors.ApiError, WouldBlock):
         return None  # Flask says what is wrong, as for every other request
     cache = st.caches.get(t.kind)
-    entry = cache.get(t.kind.storage_key(t.namespace, t.object_name)) \
-        if cache.ready.is_set() else None
+    if not cache.ready.is_set() or (version != "0" and not cache.sync(int(version), 0)):
+        return None
+    entry = cache.get(t.kind.storage_key(t.namespace, t.object_name))
     if entry is None:
         return None
     payload = entry.raw + b"\n"

@@ -10,7 +10,7 @@ object (pure), then make one compare-and-swap write through the ObjectStore.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -139,8 +139,8 @@ def _now() -> datetime:
 
 def _get(t: paths.Target) -> Response:
     as_table = tables.requested(request.headers.get("Accept"), request.args)
-    stale = params.resource_version(request.args) == "0"
-    obj = state().objects.get(t.kind, t.namespace, t.object_name, linearizable=not stale)
+    obj = state().objects.get(t.kind, t.namespace, t.object_name,
+                              linearizable=not _local_read_will_do(t.kind, request.args))
     if as_table is not None:
         return _table_response(as_table, t.served, [obj],
                                {"resourceVersion": obj["metadata"].get("resourceVersion", "")})
@@ -194,7 +194,19 @@ def _list_response(t: paths.Target, meta: Obj, items: list[Obj]) -> Response:
                           "metadata": meta, "items": [t.served.from_stored(o) for o in items]})
 
 
-NOT_OLDER_WAIT = 0.25  # seconds a resourceVersion=N list waits for this replica to reach N
+NOT_OLDER_WAIT = 0.25  # seconds a resourceVersion=N read waits for this replica to reach N
+
+
+def _local_read_will_do(kind: kinds.Kind, query: Mapping[str, str]) -> bool:
+    """A read of one object may take this replica's state: ``resourceVersion=0``
+    (any), or ``resourceVersion=N`` once this replica has applied N (Kubernetes'
+    NotOlderThan, a GET's only match; its watch cache follows this replica's
+    store). Otherwise (no version, or N not reached): through Raft."""
+    version = params.resource_version(query)
+    if version is None or version == "0":
+        return version == "0"
+    cache = state().caches.get(kind)
+    return cache.ready.is_set() and cache.wait_for(int(version), NOT_OLDER_WAIT)
 
 
 def _list_cache(t: paths.Target, opts: params.ListOptions) -> KindCache | None:

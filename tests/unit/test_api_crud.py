@@ -7,7 +7,7 @@ import pytest
 from coxapi import kinds
 from tests.support import wait_until
 
-from .api_harness import Api, deployment, pod
+from .api_harness import ADMIN_TOKEN, Api, CountingStore, deployment, pod
 
 
 @pytest.fixture
@@ -309,6 +309,32 @@ def test_stale_reads_are_explicit(api, monkeypatch):
     ahead = str(int(rv) + 1000)
     assert len(api.get("/api/v1/pods", query={"resourceVersion": ahead}).json["items"]) == 2
     assert seen == [True]
+
+
+def test_a_get_not_older_than_a_version_this_replica_has_reached_reads_no_store():
+    api = Api(CountingStore())
+    # Kubernetes' GET with resourceVersion=N (not older than N) is the watch cache's;
+    # an endpoint drain reads the leader's record of the proxies this way, per stopped pod
+    api.post("/api/v1/namespaces/default/pods", pod("p"))
+    cache = api.state.caches.get(kinds.lookup("Pod"))
+    wait_until(cache.ready.is_set, 5, what="the watch cache of pods filled")
+    rv = api.post("/api/v1/namespaces/default/pods", pod("q")).json["metadata"]["resourceVersion"]
+    q = "/api/v1/namespaces/default/pods/q"
+    before = api.store.barriers
+    got = api.get(q, query={"resourceVersion": rv})
+    assert got.status_code == 200 and got.json["metadata"]["name"] == "q"
+    assert api.get("/api/v1/namespaces/default/pods/none",
+                   query={"resourceVersion": rv}).status_code == 404
+    via_loop = api.asgi_request("GET", q, {"Authorization": f"Bearer {ADMIN_TOKEN}"}, None,
+                                {"resourceVersion": rv})
+    assert via_loop.status_code == 200 and via_loop.json["metadata"]["name"] == "q"
+    assert api.store.barriers == before  # no read through Raft
+    # a version this replica has not reached, and no version at all: consistently
+    ahead = str(int(rv) + 1000)
+    assert api.get(q, query={"resourceVersion": ahead}).json["metadata"]["name"] == "q"
+    assert api.store.barriers == before + 1
+    assert api.get(q).json["metadata"]["name"] == "q"
+    assert api.store.barriers == before + 2
 
 
 def test_hostile_bodies_are_400_not_500(api):

@@ -151,6 +151,9 @@ def test_objects_at_version_0_answer_the_bytes_flask_gives(api):
         ("/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers/h?resourceVersion=0",
          ADMIN_TOKEN, {}),
     ]
+    reached = str(_cached(api, "pods").revision)
+    cases += [(pod1 + f"?resourceVersion={reached}", ADMIN_TOKEN, {}),  # not older than
+              (PODS + f"/ghost?resourceVersion={reached}", ADMIN_TOKEN, {})]
     _cached(api, "namespaces")
     assert _same_as_flask(api, cases) == {200, 400, 403, 404}
 
@@ -172,3 +175,7 @@ def test_objects_at_version_0_the_cache_holds_take_no_worker_thread(api):
     assert read(PODS + "/p1?resourceVersion=0", ALICE) == (403, ["run"])
     assert read(PODS + "/p1?resourceVersion=0", Accept=TABLE) == (200, ["run"])
     assert read(PODS + "/p1/status?resourceVersion=0") == (200, ["run"])
+    # not older than a version the cache has reached: the cache's; one it has not: Flask's
+    reached = _cached(api, "pods").revision
+    assert read(PODS + f"/p1?resourceVersion={reached}") == (200, [])
+    assert read(PODS + f"/p1?resourceVersion={reached + 1000}") == (200, ["run"])
