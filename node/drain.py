@@ -187,7 +187,7 @@ class EndpointDrain:
         try:
             lease = self.client.get("Lease", proxyrecord.RECORD_NAME,
                                     proxyrecord.RECORD_NAMESPACE, resource_version=at)
-        except errors.NotFound:
+        except (errors.NotFound, errors.Forbidden):  # none kept, or not this node's to read
             return None
         return proxyrecord.recorded(lease)
 

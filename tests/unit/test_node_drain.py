@@ -135,6 +135,23 @@ def test_the_leaders_record_is_read_instead_of_every_lease_while_it_catches_up()
     assert client.lists == {"Endpoints": 2, "Lease": 0}
 
 
+def test_a_record_this_node_may_not_read_gives_way_to_the_leases_at_once():
+    client = CountingClient(proxies=10, behind=0, polls_behind=0)
+    original = client.get
+    refused = []
+
+    def forbidden(kind, name, namespace=None, resource_version=None):
+        if namespace == proxyrecord.RECORD_NAMESPACE:
+            refused.append(name)
+            raise errors.Forbidden("leases in kube-system are not this node's to read")
+        return original(kind, name, namespace, resource_version)
+    client.get = forbidden
+    drain = EndpointDrain(client, timeout=5, poll=0.001, record_patience=60)
+    assert drain.wait(pod(), budget=5) is True
+    assert refused == [proxyrecord.RECORD_NAME]  # asked once, not for the whole patience
+    assert client.lists == {"Endpoints": 1, "Lease": 1}
+
+
 def test_a_record_that_stays_behind_past_its_patience_gives_way_to_the_leases():
     # the leader is gone (its last record stays as it was): the Leases tell
     client = CountingClient(proxies=10, behind=0, polls_behind=0)
