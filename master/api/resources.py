@@ -203,8 +203,10 @@ def _local_read_will_do(kind: kinds.Kind, query: Mapping[str, str]) -> bool:
     NotOlderThan, a GET's only match; its watch cache follows this replica's
     store). Otherwise (no version, or N not reached): through Raft."""
     version = params.resource_version(query)
-    if version is None or version == "0":
-        return version == "0"
+    if version is None:
+        return False
+    if version == "0":
+        return True
     cache = state().caches.get(kind)
     return cache.ready.is_set() and cache.wait_for(int(version), NOT_OLDER_WAIT)
 

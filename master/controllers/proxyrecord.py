@@ -33,7 +33,8 @@ class ProxyRecordController(Controller):
         super().__init__(ctx)
         self.leases = ctx.informers["Lease"]
         self.leases.add_handler(**self.handlers(self._lease_changed))
-        self._written: proxyrecord.Applied | None = None  # what the record says, by our write
+        # what the record said at the last pass (a change of the live count is logged)
+        self._written: proxyrecord.Applied | None = None
 
     def _lease_changed(self, lease: Obj) -> None:
         meta = lease.get("metadata") or {}

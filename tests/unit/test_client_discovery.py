@@ -96,13 +96,20 @@ def test_without_discovery_the_configured_list_is_all_there_is(masters):
         client.close()
 
 
-def test_a_failover_makes_the_next_request_look_again(masters):
-    m1, m2, m3 = masters
+def _knowing_m1_and_m2(masters: list[FakeMaster]) -> Client:
+    """A client configured with m1 alone that has learnt the cluster's record: m1 and m2."""
+    m1, m2, _ = masters
     m1.endpoints = m2.endpoints = endpoints({"127.0.0.1:7001": m1.address,
                                              "127.0.0.1:7002": m2.address})
     client = Client([m1.url], discover_interval=3600)
+    _who(client)
+    return client
+
+
+def test_a_failover_makes_the_next_request_look_again(masters):
+    m1, m2, m3 = masters
+    client = _knowing_m1_and_m2(masters)
     try:
-        _who(client)
         assert set(client.servers) == {m1.url, m2.url}
         m2.endpoints = endpoints({"127.0.0.1:7002": m2.address, "127.0.0.1:7003": m3.address})
         m1.stop()
@@ -131,11 +138,8 @@ def test_a_refresh_refused_for_want_of_a_leader_is_tried_again_before_the_next_r
     (a leader was elected in between): the next request refreshes, not one an
     interval later."""
     m1, m2, m3 = masters
-    m1.endpoints = m2.endpoints = endpoints({"127.0.0.1:7001": m1.address,
-                                             "127.0.0.1:7002": m2.address})
-    client = Client([m1.url], discover_interval=3600)
+    client = _knowing_m1_and_m2(masters)
     try:
-        _who(client)
         m1.stop()
         assert _who(client) == "m2"  # a failover: the next request refreshes first
         m2.endpoints = endpoints({"127.0.0.1:7002": m2.address, "127.0.0.1:7003": m3.address})
