@@ -21,6 +21,10 @@ class ApiConfig:
     # How often the watches are checked for shutdown, a leaderless store and bookmarks due.
     watch_poll_seconds: float = 1.0
     bookmark_interval_seconds: float = 15.0
+    # Under a stream of commits, watch events go out at most this often (the first
+    # after a quiet spell at once): several in one write to each watcher, where one
+    # write per commit cost the master and its watchers' clients a write each.
+    watch_coalesce_seconds: float = 0.01
     # Watches end (ERROR 503) once the store has had no leader this long.
     watch_leaderless_seconds: float = 3.0
     # Events created through the API expire after this long (a store lease; the

@@ -7,8 +7,9 @@ linearizable read, so a missing quorum is a plain 503 rather than a broken
 stream); one from a version gets the events after it (exclusive) from the
 cache's ring, or replayed from the store's history when older than the ring.
 Then live events: the cache's feeder threads hand each batch to the loop
-(``Broadcaster``), which gathers what arrives within one pass of the loop and
-then, per filter (``watchroute``: a pod event only meets the filters of
+(``Broadcaster``), which gathers what arrives within one pass of the loop
+(while commits keep coming, within ``watch_coalesce_seconds`` of the last
+flush) and then, per filter (``watchroute``: a pod event only meets the filters of
 its own node and the unindexed ones), joins the matching lines (encoded once
 by the cache) into one chunk: watchers with the same filter share the check
 and the bytes. A
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -199,6 +201,7 @@ class Broadcaster:
         self._progress: dict[str, int] = {}
         # Events handed over since the last flush, per kind, and how far they reach.
         self._pending: dict[str, tuple[list[CachedEvent], int]] = {}
+        self._flushed_at = -math.inf  # the loop's time of the last flush
         self._watchers: set[Watcher] = set()
         self._tick_task: asyncio.Task | None = None
 
@@ -234,10 +237,18 @@ class Broadcaster:
 
     def _gather(self, plural: str, batch: list[CachedEvent], revision: int) -> None:
         """Keep the batch for a flush in the loop's next pass, after every batch
-        handed over in this one: a burst of commits costs each watcher one
-        write, not one per commit."""
+        handed over in this one, or, while commits keep coming, once
+        ``watch_coalesce_seconds`` have passed since the last flush: a stream
+        of commits costs each watcher one write per interval, not one per
+        commit (each write is a TLS record and a send for the master, and a
+        read for its client). The first batch after a quiet spell goes at once."""
         if not self._pending:
-            asyncio.get_running_loop().call_soon(self._flush)
+            loop = asyncio.get_running_loop()
+            due = self._flushed_at + self.config.watch_coalesce_seconds
+            if loop.time() >= due:
+                loop.call_soon(self._flush)
+            else:
+                loop.call_at(due, self._flush)
         pending = self._pending.get(plural)
         if pending is None:
             self._pending[plural] = (list(batch), revision)
@@ -247,7 +258,7 @@ class Broadcaster:
 
     def _flush(self) -> None:
         pending, self._pending = self._pending, {}
-        now = asyncio.get_running_loop().time()
+        now = self._flushed_at = asyncio.get_running_loop().time()
         for plural, (batch, revision) in pending.items():
             groups = self._groups.get(plural)
             if groups and batch:

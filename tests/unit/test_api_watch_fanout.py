@@ -1,6 +1,7 @@
 """How the broadcaster hands a batch to one watcher (master.api.watch.Watcher.take):
 straight to a caught-up connection as one HTTP chunk, else queued in order;
-events already in its backlog are skipped; too many queued ones cut it off."""
+events already in its backlog are skipped; too many queued ones cut it off.
+And how often it flushes (``Broadcaster._gather``)."""
 
 from __future__ import annotations
 
@@ -140,3 +141,46 @@ def test_the_loop_is_woken_only_for_kinds_someone_watches():
         hub._loop = real_loop
     finally:
         api.close()
+
+
+def test_a_stream_of_commits_is_written_once_per_interval_and_a_quiet_one_at_once():
+    from types import SimpleNamespace
+
+    from master.api.config import ApiConfig
+    from master.api.watch import Broadcaster
+
+    async def run() -> list[list[bytes]]:
+        hub = Broadcaster(ApiConfig(watch_coalesce_seconds=0.2), None, None)  # type: ignore[arg-type]
+        wire = FakeWire()
+        w = watcher(10, wire=wire)
+        hub.add(w, SimpleNamespace(generation=0), 10)  # type: ignore[arg-type]
+        loop = asyncio.get_running_loop()
+        seen = []
+
+        async def passes(n: int = 3) -> None:
+            for _ in range(n):
+                await asyncio.sleep(0)
+            seen.append(list(wire.written))
+
+        hub._gather("configmaps", [ev(11)], 11)
+        await passes()  # the first after a quiet spell: in the next pass
+        start = loop.time()
+        hub._gather("configmaps", [ev(12)], 12)
+        await passes()
+        hub._gather("configmaps", [ev(13)], 13)
+        await passes()  # within the interval: both still held
+        while len(wire.written) < 2 and loop.time() - start < 5:
+            await asyncio.sleep(0.01)
+        seen.append(list(wire.written))
+        assert loop.time() - start >= 0.15  # held for the interval
+        await asyncio.sleep(0.3)
+        hub._gather("configmaps", [ev(14)], 14)
+        await passes()  # quiet for longer than the interval: at once again
+        return seen
+
+    seen = asyncio.run(run())
+    first, held, after_quiet = (frame(ev(11).line), frame(ev(12).line + ev(13).line),
+                                frame(ev(14).line))
+    assert seen[0] == seen[1] == seen[2] == [first]
+    assert seen[3] == [first, held]  # the two commits of the interval in one write
+    assert seen[4] == [first, held, after_quiet]
