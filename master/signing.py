@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from coxapi import errors, jwt
+from raftstore import nonblocking
 
 from .objects import ObjectStore
 
@@ -49,6 +50,11 @@ class SigningKey:
         self._lock = threading.Lock()
 
     def private(self) -> Ed25519PrivateKey:
+        key = self._key
+        if key is not None:
+            return key
+        # the lock is held across a Raft read or write: no waiting for it on the event loop
+        nonblocking.check("loading the signing key")
         with self._lock:
             if self._key is None:
                 self._key = self._load_or_create()

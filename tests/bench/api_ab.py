@@ -7,7 +7,7 @@ api_bench runs minutes apart (each against etcd) cannot tell within ±20 %.
 
     python -m tests.bench.api_ab --base REV [--new DIR|REV] [--rounds 7] [--n 300]
                                  [--writers 16] [--procs 4] [--seconds 3]
-                                 [--resource configmaps|events|services/status]
+                                 [--resource configmaps|events|services/status|serviceaccounts/token]
 
 Ratios below 1: the new build is faster (latency, CPU per write) or slower
 (throughput: above 1 is faster). Each is the median of the per-round ratios.
@@ -63,6 +63,8 @@ def cluster(code: Path, tmp: Path, resource: str) -> Iterator[Endpoint]:
         s = t.session()
         wait_until(lambda: s.get(f"{leader.url}/api/v1/namespaces/default", timeout=2).ok, 30,
                    what="the default namespace")
+        wait_until(lambda: s.get(f"{leader.url}/api/v1/namespaces/default/serviceaccounts/"
+                                 "default", timeout=2).ok, 30, what="the default account")
         s.close()
         pids = [leader.proc.pid] + [m.proc.pid for m in mc.masters  # type: ignore[union-attr]
                                     if m is not leader]

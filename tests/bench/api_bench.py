@@ -66,7 +66,10 @@ BODIES = {"configmaps": configmap, "events": event}  # what coxswain's writers c
 # or: each writer creates a Service, then writes its status again and again
 # from the last answer (its resourceVersion), as a kubelet writes its pods'
 STATUS = "services/status"
-RESOURCES = (*BODIES, STATUS)
+# or: each writer asks for a token of the namespace's default ServiceAccount, as
+# a node agent does for every pod it starts (nothing is written)
+TOKEN = "serviceaccounts/token"
+RESOURCES = (*BODIES, STATUS, TOKEN)
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,10 @@ class Target:
             r = s.post(url + "/v3/kv/put", json={"key": key, "value": value}, timeout=10)
         elif self.resource == STATUS:
             r = self._status_write(s, url, name)
+        elif self.resource == TOKEN:
+            r = s.post(f"{url}/api/v1/namespaces/{NAMESPACE}/serviceaccounts/default/token",
+                       json={"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+                             "spec": {}}, timeout=10)
         else:
             r = s.post(f"{url}/api/v1/namespaces/{NAMESPACE}/{self.resource}",
                        json=BODIES[self.resource](name), timeout=10)
