@@ -9,7 +9,8 @@ Everything else goes to the Flask app on a bounded pool of worker threads
 by Flask streams. Creates skip Flask (master.api.directcreate): on the event
 loop, awaiting their Raft commit, or in a worker thread when a step would
 wait for the log (raftstore.nonblocking); so do status writes
-(master.api.directstatus) and TokenRequests (master.api.directtoken). Small lists the watch cache may answer now, and
+(master.api.directstatus), TokenRequests (master.api.directtoken) and
+deletes of one object (master.api.directdelete). Small lists the watch cache may answer now, and
 objects read at ``resourceVersion=0``, are answered on the loop from the
 cache's JSON (master.api.directlist, master.api.directget). Both sides share
 the authentication, the path and query parsing and the Status errors
@@ -39,6 +40,7 @@ from .api import (
     authfacts,
     authz,
     directcreate,
+    directdelete,
     directget,
     directlist,
     directstatus,
@@ -211,9 +213,10 @@ class ApiApp:
             return await _respond(send, *status_parts(inflight.too_many(
                 "your own" if budget.in_flight < budget.total else "all clients")))
         direct = direct_async = None
-        # creates, status writes and TokenRequests skip Flask: on the loop first, else
-        # in a worker thread
-        skip = next((m for m in (directcreate, directstatus, directtoken) if user is not None
+        # creates, status writes, TokenRequests and deletes skip Flask: on the loop
+        # first, else in a worker thread
+        skip = next((m for m in (directcreate, directstatus, directtoken, directdelete)
+                     if user is not None
                      and target is not None and m.applies(method, target, query)), None)
         if skip is not None:
             how = (self.state, user, path, target, query, _header(scope, b"content-type"))

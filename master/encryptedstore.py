@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from raftstore import Store
-from raftstore.base import put_async
+from raftstore.base import delete_async, put_async
 from raftstore.types import Compare, Event, KeyValue, Op, RangeResult, TxnResult
 from raftstore.watch import Watch
 
@@ -78,6 +78,11 @@ class EncryptingStore:
 
     def delete(self, key: str, *, expect_mod_revision: int | None = None) -> KeyValue:
         return self._open_kv(self._store.delete(key, expect_mod_revision=expect_mod_revision))
+
+    async def delete_async(self, key: str, *,
+                           expect_mod_revision: int | None = None) -> KeyValue:
+        return self._open_kv(await delete_async(self._store)(
+            key, expect_mod_revision=expect_mod_revision))
 
     def txn(self, compares: list[Compare], success: list[Op],
             failure: list[Op] | None = None) -> TxnResult:

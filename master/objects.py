@@ -22,7 +22,7 @@ from coxapi.retry import retry_on_conflict
 from coxapi.timefmt import now_rfc3339
 from raftstore import Store
 from raftstore import errors as store_errors
-from raftstore.base import put_async
+from raftstore.base import delete_async, put_async
 from raftstore.commands import MAX_VALUE_BYTES
 from raftstore.nonblocking import WouldBlock
 from raftstore.types import KeyValue
@@ -364,6 +364,19 @@ class ObjectStore:
                 k.storage_key(namespace, name),
                 expect_mod_revision=expected_revision(expect_resource_version)
                 if expect_resource_version else None)
+        except store_errors.StoreError as e:
+            raise translate_store_error(e, k, name) from e
+        return to_object(k, kv)
+
+    async def delete_async(self, kind: Kind | str, namespace: str | None, name: str,
+                           expect_resource_version: str) -> Obj:
+        """``delete`` on an event loop (within raftstore's ``nonblocking``): the
+        commit is awaited."""
+        k = _resolve(kind)
+        try:
+            kv = await delete_async(self.store)(
+                k.storage_key(namespace, name),
+                expect_mod_revision=expected_revision(expect_resource_version))
         except store_errors.StoreError as e:
             raise translate_store_error(e, k, name) from e
         return to_object(k, kv)

@@ -66,18 +66,27 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
-AsyncPut = Callable[..., Awaitable[KeyValue]]
+AsyncWrite = Callable[..., Awaitable[KeyValue]]
 
 
-def put_async(store: object) -> AsyncPut:
+def put_async(store: object) -> AsyncWrite:
     """``store.put_async`` (a store's ``put`` for an event loop); a store
     without one (a wrapper that has none) raises ``WouldBlock`` when called."""
-    fn = getattr(store, "put_async", None)
+    return _async_write(store, "put_async")
+
+
+def delete_async(store: object) -> AsyncWrite:
+    """``store.delete_async``, as ``put_async``."""
+    return _async_write(store, "delete_async")
+
+
+def _async_write(store: object, name: str) -> AsyncWrite:
+    fn = getattr(store, name, None)
     if fn is not None:
         return fn
 
     async def would_block(*args: Any, **kwargs: Any) -> KeyValue:
-        raise nonblocking.WouldBlock(f"{type(store).__name__} has no put_async")
+        raise nonblocking.WouldBlock(f"{type(store).__name__} has no {name}")
     return would_block
 
 
@@ -184,6 +193,11 @@ class StoreBase(ABC):
 
     def delete(self, key: str, *, expect_mod_revision: int | None = None) -> KeyValue:
         return self._write(C.delete(key, expect_mod_revision))
+
+    async def delete_async(self, key: str, *,
+                           expect_mod_revision: int | None = None) -> KeyValue:
+        """``delete`` for an event loop: awaits the commit instead of a thread waiting."""
+        return await self._write_async(C.delete(key, expect_mod_revision))
 
     def delete_prefix(self, prefix: str) -> int:
         return self._write(C.delete_prefix(prefix))

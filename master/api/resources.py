@@ -17,17 +17,17 @@ from typing import Any
 from flask import Blueprint, Response, g, request
 
 from coxapi import errors, kinds, patchmeta, schema, smp, ssa
-from coxapi.jsoncopy import json_copy
 from coxapi.meta import merge_patch
 from coxapi.retry import retry_on_conflict
 from coxapi.timefmt import rfc3339
 
-from ..admission import deletion, strategy
+from ..admission import strategy
 from ..watchcache import KindCache
 from . import (
     authfacts,
     authz,
     creation,
+    deleting,
     directlist,
     discovery,
     dryrun,
@@ -437,85 +437,20 @@ def _update_scale(t: paths.Target) -> Response:
 
 
 def _delete(t: paths.Target) -> Response:
+    """(A master answers most on the direct path: master.api.directdelete.)"""
     body = _body(allow_empty=True)
     opts = params.delete_options(body, request.args)
-    obj, removed = _delete_object(t.kind, t.namespace, t.object_name, opts,
-                                  _delete_dry_run(body))
-    gone_as_status = removed and not t.kind.strategy.return_deleted_object
-    return json_response(deleted_status(t.kind, obj) if gone_as_status
-                         else t.served.from_stored(obj))
+    obj, removed = deleting.delete_object(state(), t.kind, t.namespace, t.object_name, opts,
+                                          _delete_dry_run(body))
+    return json_response(deleting.answer_body(t, obj, removed))
 
 
 def _evict(t: paths.Target) -> Response:
     """Evict a pod: delete it gracefully, as the Eviction's deleteOptions say."""
     opts, raw = eviction.delete_options(_body(), t.namespace, t.object_name)
-    _delete_object(t.kind, t.namespace, t.object_name, opts, _delete_dry_run(raw))
+    deleting.delete_object(state(), t.kind, t.namespace, t.object_name, opts,
+                           _delete_dry_run(raw))
     return json_response(eviction.SUCCESS, 201)
-
-
-def deleted_status(kind: kinds.Kind, obj: Obj) -> Obj:
-    """What Kubernetes answers a DELETE that removed the object at once (one
-    that only marked it for deletion answers the object, and so do pods and
-    services always): ``details.kind`` is the resource, as Kubernetes writes it."""
-    meta = obj.get("metadata") or {}
-    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-            "details": {"name": meta.get("name", ""), "group": kind.group,
-                        "kind": kind.plural, "uid": meta.get("uid", "")}}
-
-
-def _delete_object(kind: kinds.Kind, namespace: str | None, name: str,
-                   opts: deletion.DeleteOptions, dry_run: bool = False) -> tuple[Obj, bool]:
-    """(the object as it was removed or as it is now marked, whether it is gone)."""
-    st = state()
-    # The first try may start from this replica's copy, as Kubernetes' delete starts
-    # from the watch cache's: when the copy meets the preconditions and the delete
-    # writes, the write is a compare-and-swap at the copy's version, which a stale
-    # copy fails, and the retry reads through Raft. Otherwise (a dry run, a
-    # precondition the copy fails, nothing to write): the latest, through Raft.
-    local_first = not dry_run
-
-    def writes(obj: Obj) -> bool:
-        try:
-            deletion.check_preconditions(obj, opts)
-        except errors.Conflict:
-            return False
-        plan = deletion.plan(kind, obj, opts, _now())
-        return plan.remove or plan.updated is not None
-
-    def latest() -> Obj:
-        nonlocal local_first
-        if local_first:
-            local_first = False  # the first try only
-            return st.objects.get_local_first(kind, namespace, name, usable=writes)
-        return st.objects.get(kind, namespace, name)
-
-    def attempt() -> tuple[Obj, bool]:
-        cur = latest()
-        deletion.check_preconditions(cur, opts)
-        plan = deletion.plan(kind, cur, opts, _now())
-        if dry_run:
-            return (cur if plan.updated is None else plan.updated), plan.remove
-        if not plan.remove:
-            return (cur if plan.updated is None
-                    else st.objects.update(plan.updated, old=cur)), False
-        if opts.propagation_policy == "Orphan":
-            cur = _mark_deleting(cur)
-            deletion.orphan_dependents(st.objects, cur)
-        return st.objects.delete(kind, namespace, name,
-                                 expect_resource_version=cur["metadata"]["resourceVersion"]), True
-    return attempt() if opts.precondition_resource_version else retry_on_conflict(attempt)
-
-
-def _mark_deleting(obj: Obj) -> Obj:
-    """Set ``deletionTimestamp`` before the dependents are orphaned: a
-    controller rechecks its owner before adopting (controllers.ownership), so
-    it cannot take back what is orphaned while the owner still exists."""
-    if obj["metadata"].get("deletionTimestamp"):
-        return obj
-    marked = json_copy(obj)
-    marked["metadata"]["deletionTimestamp"] = rfc3339(_now())
-    marked["metadata"].setdefault("deletionGracePeriodSeconds", 0)
-    return state().objects.update(marked, old=obj)
 
 
 def _delete_collection(t: paths.Target) -> Response:
@@ -530,8 +465,8 @@ def _delete_collection(t: paths.Target) -> Response:
     for item in items:
         m = item["metadata"]
         try:
-            done.append(_delete_object(t.kind, m.get("namespace"), m["name"], dopts,
-                                       dry_run)[0])
+            done.append(deleting.delete_object(st, t.kind, m.get("namespace"), m["name"],
+                                               dopts, dry_run)[0])
         except (errors.NotFound, errors.Forbidden):
             continue
     return _list_response(t, {"resourceVersion": rv}, done)

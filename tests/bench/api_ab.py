@@ -7,7 +7,8 @@ api_bench runs minutes apart (each against etcd) cannot tell within ±20 %.
 
     python -m tests.bench.api_ab --base REV [--new DIR|REV] [--rounds 7] [--n 300]
                                  [--writers 16] [--procs 4] [--seconds 3]
-                                 [--resource configmaps|events|services/status|serviceaccounts/token]
+                                 [--resource configmaps|events|services/status|serviceaccounts/token|
+                                            configmaps/delete]
 
 Ratios below 1: the new build is faster (latency, CPU per write) or slower
 (throughput: above 1 is faster). Each is the median of the per-round ratios.

@@ -69,7 +69,9 @@ STATUS = "services/status"
 # or: each writer asks for a token of the namespace's default ServiceAccount, as
 # a node agent does for every pod it starts (nothing is written)
 TOKEN = "serviceaccounts/token"
-RESOURCES = (*BODIES, STATUS, TOKEN)
+# or: each writer creates a ConfigMap and deletes it (two requests per write)
+DELETE = "configmaps/delete"
+RESOURCES = (*BODIES, STATUS, TOKEN, DELETE)
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,11 @@ class Target:
             r = s.post(url + "/v3/kv/put", json={"key": key, "value": value}, timeout=10)
         elif self.resource == STATUS:
             r = self._status_write(s, url, name)
+        elif self.resource == DELETE:
+            items = f"{url}/api/v1/namespaces/{NAMESPACE}/configmaps"
+            r = s.post(items, json=configmap(name), timeout=10)
+            if r.status_code < 300:
+                r = s.delete(f"{items}/{name}", timeout=10)
         elif self.resource == TOKEN:
             r = s.post(f"{url}/api/v1/namespaces/{NAMESPACE}/serviceaccounts/default/token",
                        json={"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",

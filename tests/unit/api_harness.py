@@ -72,9 +72,10 @@ class Api:
                 query: dict | None = None) -> Any:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         data = raw if raw is not None else (None if body is None else json.dumps(body))
-        if method == "POST" or (method == "PUT" and path.endswith("/status")):
-            # as a master takes them: creates and status writes skip Flask
-            # (master.api.directcreate, directstatus)
+        if method in ("POST", "DELETE") or (method == "PUT" and path.endswith("/status")):
+            # as a master takes them: creates, TokenRequests, status writes and
+            # deletes skip Flask (master.api.directcreate, directtoken, directstatus,
+            # directdelete)
             if data is not None:
                 headers["Content-Type"] = content_type
             return self.asgi_request(method, path, headers, data, query)
