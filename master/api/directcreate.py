@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 from coxapi import errors
 from raftstore import errors as store_errors
@@ -57,7 +57,7 @@ def headers(pairs: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
     return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in pairs]
 
 
-def _authorize(st: ApiState, user: User, t: paths.Target, raw: bytes, mimetype: str) -> None:
+def authorize(st: ApiState, user: User, t: paths.Target, raw: bytes, mimetype: str) -> None:
     """As resources._authorize: a POST is judged with its body's name, if any."""
     if authz.MASTERS_GROUP in user.groups:
         return
@@ -71,7 +71,7 @@ def _authorize(st: ApiState, user: User, t: paths.Target, raw: bytes, mimetype: 
 def _body(st: ApiState, user: User, t: paths.Target, query: Mapping[str, str], raw: bytes,
           mimetype: str) -> tuple[dict, list[str]]:
     """The caller may create it; the object to create and the field warnings."""
-    _authorize(st, user, t, raw, mimetype)
+    authorize(st, user, t, raw, mimetype)
     how = fieldvalidation.mode(query)
     limit = st.config.max_body_bytes
     if len(raw) > limit:
@@ -115,18 +115,8 @@ async def answer_async(st: ApiState, user: User, path: str, t: paths.Target,
     None when a step would have waited (raftstore.nonblocking; nothing was
     written): the caller then runs ``answer`` in a worker thread."""
     warned: list[str] = []
-    try:
-        with nonblocking():
-            code, hs, payload = await _create_async(st, user, t, query, raw,
-                                                    mimetype(content_type), warned)
-    except WouldBlock as e:
-        log.debug("POST %s: made in a worker thread (%s)", path, e)
-        return None
-    except Exception as e:  # noqa: BLE001 - answered in failed, as Flask would
-        return failed("POST", path, user, e, warned)
-    if log.isEnabledFor(logging.DEBUG):
-        log.debug("POST %s %d (%s)", path, code, user.name)
-    return code, hs, payload
+    return await made_on_the_loop("POST", path, user, warned, lambda: _create_async(
+        st, user, t, query, raw, mimetype(content_type), warned))
 
 
 def answer(st: ApiState, user: User, path: str, t: paths.Target, query: Mapping[str, str],
@@ -134,12 +124,38 @@ def answer(st: ApiState, user: User, path: str, t: paths.Target, query: Mapping[
     """The answer to a create ``applies`` accepted; errors as the Flask app's
     handlers (master.api.responses) give them."""
     warned: list[str] = []
+    return made_in_a_thread("POST", path, user, warned, lambda: _create(
+        st, user, t, query, raw, mimetype(content_type), warned))
+
+
+async def made_on_the_loop(method: str, path: str, user: User, warned: list[str],
+                           steps: Callable[[], Awaitable[Answer]]) -> Answer | None:
+    """What every direct path does around its steps on the event loop: within
+    raftstore's ``nonblocking``; None when a step would have waited (nothing
+    was written: the caller redoes it in a worker thread); errors answered as
+    Flask answers them."""
     try:
-        code, hs, payload = _create(st, user, t, query, raw, mimetype(content_type), warned)
+        with nonblocking():
+            code, hs, payload = await steps()
+    except WouldBlock as e:
+        log.debug("%s %s: made in a worker thread (%s)", method, path, e)
+        return None
     except Exception as e:  # noqa: BLE001 - answered in failed, as Flask would
-        return failed("POST", path, user, e, warned)
+        return failed(method, path, user, e, warned)
     if log.isEnabledFor(logging.DEBUG):
-        log.debug("POST %s %d (%s)", path, code, user.name)
+        log.debug("%s %s %d (%s)", method, path, code, user.name)
+    return code, hs, payload
+
+
+def made_in_a_thread(method: str, path: str, user: User, warned: list[str],
+                     steps: Callable[[], Answer]) -> Answer:
+    """``made_on_the_loop`` for a worker thread, where a step may wait."""
+    try:
+        code, hs, payload = steps()
+    except Exception as e:  # noqa: BLE001 - answered in failed, as Flask would
+        return failed(method, path, user, e, warned)
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug("%s %s %d (%s)", method, path, code, user.name)
     return code, hs, payload
 
 

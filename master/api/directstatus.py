@@ -15,19 +15,15 @@ worker thread (``answer``).
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Mapping
 
 from coxapi import errors
-from raftstore.nonblocking import WouldBlock, nonblocking
 
 from ..auth import User
 from . import authfacts, authz, creation, fieldvalidation, params, paths, updating
-from .directcreate import Answer, failed, headers, mimetype
+from .directcreate import Answer, headers, made_in_a_thread, made_on_the_loop, mimetype
 from .params import request_too_large
 from .state import ApiState
-
-log = logging.getLogger(__name__)
 
 
 def applies(method: str, target: paths.Target | None, query: Mapping[str, str]) -> bool:
@@ -79,27 +75,13 @@ async def answer_async(st: ApiState, user: User, path: str, t: paths.Target,
                        raw: bytes) -> Answer | None:
     """``answer`` on the API's event loop; None when a step would have waited
     (nothing was written): the caller then runs ``answer`` in a worker thread."""
-    try:
-        with nonblocking():
-            code, hs, payload = await _update_async(st, user, t, query, raw, content_type)
-    except WouldBlock as e:
-        log.debug("PUT %s: made in a worker thread (%s)", path, e)
-        return None
-    except Exception as e:  # noqa: BLE001 - answered in failed, as Flask would
-        return failed("PUT", path, user, e, [])
-    if log.isEnabledFor(logging.DEBUG):
-        log.debug("PUT %s %d (%s)", path, code, user.name)
-    return code, hs, payload
+    return await made_on_the_loop("PUT", path, user, [], lambda: _update_async(
+        st, user, t, query, raw, content_type))
 
 
 def answer(st: ApiState, user: User, path: str, t: paths.Target, query: Mapping[str, str],
            content_type: str | None, raw: bytes) -> Answer:
     """The answer to a status write ``applies`` accepted; errors as the Flask
     app's handlers (master.api.responses) give them."""
-    try:
-        code, hs, payload = _update(st, user, t, query, raw, content_type)
-    except Exception as e:  # noqa: BLE001 - answered in failed, as Flask would
-        return failed("PUT", path, user, e, [])
-    if log.isEnabledFor(logging.DEBUG):
-        log.debug("PUT %s %d (%s)", path, code, user.name)
-    return code, hs, payload
+    return made_in_a_thread("PUT", path, user, [], lambda: _update(
+        st, user, t, query, raw, content_type))

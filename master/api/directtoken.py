@@ -15,19 +15,15 @@ thread (``answer``).
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Mapping
 
 from coxapi import errors
-from raftstore.nonblocking import WouldBlock, nonblocking
 
 from ..auth import User
 from . import params, paths, tokenrequest
-from .directcreate import Answer, _authorize, failed, headers, mimetype
+from .directcreate import Answer, authorize, headers, made_in_a_thread, made_on_the_loop, mimetype
 from .params import request_too_large
 from .state import ApiState
-
-log = logging.getLogger(__name__)
 
 
 def applies(method: str, target: paths.Target | None, query: Mapping[str, str]) -> bool:
@@ -40,7 +36,7 @@ def applies(method: str, target: paths.Target | None, query: Mapping[str, str]) 
 def _token(st: ApiState, user: User, t: paths.Target, raw: bytes,
            content_type: str | None) -> Answer:
     mime = mimetype(content_type)
-    _authorize(st, user, t, raw, mime)
+    authorize(st, user, t, raw, mime)
     limit = st.config.max_body_bytes
     if len(raw) > limit:
         raise errors.RequestEntityTooLarge(request_too_large(limit))
@@ -50,32 +46,23 @@ def _token(st: ApiState, user: User, t: paths.Target, raw: bytes,
                          ("Content-Length", str(len(payload)))]), payload
 
 
+async def _token_async(st: ApiState, user: User, t: paths.Target, raw: bytes,
+                       content_type: str | None) -> Answer:
+    return _token(st, user, t, raw, content_type)  # (nothing to await: no write)
+
+
 async def answer_async(st: ApiState, user: User, path: str, t: paths.Target,
                        query: Mapping[str, str], content_type: str | None,
                        raw: bytes) -> Answer | None:
     """``answer`` on the API's event loop; None when a copy had to be read
     through Raft (the caller then runs ``answer`` in a worker thread)."""
-    try:
-        with nonblocking():
-            code, hs, payload = _token(st, user, t, raw, content_type)
-    except WouldBlock as e:
-        log.debug("POST %s: answered in a worker thread (%s)", path, e)
-        return None
-    except Exception as e:  # noqa: BLE001 - answered in failed, as Flask would
-        return failed("POST", path, user, e, [])
-    if log.isEnabledFor(logging.DEBUG):
-        log.debug("POST %s %d (%s)", path, code, user.name)
-    return code, hs, payload
+    return await made_on_the_loop("POST", path, user, [], lambda: _token_async(
+        st, user, t, raw, content_type))
 
 
 def answer(st: ApiState, user: User, path: str, t: paths.Target, query: Mapping[str, str],
            content_type: str | None, raw: bytes) -> Answer:
     """The answer to a TokenRequest ``applies`` accepted; errors as the Flask
     app's handlers (master.api.responses) give them."""
-    try:
-        code, hs, payload = _token(st, user, t, raw, content_type)
-    except Exception as e:  # noqa: BLE001 - answered in failed, as Flask would
-        return failed("POST", path, user, e, [])
-    if log.isEnabledFor(logging.DEBUG):
-        log.debug("POST %s %d (%s)", path, code, user.name)
-    return code, hs, payload
+    return made_in_a_thread("POST", path, user, [], lambda: _token(
+        st, user, t, raw, content_type))
