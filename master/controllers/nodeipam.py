@@ -63,23 +63,26 @@ class NodeIpamController(Controller):
                                 f"{self.config.cluster_cidr})")
             return 30.0
         uid = owner["uid"]
-        lost = False
+        outcome = "written"
 
         def write(cur: Obj) -> Obj | None:
-            nonlocal lost
-            if cur["metadata"].get("uid") != uid or (cur.get("spec") or {}).get("podCIDR"):
-                lost = True
+            nonlocal outcome
+            has = (cur.get("spec") or {}).get("podCIDR")
+            if cur["metadata"].get("uid") != uid or has:
+                # Lost: the node is gone, or was given another. Given this one, the sync
+                # read a cached copy older than our own write (``allocate`` found the claim
+                # it holds): it is in use, and releasing it would hand it to another node.
+                outcome = "kept" if cur["metadata"].get("uid") == uid and has == cidr \
+                    else "lost"
                 return None
             cur.setdefault("spec", {})["podCIDR"] = cidr
             cur["spec"]["podCIDRs"] = [cidr]
             return cur
-        try:
-            self.objects.guaranteed_update("Node", None, key, write)
-        except Exception:
+        # A failed write keeps the claim: the node may hold the CIDR already (an earlier
+        # sync's write), and the retry's ``allocate`` hands this owner its claim again.
+        self.objects.guaranteed_update("Node", None, key, write)
+        if outcome == "lost":
             self.cidrs.release(cidr, uid)
-            raise
-        if lost:
-            self.cidrs.release(cidr, uid)
-            return None
-        self.events.normal(node, "CIDRAssignmentSucceeded", f"Assigned pod CIDR {cidr}")
+        elif outcome == "written":
+            self.events.normal(node, "CIDRAssignmentSucceeded", f"Assigned pod CIDR {cidr}")
         return None

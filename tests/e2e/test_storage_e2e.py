@@ -182,7 +182,10 @@ def wait_ordered(cluster: Cluster, names: list[str], timeout: float) -> None:
         if all(n in pods and ready(pods[n]) for n in names):
             return
         time.sleep(0.2)
-    raise AssertionError(f"{names} not ready within {timeout}s: {sorted(sts_pods(cluster))}")
+    seen = {name: (p["spec"].get("nodeName"), p.get("status")) for name, p in
+            sorted(sts_pods(cluster).items())}
+    raise AssertionError(f"{names} not ready within {timeout}s: {seen}; "
+                         f"events: {cluster.cox('get', 'events')}")
 
 
 def test_statefulset_starts_in_order_and_scales_down_and_up(cluster):

@@ -160,6 +160,29 @@ def test_each_node_gets_a_unique_pod_cidr_released_when_it_goes():
     assert any(ev["reason"] == "CIDRNotAvailable" for ev in ctx.objects.list("Event", "default")[0])
 
 
+def test_a_node_synced_again_from_a_stale_cache_keeps_its_claim():
+    # The leader's informer can lag its own write: a second sync of a node that
+    # still shows no pod CIDR finds the CIDR it holds and in use. Releasing it then
+    # (as a lost race) handed the same range to the next node: two nodes with one
+    # pod CIDR, whose pods' replies were routed to the other node (two CI runs).
+    ctx, _ = make_context(cluster_cidr="10.244.0.0/22", node_cidr_mask=24)
+    c = NodeIpamController(ctx)
+    ctx.objects.create(node("a"))
+    ctx.informers.relist()
+    c.drain()
+    a = ctx.objects.get("Node", None, "a")["spec"]["podCIDR"]
+    assert not ctx.informers["Node"].get("a")["spec"].get("podCIDR")  # not seen yet
+    c.enqueue(node("a"))  # a later event of the node: synced again from that copy
+    c.drain()
+    assert ctx.objects.get("Node", None, "a")["spec"]["podCIDR"] == a
+    uid = ctx.objects.get("Node", None, "a")["metadata"]["uid"]
+    assert c.cidrs.held_by(uid, fresh=True) == [a]  # still claimed: no one else gets it
+    ctx.objects.create(node("b"))
+    ctx.informers["Node"].relist()
+    c.queue.drain(c.process)
+    assert ctx.objects.get("Node", None, "b")["spec"]["podCIDR"] != a
+
+
 def test_owner_record_names_the_object():
     assert owner_of({"kind": "Service", "metadata": {"name": "a", "namespace": "x", "uid": "u"}}) \
         == {"kind": "Service", "name": "a", "namespace": "x", "uid": "u"}
