@@ -285,12 +285,27 @@ def no_mounts(c: Cluster, _: str) -> None:
         assert str(c.dir) not in f.read(), "mounts left under the cluster's directory"
 
 
+def distinct_pod_cidrs(c: Cluster) -> None:
+    """No two Nodes hold one pod CIDR (each would route the other's range away,
+    and so its own: a node then cannot reach its own pods). Skipped when the
+    cluster no longer answers (a test that took its masters down)."""
+    try:
+        nodes = json.loads(c.cox("get", "nodes", "-o", "json", timeout=30))["items"]
+    except Exception:  # noqa: BLE001 - nothing to check against
+        return
+    cidrs = {n["metadata"]["name"]: (n.get("spec") or {}).get("podCIDR") for n in nodes}
+    held = [v for v in cidrs.values() if v]
+    assert len(set(held)) == len(held), f"nodes sharing a pod CIDR: {cidrs}"
+
+
 @contextmanager
 def running(c: Cluster, *checks: Check) -> Iterator[Cluster]:
-    """Up for the ``with`` block, then down, then every check of what is left."""
+    """Up for the ``with`` block (which ends with a check that no two nodes
+    share a pod CIDR), then down, then every check of what is left."""
     try:
         c.up()
         yield c
+        distinct_pod_cidrs(c)
     finally:
         out = c.down()
         for check in checks:
