@@ -179,7 +179,7 @@ def test_a_node_synced_again_from_a_stale_cache_keeps_its_claim():
     assert c.cidrs.held_by(uid, fresh=True) == [a]  # still claimed: no one else gets it
     ctx.objects.create(node("b"))
     ctx.informers["Node"].relist()
-    c.queue.drain(c.process)
+    c.drain()
     assert ctx.objects.get("Node", None, "b")["spec"]["podCIDR"] != a
 
 
