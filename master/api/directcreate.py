@@ -57,6 +57,13 @@ def headers(pairs: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
     return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in pairs]
 
 
+def json_answer(status: int, obj: object, extra: list[tuple[str, str]] | None = None) -> Answer:
+    """``obj`` as the Flask app answers JSON (compact, a newline), ``extra`` headers after."""
+    payload = (json.dumps(obj, separators=(",", ":")) + "\n").encode()
+    return status, headers([("Content-Type", "application/json"),
+                            ("Content-Length", str(len(payload)))] + (extra or [])), payload
+
+
 def authorize(st: ApiState, user: User, t: paths.Target, raw: bytes, mimetype: str) -> None:
     """As resources._authorize: a POST is judged with its body's name, if any."""
     if authz.MASTERS_GROUP in user.groups:
@@ -80,12 +87,9 @@ def _body(st: ApiState, user: User, t: paths.Target, query: Mapping[str, str], r
 
 
 def _created(t: paths.Target, stored: dict, warnings: list[str], warned: list[str]) -> Answer:
-    obj = t.served.from_stored(stored)
-    payload = (json.dumps(obj, separators=(",", ":")) + "\n").encode()
-    return 201, headers(
-        [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]
-        + [("Warning", fieldvalidation.warning_header(w)) for w in warnings]
-        + [("Warning", responses.warning_value(w)) for w in warned]), payload
+    return json_answer(201, t.served.from_stored(stored),
+                       [("Warning", fieldvalidation.warning_header(w)) for w in warnings]
+                       + [("Warning", responses.warning_value(w)) for w in warned])
 
 
 def _create(st: ApiState, user: User, t: paths.Target, query: Mapping[str, str], raw: bytes,

@@ -14,7 +14,6 @@ run in the body) it is made from the start in a worker thread (``answer``).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 
 from coxapi import errors
@@ -23,7 +22,7 @@ from raftstore.nonblocking import WouldBlock
 from ..admission import deletion
 from ..auth import User
 from . import authfacts, authz, deleting, dryrun, params, paths
-from .directcreate import Answer, headers, made_in_a_thread, made_on_the_loop, mimetype
+from .directcreate import Answer, json_answer, made_in_a_thread, made_on_the_loop, mimetype
 from .params import request_too_large
 from .state import ApiState
 
@@ -54,10 +53,7 @@ def _options(st: ApiState, user: User, t: paths.Target, query: Mapping[str, str]
 
 
 def _deleted(t: paths.Target, obj: dict, removed: bool) -> Answer:
-    payload = (json.dumps(deleting.answer_body(t, obj, removed), separators=(",", ":"))
-               + "\n").encode()
-    return 200, headers([("Content-Type", "application/json"),
-                         ("Content-Length", str(len(payload)))]), payload
+    return json_answer(200, deleting.answer_body(t, obj, removed))
 
 
 def _delete(st: ApiState, user: User, t: paths.Target, query: Mapping[str, str], raw: bytes,

@@ -14,14 +14,13 @@ worker thread (``answer``).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 
 from coxapi import errors
 
 from ..auth import User
 from . import authfacts, authz, creation, fieldvalidation, params, paths, updating
-from .directcreate import Answer, headers, made_in_a_thread, made_on_the_loop, mimetype
+from .directcreate import Answer, json_answer, made_in_a_thread, made_on_the_loop, mimetype
 from .params import request_too_large
 from .state import ApiState
 
@@ -47,11 +46,8 @@ def _body(st: ApiState, user: User, t: paths.Target, query: Mapping[str, str], r
 
 
 def _updated(t: paths.Target, stored: dict, warnings: list[str]) -> Answer:
-    obj = t.served.from_stored(stored)
-    payload = (json.dumps(obj, separators=(",", ":")) + "\n").encode()
-    return 200, headers(
-        [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]
-        + [("Warning", fieldvalidation.warning_header(w)) for w in warnings]), payload
+    return json_answer(200, t.served.from_stored(stored),
+                       [("Warning", fieldvalidation.warning_header(w)) for w in warnings])
 
 
 def _update(st: ApiState, user: User, t: paths.Target, query: Mapping[str, str], raw: bytes,

@@ -14,14 +14,20 @@ thread (``answer``).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 
 from coxapi import errors
 
 from ..auth import User
 from . import params, paths, tokenrequest
-from .directcreate import Answer, authorize, headers, made_in_a_thread, made_on_the_loop, mimetype
+from .directcreate import (
+    Answer,
+    authorize,
+    json_answer,
+    made_in_a_thread,
+    made_on_the_loop,
+    mimetype,
+)
 from .params import request_too_large
 from .state import ApiState
 
@@ -40,10 +46,7 @@ def _token(st: ApiState, user: User, t: paths.Target, raw: bytes,
     limit = st.config.max_body_bytes
     if len(raw) > limit:
         raise errors.RequestEntityTooLarge(request_too_large(limit))
-    obj = tokenrequest.answer(st, user, t, params.parse_body(raw, mime))
-    payload = (json.dumps(obj, separators=(",", ":")) + "\n").encode()
-    return 201, headers([("Content-Type", "application/json"),
-                         ("Content-Length", str(len(payload)))]), payload
+    return json_answer(201, tokenrequest.answer(st, user, t, params.parse_body(raw, mime)))
 
 
 async def _token_async(st: ApiState, user: User, t: paths.Target, raw: bytes,
