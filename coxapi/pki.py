@@ -87,8 +87,11 @@ def _san(host: str) -> x509.GeneralName:
 
 
 def issue_serving(ca: KeyPair, common_name: str, hosts: Sequence[str], *,
-                  now: dt.datetime | None = None, days: int = SERVING_DAYS) -> KeyPair:
-    """A TLS server certificate for ``hosts`` (IP addresses and DNS names), signed by ``ca``."""
+                  now: dt.datetime | None = None, days: int = SERVING_DAYS,
+                  peer: bool = False) -> KeyPair:
+    """A TLS server certificate for ``hosts`` (IP addresses and DNS names), signed by ``ca``;
+    ``peer``: for client authentication too (a member that both serves and dials its
+    peers with it, as an etcd peer certificate)."""
     if not hosts:
         raise ValueError("a serving certificate needs at least one host")
     ca_cert = x509.load_pem_x509_certificate(ca.cert_pem)
@@ -107,8 +110,9 @@ def issue_serving(ca: KeyPair, common_name: str, hosts: Sequence[str], *,
                                          key_agreement=False, key_cert_sign=False,
                                          crl_sign=False, encipher_only=False,
                                          decipher_only=False), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]),
-                           critical=False)
+            .add_extension(x509.ExtendedKeyUsage(
+                [ExtendedKeyUsageOID.SERVER_AUTH]
+                + ([ExtendedKeyUsageOID.CLIENT_AUTH] if peer else [])), critical=False)
             .add_extension(x509.SubjectAlternativeName([_san(h) for h in dict.fromkeys(hosts)]),
                            critical=False)
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(

@@ -3,7 +3,7 @@ client style against both (a ``requests.Session`` per thread, HTTP/1.1
 keep-alive, the same JSON document per write), 3 members on loopback.
 
     python -m tests.bench.api_bench [--rounds 5] [--n 200] [--writers 16] [--procs 4]
-                                    [--seconds 3] [--preload 20000] [--no-etcd]
+                                    [--seconds 3] [--preload 20000] [--no-etcd | --etcd-tls]
 
 coxswain: POST a ConfigMap to /api/v1/namespaces/default/configmaps on 3 real
 master processes. etcd: PUT the same ConfigMap JSON under a fresh key with
@@ -18,6 +18,11 @@ and the W writers run for a few seconds on each in turns, in short rounds:
 this machine's load changes from minute to minute, and a change then hits
 both systems alike. Each figure is the median over the rounds; each ratio
 the median of the per-round ratios.
+
+etcd speaks plain HTTP to its clients and its peers, as issue 8 measured it,
+while coxswain always serves HTTPS and seals its Raft traffic. ``--etcd-tls``
+runs etcd as kubeadm does for Kubernetes, TLS on both, for a like-for-like
+figure beside the issue's.
 """
 
 from __future__ import annotations
@@ -80,7 +85,7 @@ class Target:
 
     kind: str  # "coxswain" | "etcd"
     token: str = ""
-    ca_file: str = ""  # coxswain serves HTTPS (etcd here plain HTTP)
+    ca_file: str = ""  # HTTPS, verified against this CA (coxswain always; etcd with TLS)
     resource: str = "configmaps"  # coxswain: one of RESOURCES
 
     def session(self) -> requests.Session:
@@ -327,15 +332,16 @@ def coxswain(args: argparse.Namespace) -> Iterator[Endpoint]:
 
 
 @contextmanager
-def etcd() -> Iterator[Endpoint]:
-    e = EtcdCluster().start()
+def etcd(tls: bool = False) -> Iterator[Endpoint]:
+    e = EtcdCluster(tls=tls).start()
     try:
         leader = e.leader()
         assert leader is not None
         follower = next(m for m in e.names if m != leader)
         pids = [e.procs[leader].pid] + [e.procs[m].pid for m in e.names if m != leader]
-        yield Endpoint(Target("etcd"), "http://" + e.client_addr[leader],
-                       "http://" + e.client_addr[follower], pids)
+        yield Endpoint(Target("etcd", ca_file=e.ca_file),
+                       f"{e.scheme}://{e.client_addr[leader]}",
+                       f"{e.scheme}://{e.client_addr[follower]}", pids)
     finally:
         e.stop()
 
@@ -384,18 +390,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--preload", type=int, default=0,
                    help="then fill each store to N objects and measure again")
     p.add_argument("--no-etcd", action="store_true")
+    p.add_argument("--etcd-tls", action="store_true",
+                   help="etcd with TLS on client and peer connections (as kubeadm runs it)")
     p.add_argument("--master-args", default="", help="extra flags for `cox master run`")
     p.add_argument("--pause", action="store_true",
                    help="wait for Enter before measuring (to attach a profiler)")
     args = p.parse_args(argv)
     cmd = reproduce("tests.bench.api_bench", argv)
-    print(f"3 members on loopback; ConfigMap of {len(json.dumps(configmap('x' * 12)))} bytes "
+    etcd_is = "" if args.no_etcd else (
+        "; etcd with TLS (client and peer)" if args.etcd_tls else "; etcd on plain HTTP")
+    print(f"3 members on loopback{etcd_is}; ConfigMap of {len(json.dumps(configmap('x' * 12)))} bytes "
           f"per write; requests.Session per thread; {args.writers} writers in {args.procs} "
           f"client processes for {args.seconds:g}s; preload {args.preload}", flush=True)
     with ExitStack() as stack:
         systems = {"coxswain": stack.enter_context(coxswain(args))}
         if not args.no_etcd:
-            systems["etcd"] = stack.enter_context(etcd())
+            systems["etcd"] = stack.enter_context(etcd(args.etcd_tls))
         results = measure(systems, args)
     report(results, args.writers, args.rounds)
     print(f"\nreproduce: {cmd}")

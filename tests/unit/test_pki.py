@@ -117,6 +117,53 @@ def test_the_ca_signs_only_serving_certificates_below_it():
     assert list(usage) == [x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]
 
 
+def _handshake(server_pair: pki.KeyPair, client_pair: pki.KeyPair, ca_file: str,
+               tmp_path: Path) -> str | None:
+    """A TLS handshake over a socket pair where the server asks for a client
+    certificate from the CA (as an etcd member asks its peers); None if it
+    succeeded, else what the server said."""
+    import socket
+    import ssl
+    import threading
+
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_ctx.load_cert_chain(*write_pair(tmp_path, "srv", server_pair))
+    server_ctx.load_verify_locations(ca_file)
+    server_ctx.verify_mode = ssl.CERT_REQUIRED
+    client_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    client_ctx.load_cert_chain(*write_pair(tmp_path, "cli", client_pair))
+    client_ctx.load_verify_locations(ca_file)
+    a, b = socket.socketpair()
+    outcome: list[str | None] = []
+
+    def serve() -> None:
+        try:
+            with server_ctx.wrap_socket(a, server_side=True) as tls:
+                tls.recv(1)
+            outcome.append(None)
+        except (ssl.SSLError, OSError) as e:
+            outcome.append(str(e))
+    t = threading.Thread(target=serve)
+    t.start()
+    try:
+        with client_ctx.wrap_socket(b, server_hostname="127.0.0.1") as tls:
+            tls.sendall(b"x")
+    except (ssl.SSLError, OSError):
+        pass  # the server's refusal is what is judged
+    t.join(10)
+    return outcome[0]
+
+
+def test_a_peer_certificate_may_dial_a_peer_and_a_serving_one_may_not(ca, tmp_path):
+    authority, ca_file = ca
+    peer = pki.issue_serving(authority, "e1", ["127.0.0.1"], peer=True)
+    serving = pki.issue_serving(authority, "m1", ["127.0.0.1"])
+    assert _handshake(peer, pki.issue_serving(authority, "e2", ["127.0.0.1"], peer=True),
+                      ca_file, tmp_path) is None
+    refused = _handshake(peer, serving, ca_file, tmp_path)
+    assert refused is not None and "certificate" in refused
+
+
 def test_a_kubeconfig_carries_its_ca_inline_or_as_a_file(ca, tmp_path):
     authority, ca_file = ca
     inline = {"clusters": [{"name": "c", "cluster": {
