@@ -17,7 +17,6 @@ from pathlib import Path
 import requests
 
 from coxapi import pki
-from tests.bench.raft_client import JsonClient
 from tests.support import Proc, free_port, wait_until
 
 ETCD = "/usr/bin/etcd"
@@ -31,7 +30,7 @@ class EtcdCluster:
     def __init__(self, n: int = 3, tls: bool = False) -> None:
         self._tmp = tempfile.TemporaryDirectory(prefix="raftbench-etcd-")
         self.tls = tls
-        self.scheme = "https" if tls else "http"
+        self.scheme = "https" if tls else "http"  # of every URL the members are given
         self.ca_file = ""  # the CA that signed the members' certificate, with tls
         self.names = [f"e{i + 1}" for i in range(n)]
         self.peer = {m: f"127.0.0.1:{free_port()}" for m in self.names}
@@ -70,16 +69,10 @@ class EtcdCluster:
                 "--peer-key-file", key, "--peer-trusted-ca-file", self.ca_file]
 
     def _status(self, m: str) -> dict:
-        if self.tls:
-            r = requests.post(f"https://{self.client_addr[m]}/v3/maintenance/status", json={},
-                              verify=self.ca_file, timeout=2)
-            r.raise_for_status()
-            return r.json()
-        c = JsonClient(self.client_addr[m], timeout=2)
-        try:
-            return c.post("/v3/maintenance/status", {})
-        finally:
-            c.close()
+        r = requests.post(f"{self.scheme}://{self.client_addr[m]}/v3/maintenance/status",
+                          json={}, verify=self.ca_file or True, timeout=2)
+        r.raise_for_status()
+        return r.json()
 
     def leader(self) -> str | None:
         for m in self.names:
